@@ -1,0 +1,23 @@
+//! The exit-code contract (I/O shell).
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success; no finding at or above `--fail-on` |
+//! | 1 | policy failure: findings at or above `--fail-on` (`check`), or `run --compare` outside tolerance |
+//! | 2 | usage, input or internal error (bad YAML, bad flag, unreadable file, cgroup failure) |
+//!
+//! A broken pipe on stdout exits 0 quietly.
+
+use std::process::ExitCode;
+
+/// Success.
+pub const OK: u8 = 0;
+/// Findings at or above the failure threshold.
+pub const FINDINGS: u8 = 1;
+/// Usage, input or internal error.
+pub const INPUT_ERROR: u8 = 2;
+
+/// Converts a code to [`ExitCode`].
+pub fn code(c: u8) -> ExitCode {
+    ExitCode::from(c)
+}

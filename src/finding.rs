@@ -1,0 +1,1 @@
+//! finding (not yet written).

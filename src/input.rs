@@ -1,0 +1,1 @@
+//! Input collection: files, directories and stdin → sources (I/O shell). Not yet written.

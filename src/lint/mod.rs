@@ -1,0 +1,1 @@
+//! Linter: rule registry, policy and inline ignores (not yet written).

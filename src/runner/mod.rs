@@ -1,0 +1,1 @@
+//! Runner: cgroup lifetime, mini-init, sampling (not yet written).

@@ -1,0 +1,1 @@
+//! Translation: effective requests, QoS, cgroup values (not yet written).
