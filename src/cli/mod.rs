@@ -3,8 +3,13 @@
 //! Only this module prints, reads the environment or decides between stdout and a file.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod check;
 pub mod exit;
+pub mod report;
+pub mod run;
+pub mod simulate;
 pub mod translate;
+pub mod worker;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,6 +28,17 @@ pub struct Cli {
 pub enum Command {
     /// Print the exact cgroup values the kubelet and runtime write for each container and pod.
     Translate(translate::Args),
+    /// Lint CPU resource specs for CI (rules, policy file, SARIF/JUnit/GitHub output).
+    Check(check::Args),
+    /// Predict throttling and latency with a discrete-event model of CFS bandwidth control.
+    Simulate(simulate::Args),
+    /// Apply the values to real cgroups, run load inside them and measure throttling.
+    Run(run::Args),
+    /// Capacity-planning report (HTML, Markdown, JSON, charts) from manifests or a cluster dump.
+    Report(report::Args),
+    /// Internal: the load worker started by `kcpu run` inside its cgroup.
+    #[command(name = "__worker", hide = true)]
+    Worker(worker::Args),
 }
 
 /// Entry point used by `main`: parses arguments, runs, maps errors to exit code 2.
@@ -37,6 +53,11 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Translate(a) => translate::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Simulate(a) => simulate::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Worker(a) => worker::run(a),
     };
     match result {
         Ok(code) => code,

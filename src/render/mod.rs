@@ -1,1 +1,9 @@
-//! Renderers, one per output format (not yet written).
+//! Renderers (pure core): results → bytes written into a writer the caller gives.
+//!
+//! One file per output format and result type; only `cli` decides where the bytes go.
+
+pub mod chart;
+pub mod findings;
+pub mod plan;
+pub mod report;
+pub mod trace;

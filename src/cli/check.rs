@@ -1,0 +1,12 @@
+//! `kcpu check` (I/O shell). Not yet written.
+
+use std::process::ExitCode;
+
+/// Arguments of `kcpu check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Runs the command.
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("check is not implemented yet")
+}

@@ -1,0 +1,1 @@
+//! Charts with plotters and an embedded font (not yet written).

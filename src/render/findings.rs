@@ -1,0 +1,1 @@
+//! Lint findings renderers: text, json, sarif, junit, github, markdown (not yet written).

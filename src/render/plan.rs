@@ -1,0 +1,1 @@
+//! Translation plan renderers: table, json, yaml, explain (not yet written).

@@ -1,0 +1,1 @@
+//! Capacity report renderers: html, markdown, json (not yet written).

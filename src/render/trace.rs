@@ -1,0 +1,1 @@
+//! Simulation/run summary renderers: table, json (not yet written).

@@ -1,0 +1,1 @@
+//! CFS bandwidth simulator (not yet written).
