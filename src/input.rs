@@ -1,1 +1,217 @@
-//! Input collection: files, directories and stdin → sources (I/O shell). Not yet written.
+//! Input collection: files, directories and stdin → a [`SourceSet`] (I/O shell).
+//!
+//! Directories are walked recursively for `*.yaml`, `*.yml` and `*.json` (hidden directories
+//! skipped), and paths are sorted so output is deterministic. Files named explicitly are read
+//! whatever their extension. Binary files, invalid UTF-8, unreadable paths and oversized files
+//! become [`InputError`]s; the other inputs are still read.
+
+use crate::source::{SourceFile, SourceSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Largest input file kcpu reads.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Why an input could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct InputError {
+    /// The path as given (or `<stdin>`).
+    pub path: String,
+    /// What went wrong, with a hint.
+    pub message: String,
+}
+
+/// The readable inputs and the errors for the others.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// Readable sources, in order.
+    pub sources: SourceSet,
+    /// Inputs that could not be read.
+    pub errors: Vec<InputError>,
+}
+
+/// Expands `inputs` (paths, directories, `-`) into the list of files to read, in order.
+pub fn expand(inputs: &[String]) -> (Vec<String>, Vec<InputError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        if input == "-" {
+            files.push("-".to_string());
+            continue;
+        }
+        let p = Path::new(input);
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => {
+                let mut found = Vec::new();
+                walk(p, &mut found, &mut errors);
+                found.sort();
+                if found.is_empty() {
+                    errors.push(InputError {
+                        path: input.clone(),
+                        message: "directory has no *.yaml, *.yml or *.json files".into(),
+                    });
+                }
+                files.extend(found.into_iter().map(|f| f.display().to_string()));
+            }
+            Ok(_) => files.push(input.clone()),
+            Err(e) => errors.push(InputError {
+                path: input.clone(),
+                message: describe_io(&e),
+            }),
+        }
+    }
+    (files, errors)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(InputError {
+                path: dir.display().to_string(),
+                message: describe_io(&e),
+            });
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Ok(ft) = entry.file_type() else { continue };
+        if ft.is_dir() {
+            if !name.starts_with('.') {
+                walk(&path, out, errors);
+            }
+        } else if (ft.is_file() || ft.is_symlink())
+            && [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+        {
+            out.push(path);
+        }
+    }
+}
+
+fn describe_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Reads every input into memory.
+pub fn collect(inputs: &[String]) -> Collected {
+    let (files, errors) = expand(inputs);
+    let mut c = Collected {
+        sources: SourceSet::default(),
+        errors,
+    };
+    for f in files {
+        match read_one(&f) {
+            Ok(src) => {
+                c.sources.add(src);
+            }
+            Err(e) => c.errors.push(e),
+        }
+    }
+    c
+}
+
+/// Reads one file (or stdin for `-`), checking size, binary content and UTF-8.
+pub fn read_one(path: &str) -> Result<SourceFile, InputError> {
+    let name = if path == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.to_string()
+    };
+    let err = |message: String| InputError {
+        path: name.clone(),
+        message,
+    };
+    let mut bytes = Vec::new();
+    let res = if path == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+    };
+    res.map_err(|e| err(describe_io(&e)))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(err(format!(
+            "larger than {} MiB; split it into smaller files",
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    decode(&name, bytes)
+}
+
+/// Checks and decodes file content: rejects binary data and invalid UTF-8 with a position.
+pub fn decode(name: &str, bytes: Vec<u8>) -> Result<SourceFile, InputError> {
+    let err = |message: String| InputError {
+        path: name.to_string(),
+        message,
+    };
+    if bytes.contains(&0) {
+        return Err(err(
+            "looks like a binary file (it contains NUL bytes); expected YAML or JSON".into(),
+        ));
+    }
+    // Strip a UTF-8 byte-order mark, as YAML parsers do.
+    let body = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .map(<[u8]>::to_vec)
+        .unwrap_or(bytes);
+    match String::from_utf8(body) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+            let line = prefix.matches('\n').count() + 1;
+            let col = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            Err(err(format!("{name}:{line}:{col}: invalid UTF-8 (byte offset {valid}); re-save the file as UTF-8")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_binary_and_bad_utf8() {
+        assert!(decode("a", b"kind: Pod\0".to_vec())
+            .unwrap_err()
+            .message
+            .contains("binary"));
+        let e = decode("a", b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
+        assert!(e.message.contains("a:2:4: invalid UTF-8"), "{}", e.message);
+        assert_eq!(
+            decode("a", b"\xEF\xBB\xBFx: 1".to_vec()).map(|s| s.text),
+            Ok("x: 1".to_string())
+        );
+    }
+
+    #[test]
+    fn walks_directories_sorted_and_reports_missing() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("sub")).unwrap();
+        std::fs::create_dir_all(d.path().join(".git")).unwrap();
+        for f in ["b.yaml", "a.yml", "sub/c.json", "notes.txt", ".git/x.yaml"] {
+            std::fs::write(d.path().join(f), "kind: x\n").unwrap();
+        }
+        let root = d.path().display().to_string();
+        let (files, errors) = expand(&[root.clone(), format!("{root}/missing.yaml")]);
+        let rel: Vec<_> = files
+            .iter()
+            .map(|f| f.trim_start_matches(&root).to_string())
+            .collect();
+        assert_eq!(rel, ["/a.yml", "/b.yaml", "/sub/c.json"]);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("no such file"));
+    }
+}

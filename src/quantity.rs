@@ -23,6 +23,10 @@ impl Quantity {
     pub fn is_zero(&self) -> bool {
         self.nanos == 0
     }
+    /// True below zero.
+    pub fn is_negative(&self) -> bool {
+        self.nanos < 0
+    }
     /// Millicores.
     pub fn millicpu(&self) -> MilliCpu {
         MilliCpu(self.milli_value())
@@ -43,5 +47,14 @@ pub struct QuantityError {
 
 /// Parses a quantity exactly as `resource.ParseQuantity` does.
 pub fn parse(input: &str) -> Result<Quantity, QuantityError> {
-    Err(QuantityError { input: input.into(), reason: "parser not implemented yet".into(), hint: None })
+    Err(QuantityError {
+        input: input.into(),
+        reason: "parser not implemented yet".into(),
+        hint: None,
+    })
+}
+
+/// Parses a manifest value (surrounding white space trimmed, as `Quantity.UnmarshalJSON` does).
+pub fn parse_manifest(input: &str) -> Result<Quantity, QuantityError> {
+    parse(input.trim())
 }

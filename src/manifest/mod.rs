@@ -1,3 +1,694 @@
 //! Manifest loading: YAML/JSON text → workloads with spans (pure core).
+//!
+//! [`visit_source`] splits a source into YAML documents itself (on `---` / `...` marker lines at
+//! column 0, as the YAML spec defines document boundaries), so one bad document never hides the
+//! others and memory stays proportional to the largest document, not the stream. Each
+//! document is read by serde-saphyr into the permissive structs of [`raw`], with budgets on
+//! (depth, nodes, aliases, document size), and converted to the [`model`] with absolute byte
+//! spans.
 
+pub mod kinds;
 pub mod model;
+pub(crate) mod raw;
+
+use crate::quantity;
+use crate::source::{SourceId, Span};
+use model::*;
+use raw::{Lenient, RawContainer, RawObject, RawResourceList, RawResources, RawSpec, Text};
+use serde_saphyr::{Location, Spanned};
+use std::collections::BTreeMap;
+
+/// Limits applied to every document.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Largest document, in bytes.
+    pub max_document_bytes: usize,
+    /// Deepest nesting of collections.
+    pub max_depth: usize,
+    /// Most nodes in one document.
+    pub max_nodes: usize,
+    /// Most alias references in one document.
+    pub max_aliases: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_document_bytes: 32 << 20,
+            max_depth: 64,
+            max_nodes: 500_000,
+            max_aliases: 10_000,
+        }
+    }
+}
+
+/// What loading a source produced besides the objects themselves.
+#[derive(Debug, Clone, Default)]
+pub struct LoadStats {
+    /// Documents read (empty documents excluded).
+    pub documents: usize,
+    /// Documents skipped because they hold no pod template, by kind.
+    pub skipped: BTreeMap<String, usize>,
+}
+
+/// Everything loaded from a set of sources (see [`load_source`]).
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// Workloads and the policy objects kcpu understands, in input order.
+    pub objects: Vec<Object>,
+    /// Warnings and errors, in input order.
+    pub issues: Vec<LoadIssue>,
+    /// Counters.
+    pub stats: LoadStats,
+}
+
+impl Loaded {
+    /// The workloads only.
+    pub fn workloads(&self) -> impl Iterator<Item = &Workload> {
+        self.objects.iter().filter_map(|o| match o {
+            Object::Workload(w) => Some(w.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// True when any issue is an error.
+    pub fn has_errors(&self) -> bool {
+        self.issues.iter().any(|i| i.level == IssueLevel::Error)
+    }
+
+    /// Appends another source's result.
+    pub fn extend(&mut self, other: Loaded) {
+        self.objects.extend(other.objects);
+        self.issues.extend(other.issues);
+        self.stats.documents += other.stats.documents;
+        for (k, n) in other.stats.skipped {
+            *self.stats.skipped.entry(k).or_default() += n;
+        }
+    }
+}
+
+/// Loads every document of one source into memory.
+pub fn load_source(id: SourceId, text: &str, opts: &LoadOptions) -> Loaded {
+    let mut out = Loaded::default();
+    let mut objects = Vec::new();
+    let mut issues = Vec::new();
+    visit_source(
+        id,
+        text,
+        opts,
+        &mut |o| objects.push(o),
+        &mut issues,
+        &mut out.stats,
+    );
+    out.objects = objects;
+    out.issues = issues;
+    out
+}
+
+/// Streams the objects of one source to `on_object`, document by document.
+pub fn visit_source(
+    id: SourceId,
+    text: &str,
+    opts: &LoadOptions,
+    on_object: &mut dyn FnMut(Object),
+    issues: &mut Vec<LoadIssue>,
+    stats: &mut LoadStats,
+) {
+    for (doc_index, (start, doc)) in split_documents(text).into_iter().enumerate() {
+        if is_blank_document(doc) {
+            continue;
+        }
+        stats.documents += 1;
+        let base = Base {
+            source: id,
+            offset: start,
+        };
+        if doc.len() > opts.max_document_bytes {
+            issues.push(LoadIssue {
+                level: IssueLevel::Error,
+                code: "yaml-budget",
+                message: format!(
+                    "document is {} bytes, more than the limit of {}",
+                    doc.len(),
+                    opts.max_document_bytes
+                ),
+                hint: Some("split the document, or check that this is really a manifest".into()),
+                span: Span::new(id, start, start),
+            });
+            continue;
+        }
+        let options = serde_saphyr::options! {
+            budget: serde_saphyr::budget! {
+                max_depth: opts.max_depth,
+                max_nodes: opts.max_nodes,
+                max_aliases: opts.max_aliases,
+                max_documents: 1,
+            },
+        };
+        match serde_saphyr::from_str_with_options::<Option<Spanned<RawObject>>>(doc, options) {
+            Ok(Some(obj)) => {
+                let mut cx = Cx {
+                    base,
+                    issues,
+                    doc_index,
+                    on_object,
+                };
+                cx.object(obj, Vec::new(), stats);
+            }
+            Ok(None) => stats.documents -= 1,
+            Err(e) => issues.push(yaml_error(&e, base, doc)),
+        }
+    }
+}
+
+/// Splits a stream at YAML document markers. Each piece starts at its `---` line (kept, so
+/// positions stay exact) and is returned with its byte offset in `text`.
+pub fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let mut pos = 0usize;
+    let mut in_doc_content = false;
+    for line in text.split_inclusive('\n') {
+        let l = line.trim_end_matches(['\n', '\r']);
+        let is_start = l == "---" || l.starts_with("--- ") || l.starts_with("---\t");
+        let is_end = l == "..." || l.starts_with("... ");
+        if is_start {
+            if in_doc_content || pos > start && !is_blank_document(&text[start..pos]) {
+                out.push((start, &text[start..pos]));
+            }
+            start = pos;
+            in_doc_content = false;
+        } else if is_end {
+            out.push((start, &text[start..pos]));
+            start = pos + line.len();
+            in_doc_content = false;
+        } else if !l.trim().is_empty() && !l.trim_start().starts_with('#') {
+            in_doc_content = true;
+        }
+        pos += line.len();
+    }
+    if start < text.len() {
+        out.push((start, &text[start..]));
+    }
+    out
+}
+
+fn is_blank_document(doc: &str) -> bool {
+    doc.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---" || t.starts_with('%')
+    })
+}
+
+#[derive(Clone, Copy)]
+struct Base {
+    source: SourceId,
+    offset: usize,
+}
+
+impl Base {
+    fn span(&self, loc: &Location) -> Span {
+        let sp = loc.span();
+        match sp.byte_offset() {
+            Some(off) => {
+                let start = self.offset + off as usize;
+                Span::new(
+                    self.source,
+                    start,
+                    start + sp.byte_len().unwrap_or(0) as usize,
+                )
+            }
+            None => Span::new(self.source, self.offset, self.offset),
+        }
+    }
+    fn spanned<T>(&self, s: &Spanned<T>) -> Span {
+        self.span(&s.referenced)
+    }
+    /// Span of the text as written (the anchor's node when the value came through an alias).
+    fn defined<T>(&self, s: &Spanned<T>) -> Span {
+        self.span(&s.defined)
+    }
+}
+
+fn yaml_error(e: &serde_saphyr::Error, base: Base, doc: &str) -> LoadIssue {
+    let full = e.to_string();
+    // serde-saphyr's Display adds a source snippet; keep the first line, minus its
+    // "error: line L column C: " prefix (kcpu prints its own file:line:col).
+    let first = full.lines().next().unwrap_or("").trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let message = match first.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") => rest.to_string(),
+        _ => first.to_string(),
+    };
+    let offset = e
+        .location()
+        .map(|l| {
+            let idx = crate::source::LineIndex::new(doc);
+            let line_start = idx.line_start(l.line() as usize);
+            let col = (l.column() as usize).saturating_sub(1);
+            let rest = doc.get(line_start..).unwrap_or("");
+            line_start + rest.char_indices().nth(col).map_or(rest.len(), |(b, _)| b)
+        })
+        .unwrap_or(0);
+    let budget = message.contains("budget");
+    LoadIssue {
+        level: IssueLevel::Error,
+        code: if budget { "yaml-budget" } else { "yaml-syntax" },
+        hint: Some(if budget {
+            "the document is larger or deeper than kcpu accepts (alias bombs are stopped this way)"
+                .into()
+        } else {
+            "fix the YAML here; the other documents were still read".into()
+        }),
+        message,
+        span: Span::new(base.source, base.offset + offset, base.offset + offset),
+    }
+}
+
+struct Cx<'a> {
+    base: Base,
+    issues: &'a mut Vec<LoadIssue>,
+    doc_index: usize,
+    on_object: &'a mut dyn FnMut(Object),
+}
+
+fn text(t: Text) -> String {
+    t.0.unwrap_or_default()
+}
+
+impl Cx<'_> {
+    fn warn(&mut self, code: &'static str, message: String, hint: Option<String>, span: Span) {
+        self.issues.push(LoadIssue {
+            level: IssueLevel::Warning,
+            code,
+            message,
+            hint,
+            span,
+        });
+    }
+    fn error(&mut self, code: &'static str, message: String, hint: Option<String>, span: Span) {
+        self.issues.push(LoadIssue {
+            level: IssueLevel::Error,
+            code,
+            message,
+            hint,
+            span,
+        });
+    }
+
+    fn object(&mut self, obj: Spanned<RawObject>, list_path: Vec<usize>, stats: &mut LoadStats) {
+        let span = self.base.spanned(&obj);
+        let o = obj.value;
+        let kind = o
+            .kind
+            .as_ref()
+            .and_then(|k| k.value.0.clone())
+            .unwrap_or_default();
+        if !o.items.0.is_empty() {
+            for (i, item) in o.items.0.into_iter().enumerate() {
+                let mut p = list_path.clone();
+                p.push(i);
+                self.object(item, p, stats);
+            }
+            return;
+        }
+        if kind.is_empty() {
+            self.warn(
+                "missing-kind",
+                "document has no `kind`; skipped".into(),
+                Some("add `kind:` (Deployment, Pod, …)".into()),
+                span,
+            );
+            *stats.skipped.entry("(no kind)".into()).or_default() += 1;
+            return;
+        }
+        let meta = self.metadata(o.metadata);
+        let spec = o
+            .spec
+            .map(|s| (self.base.spanned(&s), s.value.0.unwrap_or_default()));
+        match kind.as_str() {
+            "LimitRange" => return self.limit_range(meta, spec.map(|s| s.1), span),
+            "ResourceQuota" => return self.resource_quota(meta, spec.map(|s| s.1), span),
+            "HorizontalPodAutoscaler" => return self.hpa(meta, spec.map(|s| s.1), span),
+            _ => {}
+        }
+        // Locate the pod spec.
+        let (pod, template_meta, replicas) = match kinds::pod_path(&kind) {
+            Some(kinds::PodPath::Spec) => (spec, None, None),
+            Some(kinds::PodPath::Template) => {
+                let t = o.template.0.unwrap_or_default();
+                (
+                    t.spec
+                        .map(|s| (self.base.spanned(&s), s.value.0.unwrap_or_default())),
+                    t.metadata.0,
+                    None,
+                )
+            }
+            _ => match spec {
+                Some((_, s)) => {
+                    let replicas = s
+                        .replicas
+                        .0
+                        .as_deref()
+                        .and_then(|r| r.trim().parse::<u32>().ok());
+                    if let Some(jt) = s.job_template.0 {
+                        let t = jt
+                            .spec
+                            .0
+                            .and_then(|js| js.template)
+                            .and_then(|t| t.value.0)
+                            .unwrap_or_default();
+                        (
+                            t.spec
+                                .map(|s| (self.base.spanned(&s), s.value.0.unwrap_or_default())),
+                            t.metadata.0,
+                            replicas,
+                        )
+                    } else if let Some(t) = s.template.and_then(|t| t.value.0) {
+                        (
+                            t.spec
+                                .map(|s| (self.base.spanned(&s), s.value.0.unwrap_or_default())),
+                            t.metadata.0,
+                            replicas,
+                        )
+                    } else {
+                        (None, None, replicas)
+                    }
+                }
+                None => (None, None, None),
+            },
+        };
+        let builtin = kinds::pod_path(&kind).is_some();
+        let Some((pod_span, pod)) = pod.filter(|(_, p)| p.containers.is_some()) else {
+            if builtin {
+                self.error(
+                    "no-containers",
+                    format!("{kind} has no pod spec with `containers`"),
+                    Some("a pod template needs `spec.containers` (Pod) or `spec.template.spec.containers`".into()),
+                    span,
+                );
+            } else {
+                *stats.skipped.entry(kind).or_default() += 1;
+            }
+            return;
+        };
+        let status_qos = if kind == "Pod" {
+            o.status.0.and_then(|s| s.qos_class.0)
+        } else {
+            None
+        };
+        let pod = self.pod_spec(pod, pod_span);
+        let template_metadata = template_meta
+            .map(|m| self.metadata(Lenient(Some(m))))
+            .unwrap_or_default();
+        let w = Workload {
+            kind,
+            api_version: text(o.api_version),
+            metadata: meta,
+            template_metadata,
+            replicas,
+            status_qos,
+            pod,
+            span,
+            doc_index: self.doc_index,
+            list_path,
+        };
+        (self.on_object)(Object::Workload(Box::new(w)));
+    }
+
+    fn metadata(&mut self, m: Lenient<raw::RawMeta>) -> Metadata {
+        let Some(m) = m.0 else {
+            return Metadata::default();
+        };
+        let name = m.name.0.or(m.generate_name.0).unwrap_or_default();
+        let labels = m
+            .labels
+            .0
+            .map(|p| p.0)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.0?, v.0.unwrap_or_default())))
+            .collect();
+        let annotations = m
+            .annotations
+            .0
+            .map(|p| p.0)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let span = self.base.defined(&v);
+                Some((
+                    k.0?,
+                    SpannedStr {
+                        value: v.value.0.unwrap_or_default(),
+                        span,
+                    },
+                ))
+            })
+            .collect();
+        Metadata {
+            name,
+            namespace: m.namespace.0,
+            uid: m.uid.0,
+            labels,
+            annotations,
+        }
+    }
+
+    fn pod_spec(&mut self, s: RawSpec, span: Span) -> PodSpec {
+        let containers = s
+            .containers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| self.container(c, false))
+            .collect();
+        let init_containers = s
+            .init_containers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| self.container(c, true))
+            .collect();
+        let overhead = s
+            .overhead
+            .map(|o| self.resource_list(o, "overhead"))
+            .unwrap_or_default();
+        let resources = s.resources.map(|r| self.resources(r, "pod-level"));
+        PodSpec {
+            containers,
+            init_containers,
+            overhead,
+            resources,
+            span,
+        }
+    }
+
+    fn container(&mut self, c: Spanned<RawContainer>, init: bool) -> Container {
+        let span = self.base.spanned(&c);
+        let c = c.value;
+        let role = match (init, c.restart_policy.and_then(|p| p.0).as_deref()) {
+            (true, Some("Always")) => Role::Sidecar,
+            (true, _) => Role::Init,
+            (false, _) => Role::Container,
+        };
+        let name = c.name.and_then(|n| n.0).unwrap_or_default();
+        let resources = c
+            .resources
+            .map(|r| self.resources(r, &name))
+            .unwrap_or_default();
+        Container {
+            name,
+            role,
+            resources,
+            span,
+        }
+    }
+
+    fn resources(&mut self, r: Spanned<RawResources>, owner: &str) -> Resources {
+        let span = self.base.spanned(&r);
+        let r = r.value;
+        let mut unknown_keys = Vec::new();
+        for k in r.unknown {
+            let ks = self.base.spanned(&k);
+            let hint = match k.value.as_str() {
+                "limit" | "limts" | "limmits" | "Limits" => {
+                    Some("did you mean `limits`?".to_string())
+                }
+                "request" | "requets" | "reqests" | "Requests" => {
+                    Some("did you mean `requests`?".to_string())
+                }
+                "cpu" | "cpus" | "memory" => Some(format!(
+                    "`{}` must sit under `requests:` or `limits:`",
+                    k.value
+                )),
+                _ => {
+                    Some("Kubernetes reads only `requests`, `limits` and `claims` here".to_string())
+                }
+            };
+            self.warn(
+                "unknown-resources-key",
+                format!(
+                    "unknown key `{}` under `resources` of {owner:?} is ignored by Kubernetes",
+                    k.value
+                ),
+                hint,
+                ks,
+            );
+            unknown_keys.push((k.value, ks));
+        }
+        let requests = r
+            .requests
+            .map(|l| self.resource_list(l, owner))
+            .unwrap_or_default();
+        let limits = r
+            .limits
+            .map(|l| self.resource_list(l, owner))
+            .unwrap_or_default();
+        Resources {
+            requests,
+            limits,
+            span: Some(span),
+            unknown_keys,
+        }
+    }
+
+    fn resource_list(&mut self, l: Spanned<RawResourceList>, owner: &str) -> ResourceList {
+        let span = self.base.spanned(&l);
+        let mut entries = BTreeMap::new();
+        for (k, v) in l.value.0 {
+            let key_span = self.base.spanned(&k);
+            let vspan = self.base.defined(&v);
+            let raw = v.value.unwrap_or_default();
+            let parsed = quantity::parse_manifest(&raw);
+            match (&parsed, k.value.as_str()) {
+                (Err(e), _) => self.error(
+                    "invalid-quantity",
+                    format!(
+                        "invalid {} quantity {raw:?} in {owner:?}: {}",
+                        k.value, e.reason
+                    ),
+                    e.hint.clone(),
+                    vspan,
+                ),
+                (Ok(q), _) if q.is_negative() => self.error(
+                    "invalid-quantity",
+                    format!("negative {} quantity {raw:?} in {owner:?}", k.value),
+                    Some("requests and limits must be zero or more".into()),
+                    vspan,
+                ),
+                (
+                    Ok(_),
+                    "cpus" | "CPU" | "Cpu" | "cores" | "vcpu" | "vcpus" | "mem" | "Memory" | "ram",
+                ) => self.warn(
+                    "unknown-resource-name",
+                    format!(
+                        "resource name `{}` in {owner:?} is not a standard resource",
+                        k.value
+                    ),
+                    Some(format!(
+                        "did you mean `{}`?",
+                        if k.value.to_lowercase().starts_with('c') || k.value.starts_with('v') {
+                            "cpu"
+                        } else {
+                            "memory"
+                        }
+                    )),
+                    key_span,
+                ),
+                _ => {}
+            }
+            entries.insert(
+                k.value,
+                QuantityValue {
+                    raw,
+                    span: vspan,
+                    key_span,
+                    parsed,
+                },
+            );
+        }
+        ResourceList {
+            entries,
+            span: Some(span),
+        }
+    }
+
+    fn limit_range(&mut self, metadata: Metadata, spec: Option<RawSpec>, span: Span) {
+        let mut lr = LimitRange {
+            name: metadata.name,
+            namespace: metadata.namespace,
+            default_limits: ResourceList::default(),
+            default_requests: ResourceList::default(),
+            max: ResourceList::default(),
+            min: ResourceList::default(),
+            span,
+        };
+        for item in spec.map(|s| s.limits.0).unwrap_or_default() {
+            if item.kind.0.as_deref() != Some("Container") {
+                continue;
+            }
+            let owner = format!("LimitRange {}", lr.name);
+            if let Some(l) = item.default {
+                lr.default_limits = self.resource_list(l, &owner);
+            }
+            if let Some(l) = item.default_request {
+                lr.default_requests = self.resource_list(l, &owner);
+            }
+            if let Some(l) = item.max {
+                lr.max = self.resource_list(l, &owner);
+            }
+            if let Some(l) = item.min {
+                lr.min = self.resource_list(l, &owner);
+            }
+        }
+        (self.on_object)(Object::LimitRange(lr));
+    }
+
+    fn resource_quota(&mut self, metadata: Metadata, spec: Option<RawSpec>, span: Span) {
+        let owner = format!("ResourceQuota {}", metadata.name);
+        let hard = spec
+            .and_then(|s| s.hard)
+            .and_then(|h| {
+                let sp = h.referenced;
+                let d = h.defined;
+                h.value.0.map(|v| Spanned::new(v, sp, d))
+            })
+            .map(|h| self.resource_list(h, &owner))
+            .unwrap_or_default();
+        (self.on_object)(Object::ResourceQuota(ResourceQuota {
+            name: metadata.name,
+            namespace: metadata.namespace,
+            hard,
+            span,
+        }));
+    }
+
+    fn hpa(&mut self, metadata: Metadata, spec: Option<RawSpec>, span: Span) {
+        let Some(s) = spec else { return };
+        let t = s.scale_target_ref.0.unwrap_or_default();
+        let num = |t: Text| t.0.and_then(|v| v.trim().parse::<u32>().ok());
+        let Some(max_replicas) = num(s.max_replicas) else {
+            self.warn(
+                "hpa-no-max",
+                format!(
+                    "HorizontalPodAutoscaler {} has no valid maxReplicas",
+                    metadata.name
+                ),
+                None,
+                span,
+            );
+            return;
+        };
+        (self.on_object)(Object::Hpa(Hpa {
+            name: metadata.name,
+            namespace: metadata.namespace,
+            target_kind: text(t.kind),
+            target_name: text(t.name),
+            min_replicas: num(s.min_replicas),
+            max_replicas,
+            span,
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests;
