@@ -1,1 +1,643 @@
-//! Linter: rule registry, policy and inline ignores (not yet written).
+//! The linter behind `kcpu check` (pure core): rule registry, policy, inline ignores and the
+//! engine that runs the rules over loaded manifests.
+//!
+//! Flow of [`check_sources`]:
+//! 1. every source is loaded in parallel (rayon) by [`manifest::visit_source`];
+//! 2. LimitRanges and ResourceQuotas are grouped by namespace;
+//! 3. every workload selected by the policy gets its namespace's LimitRange defaults
+//!    ([`defaults`]) and is checked by the workload rules, in parallel; findings named in its
+//!    `kcpu.dev/ignore` annotation are moved to the suppressed list ([`ignore`]);
+//! 4. namespace rules (ResourceQuota totals) run over the per-workload totals;
+//! 5. loader diagnostics become findings (KCPU000 for YAML and input errors);
+//! 6. findings are sorted by source, position and rule, so output is deterministic.
+//!
+//! Each rule lives in its own file under [`rules`] with its documentation as a constant
+//! ([`RuleMeta::doc`]), used by `kcpu check --explain` and by the SARIF rule metadata.
+
+pub mod defaults;
+pub mod ignore;
+pub mod policy;
+pub mod rules;
+
+use crate::finding::{Finding, Severity, Subject};
+use crate::manifest::model::{
+    Container, IssueLevel, LimitRange, LoadIssue, Object, QuantityValue, ResourceQuota, Workload,
+};
+use crate::manifest::{self, LoadOptions, Loaded};
+use crate::quantity::Quantity;
+use crate::source::{SourceId, SourceSet, Span};
+use defaults::{ContainerRef, Defaulted, Field};
+pub use policy::Policy;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Whether a rule can propose fixes, and of which kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixKind {
+    /// No fix.
+    None,
+    /// Fixes shown as a suggested diff, never applied by `--fix`.
+    Suggestion,
+    /// Some fixes are mechanical and applied by `--fix`.
+    Mechanical,
+}
+
+impl FixKind {
+    /// `none`, `suggestion` or `mechanical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixKind::None => "none",
+            FixKind::Suggestion => "suggestion",
+            FixKind::Mechanical => "mechanical",
+        }
+    }
+}
+
+/// The documented identity of a rule.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleMeta {
+    /// Stable id, `KCPU` + three digits.
+    pub id: &'static str,
+    /// Stable kebab-case name.
+    pub name: &'static str,
+    /// Severity unless the policy says otherwise.
+    pub default_severity: Severity,
+    /// One sentence.
+    pub summary: &'static str,
+    /// Markdown with the sections `## What it checks`, `## Why it matters for CFS`,
+    /// `## Example`, `## Fix` and `## References`, in that order.
+    pub doc: &'static str,
+    /// Fixes offered.
+    pub fix: FixKind,
+    /// False for rules the policy cannot turn off or re-grade (input errors).
+    pub configurable: bool,
+}
+
+/// The fixed section headings of a rule's documentation, in order.
+pub const DOC_SECTIONS: [&str; 5] = [
+    "What it checks",
+    "Why it matters for CFS",
+    "Example",
+    "Fix",
+    "References",
+];
+
+impl RuleMeta {
+    /// A finding of this rule with its default severity (the engine applies the policy).
+    pub fn finding(&self, message: impl Into<String>, span: Span) -> Finding {
+        Finding::new(self.id, self.name, self.default_severity, message, span)
+    }
+
+    /// The text of one documentation section (without its heading), trimmed.
+    pub fn section(&self, heading: &str) -> Option<&'static str> {
+        let marker = format!("## {heading}\n");
+        let start = self.doc.find(&marker)? + marker.len();
+        let rest = &self.doc[start..];
+        let end = rest.find("\n## ").map_or(rest.len(), |i| i + 1);
+        Some(rest[..end].trim())
+    }
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum Check {
+    /// One workload at a time (after LimitRange defaults).
+    Workload(fn(&WorkloadCx<'_>, &mut Vec<Finding>)),
+    /// All workloads of each namespace against its ResourceQuotas.
+    Namespace(fn(&NamespaceCx<'_>, &mut Vec<Finding>)),
+    /// Produced by the engine itself (input diagnostics, ignore annotations).
+    Engine,
+}
+
+/// A rule: its documentation and its check.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// Identity and documentation.
+    pub meta: RuleMeta,
+    /// The check.
+    pub check: Check,
+}
+
+/// Where an effective CPU value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin<'a> {
+    /// Written in the workload.
+    Written,
+    /// A request the API server defaults from the limit (`SetDefaults_Pod`).
+    FromLimit,
+    /// Filled in by the named LimitRange.
+    LimitRange(&'a str),
+}
+
+/// An effective CPU request or limit of a container.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuValue<'a> {
+    /// The value node (in the workload, or in the LimitRange that supplied it).
+    pub value: &'a QuantityValue,
+    /// Where it came from.
+    pub origin: Origin<'a>,
+}
+
+impl CpuValue<'_> {
+    /// The parsed amount when it parses and is not negative.
+    pub fn quantity(&self) -> Option<Quantity> {
+        self.value.parsed.as_ref().ok().copied().filter(|q| !q.is_negative())
+    }
+    /// True when written in the workload itself.
+    pub fn is_written(&self) -> bool {
+        self.origin == Origin::Written
+    }
+}
+
+/// One container with its effective CPU values.
+#[derive(Debug, Clone)]
+pub struct ContainerCx<'a> {
+    /// The container (after LimitRange defaults).
+    pub container: &'a Container,
+    /// Which container.
+    pub cref: ContainerRef,
+    /// Effective CPU request.
+    pub request: Option<CpuValue<'a>>,
+    /// Effective CPU limit.
+    pub limit: Option<CpuValue<'a>>,
+}
+
+impl ContainerCx<'_> {
+    /// Where to point when `field` is missing: the `requests`/`limits` map, else the
+    /// `resources` node, else the container.
+    pub fn missing_span(&self, field: Field) -> Span {
+        let r = &self.container.resources;
+        let list = match field {
+            Field::Request => &r.requests,
+            Field::Limit => &r.limits,
+        };
+        list.span.or(r.span).unwrap_or(self.container.span)
+    }
+}
+
+/// What a workload rule sees.
+#[derive(Debug)]
+pub struct WorkloadCx<'a> {
+    /// The workload after LimitRange defaults.
+    pub workload: &'a Workload,
+    /// Values filled in by LimitRanges.
+    pub defaulted: &'a [Defaulted],
+    /// Containers (init containers first, then app containers) with their CPU values.
+    pub containers: Vec<ContainerCx<'a>>,
+    /// LimitRanges of the namespace.
+    pub limit_ranges: &'a [&'a LimitRange],
+    /// The policy.
+    pub policy: &'a Policy,
+    /// Text of the workload's source (for quoting in fixes).
+    pub text: &'a str,
+}
+
+impl<'a> WorkloadCx<'a> {
+    /// Builds the context (public so rules can be unit-tested on single workloads).
+    pub fn new(
+        workload: &'a Workload,
+        defaulted: &'a [Defaulted],
+        limit_ranges: &'a [&'a LimitRange],
+        policy: &'a Policy,
+        text: &'a str,
+    ) -> WorkloadCx<'a> {
+        let lr_name = |cref: ContainerRef, field: Field| {
+            defaulted
+                .iter()
+                .find(|d| d.container == cref && d.field == field && d.resource == "cpu")
+                .map(|d| d.limit_range.as_str())
+        };
+        let mut containers = Vec::new();
+        let lists = [
+            (true, &workload.pod.init_containers),
+            (false, &workload.pod.containers),
+        ];
+        for (init, list) in lists {
+            for (index, c) in list.iter().enumerate() {
+                let cref = ContainerRef { init, index };
+                let origin = |field| match lr_name(cref, field) {
+                    Some(n) => Origin::LimitRange(n),
+                    None => Origin::Written,
+                };
+                let limit = c.resources.limits.cpu().map(|v| CpuValue {
+                    value: v,
+                    origin: origin(Field::Limit),
+                });
+                let request = match c.resources.requests.cpu() {
+                    Some(v) => Some(CpuValue {
+                        value: v,
+                        origin: origin(Field::Request),
+                    }),
+                    None => limit.filter(|l| l.is_written()).map(|l| CpuValue {
+                        value: l.value,
+                        origin: Origin::FromLimit,
+                    }),
+                };
+                containers.push(ContainerCx {
+                    container: c,
+                    cref,
+                    request,
+                    limit,
+                });
+            }
+        }
+        WorkloadCx {
+            workload,
+            defaulted,
+            containers,
+            limit_ranges,
+            policy,
+            text,
+        }
+    }
+
+    /// The subject of a finding about this workload (and optionally one container).
+    pub fn subject(&self, container: Option<&Container>) -> Subject {
+        Subject {
+            kind: self.workload.kind.clone(),
+            namespace: self.workload.namespace().to_string(),
+            name: self.workload.metadata.name.clone(),
+            container: container.map(|c| c.name.clone()),
+        }
+    }
+
+    /// The text of `span` in this workload's source (empty when out of range).
+    pub fn text_of(&self, span: Span) -> &'a str {
+        if span.source != self.workload.span.source {
+            return "";
+        }
+        self.text.get(span.start..span.end).unwrap_or("")
+    }
+}
+
+/// A pod's CPU totals, for namespace rules.
+#[derive(Debug, Clone)]
+pub struct PodTotals {
+    /// The workload.
+    pub subject: Subject,
+    /// Span of the workload.
+    pub span: Span,
+    /// Pods this workload runs (replicas; 1 for Pods and Jobs).
+    pub pods: u32,
+    /// Effective CPU request of one pod.
+    pub request: crate::units::MilliCpu,
+    /// Effective CPU limit of one pod; `None` when some container has no CPU limit.
+    pub limit: Option<crate::units::MilliCpu>,
+    /// Containers without a CPU limit (name, span to point at).
+    pub unlimited: Vec<(String, Span)>,
+    /// Containers without a CPU request (name, span to point at).
+    pub unrequested: Vec<(String, Span)>,
+}
+
+/// What a namespace rule sees.
+#[derive(Debug)]
+pub struct NamespaceCx<'a> {
+    /// Namespace name.
+    pub namespace: &'a str,
+    /// Its ResourceQuotas.
+    pub quotas: &'a [&'a ResourceQuota],
+    /// Totals of its selected workloads, in input order.
+    pub pods: &'a [PodTotals],
+    /// The policy.
+    pub policy: &'a Policy,
+}
+
+/// A finding moved out of the report by a `kcpu.dev/ignore` annotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppressed {
+    /// The finding.
+    pub finding: Finding,
+    /// The reason given in the annotation.
+    pub reason: Option<String>,
+}
+
+/// An input that could not be read at all (filled in by the CLI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    /// The path as given (`<stdin>` for standard input).
+    pub path: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Counters for the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckStats {
+    /// Sources read.
+    pub files: usize,
+    /// YAML documents read.
+    pub documents: usize,
+    /// Workloads checked.
+    pub workloads: usize,
+    /// Workloads left out by the policy's include/exclude.
+    pub excluded: usize,
+    /// Documents without a pod template, by kind.
+    pub skipped: BTreeMap<String, usize>,
+}
+
+/// Everything `kcpu check` reports.
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    /// Findings, sorted by source, position and rule.
+    pub findings: Vec<Finding>,
+    /// Findings suppressed by `kcpu.dev/ignore`, sorted the same way.
+    pub suppressed: Vec<Suppressed>,
+    /// Counters.
+    pub stats: CheckStats,
+    /// Inputs that could not be read.
+    pub read_errors: Vec<ReadError>,
+    /// Every workload checked (`Kind namespace/name`) with its rules run, for JUnit.
+    pub checked: Vec<CheckedWorkload>,
+}
+
+/// One workload and the rules that ran on it (JUnit: one test case per workload × rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedWorkload {
+    /// The workload.
+    pub subject: Subject,
+    /// Its span.
+    pub span: Span,
+    /// Ids of the rules that ran.
+    pub rules: Vec<&'static str>,
+}
+
+impl CheckReport {
+    /// Number of findings at each severity.
+    pub fn counts(&self) -> BTreeMap<Severity, usize> {
+        let mut m = BTreeMap::new();
+        for f in &self.findings {
+            *m.entry(f.severity).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// True when an input could not be read or parsed (exit code 2).
+    pub fn has_input_errors(&self) -> bool {
+        !self.read_errors.is_empty()
+            || self
+                .findings
+                .iter()
+                .any(|f| f.rule == rules::input_error::RULE.meta.id && f.severity == Severity::Error)
+    }
+
+    /// True when a finding is at or above `threshold`.
+    pub fn fails(&self, threshold: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= threshold)
+    }
+
+    /// Suppressed findings per rule id.
+    pub fn suppressed_by_rule(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for s in &self.suppressed {
+            *m.entry(s.finding.rule).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// Findings with a fix `--fix` would apply.
+    pub fn fixable(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.is_mechanically_fixable())
+            .count()
+    }
+}
+
+/// Loads every source (in parallel) and checks it.
+pub fn check_sources(sources: &SourceSet, policy: &Policy, opts: &LoadOptions) -> CheckReport {
+    let files: Vec<(SourceId, &str)> = sources.iter().map(|(id, f)| (id, f.text.as_str())).collect();
+    let loaded: Vec<Loaded> = files
+        .par_iter()
+        .map(|(id, text)| manifest::load_source(*id, text, opts))
+        .collect();
+    check_loaded(sources, &loaded, policy)
+}
+
+struct WorkloadOutcome {
+    findings: Vec<Finding>,
+    suppressed: Vec<Suppressed>,
+    totals: Option<PodTotals>,
+    checked: CheckedWorkload,
+}
+
+/// Checks loaded sources (`loaded[i]` belongs to source `i`).
+pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> CheckReport {
+    let mut report = CheckReport::default();
+    report.stats.files = sources.len();
+    let mut limit_ranges: BTreeMap<&str, Vec<&LimitRange>> = BTreeMap::new();
+    let mut quotas: BTreeMap<&str, Vec<&ResourceQuota>> = BTreeMap::new();
+    let mut workloads: Vec<&Workload> = Vec::new();
+    let mut policy_spans: BTreeSet<Span> = BTreeSet::new();
+    for l in loaded {
+        report.stats.documents += l.stats.documents;
+        for (k, n) in &l.stats.skipped {
+            *report.stats.skipped.entry(k.clone()).or_insert(0) += n;
+        }
+        for o in &l.objects {
+            match o {
+                Object::Workload(w) => {
+                    if policy.selects(w) {
+                        workloads.push(w);
+                    } else {
+                        report.stats.excluded += 1;
+                    }
+                }
+                Object::LimitRange(lr) => {
+                    for list in [&lr.default_limits, &lr.default_requests, &lr.max, &lr.min] {
+                        policy_spans.extend(list.entries.values().map(|v| v.span));
+                        policy_spans.extend(list.entries.values().map(|v| v.key_span));
+                    }
+                    limit_ranges
+                        .entry(lr.namespace.as_deref().unwrap_or("default"))
+                        .or_default()
+                        .push(lr);
+                }
+                Object::ResourceQuota(rq) => {
+                    policy_spans.extend(rq.hard.entries.values().map(|v| v.span));
+                    policy_spans.extend(rq.hard.entries.values().map(|v| v.key_span));
+                    quotas
+                        .entry(rq.namespace.as_deref().unwrap_or("default"))
+                        .or_default()
+                        .push(rq);
+                }
+                Object::Hpa(_) => {}
+            }
+        }
+    }
+    report.stats.workloads = workloads.len();
+    let empty: Vec<&LimitRange> = Vec::new();
+    let outcomes: Vec<WorkloadOutcome> = workloads
+        .par_iter()
+        .map(|w| {
+            let lrs = limit_ranges.get(w.namespace()).unwrap_or(&empty);
+            let text = sources
+                .get(w.span.source)
+                .map_or("", |f| f.text.as_str());
+            check_workload(w, lrs, policy, text)
+        })
+        .collect();
+    let mut by_namespace: BTreeMap<String, Vec<PodTotals>> = BTreeMap::new();
+    for o in outcomes {
+        report.findings.extend(o.findings);
+        report.suppressed.extend(o.suppressed);
+        report.checked.push(o.checked);
+        if let Some(t) = o.totals {
+            by_namespace
+                .entry(t.subject.namespace.clone())
+                .or_default()
+                .push(t);
+        }
+    }
+    for (ns, qs) in &quotas {
+        let pods = by_namespace.get(*ns).map_or(&[][..], |v| v.as_slice());
+        let cx = NamespaceCx {
+            namespace: ns,
+            quotas: qs,
+            pods,
+            policy,
+        };
+        for rule in rules::RULES {
+            if let Check::Namespace(f) = rule.check {
+                if policy.enabled(rule.meta.id) {
+                    let mut out = Vec::new();
+                    f(&cx, &mut out);
+                    stamp(&mut out, rule, policy);
+                    report.findings.extend(out);
+                }
+            }
+        }
+    }
+    for l in loaded {
+        for issue in &l.issues {
+            if let Some(f) = loader_finding(issue, &policy_spans) {
+                report.findings.push(f);
+            }
+        }
+    }
+    report.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report
+        .suppressed
+        .sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
+    report
+}
+
+/// Loader codes that workload rules report from the model themselves (KCPU003, KCPU017); the
+/// loader's copy is used only for values outside workloads (LimitRange, ResourceQuota).
+const MODEL_CODES: [&str; 3] = [
+    "invalid-quantity",
+    "unknown-resources-key",
+    "unknown-resource-name",
+];
+
+fn loader_finding(issue: &LoadIssue, policy_spans: &BTreeSet<Span>) -> Option<Finding> {
+    let meta = if MODEL_CODES.contains(&issue.code) {
+        if !policy_spans.contains(&issue.span) {
+            return None;
+        }
+        if issue.code == "invalid-quantity" {
+            rules::invalid_quantity::RULE.meta
+        } else {
+            rules::ignored_resources_key::RULE.meta
+        }
+    } else {
+        rules::input_error::RULE.meta
+    };
+    let mut f = meta.finding(issue.message.clone(), issue.span);
+    if meta.id == rules::input_error::RULE.meta.id {
+        f.severity = match issue.level {
+            IssueLevel::Error => Severity::Error,
+            IssueLevel::Warning => Severity::Warning,
+        };
+        f.message = format!("{} [{}]", issue.message, issue.code);
+    }
+    f.help = issue.hint.clone();
+    Some(f)
+}
+
+fn stamp(out: &mut [Finding], rule: &Rule, policy: &Policy) {
+    let sev = policy.severity(rule.meta.id, rule.meta.default_severity);
+    for f in out {
+        f.severity = sev;
+    }
+}
+
+fn check_workload(
+    w: &Workload,
+    lrs: &[&LimitRange],
+    policy: &Policy,
+    text: &str,
+) -> WorkloadOutcome {
+    let applied = defaults::apply_limit_ranges(w, lrs);
+    let (eff, defaulted): (&Workload, &[Defaulted]) = match &applied {
+        Some((copy, d)) => (copy, d),
+        None => (w, &[]),
+    };
+    let cx = WorkloadCx::new(eff, defaulted, lrs, policy, text);
+    let subject = cx.subject(None);
+    let mut findings = Vec::new();
+    let mut ran = Vec::new();
+    for rule in rules::RULES {
+        if let Check::Workload(f) = rule.check {
+            if policy.enabled(rule.meta.id) {
+                let mut out = Vec::new();
+                f(&cx, &mut out);
+                stamp(&mut out, rule, policy);
+                findings.extend(out);
+                ran.push(rule.meta.id);
+            }
+        }
+    }
+    // Inline ignores: the object's annotation, then the pod template's.
+    let mut ignores = Vec::new();
+    for meta in [&w.metadata, &w.template_metadata] {
+        if let Some(a) = meta.annotations.get(ignore::IGNORE_ANNOTATION) {
+            ignores.extend(ignore::parse(a));
+        }
+    }
+    let ignore_rule = &rules::ignore_annotation::RULE;
+    if policy.enabled(ignore_rule.meta.id) {
+        let mut out = rules::ignore_annotation::check_entries(&ignores);
+        stamp(&mut out, ignore_rule, policy);
+        findings.extend(out);
+        ran.push(ignore_rule.meta.id);
+    }
+    let mut kept = Vec::new();
+    let mut suppressed = Vec::new();
+    for mut f in findings {
+        if f.subject.is_none() {
+            f.subject = Some(subject.clone());
+        }
+        match ignores.iter().find(|e| e.rule == Some(f.rule)) {
+            Some(e) if f.rule != ignore_rule.meta.id => suppressed.push(Suppressed {
+                finding: f,
+                reason: e.reason.clone(),
+            }),
+            _ => kept.push(f),
+        }
+    }
+    let totals = rules::pod_totals(&cx);
+    WorkloadOutcome {
+        findings: kept,
+        suppressed,
+        totals,
+        checked: CheckedWorkload {
+            subject,
+            span: w.span,
+            rules: ran,
+        },
+    }
+}
+
+/// Looks a rule up by id (`KCPU004`, case-insensitive) or name (`suspicious-cpu-unit`).
+pub fn lookup(id_or_name: &str) -> Option<&'static Rule> {
+    rules::lookup(id_or_name)
+}
+
+/// Convenience for callers that only have one text (tests, benches, stdin): loads `text` as
+/// source 0 of a fresh source set named `name` and checks it.
+pub fn check_text(name: &str, text: &str, policy: &Policy) -> (SourceSet, CheckReport) {
+    let mut set = SourceSet::default();
+    set.add(crate::source::SourceFile::new(name, text));
+    let report = check_sources(&set, policy, &LoadOptions::default());
+    (set, report)
+}
