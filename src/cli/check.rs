@@ -1,12 +1,404 @@
-//! `kcpu check` (I/O shell). Not yet written.
+//! `kcpu check` (I/O shell): read inputs and the policy file, run the linter, apply `--fix`,
+//! render the findings, map them to the exit code.
+//!
+//! Exit codes (see `exit.rs`): 0 when no finding is at or above `--fail-on`, 1 when one is,
+//! 2 for usage, policy-file and input errors — reported together with the findings of the
+//! inputs that did parse.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use super::exit;
+use anyhow::Context;
+use crate::finding::Severity;
+use crate::input;
+use crate::lint::{self, CheckReport, Policy, ReadError};
+use crate::manifest::LoadOptions;
+use crate::render::findings::{self as render, Format, RenderOptions};
+use crate::source::SourceSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Output format of `kcpu check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Human-readable snippets with carets (default).
+    Text,
+    /// kcpu's JSON document.
+    Json,
+    /// SARIF 2.1.0 (code scanning).
+    Sarif,
+    /// JUnit XML (one test case per workload × rule).
+    Junit,
+    /// GitHub Actions annotations.
+    Github,
+    /// Markdown summary for pull-request comments.
+    Markdown,
+}
+
+/// Severity threshold for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Fail on errors (default).
+    Error,
+    /// Fail on warnings and errors.
+    Warning,
+    /// Fail on any finding.
+    Info,
+    /// Never fail because of findings (input errors still exit 2).
+    Never,
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorArg {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
 
 /// Arguments of `kcpu check`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
+2 usage, policy or input errors (the inputs that parsed are still reported).\n\
+Policy: --policy FILE, else the first .kcpu.yaml found walking up from the first input, \
+else from the current directory.")]
+pub struct Args {
+    /// Files or directories to check (`-` reads standard input). Directories are searched
+    /// for *.yaml, *.yml and *.json.
+    pub paths: Vec<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    pub format: FormatArg,
+    /// Policy file (default: `.kcpu.yaml` found upwards from the first input, then from the
+    /// current directory).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Ignore any `.kcpu.yaml` and use the default policy.
+    #[arg(long, conflicts_with = "policy")]
+    pub no_policy: bool,
+    /// Lowest severity that makes the command exit with 1 (default: the policy's
+    /// `fail-on`, else `error`).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Apply mechanical fixes in place (unit typos, commas, limit := request under
+    /// `equal-to-request`) and print the diff.
+    #[arg(long)]
+    pub fix: bool,
+    /// Print the documentation of a rule (id or name) and exit.
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
+    /// List the rules and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Colour text output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorArg,
+    /// Write the report to a file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Policy file names, in lookup order.
+pub const POLICY_FILES: [&str; 2] = [".kcpu.yaml", ".kcpu.yml"];
 
 /// Runs the command.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("check is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(rule) = &args.explain {
+        return explain(rule);
+    }
+    if args.list_rules {
+        return list_rules();
+    }
+    if args.paths.is_empty() {
+        eprintln!("error: no input given; pass files, directories, or `-` to read standard input\n\nUsage: kcpu check [OPTIONS] [PATHS]...");
+        return Ok(exit::code(exit::INPUT_ERROR));
+    }
+    let (policy, policy_path) = match load_policy(&args) {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return Ok(exit::code(exit::INPUT_ERROR));
+        }
+    };
+    let fail_on = match args.fail_on {
+        Some(FailOn::Error) => Some(Severity::Error),
+        Some(FailOn::Warning) => Some(Severity::Warning),
+        Some(FailOn::Info) => Some(Severity::Info),
+        Some(FailOn::Never) => None,
+        None => Some(policy.fail_on.unwrap_or(Severity::Error)),
+    };
+    let (mut sources, mut report) = check(&args.paths, &policy);
+    let to_file = args.output.is_some();
+    let color = !to_file
+        && match args.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+    let mut fixed_note = None;
+    if args.fix {
+        let outcome = apply_fixes(&sources, &report)?;
+        if !outcome.diff.is_empty() {
+            // The diff goes to stdout for text, to stderr for machine-readable formats.
+            if args.format == FormatArg::Text && !to_file {
+                println!("{}", outcome.diff);
+            } else {
+                eprintln!("{}", outcome.diff);
+            }
+        }
+        for note in &outcome.notes {
+            eprintln!("note: {note}");
+        }
+        if outcome.files > 0 {
+            fixed_note = Some(format!(
+                "Fixed {} in {}.",
+                render::plural(outcome.edits, "value"),
+                render::plural(outcome.files, "file")
+            ));
+            // Re-check so every position and count reflects the files as they are now.
+            (sources, report) = check(&args.paths, &policy);
+        }
+    }
+    let opts = RenderOptions {
+        color,
+        fail_on: fail_on.unwrap_or(Severity::Error),
+        policy: policy_path,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        fix_mode: args.fix,
+    };
+    let format = match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Junit => Format::Junit,
+        FormatArg::Github => Format::Github,
+        FormatArg::Markdown => Format::Markdown,
+    };
+    let mut buf = Vec::new();
+    render::render(format, &report, &sources, &opts, &mut buf)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, &buf)
+            .with_context(|| format!("writing the report to {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf)?;
+            out.flush()?;
+        }
+    }
+    if let Some(n) = fixed_note {
+        if args.format == FormatArg::Text && !to_file {
+            println!("{n}");
+        } else {
+            eprintln!("{n}");
+        }
+    }
+    let code = if report.has_input_errors() {
+        exit::INPUT_ERROR
+    } else if fail_on.is_some_and(|t| report.fails(t)) {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    };
+    Ok(exit::code(code))
+}
+
+fn check(paths: &[String], policy: &Policy) -> (SourceSet, CheckReport) {
+    let collected = input::collect(paths);
+    let mut report = lint::check_sources(&collected.sources, policy, &LoadOptions::default());
+    report.read_errors = collected
+        .errors
+        .into_iter()
+        .map(|e| ReadError {
+            path: e.path,
+            message: e.message,
+        })
+        .collect();
+    (collected.sources, report)
+}
+
+fn explain(rule: &str) -> anyhow::Result<ExitCode> {
+    let Some(r) = lint::lookup(rule) else {
+        eprintln!("error: unknown rule {rule:?}; `kcpu check --list-rules` lists them");
+        return Ok(exit::code(exit::INPUT_ERROR));
+    };
+    let m = &r.meta;
+    println!("# {} {}\n", m.id, m.name);
+    println!("{}\n", m.summary);
+    println!(
+        "Default severity: {}. Fix: {}.{}\n",
+        m.default_severity,
+        m.fix.as_str(),
+        if m.configurable {
+            ""
+        } else {
+            " Not configurable."
+        }
+    );
+    print!("{}", m.doc);
+    Ok(exit::code(exit::OK))
+}
+
+fn list_rules() -> anyhow::Result<ExitCode> {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING);
+    t.set_header(vec!["ID", "NAME", "SEVERITY", "FIX", "SUMMARY"]);
+    for r in lint::rules::RULES {
+        let m = &r.meta;
+        t.add_row(vec![
+            m.id,
+            m.name,
+            m.default_severity.as_str(),
+            m.fix.as_str(),
+            m.summary,
+        ]);
+    }
+    println!("{t}");
+    Ok(exit::code(exit::OK))
+}
+
+/// Finds the policy file: `.kcpu.yaml` (or `.kcpu.yml`) in the first input's directory or
+/// one of its parents, else in the current directory or one of its parents.
+pub fn discover_policy(paths: &[String]) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    let mut starts: Vec<PathBuf> = Vec::new();
+    if let Some(first) = paths.iter().find(|p| p.as_str() != "-") {
+        let p = Path::new(first);
+        let dir = if p.is_dir() {
+            p.to_path_buf()
+        } else {
+            p.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            cwd.clone()
+        } else {
+            dir
+        };
+        if let Ok(abs) = std::fs::canonicalize(&dir) {
+            starts.push(abs);
+        }
+    }
+    starts.push(std::fs::canonicalize(&cwd).unwrap_or(cwd.clone()));
+    let cwd_abs = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    for start in starts {
+        for dir in start.ancestors() {
+            for name in POLICY_FILES {
+                let candidate = dir.join(name);
+                if candidate.is_file() {
+                    return Some(match candidate.strip_prefix(&cwd_abs) {
+                        Ok(rel) => rel.to_path_buf(),
+                        Err(_) => candidate,
+                    });
+                }
+            }
+        }
+    }
+    None
+}
+
+fn load_policy(args: &Args) -> Result<(Policy, Option<String>), String> {
+    if args.no_policy {
+        return Ok((Policy::default(), None));
+    }
+    let path = match &args.policy {
+        Some(p) => p.clone(),
+        None => match discover_policy(&args.paths) {
+            Some(p) => p,
+            None => return Ok((Policy::default(), None)),
+        },
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+            _ => e.to_string(),
+        };
+        format!("policy file {shown}: {why}")
+    })?;
+    match Policy::from_yaml(&text) {
+        Ok(p) => Ok((p, Some(shown))),
+        Err(e) => Err(format!(
+            "{shown}:{}:{}: invalid policy: {}",
+            e.line.max(1),
+            e.column.max(1),
+            e.message
+        )),
+    }
+}
+
+struct FixOutcome {
+    diff: String,
+    files: usize,
+    edits: usize,
+    notes: Vec<String>,
+}
+
+fn apply_fixes(sources: &SourceSet, report: &CheckReport) -> anyhow::Result<FixOutcome> {
+    let edits = render::mechanical_edits(&report.findings);
+    let mut out = FixOutcome {
+        diff: String::new(),
+        files: 0,
+        edits: 0,
+        notes: Vec::new(),
+    };
+    for (id, es) in &edits {
+        let Some(file) = sources.get(*id) else { continue };
+        if file.name == "<stdin>" {
+            out.notes.push(format!(
+                "standard input cannot be fixed in place; the {} shown below would apply to the original file",
+                render::plural(es.len(), "change")
+            ));
+            let (new, _) = crate::finding::apply_edits(&file.text, es);
+            out.diff
+                .push_str(&render::unified_diff(&file.name, &file.text, &new));
+            continue;
+        }
+        let (new, skipped) = crate::finding::apply_edits(&file.text, es);
+        if !skipped.is_empty() {
+            out.notes.push(format!(
+                "{}: {} overlapping fix(es) skipped; run --fix again",
+                file.name,
+                skipped.len()
+            ));
+        }
+        if new == file.text {
+            continue;
+        }
+        write_atomically(Path::new(&file.name), new.as_bytes())
+            .with_context(|| format!("writing the fixed {}", file.name))?;
+        out.diff
+            .push_str(&render::unified_diff(&file.name, &file.text, &new));
+        out.files += 1;
+        out.edits += es.len() - skipped.len();
+    }
+    Ok(out)
+}
+
+/// Replaces `path` with `bytes` atomically: a temporary file in the same directory, the
+/// original permissions, then a rename. A symlink is resolved so its target is replaced.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let target = std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))?;
+    let dir = target
+        .parent()
+        .context("the file has no parent directory")?;
+    let perms = std::fs::metadata(&target)
+        .with_context(|| format!("reading metadata of {}", target.display()))?
+        .permissions();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kcpu-fix-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    std::fs::set_permissions(tmp.path(), perms)?;
+    tmp.persist(&target)
+        .map_err(|e| e.error)
+        .with_context(|| format!("renaming over {}", target.display()))?;
+    Ok(())
 }

@@ -1,1 +1,0 @@
-//! Lint findings renderers: text, json, sarif, junit, github, markdown (not yet written).

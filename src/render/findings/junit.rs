@@ -1,0 +1,150 @@
+//! JUnit XML for `kcpu check --format junit` (pure core), built with quick-junit.
+//!
+//! One test suite per input file; in it one test case per workload × rule that ran on it
+//! (classname `Kind namespace/name`, name `KCPU004 suspicious-cpu-unit`). A case fails when it
+//! has a finding at or above `--fail-on`; findings below the threshold are listed in the
+//! case's system-out; a case whose only findings were suppressed is skipped with the reason.
+//! Findings outside workloads (input errors, ResourceQuota totals) get cases of their own.
+
+use super::{region, RenderOptions};
+use crate::finding::Finding;
+use crate::lint::{CheckReport, Suppressed};
+use crate::source::SourceSet;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+type CaseKey = (String, String, &'static str); // (file, classname, rule id)
+
+fn describe(f: &Finding, sources: &SourceSet) -> String {
+    let r = region(sources, f.span);
+    let mut s = format!("{}:{}:{}: {}", r.file, r.line, r.column, f.message);
+    for n in &f.notes {
+        s.push_str(&format!("\n  note: {n}"));
+    }
+    if let Some(h) = &f.help {
+        s.push_str(&format!("\n  help: {h}"));
+    }
+    s
+}
+
+fn classname(f: &Finding, file: &str) -> String {
+    f.subject
+        .as_ref()
+        .map_or_else(|| file.to_string(), |s| s.object())
+}
+
+/// Builds the report.
+pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) -> Report {
+    let file_of = |span: crate::source::Span| {
+        sources
+            .get(span.source)
+            .map_or_else(|| "?".to_string(), |f| f.name.clone())
+    };
+    let mut cases: BTreeMap<CaseKey, (Vec<&Finding>, Vec<&Suppressed>)> = BTreeMap::new();
+    let mut order: Vec<CaseKey> = Vec::new();
+    let mut touch = |k: CaseKey, cases: &mut BTreeMap<CaseKey, (Vec<&Finding>, Vec<&Suppressed>)>| {
+        if !cases.contains_key(&k) {
+            order.push(k.clone());
+            cases.insert(k.clone(), (Vec::new(), Vec::new()));
+        }
+        k
+    };
+    for w in &report.checked {
+        for rule in &w.rules {
+            touch((file_of(w.span), w.subject.object(), rule), &mut cases);
+        }
+    }
+    for f in &report.findings {
+        let file = file_of(f.span);
+        let k = touch((file.clone(), classname(f, &file), f.rule), &mut cases);
+        if let Some(c) = cases.get_mut(&k) {
+            c.0.push(f);
+        }
+    }
+    for s in &report.suppressed {
+        let file = file_of(s.finding.span);
+        let k = touch((file.clone(), classname(&s.finding, &file), s.finding.rule), &mut cases);
+        if let Some(c) = cases.get_mut(&k) {
+            c.1.push(s);
+        }
+    }
+    let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
+    let mut suite_order: Vec<String> = Vec::new();
+    for k in order {
+        let Some((findings, suppressed)) = cases.get(&k) else { continue };
+        let (file, class, rule) = &k;
+        let name = crate::lint::lookup(rule)
+            .map_or_else(|| rule.to_string(), |r| format!("{} {}", r.meta.id, r.meta.name));
+        let failing: Vec<&&Finding> = findings.iter().filter(|f| f.severity >= opts.fail_on).collect();
+        let status = if let Some(first) = failing.first() {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            st.set_message(first.message.clone());
+            st.set_type(first.severity.as_str());
+            st.set_description(
+                failing
+                    .iter()
+                    .map(|f| describe(f, sources))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+            st
+        } else if findings.is_empty() && !suppressed.is_empty() {
+            let mut st = TestCaseStatus::skipped();
+            let reasons: Vec<String> = suppressed
+                .iter()
+                .map(|s| s.reason.clone().unwrap_or_else(|| "no reason given".into()))
+                .collect();
+            st.set_message(format!("suppressed by kcpu.dev/ignore: {}", reasons.join("; ")));
+            st
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut case = TestCase::new(name, status);
+        case.set_classname(class.clone());
+        let below: Vec<String> = findings
+            .iter()
+            .filter(|f| f.severity < opts.fail_on)
+            .map(|f| format!("{}: {}", f.severity, describe(f, sources)))
+            .collect();
+        if !below.is_empty() {
+            case.set_system_out(below.join("\n"));
+        }
+        if !suites.contains_key(file) {
+            suite_order.push(file.clone());
+        }
+        suites
+            .entry(file.clone())
+            .or_insert_with(|| TestSuite::new(file.clone()))
+            .add_test_case(case);
+    }
+    let mut out = Report::new("kcpu check");
+    for e in &report.read_errors {
+        let mut suite = TestSuite::new(e.path.clone());
+        let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+        st.set_message(e.message.clone());
+        let mut case = TestCase::new("read input", st);
+        case.set_classname(e.path.clone());
+        suite.add_test_case(case);
+        out.add_test_suite(suite);
+    }
+    for name in suite_order {
+        if let Some(s) = suites.remove(&name) {
+            out.add_test_suite(s);
+        }
+    }
+    out
+}
+
+/// Writes the JUnit XML.
+pub fn render(
+    report: &CheckReport,
+    sources: &SourceSet,
+    opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    build(report, sources, opts)
+        .serialize(&mut *out)
+        .map_err(io::Error::other)?;
+    writeln!(out)
+}
