@@ -48,7 +48,9 @@ impl Quantity {
 
     /// The exact quantity for a number of millicores (`NewMilliQuantity`).
     pub fn from_millicores(m: MilliCpu) -> Quantity {
-        Quantity { nanos: i128::from(m.0) * NANOS_PER_MILLI }
+        Quantity {
+            nanos: i128::from(m.0) * NANOS_PER_MILLI,
+        }
     }
 
     /// `MilliValue()` (`ScaledValue(Milli)`): the value in milli-units, rounded up.
@@ -90,7 +92,9 @@ impl Quantity {
     /// Sum of two quantities, saturating at the `i128` nano bounds (upstream `Add` is exact;
     /// saturation only matters far beyond any real cluster).
     pub fn saturating_add(self, other: Quantity) -> Quantity {
-        Quantity { nanos: self.nanos.saturating_add(other.nanos) }
+        Quantity {
+            nanos: self.nanos.saturating_add(other.nanos),
+        }
     }
 
     /// The canonical decimal-SI text of this value, as the API server prints a decimal-suffixed
@@ -154,11 +158,13 @@ impl QuantityErrorKind {
     /// The error text `resource.ParseQuantity` returns for this kind, if it rejects the input.
     pub fn upstream_error(self) -> Option<String> {
         match self {
-            QuantityErrorKind::Empty | QuantityErrorKind::Syntax => {
-                Some(format!("quantities must match the regular expression '{SPLIT_RE}'"))
-            }
+            QuantityErrorKind::Empty | QuantityErrorKind::Syntax => Some(format!(
+                "quantities must match the regular expression '{SPLIT_RE}'"
+            )),
             QuantityErrorKind::Suffix => Some("unable to parse quantity's suffix".to_string()),
-            QuantityErrorKind::Numeric => Some("unable to parse numeric part of quantity".to_string()),
+            QuantityErrorKind::Numeric => {
+                Some("unable to parse numeric part of quantity".to_string())
+            }
             QuantityErrorKind::TooLarge | QuantityErrorKind::Negative => None,
         }
     }
@@ -334,7 +340,13 @@ fn scan(s: &str) -> Result<Scanned<'_>, usize> {
     }
     if pos == end {
         // Upstream returns num = value = "0" when only a sign and zeros remain (also for "+").
-        return Ok(Scanned { negative, int_digits: &[], frac_digits: &[], has_digits: true, suffix: "" });
+        return Ok(Scanned {
+            negative,
+            int_digits: &[],
+            frac_digits: &[],
+            has_digits: true,
+            suffix: "",
+        });
     }
     let stripped_zeros = pos > zeros_start;
     let num_start = pos;
@@ -366,7 +378,13 @@ fn scan(s: &str) -> Result<Scanned<'_>, usize> {
         return Err(pos);
     }
     // Every byte before `suffix_start` is ASCII, so this is a char boundary.
-    Ok(Scanned { negative, int_digits, frac_digits, has_digits, suffix: &s[suffix_start..] })
+    Ok(Scanned {
+        negative,
+        int_digits,
+        frac_digits,
+        has_digits,
+        suffix: &s[suffix_start..],
+    })
 }
 
 /// The multiplier a suffix stands for.
@@ -422,16 +440,27 @@ impl RawError {
     /// Builds the public error; `text` is what was parsed (trimmed for manifests).
     fn into_error(self, input: &str, text: &str) -> QuantityError {
         let hint = hints::hint_for(text, self.kind);
-        QuantityError { input: input.to_string(), reason: self.reason, hint, kind: self.kind }
+        QuantityError {
+            input: input.to_string(),
+            reason: self.reason,
+            hint,
+            kind: self.kind,
+        }
     }
 }
 
 /// `ParseQuantity` without hints: the exact value in nanos or why upstream rejects it.
 fn parse_raw(text: &str) -> Result<Quantity, RawError> {
     if text.is_empty() {
-        return Err(RawError { kind: QuantityErrorKind::Empty, reason: "the value is empty".into() });
+        return Err(RawError {
+            kind: QuantityErrorKind::Empty,
+            reason: "the value is empty".into(),
+        });
     }
-    let scanned = scan(text).map_err(|pos| RawError { kind: QuantityErrorKind::Syntax, reason: syntax_reason(text, pos) })?;
+    let scanned = scan(text).map_err(|pos| RawError {
+        kind: QuantityErrorKind::Syntax,
+        reason: syntax_reason(text, pos),
+    })?;
     let multiplier = interpret(scanned.suffix).ok_or_else(|| RawError {
         kind: QuantityErrorKind::Suffix,
         reason: suffix_reason(scanned.suffix),
@@ -440,7 +469,13 @@ fn parse_raw(text: &str) -> Result<Quantity, RawError> {
         Multiplier::Decimal(exponent) => decimal_nanos(&scanned, exponent)?,
         Multiplier::Binary(bits) => binary_nanos(&scanned, bits)?,
     };
-    Ok(Quantity { nanos: if scanned.negative { -magnitude } else { magnitude } })
+    Ok(Quantity {
+        nanos: if scanned.negative {
+            -magnitude
+        } else {
+            magnitude
+        },
+    })
 }
 
 fn numeric_error(suffix: &str) -> RawError {
@@ -479,8 +514,10 @@ fn decimal_nanos(s: &Scanned<'_>, exponent: i32) -> Result<i128, RawError> {
         let inf_scale = (frac_len as i32).wrapping_add(exponent.wrapping_neg());
         -i64::from(inf_scale)
     };
-    let (kept, dropped_nonzero) = shift_digits(s.int_digits, s.frac_digits, scale + 9).ok_or_else(too_large)?;
-    kept.checked_add(i128::from(dropped_nonzero)).ok_or_else(too_large)
+    let (kept, dropped_nonzero) =
+        shift_digits(s.int_digits, s.frac_digits, scale + 9).ok_or_else(too_large)?;
+    kept.checked_add(i128::from(dropped_nonzero))
+        .ok_or_else(too_large)
 }
 
 /// Magnitude in nanos for a binary-SI suffix: value × 2^bits rounded up at nano scale, then
@@ -500,8 +537,11 @@ fn binary_nanos(s: &Scanned<'_>, bits: u32) -> Result<i128, RawError> {
     let frac_len = s.frac_digits.len();
     // nanos = U × 10^(9 - frac_len) × 2^bits; digits beyond the ninth fraction digit are
     // multiplied separately so nothing overflows.
-    let (head, tail): (&[u8], &[u8]) =
-        if frac_len > 9 { (&s.frac_digits[..9], &s.frac_digits[9..]) } else { (s.frac_digits, &[]) };
+    let (head, tail): (&[u8], &[u8]) = if frac_len > 9 {
+        (&s.frac_digits[..9], &s.frac_digits[9..])
+    } else {
+        (s.frac_digits, &[])
+    };
     let shift = 9 - head.len() as i64;
     let Some((kept, _)) = shift_digits(s.int_digits, head, shift) else {
         return Ok(BINARY_CAP_NANOS);
@@ -510,7 +550,9 @@ fn binary_nanos(s: &Scanned<'_>, bits: u32) -> Result<i128, RawError> {
         return Ok(BINARY_CAP_NANOS);
     };
     let (carry, inexact) = multiply_fraction(tail, bits);
-    let total = whole.saturating_add(carry).saturating_add(i128::from(inexact));
+    let total = whole
+        .saturating_add(carry)
+        .saturating_add(i128::from(inexact));
     Ok(total.min(BINARY_CAP_NANOS))
 }
 
@@ -545,7 +587,7 @@ fn multiply_fraction(digits: &[u8], bits: u32) -> (i128, bool) {
     let mut inexact = false;
     for &d in digits.iter().rev() {
         let t = u128::from(d - b'0') * m + carry;
-        inexact |= t % 10 != 0;
+        inexact |= !t.is_multiple_of(10);
         carry = t / 10;
     }
     (carry as i128, inexact)
@@ -568,7 +610,11 @@ fn syntax_reason(text: &str, pos: usize) -> String {
 
 fn suffix_reason(suffix: &str) -> String {
     if let Some(rest) = suffix.strip_prefix(['e', 'E']) {
-        if suffix.len() > 1 && rest.bytes().all(|b| b.is_ascii_digit() || b == b'+' || b == b'-') {
+        if suffix.len() > 1
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'+' || b == b'-')
+        {
             return format!("exponent {rest:?} is not an integer");
         }
     }
@@ -585,17 +631,31 @@ mod hints {
     //! Suggestions for inputs that do not parse. Every candidate offered after "did you mean"
     //! is checked with the real parser first, so a hint never suggests another invalid value.
 
-    use super::{format_millicores, has_sub_milli_precision, interpret, parse_raw, plain_decimal, scan, Quantity, QuantityErrorKind};
+    use super::{
+        format_millicores, has_sub_milli_precision, interpret, parse_raw, plain_decimal, scan,
+        Quantity, QuantityErrorKind,
+    };
     use crate::units::MilliCpu;
 
     /// Words people put after a number of CPUs; a plain number already means cores.
-    const CORE_WORDS: &[&str] = &["cpu", "cpus", "core", "cores", "vcpu", "vcpus", "vcore", "vcores"];
+    const CORE_WORDS: &[&str] = &[
+        "cpu", "cpus", "core", "cores", "vcpu", "vcpus", "vcore", "vcores",
+    ];
     /// Words that mean millicores; the suffix is `m`.
-    const MILLI_WORDS: &[&str] =
-        &["millicpu", "millicpus", "millicore", "millicores", "mcpu", "mcpus", "millis", "milli"];
+    const MILLI_WORDS: &[&str] = &[
+        "millicpu",
+        "millicpus",
+        "millicore",
+        "millicores",
+        "mcpu",
+        "mcpus",
+        "millis",
+        "milli",
+    ];
     /// Every suffix made of letters only, for case-insensitive repairs.
-    const LETTER_SUFFIXES: &[&str] =
-        &["n", "u", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    const LETTER_SUFFIXES: &[&str] = &[
+        "n", "u", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
+    ];
     /// Words that ask for "no limit".
     const UNLIMITED_WORDS: &[&str] = &["unlimited", "max", "none", "inf", "infinity", "\u{221E}"];
     /// Number words.
@@ -623,7 +683,10 @@ mod hints {
         }
         let trimmed = text.trim();
         if trimmed.is_empty() {
-            return Some("write a number of CPUs such as \"1\" or \"0.5\", or millicores such as \"500m\"".into());
+            return Some(
+                "write a number of CPUs such as \"1\" or \"0.5\", or millicores such as \"500m\""
+                    .into(),
+            );
         }
         let mut notes: Vec<String> = Vec::new();
         if trimmed != text {
@@ -633,7 +696,11 @@ mod hints {
         if let Some(h) = whole_text_hint(trimmed) {
             return Some(h);
         }
-        let mut fix = Fix { text: trimmed.to_string(), alternatives: Vec::new(), notes };
+        let mut fix = Fix {
+            text: trimmed.to_string(),
+            alternatives: Vec::new(),
+            notes,
+        };
         fix.unquote();
         fix.ascii();
         fix.cpu_words();
@@ -678,9 +745,12 @@ mod hints {
 
     /// `1.5` → `1500m`: the millicore spelling of a plain fractional number of CPUs.
     fn milli_spelling(candidate: &str, q: Quantity) -> Option<String> {
-        let plain = candidate.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'+');
+        let plain = candidate
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'+');
         let whole = q.nanos % super::NANOS_PER_UNIT == 0;
-        if plain && !whole && q.nanos > 0 && !has_sub_milli_precision(&q) && q.value() <= 1_000_000 {
+        if plain && !whole && q.nanos > 0 && !has_sub_milli_precision(&q) && q.value() <= 1_000_000
+        {
             Some(format_millicores(MilliCpu(q.milli_value())))
         } else {
             None
@@ -756,20 +826,25 @@ mod hints {
             let lower = word.to_ascii_lowercase();
             if CORE_WORDS.contains(&lower.as_str()) {
                 self.text = number.to_string();
-                self.notes.push("a CPU amount has no unit: a plain number counts CPUs".into());
+                self.notes.push(
+                    "drop the unit: a plain number counts CPUs, \"m\" marks millicores".into(),
+                );
             } else if MILLI_WORDS.contains(&lower.as_str()) {
                 self.text = format!("{number}m");
-                self.notes.push("millicores are written with the suffix \"m\"".into());
+                self.notes
+                    .push("millicores are written with the suffix \"m\"".into());
             }
         }
 
         fn separators(&mut self) {
             let t = self.text.clone();
             let b = t.as_bytes();
-            let between_digits =
-                |i: usize| i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit();
-            let grouping: Vec<usize> =
-                (0..b.len()).filter(|&i| (b[i] == b'_' || b[i] == b'\'') && between_digits(i)).collect();
+            let between_digits = |i: usize| {
+                i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit()
+            };
+            let grouping: Vec<usize> = (0..b.len())
+                .filter(|&i| (b[i] == b'_' || b[i] == b'\'') && between_digits(i))
+                .collect();
             if !grouping.is_empty() {
                 self.text = t.chars().filter(|&c| c != '_' && c != '\'').collect();
                 self.notes.push("digit separators are not allowed".into());
@@ -779,11 +854,22 @@ mod hints {
             if commas.is_empty() || !commas.iter().all(|&i| between_digits(i)) {
                 return;
             }
-            let digits_after = |i: usize| b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-            let digits_before = |i: usize| b[..i].iter().rev().take_while(|c| c.is_ascii_digit()).count();
+            let digits_after =
+                |i: usize| b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let digits_before = |i: usize| {
+                b[..i]
+                    .iter()
+                    .rev()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count()
+            };
             let thousands = commas.iter().enumerate().all(|(k, &i)| {
                 let after_ok = digits_after(i) == 3;
-                let before_ok = if k == 0 { (1..=3).contains(&digits_before(i)) } else { digits_before(i) == 3 };
+                let before_ok = if k == 0 {
+                    (1..=3).contains(&digits_before(i))
+                } else {
+                    digits_before(i) == 3
+                };
                 after_ok && before_ok
             });
             let removed: String = t.chars().filter(|&c| c != ',').collect();
@@ -792,11 +878,13 @@ mod hints {
                 self.notes.push("the decimal point is \".\"".into());
                 if thousands {
                     self.alternatives.push(removed);
-                    self.notes.push("drop the comma if it separates thousands".into());
+                    self.notes
+                        .push("drop the comma if it separates thousands".into());
                 }
             } else if thousands {
                 self.text = removed;
-                self.notes.push("thousands separators are not allowed".into());
+                self.notes
+                    .push("thousands separators are not allowed".into());
             }
         }
 
@@ -814,19 +902,31 @@ mod hints {
             let number_len = t
                 .bytes()
                 .enumerate()
-                .take_while(|&(i, c)| c.is_ascii_digit() || c == b'.' || (i == 0 && (c == b'+' || c == b'-')))
+                .take_while(|&(i, c)| {
+                    c.is_ascii_digit() || c == b'.' || (i == 0 && (c == b'+' || c == b'-'))
+                })
                 .count();
             let (number, suffix) = t.split_at(number_len);
-            if number.is_empty() || suffix.is_empty() || !suffix.bytes().all(|c| c.is_ascii_alphabetic()) {
+            if number.is_empty()
+                || suffix.is_empty()
+                || !suffix.bytes().all(|c| c.is_ascii_alphabetic())
+            {
                 return;
             }
-            if interpret(suffix).is_some() {
+            // "1e" is an exponent without digits; "1E" (exa) is not what was meant.
+            if interpret(suffix).is_some() || suffix.eq_ignore_ascii_case("e") {
                 return;
             }
             // Byte units: quantities have none.
             if suffix.len() >= 2 && suffix.ends_with(['b', 'B']) {
                 let stem = &suffix[..suffix.len() - 1];
-                let stem_ci = |s: &str| LETTER_SUFFIXES.iter().copied().filter(|v| v.eq_ignore_ascii_case(s)).collect::<Vec<_>>();
+                let stem_ci = |s: &str| {
+                    LETTER_SUFFIXES
+                        .iter()
+                        .copied()
+                        .filter(|v| v.eq_ignore_ascii_case(s))
+                        .collect::<Vec<_>>()
+                };
                 let mut found = Vec::new();
                 if stem.len() == 1 {
                     // "GB", "Gb", "kB": decimal and binary readings.
@@ -843,7 +943,8 @@ mod hints {
                 }
                 if let Some((first, rest)) = found.split_first() {
                     self.text = format!("{number}{first}");
-                    self.alternatives.extend(rest.iter().map(|s| format!("{number}{s}")));
+                    self.alternatives
+                        .extend(rest.iter().map(|s| format!("{number}{s}")));
                     self.notes.push("quantities have no byte unit \"B\"".into());
                 }
                 return;
@@ -851,15 +952,21 @@ mod hints {
             if suffix.eq_ignore_ascii_case("mi") {
                 self.text = format!("{number}m");
                 self.alternatives.push(format!("{number}Mi"));
-                self.notes.push("\"m\" is milli (500m = half a CPU), \"Mi\" is 2^20".into());
+                self.notes
+                    .push("\"m\" means milli, \"Mi\" means 2^20".into());
                 return;
             }
-            let matches: Vec<&str> = LETTER_SUFFIXES.iter().copied().filter(|v| v.eq_ignore_ascii_case(suffix)).collect();
+            let matches: Vec<&str> = LETTER_SUFFIXES
+                .iter()
+                .copied()
+                .filter(|v| v.eq_ignore_ascii_case(suffix))
+                .collect();
             if let Some((first, rest)) = matches.split_first() {
                 self.text = format!("{number}{first}");
-                self.alternatives.extend(rest.iter().map(|s| format!("{number}{s}")));
+                self.alternatives
+                    .extend(rest.iter().map(|s| format!("{number}{s}")));
                 self.notes.push(if suffix == "K" {
-                    "the kilo suffix is a lower-case \"k\" (1k = 1000); \"Ki\" is 1024".into()
+                    "the kilo suffix is a lower-case \"k\"; \"Ki\" is 1024".into()
                 } else {
                     "suffixes are case-sensitive".into()
                 });
@@ -873,11 +980,15 @@ mod hints {
         let lower = t.to_ascii_lowercase();
         if let Some(p) = t.strip_suffix('%') {
             let p = p.trim_end();
-            let q = parse_raw(p).ok().filter(|q| q.nanos >= 0 && p.bytes().all(|b| b.is_ascii_digit() || b == b'.'))?;
+            let q = parse_raw(p)
+                .ok()
+                .filter(|q| q.nanos >= 0 && p.bytes().all(|b| b.is_ascii_digit() || b == b'.'))?;
             if q.nanos % 100 != 0 {
                 return Some("percentages are not quantities: write the number of CPUs (100% of one CPU is \"1\")".into());
             }
-            let cores = Quantity { nanos: q.nanos / 100 };
+            let cores = Quantity {
+                nanos: q.nanos / 100,
+            };
             let candidate = plain_decimal(cores.nanos);
             let note = format!("percentages are not quantities; {p}% of one CPU is {candidate}");
             return did_you_mean(&[candidate], &[note]);
@@ -887,7 +998,10 @@ mod hints {
             if let (Ok(n), Ok(d)) = (a.parse::<u64>(), b.parse::<u64>()) {
                 if d != 0 && (u128::from(n) * 1_000_000_000) % u128::from(d) == 0 {
                     let nanos = (i128::from(n) * super::NANOS_PER_UNIT) / i128::from(d);
-                    return did_you_mean(&[plain_decimal(nanos)], &["fractions are not supported".into()]);
+                    return did_you_mean(
+                        &[plain_decimal(nanos)],
+                        &["fractions are not supported".into()],
+                    );
                 }
                 return Some("fractions are not supported: write a decimal number".into());
             }
@@ -901,7 +1015,9 @@ mod hints {
             }
         }
         if UNLIMITED_WORDS.contains(&lower.as_str()) {
-            return Some("there is no \"unlimited\" value: to leave CPU unlimited, omit the limit".into());
+            return Some(
+                "there is no \"unlimited\" value: to leave CPU unlimited, omit the limit".into(),
+            );
         }
         None
     }
@@ -909,6 +1025,11 @@ mod hints {
     /// Explanations when no repaired value can be offered.
     fn explain(t: &str, kind: QuantityErrorKind) -> Option<String> {
         let scanned = scan(t);
+        let b = t.as_bytes();
+        if b.len() >= 2 && matches!(b[0], b'+' | b'-') && matches!(b[1], b'+' | b'-') {
+            return Some("use at most one sign".into());
+        }
+
         match kind {
             QuantityErrorKind::Numeric => {
                 let s = scanned.map(|s| s.suffix).unwrap_or("");
@@ -924,14 +1045,19 @@ mod hints {
                         return Some("an exponent needs digits after its sign (\"1e-3\")".into());
                     }
                     if rest.bytes().any(|b| b.is_ascii_alphabetic()) {
-                        return Some("use either an exponent or a suffix, not both (\"1e3\" or \"1k\")".into());
+                        return Some(
+                            "use either an exponent or a suffix, not both (\"1e3\" or \"1k\")"
+                                .into(),
+                        );
                     }
                 }
                 if s == "i" {
                     return Some("\"i\" needs a binary prefix: \"Ki\", \"Mi\", \"Gi\", \"Ti\", \"Pi\" or \"Ei\"".into());
                 }
                 if s.bytes().any(|b| b.is_ascii_digit()) {
-                    return Some("nothing may follow the suffix except an exponent after \"e\"/\"E\"".into());
+                    return Some(
+                        "nothing may follow the suffix except an exponent after \"e\"/\"E\"".into(),
+                    );
                 }
                 return Some("valid suffixes are n u m k M G T P E and Ki Mi Gi Ti Pi Ei; CPU is usually a plain number (\"2\") or millicores (\"500m\")".into());
             }
@@ -940,23 +1066,1163 @@ mod hints {
         if t.matches('.').count() > 1 {
             return Some("only one decimal point is allowed".into());
         }
-        let b = t.as_bytes();
-        if b.len() >= 2 && matches!(b[0], b'+' | b'-') && matches!(b[1], b'+' | b'-') {
-            return Some("use at most one sign".into());
-        }
         if let Err(pos) = scanned {
             let rest = &t[pos..];
             if t[..pos].contains(['e', 'E']) {
                 if rest.starts_with('.') {
                     return Some("exponents must be whole numbers (\"1e3\", \"5e-1\")".into());
                 }
-                return Some("use either an exponent or a suffix, not both (\"1e3\" or \"1k\")".into());
+                return Some(
+                    "use either an exponent or a suffix, not both (\"1e3\" or \"1k\")".into(),
+                );
             }
             if (rest.starts_with('.') || rest.starts_with(['+', '-'])) && pos > 0 {
-                return Some("a sign or decimal point may only appear at the start of the number".into());
+                return Some(
+                    "a sign or decimal point may only appear at the start of the number".into(),
+                );
             }
         }
-        Some("a quantity is a number with an optional suffix, e.g. \"2\", \"0.5\" or \"500m\"".into())
+        Some(
+            "a quantity is a number with an optional suffix, e.g. \"2\", \"0.5\" or \"500m\""
+                .into(),
+        )
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ONE: i128 = 1_000_000_000;
+
+    fn nanos(s: &str) -> i128 {
+        match parse(s) {
+            Ok(q) => q.nanos,
+            Err(e) => panic!("{s:?} should parse: {e}"),
+        }
+    }
+
+    fn milli(s: &str) -> i64 {
+        match parse(s) {
+            Ok(q) => q.milli_value(),
+            Err(e) => panic!("{s:?} should parse: {e}"),
+        }
+    }
+
+    fn kind(s: &str) -> QuantityErrorKind {
+        match parse(s) {
+            Ok(q) => panic!("{s:?} should not parse, got {q:?}"),
+            Err(e) => e.kind,
+        }
+    }
+
+    fn hint(s: &str) -> String {
+        match parse(s) {
+            Ok(q) => panic!("{s:?} should not parse, got {q:?}"),
+            Err(e) => e.hint.unwrap_or_default(),
+        }
+    }
+
+    /// Independent reading of a plain decimal (`-12.5`): integer and fraction digits only.
+    fn plain_nanos(s: &str) -> i128 {
+        let (neg, body) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+        assert!(frac.len() <= 9, "{s}");
+        let int: i128 = int.parse().unwrap_or_else(|_| panic!("{s}"));
+        let frac_nanos: i128 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<9}").parse().unwrap_or(0)
+        };
+        let v = int * ONE + frac_nanos;
+        if neg {
+            -v
+        } else {
+            v
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Shared vectors
+    // -----------------------------------------------------------------------------------------
+
+    #[test]
+    fn vectors_quantity_to_millicores() {
+        let tsv = include_str!("../tests/data/vectors/quantity_to_millicores.tsv");
+        let mut failures = Vec::new();
+        let mut rows = 0;
+        for (n, line) in tsv.lines().enumerate().skip(1) {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            rows += 1;
+            let Some((input_json, expected)) = line.split_once('\t') else {
+                failures.push(format!("line {}: not two columns: {line:?}", n + 1));
+                continue;
+            };
+            let input: String = match serde_json::from_str(input_json) {
+                Ok(s) => s,
+                Err(e) => {
+                    failures.push(format!("line {}: bad JSON {input_json}: {e}", n + 1));
+                    continue;
+                }
+            };
+            match (expected, parse(&input)) {
+                ("ERROR", Ok(q)) => failures.push(format!(
+                    "line {}: {input:?} parsed to {q:?}, want an error",
+                    n + 1
+                )),
+                ("ERROR", Err(_)) => {}
+                (want, Ok(q)) => match want.parse::<i64>() {
+                    Ok(w) if w == q.milli_value() => {}
+                    Ok(w) => failures.push(format!(
+                        "line {}: {input:?}: milli {} want {w}",
+                        n + 1,
+                        q.milli_value()
+                    )),
+                    Err(_) => failures.push(format!("line {}: bad expectation {want:?}", n + 1)),
+                },
+                (want, Err(e)) => failures.push(format!(
+                    "line {}: {input:?}: want {want}, got error {e}",
+                    n + 1
+                )),
+            }
+        }
+        assert!(rows >= 70, "only {rows} rows read");
+        assert!(
+            failures.is_empty(),
+            "{} of {rows} rows failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Upstream tables (apimachinery quantity_test.go)
+    // -----------------------------------------------------------------------------------------
+
+    /// k8s-translation.md §6.5: input, exact nanos, MilliValue().
+    #[test]
+    fn reference_table_6_5() {
+        let table: &[(&str, i128, i64)] = &[
+            ("0", 0, 0),
+            ("0m", 0, 0),
+            ("1", ONE, 1000),
+            ("5n", 5, 1),
+            ("4u", 4_000, 1),
+            ("3m", 3_000_000, 3),
+            ("9", 9 * ONE, 9000),
+            ("8k", 8_000 * ONE, 8_000_000),
+            ("1E-3", 1_000_000, 1),
+            ("1e3", 1_000 * ONE, 1_000_000),
+            ("1E6", 1_000_000 * ONE, 1_000_000_000),
+            ("1Ki", 1024 * ONE, 1_024_000),
+            ("8Ki", 8192 * ONE, 8_192_000),
+            ("100.035k", 100_035 * ONE, 100_035_000),
+            ("0.001", 1_000_000, 1),
+            ("0.0005k", 500_000_000, 500),
+            ("0.005", 5_000_000, 5),
+            ("0.05", 50_000_000, 50),
+            ("0.5", 500_000_000, 500),
+            ("0.5e0", 500_000_000, 500),
+            ("0.5e-1", 50_000_000, 50),
+            ("0.5e-2", 5_000_000, 5),
+            ("1.2e3", 1_200 * ONE, 1_200_000),
+            ("1.3E+6", 1_300_000 * ONE, 1_300_000_000),
+            ("9.01", 9_010_000_000, 9010),
+            ("3.001n", 4, 1),
+            ("1.1E-9", 2, 1),
+            ("0.0000000001", 1, 1),
+            ("0.0000000005", 1, 1),
+            ("0.5e-9", 1, 1),
+            ("0.9n", 1, 1),
+            ("0.00000012345", 124, 1),
+            ("100.035Ki", 102_435_840_000_000, 102_435_840),
+            ("0.5Mi", 524_288 * ONE, 524_288_000),
+            ("0.000000000001Ki", 2, 1),
+            (".001", 1_000_000, 1),
+            (".0001k", 100_000_000, 100),
+            ("1.", ONE, 1000),
+            ("1.G", 1_000_000_000 * ONE, 1_000_000_000_000),
+        ];
+        for &(input, want_nanos, want_milli) in table {
+            let q = parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(q.nanos, want_nanos, "{input}");
+            assert_eq!(q.milli_value(), want_milli, "{input}");
+        }
+    }
+
+    /// Every row of upstream `TestQuantityParse` (value = mantissa × 10^exponent), plus its
+    /// negated and `+`-prefixed forms, as the upstream test does.
+    #[test]
+    fn upstream_test_quantity_parse() {
+        let table: &[(&str, i64, i32)] = &[
+            ("0", 0, 0),
+            ("0n", 0, 0),
+            ("0u", 0, 0),
+            ("0m", 0, 0),
+            ("0Ki", 0, 0),
+            ("0k", 0, 0),
+            ("0Mi", 0, 0),
+            ("0M", 0, 0),
+            ("0Gi", 0, 0),
+            ("0G", 0, 0),
+            ("0Ti", 0, 0),
+            ("0T", 0, 0),
+            ("1", 1, 0),
+            ("1Ki", 1024, 0),
+            ("8Ki", 8192, 0),
+            ("7Mi", 7340032, 0),
+            ("6Gi", 6442450944, 0),
+            ("5Ti", 5497558138880, 0),
+            ("4Pi", 4503599627370496, 0),
+            ("3Ei", 3458764513820540928, 0),
+            ("10Ti", 10995116277760, 0),
+            ("100Ti", 109951162777600, 0),
+            ("5n", 5, -9),
+            ("4u", 4, -6),
+            ("3m", 3, -3),
+            ("9", 9, 0),
+            ("8k", 8, 3),
+            ("50k", 5, 4),
+            ("7M", 7, 6),
+            ("6G", 6, 9),
+            ("5T", 5, 12),
+            ("40T", 4, 13),
+            ("300T", 3, 14),
+            ("2P", 2, 15),
+            ("1E", 1, 18),
+            ("1E-3", 1, -3),
+            ("1e3", 1, 3),
+            ("1E6", 1, 6),
+            ("1e9", 1, 9),
+            ("1E12", 1, 12),
+            ("1e15", 1, 15),
+            ("1E18", 1, 18),
+            ("1e14", 1, 14),
+            ("1e13", 1, 13),
+            ("1e3", 1, 3),
+            ("100.035k", 100035, 0),
+            ("0.001", 1, -3),
+            ("0.0005k", 5, -1),
+            ("0.005", 5, -3),
+            ("0.05", 5, -2),
+            ("0.5", 5, -1),
+            ("0.00050k", 5, -1),
+            ("0.00500", 5, -3),
+            ("0.05000", 5, -2),
+            ("0.50000", 5, -1),
+            ("0.5e0", 5, -1),
+            ("0.5e-1", 5, -2),
+            ("0.5e-2", 5, -3),
+            ("0.5e0", 5, -1),
+            ("10.035M", 10035, 3),
+            ("1.2e3", 12, 2),
+            ("1.3E+6", 13, 5),
+            ("1.40e9", 14, 8),
+            ("1.53E12", 153, 10),
+            ("1.6e15", 16, 14),
+            ("1.7E18", 17, 17),
+            ("9.01", 901, -2),
+            ("8.1k", 81, 2),
+            ("7.123456M", 7123456, 0),
+            ("6.987654321G", 6987654321, 0),
+            ("5.444T", 5444, 9),
+            ("40.1T", 401, 11),
+            ("300.2T", 3002, 11),
+            ("2.5P", 25, 14),
+            ("1.01E", 101, 16),
+            ("3.001n", 4, -9),
+            ("1.1E-9", 2, -9),
+            ("0.0000000001", 1, -9),
+            ("0.0000000005", 1, -9),
+            ("0.00000000050", 1, -9),
+            ("0.5e-9", 1, -9),
+            ("0.9n", 1, -9),
+            ("0.00000012345", 124, -9),
+            ("0.00000012354", 124, -9),
+            ("12E", 12, 18),
+            ("100.035Ki", 10243584, -2),
+            ("0.5Mi", 524288, 0),
+            ("0.05Gi", 536870912, -1),
+            ("0.025Ti", 274877906944, -1),
+            ("0.000000000001Ki", 2, -9),
+            (".001", 1, -3),
+            (".0001k", 100, -3),
+            ("1.", 1, 0),
+            ("1.G", 1, 9),
+        ];
+        let cap = BINARY_CAP_NANOS;
+        let mut rows: Vec<(&str, i128)> = table
+            .iter()
+            .map(|&(s, m, e)| (s, i128::from(m) * 10i128.pow((e + 9) as u32)))
+            .collect();
+        rows.push(("9Ei", cap));
+        rows.push(("9223372036854775807Ki", cap));
+        for (input, want) in rows {
+            assert_eq!(nanos(input), want, "{input}");
+            assert_eq!(nanos(&format!("-{input}")), -want, "-{input}");
+            assert_eq!(nanos(&format!("+{input}")), want, "+{input}");
+        }
+    }
+
+    /// The invalid inputs of upstream `TestQuantityParse` (k8s-translation.md §4.1).
+    #[test]
+    fn upstream_invalid_inputs() {
+        for input in [
+            "", "1.1.M", "1+1.0M", "0.1mi", "0.1am", "aoeu", ".5i", "1i", "-3.01i", "-3.01e-",
+            " 1", "1 ",
+        ] {
+            assert!(parse(input).is_err(), "{input:?} parsed");
+        }
+        assert_eq!(kind(""), QuantityErrorKind::Empty);
+        assert_eq!(kind("1.1.M"), QuantityErrorKind::Syntax);
+        assert_eq!(kind("0.1mi"), QuantityErrorKind::Suffix);
+        assert_eq!(kind("1i"), QuantityErrorKind::Suffix);
+        assert_eq!(kind("-3.01e-"), QuantityErrorKind::Suffix);
+        assert_eq!(kind(" 1"), QuantityErrorKind::Syntax);
+    }
+
+    /// Upstream `TestParseQuantity`: values around the int64 limits and their canonical text.
+    #[test]
+    fn upstream_test_parse_quantity_canonical() {
+        let table: &[(&str, &str, &str)] = &[
+            (
+                "-999999999999999999",
+                "-999999999999999999",
+                "-999999999999999999",
+            ),
+            (
+                "999999999999999999",
+                "999999999999999999",
+                "999999999999999999",
+            ),
+            (
+                "-999999999999999999.0",
+                "-999999999999999999",
+                "-999999999999999999",
+            ),
+            (
+                "999999999999999999.0",
+                "999999999999999999",
+                "999999999999999999",
+            ),
+            (
+                "-999999999999999999.1",
+                "-999999999999999999.1",
+                "-999999999999999999100m",
+            ),
+            (
+                "999999999999999999.1",
+                "999999999999999999.1",
+                "999999999999999999100m",
+            ),
+            (
+                "-9999999999999999999",
+                "-9999999999999999999",
+                "-9999999999999999999",
+            ),
+            (
+                "9999999999999999999",
+                "9999999999999999999",
+                "9999999999999999999",
+            ),
+            ("-1E", "-1000000000000000000", "-1E"),
+            ("1E", "1000000000000000000", "1E"),
+            ("-1000000000000000000", "-1000000000000000000", "-1E"),
+            ("1000000000000000000", "1000000000000000000", "1E"),
+            (
+                "-9999999999999999999.0",
+                "-9999999999999999999",
+                "-9999999999999999999",
+            ),
+            (
+                "9999999999999999999.0",
+                "9999999999999999999",
+                "9999999999999999999",
+            ),
+            ("-1.0E", "-1000000000000000000", "-1E"),
+            ("1.0E", "1000000000000000000", "1E"),
+            ("-1000000000000000000.0", "-1000000000000000000", "-1E"),
+            ("1000000000000000000.0", "1000000000000000000", "1E"),
+            (
+                "-9999999999999999999000m",
+                "-9999999999999999999",
+                "-9999999999999999999",
+            ),
+            (
+                "9999999999999999999000m",
+                "9999999999999999999",
+                "9999999999999999999",
+            ),
+            (
+                "-9999999999999999999.1",
+                "-9999999999999999999.1",
+                "-9999999999999999999100m",
+            ),
+            (
+                "9999999999999999999.1",
+                "9999999999999999999.1",
+                "9999999999999999999100m",
+            ),
+            (
+                "-1.0000000000000000001E",
+                "-1000000000000000000.1",
+                "-1000000000000000000100m",
+            ),
+            (
+                "1.0000000000000000001E",
+                "1000000000000000000.1",
+                "1000000000000000000100m",
+            ),
+            (
+                "-1000000000000000000.1",
+                "-1000000000000000000.1",
+                "-1000000000000000000100m",
+            ),
+            (
+                "1000000000000000000.1",
+                "1000000000000000000.1",
+                "1000000000000000000100m",
+            ),
+            (
+                "-1.000000000000000001E",
+                "-1000000000000000001",
+                "-1000000000000000001",
+            ),
+            (
+                "1.000000000000000001E",
+                "1000000000000000001",
+                "1000000000000000001",
+            ),
+            (
+                "-1000000000000000001",
+                "-1000000000000000001",
+                "-1000000000000000001",
+            ),
+            (
+                "1000000000000000001",
+                "1000000000000000001",
+                "1000000000000000001",
+            ),
+            ("-10E", "-10000000000000000000", "-10E"),
+            ("10E", "10000000000000000000", "10E"),
+            ("-10000000000000000000", "-10000000000000000000", "-10E"),
+            ("10000000000000000000", "10000000000000000000", "10E"),
+            ("-10.0E", "-10000000000000000000", "-10E"),
+            ("10.0E", "10000000000000000000", "10E"),
+            ("-10000000000000000000.0", "-10000000000000000000", "-10E"),
+            ("10000000000000000000.0", "10000000000000000000", "10E"),
+            ("-10000000000000000000000m", "-10000000000000000000", "-10E"),
+            ("10000000000000000000000m", "10000000000000000000", "10E"),
+            (
+                "-10.0000000000000000001E",
+                "-10000000000000000000.1",
+                "-10000000000000000000100m",
+            ),
+            (
+                "10.0000000000000000001E",
+                "10000000000000000000.1",
+                "10000000000000000000100m",
+            ),
+            (
+                "-10000000000000000000.1",
+                "-10000000000000000000.1",
+                "-10000000000000000000100m",
+            ),
+            (
+                "10000000000000000000.1",
+                "10000000000000000000.1",
+                "10000000000000000000100m",
+            ),
+            (
+                "-10.000000000000000001E",
+                "-10000000000000000001",
+                "-10000000000000000001",
+            ),
+            (
+                "10.000000000000000001E",
+                "10000000000000000001",
+                "10000000000000000001",
+            ),
+            (
+                "-10000000000000000001",
+                "-10000000000000000001",
+                "-10000000000000000001",
+            ),
+            (
+                "10000000000000000001",
+                "10000000000000000001",
+                "10000000000000000001",
+            ),
+            (
+                "-9223372036854775809",
+                "-9223372036854775809",
+                "-9223372036854775809",
+            ),
+            (
+                "9223372036854775806",
+                "9223372036854775806",
+                "9223372036854775806",
+            ),
+            (
+                "-9223372036854775809.0",
+                "-9223372036854775809",
+                "-9223372036854775809",
+            ),
+            (
+                "9223372036854775806.0",
+                "9223372036854775806",
+                "9223372036854775806",
+            ),
+            (
+                "-9223372036854775809000m",
+                "-9223372036854775809",
+                "-9223372036854775809",
+            ),
+            (
+                "9223372036854775806000m",
+                "9223372036854775806",
+                "9223372036854775806",
+            ),
+            (
+                "-9223372036854775809.1",
+                "-9223372036854775809.1",
+                "-9223372036854775809100m",
+            ),
+            (
+                "9223372036854775806.1",
+                "9223372036854775806.1",
+                "9223372036854775806100m",
+            ),
+            (
+                "-9223372036854775808",
+                "-9223372036854775808",
+                "-9223372036854775808",
+            ),
+            (
+                "9223372036854775807",
+                "9223372036854775807",
+                "9223372036854775807",
+            ),
+            (
+                "-9223372036854775808.0",
+                "-9223372036854775808",
+                "-9223372036854775808",
+            ),
+            (
+                "9223372036854775807.0",
+                "9223372036854775807",
+                "9223372036854775807",
+            ),
+            (
+                "-9223372036854775808000m",
+                "-9223372036854775808",
+                "-9223372036854775808",
+            ),
+            (
+                "9223372036854775807000m",
+                "9223372036854775807",
+                "9223372036854775807",
+            ),
+            (
+                "-9223372036854775808.1",
+                "-9223372036854775808.1",
+                "-9223372036854775808100m",
+            ),
+            (
+                "9223372036854775807.1",
+                "9223372036854775807.1",
+                "9223372036854775807100m",
+            ),
+            (
+                "-9223372036854775807",
+                "-9223372036854775807",
+                "-9223372036854775807",
+            ),
+            (
+                "9223372036854775808",
+                "9223372036854775808",
+                "9223372036854775808",
+            ),
+            (
+                "-9223372036854775807.0",
+                "-9223372036854775807",
+                "-9223372036854775807",
+            ),
+            (
+                "9223372036854775808.0",
+                "9223372036854775808",
+                "9223372036854775808",
+            ),
+            (
+                "-9223372036854775807000m",
+                "-9223372036854775807",
+                "-9223372036854775807",
+            ),
+            (
+                "9223372036854775808000m",
+                "9223372036854775808",
+                "9223372036854775808",
+            ),
+            (
+                "-9223372036854775807.1",
+                "-9223372036854775807.1",
+                "-9223372036854775807100m",
+            ),
+            (
+                "9223372036854775808.1",
+                "9223372036854775808.1",
+                "9223372036854775808100m",
+            ),
+        ];
+        for &(input, dec, canonical) in table {
+            let q = parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(q.nanos, plain_nanos(dec), "{input}");
+            assert_eq!(q.canonical_decimal(), canonical, "{input}");
+        }
+    }
+
+    /// Upstream `TestQuantityParseEmit` (decimal outputs) and `TestMilliNewSet`.
+    #[test]
+    fn upstream_canonical_text() {
+        for (input, want) in [
+            ("1000M", "1G"),
+            (".001Ki", "1024m"),
+            (".000001Ki", "1024u"),
+            (".000000001Ki", "1024n"),
+            (".000000000001Ki", "2n"),
+            ("0.0001", "100u"),
+            ("1.5", "1500m"),
+            ("0", "0"),
+        ] {
+            assert_eq!(
+                parse(input).map(|q| q.canonical_decimal()),
+                Ok(want.to_string()),
+                "{input}"
+            );
+            if want != "0" {
+                assert_eq!(
+                    parse(&format!("-{input}")).map(|q| q.canonical_decimal()),
+                    Ok(format!("-{want}"))
+                );
+            }
+        }
+        for (m, want) in [
+            (0, "0"),
+            (1, "1m"),
+            (1000, "1"),
+            (1_234_000, "1234"),
+            (1024, "1024m"),
+            (1500, "1500m"),
+        ] {
+            assert_eq!(format_millicores(MilliCpu(m)), want);
+        }
+        assert_eq!(format_millicores(MilliCpu(2_000_000)), "2k");
+        assert_eq!(format_millicores(MilliCpu(-1500)), "-1500m");
+        assert_eq!(format_millicores(MilliCpu(10)), "10m");
+        assert_eq!(format_millicores(MilliCpu(100_000)), "100");
+        assert_eq!(
+            format_millicores(MilliCpu(i64::MAX)),
+            "9223372036854775807m"
+        );
+        assert_eq!(
+            Quantity {
+                nanos: 10i128.pow(30)
+            }
+            .canonical_decimal(),
+            "1e21"
+        );
+    }
+
+    /// Upstream `TestScaledValue` (to milli and to units) and `TestQuantityRoundUp` at scale 0.
+    #[test]
+    fn upstream_scaled_values() {
+        assert_eq!(Quantity { nanos: 1 }.milli_value(), 1);
+        assert_eq!(Quantity { nanos: 1_000 }.milli_value(), 1);
+        assert_eq!(Quantity { nanos: 1_000_000 }.milli_value(), 1);
+        assert_eq!(Quantity { nanos: ONE }.milli_value(), 1000);
+        assert_eq!(Quantity { nanos: 1 }.value(), 1);
+        assert_eq!(parse("9.01").map(|q| q.value()), Ok(10));
+        assert_eq!(parse("-9.01").map(|q| q.value()), Ok(-10));
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Scanner quirks and limits
+    // -----------------------------------------------------------------------------------------
+
+    #[test]
+    fn empty_number_quirks() {
+        for zero in [
+            ".", "+", "-", "k", "m", "Mi", "Ti", "+.", "-.Ki", "e-9", "0Pi", "0.Ei", "0e-10",
+            "000", "-0",
+        ] {
+            assert_eq!(nanos(zero), 0, "{zero:?}");
+        }
+        // Digit-less text that reaches upstream's inf.Dec path fails with ErrNumeric.
+        for numeric in ["Pi", "Ei", "+Pi", ".Ei", "e-10", "-.E-12"] {
+            assert_eq!(kind(numeric), QuantityErrorKind::Numeric, "{numeric:?}");
+        }
+        assert_eq!(
+            parse("Pi").map_err(|e| e.hint),
+            Err(Some(
+                "put a number before \"Pi\", for example \"1Pi\"".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn exponents() {
+        assert_eq!(nanos("1E"), 10i128.pow(18) * ONE);
+        assert_eq!(kind("1e"), QuantityErrorKind::Suffix);
+        assert_eq!(nanos("1e+2"), 100 * ONE);
+        assert_eq!(nanos("1e-0"), ONE);
+        assert_eq!(nanos("1e007"), 10_000_000 * ONE);
+        assert_eq!(kind("1e+-2"), QuantityErrorKind::Syntax);
+        assert_eq!(kind("1E3E"), QuantityErrorKind::Syntax);
+        // Go converts the int64 exponent with int32(), which truncates: 2^32 becomes 0.
+        assert_eq!(nanos("1e4294967296"), ONE);
+        // 4294967286 truncates to -10: 1e-10 rounds up to 1n.
+        assert_eq!(nanos("1e4294967286"), 1);
+        assert_eq!(kind("1e99999999999999999999"), QuantityErrorKind::Suffix);
+        // -2^31 negates to itself in int32 on the inf.Dec path: a huge value.
+        assert_eq!(kind("1e-2147483648"), QuantityErrorKind::TooLarge);
+        assert_eq!(nanos("1e-2147483647"), 1);
+    }
+
+    #[test]
+    fn rounding_and_limits() {
+        let long_zeros = format!("0.{}1", "0".repeat(10_000));
+        assert_eq!(nanos(&long_zeros), 1);
+        assert_eq!(nanos(&format!("-{long_zeros}")), -1);
+        assert_eq!(nanos(&format!("1.{}", "0".repeat(10_000))), ONE);
+        assert_eq!(nanos(&format!("1.{}1Ki", "0".repeat(40))), 1024 * ONE + 1);
+        assert_eq!(nanos("0.0000000001Ki"), 103); // 102.4n rounds up
+        assert_eq!(nanos("12E"), 12 * 10i128.pow(18) * ONE); // decimal values are not capped
+        assert_eq!(nanos("1.7e29"), 17 * 10i128.pow(28) * ONE);
+        assert_eq!(kind("1.8e29"), QuantityErrorKind::TooLarge);
+        assert_eq!(kind("1e999"), QuantityErrorKind::TooLarge);
+        assert_eq!(kind(&"9".repeat(50)), QuantityErrorKind::TooLarge);
+        assert_eq!(nanos("0e999999"), 0);
+        assert_eq!(nanos(&format!("{}Ki", "9".repeat(60))), BINARY_CAP_NANOS);
+        assert_eq!(nanos(&format!("-{}Ei", "9".repeat(60))), -BINARY_CAP_NANOS);
+        assert_eq!(nanos("7Ei"), 7 * (1i128 << 60) * ONE);
+        assert_eq!(nanos("8Ei"), BINARY_CAP_NANOS); // 2^63 is one above the cap
+        assert!(parse("1.8e29").unwrap_err().reason.contains("too large"));
+    }
+
+    #[test]
+    fn milli_value_rounding_and_saturation() {
+        assert_eq!(milli("0.0015"), 2);
+        assert_eq!(milli("-0.0015"), -2); // int64Amount path rounds away from zero
+        assert_eq!(milli("-1.5"), -1500);
+        assert_eq!(milli("1001u"), 2);
+        assert_eq!(milli("1e20"), i64::MAX);
+        assert_eq!(milli("-1e20"), i64::MIN);
+        assert_eq!(parse("9Ei").map(|q| q.value()), Ok(i64::MAX));
+        assert_eq!(parse("-9Ei").map(|q| q.value()), Ok(-i64::MAX));
+        assert_eq!(Quantity { nanos: i128::MAX }.milli_value(), i64::MAX);
+        assert_eq!(Quantity { nanos: i128::MIN }.milli_value(), i64::MIN);
+        assert_eq!(Quantity { nanos: i128::MIN }.value(), i64::MIN);
+        assert_eq!(parse("1.5").map(|q| q.millicpu()), Ok(MilliCpu(1500)));
+    }
+
+    #[test]
+    fn comparisons_and_sums() {
+        assert_eq!(parse("1"), parse("1000m"));
+        assert_eq!(parse("1"), parse("1e0"));
+        assert!(parse("1Ki").unwrap_or_default() > parse("1k").unwrap_or_default());
+        assert!(parse("-1").unwrap_or_default() < parse("0").unwrap_or_default());
+        assert!(parse("-1").unwrap_or_default().is_negative());
+        assert!(parse("-0").unwrap_or_default().is_zero());
+        let total: Quantity = ["100m", "0.25", "1n"]
+            .iter()
+            .filter_map(|s| parse(s).ok())
+            .sum();
+        assert_eq!(total.nanos, 350_000_001);
+        assert_eq!(total.milli_value(), 351);
+        assert_eq!(
+            (Quantity { nanos: i128::MAX } + Quantity { nanos: 1 }).nanos,
+            i128::MAX
+        );
+        assert_eq!(
+            Quantity::from_millicores(MilliCpu(250)),
+            parse("250m").unwrap_or_default()
+        );
+    }
+
+    #[test]
+    fn manifest_and_cpu_entry_points() {
+        assert_eq!(parse_manifest(" 1"), parse("1"));
+        assert_eq!(parse_manifest("\t500m\n"), parse("500m"));
+        assert_eq!(parse_manifest("\u{a0}2\u{3000}"), parse("2"));
+        assert_eq!(
+            parse_manifest("   ").map_err(|e| e.kind),
+            Err(QuantityErrorKind::Empty)
+        );
+        let e = parse_manifest(" 1,5 ").unwrap_err();
+        assert_eq!(e.input, " 1,5 ");
+        assert_eq!(
+            e.to_string(),
+            "invalid quantity \" 1,5 \": unexpected ',' after \"1\""
+        );
+        assert_eq!(parse_cpu(" 250m "), Ok(MilliCpu(250)));
+        assert_eq!(parse_cpu("0.0001"), Ok(MilliCpu(1)));
+        assert_eq!(parse_cpu("-0"), Ok(MilliCpu(0)));
+        let neg = parse_cpu("-1").unwrap_err();
+        assert_eq!(neg.kind, QuantityErrorKind::Negative);
+        assert_eq!(neg.reason, "CPU cannot be negative");
+        assert_eq!(
+            neg.hint.as_deref(),
+            Some("did you mean \"1\"? To leave CPU unlimited, omit the limit instead")
+        );
+        assert_eq!(
+            parse_cpu("-1e999").map_err(|e| e.kind),
+            Err(QuantityErrorKind::TooLarge)
+        );
+    }
+
+    #[test]
+    fn helper_functions() {
+        assert_eq!(suffix_of("500m"), Some("m"));
+        assert_eq!(suffix_of("0.5Mi"), Some("Mi"));
+        assert_eq!(suffix_of(" 1k "), Some("k"));
+        assert_eq!(suffix_of("2M"), Some("M"));
+        assert_eq!(suffix_of("1e3"), Some("e3"));
+        assert_eq!(suffix_of("1K"), Some("K"));
+        assert_eq!(suffix_of("2"), None);
+        assert_eq!(suffix_of("1,5"), None);
+        assert_eq!(suffix_of(""), None);
+        let sub = |s: &str| has_sub_milli_precision(&parse(s).unwrap_or_default());
+        assert!(sub("0.0001"));
+        assert!(sub("1001u"));
+        assert!(sub("1.0005"));
+        assert!(sub("-1n"));
+        assert!(!sub("1.5"));
+        assert!(!sub("100m"));
+        assert!(!sub("1Ki"));
+        assert_eq!(
+            QuantityErrorKind::Syntax.upstream_error().as_deref(),
+            Some("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+        );
+        assert_eq!(
+            QuantityErrorKind::Suffix.upstream_error().as_deref(),
+            Some("unable to parse quantity's suffix")
+        );
+        assert_eq!(
+            QuantityErrorKind::Numeric.upstream_error().as_deref(),
+            Some("unable to parse numeric part of quantity")
+        );
+        assert_eq!(QuantityErrorKind::TooLarge.upstream_error(), None);
+    }
+
+    #[test]
+    fn error_reasons() {
+        let reason = |s: &str| parse(s).map_err(|e| e.reason).err().unwrap_or_default();
+        assert_eq!(reason(""), "the value is empty");
+        assert_eq!(
+            reason("one"),
+            "unexpected 'o' at the start (a quantity starts with a sign, a digit or \".\")"
+        );
+        assert_eq!(reason("1 "), "leading or trailing white space is not allowed here (a manifest value is trimmed first)");
+        assert_eq!(
+            reason("500 m"),
+            "white space is not allowed inside a quantity"
+        );
+        assert!(reason("1K").starts_with("unknown suffix \"K\""));
+        assert_eq!(reason("3e+"), "exponent \"+\" is not an integer");
+        assert_eq!(
+            reason("Ei"),
+            "no digits before the suffix \"Ei\" (apimachinery rejects this form)"
+        );
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Hints
+    // -----------------------------------------------------------------------------------------
+
+    /// The quoted candidates after "did you mean", in order.
+    fn candidates(hint: &str) -> Vec<String> {
+        let Some(rest) = hint.strip_prefix("did you mean ") else {
+            return Vec::new();
+        };
+        let list = rest.split('?').next().unwrap_or("");
+        list.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    const HINT_CASES: &[(&str, &str)] = &[
+        ("1,5", "did you mean \"1.5\" or \"1500m\"?"),
+        ("0,25", "did you mean \"0.25\" or \"250m\"?"),
+        ("1,500", "did you mean \"1.500\", \"1500m\" or \"1500\"?"),
+        ("1,000,000", "did you mean \"1000000\"?"),
+        ("1_000", "did you mean \"1000\"?"),
+        ("500 m", "did you mean \"500m\"?"),
+        ("1.5 m", "did you mean \"1.5m\"?"),
+        (
+            " 2",
+            "did you mean \"2\"? (remove the surrounding white space)",
+        ),
+        (
+            "1K",
+            "did you mean \"1k\"? (the kilo suffix is a lower-case \"k\"",
+        ),
+        ("1ki", "did you mean \"1Ki\"?"),
+        ("1KI", "did you mean \"1Ki\"?"),
+        ("2g", "did you mean \"2G\"?"),
+        ("500mi", "did you mean \"500m\" or \"500Mi\"?"),
+        ("0.5mi", "did you mean \"0.5m\" or \"0.5Mi\"?"),
+        ("1Gb", "did you mean \"1G\" or \"1Gi\"?"),
+        ("1kB", "did you mean \"1k\" or \"1Ki\"?"),
+        ("512MiB", "did you mean \"512Mi\"?"),
+        (
+            "1 cpu",
+            "did you mean \"1\"? (drop the unit: a plain number counts CPUs",
+        ),
+        ("2cores", "did you mean \"2\"?"),
+        ("1.5CPU", "did you mean \"1.5\" or \"1500m\"?"),
+        ("0.5 vCPUs", "did you mean \"0.5\" or \"500m\"?"),
+        (
+            "500 millicores",
+            "did you mean \"500m\"? (millicores are written with the suffix \"m\")",
+        ),
+        ("250mcpu", "did you mean \"250m\"?"),
+        (
+            "100%",
+            "did you mean \"1\"? (percentages are not quantities; 100% of one CPU is 1)",
+        ),
+        ("50%", "did you mean \"0.5\" or \"500m\"?"),
+        (
+            "\"500m\"",
+            "did you mean \"500m\"? (remove the quotes inside the value)",
+        ),
+        ("\u{FF11}", "did you mean \"1\"? (use plain ASCII"),
+        (
+            "500\u{B5}",
+            "did you mean \"500u\"? (micro is written \"u\")",
+        ),
+        ("one", "did you mean \"1\"?"),
+        ("half", "did you mean \"0.5\" or \"500m\"?"),
+        (
+            "0x10",
+            "did you mean \"16\"? (hexadecimal is not supported)",
+        ),
+        (
+            "1/2",
+            "did you mean \"0.5\" or \"500m\"? (fractions are not supported)",
+        ),
+        ("1/3", "fractions are not supported: write a decimal number"),
+        ("unlimited", "omit the limit"),
+        ("\u{221E}", "omit the limit"),
+        ("", "or millicores such as \"500m\""),
+        ("1e", "\"E\" alone means exa"),
+        ("3e+", "an exponent needs digits after its sign"),
+        ("1e2.5", "exponents must be whole numbers"),
+        ("1e3k", "use either an exponent or a suffix, not both"),
+        ("5em", "use either an exponent or a suffix, not both"),
+        ("1i", "\"i\" needs a binary prefix"),
+        ("1.2.3", "only one decimal point is allowed"),
+        ("--1", "use at most one sign"),
+        (
+            "1+1.0M",
+            "a sign or decimal point may only appear at the start",
+        ),
+        ("2m2", "nothing may follow the suffix"),
+        ("e-10", "put a number before \"e-10\""),
+        ("aoeu", "a quantity is a number with an optional suffix"),
+        ("0.1am", "a quantity is a number with an optional suffix"),
+    ];
+
+    #[test]
+    fn hints_are_specific() {
+        let mut failures = Vec::new();
+        for &(input, want) in HINT_CASES {
+            let got = hint(input);
+            if !got.contains(want) {
+                failures.push(format!("{input:?}: hint {got:?} does not contain {want:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn hint_suggestions_parse_and_mean_the_same_amount() {
+        for &(input, _) in HINT_CASES {
+            let h = hint(input);
+            for c in candidates(&h) {
+                assert!(
+                    parse(&c).is_ok(),
+                    "{input:?}: suggestion {c:?} does not parse"
+                );
+            }
+        }
+        // "1,5" offers two spellings of one amount.
+        let c = candidates(&hint("1,5"));
+        assert_eq!(c.len(), 2);
+        assert_eq!(parse(&c[0]), parse(&c[1]));
+        // A manifest value is trimmed first, so no white-space note there.
+        let e = parse_manifest(" 1,5 ").unwrap_err();
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("did you mean \"1.5\" or \"1500m\"? (the decimal point is \".\")")
+        );
+        assert_eq!(parse("1e999").unwrap_err().hint, None);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Properties
+    // -----------------------------------------------------------------------------------------
+
+    const DECIMAL_SUFFIXES: &[(&str, i32)] = &[
+        ("n", -9),
+        ("u", -6),
+        ("m", -3),
+        ("", 0),
+        ("k", 3),
+        ("M", 6),
+        ("G", 9),
+    ];
+    const BINARY_SUFFIXES: &[(&str, u32)] = &[("Ki", 10), ("Mi", 20), ("Gi", 30)];
+
+    /// A decimal written as `<int>.<frac><suffix>` and its exact value as the fraction
+    /// num/den, computed with u128 arithmetic independently of the parser.
+    #[derive(Debug, Clone)]
+    struct Written {
+        text: String,
+        num: u128,
+        den: u128,
+    }
+
+    fn written(
+        max_int: u64,
+        max_frac_digits: usize,
+        large_suffixes: bool,
+    ) -> impl Strategy<Value = Written> {
+        // Without large suffixes: n u m "" k and Ki only, so products of two values stay
+        // below 10^34 (u128 holds 3.4e38).
+        let (dec_count, bin_count) = if large_suffixes {
+            (DECIMAL_SUFFIXES.len(), BINARY_SUFFIXES.len())
+        } else {
+            (5, 1)
+        };
+        let suffixes = dec_count + bin_count;
+        (
+            0..=max_int,
+            proptest::collection::vec(0u8..10, 0..=max_frac_digits),
+            0..suffixes,
+            any::<bool>(),
+        )
+            .prop_map(move |(int, frac, s, dot)| {
+                let frac_text: String = frac.iter().map(|d| char::from(b'0' + d)).collect();
+                let frac_value = frac.iter().fold(0u128, |acc, &d| acc * 10 + u128::from(d));
+                let mut num = u128::from(int) * 10u128.pow(frac.len() as u32) + frac_value;
+                let mut den = 10u128.pow(frac.len() as u32);
+                let suffix = if s < dec_count {
+                    let (sfx, e) = DECIMAL_SUFFIXES[s];
+                    if e >= 0 {
+                        num *= 10u128.pow(e as u32);
+                    } else {
+                        den *= 10u128.pow((-e) as u32);
+                    }
+                    sfx
+                } else {
+                    let (sfx, bits) = BINARY_SUFFIXES[s - dec_count];
+                    num <<= bits;
+                    sfx
+                };
+                let point = if frac.is_empty() && !dot { "" } else { "." };
+                Written {
+                    text: format!("{int}{point}{frac_text}{suffix}"),
+                    num,
+                    den,
+                }
+            })
+    }
+
+    fn ceil_div(a: u128, b: u128) -> u128 {
+        a / b + u128::from(!a.is_multiple_of(b))
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_any_string(s in any::<String>()) {
+            let _ = parse(&s);
+            let _ = parse_manifest(&s);
+            let _ = parse_cpu(&s);
+            let _ = suffix_of(&s);
+        }
+
+        #[test]
+        fn never_panics_on_quantity_alphabet(s in "[0-9.+\\-eEinumkKMGTP ,%_]{0,40}") {
+            let _ = parse(&s);
+            let _ = parse_manifest(&s);
+            let _ = parse_cpu(&s);
+            let _ = suffix_of(&s);
+        }
+
+        #[test]
+        fn hint_candidates_always_parse(s in "[0-9.+\\-eEinumkKMGTPbB ,%_/a-z]{0,16}") {
+            if let Err(e) = parse(&s) {
+                for c in candidates(&e.hint.unwrap_or_default()) {
+                    prop_assert!(parse(&c).is_ok(), "{:?} suggested {:?}", s, c);
+                }
+            }
+        }
+
+        #[test]
+        fn signs_mirror_the_value(s in "[0-9.eEinumkKMGTP]{1,20}") {
+            let plain = parse(&s);
+            let neg = parse(&format!("-{s}"));
+            let pos = parse(&format!("+{s}"));
+            prop_assert_eq!(plain.as_ref().map(|q| -q.nanos).map_err(|e| e.kind), neg.map(|q| q.nanos).map_err(|e| e.kind));
+            prop_assert_eq!(plain.map(|q| q.nanos).map_err(|e| e.kind), pos.map(|q| q.nanos).map_err(|e| e.kind));
+        }
+
+        #[test]
+        fn manifest_trims_white_space(s in "[0-9.eEinumkKMGTP]{1,12}", pad in "[ \t\n]{0,3}") {
+            let padded = format!("{pad}{s}{pad}");
+            prop_assert_eq!(parse_manifest(&padded).map_err(|e| e.kind), parse(&s).map_err(|e| e.kind));
+        }
+
+        #[test]
+        fn millicores_round_trip(m in 0i64..=1_000_000_000) {
+            let text = format_millicores(MilliCpu(m));
+            let q = parse(&text);
+            prop_assert_eq!(q.as_ref().map(|q| q.milli_value()), Ok(m), "{}", text);
+            prop_assert_eq!(q.map(|q| q.canonical_decimal()), Ok(text.clone()));
+            prop_assert_eq!(parse_cpu(&text), Ok(MilliCpu(m)));
+        }
+
+        #[test]
+        fn decimals_match_exact_arithmetic(w in written(1_000_000, 12, true)) {
+            let q = parse(&w.text);
+            prop_assert!(q.is_ok(), "{} failed", w.text);
+            let q = q.unwrap_or_default();
+            let want_nanos = ceil_div(w.num * 1_000_000_000, w.den);
+            let want_milli = ceil_div(w.num * 1_000, w.den);
+            prop_assert_eq!(q.nanos, want_nanos as i128, "{}", w.text);
+            prop_assert_eq!(q.milli_value(), want_milli as i64, "{}", w.text);
+            prop_assert_eq!(has_sub_milli_precision(&q), q.nanos % 1_000_000 != 0);
+        }
+
+        #[test]
+        fn milli_value_is_monotonic(a in written(10_000, 9, false), b in written(10_000, 9, false)) {
+            let (qa, qb) = (parse(&a.text).unwrap_or_default(), parse(&b.text).unwrap_or_default());
+            // a <= b  ⇔  a.num × b.den <= b.num × a.den (all below 10^34).
+            if a.num * b.den <= b.num * a.den {
+                prop_assert!(qa.milli_value() <= qb.milli_value(), "{} vs {}", a.text, b.text);
+                prop_assert!(qa <= qb, "{} vs {}", a.text, b.text);
+            } else {
+                prop_assert!(qa.milli_value() >= qb.milli_value(), "{} vs {}", a.text, b.text);
+                prop_assert!(qa >= qb, "{} vs {}", a.text, b.text);
+            }
+        }
+    }
+}
