@@ -148,9 +148,13 @@ pub fn repair(raw: &str, cpu: bool) -> Option<(String, Applicability, &'static s
 fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
     for (resource, e) in written_entries(cx) {
         let raw = e.value.raw.as_str();
-        let what = match e.container {
-            Some(c) => format!("{resource} {} of {} {:?}", e.what, super::role(c), c.name),
-            None => format!("{} {resource}", e.what),
+        let res = match resource {
+            "cpu" => "CPU",
+            other => other,
+        };
+        let owner = match e.container {
+            Some(c) => format!(" of {} {:?}", super::role(c), c.name),
+            None => String::new(),
         };
         let (reason, hint) = match &e.value.parsed {
             Err(err) => (err.reason.clone(), err.hint.clone()),
@@ -162,7 +166,10 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         };
         let mut f = RULE
             .meta
-            .finding(format!("invalid {what} {raw:?}: {reason}"), e.value.span)
+            .finding(
+                format!("invalid {res} {} {raw:?}{owner}: {reason}", e.what),
+                e.value.span,
+            )
             .label("not a Kubernetes quantity")
             .note("the API server rejects the whole object, so none of its CPU settings are applied")
             .subject(cx.subject(e.container));
