@@ -26,13 +26,18 @@ pub struct IgnoreEntry {
     pub span: Span,
 }
 
+/// True when a comma-separated piece starts a new entry: a known rule or an id-like token,
+/// or any bare token followed by `=` (an unknown rule with a reason, reported as such).
 fn names_rule(segment: &str) -> bool {
-    let head = segment.split('=').next().unwrap_or("").trim();
+    let (head, has_eq) = match segment.split_once('=') {
+        Some((h, _)) => (h.trim(), true),
+        None => (segment.trim(), false),
+    };
     !head.is_empty()
         && head
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && (rules::lookup(head).is_some() || looks_like_id(head))
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '/')
+        && (has_eq || rules::lookup(head).is_some() || looks_like_id(head))
 }
 
 fn looks_like_id(s: &str) -> bool {
@@ -114,6 +119,13 @@ mod tests {
             vec![
                 ("KCPU999".into(), None, Some("x".into())),
                 ("KCPU001".into(), Some("KCPU001"), None),
+            ]
+        );
+        assert_eq!(
+            entries("KCPU001, cpu-limits=we never limit"),
+            vec![
+                ("KCPU001".into(), Some("KCPU001"), None),
+                ("cpu-limits".into(), None, Some("we never limit".into())),
             ]
         );
         assert!(entries("  ").is_empty());

@@ -509,7 +509,13 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
     }
     for l in loaded {
         for issue in &l.issues {
-            if let Some(f) = loader_finding(issue, &policy_spans) {
+            if let Some(mut f) = loader_finding(issue, &policy_spans) {
+                if let Some(rule) = rules::lookup(f.rule).filter(|r| r.meta.configurable) {
+                    if !policy.enabled(rule.meta.id) {
+                        continue;
+                    }
+                    f.severity = policy.severity(rule.meta.id, rule.meta.default_severity);
+                }
                 report.findings.push(f);
             }
         }

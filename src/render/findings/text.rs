@@ -195,13 +195,13 @@ fn summary(
         None => " with the default policy".to_string(),
     };
     let excluded = if s.excluded > 0 {
-        format!(", {} excluded by the policy", s.excluded)
+        format!("; the policy excluded {}", plural(s.excluded, "workload"))
     } else {
         String::new()
     };
     writeln!(
         out,
-        "Checked {} in {} ({}){excluded}{policy}.",
+        "Checked {} in {} ({}){policy}{excluded}.",
         plural(s.workloads, "workload"),
         plural(s.files, "file"),
         plural(s.documents, "document"),
