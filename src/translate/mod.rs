@@ -1,1 +1,4 @@
-//! Translation: effective requests, QoS, cgroup values (not yet written).
+//! Translation: effective requests, QoS, cgroup values (pure core).
+
+pub mod kubelet;
+pub mod runtime;
