@@ -56,7 +56,11 @@ pub enum ProfileError {
 }
 
 fn unknown(what: &'static str, input: &str, expected: &[&str]) -> ProfileError {
-    ProfileError::Unknown { what, input: input.to_string(), expected: expected.join(", ") }
+    ProfileError::Unknown {
+        what,
+        input: input.to_string(),
+        expected: expected.join(", "),
+    }
 }
 
 macro_rules! string_enum {
@@ -338,7 +342,8 @@ impl Assumptions {
 
     /// The container weight formula in effect (override, else the runtime's).
     pub fn effective_weight_formula(&self) -> WeightFormula {
-        self.weight_formula.unwrap_or_else(|| self.runtime.weight_formula())
+        self.weight_formula
+            .unwrap_or_else(|| self.runtime.weight_formula())
     }
 
     /// `PodLevelResources`: alpha 1.32 (off), beta 1.34 (on); absent before 1.32.
@@ -356,7 +361,7 @@ impl Assumptions {
     pub fn sidecar_containers(&self) -> bool {
         let m = self.kubernetes.minor;
         match self.gates.sidecar_containers {
-            Some(v) if m >= 28 && m < 33 => v,
+            Some(v) if (28..33).contains(&m) => v,
             _ => m >= 29,
         }
     }
@@ -367,13 +372,17 @@ impl Assumptions {
         if self.kubernetes.minor < 33 {
             return false;
         }
-        self.gates.disable_cpu_quota_with_exclusive_cpus.unwrap_or(true)
+        self.gates
+            .disable_cpu_quota_with_exclusive_cpus
+            .unwrap_or(true)
     }
 
     /// `CustomCPUCFSQuotaPeriod`: alpha since 1.12, default off; kcpu turns it on when a
     /// non-default period is configured (the kubelet rejects such a period otherwise).
     pub fn custom_cpu_cfs_quota_period(&self) -> bool {
-        self.gates.custom_cpu_cfs_quota_period.unwrap_or(self.cfs_period != PeriodUs::DEFAULT)
+        self.gates
+            .custom_cpu_cfs_quota_period
+            .unwrap_or(self.cfs_period != PeriodUs::DEFAULT)
     }
 
     /// True when the kubelet's `ResourceConfigForPod` visits init containers' effective
@@ -391,6 +400,16 @@ impl Assumptions {
     /// True when the declared-limits rule above is unverified for this release.
     pub fn pod_quota_rule_unverified(&self) -> bool {
         self.kubernetes.minor >= 37
+    }
+
+    /// True when the pod-level `MilliCPUToQuota` ignores the configured period while
+    /// `CustomCPUCFSQuotaPeriod` is off (quota for 100000 µs, `CPUPeriod` still the configured
+    /// value): kubernetes `pkg/kubelet/cm/helpers_linux.go` up to 1.36. A post-1.36
+    /// `helpers_linux_test.go` (TestResourceConfigForPod with DRANodeAllocatableResources
+    /// rows) expects quota 1000 at period 5000 without enabling any gate, so newer kubelets
+    /// use the caller's period; the exact release of that change was not pinned down.
+    pub fn pod_quota_resets_period_without_gate(&self) -> bool {
+        self.kubernetes.minor <= 36
     }
 
     /// True when the kubelet's vendored cgroup library writes the systemd-rounded quota to
@@ -417,8 +436,14 @@ impl Assumptions {
     /// The derived feature gates by their upstream names, sorted.
     pub fn feature_gates(&self) -> BTreeMap<&'static str, bool> {
         BTreeMap::from([
-            ("CustomCPUCFSQuotaPeriod", self.custom_cpu_cfs_quota_period()),
-            ("DisableCPUQuotaWithExclusiveCPUs", self.disable_cpu_quota_with_exclusive_cpus()),
+            (
+                "CustomCPUCFSQuotaPeriod",
+                self.custom_cpu_cfs_quota_period(),
+            ),
+            (
+                "DisableCPUQuotaWithExclusiveCPUs",
+                self.disable_cpu_quota_with_exclusive_cpus(),
+            ),
             ("PodLevelResources", self.pod_level_resources()),
             ("SidecarContainers", self.sidecar_containers()),
         ])
@@ -447,7 +472,10 @@ impl Assumptions {
             ));
         }
         if self.kubernetes.minor > 37 {
-            out.push(format!("Kubernetes {}: newer than any release whose code was read (<= 1.37)", self.kubernetes));
+            out.push(format!(
+                "Kubernetes {}: newer than any release whose code was read (<= 1.37)",
+                self.kubernetes
+            ));
         }
         out
     }
@@ -525,16 +553,25 @@ mod tests {
         for v in CgroupVersion::ALL {
             assert_eq!(v.to_string().parse::<CgroupVersion>().unwrap(), *v);
         }
-        assert_eq!("SYSTEMD".parse::<CgroupDriver>().unwrap(), CgroupDriver::Systemd);
+        assert_eq!(
+            "SYSTEMD".parse::<CgroupDriver>().unwrap(),
+            CgroupDriver::Systemd
+        );
         let err = "runc-9".parse::<Runtime>().unwrap_err().to_string();
-        assert!(err.contains("runc-1.4") && err.contains("crun-1.23"), "{err}");
+        assert!(
+            err.contains("runc-1.4") && err.contains("crun-1.23"),
+            "{err}"
+        );
         assert!("v3".parse::<CgroupVersion>().is_err());
     }
 
     #[test]
     fn kube_version_parsing() {
         assert_eq!("1.34".parse::<KubeVersion>().unwrap(), KubeVersion::new(34));
-        assert_eq!("v1.33.2".parse::<KubeVersion>().unwrap(), KubeVersion::new(33));
+        assert_eq!(
+            "v1.33.2".parse::<KubeVersion>().unwrap(),
+            KubeVersion::new(33)
+        );
         for bad in ["2.1", "1", "1.x", "1.34.1.1", "", "1.34.x"] {
             assert!(bad.parse::<KubeVersion>().is_err(), "{bad}");
         }
@@ -559,7 +596,10 @@ mod tests {
 
     #[test]
     fn gates_by_version() {
-        let at = |minor| Assumptions { kubernetes: KubeVersion::new(minor), ..Assumptions::default() };
+        let at = |minor| Assumptions {
+            kubernetes: KubeVersion::new(minor),
+            ..Assumptions::default()
+        };
         assert!(!at(33).pod_level_resources());
         assert!(at(34).pod_level_resources());
         assert!(!at(28).sidecar_containers());
@@ -589,14 +629,27 @@ mod tests {
 
     #[test]
     fn custom_period_turns_gate_on() {
-        let mut a = Assumptions { cfs_period: PeriodUs(50_000), ..Assumptions::default() };
+        let mut a = Assumptions {
+            cfs_period: PeriodUs(50_000),
+            ..Assumptions::default()
+        };
         assert!(a.custom_cpu_cfs_quota_period());
         assert!(a.caveats().is_empty());
         a.gates.custom_cpu_cfs_quota_period = Some(false);
         assert!(!a.custom_cpu_cfs_quota_period());
         assert_eq!(a.caveats().len(), 1);
-        assert!(Assumptions { cfs_period: PeriodUs(999), ..Assumptions::default() }.validate().is_err());
-        assert!(Assumptions { cfs_period: PeriodUs(1_000_001), ..Assumptions::default() }.validate().is_err());
+        assert!(Assumptions {
+            cfs_period: PeriodUs(999),
+            ..Assumptions::default()
+        }
+        .validate()
+        .is_err());
+        assert!(Assumptions {
+            cfs_period: PeriodUs(1_000_001),
+            ..Assumptions::default()
+        }
+        .validate()
+        .is_err());
     }
 
     #[test]

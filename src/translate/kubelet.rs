@@ -50,7 +50,8 @@ pub mod src {
     pub const GET_CPU_LIMIT: &str =
         "kubernetes/kubernetes pkg/kubelet/kuberuntime/kuberuntime_container_linux.go getCPULimit";
     /// `SetDefaults_Pod`.
-    pub const SET_DEFAULTS_POD: &str = "kubernetes/kubernetes pkg/apis/core/v1/defaults.go SetDefaults_Pod";
+    pub const SET_DEFAULTS_POD: &str =
+        "kubernetes/kubernetes pkg/apis/core/v1/defaults.go SetDefaults_Pod";
     /// `defaultPodRequests`.
     pub const DEFAULT_POD_REQUESTS: &str =
         "kubernetes/kubernetes pkg/apis/core/v1/defaults.go defaultPodRequests";
@@ -118,8 +119,16 @@ pub fn milli_cpu_to_quota(milli: MilliCpu, period: PeriodUs) -> QuotaUs {
 /// reports the caller's period (the "tuned-quota" test vectors: quota 20000, period 5000).
 ///
 /// kubernetes/kubernetes `pkg/kubelet/cm/helpers_linux.go` `MilliCPUToQuota`.
-pub fn milli_cpu_to_quota_pod(milli: MilliCpu, period: PeriodUs, custom_period_gate: bool) -> QuotaUs {
-    let period = if custom_period_gate { period } else { PeriodUs(QUOTA_PERIOD) };
+pub fn milli_cpu_to_quota_pod(
+    milli: MilliCpu,
+    period: PeriodUs,
+    custom_period_gate: bool,
+) -> QuotaUs {
+    let period = if custom_period_gate {
+        period
+    } else {
+        PeriodUs(QUOTA_PERIOD)
+    };
     milli_cpu_to_quota(milli, period)
 }
 
@@ -133,7 +142,9 @@ pub fn kubelet_cpu_weight(shares: Option<Shares>) -> Weight {
     match shares {
         None => Weight(0),
         Some(Shares(s)) if s >= MAX_SHARES => Weight(MAX_WEIGHT),
-        Some(Shares(s)) => Weight(1u64.wrapping_add(s.wrapping_sub(2).wrapping_mul(9999) / 262_142)),
+        Some(Shares(s)) => {
+            Weight(1u64.wrapping_add(s.wrapping_sub(2).wrapping_mul(9999) / 262_142))
+        }
     }
 }
 
@@ -159,7 +170,9 @@ pub fn quota_to_milli_cpu(quota: QuotaUs, period: PeriodUs) -> Option<MilliCpu> 
     if quota.0 == -1 || period.0 == 0 {
         return None;
     }
-    Some(MilliCpu(quota.0.wrapping_mul(MILLI_CPU_TO_CPU) / period.0 as i64))
+    Some(MilliCpu(
+        quota.0.wrapping_mul(MILLI_CPU_TO_CPU) / period.0 as i64,
+    ))
 }
 
 /// The linear inverse the kubelet uses to read `cpu.weight` back as shares:
@@ -231,7 +244,11 @@ impl CgroupName {
 /// (`kubepods`) cgroup.
 ///
 /// kubernetes/kubernetes `pkg/kubelet/cm/helpers_linux.go` `NodeAllocatableRoot`.
-pub fn node_allocatable_root(cgroup_root: &str, cgroups_per_qos: bool, driver: CgroupDriver) -> String {
+pub fn node_allocatable_root(
+    cgroup_root: &str,
+    cgroups_per_qos: bool,
+    driver: CgroupDriver,
+) -> String {
     let mut name = CgroupName::parse_cgroupfs(cgroup_root);
     if cgroups_per_qos {
         name = name.child("kubepods");
@@ -255,7 +272,9 @@ pub fn kubepods() -> CgroupName {
 ///
 /// kubernetes/kubernetes `pkg/kubelet/cm/qos_container_manager_linux.go` `setCPUCgroupConfig`.
 pub fn burstable_tier_shares(pod_requests: impl IntoIterator<Item = MilliCpu>) -> Shares {
-    let sum = pod_requests.into_iter().fold(0i64, |acc, m| acc.wrapping_add(m.0));
+    let sum = pod_requests
+        .into_iter()
+        .fold(0i64, |acc, m| acc.wrapping_add(m.0));
     milli_cpu_to_shares(MilliCpu(sum))
 }
 
@@ -286,7 +305,10 @@ pub(crate) mod tests {
             .skip(1)
             .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty())
             .map(|(i, l)| {
-                let cols = l.split('\t').map(|c| c.trim().parse::<i128>().expect("integer column")).collect();
+                let cols = l
+                    .split('\t')
+                    .map(|c| c.trim().parse::<i128>().expect("integer column"))
+                    .collect();
                 (i + 1, cols)
             })
             .collect()
@@ -304,7 +326,12 @@ pub(crate) mod tests {
             }
         }
         assert!(all.len() >= 60, "vector file too short");
-        assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} failing rows:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]
@@ -317,11 +344,18 @@ pub(crate) mod tests {
             let container = milli_cpu_to_quota(m, p).0 as i128;
             let pod = milli_cpu_to_quota_pod(m, p, true).0 as i128;
             if container != want || pod != want {
-                failures.push(format!("line {line}: {m} m @ {p} -> container {container}, pod {pod}, want {want}"));
+                failures.push(format!(
+                    "line {line}: {m} m @ {p} -> container {container}, pod {pod}, want {want}"
+                ));
             }
         }
         assert!(all.len() >= 150, "vector file too short");
-        assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} failing rows:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]
@@ -331,10 +365,18 @@ pub(crate) mod tests {
         for (line, r) in rows(tsv) {
             let got = kubelet_cpu_weight(Some(Shares(r[0] as u64))).0 as i128;
             if got != r[2] {
-                failures.push(format!("line {line}: {} shares -> {got}, want {}", r[0], r[2]));
+                failures.push(format!(
+                    "line {line}: {} shares -> {got}, want {}",
+                    r[0], r[2]
+                ));
             }
         }
-        assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} failing rows:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     /// kubernetes `pkg/kubelet/cm/helpers_linux_test.go` TestMilliCPUToShares.
@@ -358,11 +400,27 @@ pub(crate) mod tests {
     /// kubernetes `pkg/kubelet/cm/helpers_linux_test.go` TestMilliCPUToQuota (gate off).
     #[test]
     fn upstream_test_milli_cpu_to_quota() {
-        for (m, q) in [(0, 0), (5, 1000), (9, 1000), (10, 1000), (200, 20_000), (500, 50_000), (1000, 100_000), (1500, 150_000)]
-        {
-            assert_eq!(milli_cpu_to_quota_pod(MilliCpu(m), PeriodUs(100_000), false), QuotaUs(q), "{m}");
+        for (m, q) in [
+            (0, 0),
+            (5, 1000),
+            (9, 1000),
+            (10, 1000),
+            (200, 20_000),
+            (500, 50_000),
+            (1000, 100_000),
+            (1500, 150_000),
+        ] {
+            assert_eq!(
+                milli_cpu_to_quota_pod(MilliCpu(m), PeriodUs(100_000), false),
+                QuotaUs(q),
+                "{m}"
+            );
             // With the gate off the period argument is ignored.
-            assert_eq!(milli_cpu_to_quota_pod(MilliCpu(m), PeriodUs(5_000), false), QuotaUs(q), "{m}");
+            assert_eq!(
+                milli_cpu_to_quota_pod(MilliCpu(m), PeriodUs(5_000), false),
+                QuotaUs(q),
+                "{m}"
+            );
         }
     }
 
@@ -372,8 +430,14 @@ pub(crate) mod tests {
         assert_eq!(shares_to_milli_cpu(Shares(102)), Some(MilliCpu(100)));
         assert_eq!(shares_to_milli_cpu(Shares(1024)), Some(MilliCpu(1000)));
         assert_eq!(shares_to_milli_cpu(Shares(0)), None);
-        assert_eq!(quota_to_milli_cpu(QuotaUs(10_000), PeriodUs(100_000)), Some(MilliCpu(100)));
-        assert_eq!(quota_to_milli_cpu(QuotaUs(100_000), PeriodUs(100_000)), Some(MilliCpu(1000)));
+        assert_eq!(
+            quota_to_milli_cpu(QuotaUs(10_000), PeriodUs(100_000)),
+            Some(MilliCpu(100))
+        );
+        assert_eq!(
+            quota_to_milli_cpu(QuotaUs(100_000), PeriodUs(100_000)),
+            Some(MilliCpu(1000))
+        );
         assert_eq!(quota_to_milli_cpu(QuotaUs(-1), PeriodUs(100_000)), None);
         assert_eq!(quota_to_milli_cpu(QuotaUs(10_000), PeriodUs(0)), None);
         // The v2 read-back inverse round-trips the kubelet's own weights at the anchors.
@@ -386,15 +450,32 @@ pub(crate) mod tests {
     #[test]
     fn upstream_node_allocatable_root() {
         use CgroupDriver::*;
-        assert_eq!(node_allocatable_root("/kubepods", false, Cgroupfs), "/kubepods");
-        assert_eq!(node_allocatable_root("/kubepods", true, Cgroupfs), "/kubepods/kubepods");
-        assert_eq!(node_allocatable_root("/kubepods", false, Systemd), "/kubepods.slice");
-        assert_eq!(node_allocatable_root("/kubepods", true, Systemd), "/kubepods.slice/kubepods-kubepods.slice");
+        assert_eq!(
+            node_allocatable_root("/kubepods", false, Cgroupfs),
+            "/kubepods"
+        );
+        assert_eq!(
+            node_allocatable_root("/kubepods", true, Cgroupfs),
+            "/kubepods/kubepods"
+        );
+        assert_eq!(
+            node_allocatable_root("/kubepods", false, Systemd),
+            "/kubepods.slice"
+        );
+        assert_eq!(
+            node_allocatable_root("/kubepods", true, Systemd),
+            "/kubepods.slice/kubepods-kubepods.slice"
+        );
         assert_eq!(node_allocatable_root("", false, Cgroupfs), "/");
         assert_eq!(node_allocatable_root("/", true, Systemd), "/kubepods.slice");
-        assert_eq!(pod_cgroup_name_suffix("abc-123-def-456"), "podabc-123-def-456");
+        assert_eq!(
+            pod_cgroup_name_suffix("abc-123-def-456"),
+            "podabc-123-def-456"
+        );
         assert_eq!(pod_cgroup_name_suffix(""), "pod");
-        let pod = kubepods().child("burstable").child(&pod_cgroup_name_suffix("ab-cd"));
+        let pod = kubepods()
+            .child("burstable")
+            .child(&pod_cgroup_name_suffix("ab-cd"));
         assert_eq!(pod.to_cgroupfs(), "/kubepods/burstable/podab-cd");
         assert_eq!(
             pod.to_systemd(),
@@ -411,6 +492,9 @@ pub(crate) mod tests {
         assert_eq!(milli_cpu_to_shares(MilliCpu(157)), Shares(160));
         assert_eq!(kubepods_shares(MilliCpu(8000)), Shares(8192));
         // kubernetes PR #139807: kubepods.slice cpu.weight 313 for 8 allocatable CPUs.
-        assert_eq!(kubelet_cpu_weight(Some(kubepods_shares(MilliCpu(8000)))), Weight(313));
+        assert_eq!(
+            kubelet_cpu_weight(Some(kubepods_shares(MilliCpu(8000)))),
+            Weight(313)
+        );
     }
 }

@@ -22,7 +22,8 @@ pub mod src {
     /// runc v1 writer.
     pub const FS_SET_CPU: &str = "opencontainers/cgroups fs/cpu.go (CpuGroup).Set";
     /// crun writer.
-    pub const CRUN_WRITE_CPU: &str = "containers/crun src/libcrun/cgroup-resources.c write_cpu_resources";
+    pub const CRUN_WRITE_CPU: &str =
+        "containers/crun src/libcrun/cgroup-resources.c write_cpu_resources";
 }
 
 /// runc's linear shares → weight, before opencontainers/cgroups v0.0.3:
@@ -87,19 +88,35 @@ pub struct SystemdQuota {
 /// unit property).
 pub fn systemd_add_cpu_quota(quota: QuotaUs, period: PeriodUs) -> SystemdQuota {
     if quota.0 == 0 && period.0 == 0 {
-        return SystemdQuota { per_sec_usec: None, quota, rounded: false };
+        return SystemdQuota {
+            per_sec_usec: None,
+            quota,
+            rounded: false,
+        };
     }
     if quota.0 <= 0 {
-        return SystemdQuota { per_sec_usec: Some(u64::MAX), quota, rounded: false };
+        return SystemdQuota {
+            per_sec_usec: Some(u64::MAX),
+            quota,
+            rounded: false,
+        };
     }
     let period = if period.0 == 0 { 100_000 } else { period.0 };
     let mut per_sec = (quota.0.wrapping_mul(1_000_000) as u64) / period;
-    if per_sec % 10_000 == 0 {
-        return SystemdQuota { per_sec_usec: Some(per_sec), quota, rounded: false };
+    if per_sec.is_multiple_of(10_000) {
+        return SystemdQuota {
+            per_sec_usec: Some(per_sec),
+            quota,
+            rounded: false,
+        };
     }
     per_sec = (per_sec / 10_000 + 1) * 10_000;
     let q = (per_sec as i64).wrapping_mul(period as i64) / 1_000_000;
-    SystemdQuota { per_sec_usec: Some(per_sec), quota: QuotaUs(q), rounded: true }
+    SystemdQuota {
+        per_sec_usec: Some(per_sec),
+        quota: QuotaUs(q),
+        rounded: true,
+    }
 }
 
 /// runc (opencontainers/cgroups `fs2/cpu.go` `setCPU`): writes `cpu.max` when quota or
@@ -109,7 +126,11 @@ pub fn runc_cpu_max(quota: QuotaUs, period: PeriodUs) -> Option<String> {
     if quota.0 == 0 && period.0 == 0 {
         return None;
     }
-    let q = if quota.0 > 0 { quota.0.to_string() } else { "max".to_string() };
+    let q = if quota.0 > 0 {
+        quota.0.to_string()
+    } else {
+        "max".to_string()
+    };
     let p = if period.0 == 0 { 100_000 } else { period.0 };
     Some(format!("{q} {p}"))
 }
@@ -147,11 +168,19 @@ mod tests {
         for (line, r) in &all {
             let got = runtime_linear_weight(Shares(r[0] as u64)).0 as i128;
             if got != r[1] {
-                failures.push(format!("line {line}: {} shares -> {got}, want {}", r[0], r[1]));
+                failures.push(format!(
+                    "line {line}: {} shares -> {got}, want {}",
+                    r[0], r[1]
+                ));
             }
         }
         assert!(all.len() >= 60);
-        assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} failing rows:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]
@@ -162,18 +191,35 @@ mod tests {
         for (line, r) in &all {
             let got = quadratic_weight(Shares(r[0] as u64)).0 as i128;
             if got != r[1] {
-                failures.push(format!("line {line}: {} shares -> {got}, want {}", r[0], r[1]));
+                failures.push(format!(
+                    "line {line}: {} shares -> {got}, want {}",
+                    r[0], r[1]
+                ));
             }
         }
         assert!(all.len() >= 60);
-        assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} failing rows:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     /// opencontainers/cgroups `utils_test.go` TestConvertCPUSharesToCgroupV2Value (new and
     /// old formula) and crun `tests/tests_libcrun_cgroup.c`.
     #[test]
     fn upstream_convert_shares_tests() {
-        for (s, w) in [(0, 0), (1, 1), (2, 1), (3, 2), (1024, 100), (262_143, 10_000), (262_144, 10_000), (262_145, 10_000)] {
+        for (s, w) in [
+            (0, 0),
+            (1, 1),
+            (2, 1),
+            (3, 2),
+            (1024, 100),
+            (262_143, 10_000),
+            (262_144, 10_000),
+            (262_145, 10_000),
+        ] {
             assert_eq!(quadratic_weight(Shares(s)), Weight(w), "{s}");
         }
         for (s, w) in [(0, 0), (2, 1), (262_144, 10_000)] {
@@ -222,13 +268,19 @@ mod tests {
         let r = systemd_add_cpu_quota(QuotaUs(500_000), PeriodUs(1_000_000));
         assert_eq!((r.per_sec_usec, r.quota), (Some(500_000), QuotaUs(500_000)));
         let r = systemd_add_cpu_quota(QuotaUs(123_456), PeriodUs(0));
-        assert_eq!((r.per_sec_usec, r.quota), (Some(1_240_000), QuotaUs(124_000)));
+        assert_eq!(
+            (r.per_sec_usec, r.quota),
+            (Some(1_240_000), QuotaUs(124_000))
+        );
         let r = systemd_add_cpu_quota(QuotaUs(500_000), PeriodUs(900_000));
         assert_eq!((r.per_sec_usec, r.quota), (Some(560_000), QuotaUs(504_000)));
         assert!(r.rounded);
         let r = systemd_add_cpu_quota(QuotaUs(-1), PeriodUs(100_000));
         assert_eq!((r.per_sec_usec, r.quota), (Some(u64::MAX), QuotaUs(-1)));
-        assert_eq!(systemd_add_cpu_quota(QuotaUs(0), PeriodUs(0)).per_sec_usec, None);
+        assert_eq!(
+            systemd_add_cpu_quota(QuotaUs(0), PeriodUs(0)).per_sec_usec,
+            None
+        );
     }
 
     /// Reference §7.3 and §7.4: limit → quota → systemd rounding.
@@ -268,24 +320,59 @@ mod tests {
             let quota = milli_cpu_to_quota(MilliCpu(m), PeriodUs(p));
             assert_eq!(quota, QuotaUs(q), "{m}@{p}");
             let r = systemd_add_cpu_quota(quota, PeriodUs(p));
-            assert_eq!((r.per_sec_usec, r.quota), (Some(ps), QuotaUs(after)), "{m}@{p}");
+            assert_eq!(
+                (r.per_sec_usec, r.quota),
+                (Some(ps), QuotaUs(after)),
+                "{m}@{p}"
+            );
         }
     }
 
     #[test]
     fn cpu_max_strings() {
-        assert_eq!(runc_cpu_max(QuotaUs(50_000), PeriodUs(100_000)).as_deref(), Some("50000 100000"));
-        assert_eq!(runc_cpu_max(QuotaUs(0), PeriodUs(100_000)).as_deref(), Some("max 100000"));
-        assert_eq!(runc_cpu_max(QuotaUs(-1), PeriodUs(5000)).as_deref(), Some("max 5000"));
-        assert_eq!(runc_cpu_max(QuotaUs(-1), PeriodUs(0)).as_deref(), Some("max 100000"));
-        assert_eq!(runc_cpu_max(QuotaUs(20_000), PeriodUs(0)).as_deref(), Some("20000 100000"));
+        assert_eq!(
+            runc_cpu_max(QuotaUs(50_000), PeriodUs(100_000)).as_deref(),
+            Some("50000 100000")
+        );
+        assert_eq!(
+            runc_cpu_max(QuotaUs(0), PeriodUs(100_000)).as_deref(),
+            Some("max 100000")
+        );
+        assert_eq!(
+            runc_cpu_max(QuotaUs(-1), PeriodUs(5000)).as_deref(),
+            Some("max 5000")
+        );
+        assert_eq!(
+            runc_cpu_max(QuotaUs(-1), PeriodUs(0)).as_deref(),
+            Some("max 100000")
+        );
+        assert_eq!(
+            runc_cpu_max(QuotaUs(20_000), PeriodUs(0)).as_deref(),
+            Some("20000 100000")
+        );
         assert_eq!(runc_cpu_max(QuotaUs(0), PeriodUs(0)), None);
 
-        assert_eq!(crun_cpu_max(QuotaUs(50_000), PeriodUs(100_000)).as_deref(), Some("50000 100000"));
-        assert_eq!(crun_cpu_max(QuotaUs(0), PeriodUs(100_000)).as_deref(), Some("max 100000"));
-        assert_eq!(crun_cpu_max(QuotaUs(-1), PeriodUs(5000)).as_deref(), Some("max 5000"));
-        assert_eq!(crun_cpu_max(QuotaUs(-1), PeriodUs(0)), None, "crun differs from runc here");
-        assert_eq!(crun_cpu_max(QuotaUs(20_000), PeriodUs(0)).as_deref(), Some("20000 100000"));
+        assert_eq!(
+            crun_cpu_max(QuotaUs(50_000), PeriodUs(100_000)).as_deref(),
+            Some("50000 100000")
+        );
+        assert_eq!(
+            crun_cpu_max(QuotaUs(0), PeriodUs(100_000)).as_deref(),
+            Some("max 100000")
+        );
+        assert_eq!(
+            crun_cpu_max(QuotaUs(-1), PeriodUs(5000)).as_deref(),
+            Some("max 5000")
+        );
+        assert_eq!(
+            crun_cpu_max(QuotaUs(-1), PeriodUs(0)),
+            None,
+            "crun differs from runc here"
+        );
+        assert_eq!(
+            crun_cpu_max(QuotaUs(20_000), PeriodUs(0)).as_deref(),
+            Some("20000 100000")
+        );
         assert_eq!(crun_cpu_max(QuotaUs(0), PeriodUs(0)), None);
     }
 }
