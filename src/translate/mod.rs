@@ -206,14 +206,12 @@ fn shares_step(m: i64) -> Step {
             .to_string()
     } else {
         let raw = m.wrapping_mul(1024) / 1000;
-        let clamp = if raw < 2 {
-            " → clamped to 2"
-        } else if raw > 262_144 {
-            " → clamped to 262144"
+        let clamp = if !(2..=262_144).contains(&raw) {
+            format!(" → clamped to [2, 262144] = {s}")
         } else {
-            ""
+            String::new()
         };
-        format!("MilliCPUToShares({m}) = {m}*1024/1000 = {raw}{clamp} → {s}")
+        format!("MilliCPUToShares({m}) = {m}*1024/1000 = {raw}{clamp}")
     };
     Step::new(text, src::MILLI_CPU_TO_SHARES)
 }
@@ -225,11 +223,11 @@ fn quota_step(m: i64, period: PeriodUs, source: &'static str, name: &str) -> Ste
     } else {
         let raw = m.wrapping_mul(period.0 as i64) / 1000;
         let floor = if raw < 1000 {
-            " → floored to 1000"
+            format!(" → floored to {q}")
         } else {
-            ""
+            String::new()
         };
-        format!("{name}({m}, {period}) = {m}*{period}/1000 = {raw}{floor} → {q}")
+        format!("{name}({m}, {period}) = {m}*{period}/1000 = {raw}{floor}")
     };
     Step::new(text, source)
 }
@@ -527,14 +525,22 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
         let mut cnotes = Vec::new();
         let request = c.resources.requests.cpu;
         let own_limit = c.resources.limits.cpu;
-        let mut req_steps = default_steps
+        let declared_request = input
+            .init_containers
             .iter()
-            .filter(|s| {
-                s.source == src::SET_DEFAULTS_POD
-                    && s.text.starts_with(&format!("container {}:", c.name))
-            })
-            .cloned()
-            .collect::<Vec<_>>();
+            .chain(&input.containers)
+            .nth(i)
+            .and_then(|d| d.resources.requests.cpu);
+        let mut req_steps = Vec::new();
+        if declared_request.is_none() && request.is_some() {
+            req_steps.push(Step::new(
+                format!(
+                    "no cpu request: defaulted to the cpu limit {}",
+                    fmt_q(request)
+                ),
+                src::SET_DEFAULTS_POD,
+            ));
+        }
         req_steps.extend(milli_value_step(request));
         let (cpu_limit, inherited) = match pod_level_limit {
             Some(pl) if own_limit.unwrap_or(zero).is_zero() => (pl.unwrap_or(zero), true),

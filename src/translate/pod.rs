@@ -164,6 +164,16 @@ pub fn fmt_q(q: Option<Quantity>) -> String {
     }
 }
 
+/// Formats an amount of `r`: cpu in millicores (see [`fmt_q`]), memory in bytes.
+pub fn fmt_amount(r: Res, q: Option<Quantity>) -> String {
+    match (r, q) {
+        (Res::Memory, Some(q)) if q.nanos % 1_000_000_000 == 0 => {
+            format!("{}", q.nanos / 1_000_000_000)
+        }
+        _ => fmt_q(q),
+    }
+}
+
 /// Which container list a `ContainerFn` call comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContainerType {
@@ -218,13 +228,16 @@ pub fn aggregate(
             sidecars
         } else {
             let u = add(own, sidecars);
-            init_parts.push(format!(
-                "init {} {} + earlier sidecars {} = {}",
-                c.name,
-                fmt_q(own),
-                fmt_q(sidecars),
-                fmt_q(u)
-            ));
+            init_parts.push(match sidecars {
+                None => format!("init {} {}", c.name, fmt_q(own)),
+                Some(_) => format!(
+                    "init {} {} + earlier sidecars {} = {}",
+                    c.name,
+                    fmt_q(own),
+                    fmt_q(sidecars),
+                    fmt_q(u)
+                ),
+            });
             u
         };
         visit(c, used, ContainerType::InitContainers);
@@ -250,7 +263,8 @@ pub fn aggregate_requests(pod: &PodInput, r: Res) -> (Option<Quantity>, String) 
 }
 
 /// Applies the API server's defaulting to a pod: container requests from limits
-/// (`SetDefaults_Pod`), then pod-level requests (`defaultPodRequests`): only when
+/// (`SetDefaults_Pod`; compare the input to see which containers were defaulted), then
+/// pod-level requests (`defaultPodRequests`): only when
 /// `spec.resources.limits` is non-empty, a missing supported pod-level request defaults to
 /// the aggregated container requests when any container has that request key (cpu and
 /// memory), else to the pod-level limit.
@@ -266,18 +280,7 @@ pub fn apply_defaults(pod: &PodInput) -> (PodInput, Vec<Step>) {
         .iter_mut()
         .chain(out.init_containers.iter_mut())
     {
-        let before = c.resources.requests.cpu;
         c.resources = c.resources.with_container_defaults();
-        if before.is_none() && c.resources.requests.cpu.is_some() {
-            steps.push(Step::new(
-                format!(
-                    "container {}: no cpu request, defaulted to its limit {}",
-                    c.name,
-                    fmt_q(c.resources.requests.cpu)
-                ),
-                src::SET_DEFAULTS_POD,
-            ));
-        }
     }
     let aggregated = [Res::Cpu, Res::Memory].map(|r| aggregate_requests(&out, r).0);
     if let Some(pl) = out.pod_level.as_mut() {
@@ -468,8 +471,8 @@ pub fn resource_qos(spec: &ResourceSpec) -> (QosClass, String) {
                 format!(
                     "{} request {} != limit {}",
                     r.as_str(),
-                    fmt_q(spec.requests.get(r)),
-                    fmt_q(spec.limits.get(r))
+                    fmt_amount(r, spec.requests.get(r)),
+                    fmt_amount(r, spec.limits.get(r))
                 ),
             );
         }
@@ -480,7 +483,7 @@ pub fn resource_qos(spec: &ResourceSpec) -> (QosClass, String) {
             if best_effort {
                 "unset".to_string()
             } else {
-                format!("= {}", fmt_q(Some(req)))
+                format!("= {}", fmt_amount(r, Some(req)))
             }
         ));
         match class {
