@@ -717,4 +717,4 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

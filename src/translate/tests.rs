@@ -41,6 +41,19 @@ fn nanos(raw: &str) -> i128 {
     raw.parse::<i128>().unwrap() * 1_000_000_000
 }
 
+/// A parse error for `input` (whatever the parser says), with a fixed reason and hint so
+/// the assertions do not depend on the parser's wording.
+pub(crate) fn qerr(
+    input: &str,
+    reason: &str,
+    hint: Option<&str>,
+) -> crate::quantity::QuantityError {
+    let mut e = crate::quantity::parse(input).expect_err("test input must not parse");
+    e.reason = reason.to_string();
+    e.hint = hint.map(str::to_string);
+    e
+}
+
 fn qv(raw: &str) -> QuantityValue {
     QuantityValue {
         raw: raw.into(),
@@ -761,11 +774,7 @@ fn bad_quantities_are_typed_errors_with_spans() {
     let mut bad = list("", "");
     let mut v = qv("1");
     v.raw = "1,5".into();
-    v.parsed = Err(crate::quantity::QuantityError {
-        input: "1,5".into(),
-        reason: "bad".into(),
-        hint: Some("1.5".into()),
-    });
+    v.parsed = Err(qerr("1,5", "bad", Some("1.5")));
     let bad_span = v.span;
     bad.entries.insert("cpu".into(), v);
     let w = pod(one(bad, list("", "")), vec![], None);
@@ -796,11 +805,7 @@ fn bad_quantities_are_typed_errors_with_spans() {
     // A bad memory value only matters when the QoS class must be computed.
     let mut mem = list("100m", "");
     let mut v = qv("1");
-    v.parsed = Err(crate::quantity::QuantityError {
-        input: "x".into(),
-        reason: "bad".into(),
-        hint: None,
-    });
+    v.parsed = Err(qerr("x", "bad", None));
     mem.entries.insert("memory".into(), v);
     let mut w = pod(one(mem, list("", "")), vec![], None);
     assert!(translate_workload(&w, &Assumptions::default()).is_err());
@@ -813,11 +818,7 @@ fn translate_collects_errors_and_plans() {
     let good = pod(one(list("100m", ""), list("", "")), vec![], None);
     let mut badl = list("", "");
     let mut v = qv("1");
-    v.parsed = Err(crate::quantity::QuantityError {
-        input: "x".into(),
-        reason: "bad".into(),
-        hint: None,
-    });
+    v.parsed = Err(qerr("x", "bad", None));
     badl.entries.insert("cpu".into(), v);
     let bad = pod(one(badl, list("", "")), vec![], None);
     let plan = translate(&[good.clone(), bad, good], &Assumptions::default());

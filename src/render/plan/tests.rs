@@ -6,7 +6,7 @@ use crate::manifest::model::{
     Container, Metadata, PodSpec, QuantityValue, ResourceList, Resources, Workload,
 };
 use crate::profile::{CgroupDriver, CgroupVersion, Runtime};
-use crate::quantity::{Quantity, QuantityError};
+use crate::quantity::Quantity;
 use crate::source::{SourceFile, SourceId};
 use crate::translate::translate;
 use std::collections::BTreeMap;
@@ -196,11 +196,11 @@ fn fixture() -> (Vec<Workload>, SourceSet, Vec<LoadIssue>) {
         raw: "1,5".into(),
         span: at("1,5", 0),
         key_span: at("1,5", 0),
-        parsed: Err(QuantityError {
-            input: "1,5".into(),
-            reason: "unexpected character ','".into(),
-            hint: Some("did you mean 1.5 or 1500m?".into()),
-        }),
+        parsed: Err(crate::translate::tests::qerr(
+            "1,5",
+            "unexpected character ','",
+            Some("did you mean 1.5 or 1500m?"),
+        )),
     };
     let bad = Container {
         name: "bad".into(),
