@@ -467,6 +467,15 @@ pub(crate) mod tests {
             "/kubepods.slice/kubepods-kubepods.slice"
         );
         assert_eq!(node_allocatable_root("", false, Cgroupfs), "/");
+        // Rows of the post-1.36 helpers_linux_test.go TestNodeAllocatableRoot.
+        assert_eq!(node_allocatable_root("/", true, Cgroupfs), "/kubepods");
+        assert_eq!(node_allocatable_root("/", false, Cgroupfs), "/");
+        assert_eq!(
+            node_allocatable_root("/custom", true, Cgroupfs),
+            "/custom/kubepods"
+        );
+        assert_eq!(node_allocatable_root("/custom", false, Cgroupfs), "/custom");
+        assert_eq!(node_allocatable_root("", true, Cgroupfs), "/kubepods");
         assert_eq!(node_allocatable_root("/", true, Systemd), "/kubepods.slice");
         assert_eq!(
             pod_cgroup_name_suffix("abc-123-def-456"),

@@ -109,6 +109,32 @@ pub fn burstable_tier_shares(pods: &[PodPlan]) -> Shares {
     )
 }
 
+/// The five files of a cgroup the kubelet manages without a quota — the QoS tiers
+/// (`kubepods/burstable`, `kubepods/besteffort`) and `kubepods` itself: `CPUShares` as given
+/// (see [`burstable_tier_shares`], [`kubelet::besteffort_tier_shares`],
+/// [`kubelet::kubepods_shares`]), the kubelet's linear weight, no quota ("TODO: Set CPU
+/// Quota if necessary" in `node_container_manager_linux.go`; `setCPUCgroupConfig` sets
+/// shares only), so `cpu.max` and the v1 quota files keep the kernel defaults.
+pub fn kubelet_managed_values(
+    shares: Shares,
+    derivation: Vec<Step>,
+    a: &Assumptions,
+) -> CgroupValues {
+    writer::files(
+        CpuResources {
+            shares,
+            quota: QuotaUs(0),
+            period: PeriodUs(0),
+        },
+        Derivations {
+            shares: derivation,
+            ..Derivations::default()
+        },
+        Writer::Kubelet,
+        a,
+    )
+}
+
 /// Collects quantities, remembering the first bad one in document order.
 struct Parser {
     workload: String,

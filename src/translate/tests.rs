@@ -828,6 +828,22 @@ fn translate_collects_errors_and_plans() {
 }
 
 #[test]
+fn tier_values() {
+    let a = Assumptions::default();
+    let kubepods = kubelet_managed_values(kubelet::kubepods_shares(MilliCpu(8000)), Vec::new(), &a);
+    assert_eq!(kubepods.shares.value, Shares(8192));
+    assert_eq!(
+        kubepods.weight.value,
+        Weight(313),
+        "kubernetes PR #139807: kubepods.slice cpu.weight 313"
+    );
+    assert_eq!(kubepods.max.value, "max 100000");
+    assert!(kubepods.max.kernel_default && kubepods.cfs_quota_us.kernel_default);
+    let be = kubelet_managed_values(kubelet::besteffort_tier_shares(), Vec::new(), &a);
+    assert_eq!(be.weight.value, Weight(1));
+}
+
+#[test]
 fn explanations_cite_sources_and_kernel_defaults() {
     let w = pod(one(list("100m", ""), list("", "")), vec![], None);
     let p = translate_workload(&w, &Assumptions::default()).unwrap();
