@@ -321,7 +321,10 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
         });
         spans.push(c.span);
     }
+    // Overhead memory never affects CPU values or the QoS class.
+    let need_memory = std::mem::replace(&mut parser.need_memory, false);
     input.overhead = parser.list(&w.pod.overhead, "spec.overhead").0;
+    parser.need_memory = need_memory;
     if let Some(r) = &w.pod.resources {
         if a.pod_level_resources() {
             input.pod_level = Some(parser.resources(r, "spec.resources"));
