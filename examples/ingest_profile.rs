@@ -19,9 +19,14 @@ fn main() {
             println!("{n}");
         }
         "kcpu" => {
+            let a = kcpu::profile::Assumptions::default();
             let l =
                 kcpu::manifest::load_source(kcpu::source::SourceId(0), &text, &Default::default());
-            println!("{}", l.objects.len());
+            let plans = l
+                .workloads()
+                .filter(|w| kcpu::translate::translate_workload(w, &a).is_ok())
+                .count();
+            println!("{plans}");
         }
         _ => println!("gen only"),
     }

@@ -52,10 +52,10 @@ pub fn render(
     issues: &[LoadIssue],
 ) -> Result<(), RenderError> {
     match format {
-        PlanFormat::Table => render_table(out, plan, sources, issues)?,
+        PlanFormat::Table => render_table(out, plan)?,
         PlanFormat::Json => render_json(out, plan, sources, issues)?,
         PlanFormat::Yaml => render_yaml(out, plan, sources, issues)?,
-        PlanFormat::Explain => render_explain(out, plan, sources, issues)?,
+        PlanFormat::Explain => render_explain(out, plan, sources)?,
     }
     Ok(())
 }
@@ -328,7 +328,9 @@ fn value_cells(v: &CgroupValues, version: CgroupVersion) -> Vec<Cell> {
     }
 }
 
-fn write_diagnostics(
+/// Writes loader issues and translation errors as `file:line:col: level[code]: message` lines
+/// with hints (the CLI sends them to stderr so stdout holds only the data).
+pub fn render_diagnostics(
     out: &mut dyn Write,
     plan: &Plan,
     sources: &SourceSet,
@@ -354,12 +356,7 @@ fn workload_label(p: &PodPlan) -> String {
 
 /// `--output table`: assumptions, then one row per pod cgroup and per container with the
 /// files of the configured cgroup version; `*` marks a file left at the kernel default.
-pub fn render_table(
-    out: &mut dyn Write,
-    plan: &Plan,
-    sources: &SourceSet,
-    issues: &[LoadIssue],
-) -> io::Result<()> {
+pub fn render_table(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
     let a = &plan.assumptions;
     for line in assumptions_header(a) {
         writeln!(out, "{line}")?;
@@ -420,7 +417,7 @@ pub fn render_table(
     for n in notes {
         writeln!(out, "note: {n}")?;
     }
-    write_diagnostics(out, plan, sources, issues)
+    Ok(())
 }
 
 fn write_steps(out: &mut dyn Write, indent: &str, steps: &[Step]) -> io::Result<()> {
@@ -498,12 +495,7 @@ fn write_container(
 /// `--explain`: for every workload the QoS decision, the pod request and limit, and each
 /// of the five files of the pod cgroup and every container cgroup, each with the ordered
 /// derivation steps and the upstream source of every rule.
-pub fn render_explain(
-    out: &mut dyn Write,
-    plan: &Plan,
-    sources: &SourceSet,
-    issues: &[LoadIssue],
-) -> io::Result<()> {
+pub fn render_explain(out: &mut dyn Write, plan: &Plan, sources: &SourceSet) -> io::Result<()> {
     let a = &plan.assumptions;
     for line in assumptions_header(a) {
         writeln!(out, "{line}")?;
@@ -535,10 +527,10 @@ pub fn render_explain(
             writeln!(out, "  note: {n}")?;
         }
     }
-    if !plan.pods.is_empty() || !plan.errors.is_empty() || !issues.is_empty() {
+    if !plan.pods.is_empty() {
         writeln!(out)?;
     }
-    write_diagnostics(out, plan, sources, issues)
+    Ok(())
 }
 
 #[cfg(test)]
