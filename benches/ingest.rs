@@ -1,9 +1,12 @@
-//! Load throughput: kcpu's loader on a generated 10 MB multi-document corpus, next to a bare
+//! Load + translate throughput: kcpu's loader and translator on a generated 10 MB multi-document corpus, next to a bare
 //! serde-saphyr parse of the same bytes (issue 3's target: at least 80% of the bare parse).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kcpu::manifest::model::Object;
 use kcpu::manifest::{visit_source, LoadOptions, LoadStats};
+use kcpu::profile::Assumptions;
 use kcpu::source::SourceId;
+use kcpu::translate::translate_workload;
 use std::hint::black_box;
 
 #[path = "support/corpus.rs"]
@@ -29,7 +32,9 @@ fn bare_parse_stream(text: &str) -> usize {
     }
 }
 
-fn kcpu_load(text: &str) -> usize {
+/// Load and translate every workload, streaming (each plan is dropped after use, as in
+/// `kcpu check`); returns the number of translated pods.
+fn kcpu_load_translate(text: &str, a: &Assumptions) -> usize {
     let mut issues = Vec::new();
     let mut stats = LoadStats::default();
     let mut n = 0usize;
@@ -38,8 +43,11 @@ fn kcpu_load(text: &str) -> usize {
         text,
         &LoadOptions::default(),
         &mut |o| {
-            black_box(&o);
-            n += 1;
+            if let Object::Workload(w) = o {
+                if black_box(translate_workload(&w, a)).is_ok() {
+                    n += 1;
+                }
+            }
         },
         &mut issues,
         &mut stats,
@@ -61,8 +69,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("bare_serde_saphyr_stream", |b| {
         b.iter(|| bare_parse_stream(black_box(&text)))
     });
-    g.bench_function("kcpu_load", |b| {
-        b.iter(|| assert_eq!(kcpu_load(black_box(&text)), workloads))
+    let a = Assumptions::default();
+    g.bench_function("kcpu_load_translate", |b| {
+        b.iter(|| assert_eq!(kcpu_load_translate(black_box(&text), &a), workloads))
     });
     g.finish();
 }

@@ -1,7 +1,7 @@
 //! Deterministic ingest cost: run under `valgrind --tool=callgrind` with `none`, `bare` or `kcpu`
 //! to compare instruction counts of a bare serde-saphyr parse and the kcpu loader on a 2 MB corpus
 //! (wall-clock benches are too noisy on a shared 2-core machine).
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::print_stdout)]
 #[path = "../benches/support/corpus.rs"]
 mod corpus;
 fn main() {
@@ -19,9 +19,14 @@ fn main() {
             println!("{n}");
         }
         "kcpu" => {
+            let a = kcpu::profile::Assumptions::default();
             let l =
                 kcpu::manifest::load_source(kcpu::source::SourceId(0), &text, &Default::default());
-            println!("{}", l.objects.len());
+            let plans = l
+                .workloads()
+                .filter(|w| kcpu::translate::translate_workload(w, &a).is_ok())
+                .count();
+            println!("{plans}");
         }
         _ => println!("gen only"),
     }

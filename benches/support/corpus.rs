@@ -24,7 +24,7 @@ fn deployment(out: &mut String, i: usize, indent: &str, first: &str) {
             "{indent}        resources:\n{indent}          requests: {{cpu: {req}m, memory: {}Mi}}",
             64 * (1 + c)
         );
-        if i % 4 != 0 {
+        if !i.is_multiple_of(4) {
             let _ = writeln!(
                 out,
                 "{indent}          limits: {{cpu: \"{}\", memory: {}Mi}}",

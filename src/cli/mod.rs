@@ -3,8 +3,10 @@
 //! Only this module prints, reads the environment or decides between stdout and a file.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod assume;
 pub mod check;
 pub mod exit;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod simulate;
@@ -23,8 +25,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The subcommands.
+/// The subcommands (parsed once, so the size difference between variants does not matter).
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Print the exact cgroup values the kubelet and runtime write for each container and pod.
     Translate(translate::Args),

@@ -1,0 +1,422 @@
+//! From "resources handed to a cgroup writer" to the five file values, for cgroup v1 and v2
+//! (pure core).
+//!
+//! Two writers exist per pod: the kubelet writes its own pod cgroup through its vendored
+//! cgroup library (opencontainers/cgroups, earlier runc's libcontainer), and the OCI runtime
+//! writes each container cgroup from the OCI spec containerd built. Both use the same
+//! "0 means unset" convention (libcontainer `Resources`; containerd copies only non-zero
+//! CRI fields into OCI), so one [`CpuResources`] value describes either. A file nobody
+//! writes keeps the kernel default, and the explanation says so.
+
+use super::kubelet::{self, kubelet_cpu_weight};
+use super::plan::{CgroupValues, Explained, Step};
+use super::runtime::{
+    self, crun_cpu_max, quadratic_weight, runc_cpu_max, runtime_linear_weight,
+    systemd_add_cpu_quota,
+};
+use crate::profile::{Assumptions, CgroupDriver, RuntimeFamily, WeightFormula};
+use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
+
+/// Kernel default of `cpu.shares` for a new cgroup.
+pub const KERNEL_DEFAULT_SHARES: Shares = Shares(1024);
+/// Kernel default of `cpu.weight`.
+pub const KERNEL_DEFAULT_WEIGHT: Weight = Weight(100);
+/// Kernel default of `cpu.cfs_quota_us` (unlimited).
+pub const KERNEL_DEFAULT_QUOTA: QuotaUs = QuotaUs(-1);
+/// Kernel default of `cpu.cfs_period_us`.
+pub const KERNEL_DEFAULT_PERIOD: PeriodUs = PeriodUs(100_000);
+/// Kernel default of `cpu.max`.
+pub const KERNEL_DEFAULT_MAX: &str = "max 100000";
+
+/// Who writes the cgroup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// The kubelet (pod cgroups): linear `getCPUWeight`, runc-style `cpu.max`.
+    Kubelet,
+    /// The OCI runtime (container cgroups).
+    Runtime,
+}
+
+/// CPU resources handed to the writer; 0 means "not set" for every field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuResources {
+    /// `CpuShares`.
+    pub shares: Shares,
+    /// `CpuQuota` (−1 = unlimited).
+    pub quota: QuotaUs,
+    /// `CpuPeriod`.
+    pub period: PeriodUs,
+}
+
+/// Derivation steps of the three inputs, supplied by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Derivations {
+    /// How `shares` was obtained.
+    pub shares: Vec<Step>,
+    /// How `quota` was obtained.
+    pub quota: Vec<Step>,
+    /// How `period` was obtained.
+    pub period: Vec<Step>,
+}
+
+fn writer_name(w: Writer, a: &Assumptions) -> String {
+    match w {
+        Writer::Kubelet => format!("kubelet ({})", a.kubelet_cgroup_library()),
+        Writer::Runtime => a.runtime.to_string(),
+    }
+}
+
+fn v1_source(w: Writer, a: &Assumptions) -> &'static str {
+    match (w, a.runtime.family()) {
+        (Writer::Runtime, RuntimeFamily::Crun) => runtime::src::CRUN_WRITE_CPU,
+        _ => runtime::src::FS_SET_CPU,
+    }
+}
+
+fn v2_source(w: Writer, a: &Assumptions) -> &'static str {
+    match (w, a.runtime.family()) {
+        (Writer::Runtime, RuntimeFamily::Crun) => runtime::src::CRUN_WRITE_CPU,
+        _ => runtime::src::FS2_SET_CPU,
+    }
+}
+
+fn written<T>(value: T, mut steps: Vec<Step>, text: String, source: &'static str) -> Explained<T> {
+    steps.push(Step::new(text, source));
+    Explained::new(value, steps)
+}
+
+fn kernel_default<T>(value: T, mut steps: Vec<Step>, text: String) -> Explained<T> {
+    steps.push(Step::new(text, kubelet::src::KERNEL_DEFAULT));
+    Explained {
+        value,
+        steps,
+        kernel_default: true,
+    }
+}
+
+/// The values of all five files after `writer` applied `res`.
+pub fn files(res: CpuResources, d: Derivations, writer: Writer, a: &Assumptions) -> CgroupValues {
+    let who = writer_name(writer, a);
+
+    // --- shares (v1) ---
+    let shares = if res.shares.0 != 0 {
+        written(
+            res.shares,
+            d.shares.clone(),
+            format!("{who} writes cpu.shares = {}", res.shares),
+            v1_source(writer, a),
+        )
+    } else {
+        kernel_default(
+            KERNEL_DEFAULT_SHARES,
+            d.shares.clone(),
+            "cpu.shares not written: kernel default 1024".into(),
+        )
+    };
+
+    // --- systemd quota rounding (both versions) ---
+    let mut quota_steps = d.quota.clone();
+    let mut quota = res.quota;
+    if a.driver == CgroupDriver::Systemd && res.quota.0 > 0 {
+        let r = systemd_add_cpu_quota(res.quota, res.period);
+        if r.rounded {
+            let per_sec = r.per_sec_usec.unwrap_or_default();
+            let raw = (res.quota.0 as u64).wrapping_mul(1_000_000)
+                / if res.period.0 == 0 {
+                    100_000
+                } else {
+                    res.period.0
+                };
+            let writes_rounded = match writer {
+                Writer::Kubelet => a.kubelet_writes_rounded_quota(),
+                Writer::Runtime => a.runtime_writes_rounded_quota(),
+            };
+            quota_steps.push(Step::new(
+                format!(
+                    "systemd driver: CPUQuotaPerSecUSec = {}*1000000/{} = {raw}, rounded up to a multiple of 10000 = {per_sec}",
+                    res.quota, res.period
+                ),
+                runtime::src::ADD_CPU_QUOTA,
+            ));
+            if writes_rounded {
+                quota = r.quota;
+                quota_steps.push(Step::new(
+                    format!("{who} also writes the rounded quota to cgroupfs: {per_sec}*{}/1000000 = {}", res.period, r.quota),
+                    runtime::src::ADD_CPU_QUOTA,
+                ));
+            } else {
+                quota_steps.push(Step::new(
+                    format!(
+                        "{who} rounds only the systemd unit property and writes the unrounded quota {} to cgroupfs \
+                         (systemd would set {} when it re-applies the unit)",
+                        res.quota, r.quota
+                    ),
+                    runtime::src::ADD_CPU_QUOTA,
+                ));
+            }
+        } else {
+            quota_steps.push(Step::new(
+                format!(
+                    "systemd driver: CPUQuotaPerSecUSec = {}*1000000/{} = {} (already a multiple of 10000)",
+                    res.quota,
+                    res.period,
+                    r.per_sec_usec.unwrap_or_default()
+                ),
+                runtime::src::ADD_CPU_QUOTA,
+            ));
+        }
+    }
+
+    // --- cfs_quota_us / cfs_period_us (v1) ---
+    let cfs_quota_us = if quota.0 != 0 {
+        written(
+            quota,
+            quota_steps.clone(),
+            format!("{who} writes cpu.cfs_quota_us = {quota}"),
+            v1_source(writer, a),
+        )
+    } else {
+        kernel_default(
+            KERNEL_DEFAULT_QUOTA,
+            quota_steps.clone(),
+            "cpu.cfs_quota_us not written (quota unset): kernel default -1 (unlimited)".into(),
+        )
+    };
+    let cfs_period_us = if res.period.0 != 0 {
+        written(
+            res.period,
+            d.period.clone(),
+            format!("{who} writes cpu.cfs_period_us = {}", res.period),
+            v1_source(writer, a),
+        )
+    } else {
+        kernel_default(
+            KERNEL_DEFAULT_PERIOD,
+            d.period.clone(),
+            "cpu.cfs_period_us not written (period unset): kernel default 100000".into(),
+        )
+    };
+
+    // --- cpu.weight (v2) ---
+    let mut weight_steps = d.shares.clone();
+    let weight = match writer {
+        Writer::Kubelet => {
+            let w = if res.shares.0 == 0 {
+                Weight(0)
+            } else {
+                kubelet_cpu_weight(Some(res.shares))
+            };
+            weight_steps.push(Step::new(
+                format!("kubelet getCPUWeight({}) = {} (linear: 1 + (shares-2)*9999/262142, 10000 from 262144)", res.shares, w),
+                kubelet::src::GET_CPU_WEIGHT,
+            ));
+            w
+        }
+        Writer::Runtime => match a.effective_weight_formula() {
+            WeightFormula::Linear => {
+                let w = runtime_linear_weight(res.shares);
+                weight_steps.push(Step::new(
+                    format!("{who}: linear 1 + ({}-2)*9999/262142 = {w}", res.shares),
+                    runtime::src::LINEAR_WEIGHT,
+                ));
+                w
+            }
+            WeightFormula::Quadratic => {
+                let w = quadratic_weight(res.shares);
+                weight_steps.push(Step::new(
+                    format!(
+                        "{who}: quadratic ceil(10^((L*L+125*L)/612 - 7/34)), L = log2({}) = {:.4} → {w}",
+                        res.shares,
+                        (res.shares.0.max(1) as f64).log2()
+                    ),
+                    runtime::src::QUADRATIC_WEIGHT,
+                ));
+                w
+            }
+        },
+    };
+    let weight = if weight.0 != 0 {
+        written(
+            weight,
+            weight_steps,
+            format!("{who} writes cpu.weight = {weight}"),
+            v2_source(writer, a),
+        )
+    } else {
+        kernel_default(
+            KERNEL_DEFAULT_WEIGHT,
+            weight_steps,
+            "cpu.weight not written: kernel default 100".into(),
+        )
+    };
+
+    // --- cpu.max (v2) ---
+    let mut max_steps = quota_steps;
+    max_steps.extend(d.period.iter().cloned());
+    let text = match (writer, a.runtime.family()) {
+        (Writer::Runtime, RuntimeFamily::Crun) => crun_cpu_max(quota, res.period),
+        _ => runc_cpu_max(quota, res.period),
+    };
+    let max = match text {
+        Some(s) => written(
+            s.clone(),
+            max_steps,
+            format!(
+                "{who} writes cpu.max = \"{s}\" (quota {quota}, period {})",
+                res.period
+            ),
+            v2_source(writer, a),
+        ),
+        None => kernel_default(
+            KERNEL_DEFAULT_MAX.to_string(),
+            max_steps,
+            "cpu.max not written (no quota, no period): kernel default \"max 100000\"".into(),
+        ),
+    };
+
+    CgroupValues {
+        shares,
+        cfs_quota_us,
+        cfs_period_us,
+        weight,
+        max,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Runtime, WeightFormula};
+
+    fn res(shares: u64, quota: i64, period: u64) -> CpuResources {
+        CpuResources {
+            shares: Shares(shares),
+            quota: QuotaUs(quota),
+            period: PeriodUs(period),
+        }
+    }
+
+    fn a(driver: CgroupDriver, runtime: Runtime, minor: u32) -> Assumptions {
+        Assumptions {
+            driver,
+            runtime,
+            kubernetes: crate::profile::KubeVersion::new(minor),
+            ..Assumptions::default()
+        }
+    }
+
+    #[test]
+    fn unset_fields_keep_kernel_defaults() {
+        let v = files(
+            res(2, 0, 0),
+            Derivations::default(),
+            Writer::Runtime,
+            &Assumptions::default(),
+        );
+        assert_eq!(v.shares.value, Shares(2));
+        assert!(!v.shares.kernel_default);
+        assert_eq!(v.cfs_quota_us.value, QuotaUs(-1));
+        assert!(v.cfs_quota_us.kernel_default);
+        assert_eq!(v.cfs_period_us.value, PeriodUs(100_000));
+        assert!(v.cfs_period_us.kernel_default);
+        assert_eq!(v.weight.value, Weight(1));
+        assert_eq!(v.max.value, "max 100000");
+        assert!(v.max.kernel_default);
+    }
+
+    #[test]
+    fn systemd_rounding_depends_on_writer_version() {
+        let r = res(15, 1500, 100_000);
+        let new = files(
+            r,
+            Derivations::default(),
+            Writer::Runtime,
+            &a(CgroupDriver::Systemd, Runtime::Runc1_4, 34),
+        );
+        assert_eq!(new.cfs_quota_us.value, QuotaUs(2000));
+        assert_eq!(new.max.value, "2000 100000");
+        let old = files(
+            r,
+            Derivations::default(),
+            Writer::Runtime,
+            &a(CgroupDriver::Systemd, Runtime::Runc1_3_1, 34),
+        );
+        assert_eq!(old.cfs_quota_us.value, QuotaUs(1500));
+        let crun = files(
+            r,
+            Derivations::default(),
+            Writer::Runtime,
+            &a(CgroupDriver::Systemd, Runtime::Crun1_23, 34),
+        );
+        assert_eq!(crun.max.value, "1500 100000");
+        let fs = files(
+            r,
+            Derivations::default(),
+            Writer::Runtime,
+            &a(CgroupDriver::Cgroupfs, Runtime::Runc1_4, 34),
+        );
+        assert_eq!(fs.max.value, "1500 100000");
+        // Kubelet-written pod cgroups: rounded from 1.35 (opencontainers/cgroups v0.0.3).
+        let k34 = files(
+            r,
+            Derivations::default(),
+            Writer::Kubelet,
+            &a(CgroupDriver::Systemd, Runtime::Runc1_4, 34),
+        );
+        let k35 = files(
+            r,
+            Derivations::default(),
+            Writer::Kubelet,
+            &a(CgroupDriver::Systemd, Runtime::Runc1_4, 35),
+        );
+        assert_eq!(k34.cfs_quota_us.value, QuotaUs(1500));
+        assert_eq!(k35.cfs_quota_us.value, QuotaUs(2000));
+    }
+
+    #[test]
+    fn weights_by_writer() {
+        let kubelet = files(
+            res(1024, 0, 0),
+            Derivations::default(),
+            Writer::Kubelet,
+            &Assumptions::default(),
+        );
+        assert_eq!(kubelet.weight.value, Weight(39));
+        let quad = files(
+            res(1024, 0, 0),
+            Derivations::default(),
+            Writer::Runtime,
+            &Assumptions::default(),
+        );
+        assert_eq!(quad.weight.value, Weight(100));
+        let lin = Assumptions {
+            weight_formula: Some(WeightFormula::Linear),
+            ..Assumptions::default()
+        };
+        assert_eq!(
+            files(
+                res(1024, 0, 0),
+                Derivations::default(),
+                Writer::Runtime,
+                &lin
+            )
+            .weight
+            .value,
+            Weight(39)
+        );
+    }
+
+    #[test]
+    fn unlimited_quota_is_written() {
+        let v = files(
+            res(2048, -1, 100_000),
+            Derivations::default(),
+            Writer::Runtime,
+            &Assumptions::default(),
+        );
+        assert_eq!(v.cfs_quota_us.value, QuotaUs(-1));
+        assert!(!v.cfs_quota_us.kernel_default);
+        assert_eq!(v.max.value, "max 100000");
+        assert!(!v.max.kernel_default);
+    }
+}
