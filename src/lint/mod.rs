@@ -24,7 +24,9 @@ use crate::manifest::model::{
     Container, IssueLevel, LimitRange, LoadIssue, Object, QuantityValue, ResourceQuota, Workload,
 };
 use crate::manifest::{self, LoadOptions, Loaded};
+use crate::profile::Assumptions;
 use crate::quantity::Quantity;
+use crate::translate::{self, PodPlan};
 use crate::source::{SourceId, SourceSet, Span};
 use defaults::{ContainerRef, Defaulted, Field};
 pub use policy::Policy;
@@ -188,17 +190,24 @@ pub struct WorkloadCx<'a> {
     pub limit_ranges: &'a [&'a LimitRange],
     /// The policy.
     pub policy: &'a Policy,
+    /// The translation target derived from the policy.
+    pub assumptions: &'a Assumptions,
+    /// The exact translation of the (defaulted) workload; `None` when a quantity does not
+    /// parse (KCPU003 reports it).
+    pub plan: Option<PodPlan>,
     /// Text of the workload's source (for quoting in fixes).
     pub text: &'a str,
 }
 
 impl<'a> WorkloadCx<'a> {
-    /// Builds the context (public so rules can be unit-tested on single workloads).
+    /// Builds the context and translates the workload (public so rules can be tested on
+    /// single workloads).
     pub fn new(
         workload: &'a Workload,
         defaulted: &'a [Defaulted],
         limit_ranges: &'a [&'a LimitRange],
         policy: &'a Policy,
+        assumptions: &'a Assumptions,
         text: &'a str,
     ) -> WorkloadCx<'a> {
         let lr_name = |cref: ContainerRef, field: Field| {
@@ -241,12 +250,15 @@ impl<'a> WorkloadCx<'a> {
                 });
             }
         }
+        let plan = translate::translate_workload(workload, assumptions).ok();
         WorkloadCx {
             workload,
             defaulted,
             containers,
             limit_ranges,
             policy,
+            assumptions,
+            plan,
             text,
         }
     }
@@ -465,6 +477,7 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
         }
     }
     report.stats.workloads = workloads.len();
+    let assumptions = policy.assumptions();
     let empty: Vec<&LimitRange> = Vec::new();
     let outcomes: Vec<WorkloadOutcome> = workloads
         .par_iter()
@@ -473,7 +486,7 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
             let text = sources
                 .get(w.span.source)
                 .map_or("", |f| f.text.as_str());
-            check_workload(w, lrs, policy, text)
+            check_workload(w, lrs, policy, &assumptions, text)
         })
         .collect();
     let mut by_namespace: BTreeMap<String, Vec<PodTotals>> = BTreeMap::new();
@@ -571,6 +584,7 @@ fn check_workload(
     w: &Workload,
     lrs: &[&LimitRange],
     policy: &Policy,
+    assumptions: &Assumptions,
     text: &str,
 ) -> WorkloadOutcome {
     let applied = defaults::apply_limit_ranges(w, lrs);
@@ -578,7 +592,7 @@ fn check_workload(
         Some((copy, d)) => (copy, d),
         None => (w, &[]),
     };
-    let cx = WorkloadCx::new(eff, defaulted, lrs, policy, text);
+    let cx = WorkloadCx::new(eff, defaulted, lrs, policy, assumptions, text);
     let subject = cx.subject(None);
     let mut findings = Vec::new();
     let mut ran = Vec::new();

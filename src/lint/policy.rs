@@ -11,6 +11,7 @@
 //! max-cpu: 64                  # KCPU007 threshold (CPUs; default 256)
 //! cfs-period: 100ms            # the kubelet's cpuCFSQuotaPeriod
 //! cpu-manager-policy: static   # none | static
+//! kubernetes: "1.34"           # the cluster's release (feature-gate defaults)
 //! nodes:
 //!   - {name: general, count: 3, cpu: 4, allocatable: 3800m}
 //! throttling: {threshold: 25%, load: "periodic:threads=2,work=20ms,every=100ms"}
@@ -24,6 +25,7 @@
 use super::rules;
 use crate::finding::Severity;
 use crate::manifest::model::Workload;
+use crate::profile::{Assumptions, CpuManagerPolicy, KubeVersion, ProfileError};
 use crate::quantity;
 use crate::units::{parse_duration, MilliCpu, PeriodUs};
 use serde::Deserialize;
@@ -253,16 +255,6 @@ impl Selector {
     }
 }
 
-/// CPU manager policy of the nodes (`--cpu-manager-policy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CpuManager {
-    /// Every container shares the pool (the kubelet default).
-    #[default]
-    None,
-    /// Guaranteed pods with integer CPU requests get exclusive CPUs.
-    Static,
-}
-
 /// The parsed policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -274,10 +266,10 @@ pub struct Policy {
     pub max_cpu: MilliCpu,
     /// The kubelet's CFS period (KCPU009, KCPU015).
     pub cfs_period: PeriodUs,
-    /// CPU manager policy of the nodes (KCPU010).
-    pub cpu_manager: CpuManager,
-    /// Kubernetes release of the cluster, as written (`1.34`), when given.
-    pub kubernetes: Option<String>,
+    /// CPU manager policy of the nodes (KCPU011).
+    pub cpu_manager: CpuManagerPolicy,
+    /// Kubernetes release of the cluster (default: kcpu's default target).
+    pub kubernetes: Option<KubeVersion>,
     /// Node shapes (KCPU011); empty: the rule cannot run.
     pub nodes: Vec<NodeShape>,
     /// Throttling-risk settings (KCPU015).
@@ -297,7 +289,7 @@ impl Default for Policy {
             limits: LimitPolicy::Optional,
             max_cpu: DEFAULT_MAX_CPU,
             cfs_period: PeriodUs::DEFAULT,
-            cpu_manager: CpuManager::None,
+            cpu_manager: CpuManagerPolicy::None,
             kubernetes: None,
             nodes: Vec::new(),
             throttling: ThrottlingPolicy::default(),
@@ -325,6 +317,22 @@ impl Policy {
     /// True when the workload is inside the include/exclude selection.
     pub fn selects(&self, w: &Workload) -> bool {
         (self.include.is_empty() || self.include.includes(w)) && !self.exclude.excludes(w)
+    }
+
+    /// The translation target the policy describes: its CFS period, CPU manager policy and
+    /// Kubernetes release; everything else at kcpu's defaults.
+    pub fn assumptions(&self) -> Assumptions {
+        Assumptions {
+            cfs_period: self.cfs_period,
+            cpu_manager_policy: self.cpu_manager,
+            kubernetes: self.kubernetes.unwrap_or(KubeVersion::DEFAULT),
+            ..Assumptions::default()
+        }
+    }
+
+    /// Total node count over the shapes (DaemonSet pods: one per node), at least 1.
+    pub fn node_count(&self) -> u32 {
+        self.nodes.iter().map(|n| n.count).sum::<u32>().max(1)
     }
 
     /// The largest allocatable CPU over the node shapes.
@@ -519,31 +527,10 @@ impl RawPolicy {
             p.cfs_period = PeriodUs(us);
         }
         if let Some(s) = self.cpu_manager_policy {
-            p.cpu_manager = match s.value.trim().to_ascii_lowercase().as_str() {
-                "none" => CpuManager::None,
-                "static" => CpuManager::Static,
-                other => {
-                    return Err(err_at(
-                        &s,
-                        format!("unknown cpu-manager-policy {other:?} (expected none or static)"),
-                    ))
-                }
-            };
+            p.cpu_manager = s.value.parse().map_err(|e: ProfileError| err_at(&s, e.to_string()))?;
         }
         if let Some(s) = self.kubernetes {
-            let t = s.value.trim();
-            let t2 = t.strip_prefix('v').unwrap_or(t);
-            let mut parts = t2.split('.');
-            let ok = parts.next() == Some("1")
-                && parts.next().is_some_and(|m| m.parse::<u32>().is_ok())
-                && parts.all(|x| x.parse::<u32>().is_ok());
-            if !ok {
-                return Err(err_at(
-                    &s,
-                    format!("invalid kubernetes version {t:?} (expected e.g. 1.34)"),
-                ));
-            }
-            p.kubernetes = Some(t2.to_string());
+            p.kubernetes = Some(s.value.parse().map_err(|e: ProfileError| err_at(&s, e.to_string()))?);
         }
         for (i, n) in self.nodes.unwrap_or_default().into_iter().enumerate() {
             let node = &n.value;

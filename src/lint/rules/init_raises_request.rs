@@ -1,8 +1,12 @@
 //! KCPU013 `init-raises-pod-request`: init containers or sidecars that make the pod's
 //! effective CPU request larger than the sum of its app containers (pure core).
 
+use super::{fmt_cpu, pod_input};
 use crate::finding::{Finding, Severity};
 use crate::lint::{Check, FixKind, Rule, RuleMeta, WorkloadCx};
+use crate::manifest::model::Role;
+use crate::quantity::Quantity;
+use crate::translate::pod::{self, ContainerType};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -52,4 +56,86 @@ the pod reserves it; nothing else to do.
 - KEP-753 (sidecar containers), karpenter #479 and descheduler #1769 (sidecar arithmetic bugs).
 "#;
 
-fn check(_cx: &WorkloadCx<'_>, _out: &mut Vec<Finding>) {}
+fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
+    let Some(input) = pod_input(cx) else { return };
+    let mut app = Quantity::ZERO;
+    let mut sidecars = Quantity::ZERO;
+    let mut peak: Option<(Quantity, usize)> = None;
+    let mut init_index = 0usize;
+    let (aggregate, text) = pod::aggregate(
+        &input,
+        |s| s.requests.cpu,
+        |c, used, kind| match kind {
+            ContainerType::Containers => app = app + used.unwrap_or_default(),
+            ContainerType::InitContainers => {
+                if c.role == Role::Sidecar {
+                    sidecars = sidecars + c.resources.requests.cpu.unwrap_or_default();
+                } else if let Some(u) = used {
+                    if peak.is_none_or(|(p, _)| u > p) {
+                        peak = Some((u, init_index));
+                    }
+                }
+                init_index += 1;
+            }
+        },
+    );
+    let aggregate = aggregate.unwrap_or_default();
+    if aggregate <= app {
+        return;
+    }
+    let m = |q: Quantity| fmt_cpu(q.millicpu());
+    let with_sidecars = app + sidecars;
+    // Which container to point at: the init container whose phase is the peak, else the
+    // first sidecar.
+    let (cref, why, help) = match peak {
+        Some((p, i)) if p > with_sidecars => (
+            i,
+            format!(
+                "init container {:?} needs {} while it runs",
+                input.init_containers[i].name,
+                m(p)
+            ),
+            "if the init container does not need that much CPU, lower its request: the pod keeps the reservation after the init container has finished",
+        ),
+        _ => {
+            let i = input
+                .init_containers
+                .iter()
+                .position(|c| c.role == Role::Sidecar)
+                .unwrap_or(0);
+            (
+                i,
+                format!("sidecars add {} for the pod's whole life", m(sidecars)),
+                "nothing to fix if the sidecar needs it: count sidecars when sizing nodes and quotas",
+            )
+        }
+    };
+    let Some(c) = cx.containers.iter().filter(|c| c.cref.init).nth(cref) else {
+        return;
+    };
+    let span = c.request.map_or(c.container.span, |r| r.value.span);
+    let pods = i128::from(cx.workload.replicas.unwrap_or(1).max(1));
+    let mut f = RULE
+        .meta
+        .finding(
+            format!(
+                "the pod's effective CPU request is {}, not the {} its app containers request: {why}",
+                m(aggregate),
+                m(app)
+            ),
+            span,
+        )
+        .label("raises the pod's CPU request")
+        .note(format!("AggregateContainerRequests: {text}"))
+        .note("the scheduler reserves the effective request on the node, and the pod cgroup's cpu.shares/cpu.weight is computed from it")
+        .help(help)
+        .subject(cx.subject(Some(c.container)));
+    if pods > 1 {
+        f = f.note(format!(
+            "× {pods} replicas: {} reserved, not {}",
+            m(Quantity { nanos: aggregate.nanos * pods }),
+            m(Quantity { nanos: app.nanos * pods })
+        ));
+    }
+    out.push(f);
+}

@@ -26,7 +26,8 @@ pub mod throttling_risk;
 
 use super::defaults::{ContainerRef, Field};
 use super::{PodTotals, Rule, WorkloadCx};
-use crate::manifest::model::{Container, QuantityValue};
+use crate::manifest::model::{Container, QuantityValue, Role};
+use crate::translate::pod;
 use crate::quantity;
 use crate::units::{MilliCpu, PeriodUs};
 
@@ -164,9 +165,9 @@ impl CpuEntry<'_> {
 /// `container`, `init container` or `sidecar`.
 pub fn role(c: &Container) -> &'static str {
     match c.role {
-        crate::manifest::model::Role::Container => "container",
-        crate::manifest::model::Role::Init => "init container",
-        crate::manifest::model::Role::Sidecar => "sidecar",
+        Role::Container => "container",
+        Role::Init => "init container",
+        Role::Sidecar => "sidecar",
     }
 }
 
@@ -237,6 +238,65 @@ fn is_defaulted(cx: &WorkloadCx<'_>, cref: ContainerRef, field: Field, resource:
     cx.defaulted
         .iter()
         .any(|d| d.container == cref && d.field == field && d.resource == resource)
+}
+
+fn resource_spec(r: &crate::manifest::model::Resources) -> Option<pod::ResourceSpec> {
+    let mut spec = pod::ResourceSpec::default();
+    for (list, requests) in [(&r.requests, true), (&r.limits, false)] {
+        for (k, v) in &list.entries {
+            if requests {
+                spec.request_keys.insert(k.clone());
+            } else {
+                spec.limit_keys.insert(k.clone());
+            }
+            if k == "cpu" {
+                let q = v.parsed.as_ref().ok().copied().filter(|q| !q.is_negative())?;
+                if requests {
+                    spec.requests.cpu = Some(q);
+                } else {
+                    spec.limits.cpu = Some(q);
+                }
+            }
+        }
+    }
+    Some(spec)
+}
+
+/// The workload's pod as the kubelet's aggregation sees it (CPU only, after API defaulting
+/// and the LimitRange defaults already in `cx.workload`), for rules that need to know which
+/// container drives the pod's effective request. `None` when a CPU value does not parse.
+pub fn pod_input(cx: &WorkloadCx<'_>) -> Option<pod::PodInput> {
+    let sidecars_on = cx.assumptions.sidecar_containers();
+    let w = &cx.workload.pod;
+    let mut input = pod::PodInput::default();
+    for c in &w.init_containers {
+        let role = if c.role == Role::Sidecar && !sidecars_on {
+            Role::Init
+        } else {
+            c.role
+        };
+        input.init_containers.push(pod::ContainerSpec {
+            name: c.name.clone(),
+            role,
+            resources: resource_spec(&c.resources)?,
+        });
+    }
+    for c in &w.containers {
+        input.containers.push(pod::ContainerSpec {
+            name: c.name.clone(),
+            role: Role::Container,
+            resources: resource_spec(&c.resources)?,
+        });
+    }
+    if let Some(r) = &w.resources {
+        if cx.assumptions.pod_level_resources() {
+            input.pod_level = Some(resource_spec(r)?);
+        }
+    }
+    if let Some(v) = w.overhead.cpu() {
+        input.overhead.cpu = v.parsed.as_ref().ok().copied();
+    }
+    Some(pod::apply_defaults(&input).0)
 }
 
 /// Per-pod totals for namespace rules (ResourceQuota).
