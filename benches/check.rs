@@ -19,7 +19,10 @@ fn split(text: &str, n: usize) -> SourceSet {
     for (i, chunk) in docs.chunks(per).enumerate() {
         let start = chunk[0].0;
         let end = chunk.last().map_or(start, |(s, d)| s + d.len());
-        set.add(SourceFile::new(format!("corpus-{i:03}.yaml"), &text[start..end]));
+        set.add(SourceFile::new(
+            format!("corpus-{i:03}.yaml"),
+            &text[start..end],
+        ));
     }
     set
 }
@@ -32,17 +35,31 @@ fn bench(c: &mut Criterion) {
     let policy = Policy::default();
     let opts = LoadOptions::default();
     // Sanity: every workload is checked, in both layouts.
-    assert_eq!(lint::check_sources(&one, &policy, &opts).stats.workloads, workloads);
-    assert_eq!(lint::check_sources(&many, &policy, &opts).stats.workloads, workloads);
+    assert_eq!(
+        lint::check_sources(&one, &policy, &opts).stats.workloads,
+        workloads
+    );
+    assert_eq!(
+        lint::check_sources(&many, &policy, &opts).stats.workloads,
+        workloads
+    );
 
     let mut g = c.benchmark_group("check_10MB");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(text.len() as u64));
     g.bench_function("one_file", |b| {
-        b.iter(|| lint::check_sources(black_box(&one), &policy, &opts).findings.len())
+        b.iter(|| {
+            lint::check_sources(black_box(&one), &policy, &opts)
+                .findings
+                .len()
+        })
     });
     g.bench_function("100_files_parallel", |b| {
-        b.iter(|| lint::check_sources(black_box(&many), &policy, &opts).findings.len())
+        b.iter(|| {
+            lint::check_sources(black_box(&many), &policy, &opts)
+                .findings
+                .len()
+        })
     });
     g.bench_function("load_only_one_file", |b| {
         b.iter(|| {

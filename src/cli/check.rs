@@ -7,13 +7,13 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use super::exit;
-use anyhow::Context;
 use crate::finding::Severity;
 use crate::input;
 use crate::lint::{self, CheckReport, Policy, ReadError};
 use crate::manifest::LoadOptions;
 use crate::render::findings::{self as render, Format, RenderOptions};
 use crate::source::SourceSet;
+use anyhow::Context;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,10 +61,12 @@ pub enum ColorArg {
 
 /// Arguments of `kcpu check`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
+#[command(
+    after_help = "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
 2 usage, policy or input errors (the inputs that parsed are still reported).\n\
 Policy: --policy FILE, else the first .kcpu.yaml found walking up from the first input, \
-else from the current directory.")]
+else from the current directory."
+)]
 pub struct Args {
     /// Files or directories to check (`-` reads standard input). Directories are searched
     /// for *.yaml, *.yml and *.json.
@@ -367,7 +369,9 @@ fn apply_fixes(sources: &SourceSet, report: &CheckReport) -> anyhow::Result<FixO
         notes: Vec::new(),
     };
     for (id, es) in &edits {
-        let Some(file) = sources.get(*id) else { continue };
+        let Some(file) = sources.get(*id) else {
+            continue;
+        };
         if file.name == "<stdin>" {
             out.notes.push(format!(
                 "standard input cannot be fixed in place; the {} shown below would apply to the original file",
@@ -402,7 +406,8 @@ fn apply_fixes(sources: &SourceSet, report: &CheckReport) -> anyhow::Result<FixO
 /// Replaces `path` with `bytes` atomically: a temporary file in the same directory, the
 /// original permissions, then a rename. A symlink is resolved so its target is replaced.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let target = std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))?;
+    let target =
+        std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))?;
     let dir = target
         .parent()
         .context("the file has no parent directory")?;

@@ -131,10 +131,26 @@ pub fn apply_limit_ranges(w: &Workload, lrs: &[&LimitRange]) -> Option<(Workload
     let mut copy = w.clone();
     let mut out = Vec::new();
     for (i, c) in copy.pod.init_containers.iter_mut().enumerate() {
-        fill(c, ContainerRef { init: true, index: i }, &eff, &mut out);
+        fill(
+            c,
+            ContainerRef {
+                init: true,
+                index: i,
+            },
+            &eff,
+            &mut out,
+        );
     }
     for (i, c) in copy.pod.containers.iter_mut().enumerate() {
-        fill(c, ContainerRef { init: false, index: i }, &eff, &mut out);
+        fill(
+            c,
+            ContainerRef {
+                init: false,
+                index: i,
+            },
+            &eff,
+            &mut out,
+        );
     }
     if out.is_empty() {
         None

@@ -26,8 +26,8 @@ use crate::manifest::model::{
 use crate::manifest::{self, LoadOptions, Loaded};
 use crate::profile::Assumptions;
 use crate::quantity::Quantity;
-use crate::translate::{self, PodPlan};
 use crate::source::{SourceId, SourceSet, Span};
+use crate::translate::{self, PodPlan};
 use defaults::{ContainerRef, Defaulted, Field};
 pub use policy::Policy;
 use rayon::prelude::*;
@@ -143,7 +143,12 @@ pub struct CpuValue<'a> {
 impl CpuValue<'_> {
     /// The parsed amount when it parses and is not negative.
     pub fn quantity(&self) -> Option<Quantity> {
-        self.value.parsed.as_ref().ok().copied().filter(|q| !q.is_negative())
+        self.value
+            .parsed
+            .as_ref()
+            .ok()
+            .copied()
+            .filter(|q| !q.is_negative())
     }
     /// True when written in the workload itself.
     pub fn is_written(&self) -> bool {
@@ -386,10 +391,9 @@ impl CheckReport {
     /// True when an input could not be read or parsed (exit code 2).
     pub fn has_input_errors(&self) -> bool {
         !self.read_errors.is_empty()
-            || self
-                .findings
-                .iter()
-                .any(|f| f.rule == rules::input_error::RULE.meta.id && f.severity == Severity::Error)
+            || self.findings.iter().any(|f| {
+                f.rule == rules::input_error::RULE.meta.id && f.severity == Severity::Error
+            })
     }
 
     /// True when a finding is at or above `threshold`.
@@ -417,7 +421,10 @@ impl CheckReport {
 
 /// Loads every source (in parallel) and checks it.
 pub fn check_sources(sources: &SourceSet, policy: &Policy, opts: &LoadOptions) -> CheckReport {
-    let files: Vec<(SourceId, &str)> = sources.iter().map(|(id, f)| (id, f.text.as_str())).collect();
+    let files: Vec<(SourceId, &str)> = sources
+        .iter()
+        .map(|(id, f)| (id, f.text.as_str()))
+        .collect();
     let loaded: Vec<Loaded> = files
         .par_iter()
         .map(|(id, text)| manifest::load_source(*id, text, opts))
@@ -483,9 +490,7 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
         .par_iter()
         .map(|w| {
             let lrs = limit_ranges.get(w.namespace()).unwrap_or(&empty);
-            let text = sources
-                .get(w.span.source)
-                .map_or("", |f| f.text.as_str());
+            let text = sources.get(w.span.source).map_or("", |f| f.text.as_str());
             check_workload(w, lrs, policy, &assumptions, text)
         })
         .collect();
@@ -533,7 +538,9 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
             }
         }
     }
-    report.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     report
         .suppressed
         .sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));

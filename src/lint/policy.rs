@@ -79,7 +79,11 @@ impl fmt::Display for LimitPolicy {
             LimitPolicy::Forbidden => f.write_str("forbidden"),
             LimitPolicy::EqualToRequest => f.write_str("equal-to-request"),
             LimitPolicy::MaxRatio { milli } => {
-                write!(f, "max-ratio:{}", quantity::format_millicores(MilliCpu(*milli)))
+                write!(
+                    f,
+                    "max-ratio:{}",
+                    quantity::format_millicores(MilliCpu(*milli))
+                )
             }
         }
     }
@@ -504,7 +508,11 @@ impl RawPolicy {
     fn into_policy(self) -> Result<Policy, PolicyError> {
         let mut p = Policy::default();
         if let Some(s) = self.fail_on {
-            p.fail_on = Some(s.value.parse::<Severity>().map_err(|e| err_at(&s, e.to_string()))?);
+            p.fail_on = Some(
+                s.value
+                    .parse::<Severity>()
+                    .map_err(|e| err_at(&s, e.to_string()))?,
+            );
         }
         if let Some(s) = self.limits {
             p.limits = LimitPolicy::parse(&s.value).map_err(|m| err_at(&s, m))?;
@@ -527,10 +535,17 @@ impl RawPolicy {
             p.cfs_period = PeriodUs(us);
         }
         if let Some(s) = self.cpu_manager_policy {
-            p.cpu_manager = s.value.parse().map_err(|e: ProfileError| err_at(&s, e.to_string()))?;
+            p.cpu_manager = s
+                .value
+                .parse()
+                .map_err(|e: ProfileError| err_at(&s, e.to_string()))?;
         }
         if let Some(s) = self.kubernetes {
-            p.kubernetes = Some(s.value.parse().map_err(|e: ProfileError| err_at(&s, e.to_string()))?);
+            p.kubernetes = Some(
+                s.value
+                    .parse()
+                    .map_err(|e: ProfileError| err_at(&s, e.to_string()))?,
+            );
         }
         for (i, n) in self.nodes.unwrap_or_default().into_iter().enumerate() {
             let node = &n.value;
@@ -551,14 +566,20 @@ impl RawPolicy {
                     _ => {
                         return Err(err_at(
                             c,
-                            format!("node count {:?} must be a whole number of at least 1", c.value),
+                            format!(
+                                "node count {:?} must be a whole number of at least 1",
+                                c.value
+                            ),
                         ))
                     }
                 },
                 None => 1,
             };
             p.nodes.push(NodeShape {
-                name: node.name.clone().unwrap_or_else(|| format!("node-shape-{}", i + 1)),
+                name: node
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("node-shape-{}", i + 1)),
                 count,
                 capacity,
                 allocatable,
@@ -600,7 +621,10 @@ impl RawPolicy {
             if !rule.meta.configurable {
                 return Err(err_at(
                     &k,
-                    format!("rule {} ({}) cannot be configured", rule.meta.id, rule.meta.name),
+                    format!(
+                        "rule {} ({}) cannot be configured",
+                        rule.meta.id, rule.meta.name
+                    ),
                 ));
             }
             let setting = match v.value.trim().to_ascii_lowercase().as_str() {
@@ -666,7 +690,10 @@ mod tests {
         assert!(LimitPolicy::parse("max-ratio:0.5").is_err());
         assert!(LimitPolicy::parse("max-ratio:").is_err());
         assert!(LimitPolicy::parse("sometimes").is_err());
-        assert_eq!(LimitPolicy::MaxRatio { milli: 1500 }.to_string(), "max-ratio:1500m");
+        assert_eq!(
+            LimitPolicy::MaxRatio { milli: 1500 }.to_string(),
+            "max-ratio:1500m"
+        );
     }
 
     #[test]

@@ -67,7 +67,10 @@ fn fixtures() -> Vec<Fixture> {
             let expect = if expect_line.trim() == "none" {
                 BTreeSet::new()
             } else {
-                expect_line.split(',').map(|s| s.trim().to_string()).collect()
+                expect_line
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect()
             };
             Fixture {
                 name,
@@ -198,7 +201,8 @@ fn sarif_is_valid_sarif_2_1_0() {
         let mut a = args.clone();
         a.extend(["--format", "sarif"]);
         let (_, out, err) = check(&a);
-        let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+        let doc: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
         let errors: Vec<String> = validator
             .iter_errors(&doc)
             .map(|e| format!("{} at {}", e, e.instance_path()))
@@ -209,14 +213,20 @@ fn sarif_is_valid_sarif_2_1_0() {
         broken["runs"][0]["tool"]["driver"]["rules"][0]["defaultConfiguration"]["level"] =
             serde_json::json!("fatal");
         broken["version"] = serde_json::json!("2.0");
-        assert!(validator.iter_errors(&broken).count() >= 2, "the schema check is inert");
+        assert!(
+            validator.iter_errors(&broken).count() >= 2,
+            "the schema check is inert"
+        );
         // What code-scanning consumers rely on beyond the schema: rule metadata with help,
         // and every result located with a start line/column ≥ 1 and a non-empty snippet.
         let run = &doc["runs"][0];
         let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
         assert_eq!(rules.len(), lint::rules::RULES.len());
         for r in rules {
-            assert!(r["help"]["text"].as_str().unwrap().contains("## Why it matters for CFS"));
+            assert!(r["help"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("## Why it matters for CFS"));
             assert!(r["defaultConfiguration"]["level"].is_string());
         }
         for res in run["results"].as_array().unwrap() {
@@ -247,13 +257,19 @@ fn exit_codes() {
         0
     );
     // 2: YAML errors, with the findings of the documents that parsed still reported.
-    let (code, out, _) = check(&["tests/data/lint/KCPU000_1.yaml", "tests/data/lint/KCPU009_1.yaml"]);
+    let (code, out, _) = check(&[
+        "tests/data/lint/KCPU000_1.yaml",
+        "tests/data/lint/KCPU009_1.yaml",
+    ]);
     assert_eq!(code, 2);
     assert!(out.contains("KCPU000") && out.contains("KCPU009"), "{out}");
     // 2: a missing file, reported next to the findings of the file that exists.
     let (code, out, _) = check(&["no-such-file.yaml", "tests/data/lint/KCPU009_1.yaml"]);
     assert_eq!(code, 2);
-    assert!(out.contains("no-such-file.yaml: no such file") && out.contains("KCPU009"), "{out}");
+    assert!(
+        out.contains("no-such-file.yaml: no such file") && out.contains("KCPU009"),
+        "{out}"
+    );
     // 2: usage errors.
     assert_eq!(check(&[]).0, 2);
     assert_eq!(check(&["--format", "xml", "fixtures/"]).0, 2);
@@ -269,26 +285,54 @@ fn exit_codes() {
 fn policy_file_errors_have_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("limits: sometimes\n", ":1:9: invalid policy: unknown limit policy \"sometimes\""),
-        ("limits: optional\nmax-cpus: 4\n", ":2:1: invalid policy: unknown field `max-cpus`"),
-        ("rules:\n  KCPU999: off\n", ":2:3: invalid policy: unknown rule \"KCPU999\""),
-        ("rules:\n  KCPU000: off\n", ":2:3: invalid policy: rule KCPU000 (input-error) cannot be configured"),
-        ("nodes:\n  - {cpu: 4, allocatable: 5}\n", ":2:27: invalid policy: node allocatable is larger"),
-        ("cfs-period: 100\n", ":1:13: invalid policy: invalid duration"),
+        (
+            "limits: sometimes\n",
+            ":1:9: invalid policy: unknown limit policy \"sometimes\"",
+        ),
+        (
+            "limits: optional\nmax-cpus: 4\n",
+            ":2:1: invalid policy: unknown field `max-cpus`",
+        ),
+        (
+            "rules:\n  KCPU999: off\n",
+            ":2:3: invalid policy: unknown rule \"KCPU999\"",
+        ),
+        (
+            "rules:\n  KCPU000: off\n",
+            ":2:3: invalid policy: rule KCPU000 (input-error) cannot be configured",
+        ),
+        (
+            "nodes:\n  - {cpu: 4, allocatable: 5}\n",
+            ":2:27: invalid policy: node allocatable is larger",
+        ),
+        (
+            "cfs-period: 100\n",
+            ":1:13: invalid policy: invalid duration",
+        ),
         ("limits: [a\n", ":1:"),
     ];
     for (text, expected) in cases {
         let p = dir.path().join("policy.yaml");
         std::fs::write(&p, text).unwrap();
-        let (code, out, err) = check(&["tests/data/lint/KCPU000_2.yaml", "--policy", p.to_str().unwrap()]);
+        let (code, out, err) = check(&[
+            "tests/data/lint/KCPU000_2.yaml",
+            "--policy",
+            p.to_str().unwrap(),
+        ]);
         assert_eq!(code, 2, "{text}");
         assert!(out.is_empty(), "{out}");
         let needle = format!("{}{expected}", p.display());
-        assert!(err.contains(&needle), "{text:?}: expected {needle:?} in {err:?}");
+        assert!(
+            err.contains(&needle),
+            "{text:?}: expected {needle:?} in {err:?}"
+        );
     }
     let (code, _, err) = check(&["fixtures/", "--policy", "no-such-policy.yaml"]);
     assert_eq!(code, 2);
-    assert!(err.contains("policy file no-such-policy.yaml: no such file"), "{err}");
+    assert!(
+        err.contains("policy file no-such-policy.yaml: no such file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -297,7 +341,11 @@ fn policy_is_discovered_upwards_from_the_input() {
     let sub = dir.path().join("team/app");
     std::fs::create_dir_all(&sub).unwrap();
     std::fs::write(dir.path().join("team/.kcpu.yaml"), "limits: required\n").unwrap();
-    std::fs::copy(root().join("tests/data/lint/KCPU002_1.yaml"), sub.join("web.yaml")).unwrap();
+    std::fs::copy(
+        root().join("tests/data/lint/KCPU002_1.yaml"),
+        sub.join("web.yaml"),
+    )
+    .unwrap();
     let out = kcpu()
         .current_dir(dir.path())
         .args(["check", "team/app", "--format", "json"])
@@ -336,7 +384,10 @@ fn ignores_suppress_and_are_counted() {
         .collect();
     assert_eq!(
         reasons,
-        ["the vendor chart sets no requests, we override them at deploy time", "generated"]
+        [
+            "the vendor chart sets no requests, we override them at deploy time",
+            "generated"
+        ]
     );
     // The policy can switch rules off and re-grade them.
     let dir = tempfile::tempdir().unwrap();
@@ -367,7 +418,11 @@ fn assert_only_edits_changed(old: &[u8], new: &[u8], edits: &[(usize, usize, Str
     let mut ni = 0;
     for (start, end, replacement) in edits {
         let keep = &old[oi..*start];
-        assert_eq!(&new[ni..ni + keep.len()], keep, "bytes before offset {start} changed");
+        assert_eq!(
+            &new[ni..ni + keep.len()],
+            keep,
+            "bytes before offset {start} changed"
+        );
         ni += keep.len();
         assert_eq!(
             &new[ni..ni + replacement.len()],
@@ -387,7 +442,10 @@ fn fix_on_a_copy_changes_only_the_fixed_values() {
     for name in ["KCPU003_1.yaml", "KCPU004_1.yaml", "KCPU005_1.yaml"] {
         let p = dir.path().join(name);
         std::fs::copy(root().join("tests/data/lint").join(name), &p).unwrap();
-        originals.push((p, std::fs::read(root().join("tests/data/lint").join(name)).unwrap()));
+        originals.push((
+            p,
+            std::fs::read(root().join("tests/data/lint").join(name)).unwrap(),
+        ));
     }
     // The equal-to-request policy fix needs its policy.
     let eq = dir.path().join("eq");
@@ -427,7 +485,10 @@ fn fix_on_a_copy_changes_only_the_fixed_values() {
         let mut fix_args = vec![file, "--fix"];
         fix_args.extend(policy_args.iter().copied());
         let (_, out, err) = check(&fix_args);
-        assert!(out.contains("--- a/") && out.contains("+++ b/"), "{file}: no diff: {out}{err}");
+        assert!(
+            out.contains("--- a/") && out.contains("+++ b/"),
+            "{file}: no diff: {out}{err}"
+        );
         let fixed = std::fs::read(&path).unwrap();
         assert_only_edits_changed(&original, &fixed, &edits);
         // No temporary file is left behind.
@@ -453,10 +514,19 @@ fn fix_on_a_copy_changes_only_the_fixed_values() {
         "{fixed}"
     );
     let fixed = std::fs::read_to_string(dir.path().join("KCPU003_1.yaml")).unwrap();
-    assert!(fixed.contains("requests: {cpu: \"1.5\", memory: 512Mi}"), "{fixed}");
-    assert!(fixed.contains("limits: {cpu: \"500m\", memory: 1Gi}"), "{fixed}");
+    assert!(
+        fixed.contains("requests: {cpu: \"1.5\", memory: 512Mi}"),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains("limits: {cpu: \"500m\", memory: 1Gi}"),
+        "{fixed}"
+    );
     // Suggestions (l0m, 2 cores) are not applied.
-    assert!(fixed.contains("cpu: l0m") && fixed.contains("cpu: 2 cores"), "{fixed}");
+    assert!(
+        fixed.contains("cpu: l0m") && fixed.contains("cpu: 2 cores"),
+        "{fixed}"
+    );
 }
 
 #[test]
@@ -473,14 +543,20 @@ fn stdin_is_checked_but_not_fixed() {
         stderr.contains("standard input cannot be fixed in place"),
         "{stderr}"
     );
-    assert!(stdout.contains("-          requests: {cpu: 100M, memory: 64Mi}"), "{stdout}");
+    assert!(
+        stdout.contains("-          requests: {cpu: 100M, memory: 64Mi}"),
+        "{stdout}"
+    );
     assert!(stdout.contains("<stdin>:11:27"), "{stdout}");
     assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
 fn explain_and_list_rules() {
-    let out = kcpu().args(["check", "--explain", "KCPU004"]).output().unwrap();
+    let out = kcpu()
+        .args(["check", "--explain", "KCPU004"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for s in lint::DOC_SECTIONS {
@@ -488,7 +564,10 @@ fn explain_and_list_rules() {
     }
     assert!(text.starts_with("# KCPU004 suspicious-cpu-unit"));
     // By name too.
-    let out = kcpu().args(["check", "--explain", "limit-below-request"]).output().unwrap();
+    let out = kcpu()
+        .args(["check", "--explain", "limit-below-request"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("# KCPU009"));
     let out = kcpu().args(["check", "--list-rules"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -550,7 +629,14 @@ fn renders_are_deterministic_in_process() {
     let policy = Policy::default();
     let (s1, r1) = lint::check_text("a.yaml", &text, &policy);
     let (s2, r2) = lint::check_text("a.yaml", &text, &policy);
-    for f in [Format::Text, Format::Json, Format::Sarif, Format::Junit, Format::Github, Format::Markdown] {
+    for f in [
+        Format::Text,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Github,
+        Format::Markdown,
+    ] {
         let mut a = Vec::new();
         let mut b = Vec::new();
         let o = RenderOptions {

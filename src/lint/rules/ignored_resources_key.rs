@@ -145,7 +145,9 @@ fn check_resources(
     }
     for (list, field) in [(&r.requests, "requests"), (&r.limits, "limits")] {
         for (name, v) in &list.entries {
-            let Some(meant) = meant_resource(name) else { continue };
+            let Some(meant) = meant_resource(name) else {
+                continue;
+            };
             let mut f = RULE
                 .meta
                 .finding(

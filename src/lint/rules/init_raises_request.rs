@@ -133,8 +133,12 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
     if pods > 1 {
         f = f.note(format!(
             "× {pods} replicas: {} reserved, not {}",
-            m(Quantity { nanos: aggregate.nanos * pods }),
-            m(Quantity { nanos: app.nanos * pods })
+            m(Quantity {
+                nanos: aggregate.nanos * pods
+            }),
+            m(Quantity {
+                nanos: app.nanos * pods
+            })
         ));
     }
     out.push(f);

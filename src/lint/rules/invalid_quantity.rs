@@ -79,12 +79,20 @@ pub fn repair(raw: &str, cpu: bool) -> Option<(String, Applicability, &'static s
         let decimal = t.replacen(',', ".", 1);
         if commas > 1 && head_digits {
             if parses(&grouped) {
-                return Some((grouped, Applicability::Mechanical, "remove the thousands separators"));
+                return Some((
+                    grouped,
+                    Applicability::Mechanical,
+                    "remove the thousands separators",
+                ));
             }
         } else if commas == 1 && tail_digits == 3 && head_digits {
             let suffix = &tail[3..];
             if suffix == "m" && parses(&grouped) {
-                return Some((grouped, Applicability::Mechanical, "remove the thousands separator"));
+                return Some((
+                    grouped,
+                    Applicability::Mechanical,
+                    "remove the thousands separator",
+                ));
             }
             // `1,500` could be 1.5 or 1500: a human decides.
             if parses(&decimal) {
@@ -130,7 +138,11 @@ pub fn repair(raw: &str, cpu: bool) -> Option<(String, Applicability, &'static s
             })
             .collect();
         if parses(&c) {
-            return Some((c, Applicability::Suggestion, "a letter stands where a digit belongs"));
+            return Some((
+                c,
+                Applicability::Suggestion,
+                "a letter stands where a digit belongs",
+            ));
         }
     }
     // 5. `mi`/`MI` on CPU: millicores were almost certainly meant.
@@ -138,7 +150,11 @@ pub fn repair(raw: &str, cpu: bool) -> Option<(String, Applicability, &'static s
         if let Some(num) = lower.strip_suffix("mi") {
             let c = format!("{num}m");
             if parses(&c) {
-                return Some((c, Applicability::Suggestion, "CPU has no `mi` suffix; millicores are `m`"));
+                return Some((
+                    c,
+                    Applicability::Suggestion,
+                    "CPU has no `mi` suffix; millicores are `m`",
+                ));
             }
         }
     }
@@ -171,7 +187,9 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
                 e.value.span,
             )
             .label("not a Kubernetes quantity")
-            .note("the API server rejects the whole object, so none of its CPU settings are applied")
+            .note(
+                "the API server rejects the whole object, so none of its CPU settings are applied",
+            )
             .subject(cx.subject(e.container));
         if let Some((new, applicability, why)) = repair(raw, resource == "cpu") {
             f = f.help(format!("{why}: {new:?}"));

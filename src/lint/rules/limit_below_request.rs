@@ -61,7 +61,11 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         }
         let name = &c.container.name;
         let role = super::role(c.container);
-        let span = if l.is_written() { l.value.span } else { r.value.span };
+        let span = if l.is_written() {
+            l.value.span
+        } else {
+            r.value.span
+        };
         let mut f = RULE
             .meta
             .finding(

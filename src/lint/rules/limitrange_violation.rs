@@ -61,7 +61,9 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         for c in &cx.containers {
             let name = &c.container.name;
             let role = super::role(c.container);
-            if let (Some(min), Some(r)) = (min, c.request.and_then(|r| r.quantity().map(|q| (r, q)))) {
+            if let (Some(min), Some(r)) =
+                (min, c.request.and_then(|r| r.quantity().map(|q| (r, q))))
+            {
                 if r.1 < min {
                     let span = if r.0.is_written() || r.0.origin == crate::lint::Origin::FromLimit {
                         r.0.value.span
@@ -90,9 +92,14 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
                     );
                 }
             }
-            if let (Some(max), Some(l)) = (max, c.limit.and_then(|l| l.quantity().map(|q| (l, q)))) {
+            if let (Some(max), Some(l)) = (max, c.limit.and_then(|l| l.quantity().map(|q| (l, q))))
+            {
                 if l.1 > max {
-                    let span = if l.0.is_written() { l.0.value.span } else { c.missing_span(Field::Limit) };
+                    let span = if l.0.is_written() {
+                        l.0.value.span
+                    } else {
+                        c.missing_span(Field::Limit)
+                    };
                     out.push(
                         RULE.meta
                             .finding(

@@ -27,8 +27,8 @@ pub mod throttling_risk;
 use super::defaults::{ContainerRef, Field};
 use super::{PodTotals, Rule, WorkloadCx};
 use crate::manifest::model::{Container, QuantityValue, Role};
-use crate::translate::pod;
 use crate::quantity;
+use crate::translate::pod;
 use crate::units::{MilliCpu, PeriodUs};
 
 /// Every rule, in id order.
@@ -199,7 +199,10 @@ pub fn written_entries<'a>(cx: &WorkloadCx<'a>) -> Vec<(&'a str, CpuEntry<'a>)> 
     }
     let pod = &cx.workload.pod;
     if let Some(r) = &pod.resources {
-        for (list, what) in [(&r.requests, "pod-level request"), (&r.limits, "pod-level limit")] {
+        for (list, what) in [
+            (&r.requests, "pod-level request"),
+            (&r.limits, "pod-level limit"),
+        ] {
             for (k, v) in &list.entries {
                 out.push((
                     k.as_str(),
@@ -250,7 +253,12 @@ fn resource_spec(r: &crate::manifest::model::Resources) -> Option<pod::ResourceS
                 spec.limit_keys.insert(k.clone());
             }
             if k == "cpu" {
-                let q = v.parsed.as_ref().ok().copied().filter(|q| !q.is_negative())?;
+                let q = v
+                    .parsed
+                    .as_ref()
+                    .ok()
+                    .copied()
+                    .filter(|q| !q.is_negative())?;
                 if requests {
                     spec.requests.cpu = Some(q);
                 } else {

@@ -127,7 +127,11 @@ fn check(cx: &NamespaceCx<'_>, out: &mut Vec<Finding>) {
             let hard_m = hard_q.millicpu();
             // Pods the quota rejects outright: a container without the tracked value.
             for p in cx.pods {
-                let missing = if what == "request" { &p.unrequested } else { &p.unlimited };
+                let missing = if what == "request" {
+                    &p.unrequested
+                } else {
+                    &p.unlimited
+                };
                 for (name, span) in missing {
                     out.push(
                         RULE.meta
@@ -148,7 +152,11 @@ fn check(cx: &NamespaceCx<'_>, out: &mut Vec<Finding>) {
             let mut parts: Vec<(i64, String)> = Vec::new();
             let mut total: i64 = 0;
             for p in cx.pods {
-                let per = if what == "request" { Some(p.request) } else { p.limit };
+                let per = if what == "request" {
+                    Some(p.request)
+                } else {
+                    p.limit
+                };
                 let Some(per) = per else { continue };
                 let sum = per.0.saturating_mul(i64::from(p.pods));
                 total = total.saturating_add(sum);

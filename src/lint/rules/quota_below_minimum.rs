@@ -52,12 +52,25 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
     let period = cx.policy.cfs_period;
     let p = period.0.max(1) as i64;
     let equivalent = MilliCpu((MIN_QUOTA_US * 1000 + p - 1) / p);
-    let mut limits: Vec<(&crate::manifest::model::QuantityValue, Option<&crate::manifest::model::Container>, bool)> = cx
+    let mut limits: Vec<(
+        &crate::manifest::model::QuantityValue,
+        Option<&crate::manifest::model::Container>,
+        bool,
+    )> = cx
         .containers
         .iter()
-        .filter_map(|c| c.limit.map(|l| (l.value, Some(c.container), l.is_written())))
+        .filter_map(|c| {
+            c.limit
+                .map(|l| (l.value, Some(c.container), l.is_written()))
+        })
         .collect();
-    if let Some(v) = cx.workload.pod.resources.as_ref().and_then(|r| r.limits.cpu()) {
+    if let Some(v) = cx
+        .workload
+        .pod
+        .resources
+        .as_ref()
+        .and_then(|r| r.limits.cpu())
+    {
         limits.push((v, None, true));
     }
     for (v, container, written) in limits {
@@ -71,7 +84,12 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let what = match container {
-            Some(c) => format!("CPU limit {} of {} {:?}", fmt_cpu(m), super::role(c), c.name),
+            Some(c) => format!(
+                "CPU limit {} of {} {:?}",
+                fmt_cpu(m),
+                super::role(c),
+                c.name
+            ),
             None => format!("pod-level CPU limit {}", fmt_cpu(m)),
         };
         let mut f = RULE

@@ -49,9 +49,13 @@ list is out of date — update it.
 "#;
 
 fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
-    let Some(node) = cx.policy.largest_node() else { return };
+    let Some(node) = cx.policy.largest_node() else {
+        return;
+    };
     let Some(plan) = &cx.plan else { return };
-    let Some(request) = plan.request_millicores.value else { return };
+    let Some(request) = plan.request_millicores.value else {
+        return;
+    };
     if request <= node.allocatable.0 {
         return;
     }

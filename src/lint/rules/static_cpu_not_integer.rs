@@ -67,7 +67,9 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
     }
     // `plan.containers` and `cx.containers` list init containers first, then app containers.
     for (c, cp) in cx.containers.iter().zip(&plan.containers) {
-        let Some(m) = cp.request_millicores.value else { continue };
+        let Some(m) = cp.request_millicores.value else {
+            continue;
+        };
         if cp.exclusive_cpus > 0 || m <= 0 || m % 1000 == 0 {
             continue;
         }
@@ -102,8 +104,14 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
                     title: format!("round the CPU request and limit up to {new}"),
                     applicability: Applicability::Suggestion,
                     edits: vec![
-                        Edit { span: r.value.span, replacement: requote(cx.text_of(r.value.span), &new) },
-                        Edit { span: l.value.span, replacement: requote(cx.text_of(l.value.span), &new) },
+                        Edit {
+                            span: r.value.span,
+                            replacement: requote(cx.text_of(r.value.span), &new),
+                        },
+                        Edit {
+                            span: l.value.span,
+                            replacement: requote(cx.text_of(l.value.span), &new),
+                        },
                     ],
                 });
             }

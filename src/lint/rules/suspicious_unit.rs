@@ -12,7 +12,8 @@ pub const RULE: Rule = Rule {
         id: "KCPU004",
         name: "suspicious-cpu-unit",
         default_severity: Severity::Error,
-        summary: "A CPU value uses a memory-style or large suffix (M, G, k, Mi, …) or has no number.",
+        summary:
+            "A CPU value uses a memory-style or large suffix (M, G, k, Mi, …) or has no number.",
         doc: DOC,
         fix: FixKind::Mechanical,
         configurable: true,
@@ -100,7 +101,10 @@ pub fn assess(raw: &str, q: Quantity) -> Option<(String, Option<(String, Applica
         _ => return None,
     };
     Some((
-        format!("{t:?} is {} CPUs ({suffix} = {name}; millicores are lower-case m)", cpus_text(q)),
+        format!(
+            "{t:?} is {} CPUs ({suffix} = {name}; millicores are lower-case m)",
+            cpus_text(q)
+        ),
         mechanical.map(|m| (m, Applicability::Mechanical)),
     ))
 }

@@ -10,7 +10,9 @@ use std::io::{self, Write};
 
 /// Escapes a message (workflow-command data): `%`, CR and LF.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a property value: as data, plus `:` and `,`.
@@ -58,7 +60,10 @@ pub fn render(
             r.column
         );
         if r.end_line == r.line {
-            props.push_str(&format!(",endLine={},endColumn={}", r.end_line, r.end_column));
+            props.push_str(&format!(
+                ",endLine={},endColumn={}",
+                r.end_line, r.end_column
+            ));
         }
         writeln!(
             out,

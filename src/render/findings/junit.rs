@@ -43,13 +43,14 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
     };
     let mut cases: BTreeMap<CaseKey, (Vec<&Finding>, Vec<&Suppressed>)> = BTreeMap::new();
     let mut order: Vec<CaseKey> = Vec::new();
-    let mut touch = |k: CaseKey, cases: &mut BTreeMap<CaseKey, (Vec<&Finding>, Vec<&Suppressed>)>| {
-        if !cases.contains_key(&k) {
-            order.push(k.clone());
-            cases.insert(k.clone(), (Vec::new(), Vec::new()));
-        }
-        k
-    };
+    let mut touch =
+        |k: CaseKey, cases: &mut BTreeMap<CaseKey, (Vec<&Finding>, Vec<&Suppressed>)>| {
+            if !cases.contains_key(&k) {
+                order.push(k.clone());
+                cases.insert(k.clone(), (Vec::new(), Vec::new()));
+            }
+            k
+        };
     for w in &report.checked {
         for rule in &w.rules {
             touch((file_of(w.span), w.subject.object(), rule), &mut cases);
@@ -64,7 +65,10 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
     }
     for s in &report.suppressed {
         let file = file_of(s.finding.span);
-        let k = touch((file.clone(), classname(&s.finding, &file), s.finding.rule), &mut cases);
+        let k = touch(
+            (file.clone(), classname(&s.finding, &file), s.finding.rule),
+            &mut cases,
+        );
         if let Some(c) = cases.get_mut(&k) {
             c.1.push(s);
         }
@@ -72,11 +76,18 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
     let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
     let mut suite_order: Vec<String> = Vec::new();
     for k in order {
-        let Some((findings, suppressed)) = cases.get(&k) else { continue };
+        let Some((findings, suppressed)) = cases.get(&k) else {
+            continue;
+        };
         let (file, class, rule) = &k;
-        let name = crate::lint::lookup(rule)
-            .map_or_else(|| rule.to_string(), |r| format!("{} {}", r.meta.id, r.meta.name));
-        let failing: Vec<&&Finding> = findings.iter().filter(|f| f.severity >= opts.fail_on).collect();
+        let name = crate::lint::lookup(rule).map_or_else(
+            || rule.to_string(),
+            |r| format!("{} {}", r.meta.id, r.meta.name),
+        );
+        let failing: Vec<&&Finding> = findings
+            .iter()
+            .filter(|f| f.severity >= opts.fail_on)
+            .collect();
         let status = if let Some(first) = failing.first() {
             let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
             st.set_message(first.message.clone());
@@ -95,7 +106,10 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
                 .iter()
                 .map(|s| s.reason.clone().unwrap_or_else(|| "no reason given".into()))
                 .collect();
-            st.set_message(format!("suppressed by kcpu.dev/ignore: {}", reasons.join("; ")));
+            st.set_message(format!(
+                "suppressed by kcpu.dev/ignore: {}",
+                reasons.join("; ")
+            ));
             st
         } else {
             TestCaseStatus::success()

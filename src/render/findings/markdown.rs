@@ -53,7 +53,12 @@ pub fn render(
             .unwrap_or_default()
     )?;
     for r in &report.read_errors {
-        writeln!(out, "- **could not read** `{}`: {}", cell(&r.path), cell(&r.message))?;
+        writeln!(
+            out,
+            "- **could not read** `{}`: {}",
+            cell(&r.path),
+            cell(&r.message)
+        )?;
     }
     if !report.read_errors.is_empty() {
         writeln!(out)?;
@@ -63,10 +68,13 @@ pub fn render(
         writeln!(out, "|---|---|---|---|---|")?;
         for f in &report.findings {
             let r = region(sources, f.span);
-            let object = f.subject.as_ref().map_or_else(String::new, |s| match &s.container {
-                Some(c) => format!("{} ({c})", s.object()),
-                None => s.object(),
-            });
+            let object = f
+                .subject
+                .as_ref()
+                .map_or_else(String::new, |s| match &s.container {
+                    Some(c) => format!("{} ({c})", s.object()),
+                    None => s.object(),
+                });
             writeln!(
                 out,
                 "| {} | `{}` {} | `{}:{}:{}` | {} | {} |",
@@ -98,7 +106,10 @@ pub fn render(
     }
     let suppressed = report.suppressed_by_rule();
     if !suppressed.is_empty() {
-        let parts: Vec<String> = suppressed.iter().map(|(r, n)| format!("`{r}` × {n}")).collect();
+        let parts: Vec<String> = suppressed
+            .iter()
+            .map(|(r, n)| format!("`{r}` × {n}"))
+            .collect();
         writeln!(
             out,
             "{} suppressed by `kcpu.dev/ignore`: {}.\n",
@@ -108,7 +119,11 @@ pub fn render(
     }
     let fixable = report.fixable();
     if fixable > 0 {
-        writeln!(out, "{} can be fixed with `kcpu check --fix`.", plural(fixable, "finding"))?;
+        writeln!(
+            out,
+            "{} can be fixed with `kcpu check --fix`.",
+            plural(fixable, "finding")
+        )?;
     }
     Ok(())
 }

@@ -14,9 +14,9 @@ use crate::source::SourceSet;
 use serde_json::json;
 use serde_sarif::sarif::{
     ArtifactChange, ArtifactContent, ArtifactLocation, Fix, Invocation, Location, Message,
-    MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region,
-    Replacement, ReportingConfiguration, ReportingDescriptor, Result as SarifResult,
-    ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
+    MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region, Replacement,
+    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif,
+    Suppression, Tool, ToolComponent,
 };
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -157,7 +157,9 @@ fn result(f: &Finding, sources: &SourceSet, suppression: Option<&Suppressed>) ->
                     Replacement::builder()
                         .deleted_region(deleted)
                         .inserted_content(
-                            ArtifactContent::builder().text(e.replacement.clone()).build(),
+                            ArtifactContent::builder()
+                                .text(e.replacement.clone())
+                                .build(),
                         )
                         .build(),
                 );
@@ -169,7 +171,9 @@ fn result(f: &Finding, sources: &SourceSet, suppression: Option<&Suppressed>) ->
                         .into_iter()
                         .map(|(name, replacements)| {
                             ArtifactChange::builder()
-                                .artifact_location(ArtifactLocation::builder().uri(uri(&name)).build())
+                                .artifact_location(
+                                    ArtifactLocation::builder().uri(uri(&name)).build(),
+                                )
                                 .replacements(replacements)
                                 .build()
                         })
@@ -210,7 +214,12 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
         .name("kcpu")
         .version(opts.version.clone())
         .semantic_version(opts.version.clone())
-        .rules(rules::RULES.iter().map(|r| descriptor(r)).collect::<Vec<_>>())
+        .rules(
+            rules::RULES
+                .iter()
+                .map(|r| descriptor(r))
+                .collect::<Vec<_>>(),
+        )
         .build();
     let mut results: Vec<SarifResult> = report
         .findings
@@ -229,11 +238,17 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
         .map(|e| {
             Notification::builder()
                 .level(json!("error"))
-                .message(Message::builder().text(format!("{}: {}", e.path, e.message)).build())
+                .message(
+                    Message::builder()
+                        .text(format!("{}: {}", e.path, e.message))
+                        .build(),
+                )
                 .locations(vec![Location::builder()
                     .physical_location(
                         PhysicalLocation::builder()
-                            .artifact_location(ArtifactLocation::builder().uri(uri(&e.path)).build())
+                            .artifact_location(
+                                ArtifactLocation::builder().uri(uri(&e.path)).build(),
+                            )
                             .build(),
                     )
                     .build()])
@@ -244,7 +259,9 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
     let invocation = if notifications.is_empty() {
         invocation.build()
     } else {
-        invocation.tool_execution_notifications(notifications).build()
+        invocation
+            .tool_execution_notifications(notifications)
+            .build()
     };
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
@@ -266,7 +283,8 @@ pub fn render(
     opts: &RenderOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &build(report, sources, opts)).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &build(report, sources, opts))
+        .map_err(io::Error::other)?;
     writeln!(out)
 }
 

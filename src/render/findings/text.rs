@@ -155,7 +155,10 @@ fn finding(
         " ".repeat(r.column.saturating_sub(1)),
         p.severity(f.severity, &format!("{carets}{label}"))
     )?;
-    let has_tail = !f.notes.is_empty() || f.help.is_some() || f.fix.is_some() || f.subject.as_ref().is_some_and(|s| s.container.is_some());
+    let has_tail = !f.notes.is_empty()
+        || f.help.is_some()
+        || f.fix.is_some()
+        || f.subject.as_ref().is_some_and(|s| s.container.is_some());
     if has_tail {
         writeln!(out, "{pad} {}", p.gutter("|"))?;
     }
