@@ -1,7 +1,7 @@
 //! Input collection: files, directories and stdin → a [`SourceSet`] (I/O shell).
 //!
 //! Directories are walked recursively for `*.yaml`, `*.yml` and `*.json` (hidden directories
-//! skipped), and paths are sorted so output is deterministic. Files named explicitly are read
+//! and files skipped), and paths are sorted so output is deterministic. Files named explicitly are read
 //! whatever their extension. Binary files, invalid UTF-8, unreadable paths and oversized files
 //! become [`InputError`]s; the other inputs are still read.
 
@@ -80,10 +80,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let Ok(ft) = entry.file_type() else { continue };
+        // Hidden entries are skipped: `.git/`, and dotfiles such as the `.kcpu.yaml` policy.
+        if name.starts_with('.') {
+            continue;
+        }
         if ft.is_dir() {
-            if !name.starts_with('.') {
-                walk(&path, out, errors);
-            }
+            walk(&path, out, errors);
         } else if (ft.is_file() || ft.is_symlink())
             && [".yaml", ".yml", ".json"]
                 .iter()
@@ -201,7 +203,14 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("sub")).unwrap();
         std::fs::create_dir_all(d.path().join(".git")).unwrap();
-        for f in ["b.yaml", "a.yml", "sub/c.json", "notes.txt", ".git/x.yaml"] {
+        for f in [
+            "b.yaml",
+            "a.yml",
+            "sub/c.json",
+            "notes.txt",
+            ".git/x.yaml",
+            ".kcpu.yaml",
+        ] {
             std::fs::write(d.path().join(f), "kind: x\n").unwrap();
         }
         let root = d.path().display().to_string();

@@ -210,28 +210,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(exit::code(code))
 }
 
-/// True for `.kcpu.yaml` / `.kcpu.yml` (policy files are not manifests).
-fn is_policy_file(path: &str) -> bool {
-    Path::new(path)
-        .file_name()
-        .is_some_and(|n| POLICY_FILES.iter().any(|p| n == *p))
-}
-
 fn check(paths: &[String], policy: &Policy) -> (SourceSet, CheckReport) {
-    let (files, mut errors) = input::expand(paths);
-    let mut sources = SourceSet::default();
-    for f in files {
-        // A policy file found while walking a directory is not an input.
-        if is_policy_file(&f) && !paths.contains(&f) {
-            continue;
-        }
-        match input::read_one(&f) {
-            Ok(src) => {
-                sources.add(src);
-            }
-            Err(e) => errors.push(e),
-        }
-    }
+    // Directory walks skip dotfiles, so a `.kcpu.yaml` next to the manifests is not an input.
+    let input::Collected { sources, errors } = input::collect(paths);
     let mut report = lint::check_sources(&sources, policy, &LoadOptions::default());
     report.read_errors = errors
         .into_iter()
