@@ -696,6 +696,72 @@ mod tests {
         );
     }
 
+    fn workloads(text: &str) -> Vec<Workload> {
+        let l = crate::manifest::load_source(
+            crate::source::SourceId(0),
+            text,
+            &crate::manifest::LoadOptions::default(),
+        );
+        l.workloads().cloned().collect()
+    }
+
+    #[test]
+    fn include_and_exclude_select_workloads() {
+        let ws = workloads(
+            "kind: Deployment\nmetadata: {name: web, namespace: shop, labels: {tier: front}}\nspec: {template: {spec: {containers: [{name: a}]}}}\n---\nkind: Job\nmetadata: {name: debug-1, namespace: shop}\nspec: {template: {metadata: {labels: {tier: experimental}}, spec: {containers: [{name: a}]}}}\n---\nkind: Pod\nmetadata: {name: dns, namespace: kube-system}\nspec: {containers: [{name: a}]}\n",
+        );
+        assert_eq!(ws.len(), 3);
+        let names = |p: &Policy| -> Vec<String> {
+            ws.iter()
+                .filter(|w| p.selects(w))
+                .map(|w| w.metadata.name.clone())
+                .collect()
+        };
+        let p = Policy::from_yaml("exclude: {namespaces: [kube-*]}").unwrap();
+        assert_eq!(names(&p), ["web", "debug-1"]);
+        let p = Policy::from_yaml("exclude: {names: [\"debug-*\"]}").unwrap();
+        assert_eq!(names(&p), ["web", "dns"]);
+        // Pod template labels count too; both list and map forms.
+        let p = Policy::from_yaml("exclude: {labels: [tier=experimental]}").unwrap();
+        assert_eq!(names(&p), ["web", "dns"]);
+        let p = Policy::from_yaml("include: {labels: {tier: front}}").unwrap();
+        assert_eq!(names(&p), ["web"]);
+        // Include lists are AND-ed across kinds of selector, OR-ed within one.
+        let p = Policy::from_yaml("include: {namespaces: [shop], kinds: [Job, Pod]}").unwrap();
+        assert_eq!(names(&p), ["debug-1"]);
+        let p =
+            Policy::from_yaml("include: {namespaces: [shop]}\nexclude: {kinds: [Job]}").unwrap();
+        assert_eq!(names(&p), ["web"]);
+        let p = Policy::from_yaml("exclude: {labels: [tier]}").unwrap();
+        assert_eq!(names(&p), ["dns"]);
+    }
+
+    #[test]
+    fn full_policy_parses() {
+        let p = Policy::from_yaml(
+            "fail-on: warning\nlimits: equal-to-request\nmax-cpu: 64\ncfs-period: 10ms\ncpu-manager-policy: static\nkubernetes: \"1.33\"\nnodes:\n  - {name: big, count: 2, cpu: 16, allocatable: 15.5}\n  - {cpu: 4}\nthrottling: {threshold: 10%, load: \"spin:threads=2\"}\nrules: {KCPU013: off, limit-below-request: warning}\n",
+        )
+        .unwrap();
+        assert_eq!(p.fail_on, Some(Severity::Warning));
+        assert_eq!(p.limits, LimitPolicy::EqualToRequest);
+        assert_eq!(p.max_cpu, MilliCpu(64_000));
+        assert_eq!(p.cfs_period, PeriodUs(10_000));
+        assert_eq!(p.cpu_manager, CpuManagerPolicy::Static);
+        assert_eq!(p.kubernetes, Some(KubeVersion::new(33)));
+        assert_eq!(
+            p.largest_node().map(|n| n.allocatable),
+            Some(MilliCpu(15_500))
+        );
+        assert_eq!(p.nodes[1].name, "node-shape-2");
+        assert_eq!(p.node_count(), 3);
+        assert_eq!(p.throttling.threshold_percent, 10.0);
+        assert!(!p.enabled("KCPU013"));
+        assert_eq!(p.severity("KCPU009", Severity::Error), Severity::Warning);
+        let a = p.assumptions();
+        assert_eq!(a.cfs_period, PeriodUs(10_000));
+        assert_eq!(a.cpu_manager_policy, CpuManagerPolicy::Static);
+    }
+
     #[test]
     fn empty_file_is_the_default_policy() {
         assert_eq!(Policy::from_yaml(""), Ok(Policy::default()));
