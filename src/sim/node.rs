@@ -66,12 +66,15 @@ const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
 
 // Event kinds, in tie-break order at equal times.
 const EV_SAMPLE: u8 = 0;
+/// Closes a period record just before the edge is processed (sees the throttled list as the edge does).
 const EV_GRID: u8 = 1;
 const EV_EDGE: u8 = 2;
 const EV_SLACK: u8 = 3;
-const EV_CPU: u8 = 4;
-const EV_ARRIVAL: u8 = 5;
-const EV_BALANCE: u8 = 6;
+/// Opens the next period record just after the edge (sees the refilled pool).
+const EV_GRID_OPEN: u8 = 4;
+const EV_CPU: u8 = 5;
+const EV_ARRIVAL: u8 = 6;
+const EV_BALANCE: u8 = 7;
 
 /// How a group's threads receive work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,7 +360,7 @@ impl Engine {
         let mut same = 0u64;
         let mut stop_at = cap;
         while let Some(Reverse((t, kind, _, idx, gen))) = self.heap.pop() {
-            if !snapped && (t > end || (t == end && kind > EV_GRID)) {
+            if !snapped && (t > end || (t == end && kind > EV_GRID_OPEN)) {
                 self.snapshot_end(end);
                 snapped = true;
             }
@@ -377,6 +380,7 @@ impl Engine {
             match kind {
                 EV_SAMPLE => self.on_sample(t),
                 EV_GRID => self.on_grid(idx as usize, t),
+                EV_GRID_OPEN => self.on_grid_open(idx as usize, t),
                 EV_EDGE => self.on_edge(idx as usize, t),
                 EV_SLACK => self.on_slack(idx as usize, t),
                 EV_CPU => {
@@ -507,6 +511,8 @@ impl Engine {
     /// Queues CPU `c`'s next event: completion of the running request, the first tick at which
     /// its silo is empty, or the tick that ends its slice when others wait.
     fn reschedule(&mut self, c: usize, now: u64) {
+        // Bring the running thread's accounts up to `now` so the times below start from here.
+        self.charge(c, now);
         self.cpus[c].gen += 1;
         let t = self.cpus[c].running;
         if t == NONE {
@@ -953,11 +959,19 @@ impl Engine {
 
     fn on_grid(&mut self, g: usize, now: u64) {
         self.close_period(g, now);
-        if let Some(bw) = &self.groups[g].bw {
-            let next = now + bw.params.period_ns;
-            if next <= self.p.duration_ns {
-                self.push(next, EV_GRID, g as u32, 0);
-            }
+        self.push(now, EV_GRID_OPEN, g as u32, 0);
+    }
+
+    /// After the edge: the new period starts with the refilled pool and the silos as the edge
+    /// left them (debts repaid, unthrottled silos at 1 ns).
+    fn on_grid_open(&mut self, g: usize, now: u64) {
+        let grp = &mut self.groups[g];
+        let Some(bw) = grp.bw.as_ref() else { return };
+        grp.mark.pool_ns = bw.pool_ns;
+        grp.mark.silos_ns = bw.silo_credit_ns();
+        let next = now + bw.params.period_ns;
+        if next <= self.p.duration_ns {
+            self.push(next, EV_GRID, g as u32, 0);
         }
     }
 
