@@ -151,7 +151,7 @@ pub fn parse_duration(text: &str) -> Result<Nanos, DurationError> {
 /// Formats nanoseconds compactly (`100ms`, `1.5ms`, `250us`, `2s`).
 pub fn format_duration(ns: Nanos) -> String {
     let n = ns.0;
-    let (v, unit) = if n >= 1_000_000_000 && n % 1_000_000 == 0 {
+    let (v, unit) = if n >= 1_000_000_000 && n.is_multiple_of(1_000_000) {
         (n as f64 / 1e9, "s")
     } else if n >= 1_000_000 {
         (n as f64 / 1e6, "ms")

@@ -101,7 +101,12 @@ impl Bandwidth {
     /// to `quota + burst`, every silo at `initial_silo_ns` (1 ns since 6.18, 0 before), the timer
     /// idle. Period edges sit at `grid_offset_ns + k·period` (the random offset of
     /// `init_cfs_bandwidth`, fair.c; correction 6 of cfs.md).
-    pub fn new(params: BandwidthParams, cpus: usize, grid_offset_ns: u64, initial_silo_ns: i64) -> Bandwidth {
+    pub fn new(
+        params: BandwidthParams,
+        cpus: usize,
+        grid_offset_ns: u64,
+        initial_silo_ns: i64,
+    ) -> Bandwidth {
         let full = params.quota_ns + params.burst_ns;
         Bandwidth {
             params,
@@ -113,7 +118,14 @@ impl Bandwidth {
             grid_offset_ns: grid_offset_ns % params.period_ns.max(1),
             slack_pending: false,
             throttled: VecDeque::new(),
-            silos: vec![Silo { remaining_ns: initial_silo_ns, throttled: false, throttled_since: None }; cpus],
+            silos: vec![
+                Silo {
+                    remaining_ns: initial_silo_ns,
+                    throttled: false,
+                    throttled_since: None
+                };
+                cpus
+            ],
             stat: BandwidthStat::default(),
             arm_edge: false,
             arm_slack_at: None,
@@ -253,7 +265,9 @@ impl Bandwidth {
     fn distribute(&mut self, now: u64, out: &mut Vec<u32>) {
         let n = self.throttled.len();
         for _ in 0..n {
-            let Some(cpu) = self.throttled.pop_front() else { break };
+            let Some(cpu) = self.throttled.pop_front() else {
+                break;
+            };
             if self.pool_ns <= 0 {
                 self.throttled.push_back(cpu);
                 continue;
@@ -319,7 +333,10 @@ impl Bandwidth {
         self.pool_ns += slack;
         self.silos[cpu].remaining_ns -= slack;
         if self.pool_ns > self.params.slice_ns && !self.throttled.is_empty() {
-            if self.refresh_within(now, CFS_BANDWIDTH_SLACK_PERIOD_NS + MIN_BANDWIDTH_EXPIRATION_NS) {
+            if self.refresh_within(
+                now,
+                CFS_BANDWIDTH_SLACK_PERIOD_NS + MIN_BANDWIDTH_EXPIRATION_NS,
+            ) {
                 return;
             }
             if self.slack_pending {
@@ -397,7 +414,7 @@ mod tests {
         // Fact 8.
         let mut b = bw(10, 100, 0, 3);
         b.pool_ns = 0;
-        for (c, debt) in [(2usize, 2 * MS), (0, 1 * MS), (1, 9 * MS)] {
+        for (c, debt) in [(2usize, 2 * MS), (0, MS), (1, 9 * MS)] {
             b.silos[c].remaining_ns = -debt;
             assert!(b.throttle(c, 0, true));
         }
@@ -440,13 +457,24 @@ mod tests {
 
     #[test]
     fn timer_goes_idle_after_a_quiet_period_and_keeps_its_grid() {
-        let p = BandwidthParams { quota_ns: 10 * MS, period_ns: 100 * MS as u64, burst_ns: 0, slice_ns: 5 * MS };
+        let p = BandwidthParams {
+            quota_ns: 10 * MS,
+            period_ns: 100 * MS as u64,
+            burst_ns: 0,
+            slice_ns: 5 * MS,
+        };
         let mut b = Bandwidth::new(p, 1, 30 * MS as u64, 0);
         b.account(0, 40 * MS as u64);
         assert_eq!(b.next_edge_ns, 130 * MS as u64);
         let mut out = Vec::new();
-        assert!(b.period_edge(130 * MS as u64, &mut out), "active period keeps the timer");
-        assert!(!b.period_edge(230 * MS as u64, &mut out), "quiet period stops it");
+        assert!(
+            b.period_edge(130 * MS as u64, &mut out),
+            "active period keeps the timer"
+        );
+        assert!(
+            !b.period_edge(230 * MS as u64, &mut out),
+            "quiet period stops it"
+        );
         assert_eq!(b.stat.nr_periods, 2);
         assert_eq!(b.next_grid_after(555 * MS as u64), 630 * MS as u64);
         assert_eq!(b.next_grid_after(630 * MS as u64), 730 * MS as u64);

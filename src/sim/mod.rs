@@ -100,7 +100,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { quota: QuotaUs::UNLIMITED, period: PeriodUs::DEFAULT, burst: Usec(0), weight: CpuWeight::default() }
+        Limits {
+            quota: QuotaUs::UNLIMITED,
+            period: PeriodUs::DEFAULT,
+            burst: Usec(0),
+            weight: CpuWeight::default(),
+        }
     }
 }
 
@@ -197,7 +202,14 @@ pub struct RunPlan {
 impl RunPlan {
     /// `runs` runs of `duration` with random phases from `seed`, no timeline.
     pub fn new(duration: Nanos, runs: u32, seed: u64) -> RunPlan {
-        RunPlan { duration, runs, seed, phase: Phase::Random, timeline: None, tick_offset: None }
+        RunPlan {
+            duration,
+            runs,
+            seed,
+            phase: Phase::Random,
+            timeline: None,
+            tick_offset: None,
+        }
     }
 }
 
@@ -269,7 +281,10 @@ pub enum SimError {
 }
 
 fn validate_group(g: &GroupConfig, duration: Nanos) -> Result<(), SimError> {
-    let bad = |reason: String| SimError::InvalidGroup { group: g.name.clone(), reason };
+    let bad = |reason: String| SimError::InvalidGroup {
+        group: g.name.clone(),
+        reason,
+    };
     let l = &g.limits;
     if !(MIN_PERIOD_US..=MAX_PERIOD_US).contains(&l.period.0) {
         return Err(bad(format!(
@@ -278,14 +293,20 @@ fn validate_group(g: &GroupConfig, duration: Nanos) -> Result<(), SimError> {
         )));
     }
     if !l.quota.is_unlimited() && l.quota.0 < MIN_QUOTA_US {
-        return Err(bad(format!("quota {}us is below the kernel's minimum of 1ms", l.quota.0)));
+        return Err(bad(format!(
+            "quota {}us is below the kernel's minimum of 1ms",
+            l.quota.0
+        )));
     }
     if l.burst.0 > 0 {
         if l.quota.is_unlimited() {
             return Err(bad("burst needs a quota (the group is unlimited)".into()));
         }
         if l.burst.0 as i64 > l.quota.0 {
-            return Err(bad(format!("burst {}us exceeds quota {}us (the kernel requires burst <= quota)", l.burst.0, l.quota.0)));
+            return Err(bad(format!(
+                "burst {}us exceeds quota {}us (the kernel requires burst <= quota)",
+                l.burst.0, l.quota.0
+            )));
         }
     }
     match l.weight {
@@ -300,11 +321,17 @@ fn validate_group(g: &GroupConfig, duration: Nanos) -> Result<(), SimError> {
     let secs = duration.0 as f64 / 1e9;
     let expected = match &g.load {
         LoadProfile::Spin { .. } => 0.0,
-        LoadProfile::Periodic { threads, every, .. } => *threads as f64 * (duration.0 / every.0.max(1) + 1) as f64,
+        LoadProfile::Periodic { threads, every, .. } => {
+            *threads as f64 * (duration.0 / every.0.max(1) + 1) as f64
+        }
         LoadProfile::Poisson { rate_per_s, .. } => rate_per_s * secs,
         LoadProfile::Trace { .. } => match &g.trace {
             Some(t) => t.len() as f64,
-            None => return Err(bad("a trace: load needs its CSV rows (the caller reads the file)".into())),
+            None => {
+                return Err(bad(
+                    "a trace: load needs its CSV rows (the caller reads the file)".into(),
+                ))
+            }
         },
     };
     if expected > MAX_REQUESTS_PER_RUN as f64 {
@@ -320,24 +347,46 @@ fn validate(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan) -> Result
         return Err(SimError::InvalidPlan("no groups to simulate".into()));
     }
     if !(1..=1024).contains(&machine.cpus) {
-        return Err(SimError::InvalidMachine(format!("cpus must be between 1 and 1024, got {}", machine.cpus)));
+        return Err(SimError::InvalidMachine(format!(
+            "cpus must be between 1 and 1024, got {}",
+            machine.cpus
+        )));
     }
     if machine.hz > 10_000 {
-        return Err(SimError::InvalidMachine(format!("hz must be at most 10000 (0 = exact), got {}", machine.hz)));
+        return Err(SimError::InvalidMachine(format!(
+            "hz must be at most 10000 (0 = exact), got {}",
+            machine.hz
+        )));
     }
     if machine.slice.0 < 1_000 || machine.slice.0 > 1_000_000_000 {
-        return Err(SimError::InvalidMachine("slice must be between 1us and 1s (sched_cfs_bandwidth_slice_us)".into()));
+        return Err(SimError::InvalidMachine(
+            "slice must be between 1us and 1s (sched_cfs_bandwidth_slice_us)".into(),
+        ));
     }
     if plan.duration.0 == 0 || plan.duration.0 > MAX_DURATION_NS {
-        return Err(SimError::InvalidPlan("duration must be greater than 0 and at most 24h".into()));
+        return Err(SimError::InvalidPlan(
+            "duration must be greater than 0 and at most 24h".into(),
+        ));
     }
     if plan.runs == 0 || plan.runs > 100_000 {
-        return Err(SimError::InvalidPlan("runs must be between 1 and 100000".into()));
+        return Err(SimError::InvalidPlan(
+            "runs must be between 1 and 100000".into(),
+        ));
     }
     match plan.phase {
-        Phase::Sweep(step) if step.0 == 0 => return Err(SimError::InvalidPlan("phase sweep step must be greater than 0".into())),
-        Phase::Sweep(step) if groups.iter().any(|g| g.limits.period.0 * 1_000 / step.0 > 100_000) => {
-            return Err(SimError::InvalidPlan("phase sweep step is too small (more than 100000 phases)".into()));
+        Phase::Sweep(step) if step.0 == 0 => {
+            return Err(SimError::InvalidPlan(
+                "phase sweep step must be greater than 0".into(),
+            ))
+        }
+        Phase::Sweep(step)
+            if groups
+                .iter()
+                .any(|g| g.limits.period.0 * 1_000 / step.0 > 100_000) =>
+        {
+            return Err(SimError::InvalidPlan(
+                "phase sweep step is too small (more than 100000 phases)".into(),
+            ));
         }
         Phase::Fixed(p) => {
             if let Some(g) = groups.iter().find(|g| p.0 >= g.limits.period.0 * 1_000) {
@@ -353,7 +402,9 @@ fn validate(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan) -> Result
     }
     if let Some(dt) = plan.timeline {
         if dt.0 < 100_000 {
-            return Err(SimError::InvalidPlan("timeline sample interval must be at least 100us".into()));
+            return Err(SimError::InvalidPlan(
+                "timeline sample interval must be at least 100us".into(),
+            ));
         }
     }
     for g in groups {
@@ -383,14 +434,23 @@ struct RunOutput {
 fn number_of_runs(groups: &[GroupConfig], plan: &RunPlan) -> u32 {
     match plan.phase {
         Phase::Sweep(step) => {
-            let max_p = groups.iter().map(|g| g.limits.period.0 * 1_000).max().unwrap_or(0);
+            let max_p = groups
+                .iter()
+                .map(|g| g.limits.period.0 * 1_000)
+                .max()
+                .unwrap_or(0);
             max_p.div_ceil(step.0.max(1)) as u32
         }
         _ => plan.runs,
     }
 }
 
-fn run_once(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan, run: u32) -> Result<RunOutput, SimError> {
+fn run_once(
+    groups: &[GroupConfig],
+    machine: &Machine,
+    plan: &RunPlan,
+    run: u32,
+) -> Result<RunOutput, SimError> {
     let mut rng = ChaCha8Rng::seed_from_u64(run_seed(plan.seed, run, 0));
     let tick_ns = machine.tick_ns();
     let tick_offset_ns = match plan.tick_offset {
@@ -400,7 +460,11 @@ fn run_once(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan, run: u32)
     };
     let mut phases_us = Vec::with_capacity(groups.len());
     let mut setups = Vec::with_capacity(groups.len());
-    let max_period_ns = groups.iter().map(|g| g.limits.period.0 * 1_000).max().unwrap_or(0);
+    let max_period_ns = groups
+        .iter()
+        .map(|g| g.limits.period.0 * 1_000)
+        .max()
+        .unwrap_or(0);
     for (gi, g) in groups.iter().enumerate() {
         let period_ns = g.limits.period.0 * 1_000;
         let phase_ns = match plan.phase {
@@ -412,11 +476,24 @@ fn run_once(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan, run: u32)
         let load_seed = run_seed(plan.seed, run, 1 + gi as u64);
         let (kind, threads, requests) = match &g.load {
             LoadProfile::Spin { threads } => (LoadKind::Spin, *threads, Vec::new()),
-            LoadProfile::Periodic { threads, .. } => (LoadKind::Bound, *threads, arrivals(&g.load, plan.duration, load_seed)),
-            LoadProfile::Poisson { threads, .. } => (LoadKind::Shared, *threads, arrivals(&g.load, plan.duration, load_seed)),
+            LoadProfile::Periodic { threads, .. } => (
+                LoadKind::Bound,
+                *threads,
+                arrivals(&g.load, plan.duration, load_seed),
+            ),
+            LoadProfile::Poisson { threads, .. } => (
+                LoadKind::Shared,
+                *threads,
+                arrivals(&g.load, plan.duration, load_seed),
+            ),
             LoadProfile::Trace { .. } => {
-                let mut reqs: Vec<Request> =
-                    g.trace.iter().flatten().filter(|r| r.arrival < plan.duration).copied().collect();
+                let mut reqs: Vec<Request> = g
+                    .trace
+                    .iter()
+                    .flatten()
+                    .filter(|r| r.arrival < plan.duration)
+                    .copied()
+                    .collect();
                 reqs.sort_by_key(|r| r.arrival);
                 (LoadKind::Shared, 1, reqs)
             }
@@ -442,12 +519,20 @@ fn run_once(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan, run: u32)
         cpus: machine.cpus,
         tick_ns,
         tick_offset_ns,
-        quantum_ns: machine.quantum.unwrap_or_else(|| default_quantum(machine.cpus)).0.max(1),
+        quantum_ns: machine
+            .quantum
+            .unwrap_or_else(|| default_quantum(machine.cpus))
+            .0
+            .max(1),
         balance_ns: machine.balance_interval.0.max(100_000),
         initial_silo_ns: machine.initial_silo_ns,
         duration_ns: plan.duration.0,
         drain_ns: plan.duration.0.max(10 * max_period_ns),
-        sample_ns: if record { plan.timeline.map(|t| t.0) } else { None },
+        sample_ns: if record {
+            plan.timeline.map(|t| t.0)
+        } else {
+            None
+        },
         record_periods: record,
     };
     let results = Engine::new(params, setups).run()?;
@@ -470,7 +555,11 @@ fn totals_of(r: &node::GroupResult, duration: Nanos) -> Totals {
 
 /// Simulates several groups sharing `machine.cpus` CPUs (node mode). Returns one outcome per
 /// group, in input order. Runs execute in parallel; results do not depend on thread timing.
-pub fn simulate_node(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan) -> Result<Vec<GroupOutcome>, SimError> {
+pub fn simulate_node(
+    groups: &[GroupConfig],
+    machine: &Machine,
+    plan: &RunPlan,
+) -> Result<Vec<GroupOutcome>, SimError> {
     simulate_node_with_progress(groups, machine, plan, &|| {})
 }
 
@@ -510,9 +599,16 @@ pub fn simulate_node_with_progress(
             all_lat.extend_from_slice(&r.latencies_ns);
             all_wake.extend_from_slice(&r.wakeups_ns);
             if run == 0 && plan.timeline.is_some() {
-                timeline = Some(Timeline { samples: r.samples.clone(), periods: r.periods.clone() });
+                timeline = Some(Timeline {
+                    samples: r.samples.clone(),
+                    periods: r.periods.clone(),
+                });
             }
-            per_run.push(RunResult { run: run as u32, phase_us: out.phases_us[gi], totals });
+            per_run.push(RunResult {
+                run: run as u32,
+                phase_us: out.phases_us[gi],
+                totals,
+            });
         }
         let n = per_run.len().max(1) as f64;
         sum.usage_cores /= n;
@@ -524,7 +620,12 @@ pub fn simulate_node_with_progress(
             name: g.name.clone(),
             limits: g.limits,
             load: g.load.to_string(),
-            summary: Summary { runs_throttled, runs: per_run.len() as u32, totals: sum, per_run },
+            summary: Summary {
+                runs_throttled,
+                runs: per_run.len() as u32,
+                totals: sum,
+                per_run,
+            },
             timeline,
             latencies_ns: all_lat,
         });
@@ -543,9 +644,15 @@ pub fn simulate_container(
     machine: &Machine,
     plan: &RunPlan,
 ) -> Result<GroupOutcome, SimError> {
-    let group = GroupConfig { name: name.to_string(), limits, load: load.clone(), trace };
+    let group = GroupConfig {
+        name: name.to_string(),
+        limits,
+        load: load.clone(),
+        trace,
+    };
     let mut out = simulate_node(std::slice::from_ref(&group), machine, plan)?;
-    out.pop().ok_or_else(|| SimError::InvalidPlan("no result".into()))
+    out.pop()
+        .ok_or_else(|| SimError::InvalidPlan("no result".into()))
 }
 
 #[cfg(test)]

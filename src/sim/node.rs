@@ -148,7 +148,9 @@ pub(crate) struct GroupResult {
 
 /// The engine stalled: too many events at one instant (a modelling bug, reported not looped).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("simulation stalled at t={at_ns} ns (more than {MAX_EVENTS_PER_INSTANT} events at one instant)")]
+#[error(
+    "simulation stalled at t={at_ns} ns (more than {MAX_EVENTS_PER_INSTANT} events at one instant)"
+)]
 pub struct Stalled {
     /// Where it stalled.
     pub at_ns: u64,
@@ -219,10 +221,13 @@ struct PeriodMark {
     silos_ns: i64,
 }
 
+/// A queued event: (time, kind, sequence, index, generation), smallest first.
+type Queued = Reverse<(u64, u8, u64, u32, u64)>;
+
 /// One simulation run.
 pub(crate) struct Engine {
     p: EngineParams,
-    heap: BinaryHeap<Reverse<(u64, u8, u64, u32, u64)>>,
+    heap: BinaryHeap<Queued>,
     seq: u64,
     cpus: Vec<Cpu>,
     threads: Vec<Thread>,
@@ -272,7 +277,9 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            let bw = s.bandwidth.map(|bp| Bandwidth::new(bp, ncpu, s.grid_offset_ns, p.initial_silo_ns));
+            let bw = s
+                .bandwidth
+                .map(|bp| Bandwidth::new(bp, ncpu, s.grid_offset_ns, p.initial_silo_ns));
             let mark = PeriodMark {
                 start_ns: 0,
                 usage_ns: 0,
@@ -297,8 +304,23 @@ impl Engine {
                 at_end: None,
             });
         }
-        let cpus = (0..ncpu).map(|_| Cpu { running: NONE, ..Cpu::default() }).collect();
-        Engine { p, heap: BinaryHeap::new(), seq: 0, cpus, threads, groups, scratch: Vec::new(), balance_pending: false, outstanding }
+        let cpus = (0..ncpu)
+            .map(|_| Cpu {
+                running: NONE,
+                ..Cpu::default()
+            })
+            .collect();
+        Engine {
+            p,
+            heap: BinaryHeap::new(),
+            seq: 0,
+            cpus,
+            threads,
+            groups,
+            scratch: Vec::new(),
+            balance_pending: false,
+            outstanding,
+        }
     }
 
     fn push(&mut self, time: u64, kind: u8, idx: u32, gen: u64) {
@@ -365,7 +387,11 @@ impl Engine {
                 snapped = true;
             }
             if snapped && (self.outstanding == 0 || t > cap) {
-                stop_at = if self.outstanding == 0 { t.min(cap) } else { cap };
+                stop_at = if self.outstanding == 0 {
+                    t.min(cap)
+                } else {
+                    cap
+                };
                 break;
             }
             if t == last_t {
@@ -383,11 +409,7 @@ impl Engine {
                 EV_GRID_OPEN => self.on_grid_open(idx as usize, t),
                 EV_EDGE => self.on_edge(idx as usize, t),
                 EV_SLACK => self.on_slack(idx as usize, t),
-                EV_CPU => {
-                    if self.cpus[idx as usize].gen == gen {
-                        self.on_cpu(idx as usize, t);
-                    }
-                }
+                EV_CPU if self.cpus[idx as usize].gen == gen => self.on_cpu(idx as usize, t),
                 EV_ARRIVAL => self.on_arrival(idx as usize, t),
                 EV_BALANCE => self.on_balance(t),
                 _ => {}
@@ -404,9 +426,24 @@ impl Engine {
             .into_iter()
             .map(|g| {
                 let (stat, usage_ns) = g.at_end.unwrap_or_default();
-                let latencies_ns = g.reqs.iter().map(|r| r.end.min(stop_at).saturating_sub(r.arrival)).collect();
-                let wakeups_ns = g.reqs.iter().map(|r| r.start.min(stop_at).saturating_sub(r.arrival)).collect();
-                GroupResult { stat, usage_ns, latencies_ns, wakeups_ns, samples: g.samples, periods: g.periods }
+                let latencies_ns = g
+                    .reqs
+                    .iter()
+                    .map(|r| r.end.min(stop_at).saturating_sub(r.arrival))
+                    .collect();
+                let wakeups_ns = g
+                    .reqs
+                    .iter()
+                    .map(|r| r.start.min(stop_at).saturating_sub(r.arrival))
+                    .collect();
+                GroupResult {
+                    stat,
+                    usage_ns,
+                    latencies_ns,
+                    wakeups_ns,
+                    samples: g.samples,
+                    periods: g.periods,
+                }
             })
             .collect()
     }
@@ -443,7 +480,9 @@ impl Engine {
 
     /// Queues the timer events a bandwidth call asked for.
     fn flush_timers(&mut self, g: usize) {
-        let Some(bw) = self.groups[g].bw.as_mut() else { return };
+        let Some(bw) = self.groups[g].bw.as_mut() else {
+            return;
+        };
         let edge = std::mem::take(&mut bw.arm_edge).then_some(bw.next_edge_ns);
         let slack = bw.arm_slack_at.take();
         if let Some(t) = edge {
@@ -455,7 +494,10 @@ impl Engine {
     }
 
     fn silo_throttled(&self, g: usize, c: usize) -> bool {
-        self.groups[g].bw.as_ref().is_some_and(|b| b.silos[c].throttled)
+        self.groups[g]
+            .bw
+            .as_ref()
+            .is_some_and(|b| b.silos[c].throttled)
     }
 
     fn ready(&self, t: u32, c: usize) -> bool {
@@ -463,7 +505,11 @@ impl Engine {
     }
 
     fn ready_count(&self, c: usize) -> usize {
-        self.cpus[c].rq.iter().filter(|&&t| self.ready(t, c)).count()
+        self.cpus[c]
+            .rq
+            .iter()
+            .filter(|&&t| self.ready(t, c))
+            .count()
     }
 
     // ----------------------------------------------------------------------------------------
@@ -568,7 +614,11 @@ impl Engine {
                 }
             }
         }
-        if running && tick && now >= self.cpus[c].run_start + self.p.quantum_ns && self.ready_count(c) > 1 {
+        if running
+            && tick
+            && now >= self.cpus[c].run_start + self.p.quantum_ns
+            && self.ready_count(c) > 1
+        {
             self.cpus[c].running = NONE;
             self.pick(c, now);
         }
@@ -752,13 +802,24 @@ impl Engine {
         let mut best: Option<(usize, usize)> = None;
         for i in 1..n {
             let s = (c + i) % n;
-            let count = self.cpus[s].rq.iter().filter(|&&t| self.movable(t, s, c)).count();
+            let count = self.cpus[s]
+                .rq
+                .iter()
+                .filter(|&&t| self.movable(t, s, c))
+                .count();
             if count > 0 && best.is_none_or(|(bc, _)| count > bc) {
                 best = Some((count, s));
             }
         }
         let Some((_, s)) = best else { return false };
-        let Some(&t) = self.cpus[s].rq.iter().rev().find(|&&t| self.movable(t, s, c)) else { return false };
+        let Some(&t) = self.cpus[s]
+            .rq
+            .iter()
+            .rev()
+            .find(|&&t| self.movable(t, s, c))
+        else {
+            return false;
+        };
         self.detach(t as usize, now);
         self.attach(t as usize, c, now, false);
         self.reschedule(s, now);
@@ -766,7 +827,11 @@ impl Engine {
     }
 
     fn maybe_arm_balance(&mut self, c: usize, now: u64) {
-        if !self.balance_pending && self.cpus.len() > 1 && self.cpus[c].rq.len() > 1 && self.ready_count(c) > 1 {
+        if !self.balance_pending
+            && self.cpus.len() > 1
+            && self.cpus[c].rq.len() > 1
+            && self.ready_count(c) > 1
+        {
             self.balance_pending = true;
             let at = now + self.p.balance_ns;
             self.push(at, EV_BALANCE, 0, 0);
@@ -780,7 +845,9 @@ impl Engine {
         let n = self.cpus.len();
         let mut loads: Vec<u64> = (0..n).map(|c| self.cpu_load(c)).collect();
         for _ in 0..self.threads.len() {
-            let Some(dst) = (0..n).min_by_key(|&c| (loads[c], c)) else { break };
+            let Some(dst) = (0..n).min_by_key(|&c| (loads[c], c)) else {
+                break;
+            };
             let src = (0..n)
                 .filter(|&s| s != dst && self.cpus[s].rq.iter().any(|&t| self.movable(t, s, dst)))
                 .max_by_key(|&s| (loads[s], Reverse(s)));
@@ -824,7 +891,9 @@ impl Engine {
     fn on_edge(&mut self, g: usize, now: u64) {
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
-        let Some(bw) = self.groups[g].bw.as_mut() else { return };
+        let Some(bw) = self.groups[g].bw.as_mut() else {
+            return;
+        };
         if bw.period_edge(now, &mut out) {
             let next = bw.next_edge_ns;
             self.push(next, EV_EDGE, g as u32, 0);
@@ -924,7 +993,11 @@ impl Engine {
     fn on_sample(&mut self, now: u64) {
         for g in 0..self.groups.len() {
             let usage = self.usage_now(g, now);
-            let stat = self.groups[g].bw.as_ref().map(|b| b.stat).unwrap_or_default();
+            let stat = self.groups[g]
+                .bw
+                .as_ref()
+                .map(|b| b.stat)
+                .unwrap_or_default();
             self.groups[g].samples.push(Sample {
                 t_ns: now,
                 nr_periods: stat.nr_periods,
@@ -954,7 +1027,12 @@ impl Engine {
             pool_start_ns: m.pool_ns,
             silos_start_ns: m.silos_ns,
         });
-        grp.mark = PeriodMark { start_ns: now, usage_ns: usage, pool_ns: bw.pool_ns, silos_ns: bw.silo_credit_ns() };
+        grp.mark = PeriodMark {
+            start_ns: now,
+            usage_ns: usage,
+            pool_ns: bw.pool_ns,
+            silos_ns: bw.silo_credit_ns(),
+        };
     }
 
     fn on_grid(&mut self, g: usize, now: u64) {
@@ -984,7 +1062,11 @@ impl Engine {
             if let Some(dt) = self.p.sample_ns {
                 let last = self.groups[g].samples.last().map(|s| s.t_ns);
                 if dt > 0 && last != Some(end) {
-                    let stat = self.groups[g].bw.as_ref().map(|b| b.stat).unwrap_or_default();
+                    let stat = self.groups[g]
+                        .bw
+                        .as_ref()
+                        .map(|b| b.stat)
+                        .unwrap_or_default();
                     self.groups[g].samples.push(Sample {
                         t_ns: end,
                         nr_periods: stat.nr_periods,
@@ -994,7 +1076,11 @@ impl Engine {
                     });
                 }
             }
-            let stat = self.groups[g].bw.as_ref().map(|b| b.stat).unwrap_or_default();
+            let stat = self.groups[g]
+                .bw
+                .as_ref()
+                .map(|b| b.stat)
+                .unwrap_or_default();
             self.groups[g].at_end = Some((stat, usage));
         }
     }

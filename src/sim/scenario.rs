@@ -73,7 +73,9 @@ struct RawGroup {
 fn whole_us(text: &str, what: &str) -> Result<u64, String> {
     let ns = parse_duration(text).map_err(|e| e.to_string())?;
     if ns.0 % 1_000 != 0 {
-        return Err(format!("{what} {text} is not a whole number of microseconds"));
+        return Err(format!(
+            "{what} {text} is not a whole number of microseconds"
+        ));
     }
     Ok(ns.0 / 1_000)
 }
@@ -85,7 +87,9 @@ pub fn parse_quota(text: &str) -> Result<QuotaUs, String> {
         return Ok(QuotaUs::UNLIMITED);
     }
     let us = whole_us(t, "quota")?;
-    i64::try_from(us).map(QuotaUs).map_err(|_| format!("quota {t} is too large"))
+    i64::try_from(us)
+        .map(QuotaUs)
+        .map_err(|_| format!("quota {t} is too large"))
 }
 
 /// Parses a duration that must be whole microseconds (period, burst).
@@ -95,19 +99,25 @@ pub fn parse_us(text: &str, what: &str) -> Result<u64, String> {
 
 /// Parses scenario YAML text.
 pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
-    let raw: RawScenario = serde_saphyr::from_str(text).map_err(|e| ScenarioError::Syntax(e.to_string()))?;
+    let raw: RawScenario =
+        serde_saphyr::from_str(text).map_err(|e| ScenarioError::Syntax(e.to_string()))?;
     if raw.groups.is_empty() {
         return Err(ScenarioError::Syntax("`groups` is empty".into()));
     }
     let mut groups = Vec::new();
     for (i, g) in raw.groups.into_iter().enumerate() {
         let name = g.name.clone().unwrap_or_else(|| format!("group-{i}"));
-        let err = |reason: String| ScenarioError::Group { group: name.clone(), reason };
+        let err = |reason: String| ScenarioError::Group {
+            group: name.clone(),
+            reason,
+        };
         if name.trim().is_empty() {
             return Err(err("name is empty".into()));
         }
         let weight = match (g.shares, g.weight) {
-            (Some(_), Some(_)) => return Err(err("give shares (v1) or weight (v2), not both".into())),
+            (Some(_), Some(_)) => {
+                return Err(err("give shares (v1) or weight (v2), not both".into()))
+            }
             (Some(s), None) => CpuWeight::Shares(Shares(s)),
             (None, Some(w)) => CpuWeight::Weight(Weight(w)),
             (None, None) => CpuWeight::default(),
@@ -125,26 +135,48 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
             None => Usec(0),
         };
         let load: LoadProfile = parse_load(&g.load).map_err(|e| err(e.to_string()))?;
-        let limits = Limits { quota, period, burst, weight };
+        let limits = Limits {
+            quota,
+            period,
+            burst,
+            weight,
+        };
         let replicas = g.replicas.unwrap_or(1);
         if replicas == 0 {
             return Err(err("replicas must be at least 1".into()));
         }
         if groups.len() + replicas as usize > MAX_GROUPS {
-            return Err(err(format!("scenario expands to more than {MAX_GROUPS} groups")));
+            return Err(err(format!(
+                "scenario expands to more than {MAX_GROUPS} groups"
+            )));
         }
         for r in 0..replicas {
-            let n = if replicas == 1 { name.clone() } else { format!("{name}-{r}") };
-            groups.push(GroupConfig { name: n, limits, load: load.clone(), trace: None });
+            let n = if replicas == 1 {
+                name.clone()
+            } else {
+                format!("{name}-{r}")
+            };
+            groups.push(GroupConfig {
+                name: n,
+                limits,
+                load: load.clone(),
+                trace: None,
+            });
         }
     }
     let mut seen = std::collections::BTreeSet::new();
     for g in &groups {
         if !seen.insert(g.name.as_str()) {
-            return Err(ScenarioError::Group { group: g.name.clone(), reason: "duplicate group name".into() });
+            return Err(ScenarioError::Group {
+                group: g.name.clone(),
+                reason: "duplicate group name".into(),
+            });
         }
     }
-    Ok(Scenario { cpus: raw.cpus, groups })
+    Ok(Scenario {
+        cpus: raw.cpus,
+        groups,
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,11 @@ fn ms(v: u64) -> Nanos {
 
 fn limits(quota_ms: i64, period_ms: u64, burst_ms: u64) -> Limits {
     Limits {
-        quota: if quota_ms < 0 { QuotaUs::UNLIMITED } else { QuotaUs(quota_ms * 1000) },
+        quota: if quota_ms < 0 {
+            QuotaUs::UNLIMITED
+        } else {
+            QuotaUs(quota_ms * 1000)
+        },
         period: PeriodUs(period_ms * 1000),
         burst: Usec(burst_ms * 1000),
         weight: CpuWeight::default(),
@@ -69,7 +73,13 @@ fn hand_checked_vector_of_section_1_2() {
         plan.timeline = Some(ms(1));
         let o = one(limits(10, 100, 0), "spin:threads=1", &m, &plan);
         let t = o.timeline.as_ref().unwrap();
-        let usage_at = |t_ms: u64| t.samples.iter().find(|s| s.t_ns == t_ms * MS).unwrap().usage_us;
+        let usage_at = |t_ms: u64| {
+            t.samples
+                .iter()
+                .find(|s| s.t_ns == t_ms * MS)
+                .unwrap()
+                .usage_us
+        };
         assert_eq!(usage_at(11), 11_000);
         assert_eq!(usage_at(12), 12_000, "throttled at 12 ms, 2 ms over quota");
         assert_eq!(usage_at(99), 12_000);
@@ -90,17 +100,33 @@ fn one_spinner_at_half_quota_uses_half_a_cpu_and_is_throttled_every_period() {
     // R1 / §6.5: usage 0.500 ± 1 %, nr_throttled = nr_periods, throttled_usec/wall ≈ 0.5.
     for hz in [100, 250, 1000, 0] {
         // 30 s: the window starts with a full pool, a start-up bias of Q/T ≤ 0.17 %.
-        let o = one(limits(50, 100, 0), "spin:threads=1", &machine(2, hz), &RunPlan::new(ms(30_000), 8, 7));
+        let o = one(
+            limits(50, 100, 0),
+            "spin:threads=1",
+            &machine(2, hz),
+            &RunPlan::new(ms(30_000), 8, 7),
+        );
         for r in &o.summary.per_run {
             let t = &r.totals;
-            assert!(within(t.usage_cores, 0.495, 0.505), "hz {hz}: usage {}", t.usage_cores);
+            assert!(
+                within(t.usage_cores, 0.495, 0.505),
+                "hz {hz}: usage {}",
+                t.usage_cores
+            );
             // Every period ends throttled except possibly the first, partial one: a load that
             // starts less than Q before an edge cannot use Q before it (R1: ratio ≥ 0.98).
-            assert!(t.nr_periods - t.nr_throttled <= 1, "hz {hz} phase {}: {t:?}", r.phase_us);
+            assert!(
+                t.nr_periods - t.nr_throttled <= 1,
+                "hz {hz} phase {}: {t:?}",
+                r.phase_us
+            );
             let per_period = t.throttled_time_us as f64 / t.nr_throttled as f64;
             // k·P − Q = 50 ms per period, ± one tick (§6.6 throttled_usec tolerance) + 5 %.
             let tick_us = if hz == 0 { 0.0 } else { 1e6 / hz as f64 };
-            assert!((per_period - 50_000.0).abs() <= tick_us + 2_500.0, "hz {hz}: {per_period}");
+            assert!(
+                (per_period - 50_000.0).abs() <= tick_us + 2_500.0,
+                "hz {hz}: {per_period}"
+            );
         }
     }
 }
@@ -110,18 +136,35 @@ fn k_spinners_use_the_quota_and_wait_k_p_minus_q() {
     // §6.5: k = min(threads, cpus) CPU-bound threads, Q < k·P: usage per period = Q, throttled
     // time per period = k·P − Q, ratio → 1. R2 (2 threads, 100/100), R3 (2 threads, 150/100) and
     // 4 threads on 2 CPUs (k = 2).
-    for (quota, threads, cpus, k) in [(100, 2, 2, 2), (150, 2, 2, 2), (100, 4, 2, 2), (250, 3, 4, 3)] {
+    for (quota, threads, cpus, k) in [
+        (100, 2, 2, 2),
+        (150, 2, 2, 2),
+        (100, 4, 2, 2),
+        (250, 3, 4, 3),
+    ] {
         let load = format!("spin:threads={threads}");
-        let o = one(limits(quota, 100, 0), &load, &machine(cpus, 250), &RunPlan::new(ms(10_000), 4, 3));
+        let o = one(
+            limits(quota, 100, 0),
+            &load,
+            &machine(cpus, 250),
+            &RunPlan::new(ms(10_000), 4, 3),
+        );
         let t = &o.summary.totals;
         let q = quota as f64 / 100.0;
-        assert!(within(t.usage_cores, q * 0.99, q * 1.01), "{load} q {quota}: usage {}", t.usage_cores);
+        assert!(
+            within(t.usage_cores, q * 0.99, q * 1.01),
+            "{load} q {quota}: usage {}",
+            t.usage_cores
+        );
         assert!(t.throttled_ratio >= 0.98, "ratio {}", t.throttled_ratio);
         let per_period_ms = t.throttled_time_us as f64 / 1e3 / t.nr_throttled as f64;
         let want = (k * 100 - quota) as f64;
         // ± 1 tick × busy CPUs (§6.6) + 5 %.
         let tol = 4.0 * k as f64 + want * 0.05;
-        assert!((per_period_ms - want).abs() <= tol, "{load} q {quota}: {per_period_ms} vs {want}");
+        assert!(
+            (per_period_ms - want).abs() <= tol,
+            "{load} q {quota}: {per_period_ms} vs {want}"
+        );
     }
 }
 
@@ -130,13 +173,28 @@ fn quota_above_demand_never_throttles() {
     // §6.5: quota ≥ demand → no throttling. Periodic 2×20 ms per 100 ms under 100/100 at every
     // phase; R4 (5 ms burn per second under 20/100, P4): every burn takes exactly 5 ms; one
     // spinner under a 2-CPU quota cannot reach its quota.
-    let o = one(limits(100, 100, 0), "periodic:threads=2,work=20ms,every=100ms", &machine(2, 250), &sweep_plan(5_000, 5));
+    let o = one(
+        limits(100, 100, 0),
+        "periodic:threads=2,work=20ms,every=100ms",
+        &machine(2, 250),
+        &sweep_plan(5_000, 5),
+    );
     assert_eq!(o.summary.runs_throttled, 0);
     assert_eq!(o.summary.totals.nr_throttled, 0);
-    let r4 = one(limits(20, 100, 0), "periodic:threads=1,work=5ms,every=1s", &machine(2, 250), &sweep_plan(20_000, 10));
+    let r4 = one(
+        limits(20, 100, 0),
+        "periodic:threads=1,work=5ms,every=1s",
+        &machine(2, 250),
+        &sweep_plan(20_000, 10),
+    );
     assert_eq!(r4.summary.totals.nr_throttled, 0);
     assert_eq!(r4.summary.totals.latency.max_ms, 5.0);
-    let spin = one(limits(200, 100, 0), "spin:threads=1", &machine(2, 250), &RunPlan::new(ms(5_000), 4, 1));
+    let spin = one(
+        limits(200, 100, 0),
+        "spin:threads=1",
+        &machine(2, 250),
+        &RunPlan::new(ms(5_000), 4, 1),
+    );
     assert_eq!(spin.summary.totals.nr_throttled, 0);
     assert!(within(spin.summary.totals.usage_cores, 0.999, 1.0));
 }
@@ -145,7 +203,12 @@ fn quota_above_demand_never_throttles() {
 fn burst_covering_the_overshoot_never_throttles() {
     // §6.5 / R5b: 2×80 ms every 200 ms needs 160 ms per 200 ms; with burst 100 ms the pool
     // saturates at 200 ms, so no phase throttles and every request takes exactly 80 ms.
-    let o = one(limits(100, 100, 100), "periodic:threads=2,work=80ms,every=200ms", &machine(2, 1000), &sweep_plan(8_000, 2));
+    let o = one(
+        limits(100, 100, 100),
+        "periodic:threads=2,work=80ms,every=200ms",
+        &machine(2, 1000),
+        &sweep_plan(8_000, 2),
+    );
     assert_eq!(o.summary.runs_throttled, 0);
     assert_eq!(o.summary.totals.latency.max_ms, 80.0);
     // With the whole burst inside one period (phase 0: 160 ms in the first period), burst_usec per
@@ -170,11 +233,18 @@ fn burst_counters_move_where_plain_quota_throttles() {
     let mut compared = 0;
     for (a, b) in plain.summary.per_run.iter().zip(&burst.summary.per_run) {
         let phi = a.phase_us as f64 / 1e3;
-        if [0.0, 50.0, 70.0, 100.0].iter().any(|edge| (phi - edge).abs() <= 6.0) {
+        if [0.0, 50.0, 70.0, 100.0]
+            .iter()
+            .any(|edge| (phi - edge).abs() <= 6.0)
+        {
             continue;
         }
         compared += 1;
-        assert_eq!(a.totals.nr_throttled > 0, b.totals.nr_bursts > 0, "phase {phi} ms");
+        assert_eq!(
+            a.totals.nr_throttled > 0,
+            b.totals.nr_bursts > 0,
+            "phase {phi} ms"
+        );
     }
     assert!(compared >= 25, "{compared}");
 }
@@ -188,14 +258,29 @@ fn job_completion_time_matches_the_fluid_formula() {
     // most one slice per CPU, i.e. L ± 5 ms.
     let m = machine(2, 0);
     let plan = fixed_plan(1_000, 0);
-    let o = one(limits(100, 100, 0), "periodic:threads=2,work=125ms,every=1s", &m, &plan);
+    let o = one(
+        limits(100, 100, 0),
+        "periodic:threads=2,work=125ms,every=1s",
+        &m,
+        &plan,
+    );
     let l = o.summary.totals.latency.max_ms;
     assert!((l - 225.0).abs() <= 5.0, "L = {l}");
-    let b = one(limits(100, 100, 50), "periodic:threads=2,work=125ms,every=1s", &m, &plan);
+    let b = one(
+        limits(100, 100, 50),
+        "periodic:threads=2,work=125ms,every=1s",
+        &m,
+        &plan,
+    );
     let lb = b.summary.totals.latency.max_ms;
     assert!((lb - 150.0).abs() <= 5.0, "L with burst = {lb}");
     // Unthrottled: D/k.
-    let u = one(limits(-1, 100, 0), "periodic:threads=2,work=125ms,every=1s", &m, &plan);
+    let u = one(
+        limits(-1, 100, 0),
+        "periodic:threads=2,work=125ms,every=1s",
+        &m,
+        &plan,
+    );
     assert_eq!(u.summary.totals.latency.max_ms, 125.0);
 }
 
@@ -217,15 +302,26 @@ fn r5_phase_curve_follows_the_fluid_model() {
     // slice/tick model may differ from the fluid one by the runtime a group can hold beyond the
     // pool, n_cpus·(slice + 1 tick) = 2·(5 + 1) = 12 ms, spread over 2 threads → 6 ms, plus one
     // tick of throttle latency: 7 ms.
-    let o = one(limits(100, 100, 0), "periodic:threads=2,work=80ms,every=200ms", &machine(2, 1000), &sweep_plan(4_000, 1));
+    let o = one(
+        limits(100, 100, 0),
+        "periodic:threads=2,work=80ms,every=200ms",
+        &machine(2, 1000),
+        &sweep_plan(4_000, 1),
+    );
     let mut checked = 0;
     for r in &o.summary.per_run {
         let phi = r.phase_us as f64 / 1e3;
-        if [0.0, 50.0, 70.0, 100.0].iter().any(|b| (phi - b).abs() <= 7.0) {
+        if [0.0, 50.0, 70.0, 100.0]
+            .iter()
+            .any(|b| (phi - b).abs() <= 7.0)
+        {
             continue;
         }
         let extra = r.totals.latency.max_ms - 80.0;
-        assert!((extra - r5_fluid_extra(phi)).abs() <= 7.0, "phase {phi}: extra {extra}");
+        assert!(
+            (extra - r5_fluid_extra(phi)).abs() <= 7.0,
+            "phase {phi}: extra {extra}"
+        );
         checked += 1;
     }
     assert!(checked >= 50, "{checked}");
@@ -237,7 +333,13 @@ fn r5_phase_curve_follows_the_fluid_model() {
 /// The R5 figures the report quotes: (runs throttled fraction, ratio, p50, p99) over a 1 ms
 /// phase sweep.
 fn r5_sweep(hz: u32, burst_ms: u64) -> Summary {
-    one(limits(100, 100, burst_ms), "periodic:threads=2,work=80ms,every=200ms", &machine(2, hz), &sweep_plan(10_000, 1)).summary
+    one(
+        limits(100, 100, burst_ms),
+        "periodic:threads=2,work=80ms,every=200ms",
+        &machine(2, hz),
+        &sweep_plan(10_000, 1),
+    )
+    .summary
 }
 
 #[test]
@@ -255,17 +357,46 @@ fn reference_case_r5_matches_the_documented_models() {
     for hz in [1000, 250] {
         let s = r5_sweep(hz, 0);
         let frac = s.runs_throttled as f64 / s.runs as f64;
-        assert!(within(frac, 0.73 - 0.05, 0.80 + 0.05), "hz {hz}: throttled phases {frac}");
+        assert!(
+            within(frac, 0.73 - 0.05, 0.80 + 0.05),
+            "hz {hz}: throttled phases {frac}"
+        );
         let p50 = s.totals.latency.p50_ms;
-        assert!(within(p50, 103.0 * 0.95, 110.0 * 1.05), "hz {hz}: p50 {p50}");
+        assert!(
+            within(p50, 103.0 * 0.95, 110.0 * 1.05),
+            "hz {hz}: p50 {p50}"
+        );
         let p99 = s.totals.latency.p99_ms;
-        assert!(within(p99, 129.0 * 0.85, 130.0 * 1.15), "hz {hz}: p99 {p99}");
-        assert!(p99 <= 80.0 + 50.0 + 2.0 * 1000.0 / hz as f64, "hz {hz}: extra beyond one period: {p99}");
-        let mean_extra = s.per_run.iter().map(|r| r.totals.latency.max_ms - 80.0).sum::<f64>() / s.runs as f64;
-        assert!(within(mean_extra, 21.0 - 4.0, 27.5 + 4.0), "hz {hz}: mean extra {mean_extra}");
+        assert!(
+            within(p99, 129.0 * 0.85, 130.0 * 1.15),
+            "hz {hz}: p99 {p99}"
+        );
+        assert!(
+            p99 <= 80.0 + 50.0 + 2.0 * 1000.0 / hz as f64,
+            "hz {hz}: extra beyond one period: {p99}"
+        );
+        let mean_extra = s
+            .per_run
+            .iter()
+            .map(|r| r.totals.latency.max_ms - 80.0)
+            .sum::<f64>()
+            / s.runs as f64;
+        assert!(
+            within(mean_extra, 21.0 - 4.0, 27.5 + 4.0),
+            "hz {hz}: mean extra {mean_extra}"
+        );
         // Each throttled phase is throttled once per 200 ms cycle (2 periods): ratio ≈ 0.5 there.
-        for r in s.per_run.iter().filter(|r| r.totals.nr_throttled > 0 && r.totals.latency.max_ms > 90.0) {
-            assert!(within(r.totals.throttled_ratio, 0.45, 0.55), "hz {hz} phase {}: {}", r.phase_us, r.totals.throttled_ratio);
+        for r in s
+            .per_run
+            .iter()
+            .filter(|r| r.totals.nr_throttled > 0 && r.totals.latency.max_ms > 90.0)
+        {
+            assert!(
+                within(r.totals.throttled_ratio, 0.45, 0.55),
+                "hz {hz} phase {}: {}",
+                r.phase_us,
+                r.totals.throttled_ratio
+            );
         }
         // With 100 ms burst: no throttling at any phase, every request 80 ms.
         let b = r5_sweep(hz, 100);
@@ -280,20 +411,43 @@ fn reference_case_r5_matches_the_documented_models() {
 fn node(groups: Vec<(&str, Limits, &str)>, cpus: u32, duration_ms: u64) -> Vec<GroupOutcome> {
     let groups: Vec<GroupConfig> = groups
         .into_iter()
-        .map(|(n, l, load)| GroupConfig { name: n.into(), limits: l, load: parse_load(load).unwrap(), trace: None })
+        .map(|(n, l, load)| GroupConfig {
+            name: n.into(),
+            limits: l,
+            load: parse_load(load).unwrap(),
+            trace: None,
+        })
         .collect();
-    simulate_node(&groups, &machine(cpus, 250), &RunPlan::new(ms(duration_ms), 3, 5)).unwrap()
+    simulate_node(
+        &groups,
+        &machine(cpus, 250),
+        &RunPlan::new(ms(duration_ms), 3, 5),
+    )
+    .unwrap()
 }
 
 fn weighted(w: u64) -> Limits {
-    Limits { weight: CpuWeight::Weight(crate::units::Weight(w)), ..limits(-1, 100, 0) }
+    Limits {
+        weight: CpuWeight::Weight(crate::units::Weight(w)),
+        ..limits(-1, 100, 0)
+    }
 }
 
 #[test]
 fn weights_split_cpu_time_r7() {
     // R7: A cpu.weight 100, B 300, 2 spinners each, no quota, 2 CPUs: A 0.50, B 1.50 (± 5 %).
-    let o = node(vec![("a", weighted(100), "spin:threads=2"), ("b", weighted(300), "spin:threads=2")], 2, 5_000);
-    let (a, b) = (o[0].summary.totals.usage_cores, o[1].summary.totals.usage_cores);
+    let o = node(
+        vec![
+            ("a", weighted(100), "spin:threads=2"),
+            ("b", weighted(300), "spin:threads=2"),
+        ],
+        2,
+        5_000,
+    );
+    let (a, b) = (
+        o[0].summary.totals.usage_cores,
+        o[1].summary.totals.usage_cores,
+    );
     assert!(within(a, 0.475, 0.525), "A {a}");
     assert!(within(b, 1.425, 1.575), "B {b}");
 }
@@ -301,8 +455,18 @@ fn weights_split_cpu_time_r7() {
 #[test]
 fn balancer_evens_out_load_r7b() {
     // R7b: A 1 spinner, B 2 spinners, equal weights: A 1.00, B 1.00 after balancing (± 5 %).
-    let o = node(vec![("a", weighted(100), "spin:threads=1"), ("b", weighted(100), "spin:threads=2")], 2, 5_000);
-    let (a, b) = (o[0].summary.totals.usage_cores, o[1].summary.totals.usage_cores);
+    let o = node(
+        vec![
+            ("a", weighted(100), "spin:threads=1"),
+            ("b", weighted(100), "spin:threads=2"),
+        ],
+        2,
+        5_000,
+    );
+    let (a, b) = (
+        o[0].summary.totals.usage_cores,
+        o[1].summary.totals.usage_cores,
+    );
     assert!(within(a, 0.95, 1.05), "A {a}");
     assert!(within(b, 0.95, 1.05), "B {b}");
 }
@@ -311,8 +475,18 @@ fn balancer_evens_out_load_r7b() {
 fn quota_and_weight_together() {
     // A limited group cannot take more than its quota even with idle CPUs, and the unlimited
     // sibling takes the rest (work conservation): A quota 0.5 CPU with 2 spinners, B 2 spinners.
-    let o = node(vec![("a", limits(50, 100, 0), "spin:threads=2"), ("b", weighted(100), "spin:threads=2")], 2, 5_000);
-    let (a, b) = (o[0].summary.totals.usage_cores, o[1].summary.totals.usage_cores);
+    let o = node(
+        vec![
+            ("a", limits(50, 100, 0), "spin:threads=2"),
+            ("b", weighted(100), "spin:threads=2"),
+        ],
+        2,
+        5_000,
+    );
+    let (a, b) = (
+        o[0].summary.totals.usage_cores,
+        o[1].summary.totals.usage_cores,
+    );
     assert!(within(a, 0.49, 0.51), "A {a}");
     assert!(within(b, 1.47, 1.51), "B {b}");
 }
@@ -325,12 +499,26 @@ fn r6_more_workers_than_quota_shape() {
     // dominates p99, so p99 is compared among N ≥ 2 only through the maximum.
     let m = machine(2, 250);
     let plan = RunPlan::new(ms(20_000), 2, 11);
-    let run = |n: u32| one(limits(100, 100, 0), &format!("poisson:rate=800/s,work=1ms,threads={n}"), &m, &plan).summary.totals;
+    let run = |n: u32| {
+        one(
+            limits(100, 100, 0),
+            &format!("poisson:rate=800/s,work=1ms,threads={n}"),
+            &m,
+            &plan,
+        )
+        .summary
+        .totals
+    };
     let (n1, n2, n8) = (run(1), run(2), run(8));
     assert_eq!(n1.nr_throttled, 0);
     assert!(n2.nr_throttled > 0 && n8.nr_throttled > 0);
     assert!(n2.latency.p50_ms < n1.latency.p50_ms && n8.latency.p50_ms < n1.latency.p50_ms);
-    assert!(n8.latency.max_ms > n2.latency.max_ms, "max {} vs {}", n8.latency.max_ms, n2.latency.max_ms);
+    assert!(
+        n8.latency.max_ms > n2.latency.max_ms,
+        "max {} vs {}",
+        n8.latency.max_ms,
+        n2.latency.max_ms
+    );
     // Usage equals the offered load (0.8) whatever N, up to the backlog left at the end.
     for t in [&n1, &n2, &n8] {
         assert!(within(t.usage_cores, 0.78, 0.82), "{}", t.usage_cores);
@@ -348,16 +536,42 @@ fn rejects_values_the_kernel_rejects() {
     for (l, why) in [
         (limits(100, 2_000, 0), "period"),
         (limits(100, 0, 0), "period"),
-        (Limits { quota: QuotaUs(500), ..limits(1, 100, 0) }, "quota"),
+        (
+            Limits {
+                quota: QuotaUs(500),
+                ..limits(1, 100, 0)
+            },
+            "quota",
+        ),
         (limits(50, 100, 60), "burst"),
         (limits(-1, 100, 10), "burst"),
-        (Limits { weight: CpuWeight::Weight(crate::units::Weight(0)), ..limits(50, 100, 0) }, "weight"),
-        (Limits { weight: CpuWeight::Shares(crate::units::Shares(1)), ..limits(50, 100, 0) }, "shares"),
+        (
+            Limits {
+                weight: CpuWeight::Weight(crate::units::Weight(0)),
+                ..limits(50, 100, 0)
+            },
+            "weight",
+        ),
+        (
+            Limits {
+                weight: CpuWeight::Shares(crate::units::Shares(1)),
+                ..limits(50, 100, 0)
+            },
+            "shares",
+        ),
     ] {
         let e = simulate_container("c", l, &load, None, &m, &plan).unwrap_err();
         assert!(e.to_string().contains(why), "{e} should mention {why}");
     }
-    assert!(simulate_container("c", limits(50, 100, 0), &load, None, &machine(0, 250), &plan).is_err());
+    assert!(simulate_container(
+        "c",
+        limits(50, 100, 0),
+        &load,
+        None,
+        &machine(0, 250),
+        &plan
+    )
+    .is_err());
     let mut bad = plan.clone();
     bad.phase = Phase::Fixed(ms(100));
     assert!(simulate_container("c", limits(50, 100, 0), &load, None, &m, &bad).is_err());
@@ -387,10 +601,22 @@ fn trace_load_replays_rows() {
 
 #[test]
 fn kernel_weights() {
-    assert_eq!(CpuWeight::Weight(crate::units::Weight(100)).kernel_weight(), 1024);
-    assert_eq!(CpuWeight::Weight(crate::units::Weight(1)).kernel_weight(), 10);
-    assert_eq!(CpuWeight::Weight(crate::units::Weight(39)).kernel_weight(), 399);
-    assert_eq!(CpuWeight::Shares(crate::units::Shares(2)).kernel_weight(), 2);
+    assert_eq!(
+        CpuWeight::Weight(crate::units::Weight(100)).kernel_weight(),
+        1024
+    );
+    assert_eq!(
+        CpuWeight::Weight(crate::units::Weight(1)).kernel_weight(),
+        10
+    );
+    assert_eq!(
+        CpuWeight::Weight(crate::units::Weight(39)).kernel_weight(),
+        399
+    );
+    assert_eq!(
+        CpuWeight::Shares(crate::units::Shares(2)).kernel_weight(),
+        2
+    );
     assert_eq!(default_quantum(1), Nanos(750_000));
     assert_eq!(default_quantum(2), Nanos(1_500_000));
     assert_eq!(default_quantum(64), Nanos(3_000_000));
@@ -401,15 +627,17 @@ fn kernel_weights() {
 
 fn arb_case() -> impl Strategy<Value = (Limits, String, u32, u32, u64)> {
     (
-        1u64..=50,       // period in 10 ms steps (10..500 ms)
-        1u64..=300,      // quota as % of period (0.01..3 CPUs)
-        0u64..=100,      // burst as % of quota
-        1u32..=4,        // cpus
+        1u64..=50,  // period in 10 ms steps (10..500 ms)
+        1u64..=300, // quota as % of period (0.01..3 CPUs)
+        0u64..=100, // burst as % of quota
+        1u32..=4,   // cpus
         prop_oneof![Just(0u32), Just(100), Just(250), Just(1000)],
         prop_oneof![
             (1u32..=6).prop_map(|t| format!("spin:threads={t}")),
-            (1u32..=4, 1u64..=60, 20u64..=300).prop_map(|(t, w, e)| format!("periodic:threads={t},work={w}ms,every={e}ms")),
-            (1u32..=6, 1u64..=200, 1u64..=20).prop_map(|(t, r, w)| format!("poisson:rate={r}/s,work={w}ms,threads={t}")),
+            (1u32..=4, 1u64..=60, 20u64..=300)
+                .prop_map(|(t, w, e)| format!("periodic:threads={t},work={w}ms,every={e}ms")),
+            (1u32..=6, 1u64..=200, 1u64..=20)
+                .prop_map(|(t, r, w)| format!("poisson:rate={r}/s,work={w}ms,threads={t}")),
         ],
         0u64..1_000,
     )
@@ -488,4 +716,3 @@ proptest! {
         prop_assert_eq!(&none, &again);
     }
 }
-
