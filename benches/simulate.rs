@@ -62,12 +62,7 @@ pub fn node_groups() -> Vec<GroupConfig> {
                 burst: Usec(0),
                 weight: CpuWeight::Shares(Shares(102 + (i % 10) * 102)),
             };
-            GroupConfig {
-                name: format!("pod-{i}"),
-                limits,
-                load: parse_load(&load).unwrap(),
-                trace: None,
-            }
+            GroupConfig::new(format!("pod-{i}"), limits, parse_load(&load).unwrap())
         })
         .collect()
 }

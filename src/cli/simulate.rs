@@ -282,10 +282,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
         (
             vec![GroupConfig {
-                name: "container".into(),
-                limits,
-                load,
                 trace,
+                ..GroupConfig::new("container", limits, load)
             }],
             cpus,
         )

@@ -1,12 +1,19 @@
 //! CFS bandwidth control of one cgroup: the global pool, the per-CPU runtime silos, the
 //! period and slack timers and the `cpu.stat` counters (pure core).
 //!
-//! This is a transcription of the bandwidth section of Linux `kernel/sched/fair.c` (torvalds/linux,
-//! read from the 5.13–6.x mainline text; the 6.18 task-based throttle series changes *when* a throttled
-//! task stops, not these numbers — see `shared/reference/cfs.md`, "Corrections for kernel 6.18").
-//! Every method names the kernel function it mirrors. Times are integer nanoseconds; runtime
-//! amounts are signed (`runtime_remaining` goes negative when a CPU overruns its silo by up to one
-//! tick, and the debt is repaid from the next grant).
+//! A transcription of the bandwidth section of torvalds/linux `kernel/sched/fair.c`, read through
+//! the code index in its 6.6-era form (EEVDF, async unthrottle, `runtime_snap` burst statistics,
+//! `throttled_clock` only with queued tasks) and checked against the 5.13 text: functions
+//! `__refill_cfs_bandwidth_runtime`, `__assign_cfs_rq_runtime`, `__account_cfs_rq_runtime`,
+//! `throttle_cfs_rq`, `unthrottle_cfs_rq`, `distribute_cfs_runtime`, `do_sched_cfs_period_timer`,
+//! `sched_cfs_period_timer`, `start_cfs_bandwidth`, `runtime_refresh_within`,
+//! `start_cfs_slack_bandwidth`, `__return_cfs_rq_runtime`, `do_sched_cfs_slack_timer`,
+//! `check_enqueue_throttle`, `check_cfs_rq_runtime`. The 6.18 task-based throttle series changes
+//! *when* a throttled task stops, not these numbers (`shared/reference/cfs.md`, "Corrections for
+//! kernel 6.18"); its 1 ns silo start after a configuration write is [`Bandwidth::new`]'s
+//! `initial_silo_ns`. Every method names the kernel function it mirrors. Times are integer
+//! nanoseconds; runtime amounts are signed (`runtime_remaining` goes negative when a CPU overruns
+//! its silo by up to one tick, and the debt is repaid from the next grant).
 //!
 //! The scheduler side (who runs where, ticks, enqueue/dequeue) lives in [`super::node`]; it calls
 //! into [`Bandwidth`] at the same points the kernel calls into the bandwidth code:
@@ -130,6 +137,70 @@ impl Bandwidth {
             arm_edge: false,
             arm_slack_at: None,
         }
+    }
+
+    /// A group whose limit is written while it was unlimited (`tg_set_cfs_bandwidth`, core.c, on
+    /// a group created with `runtime = 0` by `init_cfs_bandwidth`): the refill gives
+    /// `min(0 + quota, quota + burst) = quota`, the period timer starts at the write, silos hold
+    /// `initial_silo_ns`. Counters continue from `stat`.
+    pub fn written(
+        params: BandwidthParams,
+        cpus: usize,
+        grid_offset_ns: u64,
+        initial_silo_ns: i64,
+        now: u64,
+        stat: BandwidthStat,
+    ) -> Bandwidth {
+        let mut b = Bandwidth::new(params, cpus, grid_offset_ns, initial_silo_ns);
+        b.pool_ns = params.quota_ns;
+        b.snap_ns = params.quota_ns;
+        b.stat = stat;
+        b.start_timer(now);
+        b
+    }
+
+    /// A new quota/period/burst written to a limited group (`tg_set_cfs_bandwidth`, core.c 6.x;
+    /// cfs.md §1.1 and correction 5): the values change, the pool is refilled under the new cap
+    /// (`__refill_cfs_bandwidth_runtime`), a running period timer keeps its pending expiry (the new
+    /// period applies from the next edge) while an idle one is started on its old grid, every silo
+    /// is reset to `initial_silo_ns` and every throttled silo is unthrottled (pushed to `out`).
+    pub fn reconfigure(
+        &mut self,
+        params: BandwidthParams,
+        now: u64,
+        initial_silo_ns: i64,
+        out: &mut Vec<u32>,
+    ) {
+        let old_p = self.params.period_ns;
+        let anchor = if self.timer_active {
+            self.next_edge_ns
+        } else if now < self.grid_offset_ns {
+            self.grid_offset_ns
+        } else {
+            self.next_grid_after(now) - old_p
+        };
+        self.params = params;
+        self.grid_offset_ns = anchor % params.period_ns.max(1);
+        self.refill();
+        self.start_timer(now);
+        while let Some(cpu) = self.throttled.pop_front() {
+            self.unthrottle(cpu as usize, now);
+            out.push(cpu);
+        }
+        for silo in &mut self.silos {
+            silo.remaining_ns = initial_silo_ns;
+        }
+    }
+
+    /// The limit is removed (quota `max`): every throttled silo is unthrottled (pushed to `out`)
+    /// and the counters are handed back; the caller drops the bandwidth state.
+    pub fn remove(&mut self, now: u64, out: &mut Vec<u32>) -> BandwidthStat {
+        while let Some(cpu) = self.throttled.pop_front() {
+            self.unthrottle(cpu as usize, now);
+            out.push(cpu);
+        }
+        self.timer_active = false;
+        self.stat
     }
 
     /// The first grid point strictly after `now` (`hrtimer_forward_now` keeps the original grid
@@ -315,10 +386,11 @@ impl Bandwidth {
         true
     }
 
-    /// `runtime_refresh_within` (fair.c): is the next period edge less than `min_ns` away? An
-    /// inactive timer has an expiry in the past, which the kernel's unsigned compare reads as "far".
+    /// `runtime_refresh_within` (fair.c): is the next period edge less than `min_ns` away? Since
+    /// 6.x the compare is signed (`remaining < (s64)min_expire`), so a stopped timer, whose expiry
+    /// lies in the past, also counts as "within" (no slack redistribution without a period timer).
     fn refresh_within(&self, now: u64, min_ns: u64) -> bool {
-        self.timer_active && self.next_edge_ns.saturating_sub(now) < min_ns
+        !self.timer_active || self.next_edge_ns.saturating_sub(now) < min_ns
     }
 
     /// `return_cfs_rq_runtime` → `__return_cfs_rq_runtime` (fair.c): when the last task leaves silo

@@ -109,17 +109,44 @@ impl Default for Limits {
     }
 }
 
+/// A cgroup write planned during a run (e.g. an in-place resize): from `at` on, the group has
+/// `limits` (applied with `tg_set_cfs_bandwidth` semantics, see [`cfs::Bandwidth::reconfigure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LimitChange {
+    /// When the write happens, from the load start.
+    pub at: Nanos,
+    /// The group's values after the write.
+    pub limits: Limits,
+}
+
 /// One group to simulate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupConfig {
     /// Display name (container, pod or scenario group).
     pub name: String,
-    /// Its cgroup values.
+    /// Its cgroup values at the start.
     pub limits: Limits,
     /// Its load.
     pub load: LoadProfile,
     /// The requests of a `trace:` load (the caller reads the file); `None` otherwise.
     pub trace: Option<Vec<Request>>,
+    /// Cgroup writes during the run, in time order (writes at or after the end of the measured
+    /// window only affect the drain).
+    pub changes: Vec<LimitChange>,
+}
+
+impl GroupConfig {
+    /// A group with fixed limits and no trace: the shape `Vec<(name, values, LoadProfile)>` from
+    /// manifests maps onto.
+    pub fn new(name: impl Into<String>, limits: Limits, load: LoadProfile) -> GroupConfig {
+        GroupConfig {
+            name: name.into(),
+            limits,
+            load,
+            trace: None,
+            changes: Vec::new(),
+        }
+    }
 }
 
 /// The simulated machine and kernel.
@@ -280,12 +307,11 @@ pub enum SimError {
     Stalled(#[from] node::Stalled),
 }
 
-fn validate_group(g: &GroupConfig, duration: Nanos) -> Result<(), SimError> {
+fn validate_limits(name: &str, l: &Limits) -> Result<(), SimError> {
     let bad = |reason: String| SimError::InvalidGroup {
-        group: g.name.clone(),
+        group: name.to_string(),
         reason,
     };
-    let l = &g.limits;
     if !(MIN_PERIOD_US..=MAX_PERIOD_US).contains(&l.period.0) {
         return Err(bad(format!(
             "period {}us is outside the kernel's range 1ms..1s (cpu.cfs_period_us)",
@@ -317,6 +343,26 @@ fn validate_group(g: &GroupConfig, duration: Nanos) -> Result<(), SimError> {
             return Err(bad(format!("cpu.weight {} is outside 1..10000", w.0)));
         }
         _ => {}
+    }
+    Ok(())
+}
+
+fn validate_group(g: &GroupConfig, duration: Nanos) -> Result<(), SimError> {
+    let bad = |reason: String| SimError::InvalidGroup {
+        group: g.name.clone(),
+        reason,
+    };
+    validate_limits(&g.name, &g.limits)?;
+    let mut last = Nanos(0);
+    for c in &g.changes {
+        validate_limits(&g.name, &c.limits)?;
+        if c.at < last {
+            return Err(bad(format!(
+                "limit changes must be in time order (at {})",
+                format_duration(c.at)
+            )));
+        }
+        last = c.at;
     }
     let secs = duration.0 as f64 / 1e9;
     let expected = match &g.load {
@@ -445,6 +491,15 @@ fn number_of_runs(groups: &[GroupConfig], plan: &RunPlan) -> u32 {
     }
 }
 
+fn bandwidth_params(l: &Limits, machine: &Machine) -> Option<cfs::BandwidthParams> {
+    (!l.quota.is_unlimited()).then(|| cfs::BandwidthParams {
+        quota_ns: l.quota.0 * 1_000,
+        period_ns: l.period.0 * 1_000,
+        burst_ns: l.burst.0 as i64 * 1_000,
+        slice_ns: machine.slice.0 as i64,
+    })
+}
+
 fn run_once(
     groups: &[GroupConfig],
     machine: &Machine,
@@ -498,12 +553,18 @@ fn run_once(
                 (LoadKind::Shared, 1, reqs)
             }
         };
-        let bandwidth = (!g.limits.quota.is_unlimited()).then(|| cfs::BandwidthParams {
-            quota_ns: g.limits.quota.0 * 1_000,
-            period_ns,
-            burst_ns: g.limits.burst.0 as i64 * 1_000,
-            slice_ns: machine.slice.0 as i64,
-        });
+        let bandwidth = bandwidth_params(&g.limits, machine);
+        let changes = g
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.at.0,
+                    c.limits.weight.kernel_weight(),
+                    bandwidth_params(&c.limits, machine),
+                )
+            })
+            .collect();
         setups.push(GroupSetup {
             weight: g.limits.weight.kernel_weight(),
             bandwidth,
@@ -512,6 +573,7 @@ fn run_once(
             threads,
             kind,
             requests,
+            changes,
         });
     }
     let record = run == 0 && plan.timeline.is_some();
@@ -645,10 +707,8 @@ pub fn simulate_container(
     plan: &RunPlan,
 ) -> Result<GroupOutcome, SimError> {
     let group = GroupConfig {
-        name: name.to_string(),
-        limits,
-        load: load.clone(),
         trace,
+        ..GroupConfig::new(name, limits, load.clone())
     };
     let mut out = simulate_node(std::slice::from_ref(&group), machine, plan)?;
     out.pop()

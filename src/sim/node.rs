@@ -70,11 +70,13 @@ const EV_SAMPLE: u8 = 0;
 const EV_GRID: u8 = 1;
 const EV_EDGE: u8 = 2;
 const EV_SLACK: u8 = 3;
+/// A cgroup write (quota, period, burst or weight) at a planned time.
+const EV_CONFIG: u8 = 4;
 /// Opens the next period record just after the edge (sees the refilled pool).
-const EV_GRID_OPEN: u8 = 4;
-const EV_CPU: u8 = 5;
-const EV_ARRIVAL: u8 = 6;
-const EV_BALANCE: u8 = 7;
+const EV_GRID_OPEN: u8 = 5;
+const EV_CPU: u8 = 6;
+const EV_ARRIVAL: u8 = 7;
+const EV_BALANCE: u8 = 8;
 
 /// How a group's threads receive work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +104,8 @@ pub(crate) struct GroupSetup {
     pub kind: LoadKind,
     /// Requests sorted by arrival (empty for `Spin`).
     pub requests: Vec<Request>,
+    /// Planned cgroup writes: (time, new kernel weight, new bandwidth or `None` for no limit).
+    pub changes: Vec<(u64, u64, Option<BandwidthParams>)>,
 }
 
 /// Machine and run parameters of one engine run.
@@ -198,6 +202,12 @@ struct Req {
 struct Group {
     weight: u64,
     bw: Option<Bandwidth>,
+    /// Counters kept while the group is unlimited.
+    stat_carry: BandwidthStat,
+    /// Generation of the period/slack timers (bumped when the bandwidth state is replaced).
+    timer_gen: u64,
+    grid_offset_ns: u64,
+    changes: Vec<(u64, u64, Option<BandwidthParams>)>,
     ent: Vec<Entity>,
     nr_runnable: u32,
     usage_ns: u64,
@@ -289,6 +299,10 @@ impl Engine {
             groups.push(Group {
                 weight: s.weight.max(MIN_SHARES),
                 bw,
+                stat_carry: BandwidthStat::default(),
+                timer_gen: 0,
+                grid_offset_ns: s.grid_offset_ns,
+                changes: s.changes,
                 ent: vec![Entity::default(); ncpu],
                 nr_runnable: 0,
                 usage_ns: 0,
@@ -370,6 +384,10 @@ impl Engine {
                 let t = r.arrival;
                 self.push(t, EV_ARRIVAL, g as u32, 0);
             }
+            let writes: Vec<u64> = self.groups[g].changes.iter().map(|c| c.0).collect();
+            for (i, at) in writes.into_iter().enumerate() {
+                self.push(at, EV_CONFIG, g as u32, i as u64);
+            }
         }
         // Spinning threads are runnable from the start.
         for ti in 0..self.threads.len() {
@@ -407,8 +425,13 @@ impl Engine {
                 EV_SAMPLE => self.on_sample(t),
                 EV_GRID => self.on_grid(idx as usize, t),
                 EV_GRID_OPEN => self.on_grid_open(idx as usize, t),
-                EV_EDGE => self.on_edge(idx as usize, t),
-                EV_SLACK => self.on_slack(idx as usize, t),
+                EV_EDGE if self.groups[idx as usize].timer_gen == gen => {
+                    self.on_edge(idx as usize, t)
+                }
+                EV_SLACK if self.groups[idx as usize].timer_gen == gen => {
+                    self.on_slack(idx as usize, t)
+                }
+                EV_CONFIG => self.on_config(idx as usize, gen as usize, t),
                 EV_CPU if self.cpus[idx as usize].gen == gen => self.on_cpu(idx as usize, t),
                 EV_ARRIVAL => self.on_arrival(idx as usize, t),
                 EV_BALANCE => self.on_balance(t),
@@ -480,17 +503,24 @@ impl Engine {
 
     /// Queues the timer events a bandwidth call asked for.
     fn flush_timers(&mut self, g: usize) {
+        let gen = self.groups[g].timer_gen;
         let Some(bw) = self.groups[g].bw.as_mut() else {
             return;
         };
         let edge = std::mem::take(&mut bw.arm_edge).then_some(bw.next_edge_ns);
         let slack = bw.arm_slack_at.take();
         if let Some(t) = edge {
-            self.push(t, EV_EDGE, g as u32, 0);
+            self.push(t, EV_EDGE, g as u32, gen);
         }
         if let Some(t) = slack {
-            self.push(t, EV_SLACK, g as u32, 0);
+            self.push(t, EV_SLACK, g as u32, gen);
         }
+    }
+
+    /// The group's `cpu.stat` counters, whether or not it is limited right now.
+    fn stat(&self, g: usize) -> BandwidthStat {
+        let grp = &self.groups[g];
+        grp.bw.as_ref().map_or(grp.stat_carry, |b| b.stat)
     }
 
     fn silo_throttled(&self, g: usize, c: usize) -> bool {
@@ -896,7 +926,8 @@ impl Engine {
         };
         if bw.period_edge(now, &mut out) {
             let next = bw.next_edge_ns;
-            self.push(next, EV_EDGE, g as u32, 0);
+            let gen = self.groups[g].timer_gen;
+            self.push(next, EV_EDGE, g as u32, gen);
         }
         for &c in &out {
             self.after_unthrottle(g, c as usize, now);
@@ -929,6 +960,60 @@ impl Engine {
             self.maybe_arm_balance(c, now);
         }
         self.reschedule(c, now);
+    }
+
+    /// A planned cgroup write (`tg_set_cfs_bandwidth` / `cpu_weight_write_u64`, core.c).
+    fn on_config(&mut self, g: usize, i: usize, now: u64) {
+        let Some(&(_, weight, params)) = self.groups[g].changes.get(i) else {
+            return;
+        };
+        let ncpu = self.cpus.len();
+        let initial = self.p.initial_silo_ns;
+        let mut out = Vec::new();
+        // Charge what ran up to the write under the old values (the kernel's update_curr() ran at
+        // the last tick; the engine charges lazily, so catch up here).
+        for c in 0..ncpu {
+            let t = self.cpus[c].running;
+            if t != NONE && self.threads[t as usize].group as usize == g {
+                self.charge(c, now);
+            }
+        }
+        let grp = &mut self.groups[g];
+        grp.weight = weight.max(MIN_SHARES);
+        grp.bw = match (grp.bw.take(), params) {
+            (Some(mut bw), Some(p)) => {
+                bw.reconfigure(p, now, initial, &mut out);
+                Some(bw)
+            }
+            (Some(mut bw), None) => {
+                grp.stat_carry = bw.remove(now, &mut out);
+                grp.timer_gen += 1;
+                None
+            }
+            (None, Some(p)) => {
+                grp.timer_gen += 1;
+                Some(Bandwidth::written(
+                    p,
+                    ncpu,
+                    grp.grid_offset_ns,
+                    initial,
+                    now,
+                    grp.stat_carry,
+                ))
+            }
+            (None, None) => None,
+        };
+        self.flush_timers(g);
+        for &c in &out {
+            self.after_unthrottle(g, c as usize, now);
+        }
+        // Silos were reset: CPUs running this group need a new check time.
+        for c in 0..ncpu {
+            let t = self.cpus[c].running;
+            if t != NONE && self.threads[t as usize].group as usize == g {
+                self.reschedule(c, now);
+            }
+        }
     }
 
     fn on_arrival(&mut self, g: usize, now: u64) {
@@ -993,11 +1078,7 @@ impl Engine {
     fn on_sample(&mut self, now: u64) {
         for g in 0..self.groups.len() {
             let usage = self.usage_now(g, now);
-            let stat = self.groups[g]
-                .bw
-                .as_ref()
-                .map(|b| b.stat)
-                .unwrap_or_default();
+            let stat = self.stat(g);
             self.groups[g].samples.push(Sample {
                 t_ns: now,
                 nr_periods: stat.nr_periods,
@@ -1062,11 +1143,7 @@ impl Engine {
             if let Some(dt) = self.p.sample_ns {
                 let last = self.groups[g].samples.last().map(|s| s.t_ns);
                 if dt > 0 && last != Some(end) {
-                    let stat = self.groups[g]
-                        .bw
-                        .as_ref()
-                        .map(|b| b.stat)
-                        .unwrap_or_default();
+                    let stat = self.stat(g);
                     self.groups[g].samples.push(Sample {
                         t_ns: end,
                         nr_periods: stat.nr_periods,
@@ -1076,11 +1153,7 @@ impl Engine {
                     });
                 }
             }
-            let stat = self.groups[g]
-                .bw
-                .as_ref()
-                .map(|b| b.stat)
-                .unwrap_or_default();
+            let stat = self.stat(g);
             self.groups[g].at_end = Some((stat, usage));
         }
     }

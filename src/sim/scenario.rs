@@ -11,6 +11,9 @@
 //!     burst: 50ms         # default 0
 //!     load: poisson:rate=40/s,work=15ms,threads=8
 //!     replicas: 3         # optional: api-0, api-1, api-2
+//!     changes:            # optional cgroup writes during the run (e.g. an in-place resize);
+//!       - at: 5s          # omitted fields keep their value
+//!         quota: 400ms
 //! ```
 //!
 //! Quota, period and burst must be whole microseconds (the kernel's unit). A `trace:FILE` load
@@ -18,7 +21,7 @@
 //! [`GroupConfig::trace`].
 
 use super::load::{parse_load, LoadProfile};
-use super::{CpuWeight, GroupConfig, Limits};
+use super::{CpuWeight, GroupConfig, LimitChange, Limits};
 use crate::units::{parse_duration, PeriodUs, QuotaUs, Shares, Usec, Weight};
 use serde::Deserialize;
 
@@ -68,6 +71,48 @@ struct RawGroup {
     burst: Option<String>,
     load: String,
     replicas: Option<u32>,
+    #[serde(default)]
+    changes: Vec<RawChange>,
+}
+
+/// A cgroup write during the run: fields left out keep their value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChange {
+    at: String,
+    shares: Option<u64>,
+    weight: Option<u64>,
+    quota: Option<String>,
+    period: Option<String>,
+    burst: Option<String>,
+}
+
+/// `base` with the given fields replaced.
+fn overlay(
+    base: Limits,
+    shares: Option<u64>,
+    weight: Option<u64>,
+    quota: Option<&str>,
+    period: Option<&str>,
+    burst: Option<&str>,
+) -> Result<Limits, String> {
+    let mut l = base;
+    match (shares, weight) {
+        (Some(_), Some(_)) => return Err("give shares (v1) or weight (v2), not both".into()),
+        (Some(s), None) => l.weight = CpuWeight::Shares(Shares(s)),
+        (None, Some(w)) => l.weight = CpuWeight::Weight(Weight(w)),
+        (None, None) => {}
+    }
+    if let Some(q) = quota {
+        l.quota = parse_quota(q)?;
+    }
+    if let Some(p) = period {
+        l.period = PeriodUs(parse_us(p, "period")?);
+    }
+    if let Some(b) = burst {
+        l.burst = Usec(parse_us(b, "burst")?);
+    }
+    Ok(l)
 }
 
 fn whole_us(text: &str, what: &str) -> Result<u64, String> {
@@ -114,33 +159,34 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
         if name.trim().is_empty() {
             return Err(err("name is empty".into()));
         }
-        let weight = match (g.shares, g.weight) {
-            (Some(_), Some(_)) => {
-                return Err(err("give shares (v1) or weight (v2), not both".into()))
-            }
-            (Some(s), None) => CpuWeight::Shares(Shares(s)),
-            (None, Some(w)) => CpuWeight::Weight(Weight(w)),
-            (None, None) => CpuWeight::default(),
-        };
-        let quota = match &g.quota {
-            Some(q) => parse_quota(q).map_err(err)?,
-            None => QuotaUs::UNLIMITED,
-        };
-        let period = match &g.period {
-            Some(p) => PeriodUs(parse_us(p, "period").map_err(err)?),
-            None => PeriodUs::DEFAULT,
-        };
-        let burst = match &g.burst {
-            Some(b) => Usec(parse_us(b, "burst").map_err(err)?),
-            None => Usec(0),
-        };
+        let limits = overlay(
+            Limits::default(),
+            g.shares,
+            g.weight,
+            g.quota.as_deref(),
+            g.period.as_deref(),
+            g.burst.as_deref(),
+        )
+        .map_err(err)?;
         let load: LoadProfile = parse_load(&g.load).map_err(|e| err(e.to_string()))?;
-        let limits = Limits {
-            quota,
-            period,
-            burst,
-            weight,
-        };
+        let mut changes = Vec::new();
+        let mut current = limits;
+        for c in &g.changes {
+            let at = parse_duration(&c.at).map_err(|e| err(e.to_string()))?;
+            current = overlay(
+                current,
+                c.shares,
+                c.weight,
+                c.quota.as_deref(),
+                c.period.as_deref(),
+                c.burst.as_deref(),
+            )
+            .map_err(|e| err(format!("change at {}: {e}", c.at)))?;
+            changes.push(LimitChange {
+                at,
+                limits: current,
+            });
+        }
         let replicas = g.replicas.unwrap_or(1);
         if replicas == 0 {
             return Err(err("replicas must be at least 1".into()));
@@ -157,10 +203,8 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
                 format!("{name}-{r}")
             };
             groups.push(GroupConfig {
-                name: n,
-                limits,
-                load: load.clone(),
-                trace: None,
+                changes: changes.clone(),
+                ..GroupConfig::new(n, limits, load.clone())
             });
         }
     }
@@ -197,6 +241,25 @@ mod tests {
         assert_eq!(s.groups[0].limits.burst, Usec(50_000));
         assert_eq!(s.groups[0].limits.weight, CpuWeight::Weight(Weight(300)));
         assert_eq!(s.groups[2].limits, Limits::default());
+    }
+
+    #[test]
+    fn changes_overlay_the_previous_values() {
+        let s = parse_scenario(
+            "groups:\n  - name: a\n    quota: 100ms\n    burst: 10ms\n    load: spin:threads=1\n    changes:\n      - at: 1s\n        quota: 300ms\n      - at: 2s\n        weight: 50\n",
+        )
+        .unwrap();
+        let c = &s.groups[0].changes;
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].at.0, 1_000_000_000);
+        assert_eq!(c[0].limits.quota, QuotaUs(300_000));
+        assert_eq!(c[0].limits.burst, Usec(10_000));
+        assert_eq!(c[1].limits.quota, QuotaUs(300_000));
+        assert_eq!(c[1].limits.weight, CpuWeight::Weight(Weight(50)));
+        assert!(parse_scenario(
+            "groups:\n  - name: a\n    load: spin:threads=1\n    changes:\n      - at: x\n"
+        )
+        .is_err());
     }
 
     #[test]

@@ -411,12 +411,7 @@ fn reference_case_r5_matches_the_documented_models() {
 fn node(groups: Vec<(&str, Limits, &str)>, cpus: u32, duration_ms: u64) -> Vec<GroupOutcome> {
     let groups: Vec<GroupConfig> = groups
         .into_iter()
-        .map(|(n, l, load)| GroupConfig {
-            name: n.into(),
-            limits: l,
-            load: parse_load(load).unwrap(),
-            trace: None,
-        })
+        .map(|(n, l, load)| GroupConfig::new(n, l, parse_load(load).unwrap()))
         .collect();
     simulate_node(
         &groups,
@@ -523,6 +518,95 @@ fn r6_more_workers_than_quota_shape() {
     for t in [&n1, &n2, &n8] {
         assert!(within(t.usage_cores, 0.78, 0.82), "{}", t.usage_cores);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cgroup writes during a run (tg_set_cfs_bandwidth semantics, cfs.md §1.1 and correction 5)
+
+fn with_changes(
+    l: Limits,
+    load: &str,
+    changes: Vec<(u64, Limits)>,
+    plan: &RunPlan,
+) -> GroupOutcome {
+    let mut g = GroupConfig::new("c", l, parse_load(load).unwrap());
+    g.changes = changes
+        .into_iter()
+        .map(|(at, limits)| LimitChange { at: ms(at), limits })
+        .collect();
+    let mut out = simulate_node(&[g], &machine(2, 250), plan).unwrap();
+    out.pop().unwrap()
+}
+
+fn usage_between(o: &GroupOutcome, from_ms: u64, to_ms: u64) -> f64 {
+    let s = &o.timeline.as_ref().unwrap().samples;
+    let at = |t: u64| s.iter().find(|x| x.t_ns == t * MS).unwrap().usage_us as f64;
+    (at(to_ms) - at(from_ms)) / 1e3 / (to_ms - from_ms) as f64
+}
+
+#[test]
+fn quota_writes_apply_mid_run() {
+    let mut plan = fixed_plan(10_000, 30);
+    plan.timeline = Some(ms(100));
+    // 0.2 CPU, then no limit, then 0.5 CPU: a spinning thread follows each value; the counters
+    // stop while the group is unlimited and resume after.
+    let o = with_changes(
+        limits(20, 100, 0),
+        "spin:threads=1",
+        vec![(3_000, limits(-1, 100, 0)), (6_000, limits(50, 100, 0))],
+        &plan,
+    );
+    let (a, b, c) = (
+        usage_between(&o, 1_000, 3_000),
+        usage_between(&o, 3_100, 6_000),
+        usage_between(&o, 7_000, 10_000),
+    );
+    assert!(within(a, 0.19, 0.21), "{a}");
+    assert!(within(b, 0.99, 1.0), "{b}");
+    assert!(within(c, 0.49, 0.51), "{c}");
+    let samples = &o.timeline.as_ref().unwrap().samples;
+    let periods_at = |t: u64| {
+        samples
+            .iter()
+            .find(|x| x.t_ns == t * MS)
+            .unwrap()
+            .nr_periods
+    };
+    assert_eq!(
+        periods_at(4_000),
+        periods_at(6_000),
+        "no periods counted without a limit"
+    );
+    assert!(periods_at(10_000) >= periods_at(6_000) + 39);
+}
+
+#[test]
+fn a_write_unthrottles_at_once() {
+    // "Any updates to a group's bandwidth specification will result in it becoming unthrottled"
+    // (sched-bwc.rst): quota 10 ms/100 ms, throttled at 12 ms; writing the same value at 50 ms
+    // refills the pool (pool + quota, capped) and releases the thread before the 100 ms edge.
+    let mut plan = fixed_plan(99, 0);
+    plan.timeline = Some(ms(1));
+    let o = with_changes(
+        limits(10, 100, 0),
+        "spin:threads=1",
+        vec![(50, limits(10, 100, 0))],
+        &plan,
+    );
+    let s = &o.timeline.as_ref().unwrap().samples;
+    let at = |t: u64| s.iter().find(|x| x.t_ns == t * MS).unwrap().usage_us;
+    assert_eq!(at(49), at(30), "throttled before the write");
+    assert!(
+        at(70) >= at(49) + 10_000,
+        "runs again after the write: {} -> {}",
+        at(49),
+        at(70)
+    );
+    assert_eq!(
+        o.summary.per_run[0].totals.nr_throttled, 0,
+        "no edge passed while throttled"
+    );
+    assert!(o.summary.per_run[0].totals.throttled_time_us > 30_000);
 }
 
 // ---------------------------------------------------------------------------------------------
