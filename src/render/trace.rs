@@ -119,7 +119,7 @@ pub fn write_summary_table<W: Write>(
         writeln!(w)?;
     }
     let mut t = new_table();
-    t.set_header(vec!["totals", ""]);
+    t.set_header(vec!["totals", "all runs"]);
     t.add_row(vec![
         "runs throttled".to_string(),
         format!("{} / {}", summary.runs_throttled, summary.runs),

@@ -21,8 +21,12 @@
 //! fixed grid, cfs.md correction 6). By default φ is drawn uniformly per run and group from a
 //! ChaCha8 generator seeded by `seed`, so a seed always gives the same result; `Phase::Fixed`
 //! pins it and `Phase::Sweep` runs every phase `0, step, 2·step, … < period`. The tick grid
-//! offset is drawn the same way. At the start of a run the group is freshly configured: the pool
-//! holds `quota + burst`, silos hold 1 ns (cfs.md correction 5) and the period timer is idle.
+//! offset is drawn the same way. At the start of a run the group is configured and idle: the
+//! pool holds `quota + burst`, silos hold 1 ns (cfs.md correction 5) and the period timer is
+//! stopped — the state of a cgroup written at least two periods before its load starts. (A group
+//! written less than one period before would start with `quota` only, until its first edge;
+//! that changes the first cycle, not the steady state.) Planned writes during a run
+//! ([`LimitChange`], e.g. an in-place resize) follow `tg_set_cfs_bandwidth`.
 //! Counters and usage cover `[0, duration)`; requests that arrived in that window are followed
 //! until they complete (at most `max(duration, 10 periods)` longer; a request still unfinished then
 //! is counted with its latency up to that point, a lower bound).
