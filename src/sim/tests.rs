@@ -799,4 +799,30 @@ proptest! {
         let again = simulate_container("p", l, &load, None, &m, &plan).unwrap();
         prop_assert_eq!(&none, &again);
     }
+
+    /// Node mode: every group's per-period usage stays within the runtime available to it, the
+    /// groups together never use more than the CPUs, and sampling still only observes.
+    #[test]
+    fn node_mode_bounds(cases in proptest::collection::vec(arb_case(), 2..=4), cpus in 1u32..=4, seed in 0u64..1000) {
+        let groups: Vec<GroupConfig> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (l, load, _, _, _))| GroupConfig::new(format!("g{i}"), *l, parse_load(load).unwrap()))
+            .collect();
+        let m = machine(cpus, 250);
+        let mut plan = RunPlan::new(ms(2_000), 1, seed);
+        let plain = simulate_node(&groups, &m, &plan).unwrap();
+        plan.timeline = Some(ms(20));
+        let out = simulate_node(&groups, &m, &plan).unwrap();
+        let total: f64 = out.iter().map(|o| o.summary.totals.usage_cores).sum();
+        prop_assert!(total <= cpus as f64 + 1e-9, "total usage {} on {} CPUs", total, cpus);
+        let tick = 4 * MS as i64;
+        for (o, p) in out.iter().zip(&plain) {
+            prop_assert_eq!(&o.summary, &p.summary);
+            for per in &o.timeline.as_ref().unwrap().periods {
+                let avail = per.pool_start_ns + per.silos_start_ns + cpus as i64 * tick;
+                prop_assert!(per.usage_ns as i64 <= avail, "{}: {:?}", o.name, per);
+            }
+        }
+    }
 }
