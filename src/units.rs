@@ -124,9 +124,14 @@ pub struct DurationError {
 /// Parses a duration such as `100ms`, `1.5ms`, `500us`, `500µs`, `250ns`, `2s`, `1m` into
 /// nanoseconds. Fractions finer than 1 ns are rounded to the nearest nanosecond.
 pub fn parse_duration(text: &str) -> Result<Nanos, DurationError> {
-    let err = |reason| DurationError { input: text.to_string(), reason };
+    let err = |reason| DurationError {
+        input: text.to_string(),
+        reason,
+    };
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     if num.is_empty() || num == "." {
         return Err(err("missing number"));
@@ -151,7 +156,7 @@ pub fn parse_duration(text: &str) -> Result<Nanos, DurationError> {
 /// Formats nanoseconds compactly (`100ms`, `1.5ms`, `250us`, `2s`).
 pub fn format_duration(ns: Nanos) -> String {
     let n = ns.0;
-    let (v, unit) = if n >= 1_000_000_000 && n % 1_000_000 == 0 {
+    let (v, unit) = if n >= 1_000_000_000 && n.is_multiple_of(1_000_000) {
         (n as f64 / 1e9, "s")
     } else if n >= 1_000_000 {
         (n as f64 / 1e6, "ms")

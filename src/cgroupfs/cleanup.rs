@@ -96,10 +96,8 @@ pub fn kill_tree(io: &dyn CgroupIo, dir: &Path, version: Version) -> Result<u32>
         for d in &dirs {
             for pid in procs(io, d)? {
                 // From round 1 on, or on v1 from the start: SIGKILL each listed member.
-                if sent == 0 || round > 0 {
-                    if signal_member(io, d, pid, Signal::KILL)? {
-                        sent += 1;
-                    }
+                if (sent == 0 || round > 0) && signal_member(io, d, pid, Signal::KILL)? {
+                    sent += 1;
                 }
                 left.push(pid);
             }

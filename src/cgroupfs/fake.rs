@@ -97,7 +97,7 @@ impl FakeKernel {
             "cpu.shares" => num(v)?.clamp(2, 262_144).to_string(),
             "cpu.cfs_quota_us" => {
                 let q = num(v)?;
-                if q >= 0 && q < 1000 {
+                if (0..1000).contains(&q) {
                     return Err(einval());
                 }
                 let burst = std::fs::read_to_string(path.with_file_name("cpu.cfs_burst_us"))
