@@ -43,7 +43,7 @@ pub enum Output {
 pub struct Args {
     /// CPU quota per period (`100ms`, `1.5ms`) or `max` for no limit.
     #[arg(long, default_value = "max", value_parser = parse_quota)]
-    pub quota: Option<Nanos>,
+    pub quota: QuotaArg,
     /// CFS period.
     #[arg(long, default_value = "100ms", value_parser = parse_dur)]
     pub period: Nanos,
@@ -128,19 +128,27 @@ fn parse_dur(v: &str) -> Result<Nanos, String> {
     parse_duration(v).map_err(|e| e.to_string())
 }
 
-/// `max`/`unlimited` → None, else a duration.
-fn parse_quota(v: &str) -> Result<Option<Nanos>, String> {
+/// `--quota`: a duration or no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaArg {
+    /// `max` / `unlimited`.
+    Max,
+    /// A quota per period.
+    Limit(Nanos),
+}
+
+fn parse_quota(v: &str) -> Result<QuotaArg, String> {
     match v {
-        "max" | "unlimited" => Ok(None),
-        _ => parse_dur(v).map(Some),
+        "max" | "unlimited" => Ok(QuotaArg::Max),
+        _ => parse_dur(v).map(QuotaArg::Limit),
     }
 }
 
 fn limits(a: &Args) -> anyhow::Result<CpuLimits> {
     let period = a.period;
     let quota = match a.quota {
-        None => QuotaUs::UNLIMITED,
-        Some(q) => QuotaUs(i64::try_from(q.as_usec().0).unwrap_or(i64::MAX)),
+        QuotaArg::Max => QuotaUs::UNLIMITED,
+        QuotaArg::Limit(q) => QuotaUs(i64::try_from(q.as_usec().0).unwrap_or(i64::MAX)),
     };
     let burst = a.burst.map(|d| Usec(d.as_usec().0));
     let share = match (a.shares, a.weight) {
@@ -161,6 +169,7 @@ fn limits(a: &Args) -> anyhow::Result<CpuLimits> {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    CgroupName::parent(&args.cgroup_parent)?;
     if args.cleanup {
         return cleanup(&args);
     }
