@@ -7,6 +7,8 @@
 //! compete with each other. Each test uses its own `kcpu-test-*` parent and state directory.
 //! `KCPU_BIN` overrides the kcpu binary (the VM has it at `/kcpu`).
 
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
 use kcpu::cgroupfs::detect::{CpuHierarchy, Layout};
 use kcpu::cgroupfs::tree::RunTree;
 use kcpu::cgroupfs::{write_checked, CgroupName, CpuLimits, RealFs, Share, Version};
