@@ -64,7 +64,7 @@ echo "v2vm-test: build $(( (t1 - t0) / 1000000 )) ms; test binary $(du -h "$stag
 
 export V2VM_FILES="$stage/files"
 export V2VM_SUBTREE="+cpu"
-export V2VM_ENV="V2VM_GUEST=1 KCPU_BIN=/kcpu RUST_BACKTRACE=1 ${V2VM_ENV:-}"
+export V2VM_ENV="V2VM_GUEST=1 KCPU_BIN=/kcpu RUST_BACKTRACE=1 TERM=dumb ${V2VM_ENV:-}"
 rc=0
 "$RUNNER" "$stage/run-tests" --test-threads=1 --nocapture "$@" || rc=$?
 t2=$(date +%s%N)

@@ -44,7 +44,7 @@ use clock::{now_ns, process_cpu_ns, sleep_until};
 use events::{EventSink, RunEvent};
 use init::{Event, Exit, Init};
 pub use measure::PhaseMode;
-use sampler::{background_cores, find_edge, GroupFiles, ProcStat, Sampler};
+use sampler::{background_cores, GroupFiles, ProcStat, Sampler};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
@@ -633,13 +633,21 @@ pub fn measure(
                 )?;
                 workers.push(w);
             }
-            for w in &workers {
-                wait_ready(&init, &mut tree, w, &slots[w.group_index].path)?;
-            }
+            // The primary's timer fires twice after its worker's last activity (start-up):
+            // look for the edge right after it is ready, then wait for the others.
+            wait_ready(
+                &init,
+                &mut tree,
+                &workers[0],
+                &slots[workers[0].group_index].path,
+            )?;
             let edge = match edge_limits {
-                Some(l) => find_edge(&mut files[0], 3 * l.period.0 * 1_000 + 100_000_000)?,
+                Some(l) => sampler::find_grid(&mut files[0], l.period.0 * 1_000)?,
                 None => None,
             };
+            for w in &workers[1..] {
+                wait_ready(&init, &mut tree, w, &slots[w.group_index].path)?;
+            }
             if edge_limits.is_some() && edge.is_none() {
                 sink.event(&RunEvent::Warning {
                     message: format!(

@@ -162,17 +162,20 @@ pub struct Edge {
     pub cpu_ns: u64,
 }
 
-/// Polls `nr_periods` until it increments; the edge lies between the start of the last read
-/// that saw the old value and the end of the first read that saw the new one. `None` when no
-/// edge came within `timeout_ns` (the period timer is idle).
-pub fn find_edge(files: &mut GroupFiles, timeout_ns: u64) -> Result<Option<Edge>, CgroupError> {
+/// Polls `nr_periods` every `poll_ns` until it increments; the edge lies between the start of
+/// the last read that saw the old value and the end of the first read that saw the new one.
+/// `None` when no edge came before `deadline_ns` (the period timer is idle).
+pub fn find_edge(
+    files: &mut GroupFiles,
+    deadline_ns: u64,
+    poll_ns: u64,
+) -> Result<Option<Edge>, CgroupError> {
     precise_timers();
     let c0 = thread_cpu_ns();
-    let t_end = now_ns() + timeout_ns;
     let mut before = now_ns();
     let n0 = files.nr_periods()?;
     loop {
-        sleep_until(now_ns() + EDGE_POLL_NS);
+        sleep_until(now_ns() + poll_ns);
         let t_read = now_ns();
         let n = files.nr_periods()?;
         let after = now_ns();
@@ -184,10 +187,46 @@ pub fn find_edge(files: &mut GroupFiles, timeout_ns: u64) -> Result<Option<Edge>
             }));
         }
         before = t_read;
-        if after >= t_end {
+        if after >= deadline_ns {
             return Ok(None);
         }
     }
+}
+
+/// Poll step of the coarse search.
+pub const COARSE_POLL_NS: u64 = 2_000_000;
+/// A bracket narrower than this needs no refinement.
+pub const GOOD_EDGE_NS: u64 = 250_000;
+
+/// Finds the period grid cheaply: a coarse search (every [`COARSE_POLL_NS`], at most 3 periods)
+/// brackets the first edge to about ±1 ms; then a fine search (every [`EDGE_POLL_NS`]) runs only
+/// in a window around the next edge, one period later. After activity the timer fires at least
+/// twice before it goes idle (`cfs.md` correction 5), and polling starts right after the
+/// workers' last activity, so the next edge normally comes; if it does not, or the fine bracket
+/// is wider (the polling thread was delayed), the tighter of the two is kept. Edges lie on one
+/// grid, so either one defines it.
+pub fn find_grid(files: &mut GroupFiles, period_ns: u64) -> Result<Option<Edge>, CgroupError> {
+    let Some(coarse) = find_edge(
+        files,
+        now_ns() + 3 * period_ns + 100_000_000,
+        COARSE_POLL_NS,
+    )?
+    else {
+        return Ok(None);
+    };
+    if coarse.uncertainty_ns <= GOOD_EDGE_NS {
+        return Ok(Some(coarse));
+    }
+    let margin = coarse.uncertainty_ns + 1_000_000;
+    sleep_until((coarse.at_ns + period_ns).saturating_sub(margin));
+    let fine = find_edge(files, coarse.at_ns + period_ns + margin, EDGE_POLL_NS)?;
+    let cpu_ns = coarse.cpu_ns + fine.map_or(0, |f| f.cpu_ns);
+    let mut best = match fine {
+        Some(f) if f.uncertainty_ns < coarse.uncertainty_ns => f,
+        _ => coarse,
+    };
+    best.cpu_ns = cpu_ns;
+    Ok(Some(best))
 }
 
 /// Timelines and cost of one sampler run.
@@ -379,6 +418,67 @@ mod tests {
             (0..400).map(|i| format!("k{i} {i}\n")).collect::<String>() + "nr_periods 9\n";
         std::fs::write(&p, long).unwrap();
         assert_eq!(f.nr_periods().unwrap(), 9);
+    }
+
+    /// A fake `cpu.stat` whose `nr_periods` a thread bumps every `period` from `t0`.
+    fn ticking(
+        period_ms: u64,
+        ticks: u64,
+    ) -> (
+        tempfile::TempDir,
+        GroupFiles,
+        u64,
+        std::thread::JoinHandle<Vec<u64>>,
+    ) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("cpu.stat");
+        std::fs::write(&p, "nr_periods 0\n").unwrap();
+        let g = Group {
+            version: Version::V2,
+            cpu_dir: d.path().to_path_buf(),
+            acct_dir: None,
+        };
+        let f = GroupFiles::open(&g).unwrap();
+        let t0 = now_ns() + 15_000_000;
+        let h = std::thread::spawn(move || {
+            precise_timers();
+            (1..=ticks)
+                .map(|k| {
+                    sleep_until(t0 + k * period_ms * 1_000_000);
+                    std::fs::write(&p, format!("nr_periods {k}\n")).unwrap();
+                    now_ns()
+                })
+                .collect()
+        });
+        (d, f, t0, h)
+    }
+
+    #[test]
+    fn finds_an_edge_within_its_bracket() {
+        let (_d, mut f, t0, h) = ticking(30, 1);
+        let e = find_edge(&mut f, t0 + 200_000_000, EDGE_POLL_NS)
+            .unwrap()
+            .unwrap();
+        let written = h.join().unwrap()[0];
+        assert!(e.uncertainty_ns < 5_000_000, "{e:?}");
+        assert!(
+            e.at_ns.abs_diff(written) <= e.uncertainty_ns + 3_000_000,
+            "{e:?} vs {written}"
+        );
+        // No more edges: None after the deadline.
+        assert!(find_edge(&mut f, now_ns() + 20_000_000, 1_000_000)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn grid_search_refines_the_coarse_edge() {
+        let (_d, mut f, _t0, h) = ticking(40, 4);
+        let e = find_grid(&mut f, 40_000_000).unwrap().unwrap();
+        let writes = h.join().unwrap();
+        let nearest = writes.iter().map(|w| w.abs_diff(e.at_ns)).min().unwrap();
+        assert!(nearest <= e.uncertainty_ns + 3_000_000, "{e:?} {writes:?}");
+        assert!(e.uncertainty_ns < COARSE_POLL_NS, "refined: {e:?}");
     }
 
     #[test]
