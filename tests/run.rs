@@ -11,7 +11,7 @@
 
 use kcpu::cgroupfs::detect::{CpuHierarchy, Layout};
 use kcpu::cgroupfs::tree::RunTree;
-use kcpu::cgroupfs::{write_checked, CgroupName, CpuLimits, RealFs, Share, Version};
+use kcpu::cgroupfs::{error_chain, write_checked, CgroupName, CpuLimits, RealFs, Share, Version};
 use kcpu::runner::events::VecSink;
 use kcpu::runner::{measure, ContainerPlan, Env, Options, Pin, Plan, PodPlan, Work};
 use kcpu::sim::load::parse_load;
@@ -39,8 +39,8 @@ fn precondition() -> Result<CpuHierarchy, String> {
     if !rustix::process::geteuid().is_root() {
         return Err("not root".into());
     }
-    let layout = Layout::detect().map_err(|e| e.to_string())?;
-    layout.cpu_hierarchy(&RealFs).map_err(|e| e.to_string())
+    let layout = Layout::detect().map_err(|e| error_chain(&e))?;
+    layout.cpu_hierarchy(&RealFs).map_err(|e| error_chain(&e))
 }
 
 macro_rules! require {

@@ -184,7 +184,7 @@ impl Layout {
                         m.mount_point.display()
                     )
                 }
-                Err(e) => v2_note = format!("; {e}"),
+                Err(e) => v2_note = format!("; {}", super::error_chain(&e)),
             }
         }
         let has =

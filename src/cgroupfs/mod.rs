@@ -113,7 +113,7 @@ impl fmt::Display for Op {
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
     /// A system call on a cgroup file failed.
-    #[error("cannot {op} {}: {source}{}", path.display(), hint_for(source))]
+    #[error("cannot {op} {}{}", path.display(), hint_for(source))]
     Io {
         /// What was attempted.
         op: Op,
@@ -195,6 +195,18 @@ fn hint_for(e: &io::Error) -> &'static str {
         Some(libc::EINVAL) | Some(libc::ERANGE) => " (the kernel rejected the value)",
         _ => "",
     }
+}
+
+/// An error with its sources, `: `-separated (for messages that are not printed by anyhow).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }
 
 /// Shorthand for results of this module.
@@ -872,6 +884,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("read /nonexistent/kcpu/cpu.max"), "{e}");
+        let full = error_chain(&read_file(&RealFs, Path::new("/nonexistent/x")).unwrap_err());
+        assert!(
+            full.ends_with("No such file or directory (os error 2)"),
+            "{full}"
+        );
         let e = write_file(&RealFs, Path::new("/nonexistent/cpu.max"), "5 10")
             .unwrap_err()
             .to_string();

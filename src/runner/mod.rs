@@ -203,7 +203,7 @@ pub enum RunError {
     #[error("invalid run plan: {0}")]
     Plan(String),
     /// A process could not be started.
-    #[error("cannot start {what}: {source}")]
+    #[error("cannot start {what}")]
     Spawn {
         /// What.
         what: String,

@@ -420,7 +420,9 @@ mod tests {
         assert_eq!(f.nr_periods().unwrap(), 9);
     }
 
-    /// A fake `cpu.stat` whose `nr_periods` a thread bumps every `period` from `t0`.
+    /// A fake `cpu.stat` whose `nr_periods` a thread bumps every `period` from `t0`; returns
+    /// the instants just before and just after each write.
+    #[allow(clippy::type_complexity)]
     fn ticking(
         period_ms: u64,
         ticks: u64,
@@ -428,7 +430,7 @@ mod tests {
         tempfile::TempDir,
         GroupFiles,
         u64,
-        std::thread::JoinHandle<Vec<u64>>,
+        std::thread::JoinHandle<Vec<(u64, u64)>>,
     ) {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("cpu.stat");
@@ -445,12 +447,20 @@ mod tests {
             (1..=ticks)
                 .map(|k| {
                     sleep_until(t0 + k * period_ms * 1_000_000);
+                    let before = now_ns();
                     std::fs::write(&p, format!("nr_periods {k}\n")).unwrap();
-                    now_ns()
+                    (before, now_ns())
                 })
                 .collect()
         });
         (d, f, t0, h)
+    }
+
+    /// Whether the edge estimate overlaps one of the write windows.
+    fn matches(e: &Edge, writes: &[(u64, u64)]) -> bool {
+        writes.iter().any(|&(b, a)| {
+            e.at_ns + e.uncertainty_ns + 500_000 >= b && e.at_ns <= a + e.uncertainty_ns + 500_000
+        })
     }
 
     #[test]
@@ -459,12 +469,8 @@ mod tests {
         let e = find_edge(&mut f, t0 + 200_000_000, EDGE_POLL_NS)
             .unwrap()
             .unwrap();
-        let written = h.join().unwrap()[0];
-        assert!(e.uncertainty_ns < 5_000_000, "{e:?}");
-        assert!(
-            e.at_ns.abs_diff(written) <= e.uncertainty_ns + 3_000_000,
-            "{e:?} vs {written}"
-        );
+        let writes = h.join().unwrap();
+        assert!(matches(&e, &writes), "{e:?} vs {writes:?}");
         // No more edges: None after the deadline.
         assert!(find_edge(&mut f, now_ns() + 20_000_000, 1_000_000)
             .unwrap()
@@ -476,8 +482,7 @@ mod tests {
         let (_d, mut f, _t0, h) = ticking(40, 4);
         let e = find_grid(&mut f, 40_000_000).unwrap().unwrap();
         let writes = h.join().unwrap();
-        let nearest = writes.iter().map(|w| w.abs_diff(e.at_ns)).min().unwrap();
-        assert!(nearest <= e.uncertainty_ns + 3_000_000, "{e:?} {writes:?}");
+        assert!(matches(&e, &writes), "{e:?} {writes:?}");
         assert!(e.uncertainty_ns < COARSE_POLL_NS, "refined: {e:?}");
     }
 

@@ -90,7 +90,7 @@ pub enum WorkerLine {
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
     /// Reading the trace file failed.
-    #[error("cannot read trace {path}: {source}")]
+    #[error("cannot read trace {path}")]
     Trace {
         /// The path.
         path: String,
@@ -102,13 +102,13 @@ pub enum WorkerError {
     #[error(transparent)]
     Load(#[from] crate::sim::load::LoadError),
     /// Talking to the runner failed.
-    #[error("runner pipe: {0}")]
+    #[error("runner pipe")]
     Pipe(#[from] std::io::Error),
     /// The runner sent something other than `start <ns>`.
     #[error("expected `start <ns>` from the runner, got {0:?}")]
     Protocol(String),
     /// Pinning a thread failed.
-    #[error("cannot pin a thread to CPU {cpu}: {source}")]
+    #[error("cannot pin a thread to CPU {cpu}")]
     Pin {
         /// The CPU.
         cpu: usize,
