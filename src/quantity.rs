@@ -43,9 +43,5 @@ pub struct QuantityError {
 
 /// Parses a quantity exactly as `resource.ParseQuantity` does.
 pub fn parse(input: &str) -> Result<Quantity, QuantityError> {
-    Err(QuantityError {
-        input: input.into(),
-        reason: "parser not implemented yet".into(),
-        hint: None,
-    })
+    Err(QuantityError { input: input.into(), reason: "parser not implemented yet".into(), hint: None })
 }

@@ -23,11 +23,7 @@ pub struct Span {
 impl Span {
     /// A span from `start` to `end` in `source`.
     pub fn new(source: SourceId, start: usize, end: usize) -> Span {
-        Span {
-            source,
-            start,
-            end: end.max(start),
-        }
+        Span { source, start, end: end.max(start) }
     }
 }
 
@@ -58,12 +54,7 @@ impl LineIndex {
     /// Builds the index of `text`.
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
         LineIndex { starts }
     }
 
@@ -75,9 +66,7 @@ impl LineIndex {
             Err(i) => i - 1,
         };
         let start = self.starts[line];
-        let col = text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let col = text.get(start..offset).map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
@@ -87,9 +76,7 @@ impl LineIndex {
             return "";
         };
         let end = self.starts.get(line).copied().unwrap_or(text.len());
-        text.get(start..end)
-            .unwrap_or("")
-            .trim_end_matches(['\n', '\r'])
+        text.get(start..end).unwrap_or("").trim_end_matches(['\n', '\r'])
     }
 
     /// Byte offset of the start of 1-based `line` (clamped to the last line).
@@ -115,21 +102,13 @@ impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
         let text = text.into();
         let lines = LineIndex::new(&text);
-        SourceFile {
-            name: name.into(),
-            text,
-            lines,
-        }
+        SourceFile { name: name.into(), text, lines }
     }
 
     /// Position of a byte offset.
     pub fn position(&self, offset: usize) -> Position {
         let (line, column) = self.lines.line_col(&self.text, offset);
-        Position {
-            file: self.name.clone(),
-            line,
-            column,
-        }
+        Position { file: self.name.clone(), line, column }
     }
 }
 
@@ -153,19 +132,12 @@ impl SourceSet {
     pub fn position(&self, span: Span) -> Position {
         match self.get(span.source) {
             Some(f) => f.position(span.start),
-            None => Position {
-                file: "?".into(),
-                line: 0,
-                column: 0,
-            },
+            None => Position { file: "?".into(), line: 0, column: 0 },
         }
     }
     /// All sources in order.
     pub fn iter(&self) -> impl Iterator<Item = (SourceId, &SourceFile)> {
-        self.files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (SourceId(i as u32), f))
+        self.files.iter().enumerate().map(|(i, f)| (SourceId(i as u32), f))
     }
     /// Number of sources.
     pub fn len(&self) -> usize {

@@ -116,9 +116,7 @@ impl CpuStat {
             let (Some(key), Some(val), None) = (it.next(), it.next(), it.next()) else {
                 return Err(format!("malformed cpu.stat line: {line:?}"));
             };
-            let v: u64 = val
-                .parse()
-                .map_err(|_| format!("malformed cpu.stat value: {line:?}"))?;
+            let v: u64 = val.parse().map_err(|_| format!("malformed cpu.stat value: {line:?}"))?;
             match key {
                 "nr_periods" => s.nr_periods = v,
                 "nr_throttled" => s.nr_throttled = v,
@@ -139,9 +137,7 @@ impl CpuStat {
         CpuStat {
             nr_periods: self.nr_periods.saturating_sub(earlier.nr_periods),
             nr_throttled: self.nr_throttled.saturating_sub(earlier.nr_throttled),
-            throttled_time_us: self
-                .throttled_time_us
-                .saturating_sub(earlier.throttled_time_us),
+            throttled_time_us: self.throttled_time_us.saturating_sub(earlier.throttled_time_us),
             nr_bursts: self.nr_bursts.saturating_sub(earlier.nr_bursts),
             burst_time_us: self.burst_time_us.saturating_sub(earlier.burst_time_us),
             usage_us: match (self.usage_us, earlier.usage_us) {

@@ -46,11 +46,7 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit::INPUT_ERROR
-            } else {
-                exit::OK
-            };
+            let code = if e.use_stderr() { exit::INPUT_ERROR } else { exit::OK };
             let _ = e.print();
             return exit::code(code);
         }
@@ -78,7 +74,6 @@ pub fn main() -> ExitCode {
 /// True when the error chain contains a broken pipe (stdout closed by `head` and the like).
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }

@@ -181,10 +181,7 @@ impl Workload {
 
     /// An annotation from the object or its pod template (object wins).
     pub fn annotation(&self, key: &str) -> Option<&SpannedStr> {
-        self.metadata
-            .annotations
-            .get(key)
-            .or_else(|| self.template_metadata.annotations.get(key))
+        self.metadata.annotations.get(key).or_else(|| self.template_metadata.annotations.get(key))
     }
 }
 

@@ -81,14 +81,10 @@ impl LoadProfile {
     pub fn demand_cores(&self) -> Option<f64> {
         match self {
             LoadProfile::Spin { threads } => Some(*threads as f64),
-            LoadProfile::Periodic {
-                threads,
-                work,
-                every,
-            } => Some(*threads as f64 * work.0 as f64 / every.0 as f64),
-            LoadProfile::Poisson {
-                rate_per_s, work, ..
-            } => Some(rate_per_s * work.0 as f64 / 1e9),
+            LoadProfile::Periodic { threads, work, every } => {
+                Some(*threads as f64 * work.0 as f64 / every.0 as f64)
+            }
+            LoadProfile::Poisson { rate_per_s, work, .. } => Some(rate_per_s * work.0 as f64 / 1e9),
             LoadProfile::Trace { .. } => None,
         }
     }
@@ -99,28 +95,11 @@ impl std::fmt::Display for LoadProfile {
         use crate::units::format_duration as d;
         match self {
             LoadProfile::Spin { threads } => write!(f, "spin:threads={threads}"),
-            LoadProfile::Periodic {
-                threads,
-                work,
-                every,
-            } => {
-                write!(
-                    f,
-                    "periodic:threads={threads},work={},every={}",
-                    d(*work),
-                    d(*every)
-                )
+            LoadProfile::Periodic { threads, work, every } => {
+                write!(f, "periodic:threads={threads},work={},every={}", d(*work), d(*every))
             }
-            LoadProfile::Poisson {
-                rate_per_s,
-                work,
-                threads,
-            } => {
-                write!(
-                    f,
-                    "poisson:rate={rate_per_s}/s,work={},threads={threads}",
-                    d(*work)
-                )
+            LoadProfile::Poisson { rate_per_s, work, threads } => {
+                write!(f, "poisson:rate={rate_per_s}/s,work={},threads={threads}", d(*work))
             }
             LoadProfile::Trace { path } => write!(f, "trace:{path}"),
         }
@@ -129,18 +108,13 @@ impl std::fmt::Display for LoadProfile {
 
 /// Parses a load profile string.
 pub fn parse_load(text: &str) -> Result<LoadProfile, LoadError> {
-    let err = |reason: String| LoadError {
-        input: text.to_string(),
-        reason,
-    };
+    let err = |reason: String| LoadError { input: text.to_string(), reason };
     let (kind, rest) = text.split_once(':').unwrap_or((text, ""));
     if kind == "trace" {
         if rest.is_empty() {
             return Err(err("trace needs a file: trace:FILE.csv".into()));
         }
-        return Ok(LoadProfile::Trace {
-            path: rest.to_string(),
-        });
+        return Ok(LoadProfile::Trace { path: rest.to_string() });
     }
     let mut threads: Option<u32> = None;
     let mut work: Option<Nanos> = None;
@@ -152,9 +126,7 @@ pub fn parse_load(text: &str) -> Result<LoadProfile, LoadError> {
             .ok_or_else(|| err(format!("expected key=value, got {part:?}")))?;
         match k {
             "threads" => {
-                let n: u32 = v
-                    .parse()
-                    .map_err(|_| err(format!("threads must be a whole number, got {v:?}")))?;
+                let n: u32 = v.parse().map_err(|_| err(format!("threads must be a whole number, got {v:?}")))?;
                 if n == 0 || n > MAX_THREADS {
                     return Err(err(format!("threads must be between 1 and {MAX_THREADS}")));
                 }
@@ -163,9 +135,7 @@ pub fn parse_load(text: &str) -> Result<LoadProfile, LoadError> {
             "work" => work = Some(parse_duration(v).map_err(|e| err(e.to_string()))?),
             "every" => every = Some(parse_duration(v).map_err(|e| err(e.to_string()))?),
             "rate" => {
-                let num = v.strip_suffix("/s").ok_or_else(|| {
-                    err(format!("rate needs a /s unit, e.g. rate=40/s (got {v:?})"))
-                })?;
+                let num = v.strip_suffix("/s").ok_or_else(|| err(format!("rate needs a /s unit, e.g. rate=40/s (got {v:?})")))?;
                 let r: f64 = num.parse().map_err(|_| err(format!("bad rate {v:?}")))?;
                 if !(r.is_finite() && r > 0.0 && r <= 1e6) {
                     return Err(err("rate must be > 0 and at most 1000000/s".into()));
@@ -187,38 +157,22 @@ pub fn parse_load(text: &str) -> Result<LoadProfile, LoadError> {
             if work.is_some() || every.is_some() || rate.is_some() {
                 return Err(err("spin takes only threads=N".into()));
             }
-            Ok(LoadProfile::Spin {
-                threads: threads.unwrap_or(1),
-            })
+            Ok(LoadProfile::Spin { threads: threads.unwrap_or(1) })
         }
         "periodic" => {
             if rate.is_some() {
-                return Err(err(
-                    "periodic takes threads, work and every (rate is for poisson)".into(),
-                ));
+                return Err(err("periodic takes threads, work and every (rate is for poisson)".into()));
             }
-            Ok(LoadProfile::Periodic {
-                threads: threads.unwrap_or(1),
-                work: need(work, "work")?,
-                every: need(every, "every")?,
-            })
+            Ok(LoadProfile::Periodic { threads: threads.unwrap_or(1), work: need(work, "work")?, every: need(every, "every")? })
         }
         "poisson" => {
             if every.is_some() {
-                return Err(err(
-                    "poisson takes rate, work and threads (every is for periodic)".into(),
-                ));
+                return Err(err("poisson takes rate, work and threads (every is for periodic)".into()));
             }
             let rate_per_s = rate.ok_or_else(|| err("poisson needs rate=R/s".into()))?;
-            Ok(LoadProfile::Poisson {
-                rate_per_s,
-                work: need(work, "work")?,
-                threads: threads.unwrap_or(1),
-            })
+            Ok(LoadProfile::Poisson { rate_per_s, work: need(work, "work")?, threads: threads.unwrap_or(1) })
         }
-        _ => Err(err(format!(
-            "unknown kind {kind:?}; expected spin, periodic, poisson or trace"
-        ))),
+        _ => Err(err(format!("unknown kind {kind:?}; expected spin, periodic, poisson or trace"))),
     }
 }
 
@@ -239,26 +193,14 @@ pub fn parse_trace_csv(text: &str) -> Result<Vec<Request>, LoadError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let l = line.trim();
-        if l.is_empty()
-            || l.starts_with('#')
-            || (i == 0 && l.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
-        {
+        if l.is_empty() || l.starts_with('#') || (i == 0 && l.chars().next().is_some_and(|c| c.is_ascii_alphabetic())) {
             continue;
         }
-        let bad = |reason: String| LoadError {
-            input: format!("line {}: {l}", i + 1),
-            reason,
-        };
-        let (a, w) = l
-            .split_once(',')
-            .ok_or_else(|| bad("expected arrival,work".into()))?;
+        let bad = |reason: String| LoadError { input: format!("line {}: {l}", i + 1), reason };
+        let (a, w) = l.split_once(',').ok_or_else(|| bad("expected arrival,work".into()))?;
         let arrival = parse_duration(a).map_err(|e| bad(e.to_string()))?;
         let work = parse_duration(w).map_err(|e| bad(e.to_string()))?;
-        out.push(Request {
-            arrival,
-            work,
-            thread: None,
-        });
+        out.push(Request { arrival, work, thread: None });
     }
     out.sort_by_key(|r| r.arrival);
     Ok(out)
@@ -270,28 +212,18 @@ pub fn parse_trace_csv(text: &str) -> Result<Vec<Request>, LoadError> {
 pub fn arrivals(profile: &LoadProfile, duration: Nanos, seed: u64) -> Vec<Request> {
     match profile {
         LoadProfile::Spin { .. } | LoadProfile::Trace { .. } => Vec::new(),
-        LoadProfile::Periodic {
-            threads,
-            work,
-            every,
-        } => {
+        LoadProfile::Periodic { threads, work, every } => {
             let mut out = Vec::new();
             let mut t = 0u64;
             while t < duration.0 {
                 for th in 0..*threads {
-                    out.push(Request {
-                        arrival: Nanos(t),
-                        work: *work,
-                        thread: Some(th),
-                    });
+                    out.push(Request { arrival: Nanos(t), work: *work, thread: Some(th) });
                 }
                 t = t.saturating_add(every.0.max(1));
             }
             out
         }
-        LoadProfile::Poisson {
-            rate_per_s, work, ..
-        } => {
+        LoadProfile::Poisson { rate_per_s, work, .. } => {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let mean_ns = 1e9 / rate_per_s;
             let mut out = Vec::new();
@@ -302,11 +234,7 @@ pub fn arrivals(profile: &LoadProfile, duration: Nanos, seed: u64) -> Vec<Reques
                 if t >= duration.0 as f64 {
                     break;
                 }
-                out.push(Request {
-                    arrival: Nanos(t as u64),
-                    work: *work,
-                    thread: None,
-                });
+                out.push(Request { arrival: Nanos(t as u64), work: *work, thread: None });
             }
             out
         }
@@ -319,48 +247,24 @@ mod tests {
 
     #[test]
     fn parses_each_kind() {
-        assert_eq!(
-            parse_load("spin:threads=4").unwrap(),
-            LoadProfile::Spin { threads: 4 }
-        );
+        assert_eq!(parse_load("spin:threads=4").unwrap(), LoadProfile::Spin { threads: 4 });
         assert_eq!(
             parse_load("periodic:threads=2,work=80ms,every=200ms").unwrap(),
-            LoadProfile::Periodic {
-                threads: 2,
-                work: Nanos::from_ms(80),
-                every: Nanos::from_ms(200)
-            }
+            LoadProfile::Periodic { threads: 2, work: Nanos::from_ms(80), every: Nanos::from_ms(200) }
         );
         assert_eq!(
             parse_load("poisson:rate=40/s,work=15ms,threads=8").unwrap(),
-            LoadProfile::Poisson {
-                rate_per_s: 40.0,
-                work: Nanos::from_ms(15),
-                threads: 8
-            }
+            LoadProfile::Poisson { rate_per_s: 40.0, work: Nanos::from_ms(15), threads: 8 }
         );
-        assert_eq!(
-            parse_load("trace:a.csv").unwrap(),
-            LoadProfile::Trace {
-                path: "a.csv".into()
-            }
-        );
+        assert_eq!(parse_load("trace:a.csv").unwrap(), LoadProfile::Trace { path: "a.csv".into() });
     }
 
     #[test]
     fn rejects_bad_profiles() {
         for bad in [
-            "spin:threads=0",
-            "spin:threads=x",
-            "periodic:threads=2,work=80ms",
-            "periodic:work=0ms,every=1ms",
-            "poisson:rate=40,work=1ms",
-            "poisson:work=1ms",
-            "burst:threads=1",
-            "spin:threads=1,work=1ms",
-            "periodic:threads=1,work=1ms,every=2ms,colour=red",
-            "trace:",
-            "spin:threads=99999",
+            "spin:threads=0", "spin:threads=x", "periodic:threads=2,work=80ms", "periodic:work=0ms,every=1ms",
+            "poisson:rate=40,work=1ms", "poisson:work=1ms", "burst:threads=1", "spin:threads=1,work=1ms",
+            "periodic:threads=1,work=1ms,every=2ms,colour=red", "trace:", "spin:threads=99999",
         ] {
             assert!(parse_load(bad).is_err(), "{bad} should fail");
         }
@@ -368,11 +272,7 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in [
-            "spin:threads=4",
-            "periodic:threads=2,work=80ms,every=200ms",
-            "poisson:rate=40/s,work=15ms,threads=8",
-        ] {
+        for s in ["spin:threads=4", "periodic:threads=2,work=80ms,every=200ms", "poisson:rate=40/s,work=15ms,threads=8"] {
             let p = parse_load(s).unwrap();
             assert_eq!(parse_load(&p.to_string()).unwrap(), p);
         }
