@@ -465,7 +465,9 @@ mod tests {
 
     #[test]
     fn spin_burns_for_the_duration() {
-        let (_, done, _) = run("spin:threads=1", 30, 5);
-        assert!(done.cpu_ns > 10_000_000, "{done:?}");
+        let (_, done, start) = run("spin:threads=1", 30, 5);
+        // It spins until start + duration (CPU time depends on how busy the machine is).
+        assert!(now_ns() >= start + 30_000_000);
+        assert!(done.cpu_ns > 1_000_000, "{done:?}");
     }
 }
