@@ -17,7 +17,8 @@ cd "$here"
 [[ $# -ge 1 ]] || { sed -n '2,13p' "$0" >&2; exit 125; }
 TARGET=x86_64-unknown-linux-musl
 PROFILE=${KCPU_V2VM_PROFILE:-dev}
-RUNNER=${V2VM_RUNNER:-/work/shared/tools/run-v2-vm.sh}
+RUNNER=${V2VM_RUNNER:-$(cd "$(dirname "$0")/.." && pwd)/../shared/tools/run-v2-vm.sh}
+if [[ ! -x $RUNNER ]]; then RUNNER=/work/shared/tools/run-v2-vm.sh; fi
 if [[ ! -x $RUNNER ]]; then RUNNER=$(command -v run-v2-vm.sh || true); fi
 [[ -n $RUNNER && -x $RUNNER ]] || { echo "v2vm-kcpu: run-v2-vm.sh not found (set V2VM_RUNNER)" >&2; exit 125; }
 if ! rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then

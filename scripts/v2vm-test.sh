@@ -24,8 +24,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 TARGET=x86_64-unknown-linux-musl
 PROFILE=${KCPU_V2VM_PROFILE:-dev}
-RUNNER=${V2VM_RUNNER:-/work/shared/tools/run-v2-vm.sh}
+# CI runs in a fresh clone with the shared/ folder beside it.
+RUNNER=${V2VM_RUNNER:-$here/../shared/tools/run-v2-vm.sh}
+if [[ ! -x $RUNNER ]]; then RUNNER=/work/shared/tools/run-v2-vm.sh; fi
 if [[ ! -x $RUNNER ]]; then RUNNER=$(command -v run-v2-vm.sh || true); fi
+if ! command -v jq >/dev/null; then
+  echo "v2vm-test: installing jq" >&2
+  apt-get install -y -q jq >&2 || { apt-get update -q >&2 && apt-get install -y -q jq >&2; }
+fi
 [[ -n $RUNNER && -x $RUNNER ]] || { echo "v2vm-test: run-v2-vm.sh not found (set V2VM_RUNNER)" >&2; exit 125; }
 
 t0=$(date +%s%N)

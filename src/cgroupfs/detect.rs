@@ -217,7 +217,7 @@ mod tests {
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/cgroupfs")
+            .join("tests/data/cgroupfs")
             .join(name)
     }
 
