@@ -1,12 +1,442 @@
-//! `kcpu simulate` (I/O shell). Not yet written.
+//! `kcpu simulate` (I/O shell): flags → machine, cgroup values and loads → the pure simulator
+//! ([`crate::sim`]) → a table, JSON and optionally a chart.
+//!
+//! The only I/O here: reading the running kernel's `CONFIG_HZ` (for the `--hz` default), scenario
+//! files, trace CSVs, and writing stdout and the chart file.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use crate::render::chart::{render, ChartFormat, SimChart};
+use crate::render::trace::{write_groups_table, write_json, write_summary_table, GroupRow};
+use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
+use crate::sim::scenario::{parse_quota, parse_scenario, parse_us};
+use crate::sim::{
+    default_quantum, simulate_node_with_progress, CpuWeight, GroupConfig, GroupOutcome, Limits,
+    Machine, Phase, RunPlan,
+};
+use crate::units::{
+    format_duration, parse_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight,
+};
+use anyhow::{bail, Context};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Arguments of `kcpu simulate`.
+/// HZ used when the running kernel's configuration cannot be read.
+pub const FALLBACK_HZ: u32 = 250;
+/// Largest scenario or trace file read (bytes).
+const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Output format of `kcpu simulate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable tables.
+    Table,
+    /// The full result as JSON (the `kcpu run` schema per group).
+    Json,
+}
+
+/// Arguments of `kcpu simulate` (boxed, so the subcommand enum stays small).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  kcpu simulate --quota 100ms --period 100ms --cpus 2 --load periodic:threads=2,work=80ms,every=200ms --runs 20 --seed 1
+  kcpu simulate --quota 100ms --burst 100ms --load periodic:threads=2,work=80ms,every=200ms --phase-sweep 5ms
+  kcpu simulate --scenario node.yaml --cpus 8 --duration 30s --chart node.svg")]
+pub struct Args {
+    /// The options.
+    #[command(flatten)]
+    pub opts: Box<Options>,
+}
+
+/// The options of `kcpu simulate`.
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// CPU time per period (the first field of cpu.max), e.g. 100ms; `max` for no limit [default: max]
+    #[arg(long, value_name = "DURATION|max", value_parser = parse_quota_arg)]
+    pub quota: Option<QuotaUs>,
+    /// Enforcement period, 1ms..1s [default: 100ms]
+    #[arg(long, value_name = "DURATION", value_parser = parse_period_arg)]
+    pub period: Option<PeriodUs>,
+    /// Burst (cpu.max.burst / cpu.cfs_burst_us), at most the quota [default: 0]
+    #[arg(long, value_name = "DURATION", value_parser = parse_burst_arg)]
+    pub burst: Option<Usec>,
+    /// Group weight as cgroup v1 cpu.shares (2..262144) [default: 1024]
+    #[arg(long, value_name = "N", conflicts_with = "weight")]
+    pub shares: Option<u64>,
+    /// Group weight as cgroup v2 cpu.weight (1..10000)
+    #[arg(long, value_name = "N")]
+    pub weight: Option<u64>,
+    /// CPUs of the node [default: one per load thread; node mode: the scenario's `cpus`]
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<u32>,
+    /// Load: spin:threads=N | periodic:threads=N,work=D,every=D | poisson:rate=R/s,work=D,threads=N | trace:FILE.csv
+    #[arg(long, value_name = "PROFILE", value_parser = parse_load_arg)]
+    pub load: Option<LoadProfile>,
+    /// Simulated time per run
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_arg)]
+    pub duration: Nanos,
+    /// Number of runs, each with its own random phase (ignored with --phase-sweep)
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub runs: u32,
+    /// Seed for phases, tick offsets and Poisson arrivals
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Start the load this long after a period edge in every run (default: random per run)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, conflicts_with = "phase_sweep")]
+    pub phase: Option<Nanos>,
+    /// One run per phase 0, STEP, 2·STEP, … < period, and print the phase-resolved table
+    #[arg(long, value_name = "STEP", value_parser = parse_duration_arg)]
+    pub phase_sweep: Option<Nanos>,
+    /// Scheduler tick rate CONFIG_HZ; 0 = exact (no tick) [default: the running kernel's, else 250]
+    #[arg(long, value_name = "N")]
+    pub hz: Option<u32>,
+    /// sched_cfs_bandwidth_slice_us: runtime a CPU pulls from the pool at a time
+    #[arg(long, value_name = "DURATION", default_value = "5ms", value_parser = parse_duration_arg)]
+    pub slice: Nanos,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Also write a chart (per-period usage vs quota, throttled periods, latency CDF)
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
+    pub chart: Option<PathBuf>,
+    /// Node mode: groups sharing the CPUs, from a YAML scenario file (see `kcpu::sim::scenario`)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["quota", "period", "burst", "shares", "weight", "load"])]
+    pub scenario: Option<PathBuf>,
+}
+
+fn parse_duration_arg(s: &str) -> Result<Nanos, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn parse_quota_arg(s: &str) -> Result<QuotaUs, String> {
+    parse_quota(s)
+}
+
+fn parse_period_arg(s: &str) -> Result<PeriodUs, String> {
+    parse_us(s, "period").map(PeriodUs)
+}
+
+fn parse_burst_arg(s: &str) -> Result<Usec, String> {
+    parse_us(s, "burst").map(Usec)
+}
+
+fn parse_load_arg(s: &str) -> Result<LoadProfile, String> {
+    parse_load(s).map_err(|e| e.to_string())
+}
+
+/// `CONFIG_HZ=N` from kernel config text (`/boot/config-<release>`).
+pub fn parse_config_hz(text: &str) -> Option<u32> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("CONFIG_HZ="))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The running kernel's HZ and where it came from, or the fallback.
+fn detect_hz() -> (u32, String) {
+    let release = rustix::system::uname()
+        .release()
+        .to_string_lossy()
+        .into_owned();
+    let path = format!("/boot/config-{release}");
+    match std::fs::read_to_string(&path)
+        .ok()
+        .as_deref()
+        .and_then(parse_config_hz)
+    {
+        Some(hz) => (hz, format!("CONFIG_HZ from {path}")),
+        None => (FALLBACK_HZ, format!("default; {path} not readable")),
+    }
+}
+
+fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if meta.len() > MAX_INPUT_BYTES {
+        bail!(
+            "{what} {} is larger than {} MiB",
+            path.display(),
+            MAX_INPUT_BYTES >> 20
+        );
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+/// Reads the CSV of a `trace:` load (relative paths against `base`).
+fn read_trace(load: &LoadProfile, base: Option<&Path>) -> anyhow::Result<Option<Vec<Request>>> {
+    let LoadProfile::Trace { path } = load else {
+        return Ok(None);
+    };
+    let p = match base {
+        Some(dir) if Path::new(path).is_relative() => dir.join(path),
+        _ => PathBuf::from(path),
+    };
+    let text = read_text(&p, "trace")?;
+    let rows = parse_trace_csv(&text).with_context(|| format!("in trace {}", p.display()))?;
+    Ok(Some(rows))
+}
+
+/// Formats a group's limit (`100ms/100ms +burst 50ms (1.00 CPU)` or `unlimited`).
+pub fn limit_text(l: &Limits) -> String {
+    if l.quota.is_unlimited() {
+        return format!(
+            "unlimited (period {})",
+            format_duration(Nanos::from_us(l.period.0))
+        );
+    }
+    let mut s = format!(
+        "{}/{}",
+        format_duration(Nanos::from_us(l.quota.0 as u64)),
+        format_duration(Nanos::from_us(l.period.0))
+    );
+    if l.burst.0 > 0 {
+        s.push_str(&format!(
+            " +burst {}",
+            format_duration(Nanos::from_us(l.burst.0))
+        ));
+    }
+    s.push_str(&format!(
+        " ({:.2} CPU)",
+        l.quota.0 as f64 / l.period.0 as f64
+    ));
+    s
+}
+
+fn weight_text(w: CpuWeight) -> String {
+    match w {
+        CpuWeight::Shares(s) => format!("cpu.shares {} (kernel weight {})", s.0, w.kernel_weight()),
+        CpuWeight::Weight(x) => format!("cpu.weight {} (kernel weight {})", x.0, w.kernel_weight()),
+    }
+}
+
+#[derive(Serialize)]
+struct MachineJson {
+    cpus: u32,
+    hz: u32,
+    hz_source: String,
+    slice_us: u64,
+    quantum_us: u64,
+}
+
+#[derive(Serialize)]
+struct PlanJson {
+    duration_ms: f64,
+    runs: u32,
+    seed: u64,
+    phase: Phase,
+}
+
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    machine: MachineJson,
+    plan: PlanJson,
+    groups: &'a [GroupOutcome],
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("simulate is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let args = *args.opts;
+    let chart_format = match &args.chart {
+        Some(p) => Some(ChartFormat::from_path(p).with_context(|| {
+            format!(
+                "--chart {}: the file name must end in .svg or .png",
+                p.display()
+            )
+        })?),
+        None => None,
+    };
+    let (hz, hz_source) = match args.hz {
+        Some(h) => (h, "--hz".to_string()),
+        None => detect_hz(),
+    };
+    let (groups, cpus) = if let Some(path) = &args.scenario {
+        let text = read_text(path, "scenario")?;
+        let mut scenario =
+            parse_scenario(&text).with_context(|| format!("in scenario {}", path.display()))?;
+        let base = path.parent();
+        for g in &mut scenario.groups {
+            g.trace = read_trace(&g.load, base)?;
+        }
+        let Some(cpus) = args.cpus.or(scenario.cpus) else {
+            bail!(
+                "node mode needs the node's CPU count: pass --cpus N or set `cpus:` in {}",
+                path.display()
+            );
+        };
+        (scenario.groups, cpus)
+    } else {
+        let Some(load) = args.load.clone() else {
+            bail!("--load is required (e.g. --load periodic:threads=2,work=80ms,every=200ms), or use --scenario FILE");
+        };
+        let weight = match (args.shares, args.weight) {
+            (Some(s), _) => CpuWeight::Shares(Shares(s)),
+            (None, Some(w)) => CpuWeight::Weight(Weight(w)),
+            (None, None) => CpuWeight::default(),
+        };
+        let limits = Limits {
+            quota: args.quota.unwrap_or(QuotaUs::UNLIMITED),
+            period: args.period.unwrap_or(PeriodUs::DEFAULT),
+            burst: args.burst.unwrap_or(Usec(0)),
+            weight,
+        };
+        let trace = read_trace(&load, None)?;
+        let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
+        (
+            vec![GroupConfig {
+                trace,
+                ..GroupConfig::new("container", limits, load)
+            }],
+            cpus,
+        )
+    };
+
+    let mut machine = Machine::new(cpus);
+    machine.hz = hz;
+    machine.slice = args.slice;
+    let phase = match (args.phase, args.phase_sweep) {
+        (Some(p), _) => Phase::Fixed(p),
+        (None, Some(step)) => Phase::Sweep(step),
+        (None, None) => Phase::Random,
+    };
+    let mut plan = RunPlan::new(args.duration, args.runs, args.seed);
+    plan.phase = phase;
+    if chart_format.is_some() {
+        plan.timeline = Some(Nanos((args.duration.0 / 600).max(1_000_000)));
+    }
+
+    let bar = indicatif::ProgressBar::new(plan.runs as u64);
+    let total_runs = match phase {
+        Phase::Sweep(step) => {
+            let p = groups
+                .iter()
+                .map(|g| g.limits.period.0 * 1_000)
+                .max()
+                .unwrap_or(0);
+            p.div_ceil(step.0.max(1))
+        }
+        _ => plan.runs as u64,
+    };
+    bar.set_length(total_runs);
+    let outcomes = simulate_node_with_progress(&groups, &machine, &plan, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+
+    let phase_text = match phase {
+        Phase::Random => "random per run (from the seed)".to_string(),
+        Phase::Fixed(p) => format!("{} after a period edge", format_duration(p)),
+        Phase::Sweep(step) => format!("sweep 0..period step {}", format_duration(step)),
+    };
+    let hz_text = if hz == 0 {
+        "exact (no tick)".to_string()
+    } else {
+        format!("HZ {hz} ({hz_source})")
+    };
+    let quantum = machine
+        .quantum
+        .unwrap_or_else(|| default_quantum(machine.cpus));
+    let mut context = vec![
+        (
+            "machine".to_string(),
+            format!(
+                "{cpus} CPUs, {hz_text}, bandwidth slice {}",
+                format_duration(machine.slice)
+            ),
+        ),
+        (
+            "runs".to_string(),
+            format!(
+                "{} x {}, seed {}, phase {}",
+                outcomes.first().map_or(0, |o| o.summary.runs),
+                format_duration(args.duration),
+                args.seed,
+                phase_text
+            ),
+        ),
+    ];
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.output {
+        OutputFormat::Json => {
+            let report = ReportJson {
+                machine: MachineJson {
+                    cpus,
+                    hz,
+                    hz_source: hz_source.clone(),
+                    slice_us: machine.slice.0 / 1_000,
+                    quantum_us: quantum.0 / 1_000,
+                },
+                plan: PlanJson {
+                    duration_ms: args.duration.0 as f64 / 1e6,
+                    runs: plan.runs,
+                    seed: args.seed,
+                    phase,
+                },
+                groups: &outcomes,
+            };
+            write_json(&mut out, &report)?;
+        }
+        OutputFormat::Table => {
+            if let [one] = outcomes.as_slice() {
+                context.insert(0, ("limit".to_string(), limit_text(&one.limits)));
+                context.insert(1, ("weight".to_string(), weight_text(one.limits.weight)));
+                context.insert(2, ("load".to_string(), one.load.clone()));
+                write_summary_table(&mut out, &context, &one.summary)?;
+            } else {
+                let limits: Vec<String> = outcomes.iter().map(|o| limit_text(&o.limits)).collect();
+                let rows: Vec<GroupRow<'_>> = outcomes
+                    .iter()
+                    .zip(&limits)
+                    .map(|(o, l)| GroupRow {
+                        name: &o.name,
+                        limit: l,
+                        load: &o.load,
+                        summary: &o.summary,
+                    })
+                    .collect();
+                write_groups_table(&mut out, &context, &rows)?;
+            }
+        }
+    }
+    out.flush()?;
+
+    if let (Some(path), Some(format)) = (&args.chart, chart_format) {
+        let title = match outcomes.as_slice() {
+            [one] => format!("kcpu simulate: {}, {}", limit_text(&one.limits), one.load),
+            many => format!("kcpu simulate: {} groups on {cpus} CPUs", many.len()),
+        };
+        let bytes = render(
+            &SimChart {
+                groups: &outcomes,
+                title: &title,
+            },
+            format,
+        )?;
+        std::fs::write(path, bytes)
+            .with_context(|| format!("cannot write chart {}", path.display()))?;
+    }
+    Ok(crate::cli::exit::code(crate::cli::exit::OK))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_hz() {
+        assert_eq!(
+            parse_config_hz("# CONFIG_HZ_100 is not set\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n"),
+            Some(250)
+        );
+        assert_eq!(parse_config_hz("CONFIG_HZ_1000=y\n"), None);
+    }
+
+    #[test]
+    fn limit_texts() {
+        let l = Limits {
+            quota: QuotaUs(100_000),
+            burst: Usec(50_000),
+            ..Limits::default()
+        };
+        assert_eq!(limit_text(&l), "100ms/100ms +burst 50ms (1.00 CPU)");
+        assert_eq!(limit_text(&Limits::default()), "unlimited (period 100ms)");
+    }
 }

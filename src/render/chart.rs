@@ -1,1 +1,450 @@
-//! Charts with plotters and an embedded font (not yet written).
+//! Charts with plotters and an embedded font, as SVG or PNG bytes (pure core).
+//!
+//! Infrastructure shared by every chart in kcpu:
+//! - the DejaVu Sans font is compiled into the binary (`assets/fonts/DejaVuSans.ttf`, licence in
+//!   `assets/fonts/DejaVuSans-LICENSE.txt`) and registered once as plotters' `sans-serif` family,
+//!   so no system font is looked up at run time;
+//! - a chart is any type implementing [`Chart`] (a size and a `draw` over any plotters backend);
+//!   [`render`] turns it into SVG text or PNG bytes, and [`ChartFormat::from_path`] picks the
+//!   format from a file name. Only `cli` writes the bytes somewhere.
+//!
+//! Charts defined here: [`SimChart`] (per-period CPU usage against the quota, throttled periods
+//! marked, and the request-latency CDF) for `kcpu simulate`.
+
+use crate::sim::GroupOutcome;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+use std::sync::OnceLock;
+
+/// The embedded font (DejaVu Sans, Bitstream Vera licence).
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// The font family every chart uses (registered to the embedded font).
+pub const FONT: &str = "sans-serif";
+
+/// A chart could not be drawn or encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("chart: {0}")]
+pub struct ChartError(pub String);
+
+impl ChartError {
+    fn from<E: std::fmt::Display>(e: E) -> ChartError {
+        ChartError(e.to_string())
+    }
+}
+
+/// Output format of a chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartFormat {
+    /// SVG text.
+    Svg,
+    /// PNG image.
+    Png,
+}
+
+impl ChartFormat {
+    /// The format for a file name ending in `.svg` or `.png` (any case); `None` otherwise.
+    pub fn from_path(path: &std::path::Path) -> Option<ChartFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "svg" => Some(ChartFormat::Svg),
+            "png" => Some(ChartFormat::Png),
+            _ => None,
+        }
+    }
+}
+
+/// Registers the embedded font with plotters (once per process).
+pub fn ensure_font() -> Result<(), ChartError> {
+    static DONE: OnceLock<Result<(), ChartError>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        register_font(FONT, FontStyle::Normal, FONT_BYTES)
+            .map_err(|_| ChartError("the embedded font could not be loaded".into()))
+    })
+    .clone()
+}
+
+/// Something that can be drawn on any plotters backend.
+pub trait Chart {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32);
+    /// Draws onto `root` (already filled white).
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError>;
+}
+
+/// Renders `chart` to SVG text or PNG bytes.
+pub fn render<C: Chart>(chart: &C, format: ChartFormat) -> Result<Vec<u8>, ChartError> {
+    ensure_font()?;
+    let (w, h) = chart.size();
+    match format {
+        ChartFormat::Svg => {
+            let mut text = String::new();
+            {
+                let root = SVGBackend::with_string(&mut text, (w, h)).into_drawing_area();
+                root.fill(&WHITE).map_err(ChartError::from)?;
+                chart.draw(&root)?;
+                root.present().map_err(ChartError::from)?;
+            }
+            Ok(text.into_bytes())
+        }
+        ChartFormat::Png => {
+            let mut rgb = vec![0u8; w as usize * h as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+                root.fill(&WHITE).map_err(ChartError::from)?;
+                chart.draw(&root)?;
+                root.present().map_err(ChartError::from)?;
+            }
+            encode_png(&rgb, w, h)
+        }
+    }
+}
+
+/// Encodes an RGB8 buffer as PNG.
+fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, ChartError> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(ChartError::from)?;
+        writer.write_image_data(rgb).map_err(ChartError::from)?;
+    }
+    Ok(out)
+}
+
+/// Colour of series `i` (a fixed palette, so charts are reproducible).
+pub fn series_color(i: usize) -> RGBColor {
+    const P: [RGBColor; 8] = [
+        RGBColor(31, 119, 180),
+        RGBColor(44, 160, 44),
+        RGBColor(148, 103, 189),
+        RGBColor(255, 127, 14),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(23, 190, 207),
+    ];
+    P[i % P.len()]
+}
+
+/// Colour that marks throttling.
+pub const THROTTLED: RGBColor = RGBColor(214, 39, 40);
+
+/// Most groups drawn in one [`SimChart`] (the most throttled first).
+pub const MAX_SERIES: usize = 8;
+
+/// `kcpu simulate --chart`: per-period CPU usage of run 0 against the quota (throttled periods in
+/// red) and the latency CDF over all runs.
+#[derive(Debug, Clone, Copy)]
+pub struct SimChart<'a> {
+    /// Groups to draw.
+    pub groups: &'a [GroupOutcome],
+    /// Title line.
+    pub title: &'a str,
+}
+
+/// Usage in cores per period (or per sample interval for unlimited groups), with the throttled
+/// flag: `(t_s, cores, throttled)`.
+fn usage_points(g: &GroupOutcome) -> Vec<(f64, f64, bool)> {
+    let Some(tl) = &g.timeline else {
+        return Vec::new();
+    };
+    let nominal = g.limits.period.0 as f64 * 1e3;
+    if !tl.periods.is_empty() {
+        return tl
+            .periods
+            .iter()
+            .filter(|p| (p.end_ns - p.start_ns) as f64 >= nominal / 2.0)
+            .map(|p| {
+                (
+                    p.end_ns as f64 / 1e9,
+                    p.usage_ns as f64 / (p.end_ns - p.start_ns) as f64,
+                    p.throttled,
+                )
+            })
+            .collect();
+    }
+    tl.samples
+        .windows(2)
+        .filter(|w| w[1].t_ns > w[0].t_ns)
+        .map(|w| {
+            let dt_us = (w[1].t_ns - w[0].t_ns) as f64 / 1e3;
+            (
+                w[1].t_ns as f64 / 1e9,
+                (w[1].usage_us - w[0].usage_us) as f64 / dt_us,
+                false,
+            )
+        })
+        .collect()
+}
+
+/// At most 400 points of the empirical CDF of `lat_ns`, as `(ms, fraction)`.
+fn cdf_points(lat_ns: &[u64]) -> Vec<(f64, f64)> {
+    if lat_ns.is_empty() {
+        return Vec::new();
+    }
+    let mut v = lat_ns.to_vec();
+    v.sort_unstable();
+    let n = v.len();
+    let steps = n.min(400);
+    let mut pts = vec![(v[0] as f64 / 1e6, 0.0)];
+    for k in 1..=steps {
+        let i = (k * n).div_ceil(steps).max(1) - 1;
+        pts.push((v[i] as f64 / 1e6, (i + 1) as f64 / n as f64));
+    }
+    pts
+}
+
+impl SimChart<'_> {
+    /// The groups actually drawn: the most throttled first, at most [`MAX_SERIES`].
+    fn shown(&self) -> Vec<(usize, &GroupOutcome)> {
+        let mut v: Vec<(usize, &GroupOutcome)> = self.groups.iter().enumerate().collect();
+        v.sort_by(|a, b| {
+            b.1.summary
+                .totals
+                .throttled_ratio
+                .total_cmp(&a.1.summary.totals.throttled_ratio)
+                .then(a.0.cmp(&b.0))
+        });
+        v.truncate(MAX_SERIES);
+        v.sort_by_key(|x| x.0);
+        v
+    }
+}
+
+impl Chart for SimChart<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1000, 760)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let e = ChartError::from;
+        let (_, h) = self.size();
+        let (head, body) = root.split_vertically(40);
+        head.draw(&Text::new(
+            self.title.to_string(),
+            (12, 10),
+            (FONT, 18).into_font(),
+        ))
+        .map_err(e)?;
+        let (top, bottom) = body.split_vertically((h - 40) * 55 / 100);
+        let shown = self.shown();
+        let note = if shown.len() < self.groups.len() {
+            format!(
+                " (the {} most throttled of {} groups)",
+                shown.len(),
+                self.groups.len()
+            )
+        } else {
+            String::new()
+        };
+
+        // Usage per period.
+        let series: Vec<Vec<(f64, f64, bool)>> =
+            shown.iter().map(|(_, g)| usage_points(g)).collect();
+        let single = if shown.len() == 1 {
+            Some(shown[0].1)
+        } else {
+            None
+        };
+        let limit_cores = single.and_then(|g| {
+            let l = &g.limits;
+            (!l.quota.is_unlimited()).then(|| {
+                let p = l.period.0 as f64;
+                (
+                    l.quota.0 as f64 / p,
+                    (l.quota.0 as f64 + l.burst.0 as f64) / p,
+                )
+            })
+        });
+        let x_max = series
+            .iter()
+            .flatten()
+            .map(|p| p.0)
+            .fold(0.0f64, f64::max)
+            .max(1e-3);
+        let y_data = series.iter().flatten().map(|p| p.1).fold(0.0f64, f64::max);
+        let y_max = (y_data.max(limit_cores.map_or(0.0, |l| l.1)) * 1.15).max(0.1);
+        let mut c = ChartBuilder::on(&top)
+            .caption(format!("CPU usage per period, run 0{note}"), (FONT, 16))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+            .map_err(e)?;
+        c.configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("CPU (cores)")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(e)?;
+        if let Some((q, qb)) = limit_cores {
+            c.draw_series(LineSeries::new(
+                vec![(0.0, q), (x_max, q)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(e)?
+            .label("quota / period")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK));
+            if qb > q {
+                let grey = RGBColor(150, 150, 150);
+                c.draw_series(LineSeries::new(
+                    vec![(0.0, qb), (x_max, qb)],
+                    grey.stroke_width(1),
+                ))
+                .map_err(e)?
+                .label("(quota + burst) / period")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
+            }
+        }
+        for (i, ((_, g), pts)) in shown.iter().zip(&series).enumerate() {
+            let col = series_color(i);
+            c.draw_series(LineSeries::new(
+                pts.iter().map(|p| (p.0, p.1)),
+                col.stroke_width(2),
+            ))
+            .map_err(e)?
+            .label(g.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+        }
+        let marks: Vec<(f64, f64)> = series
+            .iter()
+            .flatten()
+            .filter(|p| p.2)
+            .map(|p| (p.0, p.1))
+            .collect();
+        if !marks.is_empty() {
+            c.draw_series(marks.iter().map(|&p| Circle::new(p, 3, THROTTLED.filled())))
+                .map_err(e)?
+                .label("throttled period")
+                .legend(|(x, y)| Circle::new((x + 9, y), 3, THROTTLED.filled()));
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(e)?;
+
+        // Latency CDF.
+        let cdfs: Vec<Vec<(f64, f64)>> = shown
+            .iter()
+            .map(|(_, g)| cdf_points(&g.latencies_ns))
+            .collect();
+        let lat_max = cdfs.iter().flatten().map(|p| p.0).fold(0.0f64, f64::max);
+        let mut l = ChartBuilder::on(&bottom)
+            .caption(
+                "Request latency (scheduled arrival to completion), all runs",
+                (FONT, 16),
+            )
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..(lat_max * 1.05).max(1.0), 0f64..1.0)
+            .map_err(e)?;
+        l.configure_mesh()
+            .x_desc("latency (ms)")
+            .y_desc("fraction of requests")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(e)?;
+        if cdfs.iter().all(|c| c.is_empty()) {
+            let area = l.plotting_area();
+            area.draw(&Text::new(
+                "no requests (spin load)",
+                (0.05, 0.5),
+                (FONT, 14).into_font(),
+            ))
+            .map_err(e)?;
+        }
+        for (i, ((_, g), pts)) in shown.iter().zip(&cdfs).enumerate() {
+            if pts.is_empty() {
+                continue;
+            }
+            let col = series_color(i);
+            l.draw_series(LineSeries::new(pts.iter().copied(), col.stroke_width(2)))
+                .map_err(e)?
+                .label(g.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+                });
+        }
+        if cdfs.iter().any(|c| !c.is_empty()) {
+            l.configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .label_font((FONT, 12))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()
+                .map_err(e)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{load::parse_load, simulate_container, Limits, Machine, RunPlan};
+    use crate::units::{Nanos, QuotaUs};
+
+    fn outcome() -> GroupOutcome {
+        let mut plan = RunPlan::new(Nanos::from_ms(2_000), 2, 1);
+        plan.timeline = Some(Nanos::from_ms(10));
+        let limits = Limits {
+            quota: QuotaUs(100_000),
+            ..Limits::default()
+        };
+        let load = parse_load("periodic:threads=2,work=80ms,every=200ms").unwrap();
+        simulate_container("api", limits, &load, None, &Machine::new(2), &plan).unwrap()
+    }
+
+    #[test]
+    fn svg_has_axis_labels_and_png_has_a_signature() {
+        let g = [outcome()];
+        let chart = SimChart {
+            groups: &g,
+            title: "test",
+        };
+        let svg = String::from_utf8(render(&chart, ChartFormat::Svg).unwrap()).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
+        for label in [
+            "time (s)",
+            "CPU (cores)",
+            "latency (ms)",
+            "fraction of requests",
+            "quota / period",
+            "api",
+        ] {
+            assert!(svg.contains(label), "missing {label}");
+        }
+        let png = render(&chart, ChartFormat::Png).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+
+    #[test]
+    fn formats_from_paths() {
+        assert_eq!(
+            ChartFormat::from_path("a/b.SVG".as_ref()),
+            Some(ChartFormat::Svg)
+        );
+        assert_eq!(
+            ChartFormat::from_path("x.png".as_ref()),
+            Some(ChartFormat::Png)
+        );
+        assert_eq!(ChartFormat::from_path("x.gif".as_ref()), None);
+        assert_eq!(ChartFormat::from_path("x".as_ref()), None);
+    }
+
+    #[test]
+    fn cdf_is_monotone_and_ends_at_one() {
+        let pts = cdf_points(&[5, 1, 3, 2, 4]);
+        assert!(pts.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
+        assert_eq!(pts.last().unwrap().1, 1.0);
+        assert!(cdf_points(&[]).is_empty());
+    }
+}

@@ -1,1 +1,338 @@
-//! Simulation/run summary renderers: table, json (not yet written).
+//! Renderers for [`crate::trace::Summary`] — the figures `kcpu simulate` predicts and `kcpu run`
+//! measures — as text tables and JSON (pure core: values in, bytes into a writer).
+//!
+//! - [`write_summary_table`]: one group: context lines, the totals, then one row per run (with
+//!   its phase, so `--phase-sweep` prints the phase-resolved table).
+//! - [`write_groups_table`]: several groups (node mode), one row per group.
+//! - [`write_json`]: any serialisable result, pretty-printed, newline-terminated.
+//!
+//! Tables use an ASCII preset and never query the terminal width, so output is deterministic.
+
+use crate::trace::{Percentiles, Summary, Totals};
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// One row of [`write_groups_table`].
+#[derive(Debug, Clone, Copy)]
+pub struct GroupRow<'a> {
+    /// Group name.
+    pub name: &'a str,
+    /// Its limit, already formatted (e.g. `200ms/100ms +50ms`).
+    pub limit: &'a str,
+    /// Its load, already formatted.
+    pub load: &'a str,
+    /// Its figures.
+    pub summary: &'a Summary,
+}
+
+fn new_table() -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::ASCII_BORDERS_ONLY_CONDENSED);
+    t.set_content_arrangement(ContentArrangement::Disabled);
+    t
+}
+
+fn right_align(t: &mut Table, from: usize, to: usize) {
+    for i in from..to {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Formats µs as a short human duration.
+pub fn human_us(us: u64) -> String {
+    if us >= 10_000_000 {
+        format!("{:.1} s", us as f64 / 1e6)
+    } else if us >= 10_000 {
+        format!("{:.1} ms", us as f64 / 1e3)
+    } else {
+        format!("{us} us")
+    }
+}
+
+fn pct_line(p: &Percentiles) -> String {
+    if p.count == 0 {
+        return "- (no requests)".to_string();
+    }
+    format!(
+        "p50 {}  p90 {}  p99 {}  max {}  (n={})",
+        ms(p.p50_ms),
+        ms(p.p90_ms),
+        ms(p.p99_ms),
+        ms(p.max_ms),
+        p.count
+    )
+}
+
+fn totals_rows(t: &Totals, runs: u32) -> Vec<(&'static str, String)> {
+    let per_run = |v: u64| {
+        if runs > 1 {
+            format!("  ({} per run)", human_us(v / runs as u64))
+        } else {
+            String::new()
+        }
+    };
+    vec![
+        ("nr_periods", t.nr_periods.to_string()),
+        ("nr_throttled", t.nr_throttled.to_string()),
+        ("throttled ratio", format!("{:.3}", t.throttled_ratio)),
+        (
+            "throttled time",
+            format!(
+                "{}{}",
+                human_us(t.throttled_time_us),
+                per_run(t.throttled_time_us)
+            ),
+        ),
+        ("nr_bursts", t.nr_bursts.to_string()),
+        (
+            "burst time",
+            format!("{}{}", human_us(t.burst_time_us), per_run(t.burst_time_us)),
+        ),
+        ("usage", format!("{:.3} cores", t.usage_cores)),
+        ("latency (ms)", pct_line(&t.latency)),
+        ("wake-up (ms)", pct_line(&t.wakeup)),
+    ]
+}
+
+/// Writes one group's summary: `context` as `key: value` lines, the totals, and the per-run
+/// table (run, phase, counters, usage, latency).
+pub fn write_summary_table<W: Write>(
+    w: &mut W,
+    context: &[(String, String)],
+    summary: &Summary,
+) -> io::Result<()> {
+    for (k, v) in context {
+        writeln!(w, "{k}: {v}")?;
+    }
+    if !context.is_empty() {
+        writeln!(w)?;
+    }
+    let mut t = new_table();
+    t.set_header(vec!["totals", "all runs"]);
+    t.add_row(vec![
+        "runs throttled".to_string(),
+        format!("{} / {}", summary.runs_throttled, summary.runs),
+    ]);
+    for (k, v) in totals_rows(&summary.totals, summary.runs) {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    writeln!(w, "{t}")?;
+    if summary.per_run.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    let mut r = new_table();
+    r.set_header(vec![
+        "run",
+        "phase ms",
+        "periods",
+        "throttled",
+        "ratio",
+        "throttled ms",
+        "bursts",
+        "usage",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+    ]);
+    for run in &summary.per_run {
+        let x = &run.totals;
+        r.add_row(vec![
+            run.run.to_string(),
+            format!("{:.3}", run.phase_us as f64 / 1e3),
+            x.nr_periods.to_string(),
+            x.nr_throttled.to_string(),
+            format!("{:.3}", x.throttled_ratio),
+            format!("{:.1}", x.throttled_time_us as f64 / 1e3),
+            x.nr_bursts.to_string(),
+            format!("{:.3}", x.usage_cores),
+            if x.latency.count > 0 {
+                ms(x.latency.p50_ms)
+            } else {
+                "-".into()
+            },
+            if x.latency.count > 0 {
+                ms(x.latency.p99_ms)
+            } else {
+                "-".into()
+            },
+            if x.latency.count > 0 {
+                ms(x.latency.max_ms)
+            } else {
+                "-".into()
+            },
+        ]);
+    }
+    right_align(&mut r, 0, 11);
+    writeln!(w, "{r}")
+}
+
+/// Writes several groups, one row each (node mode).
+pub fn write_groups_table<W: Write>(
+    w: &mut W,
+    context: &[(String, String)],
+    rows: &[GroupRow<'_>],
+) -> io::Result<()> {
+    for (k, v) in context {
+        writeln!(w, "{k}: {v}")?;
+    }
+    if !context.is_empty() {
+        writeln!(w)?;
+    }
+    let mut t = new_table();
+    t.set_header(vec![
+        "group",
+        "limit",
+        "load",
+        "usage",
+        "periods",
+        "throttled",
+        "ratio",
+        "throttled ms/run",
+        "runs thr",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+    ]);
+    for row in rows {
+        let s = row.summary;
+        let x = &s.totals;
+        let runs = s.runs.max(1) as f64;
+        let lat = |v: f64| {
+            if x.latency.count > 0 {
+                ms(v)
+            } else {
+                "-".to_string()
+            }
+        };
+        t.add_row(vec![
+            row.name.to_string(),
+            row.limit.to_string(),
+            row.load.to_string(),
+            format!("{:.3}", x.usage_cores),
+            x.nr_periods.to_string(),
+            x.nr_throttled.to_string(),
+            format!("{:.3}", x.throttled_ratio),
+            format!("{:.1}", x.throttled_time_us as f64 / 1e3 / runs),
+            format!("{}/{}", s.runs_throttled, s.runs),
+            lat(x.latency.p50_ms),
+            lat(x.latency.p99_ms),
+            lat(x.latency.max_ms),
+        ]);
+    }
+    right_align(&mut t, 3, 12);
+    writeln!(w, "{t}")
+}
+
+/// Writes `value` as pretty JSON followed by a newline.
+pub fn write_json<W: Write, T: Serialize + ?Sized>(w: &mut W, value: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, value).map_err(io::Error::other)?;
+    writeln!(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::RunResult;
+
+    fn summary() -> Summary {
+        let totals = Totals {
+            nr_periods: 100,
+            nr_throttled: 50,
+            throttled_ratio: 0.5,
+            throttled_time_us: 2_500_000,
+            usage_cores: 0.8,
+            latency: Percentiles {
+                p50_ms: 104.3,
+                p90_ms: 125.0,
+                p99_ms: 129.6,
+                max_ms: 129.6,
+                count: 100,
+            },
+            ..Totals::default()
+        };
+        Summary {
+            runs_throttled: 1,
+            runs: 2,
+            totals: totals.clone(),
+            per_run: vec![
+                RunResult {
+                    run: 0,
+                    phase_us: 12_500,
+                    totals: totals.clone(),
+                },
+                RunResult {
+                    run: 1,
+                    phase_us: 60_000,
+                    totals: Totals::default(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn summary_table_has_totals_and_phases() {
+        let mut out = Vec::new();
+        write_summary_table(
+            &mut out,
+            &[("limit".into(), "100ms/100ms".into())],
+            &summary(),
+        )
+        .unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("limit: 100ms/100ms\n"));
+        assert!(s.contains("runs throttled"));
+        assert!(s.contains("1 / 2"));
+        assert!(s.contains("p50 104.3  p90 125.0  p99 129.6"));
+        assert!(s.contains("12.500"), "{s}");
+        assert!(
+            s.contains("1.2 s per run") || s.contains("(1250.0 ms per run)"),
+            "{s}"
+        );
+        assert!(s.contains("- (no requests)"));
+    }
+
+    #[test]
+    fn groups_table_and_json() {
+        let s = summary();
+        let mut out = Vec::new();
+        write_groups_table(
+            &mut out,
+            &[],
+            &[GroupRow {
+                name: "api",
+                limit: "100ms/100ms",
+                load: "spin:threads=1",
+                summary: &s,
+            }],
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("api") && text.contains("1/2") && text.contains("1250.0"),
+            "{text}"
+        );
+        let mut j = Vec::new();
+        write_json(&mut j, &s).unwrap();
+        let back: Summary = serde_json::from_slice(&j).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_us(999), "999 us");
+        assert_eq!(human_us(12_345), "12.3 ms");
+        assert_eq!(human_us(12_345_678), "12.3 s");
+    }
+}

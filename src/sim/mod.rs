@@ -1,3 +1,723 @@
 //! Simulation of CFS bandwidth control and CPU weights (pure core).
+//!
+//! `kcpu simulate` predicts what a CPU limit does to a workload: usage, periods, throttled
+//! periods, throttled time, burst use and request latency, for one container or for many groups
+//! sharing a node. The output is the shared [`crate::trace::Summary`] schema that `kcpu run`
+//! measures on real cgroups, so the two compare field by field.
+//!
+//! - [`cfs`]: the kernel's bandwidth state machine (pool, per-CPU silos, period and slack
+//!   timers, counters), transcribed from `kernel/sched/fair.c`.
+//! - [`node`]: the discrete-event engine (CPUs, ticks, weights, balancing); its module docs list
+//!   what is modelled and every approximation.
+//! - [`load`]: the load grammar and request schedules shared with `kcpu run`.
+//! - [`scenario`]: the node-mode scenario file (several groups on one node).
+//!
+//! Entry points: [`simulate_container`] for one group given its cgroup values (the
+//! `--quota/--period/--burst` path and, later, `kcpu simulate app.yaml --container NAME`), and
+//! [`simulate_node`] for several groups (a scenario file now, manifests later: any
+//! `Vec<(name, values, LoadProfile)>` maps onto [`GroupConfig`]).
+//!
+//! Runs: each run starts the load at a *phase* φ after a period edge (edges of a group sit on a
+//! fixed grid, cfs.md correction 6). By default φ is drawn uniformly per run and group from a
+//! ChaCha8 generator seeded by `seed`, so a seed always gives the same result; `Phase::Fixed`
+//! pins it and `Phase::Sweep` runs every phase `0, step, 2·step, … < period`. The tick grid
+//! offset is drawn the same way. At the start of a run the group is configured and idle: the
+//! pool holds `quota + burst`, silos hold 1 ns (cfs.md correction 5) and the period timer is
+//! stopped — the state of a cgroup written at least two periods before its load starts. (A group
+//! written less than one period before would start with `quota` only, until its first edge;
+//! that changes the first cycle, not the steady state.) Planned writes during a run
+//! ([`LimitChange`], e.g. an in-place resize) follow `tg_set_cfs_bandwidth`.
+//! Counters and usage cover `[0, duration)`; requests that arrived in that window are followed
+//! until they complete (at most `max(duration, 10 periods)` longer; a request still unfinished then
+//! is counted with its latency up to that point, a lower bound).
 
+pub mod cfs;
 pub mod load;
+pub mod node;
+pub mod scenario;
+
+use crate::stats::{percentiles_ns, throttled_ratio};
+use crate::trace::{RunResult, Sample, Summary, Totals};
+use crate::units::{format_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight};
+use load::{arrivals, LoadProfile, Request};
+use node::{Engine, EngineParams, GroupSetup, LoadKind};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Smallest period the kernel accepts (core.c `min_bw_quota_period_us`, 1 ms; cfs.md fact 2).
+pub const MIN_PERIOD_US: u64 = 1_000;
+/// Largest period the kernel accepts (core.c `max_bw_quota_period_us`, 1 s; cfs.md fact 2).
+pub const MAX_PERIOD_US: u64 = 1_000_000;
+/// Smallest quota the kernel accepts (core.c `min_bw_quota_period_us`, 1 ms; cfs.md fact 3).
+pub const MIN_QUOTA_US: i64 = 1_000;
+/// v1 `cpu.shares` range (core.c `MIN_SHARES`, `MAX_SHARES`).
+pub const SHARES_RANGE: (u64, u64) = (2, 262_144);
+/// v2 `cpu.weight` range (core.c `CGROUP_WEIGHT_MIN`, `CGROUP_WEIGHT_MAX`).
+pub const WEIGHT_RANGE: (u64, u64) = (1, 10_000);
+/// Upper bound on requests per group and run, to keep typos from exhausting memory.
+pub const MAX_REQUESTS_PER_RUN: u64 = 20_000_000;
+/// Upper bound on the simulated duration of one run (one day).
+pub const MAX_DURATION_NS: u64 = 86_400 * 1_000_000_000;
+
+/// A group's CPU weight as written to the cgroup: v1 `cpu.shares` or v2 `cpu.weight`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CpuWeight {
+    /// v1 `cpu.shares` (kernel weight = shares).
+    Shares(Shares),
+    /// v2 `cpu.weight` (kernel weight = `DIV_ROUND_CLOSEST(weight·1024, 100)`).
+    Weight(Weight),
+}
+
+impl Default for CpuWeight {
+    fn default() -> Self {
+        CpuWeight::Shares(Shares(1024))
+    }
+}
+
+impl CpuWeight {
+    /// The kernel's group weight (`tg->shares`, scaled down). v2: core.c `cpu_weight_write_u64`
+    /// → `sched_weight_from_cgroup`: `DIV_ROUND_CLOSEST_ULL(weight * 1024, CGROUP_WEIGHT_DFL)`;
+    /// v1: `cpu_shares_write_u64` stores the shares, clamped to `[MIN_SHARES, MAX_SHARES]`.
+    pub fn kernel_weight(self) -> u64 {
+        match self {
+            CpuWeight::Shares(s) => s.0.clamp(SHARES_RANGE.0, SHARES_RANGE.1),
+            CpuWeight::Weight(w) => (w.0 * 1024 + 50) / 100,
+        }
+    }
+}
+
+/// The cgroup values of one group: what `kcpu translate` computes for a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// `cpu.cfs_quota_us` / first field of `cpu.max` (−1 = unlimited).
+    pub quota: QuotaUs,
+    /// `cpu.cfs_period_us` / second field of `cpu.max`.
+    pub period: PeriodUs,
+    /// `cpu.cfs_burst_us` / `cpu.max.burst`.
+    pub burst: Usec,
+    /// `cpu.shares` or `cpu.weight`.
+    pub weight: CpuWeight,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            quota: QuotaUs::UNLIMITED,
+            period: PeriodUs::DEFAULT,
+            burst: Usec(0),
+            weight: CpuWeight::default(),
+        }
+    }
+}
+
+/// A cgroup write planned during a run (e.g. an in-place resize): from `at` on, the group has
+/// `limits` (applied with `tg_set_cfs_bandwidth` semantics, see [`cfs::Bandwidth::reconfigure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LimitChange {
+    /// When the write happens, from the load start.
+    pub at: Nanos,
+    /// The group's values after the write.
+    pub limits: Limits,
+}
+
+/// One group to simulate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupConfig {
+    /// Display name (container, pod or scenario group).
+    pub name: String,
+    /// Its cgroup values at the start.
+    pub limits: Limits,
+    /// Its load.
+    pub load: LoadProfile,
+    /// The requests of a `trace:` load (the caller reads the file); `None` otherwise.
+    pub trace: Option<Vec<Request>>,
+    /// Cgroup writes during the run, in time order (writes at or after the end of the measured
+    /// window only affect the drain).
+    pub changes: Vec<LimitChange>,
+}
+
+impl GroupConfig {
+    /// A group with fixed limits and no trace: the shape `Vec<(name, values, LoadProfile)>` from
+    /// manifests maps onto.
+    pub fn new(name: impl Into<String>, limits: Limits, load: LoadProfile) -> GroupConfig {
+        GroupConfig {
+            name: name.into(),
+            limits,
+            load,
+            trace: None,
+            changes: Vec::new(),
+        }
+    }
+}
+
+/// The simulated machine and kernel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Machine {
+    /// CPUs available to the groups.
+    pub cpus: u32,
+    /// `CONFIG_HZ`; 0 = exact mode (runtime checked continuously, no tick overrun).
+    pub hz: u32,
+    /// `sched_cfs_bandwidth_slice_us` (cfs.md fact 5; default 5 ms).
+    pub slice: Nanos,
+    /// Time slice of a thread while others wait on its CPU; `None` = the kernel default for
+    /// this many CPUs ([`default_quantum`]).
+    pub quantum: Option<Nanos>,
+    /// Periodic load-balance interval (cfs.md §6.4: "a balancer that equalises load each ~4 ms").
+    pub balance_interval: Nanos,
+    /// Runtime each per-CPU silo holds right after the configuration write: 1 ns since Linux 6.18
+    /// (cfs.md correction 5), 0 before.
+    pub initial_silo_ns: i64,
+}
+
+impl Machine {
+    /// A machine with `cpus` CPUs and kernel defaults (HZ 250, slice 5 ms, 6.18 semantics).
+    pub fn new(cpus: u32) -> Machine {
+        Machine {
+            cpus,
+            hz: 250,
+            slice: Nanos(cfs::DEFAULT_SLICE_NS),
+            quantum: None,
+            balance_interval: Nanos::from_ms(4),
+            initial_silo_ns: 1,
+        }
+    }
+
+    fn tick_ns(&self) -> u64 {
+        if self.hz == 0 {
+            0
+        } else {
+            1_000_000_000 / self.hz as u64
+        }
+    }
+}
+
+/// `sysctl_sched_base_slice` as the kernel scales it: 0.75 ms × (1 + ilog2(min(cpus, 8)))
+/// (fair.c `get_update_sysctl_factor`, `SCHED_TUNABLESCALING_LOG`).
+pub fn default_quantum(cpus: u32) -> Nanos {
+    let n = cpus.clamp(1, 8);
+    Nanos(750_000 * (1 + n.ilog2() as u64))
+}
+
+/// Where each run starts its load inside the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Drawn uniformly in `[0, period)` per run and group from the seed.
+    Random,
+    /// The same offset after a period edge in every run.
+    Fixed(Nanos),
+    /// One run per phase `0, step, 2·step, … < period` (the number of runs follows).
+    Sweep(Nanos),
+}
+
+/// How many runs, how long, which phases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPlan {
+    /// Measured window of each run.
+    pub duration: Nanos,
+    /// Number of runs (ignored by `Phase::Sweep`).
+    pub runs: u32,
+    /// Seed for phases, tick offsets and Poisson arrivals.
+    pub seed: u64,
+    /// Phase selection.
+    pub phase: Phase,
+    /// Record a timeline of run 0 with samples at this interval (and usage per period).
+    pub timeline: Option<Nanos>,
+    /// Fix the tick grid offset instead of drawing it per run.
+    pub tick_offset: Option<Nanos>,
+}
+
+impl RunPlan {
+    /// `runs` runs of `duration` with random phases from `seed`, no timeline.
+    pub fn new(duration: Nanos, runs: u32, seed: u64) -> RunPlan {
+        RunPlan {
+            duration,
+            runs,
+            seed,
+            phase: Phase::Random,
+            timeline: None,
+            tick_offset: None,
+        }
+    }
+}
+
+/// CPU time used in one period of a group's grid (for charts and the per-period bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PeriodUsage {
+    /// Start of the period (0 for the partial period the run starts in).
+    pub start_ns: u64,
+    /// End of the period (a period edge, or the end of the run).
+    pub end_ns: u64,
+    /// CPU time the group used in the period.
+    pub usage_ns: u64,
+    /// Whether a silo was throttled at the end (the edge counts `nr_throttled`).
+    pub throttled: bool,
+    /// Pool at the start of the period.
+    pub pool_start_ns: i64,
+    /// Positive silo runtime carried into the period, summed over CPUs.
+    pub silos_start_ns: i64,
+}
+
+/// Timeline of one run of one group.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Timeline {
+    /// Cumulative counters at each sample time.
+    pub samples: Vec<Sample>,
+    /// Usage per period of the group's grid (empty for unlimited groups).
+    pub periods: Vec<PeriodUsage>,
+}
+
+/// Everything the simulation says about one group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupOutcome {
+    /// Group name.
+    pub name: String,
+    /// Its cgroup values.
+    pub limits: Limits,
+    /// Its load, in the shared grammar.
+    pub load: String,
+    /// Totals and per-run figures (the schema `kcpu run` measures).
+    pub summary: Summary,
+    /// Timeline of run 0, when requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
+    /// Latency of every request of every run (for CDF charts).
+    #[serde(skip)]
+    pub latencies_ns: Vec<u64>,
+}
+
+/// Why a simulation could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SimError {
+    /// A group's values are outside what the kernel accepts.
+    #[error("group {group:?}: {reason}")]
+    InvalidGroup {
+        /// Group name.
+        group: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Machine parameters out of range.
+    #[error("invalid machine: {0}")]
+    InvalidMachine(String),
+    /// Run plan out of range.
+    #[error("invalid run plan: {0}")]
+    InvalidPlan(String),
+    /// The engine stalled (a bug; reported rather than looping forever).
+    #[error(transparent)]
+    Stalled(#[from] node::Stalled),
+}
+
+fn validate_limits(name: &str, l: &Limits) -> Result<(), SimError> {
+    let bad = |reason: String| SimError::InvalidGroup {
+        group: name.to_string(),
+        reason,
+    };
+    if !(MIN_PERIOD_US..=MAX_PERIOD_US).contains(&l.period.0) {
+        return Err(bad(format!(
+            "period {}us is outside the kernel's range 1ms..1s (cpu.cfs_period_us)",
+            l.period.0
+        )));
+    }
+    if !l.quota.is_unlimited() && l.quota.0 < MIN_QUOTA_US {
+        return Err(bad(format!(
+            "quota {}us is below the kernel's minimum of 1ms",
+            l.quota.0
+        )));
+    }
+    if l.burst.0 > 0 {
+        if l.quota.is_unlimited() {
+            return Err(bad("burst needs a quota (the group is unlimited)".into()));
+        }
+        if l.burst.0 as i64 > l.quota.0 {
+            return Err(bad(format!(
+                "burst {}us exceeds quota {}us (the kernel requires burst <= quota)",
+                l.burst.0, l.quota.0
+            )));
+        }
+    }
+    match l.weight {
+        CpuWeight::Shares(s) if !(SHARES_RANGE.0..=SHARES_RANGE.1).contains(&s.0) => {
+            return Err(bad(format!("cpu.shares {} is outside 2..262144", s.0)));
+        }
+        CpuWeight::Weight(w) if !(WEIGHT_RANGE.0..=WEIGHT_RANGE.1).contains(&w.0) => {
+            return Err(bad(format!("cpu.weight {} is outside 1..10000", w.0)));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn validate_group(g: &GroupConfig, duration: Nanos) -> Result<(), SimError> {
+    let bad = |reason: String| SimError::InvalidGroup {
+        group: g.name.clone(),
+        reason,
+    };
+    validate_limits(&g.name, &g.limits)?;
+    let mut last = Nanos(0);
+    for c in &g.changes {
+        validate_limits(&g.name, &c.limits)?;
+        if c.at < last {
+            return Err(bad(format!(
+                "limit changes must be in time order (at {})",
+                format_duration(c.at)
+            )));
+        }
+        last = c.at;
+    }
+    let secs = duration.0 as f64 / 1e9;
+    let expected = match &g.load {
+        LoadProfile::Spin { .. } => 0.0,
+        LoadProfile::Periodic { threads, every, .. } => {
+            *threads as f64 * (duration.0 / every.0.max(1) + 1) as f64
+        }
+        LoadProfile::Poisson { rate_per_s, .. } => rate_per_s * secs,
+        LoadProfile::Trace { .. } => match &g.trace {
+            Some(t) => t.len() as f64,
+            None => {
+                return Err(bad(
+                    "a trace: load needs its CSV rows (the caller reads the file)".into(),
+                ))
+            }
+        },
+    };
+    if expected > MAX_REQUESTS_PER_RUN as f64 {
+        return Err(bad(format!(
+            "load would create about {expected:.0} requests per run (limit {MAX_REQUESTS_PER_RUN}); shorten --duration"
+        )));
+    }
+    Ok(())
+}
+
+fn validate(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan) -> Result<(), SimError> {
+    if groups.is_empty() {
+        return Err(SimError::InvalidPlan("no groups to simulate".into()));
+    }
+    if !(1..=1024).contains(&machine.cpus) {
+        return Err(SimError::InvalidMachine(format!(
+            "cpus must be between 1 and 1024, got {}",
+            machine.cpus
+        )));
+    }
+    if machine.hz > 10_000 {
+        return Err(SimError::InvalidMachine(format!(
+            "hz must be at most 10000 (0 = exact), got {}",
+            machine.hz
+        )));
+    }
+    if machine.slice.0 < 1_000 || machine.slice.0 > 1_000_000_000 {
+        return Err(SimError::InvalidMachine(
+            "slice must be between 1us and 1s (sched_cfs_bandwidth_slice_us)".into(),
+        ));
+    }
+    if plan.duration.0 == 0 || plan.duration.0 > MAX_DURATION_NS {
+        return Err(SimError::InvalidPlan(
+            "duration must be greater than 0 and at most 24h".into(),
+        ));
+    }
+    if plan.runs == 0 || plan.runs > 100_000 {
+        return Err(SimError::InvalidPlan(
+            "runs must be between 1 and 100000".into(),
+        ));
+    }
+    match plan.phase {
+        Phase::Sweep(step) if step.0 == 0 => {
+            return Err(SimError::InvalidPlan(
+                "phase sweep step must be greater than 0".into(),
+            ))
+        }
+        Phase::Sweep(step)
+            if groups
+                .iter()
+                .any(|g| g.limits.period.0 * 1_000 / step.0 > 100_000) =>
+        {
+            return Err(SimError::InvalidPlan(
+                "phase sweep step is too small (more than 100000 phases)".into(),
+            ));
+        }
+        Phase::Fixed(p) => {
+            if let Some(g) = groups.iter().find(|g| p.0 >= g.limits.period.0 * 1_000) {
+                return Err(SimError::InvalidPlan(format!(
+                    "phase {} is not inside the period of group {:?} ({}us)",
+                    format_duration(p),
+                    g.name,
+                    g.limits.period.0
+                )));
+            }
+        }
+        _ => {}
+    }
+    if let Some(dt) = plan.timeline {
+        if dt.0 < 100_000 {
+            return Err(SimError::InvalidPlan(
+                "timeline sample interval must be at least 100us".into(),
+            ));
+        }
+    }
+    for g in groups {
+        validate_group(g, plan.duration)?;
+    }
+    Ok(())
+}
+
+/// SplitMix64: derives independent seeds from (seed, run, group).
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn run_seed(seed: u64, run: u32, salt: u64) -> u64 {
+    mix(mix(seed ^ 0x6b63_7075) ^ mix(run as u64).wrapping_add(salt))
+}
+
+/// One run of every group: the engine's inputs and outputs.
+struct RunOutput {
+    phases_us: Vec<u64>,
+    results: Vec<node::GroupResult>,
+}
+
+fn number_of_runs(groups: &[GroupConfig], plan: &RunPlan) -> u32 {
+    match plan.phase {
+        Phase::Sweep(step) => {
+            let max_p = groups
+                .iter()
+                .map(|g| g.limits.period.0 * 1_000)
+                .max()
+                .unwrap_or(0);
+            max_p.div_ceil(step.0.max(1)) as u32
+        }
+        _ => plan.runs,
+    }
+}
+
+fn bandwidth_params(l: &Limits, machine: &Machine) -> Option<cfs::BandwidthParams> {
+    (!l.quota.is_unlimited()).then(|| cfs::BandwidthParams {
+        quota_ns: l.quota.0 * 1_000,
+        period_ns: l.period.0 * 1_000,
+        burst_ns: l.burst.0 as i64 * 1_000,
+        slice_ns: machine.slice.0 as i64,
+    })
+}
+
+fn run_once(
+    groups: &[GroupConfig],
+    machine: &Machine,
+    plan: &RunPlan,
+    run: u32,
+) -> Result<RunOutput, SimError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(run_seed(plan.seed, run, 0));
+    let tick_ns = machine.tick_ns();
+    let tick_offset_ns = match plan.tick_offset {
+        Some(o) if tick_ns > 0 => o.0 % tick_ns,
+        _ if tick_ns > 0 => rng.random_range(0..tick_ns),
+        _ => 0,
+    };
+    let mut phases_us = Vec::with_capacity(groups.len());
+    let mut setups = Vec::with_capacity(groups.len());
+    let max_period_ns = groups
+        .iter()
+        .map(|g| g.limits.period.0 * 1_000)
+        .max()
+        .unwrap_or(0);
+    for (gi, g) in groups.iter().enumerate() {
+        let period_ns = g.limits.period.0 * 1_000;
+        let phase_ns = match plan.phase {
+            Phase::Random => rng.random_range(0..g.limits.period.0) * 1_000,
+            Phase::Fixed(p) => p.0 % period_ns,
+            Phase::Sweep(step) => (run as u64 * step.0) % period_ns,
+        };
+        phases_us.push(phase_ns / 1_000);
+        let load_seed = run_seed(plan.seed, run, 1 + gi as u64);
+        let (kind, threads, requests) = match &g.load {
+            LoadProfile::Spin { threads } => (LoadKind::Spin, *threads, Vec::new()),
+            LoadProfile::Periodic { threads, .. } => (
+                LoadKind::Bound,
+                *threads,
+                arrivals(&g.load, plan.duration, load_seed),
+            ),
+            LoadProfile::Poisson { threads, .. } => (
+                LoadKind::Shared,
+                *threads,
+                arrivals(&g.load, plan.duration, load_seed),
+            ),
+            LoadProfile::Trace { .. } => {
+                let mut reqs: Vec<Request> = g
+                    .trace
+                    .iter()
+                    .flatten()
+                    .filter(|r| r.arrival < plan.duration)
+                    .copied()
+                    .collect();
+                reqs.sort_by_key(|r| r.arrival);
+                (LoadKind::Shared, 1, reqs)
+            }
+        };
+        let bandwidth = bandwidth_params(&g.limits, machine);
+        let changes = g
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.at.0,
+                    c.limits.weight.kernel_weight(),
+                    bandwidth_params(&c.limits, machine),
+                )
+            })
+            .collect();
+        setups.push(GroupSetup {
+            weight: g.limits.weight.kernel_weight(),
+            bandwidth,
+            // The load starts φ after an edge: edges at k·P − φ.
+            grid_offset_ns: (period_ns - phase_ns) % period_ns,
+            threads,
+            kind,
+            requests,
+            changes,
+        });
+    }
+    let record = run == 0 && plan.timeline.is_some();
+    let params = EngineParams {
+        cpus: machine.cpus,
+        tick_ns,
+        tick_offset_ns,
+        quantum_ns: machine
+            .quantum
+            .unwrap_or_else(|| default_quantum(machine.cpus))
+            .0
+            .max(1),
+        balance_ns: machine.balance_interval.0.max(100_000),
+        initial_silo_ns: machine.initial_silo_ns,
+        duration_ns: plan.duration.0,
+        drain_ns: plan.duration.0.max(10 * max_period_ns),
+        sample_ns: if record {
+            plan.timeline.map(|t| t.0)
+        } else {
+            None
+        },
+        record_periods: record,
+    };
+    let results = Engine::new(params, setups).run()?;
+    Ok(RunOutput { phases_us, results })
+}
+
+fn totals_of(r: &node::GroupResult, duration: Nanos) -> Totals {
+    Totals {
+        nr_periods: r.stat.nr_periods,
+        nr_throttled: r.stat.nr_throttled,
+        throttled_ratio: throttled_ratio(r.stat.nr_throttled, r.stat.nr_periods),
+        throttled_time_us: r.stat.throttled_time_ns / 1_000,
+        nr_bursts: r.stat.nr_bursts,
+        burst_time_us: r.stat.burst_time_ns / 1_000,
+        usage_cores: r.usage_ns as f64 / duration.0 as f64,
+        latency: percentiles_ns(&r.latencies_ns),
+        wakeup: percentiles_ns(&r.wakeups_ns),
+    }
+}
+
+/// Simulates several groups sharing `machine.cpus` CPUs (node mode). Returns one outcome per
+/// group, in input order. Runs execute in parallel; results do not depend on thread timing.
+pub fn simulate_node(
+    groups: &[GroupConfig],
+    machine: &Machine,
+    plan: &RunPlan,
+) -> Result<Vec<GroupOutcome>, SimError> {
+    simulate_node_with_progress(groups, machine, plan, &|| {})
+}
+
+/// [`simulate_node`], calling `on_run` after each finished run (for progress bars).
+pub fn simulate_node_with_progress(
+    groups: &[GroupConfig],
+    machine: &Machine,
+    plan: &RunPlan,
+    on_run: &(dyn Fn() + Sync),
+) -> Result<Vec<GroupOutcome>, SimError> {
+    validate(groups, machine, plan)?;
+    let runs = number_of_runs(groups, plan);
+    let outputs: Vec<RunOutput> = (0..runs)
+        .into_par_iter()
+        .map(|run| {
+            let out = run_once(groups, machine, plan, run);
+            on_run();
+            out
+        })
+        .collect::<Result<_, _>>()?;
+    let mut outcomes = Vec::with_capacity(groups.len());
+    for (gi, g) in groups.iter().enumerate() {
+        let mut per_run = Vec::with_capacity(outputs.len());
+        let mut all_lat = Vec::new();
+        let mut all_wake = Vec::new();
+        let mut sum = Totals::default();
+        let mut timeline = None;
+        for (run, out) in outputs.iter().enumerate() {
+            let r = &out.results[gi];
+            let totals = totals_of(r, plan.duration);
+            sum.nr_periods += totals.nr_periods;
+            sum.nr_throttled += totals.nr_throttled;
+            sum.throttled_time_us += totals.throttled_time_us;
+            sum.nr_bursts += totals.nr_bursts;
+            sum.burst_time_us += totals.burst_time_us;
+            sum.usage_cores += totals.usage_cores;
+            all_lat.extend_from_slice(&r.latencies_ns);
+            all_wake.extend_from_slice(&r.wakeups_ns);
+            if run == 0 && plan.timeline.is_some() {
+                timeline = Some(Timeline {
+                    samples: r.samples.clone(),
+                    periods: r.periods.clone(),
+                });
+            }
+            per_run.push(RunResult {
+                run: run as u32,
+                phase_us: out.phases_us[gi],
+                totals,
+            });
+        }
+        let n = per_run.len().max(1) as f64;
+        sum.usage_cores /= n;
+        sum.throttled_ratio = throttled_ratio(sum.nr_throttled, sum.nr_periods);
+        sum.latency = percentiles_ns(&all_lat);
+        sum.wakeup = percentiles_ns(&all_wake);
+        let runs_throttled = per_run.iter().filter(|r| r.totals.nr_throttled > 0).count() as u32;
+        outcomes.push(GroupOutcome {
+            name: g.name.clone(),
+            limits: g.limits,
+            load: g.load.to_string(),
+            summary: Summary {
+                runs_throttled,
+                runs: per_run.len() as u32,
+                totals: sum,
+                per_run,
+            },
+            timeline,
+            latencies_ns: all_lat,
+        });
+    }
+    Ok(outcomes)
+}
+
+/// Simulates one container (one group alone on `machine`) given its cgroup values and load.
+/// This is the function both `kcpu simulate --quota …` and `kcpu simulate app.yaml --container`
+/// call; `trace` holds the rows of a `trace:` load.
+pub fn simulate_container(
+    name: &str,
+    limits: Limits,
+    load: &LoadProfile,
+    trace: Option<Vec<Request>>,
+    machine: &Machine,
+    plan: &RunPlan,
+) -> Result<GroupOutcome, SimError> {
+    let group = GroupConfig {
+        trace,
+        ..GroupConfig::new(name, limits, load.clone())
+    };
+    let mut out = simulate_node(std::slice::from_ref(&group), machine, plan)?;
+    out.pop()
+        .ok_or_else(|| SimError::InvalidPlan("no result".into()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,221 @@
+//! cgroup v1 CPU controller files: write values, read them back (I/O shell).
+//!
+//! Files and semantics: sched-bwc.rst (torvalds/linux `Documentation/scheduler/sched-bwc.rst`),
+//! `cfs.md` §1.1. Write order: shares, period, quota, then burst (burst is bounded by the quota
+//! the kernel currently has, core.c `tg_set_bandwidth`); a burst that would exceed the new quota
+//! is zeroed first. Pattern after youki `crates/libcgroups/src/v1/cpu.rs` (our own code).
+
+use super::{
+    read_file, verify, write_checked, CgroupError, CgroupIo, CpuLimits, ReadBack, Result, Share,
+    CPU_IDLE,
+};
+use crate::units::{PeriodUs, QuotaUs, Shares, Usec};
+use std::path::Path;
+
+/// Relative weight (2..=262144, default 1024).
+pub const CPU_SHARES: &str = "cpu.shares";
+/// Quota per period in µs; `-1` = unlimited.
+pub const CPU_CFS_QUOTA_US: &str = "cpu.cfs_quota_us";
+/// Period in µs.
+pub const CPU_CFS_PERIOD_US: &str = "cpu.cfs_period_us";
+/// Burst in µs (5.14+).
+pub const CPU_CFS_BURST_US: &str = "cpu.cfs_burst_us";
+
+/// Writes `l` into the v1 cgroup at `dir` and reads back every value written.
+pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBack>> {
+    let mut out = Vec::new();
+    match l.share {
+        Some(Share::Shares(s)) => {
+            let v = s.0.to_string();
+            out.push(write_checked(io, &dir.join(CPU_SHARES), &v, &v)?);
+        }
+        Some(Share::Weight(_)) => {
+            return Err(CgroupError::InvalidValue {
+                what: "cpu.weight",
+                reason:
+                    "this is a cgroup v1 hierarchy: give cpu.shares (--shares), not a v2 weight"
+                        .into(),
+            })
+        }
+        None => {}
+    }
+    let burst_path = dir.join(CPU_CFS_BURST_US);
+    let has_burst = io.exists(&burst_path);
+    if has_burst {
+        // A burst left above the new quota would make the quota write fail with EINVAL.
+        let cur = read_u64(io, &burst_path)?;
+        let keep = !l.quota.is_unlimited() && cur <= l.quota.0 as u64;
+        if cur > 0 && !keep {
+            write_checked(io, &burst_path, "0", "0")?;
+        }
+    }
+    let period = l.period.0.to_string();
+    out.push(write_checked(
+        io,
+        &dir.join(CPU_CFS_PERIOD_US),
+        &period,
+        &period,
+    )?);
+    let quota = if l.quota.is_unlimited() {
+        "-1".to_string()
+    } else {
+        l.quota.0.to_string()
+    };
+    out.push(write_checked(
+        io,
+        &dir.join(CPU_CFS_QUOTA_US),
+        &quota,
+        &quota,
+    )?);
+    if let Some(b) = l.burst {
+        if !has_burst {
+            return Err(CgroupError::Unsupported {
+                what: "burst (Linux 5.14+)",
+                path: burst_path,
+            });
+        }
+        let v = b.0.to_string();
+        out.push(write_checked(io, &burst_path, &v, &v)?);
+        // The quota must not have moved because of the burst write.
+        out.push(verify(io, &dir.join(CPU_CFS_QUOTA_US), &quota)?);
+    }
+    if let Some(idle) = l.idle {
+        let p = dir.join(CPU_IDLE);
+        if !io.exists(&p) {
+            return Err(CgroupError::Unsupported {
+                what: "cpu.idle (Linux 5.15+)",
+                path: p,
+            });
+        }
+        let v = if idle { "1" } else { "0" };
+        out.push(write_checked(io, &p, v, v)?);
+    }
+    Ok(out)
+}
+
+/// Reads the CPU values of the v1 cgroup at `dir`.
+pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
+    let shares = read_u64(io, &dir.join(CPU_SHARES))?;
+    let qp = dir.join(CPU_CFS_QUOTA_US);
+    let qt = read_file(io, &qp)?;
+    let quota: i64 = qt.trim().parse().map_err(|_| parse_err(&qp, &qt))?;
+    let period = read_u64(io, &dir.join(CPU_CFS_PERIOD_US))?;
+    let bp = dir.join(CPU_CFS_BURST_US);
+    let burst = if io.exists(&bp) {
+        Some(Usec(read_u64(io, &bp)?))
+    } else {
+        None
+    };
+    let ip = dir.join(CPU_IDLE);
+    let idle = if io.exists(&ip) {
+        Some(read_u64(io, &ip)? != 0)
+    } else {
+        None
+    };
+    Ok(CpuLimits {
+        share: Some(Share::Shares(Shares(shares))),
+        quota: if quota < 0 {
+            QuotaUs::UNLIMITED
+        } else {
+            QuotaUs(quota)
+        },
+        period: PeriodUs(period),
+        burst,
+        idle,
+    })
+}
+
+/// The file that holds the relative weight, for `--isolate`.
+pub fn share_file() -> &'static str {
+    CPU_SHARES
+}
+
+fn read_u64(io: &dyn CgroupIo, p: &Path) -> Result<u64> {
+    let t = read_file(io, p)?;
+    t.trim().parse().map_err(|_| parse_err(p, &t))
+}
+
+fn parse_err(p: &Path, t: &str) -> CgroupError {
+    CgroupError::Parse {
+        path: p.to_path_buf(),
+        reason: format!("expected a number, got {t:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroupfs::fake::FakeKernel;
+    use crate::cgroupfs::Version;
+    use crate::units::Weight;
+
+    #[test]
+    fn writes_and_reads_back_every_value() {
+        let k = FakeKernel::new(Version::V1);
+        let dir = k.group("g");
+        let l = CpuLimits {
+            share: Some(Share::Shares(Shares(512))),
+            quota: QuotaUs(50_000),
+            period: PeriodUs(100_000),
+            burst: Some(Usec(20_000)),
+            idle: Some(false),
+        };
+        let rb = apply(&k, &dir, &l).unwrap();
+        let files: Vec<&str> = rb.iter().map(|r| r.file.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                CPU_SHARES,
+                CPU_CFS_PERIOD_US,
+                CPU_CFS_QUOTA_US,
+                CPU_CFS_BURST_US,
+                CPU_CFS_QUOTA_US,
+                CPU_IDLE
+            ]
+        );
+        assert_eq!(read_limits(&k, &dir).unwrap(), l);
+        // Back to unlimited: the burst is zeroed first, or the kernel would refuse the quota.
+        let un = CpuLimits {
+            share: None,
+            ..Default::default()
+        };
+        apply(&k, &dir, &un).unwrap();
+        let r = read_limits(&k, &dir).unwrap();
+        assert_eq!((r.quota, r.burst), (QuotaUs::UNLIMITED, Some(Usec(0))));
+    }
+
+    #[test]
+    fn a_value_the_kernel_changed_is_an_error_naming_the_file() {
+        let k = FakeKernel::new(Version::V1);
+        let dir = k.group("g");
+        // Bypass validation to reach the kernel's silent clamp (shares > 262144 read back 262144).
+        let l = CpuLimits {
+            share: Some(Share::Shares(Shares(300_000))),
+            ..Default::default()
+        };
+        let e = apply(&k, &dir, &l).unwrap_err().to_string();
+        assert!(e.contains("cpu.shares") && e.contains("262144"), "{e}");
+        let w = CpuLimits {
+            share: Some(Share::Weight(Weight(100))),
+            ..Default::default()
+        };
+        assert!(apply(&k, &dir, &w).unwrap_err().to_string().contains("v1"));
+    }
+
+    #[test]
+    fn missing_burst_file_is_unsupported() {
+        let k = FakeKernel::new(Version::V1);
+        let dir = k.group("g");
+        std::fs::remove_file(dir.join(CPU_CFS_BURST_US)).unwrap();
+        let l = CpuLimits {
+            quota: QuotaUs(50_000),
+            burst: Some(Usec(1_000)),
+            ..Default::default()
+        };
+        assert!(matches!(
+            apply(&k, &dir, &l),
+            Err(CgroupError::Unsupported { .. })
+        ));
+        assert_eq!(read_limits(&k, &dir).unwrap().burst, None);
+    }
+}

@@ -1,0 +1,473 @@
+//! The load generator run inside the measured cgroup by `kcpu __worker` (I/O shell).
+//!
+//! The process is started by the runner already inside its cgroup (it joined between fork and
+//! exec). It builds the request schedule with [`crate::sim::load::arrivals`] (the same function
+//! the simulator uses, so both mean the same load), calibrates its burn loop, starts its threads
+//! (each pinned if asked), and reports `ready`. The runner answers with the monotonic instant at
+//! which the load starts. Then:
+//! - `spin`: every thread burns until `start + duration`;
+//! - `periodic`: requests are bound to threads; each thread serves its own requests in order;
+//! - `poisson` / `trace`: one shared FIFO queue; a free thread takes the oldest request
+//!   (an atomic index into the arrival-sorted schedule, which is the same thing).
+//!
+//! The schedule is open loop: a request's scheduled time never depends on completions, so a
+//! late request queues behind the previous one. Work is measured on the thread's own CPU clock
+//! (`CLOCK_THREAD_CPUTIME_ID`) in steps of a calibrated ~25 µs spin (`cfs.md` §7.1), so
+//! throttling and preemption do not change the amount of work. Every request's scheduled,
+//! start and end time (ns after the load start) and its CPU time are written as JSON lines.
+//! Requests that could not start before `start + duration + drain` are counted as incomplete.
+
+use super::clock::{now_ns, precise_timers, sleep_until, thread_cpu_ns};
+use crate::sim::load::{arrivals, parse_trace_csv, LoadProfile, Request};
+use crate::units::Nanos;
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// Target duration of one burn step between CPU-clock reads.
+pub const STEP_NS: u64 = 25_000;
+
+/// What the worker is asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerSpec {
+    /// The load.
+    pub load: LoadProfile,
+    /// How long arrivals are generated (and how long `spin` spins).
+    pub duration: Nanos,
+    /// Seed for Poisson arrivals.
+    pub seed: u64,
+    /// CPUs to pin threads to, round robin (`thread i → cpus[i % len]`); empty = no pinning.
+    pub cpus: Vec<usize>,
+    /// Extra time after `duration` in which queued requests may still start.
+    pub drain: Nanos,
+}
+
+/// One served request, times in ns after the load start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Worker thread that served it.
+    pub thread: u32,
+    /// Scheduled arrival.
+    pub scheduled_ns: u64,
+    /// When the thread started on it.
+    pub start_ns: u64,
+    /// When it finished.
+    pub end_ns: u64,
+    /// CPU time it took on the thread's CPU clock.
+    pub cpu_ns: u64,
+}
+
+/// The worker's final line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WorkerDone {
+    /// Requests served.
+    pub requests: u64,
+    /// Requests not started before the drain deadline.
+    pub incomplete: u64,
+    /// CPU time of all worker threads, ns.
+    pub cpu_ns: u64,
+    /// Threads run.
+    pub threads: u32,
+}
+
+/// The line protocol between runner and worker (JSON lines on the worker's stdout).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerLine {
+    /// Threads are up and waiting; the runner may now send `start <ns>`.
+    Ready {
+        /// Calibrated cost of one spin iteration.
+        ns_per_iter: f64,
+    },
+    /// A served request.
+    Request(RequestRecord),
+    /// End of output.
+    Done(WorkerDone),
+}
+
+/// Errors of the worker.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// Reading the trace file failed.
+    #[error("cannot read trace {path}")]
+    Trace {
+        /// The path.
+        path: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The trace file is malformed.
+    #[error(transparent)]
+    Load(#[from] crate::sim::load::LoadError),
+    /// Talking to the runner failed.
+    #[error("runner pipe")]
+    Pipe(#[from] std::io::Error),
+    /// The runner sent something other than `start <ns>`.
+    #[error("expected `start <ns>` from the runner, got {0:?}")]
+    Protocol(String),
+    /// Pinning a thread failed.
+    #[error("cannot pin a thread to CPU {cpu}")]
+    Pin {
+        /// The CPU.
+        cpu: usize,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Spins `iters` iterations of a cheap dependency chain the optimiser cannot remove.
+#[inline(never)]
+pub fn spin(iters: u64) -> u64 {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..iters {
+        x = std::hint::black_box(
+            x.wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407),
+        );
+    }
+    x
+}
+
+/// Measures the cost of one [`spin`] iteration on the thread CPU clock.
+pub fn calibrate() -> f64 {
+    let mut iters = 1_000u64;
+    loop {
+        let c0 = thread_cpu_ns();
+        std::hint::black_box(spin(iters));
+        let dt = thread_cpu_ns().saturating_sub(c0);
+        if dt >= 2_000_000 || iters >= 1 << 30 {
+            return (dt as f64 / iters as f64).max(0.01);
+        }
+        iters *= 4;
+    }
+}
+
+/// Burns `cpu_ns` of this thread's CPU time; returns the CPU time actually used.
+pub fn burn(cpu_ns: u64, step_iters: u64) -> u64 {
+    let c0 = thread_cpu_ns();
+    loop {
+        std::hint::black_box(spin(step_iters));
+        let used = thread_cpu_ns().saturating_sub(c0);
+        if used >= cpu_ns {
+            return used;
+        }
+    }
+}
+
+struct StartGate {
+    start: Mutex<Option<Option<u64>>>,
+    cv: Condvar,
+}
+
+impl StartGate {
+    fn wait(&self) -> Option<u64> {
+        let mut g = self.start.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(s) = *g {
+                return s;
+            }
+            g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+    fn open(&self, s: Option<u64>) {
+        *self.start.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
+        self.cv.notify_all();
+    }
+}
+
+enum Job {
+    Spin,
+    Bound(Vec<Request>),
+    Shared(Arc<Vec<Request>>, Arc<AtomicUsize>),
+}
+
+struct ThreadOut {
+    records: Vec<RequestRecord>,
+    incomplete: u64,
+    cpu_ns: u64,
+}
+
+fn pin(cpu: usize) -> Result<(), WorkerError> {
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(cpu);
+    rustix::thread::sched_setaffinity(None, &set).map_err(|e| WorkerError::Pin {
+        cpu,
+        source: e.into(),
+    })
+}
+
+fn serve(r: &Request, thread: u32, start: u64, step: u64, out: &mut ThreadOut) {
+    sleep_until(start + r.arrival.0);
+    let b = now_ns();
+    let cpu = burn(r.work.0, step);
+    let e = now_ns();
+    out.cpu_ns += cpu;
+    out.records.push(RequestRecord {
+        thread,
+        scheduled_ns: r.arrival.0,
+        start_ns: b.saturating_sub(start),
+        end_ns: e.saturating_sub(start),
+        cpu_ns: cpu,
+    });
+}
+
+fn thread_main(
+    job: Job,
+    i: u32,
+    gate: Arc<StartGate>,
+    spec_dur: u64,
+    drain: u64,
+    step: u64,
+) -> ThreadOut {
+    precise_timers();
+    let mut out = ThreadOut {
+        records: Vec::new(),
+        incomplete: 0,
+        cpu_ns: 0,
+    };
+    let Some(start) = gate.wait() else { return out };
+    let c0 = thread_cpu_ns();
+    let deadline = start + spec_dur + drain;
+    match job {
+        Job::Spin => {
+            sleep_until(start);
+            let end = start + spec_dur;
+            while now_ns() < end {
+                std::hint::black_box(spin(step));
+            }
+            out.cpu_ns = thread_cpu_ns().saturating_sub(c0);
+        }
+        Job::Bound(reqs) => {
+            out.records.reserve(reqs.len());
+            for r in &reqs {
+                if now_ns() >= deadline {
+                    out.incomplete += 1;
+                    continue;
+                }
+                serve(r, i, start, step, &mut out);
+            }
+        }
+        Job::Shared(reqs, next) => loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(r) = reqs.get(k) else { break };
+            if now_ns() >= deadline {
+                out.incomplete += 1;
+                continue;
+            }
+            serve(r, i, start, step, &mut out);
+        },
+    }
+    out
+}
+
+/// Runs the worker protocol on `input`/`output` (stdin/stdout in `kcpu __worker`).
+pub fn run_worker(
+    spec: &WorkerSpec,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> Result<WorkerDone, WorkerError> {
+    let threads = spec.load.threads().max(1);
+    let schedule: Vec<Request> = match &spec.load {
+        LoadProfile::Trace { path } => {
+            let text = std::fs::read_to_string(path).map_err(|source| WorkerError::Trace {
+                path: path.clone(),
+                source,
+            })?;
+            parse_trace_csv(&text)?
+                .into_iter()
+                .filter(|r| r.arrival < spec.duration)
+                .collect()
+        }
+        other => arrivals(other, spec.duration, spec.seed),
+    };
+    let ns_per_iter = calibrate();
+    let step = ((STEP_NS as f64 / ns_per_iter) as u64).max(1);
+    let gate = Arc::new(StartGate {
+        start: Mutex::new(None),
+        cv: Condvar::new(),
+    });
+    let shared = Arc::new(schedule.clone());
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::new();
+    for i in 0..threads {
+        let job = match &spec.load {
+            LoadProfile::Spin { .. } => Job::Spin,
+            LoadProfile::Periodic { .. } => Job::Bound(
+                schedule
+                    .iter()
+                    .filter(|r| r.thread == Some(i))
+                    .copied()
+                    .collect(),
+            ),
+            _ => Job::Shared(shared.clone(), next.clone()),
+        };
+        let tgate = gate.clone();
+        let cpu = (!spec.cpus.is_empty()).then(|| spec.cpus[i as usize % spec.cpus.len()]);
+        let (dur, drain) = (spec.duration.0, spec.drain.0);
+        let (ptx, prx) = std::sync::mpsc::channel();
+        handles.push(std::thread::spawn(move || {
+            let pinned = cpu.map(pin).transpose();
+            let failed = pinned.is_err();
+            let _ = ptx.send(pinned);
+            if failed {
+                return ThreadOut {
+                    records: Vec::new(),
+                    incomplete: 0,
+                    cpu_ns: 0,
+                };
+            }
+            thread_main(job, i, tgate, dur, drain, step)
+        }));
+        match prx.recv() {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                gate.open(None);
+                return Err(e);
+            }
+            Err(_) => {}
+        }
+    }
+    writeln!(
+        output,
+        "{}",
+        serde_json::to_string(&WorkerLine::Ready { ns_per_iter }).unwrap_or_default()
+    )?;
+    output.flush()?;
+    let mut line = String::new();
+    let n = input.take(256).read_line(&mut line)?;
+    let start = if n == 0 {
+        None // the runner went away before the start: leave quietly
+    } else {
+        let s = line
+            .trim()
+            .strip_prefix("start ")
+            .and_then(|v| v.parse::<u64>().ok());
+        if s.is_none() {
+            gate.open(None);
+            return Err(WorkerError::Protocol(line.trim().to_string()));
+        }
+        s
+    };
+    gate.open(start);
+    let mut done = WorkerDone {
+        threads,
+        ..Default::default()
+    };
+    let mut all = Vec::with_capacity(schedule.len());
+    for h in handles {
+        let out = h.join().unwrap_or(ThreadOut {
+            records: Vec::new(),
+            incomplete: 0,
+            cpu_ns: 0,
+        });
+        done.incomplete += out.incomplete;
+        done.cpu_ns += out.cpu_ns;
+        all.extend(out.records);
+    }
+    all.sort_by_key(|r| (r.scheduled_ns, r.thread));
+    done.requests = all.len() as u64;
+    let mut w = std::io::BufWriter::new(&mut output);
+    for r in all {
+        writeln!(
+            w,
+            "{}",
+            serde_json::to_string(&WorkerLine::Request(r)).unwrap_or_default()
+        )?;
+    }
+    writeln!(
+        w,
+        "{}",
+        serde_json::to_string(&WorkerLine::Done(done)).unwrap_or_default()
+    )?;
+    w.flush()?;
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::load::parse_load;
+
+    fn run(load: &str, dur_ms: u64, start_in_ms: u64) -> (Vec<WorkerLine>, WorkerDone, u64) {
+        let spec = WorkerSpec {
+            load: parse_load(load).unwrap(),
+            duration: Nanos::from_ms(dur_ms),
+            seed: 1,
+            cpus: vec![],
+            drain: Nanos::from_ms(dur_ms),
+        };
+        let start = now_ns() + start_in_ms * 1_000_000;
+        let input = format!("start {start}\n");
+        let mut out = Vec::new();
+        let done = run_worker(&spec, input.as_bytes(), &mut out).unwrap();
+        let lines = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (lines, done, start)
+    }
+
+    #[test]
+    fn burn_uses_the_requested_cpu_time() {
+        let step = ((STEP_NS as f64 / calibrate()) as u64).max(1);
+        let used = burn(3_000_000, step);
+        assert!((3_000_000..3_000_000 + 2_000_000).contains(&used), "{used}");
+    }
+
+    #[test]
+    fn periodic_records_every_request_open_loop() {
+        let (lines, done, _) = run("periodic:threads=2,work=2ms,every=20ms", 100, 30);
+        assert!(matches!(lines[0], WorkerLine::Ready { .. }));
+        assert!(matches!(lines.last(), Some(WorkerLine::Done(_))));
+        assert_eq!(done.requests, 10);
+        assert_eq!(done.incomplete, 0);
+        let reqs: Vec<RequestRecord> = lines
+            .iter()
+            .filter_map(|l| {
+                if let WorkerLine::Request(r) = l {
+                    Some(*r)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(reqs.len(), 10);
+        for r in &reqs {
+            assert!(
+                r.start_ns >= r.scheduled_ns && r.end_ns >= r.start_ns + 2_000_000,
+                "{r:?}"
+            );
+            assert!(r.cpu_ns >= 2_000_000);
+        }
+        assert_eq!(reqs.iter().filter(|r| r.thread == 1).count(), 5);
+    }
+
+    #[test]
+    fn shared_queue_serves_poisson_and_eof_means_no_work() {
+        let (_, done, _) = run("poisson:rate=200/s,work=1ms,threads=2", 100, 10);
+        assert!(done.requests > 5 && done.incomplete == 0, "{done:?}");
+        let spec = WorkerSpec {
+            load: parse_load("spin:threads=1").unwrap(),
+            duration: Nanos::from_ms(10),
+            seed: 1,
+            cpus: vec![0],
+            drain: Nanos(0),
+        };
+        let mut out = Vec::new();
+        let d = run_worker(&spec, &b""[..], &mut out).unwrap();
+        assert_eq!(d.requests, 0);
+        assert!(run_worker(&spec, &b"go\n"[..], Vec::new()).is_err());
+    }
+
+    #[test]
+    fn spin_burns_for_the_duration() {
+        let (_, done, start) = run("spin:threads=1", 30, 5);
+        // It spins until start + duration (CPU time depends on how busy the machine is).
+        assert!(now_ns() >= start + 30_000_000);
+        assert!(done.cpu_ns > 1_000_000, "{done:?}");
+    }
+}

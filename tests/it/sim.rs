@@ -1,0 +1,523 @@
+//! CLI tests of `kcpu simulate`: table and JSON output, phase sweeps, node mode, charts (SVG
+//! parsed as XML, PNG checked by signature and size) and exit code 2 for bad flags.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use quick_xml::events::Event;
+use quick_xml::Reader;
+use serde_json::Value;
+use std::path::Path;
+
+const R5: &[&str] = &[
+    "--quota",
+    "100ms",
+    "--period",
+    "100ms",
+    "--cpus",
+    "2",
+    "--load",
+    "periodic:threads=2,work=80ms,every=200ms",
+];
+
+fn kcpu() -> Command {
+    let mut c = Command::cargo_bin("kcpu").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn simulate(extra: &[&str]) -> Command {
+    let mut c = kcpu();
+    c.arg("simulate").args(extra);
+    c
+}
+
+fn json(extra: &[&str]) -> Value {
+    let out = simulate(extra)
+        .args(["--output", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn table_output_of_the_reference_case() {
+    let out = simulate(R5)
+        .args([
+            "--duration",
+            "2s",
+            "--runs",
+            "3",
+            "--phase",
+            "20ms",
+            "--hz",
+            "1000",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    insta::assert_snapshot!("table_r5_phase_20ms", text);
+    assert!(text.contains("runs throttled    3 / 3"), "{text}");
+}
+
+#[test]
+fn json_output_has_the_shared_schema() {
+    let v = json(
+        &[
+            R5,
+            &[
+                "--duration",
+                "4s",
+                "--runs",
+                "5",
+                "--seed",
+                "7",
+                "--hz",
+                "250",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(v["machine"]["cpus"], 2);
+    assert_eq!(v["machine"]["hz"], 250);
+    let g = &v["groups"][0];
+    assert_eq!(g["limits"]["quota"], 100_000);
+    let s = &g["summary"];
+    assert_eq!(s["runs"], 5);
+    assert_eq!(s["per_run"].as_array().unwrap().len(), 5);
+    let t = &s["totals"];
+    for key in [
+        "nr_periods",
+        "nr_throttled",
+        "throttled_ratio",
+        "throttled_time_us",
+        "nr_bursts",
+        "burst_time_us",
+        "usage_cores",
+        "latency",
+        "wakeup",
+    ] {
+        assert!(t.get(key).is_some(), "missing {key}");
+    }
+    for key in ["p50_ms", "p90_ms", "p99_ms", "max_ms", "count"] {
+        assert!(t["latency"].get(key).is_some(), "missing latency.{key}");
+    }
+    assert_eq!(t["latency"]["count"], 5 * 2 * 20);
+    assert!((t["usage_cores"].as_f64().unwrap() - 0.8).abs() < 0.01);
+    // The same seed gives the same JSON.
+    let again = json(
+        &[
+            R5,
+            &[
+                "--duration",
+                "4s",
+                "--runs",
+                "5",
+                "--seed",
+                "7",
+                "--hz",
+                "250",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(v, again);
+}
+
+#[test]
+fn phase_sweep_gives_one_run_per_phase() {
+    let v = json(
+        &[
+            R5,
+            &["--duration", "2s", "--phase-sweep", "10ms", "--hz", "1000"],
+        ]
+        .concat(),
+    );
+    let runs = v["groups"][0]["summary"]["per_run"].as_array().unwrap();
+    let phases: Vec<u64> = runs
+        .iter()
+        .map(|r| r["phase_us"].as_u64().unwrap())
+        .collect();
+    assert_eq!(phases, (0..10).map(|k| k * 10_000).collect::<Vec<_>>());
+    // Phases 60 ms (inside the fluid model's 50 < φ ≤ 70 window) are never throttled; 20 ms is.
+    let throttled = |i: usize| runs[i]["totals"]["nr_throttled"].as_u64().unwrap();
+    assert_eq!(throttled(6), 0);
+    assert!(throttled(2) > 0);
+}
+
+#[test]
+fn burst_removes_throttling_in_the_reference_case() {
+    let v = json(
+        &[
+            R5,
+            &[
+                "--burst",
+                "100ms",
+                "--duration",
+                "2s",
+                "--phase-sweep",
+                "5ms",
+                "--hz",
+                "1000",
+            ],
+        ]
+        .concat(),
+    );
+    let s = &v["groups"][0]["summary"];
+    assert_eq!(s["runs_throttled"], 0);
+    assert_eq!(s["totals"]["latency"]["p99_ms"], 80.0);
+    assert!(s["totals"]["nr_bursts"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn node_mode_from_a_scenario() {
+    let out = simulate(&[
+        "--scenario",
+        "tests/data/sim/node.yaml",
+        "--duration",
+        "2s",
+        "--runs",
+        "2",
+        "--hz",
+        "250",
+    ])
+    .assert()
+    .success()
+    .get_output()
+    .stdout
+    .clone();
+    let text = String::from_utf8(out).unwrap();
+    for name in ["api-0", "api-1", "worker", "batch", "replay"] {
+        assert!(text.contains(name), "missing {name}: {text}");
+    }
+    let v = json(&[
+        "--scenario",
+        "tests/data/sim/node.yaml",
+        "--duration",
+        "2s",
+        "--runs",
+        "2",
+        "--hz",
+        "250",
+    ]);
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 5);
+    assert_eq!(v["machine"]["cpus"], 4);
+    // The worker asks for 0.6 CPU under a 0.5 CPU quota: throttled in every run.
+    assert_eq!(groups[2]["summary"]["runs_throttled"], 2);
+    let total: f64 = groups
+        .iter()
+        .map(|g| g["summary"]["totals"]["usage_cores"].as_f64().unwrap())
+        .sum();
+    assert!(total <= 4.0 + 1e-9, "{total}");
+    // --cpus overrides the scenario.
+    let v8 = json(&[
+        "--scenario",
+        "tests/data/sim/node.yaml",
+        "--cpus",
+        "8",
+        "--duration",
+        "1s",
+        "--runs",
+        "1",
+    ]);
+    assert_eq!(v8["machine"]["cpus"], 8);
+}
+
+#[test]
+fn trace_load_from_a_csv() {
+    let v = json(&[
+        "--quota",
+        "20ms",
+        "--load",
+        "trace:tests/data/sim/small.csv",
+        "--duration",
+        "2s",
+        "--runs",
+        "1",
+    ]);
+    assert_eq!(v["groups"][0]["summary"]["totals"]["latency"]["count"], 6);
+}
+
+fn svg_text(path: &Path) -> String {
+    let svg = std::fs::read_to_string(path).unwrap();
+    let mut reader = Reader::from_str(&svg);
+    let mut text = String::new();
+    let mut depth = 0i64;
+    let mut root = None;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                root.get_or_insert_with(|| String::from_utf8_lossy(e.name().as_ref()).into_owned());
+            }
+            Ok(Event::End(_)) => depth -= 1,
+            Ok(Event::Text(t)) => {
+                text.push_str(&t.decode().unwrap());
+                text.push('\n');
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!(
+                "SVG is not well-formed XML at {}: {e}",
+                reader.buffer_position()
+            ),
+        }
+    }
+    assert_eq!(depth, 0, "unbalanced SVG");
+    assert_eq!(root.as_deref(), Some("svg"));
+    text
+}
+
+#[test]
+fn chart_svg_parses_and_has_axis_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("timeline.svg");
+    simulate(
+        &[
+            R5,
+            &[
+                "--duration",
+                "3s",
+                "--runs",
+                "2",
+                "--phase",
+                "20ms",
+                "--chart",
+                path.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    )
+    .assert()
+    .success();
+    let text = svg_text(&path);
+    for label in [
+        "time (s)",
+        "CPU (cores)",
+        "latency (ms)",
+        "fraction of requests",
+        "quota / period",
+        "throttled period",
+    ] {
+        assert!(text.contains(label), "missing {label:?} in {text}");
+    }
+    // Node mode charts too.
+    let node = dir.path().join("node.svg");
+    simulate(&[
+        "--scenario",
+        "tests/data/sim/node.yaml",
+        "--duration",
+        "1s",
+        "--runs",
+        "1",
+        "--chart",
+        node.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    let text = svg_text(&node);
+    assert!(
+        text.contains("worker") && text.contains("CPU (cores)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn chart_png_is_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("timeline.png");
+    simulate(
+        &[
+            R5,
+            &[
+                "--duration",
+                "2s",
+                "--runs",
+                "1",
+                "--chart",
+                path.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    )
+    .assert()
+    .success();
+    let png = std::fs::read(&path).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&png[12..16], b"IHDR");
+    assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 1000);
+    assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 760);
+}
+
+#[test]
+fn bad_flags_exit_2_with_a_message() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--quota", "1x", "--load", "spin:threads=1"],
+            "invalid duration",
+        ),
+        (&["--quota", "100ms", "--load", "bogus"], "unknown kind"),
+        (&["--quota", "100ms"], "--load is required"),
+        (
+            &[
+                "--quota",
+                "100ms",
+                "--period",
+                "5s",
+                "--load",
+                "spin:threads=1",
+            ],
+            "period",
+        ),
+        (
+            &[
+                "--quota",
+                "100ms",
+                "--burst",
+                "200ms",
+                "--load",
+                "spin:threads=1",
+            ],
+            "burst",
+        ),
+        (
+            &["--quota", "500us", "--load", "spin:threads=1"],
+            "minimum of 1ms",
+        ),
+        (
+            &[
+                "--quota",
+                "100ms",
+                "--load",
+                "spin:threads=1",
+                "--chart",
+                "out.gif",
+            ],
+            ".svg or .png",
+        ),
+        (
+            &[
+                "--quota",
+                "100ms",
+                "--load",
+                "spin:threads=1",
+                "--phase",
+                "150ms",
+            ],
+            "not inside the period",
+        ),
+        (
+            &[
+                "--quota",
+                "100ms",
+                "--load",
+                "spin:threads=1",
+                "--phase",
+                "1ms",
+                "--phase-sweep",
+                "1ms",
+            ],
+            "cannot be used with",
+        ),
+        (
+            &[
+                "--quota",
+                "100ms",
+                "--load",
+                "spin:threads=1",
+                "--runs",
+                "0",
+            ],
+            "runs",
+        ),
+        (
+            &[
+                "--quota",
+                "100ms",
+                "--load",
+                "spin:threads=1",
+                "--cpus",
+                "0",
+            ],
+            "cpus",
+        ),
+        (
+            &[
+                "--quota",
+                "100ms",
+                "--load",
+                "spin:threads=1",
+                "--output",
+                "xml",
+            ],
+            "invalid value",
+        ),
+        (
+            &[
+                "--quota",
+                "100ms",
+                "--load",
+                "spin:threads=1",
+                "--shares",
+                "1",
+            ],
+            "shares",
+        ),
+        (
+            &["--quota", "100ms", "--load", "trace:no/such.csv"],
+            "cannot read trace",
+        ),
+        (
+            &["--scenario", "no/such.yaml", "--cpus", "2"],
+            "cannot read scenario",
+        ),
+        (
+            &["--scenario", "tests/data/sim/node.yaml", "--quota", "1ms"],
+            "cannot be used with",
+        ),
+        (
+            &[
+                "--quota",
+                "100ms",
+                "--load",
+                "spin:threads=1",
+                "--hz",
+                "20000",
+            ],
+            "hz",
+        ),
+    ];
+    for (args, msg) in cases {
+        simulate(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*msg));
+    }
+}
+
+#[test]
+fn scenario_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "groups:\n  - name: a\n    load: spin:threads=1\n    colour: red\n",
+    )
+    .unwrap();
+    simulate(&["--scenario", bad.to_str().unwrap(), "--cpus", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("scenario"));
+    let no_cpus = dir.path().join("nocpus.yaml");
+    std::fs::write(&no_cpus, "groups:\n  - name: a\n    load: spin:threads=1\n").unwrap();
+    simulate(&["--scenario", no_cpus.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--cpus"));
+}

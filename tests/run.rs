@@ -1,0 +1,637 @@
+//! Integration tests of `kcpu run` on real cgroups (v1 on the build machine, v2 in the test VM
+//! through `scripts/v2vm-test.sh`).
+//!
+//! They need root and a cpu controller. Without them each test prints `skipped: <reason>` and
+//! returns (never a silent pass). They run one at a time (a global lock): the library form
+//! starts the mini-init, which reaps every child of this process, and CPU measurements must not
+//! compete with each other. Each test uses its own `kcpu-test-*` parent and state directory.
+//! `KCPU_BIN` overrides the kcpu binary (the VM has it at `/kcpu`).
+
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
+use kcpu::cgroupfs::detect::{CpuHierarchy, Layout};
+use kcpu::cgroupfs::tree::RunTree;
+use kcpu::cgroupfs::{error_chain, write_checked, CgroupName, CpuLimits, RealFs, Share, Version};
+use kcpu::runner::events::VecSink;
+use kcpu::runner::{measure, ContainerPlan, Env, Options, Pin, Plan, PodPlan, Work};
+use kcpu::sim::load::parse_load;
+use kcpu::units::{Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn kcpu_bin() -> PathBuf {
+    std::env::var_os("KCPU_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kcpu")))
+}
+
+/// The hierarchy, or the reason the test cannot run here.
+fn precondition() -> Result<CpuHierarchy, String> {
+    if !rustix::process::geteuid().is_root() {
+        return Err("not root".into());
+    }
+    let layout = Layout::detect().map_err(|e| error_chain(&e))?;
+    layout.cpu_hierarchy(&RealFs).map_err(|e| error_chain(&e))
+}
+
+macro_rules! require {
+    () => {
+        match precondition() {
+            Ok(h) => h,
+            Err(reason) => {
+                eprintln!("skipped: {reason}");
+                return;
+            }
+        }
+    };
+}
+
+struct Scratch {
+    parent: String,
+    state: tempfile::TempDir,
+    hier: CpuHierarchy,
+}
+
+impl Scratch {
+    fn new(name: &str, hier: CpuHierarchy) -> Scratch {
+        Scratch {
+            parent: format!("kcpu-test-{name}"),
+            state: tempfile::tempdir().unwrap(),
+            hier,
+        }
+    }
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(kcpu_bin());
+        c.env("KCPU_STATE_DIR", self.state.path())
+            .arg("run")
+            .arg("--cgroup-parent")
+            .arg(&self.parent);
+        c
+    }
+    fn parent_dirs(&self) -> Vec<PathBuf> {
+        std::iter::once(&self.hier.cpu_mount)
+            .chain(self.hier.acct_mount.as_ref())
+            .map(|m| m.join(&self.parent))
+            .collect()
+    }
+    /// Every directory below our parents.
+    fn leftovers(&self) -> Vec<PathBuf> {
+        let mut v = Vec::new();
+        fn walk(d: &Path, v: &mut Vec<PathBuf>) {
+            if let Ok(rd) = std::fs::read_dir(d) {
+                for e in rd.flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        v.push(e.path());
+                        walk(&e.path(), v);
+                    }
+                }
+            }
+        }
+        for p in self.parent_dirs() {
+            walk(&p, &mut v);
+        }
+        v
+    }
+    /// Waits until a leaf below our parent holds processes; returns the leaf and its pids.
+    fn wait_for_leaf(&self, timeout: Duration) -> Option<(PathBuf, Vec<u32>)> {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            for d in self.leftovers() {
+                if d.starts_with(&self.hier.cpu_mount) && d.ends_with("pod/main") {
+                    let pids: Vec<u32> = std::fs::read_to_string(d.join("cgroup.procs"))
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .filter_map(|p| p.parse().ok())
+                        .collect();
+                    if !pids.is_empty() {
+                        return Some((d, pids));
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // Leave nothing behind even when an assertion failed.
+        let _ = Command::new(kcpu_bin())
+            .env("KCPU_STATE_DIR", self.state.path())
+            .args(["run", "--cleanup", "--cgroup-parent", &self.parent])
+            .stdout(Stdio::null())
+            .status();
+        for p in self.parent_dirs() {
+            let _ = std::fs::remove_dir(p);
+        }
+    }
+}
+
+fn run_json(cmd: &mut Command) -> (i32, Value) {
+    let out = cmd.arg("--output").arg("json").output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "bad JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, v)
+}
+
+fn f(v: &Value, path: &str) -> f64 {
+    v.pointer(path)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("no {path} in {v}"))
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie has released its cgroup and CPU; it only waits for its parent.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+fn zombie_children(ppid: u32) -> Vec<u32> {
+    let mut z = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f.first() == Some(&"Z") && f.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(ppid) {
+            z.push(pid);
+        }
+    }
+    z
+}
+
+#[test]
+fn every_written_value_is_read_back() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("readback", h.clone());
+    let io = Arc::new(RealFs);
+    let mut tree = RunTree::create(
+        io.clone(),
+        h.clone(),
+        CgroupName::parent(&sc.parent).unwrap(),
+        CgroupName::new("1-1-0").unwrap(),
+        None,
+    )
+    .unwrap();
+    let g = tree
+        .group(&[
+            CgroupName::new("pod").unwrap(),
+            CgroupName::new("c").unwrap(),
+        ])
+        .unwrap();
+    let share = match h.version {
+        Version::V1 => Share::Shares(Shares(512)),
+        Version::V2 => Share::Weight(Weight(59)),
+    };
+    let has_idle = g.cpu_dir.join("cpu.idle").exists();
+    let l = CpuLimits {
+        share: Some(share),
+        quota: QuotaUs(50_000),
+        period: PeriodUs(100_000),
+        burst: Some(Usec(20_000)),
+        idle: has_idle.then_some(false),
+    };
+    let rb = g.apply(&*io, &l).unwrap();
+    eprintln!(
+        "{} read back: {:?}",
+        h.version,
+        rb.iter()
+            .map(|r| format!("{}={}", r.file, r.value))
+            .collect::<Vec<_>>()
+    );
+    assert!(rb.len() >= 4, "{rb:?}");
+    assert_eq!(g.read_limits(&*io).unwrap(), l);
+    // Back to unlimited with a smaller period: still every value confirmed.
+    let l2 = CpuLimits {
+        share: Some(share),
+        quota: QuotaUs::UNLIMITED,
+        period: PeriodUs(50_000),
+        burst: Some(Usec(0)),
+        idle: l.idle,
+    };
+    g.apply(&*io, &l2).unwrap();
+    assert_eq!(g.read_limits(&*io).unwrap(), l2);
+    // The kernel refuses an invalid value: the error names the file.
+    let file = match h.version {
+        Version::V1 => "cpu.cfs_quota_us",
+        Version::V2 => "cpu.max",
+    };
+    let e = write_checked(&*io, &g.cpu_dir.join(file), "abc", "abc")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(file), "{e}");
+    // A value the kernel changes (v1 clamps shares silently; v2 rejects out-of-range weights).
+    let (sf, v) = match h.version {
+        Version::V1 => ("cpu.shares", "300000"),
+        Version::V2 => ("cpu.weight", "20000"),
+    };
+    let e = write_checked(&*io, &g.cpu_dir.join(sf), v, v)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(sf), "{e}");
+    let run_dir = tree.run_dir();
+    tree.teardown().unwrap();
+    assert!(!run_dir.exists());
+    assert!(sc.leftovers().is_empty());
+}
+
+#[test]
+fn spinning_thread_at_half_quota_is_throttled_every_period() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("throttle", h);
+    let (code, v) = run_json(sc.cmd().args([
+        "--quota",
+        "50ms",
+        "--period",
+        "100ms",
+        "--load",
+        "spin:threads=1",
+        "--duration",
+        "2s",
+        "--isolate",
+    ]));
+    assert_eq!(code, 0);
+    let (periods, ratio, usage, thr_ms) = (
+        f(&v, "/summary/totals/nr_periods"),
+        f(&v, "/summary/totals/throttled_ratio"),
+        f(&v, "/summary/totals/usage_cores"),
+        f(&v, "/summary/totals/throttled_time_us") / 1e3,
+    );
+    eprintln!(
+        "50% quota, 1 spinner, 2 s: periods {periods}, throttled ratio {ratio:.3}, usage {usage:.3}, throttled {thr_ms:.0} ms, background {:.2} cores, runner {:.2}% of a core",
+        f(&v, "/environment/mean_background_cores"),
+        f(&v, "/environment/max_runner_cpu_percent")
+    );
+    assert!(periods >= 18.0, "{periods}");
+    assert!(ratio >= 0.9, "throttled in {ratio} of periods");
+    assert!((0.45..=0.56).contains(&usage), "usage {usage}");
+    assert!(sc.leftovers().is_empty());
+}
+
+#[test]
+fn no_throttling_without_a_limit() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("nolimit", h);
+    let (code, v) = run_json(sc.cmd().args([
+        "--quota",
+        "max",
+        "--load",
+        "spin:threads=1",
+        "--duration",
+        "1s",
+        "--isolate",
+    ]));
+    assert_eq!(code, 0);
+    let usage = f(&v, "/summary/totals/usage_cores");
+    eprintln!(
+        "no quota, 1 spinner, 1 s: nr_throttled {}, usage {usage:.3}",
+        f(&v, "/summary/totals/nr_throttled")
+    );
+    assert_eq!(f(&v, "/summary/totals/nr_throttled"), 0.0);
+    assert_eq!(f(&v, "/summary/totals/throttled_time_us"), 0.0);
+    assert!(usage > 0.5, "usage {usage}");
+}
+
+#[test]
+fn forked_grandchildren_that_exit_leave_no_zombie() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("zombie", h);
+    let child = sc
+        .cmd()
+        .args(["--quota", "50ms", "--output", "json", "--"])
+        .args([
+            "sh",
+            "-c",
+            "for i in 1 2 3 4; do (sh -c 'exit 0' &); done; (sleep 0.2 &); sleep 1; exit 3",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let zombies = zombie_children(child.id());
+    let out = child.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reaped = f(&v, "/orphans_reaped");
+    eprintln!("orphans reaped by kcpu: {reaped}; zombies seen at 0.7 s: {zombies:?}");
+    assert!(zombies.is_empty(), "zombie children of kcpu: {zombies:?}");
+    assert!(reaped >= 5.0, "{reaped}");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "kcpu exits with the command's status"
+    );
+    assert_eq!(
+        v.pointer("/command_exit/code").and_then(Value::as_i64),
+        Some(3)
+    );
+    assert!(sc.leftovers().is_empty());
+}
+
+fn spawn_long(sc: &Scratch) -> Child {
+    sc.cmd()
+        .args([
+            "--quota",
+            "50ms",
+            "--load",
+            "spin:threads=2",
+            "--duration",
+            "20s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn sigterm_removes_all_processes_and_cgroups_within_1s() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("sigterm", h);
+    let mut child = spawn_long(&sc);
+    let Some((leaf, pids)) = sc.wait_for_leaf(Duration::from_secs(20)) else {
+        let _ = child.kill();
+        panic!("no worker appeared");
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    let gone = t0.elapsed();
+    let left = sc.leftovers();
+    let live: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+    eprintln!("SIGTERM → kcpu exited {:?} after {:.0} ms; leftover cgroups {left:?}; live workers {live:?}", status.code(), gone.as_secs_f64() * 1e3);
+    assert!(gone < Duration::from_secs(1), "{gone:?}");
+    assert_eq!(status.code(), Some(128 + 15));
+    assert!(!leaf.exists() && left.is_empty(), "{left:?}");
+    assert!(live.is_empty(), "{live:?}");
+}
+
+#[test]
+fn after_sigkill_the_next_run_and_cleanup_remove_what_was_left() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("sigkill", h);
+    // 1. Killed run, then a normal run sweeps it.
+    let mut child = spawn_long(&sc);
+    assert!(sc.wait_for_leaf(Duration::from_secs(20)).is_some());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !sc.leftovers().is_empty(),
+        "a SIGKILLed run leaves its cgroups"
+    );
+    let out = sc
+        .cmd()
+        .args([
+            "--quota",
+            "50ms",
+            "--load",
+            "spin:threads=1",
+            "--duration",
+            "200ms",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    eprintln!("next run says: {}", err.trim());
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("removed stale"), "{err}");
+    assert!(sc.leftovers().is_empty(), "{:?}", sc.leftovers());
+    // 2. Killed run, then --cleanup.
+    let mut child = spawn_long(&sc);
+    let (_, pids) = sc.wait_for_leaf(Duration::from_secs(20)).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let live: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+    assert!(
+        live.is_empty(),
+        "workers die with their parent (PR_SET_PDEATHSIG): {live:?}"
+    );
+    let left = sc.leftovers();
+    assert!(!left.is_empty());
+    let out = Command::new(kcpu_bin())
+        .env("KCPU_STATE_DIR", sc.state.path())
+        .args(["run", "--cleanup", "--cgroup-parent", &sc.parent])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("--cleanup says: {}", text.trim());
+    assert!(out.status.success());
+    assert!(
+        text.contains("removed") && text.contains("is gone"),
+        "{text}"
+    );
+    assert!(sc.leftovers().is_empty(), "{:?}", sc.leftovers());
+    assert_eq!(
+        std::fs::read_dir(sc.state.path()).unwrap().count(),
+        0,
+        "records are removed too"
+    );
+}
+
+#[test]
+fn a_fixed_phase_gives_the_fluid_model_latency() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("phase", h);
+    // R5 at phase 20 ms: the 160 ms of work per cycle meets 100 ms quota; the fluid model says
+    // each burst completes at 80 + (50 − 20) = 110 ms (cfs.md §4 R5).
+    let (code, v) = run_json(sc.cmd().args([
+        "--quota",
+        "100ms",
+        "--load",
+        "periodic:threads=2,work=80ms,every=200ms",
+        "--duration",
+        "2s",
+        "--phase",
+        "20ms",
+        "--isolate",
+    ]));
+    assert_eq!(code, 0);
+    let p50 = f(&v, "/summary/totals/latency/p50_ms");
+    eprintln!(
+        "R5 phase 20 ms: p50 {p50:.1} ms (fluid model 110), throttled ratio {:.2}, edge ±{} µs",
+        f(&v, "/summary/totals/throttled_ratio"),
+        f(&v, "/runs/0/edge_uncertainty_us")
+    );
+    assert!((100.0..=122.0).contains(&p50), "p50 {p50}");
+}
+
+/// Weights: 1024 vs 512 shares (v2: the weights kcpu translate gives, 100 vs 59) on one CPU.
+#[test]
+fn weights_split_one_cpu_by_ratio() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("weights", h.clone());
+    let (a, b, kernel_ratio) = match h.version {
+        Version::V1 => (Share::Shares(Shares(1024)), Share::Shares(Shares(512)), 2.0),
+        // Kernel weights round(w·1024/100): 1024 and 604 (cfs.md §1.7).
+        Version::V2 => (
+            Share::Weight(Weight(100)),
+            Share::Weight(Weight(59)),
+            1024.0 / 604.0,
+        ),
+    };
+    let load = parse_load("spin:threads=1").unwrap();
+    let c = |name: &str, s| ContainerPlan {
+        name: name.into(),
+        limits: CpuLimits {
+            share: Some(s),
+            ..Default::default()
+        },
+        work: Work::Load(load.clone()),
+    };
+    let plan = Plan {
+        pods: vec![PodPlan {
+            name: "w".into(),
+            limits: CpuLimits::default(),
+            containers: vec![c("a", a), c("b", b)],
+        }],
+    };
+    let env = Env {
+        io: Arc::new(RealFs),
+        hierarchy: h,
+        state_dir: sc.state.path().to_path_buf(),
+        worker_exe: kcpu_bin(),
+    };
+    let opts = Options {
+        parent: sc.parent.clone(),
+        duration: Nanos::from_ms(3_000),
+        runs: 1,
+        isolate: true,
+        pin: Pin::Cpus(vec![0]),
+        ..Default::default()
+    };
+    let mut sink = VecSink::default();
+    let m = measure(&env, &plan, &opts, &mut sink).unwrap();
+    let (ua, ub) = (
+        m.groups[0].summary.totals.usage_cores,
+        m.groups[1].summary.totals.usage_cores,
+    );
+    let ratio = ua / ub;
+    eprintln!(
+        "weights on CPU 0, 3 s: a {ua:.3} cores, b {ub:.3} cores, ratio {ratio:.3} (kernel weights give {kernel_ratio:.3}); background {:.2} cores",
+        m.environment.mean_background_cores
+    );
+    assert!(
+        (ratio / kernel_ratio - 1.0).abs() <= 0.10,
+        "ratio {ratio}, expected {kernel_ratio} ± 10%"
+    );
+    assert!(
+        ua + ub > 0.8 && ua + ub < 1.1,
+        "both pinned to one CPU: {ua} + {ub}"
+    );
+    assert!(sc.leftovers().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Root-free: flag and value checks happen before anything is created.
+
+fn kcpu_run(args: &[&str]) -> std::process::Output {
+    Command::new(kcpu_bin())
+        .arg("run")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bad_flags_and_values_are_input_errors() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--quota", "50ms"], "nothing to run"),
+        (
+            &["--quota", "0.5ms", "--load", "spin"],
+            "below the kernel minimum",
+        ),
+        (&["--quota", "abc", "--load", "spin"], "invalid duration"),
+        (&["--period", "2s", "--load", "spin"], "outside 1 ms"),
+        (
+            &["--quota", "10ms", "--burst", "20ms", "--load", "spin"],
+            "exceeds the quota",
+        ),
+        (&["--shares", "1", "--load", "spin"], "cpu.shares"),
+        (&["--weight", "10001", "--load", "spin"], "cpu.weight"),
+        (&["--load", "spin:threads=0"], "threads"),
+        (&["--load", "spin", "--", "true"], "not both"),
+        (
+            &["--cgroup-parent", "system.slice", "--load", "spin"],
+            "must start with `kcpu`",
+        ),
+        (
+            &["--cgroup-parent", "../kcpu", "--cleanup"],
+            "invalid cgroup name",
+        ),
+        (
+            &["--shares", "2", "--weight", "2", "--load", "spin"],
+            "cannot be used with",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = kcpu_run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+    }
+}
+
+#[test]
+fn worker_refuses_a_bad_protocol_line() {
+    let mut c = Command::new(kcpu_bin())
+        .args([
+            "__worker",
+            "--load",
+            "spin:threads=1",
+            "--duration-ns",
+            "1000000",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    c.stdin.take().unwrap().write_all(b"go now\n").unwrap();
+    let out = c.wait_with_output().unwrap();
+    let first = String::from_utf8_lossy(&out.stdout);
+    assert!(first.starts_with("{\"ready\""), "{first}");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("start <ns>"));
+}
