@@ -3,6 +3,9 @@
 
 use crate::finding::{Finding, Severity};
 use crate::lint::{Check, FixKind, Rule, RuleMeta, WorkloadCx};
+use crate::manifest::model::Role;
+use crate::sim::{self, load};
+use crate::units::Nanos;
 
 /// The annotation that declares a container's load profile.
 pub const LOAD_ANNOTATION: &str = "kcpu.dev/load";
@@ -22,16 +25,20 @@ pub const RULE: Rule = Rule {
 };
 
 const DOC: &str = r#"## What it checks
-For workloads with a `kcpu.dev/load` annotation (for example
-`periodic:threads=4,work=20ms,every=100ms`) or a `throttling.load` default in the policy, and
-a CPU limit: kcpu simulates CFS bandwidth control for the limit's quota and period and
-reports when the predicted fraction of throttled periods exceeds `throttling.threshold`
-(default 25 %).
+App containers with a CPU limit and a declared load profile: the annotation
+`kcpu.dev/load.<container>` (on the workload or its pod template), else `kcpu.dev/load` for
+the first app container, else the policy's `throttling.load` for every app container — for
+example `periodic:threads=4,work=20ms,every=100ms`. kcpu runs its CFS bandwidth simulator
+(`kcpu simulate`) on the container's exact `cpu.max` quota and period — 4 runs of 2 s with
+phases from a fixed seed, on a node with as many CPUs as the policy's largest node shape
+(default 4) — and reports when the predicted fraction of throttled periods exceeds
+`throttling.threshold` (default 25 %). `trace:` profiles are left to `kcpu simulate`.
 
 ## Why it matters for CFS
 Throttling is decided per period, not on average: 4 threads doing 20 ms of work each every
-100 ms use 0.8 CPU on average, fit a 1-CPU limit on paper, and are throttled in every period
-they start together. The kubernetes-mixin alert `CPUThrottlingHigh` fires at 25 % of periods
+200 ms use 0.4 CPU on average, well under a 500m limit, yet every burst needs 80 ms of CPU
+inside one 100 ms period whose quota is 50 ms — about half of all periods are throttled and
+each burst finishes a period later than it would without the limit. The kubernetes-mixin alert `CPUThrottlingHigh` fires at 25 % of periods
 throttled; kcpu predicts it before deployment.
 
 ## Example
@@ -53,4 +60,144 @@ bursts, or remove the limit (see KCPU002).
 - kcpu `src/sim/` (the simulator this rule runs).
 "#;
 
-fn check(_cx: &WorkloadCx<'_>, _out: &mut Vec<Finding>) {}
+/// Per-container annotation prefix: `kcpu.dev/load.<container>` overrides `kcpu.dev/load`.
+pub const LOAD_ANNOTATION_PREFIX: &str = "kcpu.dev/load.";
+
+/// Simulated window per run and number of runs (random phases from a fixed seed, so the
+/// verdict is deterministic).
+const SIM_DURATION_MS: u64 = 2_000;
+const SIM_RUNS: u32 = 4;
+const SIM_SEED: u64 = 0x6b63_7075;
+/// CPUs of the simulated node when the policy lists no node shapes.
+const DEFAULT_NODE_CPUS: u32 = 4;
+
+struct Declared<'a> {
+    text: &'a str,
+    span: Option<crate::source::Span>,
+    from: String,
+}
+
+fn declared<'a>(cx: &WorkloadCx<'a>, name: &str, first_app: bool) -> Option<Declared<'a>> {
+    let per = format!("{LOAD_ANNOTATION_PREFIX}{name}");
+    if let Some(a) = cx.workload.annotation(&per) {
+        return Some(Declared {
+            text: &a.value,
+            span: Some(a.span),
+            from: format!("annotation {per}"),
+        });
+    }
+    if first_app {
+        if let Some(a) = cx.workload.annotation(LOAD_ANNOTATION) {
+            return Some(Declared {
+                text: &a.value,
+                span: Some(a.span),
+                from: format!("annotation {LOAD_ANNOTATION}"),
+            });
+        }
+    }
+    cx.policy
+        .throttling
+        .default_load
+        .as_deref()
+        .map(|t| Declared {
+            text: t,
+            span: None,
+            from: "the policy's throttling.load".to_string(),
+        })
+}
+
+fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
+    let Some(plan) = &cx.plan else { return };
+    let cpus = cx.policy.largest_node().map_or(DEFAULT_NODE_CPUS, |n| {
+        ((n.capacity.0 + 999) / 1000).clamp(1, 1024) as u32
+    });
+    let machine = sim::Machine::new(cpus);
+    let threshold = cx.policy.throttling.threshold_percent;
+    let mut first_app = true;
+    for (c, cp) in cx.containers.iter().zip(&plan.containers) {
+        if c.container.role != Role::Container {
+            continue;
+        }
+        let is_first = std::mem::replace(&mut first_app, false);
+        let Some(d) = declared(cx, &c.container.name, is_first) else {
+            continue;
+        };
+        let quota = cp.values.cfs_quota_us.value;
+        if quota.is_unlimited() || quota.0 == 0 {
+            continue; // no CFS quota: nothing can be throttled
+        }
+        let span = d
+            .span
+            .or(c.limit.map(|l| l.value.span))
+            .unwrap_or(c.container.span);
+        let profile = match load::parse_load(d.text) {
+            Ok(p) => p,
+            Err(e) => {
+                out.push(
+                    RULE.meta
+                        .finding(format!("cannot predict throttling for container {:?}: {e}", c.container.name), span)
+                        .label("not a load profile")
+                        .help("examples: periodic:threads=4,work=20ms,every=100ms; poisson:rate=200/s,work=2ms,threads=4; spin:threads=2")
+                        .subject(cx.subject(Some(c.container))),
+                );
+                continue;
+            }
+        };
+        if matches!(profile, load::LoadProfile::Trace { .. }) {
+            continue; // traces are files; `kcpu simulate` reads them
+        }
+        let limits = sim::Limits {
+            quota,
+            period: cp.values.cfs_period_us.value,
+            burst: crate::units::Usec(0),
+            weight: sim::CpuWeight::Shares(cp.values.shares.value),
+        };
+        let run_plan = sim::RunPlan::new(Nanos::from_ms(SIM_DURATION_MS), SIM_RUNS, SIM_SEED);
+        let Ok(outcome) = sim::simulate_container(
+            &c.container.name,
+            limits,
+            &profile,
+            None,
+            &machine,
+            &run_plan,
+        ) else {
+            continue;
+        };
+        let t = &outcome.summary.totals;
+        let percent = t.throttled_ratio * 100.0;
+        if percent <= threshold {
+            continue;
+        }
+        let mut f = RULE
+            .meta
+            .finding(
+                format!(
+                    "container {:?} is predicted to be throttled in {percent:.0}% of CFS periods (threshold {threshold:.0}%) under its load {:?}",
+                c.container.name, d.text
+            ),
+            span,
+        )
+        .label(format!("{percent:.0}% of periods throttled"))
+        .note(format!(
+            "simulated {SIM_RUNS} × {} s on a {cpus}-CPU node with cpu.max \"{} {}\" (load from {}): {} of {} periods throttled, {} ms throttled in total, {:.2} CPUs used on average",
+            SIM_DURATION_MS / 1000,
+            quota.0,
+            limits.period.0,
+            d.from,
+            t.nr_throttled,
+            t.nr_periods,
+            t.throttled_time_us / 1000,
+            t.usage_cores
+        ));
+        if t.latency.count > 0 {
+            f = f.note(format!(
+                "request latency p50 {:.1} ms, p99 {:.1} ms (arrival → completion)",
+                t.latency.p50_ms, t.latency.p99_ms
+            ));
+        }
+        out.push(
+            f.help("raise the CPU limit, cap the threads (GOMAXPROCS, pool sizes) at the limit, spread the bursts, or drop the limit; `kcpu simulate` shows the timeline")
+                .subject(cx.subject(Some(c.container))),
+        );
+    }
+}
