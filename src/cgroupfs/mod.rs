@@ -283,6 +283,16 @@ pub fn read_file(io: &dyn CgroupIo, path: &Path) -> Result<String> {
     io.read(path).map_err(io_err(Op::Read, path))
 }
 
+/// Reads a file holding one number (`cpu.shares`, `cpu.cfs_quota_us`, …); text that is not a
+/// number is [`CgroupError::Parse`] naming the file.
+pub fn read_number<T: std::str::FromStr>(io: &dyn CgroupIo, path: &Path) -> Result<T> {
+    let t = read_file(io, path)?;
+    t.trim().parse().map_err(|_| CgroupError::Parse {
+        path: path.to_path_buf(),
+        reason: format!("expected a number, got {t:?}"),
+    })
+}
+
 /// Writes a value, with the path, value and operation in the error.
 pub fn write_file(io: &dyn CgroupIo, path: &Path, value: &str) -> Result<()> {
     io.write(path, value)

@@ -6,7 +6,7 @@
 //! is zeroed first. Pattern after youki `crates/libcgroups/src/v1/cpu.rs` (our own code).
 
 use super::{
-    read_file, verify, write_checked, CgroupError, CgroupIo, CpuLimits, ReadBack, Result, Share,
+    read_number, verify, write_checked, CgroupError, CgroupIo, CpuLimits, ReadBack, Result, Share,
     CPU_IDLE,
 };
 use crate::units::{PeriodUs, QuotaUs, Shares, Usec};
@@ -43,7 +43,7 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
     let has_burst = io.exists(&burst_path);
     if has_burst {
         // A burst left above the new quota would make the quota write fail with EINVAL.
-        let cur = read_u64(io, &burst_path)?;
+        let cur = read_number::<u64>(io, &burst_path)?;
         let keep = !l.quota.is_unlimited() && cur <= l.quota.0 as u64;
         if cur > 0 && !keep {
             write_checked(io, &burst_path, "0", "0")?;
@@ -95,20 +95,18 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
 
 /// Reads the CPU values of the v1 cgroup at `dir`.
 pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
-    let shares = read_u64(io, &dir.join(CPU_SHARES))?;
-    let qp = dir.join(CPU_CFS_QUOTA_US);
-    let qt = read_file(io, &qp)?;
-    let quota: i64 = qt.trim().parse().map_err(|_| parse_err(&qp, &qt))?;
-    let period = read_u64(io, &dir.join(CPU_CFS_PERIOD_US))?;
+    let shares = read_number::<u64>(io, &dir.join(CPU_SHARES))?;
+    let quota: i64 = read_number(io, &dir.join(CPU_CFS_QUOTA_US))?;
+    let period = read_number::<u64>(io, &dir.join(CPU_CFS_PERIOD_US))?;
     let bp = dir.join(CPU_CFS_BURST_US);
     let burst = if io.exists(&bp) {
-        Some(Usec(read_u64(io, &bp)?))
+        Some(Usec(read_number::<u64>(io, &bp)?))
     } else {
         None
     };
     let ip = dir.join(CPU_IDLE);
     let idle = if io.exists(&ip) {
-        Some(read_u64(io, &ip)? != 0)
+        Some(read_number::<u64>(io, &ip)? != 0)
     } else {
         None
     };
@@ -128,18 +126,6 @@ pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
 /// The file that holds the relative weight, for `--isolate`.
 pub fn share_file() -> &'static str {
     CPU_SHARES
-}
-
-fn read_u64(io: &dyn CgroupIo, p: &Path) -> Result<u64> {
-    let t = read_file(io, p)?;
-    t.trim().parse().map_err(|_| parse_err(p, &t))
-}
-
-fn parse_err(p: &Path, t: &str) -> CgroupError {
-    CgroupError::Parse {
-        path: p.to_path_buf(),
-        reason: format!("expected a number, got {t:?}"),
-    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 //! Pattern after youki `crates/libcgroups/src/v2/cpu.rs` (our own code).
 
 use super::{
-    read_file, verify, write_checked, write_file, CgroupError, CgroupIo, CpuLimits, ReadBack,
-    Result, Share, CGROUP_CONTROLLERS, CGROUP_SUBTREE_CONTROL, CPU_IDLE,
+    read_file, read_number, verify, write_checked, write_file, CgroupError, CgroupIo, CpuLimits,
+    ReadBack, Result, Share, CGROUP_CONTROLLERS, CGROUP_SUBTREE_CONTROL, CPU_IDLE,
 };
 use crate::units::{PeriodUs, QuotaUs, Usec, Weight};
 use std::path::Path;
@@ -49,7 +49,7 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
     if has_burst {
         // Lower the burst first when it would exceed the new quota (the cpu.max write keeps the
         // current burst and fails with EINVAL otherwise; cfs.md §1.1 "write-order traps").
-        let cur = read_u64(io, &burst_path)?;
+        let cur = read_number::<u64>(io, &burst_path)?;
         if cur > 0 && (l.quota.is_unlimited() || cur > l.quota.0 as u64) {
             write_checked(io, &burst_path, "0", "0")?;
         }
@@ -92,7 +92,7 @@ pub fn max_value(quota: QuotaUs, period: PeriodUs) -> String {
 
 /// Reads the CPU values of the v2 cgroup at `dir`.
 pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
-    let weight = read_u64(io, &dir.join(CPU_WEIGHT))?;
+    let weight = read_number::<u64>(io, &dir.join(CPU_WEIGHT))?;
     let mp = dir.join(CPU_MAX);
     let mt = read_file(io, &mp)?;
     let (q, p) = parse_max(&mt).ok_or_else(|| CgroupError::Parse {
@@ -101,13 +101,13 @@ pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
     })?;
     let bp = dir.join(CPU_MAX_BURST);
     let burst = if io.exists(&bp) {
-        Some(Usec(read_u64(io, &bp)?))
+        Some(Usec(read_number::<u64>(io, &bp)?))
     } else {
         None
     };
     let ip = dir.join(CPU_IDLE);
     let idle = if io.exists(&ip) {
-        Some(read_u64(io, &ip)? != 0)
+        Some(read_number::<u64>(io, &ip)? != 0)
     } else {
         None
     };
@@ -170,14 +170,6 @@ pub fn delegate_cpu(io: &dyn CgroupIo, dir: &Path) -> Result<()> {
 /// The file that holds the relative weight, for `--isolate`.
 pub fn share_file() -> &'static str {
     CPU_WEIGHT
-}
-
-fn read_u64(io: &dyn CgroupIo, p: &Path) -> Result<u64> {
-    let t = read_file(io, p)?;
-    t.trim().parse().map_err(|_| CgroupError::Parse {
-        path: p.to_path_buf(),
-        reason: format!("expected a number, got {t:?}"),
-    })
 }
 
 #[cfg(test)]
