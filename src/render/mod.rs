@@ -6,4 +6,5 @@ pub mod chart;
 pub mod findings;
 pub mod plan;
 pub mod report;
+pub mod report_charts;
 pub mod trace;
