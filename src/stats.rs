@@ -1,6 +1,6 @@
 //! Percentiles, throttle ratios and the sim-vs-run comparison (pure core).
 
-use crate::trace::{Percentiles, Summary, Totals};
+use crate::trace::{Percentiles, Sample, Summary, Totals};
 use serde::Serialize;
 
 /// Nearest-rank percentiles of `samples_ns` (nanoseconds), reported in milliseconds.
@@ -33,6 +33,31 @@ pub fn throttled_ratio(nr_throttled: u64, nr_periods: u64) -> f64 {
     } else {
         nr_throttled as f64 / nr_periods as f64
     }
+}
+
+/// CPU time in µs that a timeline of cumulative samples shows in `[t₀, t₀ + window_ns)`, where
+/// `t₀` is the first sample: the usage counter interpolated linearly between the two samples
+/// around the window's end, minus the first sample. `None` when the timeline has fewer than two
+/// samples or ends before the window does.
+///
+/// `run --compare` needs it because the simulator counts usage over `[0, duration)` while a
+/// measured run ends when its last worker exits (earlier or later than `duration`).
+pub fn usage_in_window_us(samples: &[Sample], window_ns: u64) -> Option<f64> {
+    let first = samples.first()?;
+    let end = first.t_ns.checked_add(window_ns)?;
+    let i = samples.iter().position(|s| s.t_ns >= end)?;
+    if i == 0 {
+        return None;
+    }
+    let (a, b) = (&samples[i - 1], &samples[i]);
+    let span = (b.t_ns - a.t_ns) as f64;
+    let frac = if span == 0.0 {
+        1.0
+    } else {
+        (end - a.t_ns) as f64 / span
+    };
+    let at_end = a.usage_us as f64 + frac * (b.usage_us as f64 - a.usage_us as f64);
+    Some(at_end - first.usage_us as f64)
 }
 
 /// How far a simulated figure may be from the measured one and still count as agreeing.
@@ -364,5 +389,20 @@ mod tests {
         // Unequal lengths: only the common runs are compared.
         let short = summary(vec![totals(0.8, 0.5, 100.0, 200.0, 10)]);
         assert_eq!(compare(&m, &short, &tol).runs.len(), 1);
+    }
+
+    #[test]
+    fn usage_window_interpolates() {
+        let s = |t_ms: u64, usage_us: u64| Sample {
+            t_ns: t_ms * 1_000_000,
+            usage_us,
+            ..Sample::default()
+        };
+        let tl = [s(0, 1_000), s(100, 51_000), s(200, 101_000), s(300, 101_000)];
+        assert_eq!(usage_in_window_us(&tl, 150_000_000), Some(75_000.0));
+        assert_eq!(usage_in_window_us(&tl, 300_000_000), Some(100_000.0));
+        assert_eq!(usage_in_window_us(&tl, 300_000_001), None);
+        assert_eq!(usage_in_window_us(&tl[..1], 0), None);
+        assert_eq!(usage_in_window_us(&[], 1), None);
     }
 }
