@@ -197,7 +197,12 @@ impl Comparison {
 
 fn figure(f: Figure, m: &Totals, s: &Totals, tol: &Tolerances) -> FigureDelta {
     let (mv, sv, allowed, applies) = match f {
-        Figure::Usage => (m.usage_cores, s.usage_cores, tol.usage_rel * m.usage_cores, true),
+        Figure::Usage => (
+            m.usage_cores,
+            s.usage_cores,
+            tol.usage_rel * m.usage_cores,
+            true,
+        ),
         Figure::ThrottledRatio => (m.throttled_ratio, s.throttled_ratio, tol.ratio_abs, true),
         Figure::P50 => (
             m.latency.p50_ms,
@@ -252,7 +257,10 @@ pub fn compare(measured: &Summary, simulated: &Summary, tol: &Tolerances) -> Com
         .enumerate()
         .map(|(i, &f)| Agreement {
             figure: f,
-            agree: runs.iter().filter(|r| r.figures[i].ok == Some(true)).count() as u32,
+            agree: runs
+                .iter()
+                .filter(|r| r.figures[i].ok == Some(true))
+                .count() as u32,
             applicable: runs.iter().filter(|r| r.figures[i].ok.is_some()).count() as u32,
         })
         .collect();
@@ -371,14 +379,19 @@ mod tests {
         ]);
         let s = summary(vec![
             totals(0.8, 0.5, 100.0, 200.0, 10),
-            totals(0.8, 0.3, 80.0, 80.0, 10), // ratio out
+            totals(0.8, 0.3, 80.0, 80.0, 10),  // ratio out
             totals(0.7, 0.0, 80.0, 120.0, 10), // usage and p99 out
         ]);
         let c = compare(&m, &s, &tol);
         assert_eq!(c.runs.len(), 3);
         assert_eq!(c.runs[1].phase_us, Some(10_000));
         assert_eq!(c.runs_agreeing, 1);
-        let count = |f: Figure| c.agreement.iter().find(|a| a.figure == f).map(|a| (a.agree, a.applicable));
+        let count = |f: Figure| {
+            c.agreement
+                .iter()
+                .find(|a| a.figure == f)
+                .map(|a| (a.agree, a.applicable))
+        };
         assert_eq!(count(Figure::Usage), Some((2, 3)));
         assert_eq!(count(Figure::ThrottledRatio), Some((2, 3)));
         assert_eq!(count(Figure::P50), Some((3, 3)));
@@ -398,7 +411,12 @@ mod tests {
             usage_us,
             ..Sample::default()
         };
-        let tl = [s(0, 1_000), s(100, 51_000), s(200, 101_000), s(300, 101_000)];
+        let tl = [
+            s(0, 1_000),
+            s(100, 51_000),
+            s(200, 101_000),
+            s(300, 101_000),
+        ];
         assert_eq!(usage_in_window_us(&tl, 150_000_000), Some(75_000.0));
         assert_eq!(usage_in_window_us(&tl, 300_000_000), Some(100_000.0));
         assert_eq!(usage_in_window_us(&tl, 300_000_001), None);

@@ -174,7 +174,10 @@ fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
 }
 
 /// Reads the CSV of a `trace:` load (relative paths against `base`).
-fn read_trace(load: &LoadProfile, base: Option<&Path>) -> anyhow::Result<Option<Vec<Request>>> {
+pub(crate) fn read_trace(
+    load: &LoadProfile,
+    base: Option<&Path>,
+) -> anyhow::Result<Option<Vec<Request>>> {
     let LoadProfile::Trace { path } = load else {
         return Ok(None);
     };
