@@ -635,3 +635,34 @@ fn worker_refuses_a_bad_protocol_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("start <ns>"));
 }
+
+#[test]
+fn manifest_container_compare_reports_both_summaries() {
+    let _g = serial();
+    let hier = require!();
+    let sc = Scratch::new("compare", hier);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/web.yaml");
+    let (code, v) = run_json(sc.cmd().arg(&manifest).args([
+        "--container",
+        "app",
+        "--load",
+        "spin:threads=1",
+        "--duration",
+        "1s",
+        "--compare",
+    ]));
+    assert_eq!(code, 0, "{v}");
+    assert!(sc.leftovers().is_empty(), "{:?}", sc.leftovers());
+    // Both summaries and the deltas.
+    assert!(v["measurement"]["summary"]["totals"].is_object(), "{v}");
+    assert!(v["simulated"]["summary"]["totals"].is_object(), "{v}");
+    assert_eq!(v["comparison"]["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["comparison"]["totals"]["figures"][0]["figure"], "usage");
+    // web.yaml app: limits.cpu 1 → quota 100 ms / 100 ms. One spinning thread cannot exceed it
+    // (+2% tolerance, + the one extra quota a run may start with, over 10 periods).
+    let used = f(&v, "/measurement/summary/totals/usage_cores");
+    assert!(used <= 1.0 * 1.02 + 0.1, "{used}");
+    assert!(used > 0.5, "{used}");
+    let sim = f(&v, "/simulated/summary/totals/usage_cores");
+    assert!(sim <= 1.0 * 1.02 + 0.1, "{sim}");
+}

@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success; no finding at or above `--fail-on` |
-//! | 1 | policy failure: findings at or above `--fail-on` (`check`), or `run --compare` outside tolerance |
+//! | 1 | policy failure: findings at or above `--fail-on` (`check`), or `run --compare --fail-on-mismatch` with a figure of a run (or of the totals) outside its tolerance |
 //! | 2 | usage, input or internal error (bad YAML, bad flag, unreadable file, cgroup failure) |
 //!
 //! A broken pipe on stdout exits 0 quietly.

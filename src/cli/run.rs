@@ -5,25 +5,56 @@
 //! ```text
 //! kcpu run --quota 100ms --period 100ms --load periodic:threads=2,work=80ms,every=200ms --duration 5s --runs 20
 //! kcpu run --quota 50ms --shares 512 -- ./my-binary --flag
+//! kcpu run app.yaml --container api --load spin:threads=4 --duration 10s --compare
+//! kcpu run app.yaml --container api -- ./my-binary --flag
+//! kcpu run ... --output json --chart run.svg
 //! kcpu run --cleanup
 //! ```
 //!
-//! Exit codes (besides the contract in `cli/exit.rs`): with `-- CMD`, kcpu exits with the
+//! Manifest mode: the container's values come from `translate` (see [`super::pick`]); the runner
+//! writes the files this machine's cgroup version has (v1: `cpu.shares` + CFS quota/period; v2:
+//! the translated `cpu.weight` + `cpu.max`), and the pod group gets the pod's values. The other
+//! app containers and sidecars of the pod get their groups and values but run nothing. A
+//! `kcpu.dev/load` annotation is the default `--load`.
+//!
+//! `--compare` simulates the same values and load with each run's measured phase
+//! (`Phase::Fixed`) on a machine with this kernel's CPUs, HZ and bandwidth slice, and prints
+//! both side by side with [`crate::stats::compare`]. Usage is compared over the same window,
+//! `[0, duration)` (the simulator's): a measured run that ended early is rescaled to the
+//! duration, one that ran past it is read from its timeline. Poisson arrivals are drawn from
+//! different seeds on the two sides (same distribution, different instants).
+//!
+//! Exit codes (besides the contract in `cli/exit.rs`): `--fail-on-mismatch` exits 1 when a
+//! compared figure is outside its tolerance; with `-- CMD`, kcpu exits with the
 //! command's status (128 + signal when it was killed); a run interrupted by SIGINT, SIGTERM,
 //! SIGHUP or SIGQUIT exits 128 + that signal after removing every process and cgroup it created.
 //! Needs root (or a delegated cgroup) and a cpu controller.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use super::assume::AssumptionArgs;
 use super::exit;
+use super::pick::{self, PickArgs};
 use crate::cgroupfs::cleanup::{sweep_stale, StateDir};
-use crate::cgroupfs::{CgroupName, CpuLimits, Share, DEFAULT_PARENT};
+use crate::cgroupfs::{CgroupName, CpuLimits, Share, Version, DEFAULT_PARENT};
+use crate::profile::CgroupVersion;
+use crate::render::chart::{render, ChartFormat, RunChart};
+use crate::render::trace::{write_comparison_table, write_json};
 use crate::runner::events::{EventSink, RunEvent};
-use crate::runner::{measure_single, Env, Measurement, Options, PhaseMode, Pin, RunError, Work};
-use crate::sim::load::parse_load;
+use crate::runner::{
+    measure, ContainerPlan, Env, Measurement, Options, PhaseMode, Pin, Plan, PodPlan, RunError,
+    Work,
+};
+use crate::sim::load::{parse_load, LoadProfile};
+use crate::sim::{simulate_container, CpuWeight, Limits, Machine, Phase, RunPlan};
+use crate::stats::{
+    compare, percentiles_ns, throttled_ratio, usage_in_window_us, Comparison, Tolerances,
+};
+use crate::trace::{RunResult, Summary, Totals};
 use crate::units::{
     format_duration, parse_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight,
 };
 use anyhow::{bail, Context};
+use serde::Serialize;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -102,6 +133,27 @@ pub struct Args {
     /// Remove cgroups left by runs whose process is gone, say what was removed, and exit.
     #[arg(long)]
     pub cleanup: bool,
+    /// Manifests (files, directories, `-`): run a container with its translated values
+    /// (`--container NAME`).
+    #[arg(value_name = "MANIFEST")]
+    pub inputs: Vec<String>,
+    /// Which container of the manifests.
+    #[command(flatten)]
+    pub pick: PickArgs,
+    /// What the node runs (for the translation of manifests; the cgroup files written follow
+    /// this machine's cgroup version).
+    #[command(flatten)]
+    pub assume: AssumptionArgs,
+    /// Also simulate each run at its measured phase and print measured vs simulated with the
+    /// delta of each figure against its tolerance.
+    #[arg(long)]
+    pub compare: bool,
+    /// With --compare: exit 1 when a figure is outside its tolerance.
+    #[arg(long, requires = "compare")]
+    pub fail_on_mismatch: bool,
+    /// Write a chart of the measured timeline (per-interval usage vs quota, throttled intervals).
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
+    pub chart: Option<PathBuf>,
     /// A command to run under the CPU values instead of the built-in load.
     #[arg(last = true)]
     pub command: Vec<OsString>,
@@ -167,19 +219,339 @@ fn limits(a: &Args) -> anyhow::Result<CpuLimits> {
     Ok(l)
 }
 
+/// What to measure: the plan, the primary container's values and load, and where they came from.
+struct Target {
+    plan: Plan,
+    limits: CpuLimits,
+    load: Option<LoadProfile>,
+    /// `Deployment shop/web container app, …` in manifest mode.
+    source: Option<String>,
+    /// The work as the user should read it (the load text, or the command).
+    work_text: String,
+}
+
+fn work_of(args: &Args, annotation: Option<(&str, String)>) -> anyhow::Result<Work> {
+    Ok(match (&args.load, args.command.is_empty()) {
+        (Some(_), false) => bail!("give either --load or a command after --, not both"),
+        (Some(l), true) => Work::Load(parse_load(l)?),
+        (None, false) => Work::Command(args.command.clone()),
+        (None, true) => match annotation {
+            Some((text, label)) => Work::Load(
+                parse_load(text)
+                    .with_context(|| format!("{label}: annotation {}", pick::LOAD_ANNOTATION))?,
+            ),
+            None => bail!("nothing to run: give --load PROFILE or -- COMMAND ARGS..."),
+        },
+    })
+}
+
+fn share_of(v: &pick::Values) -> Option<Share> {
+    match (v.shares, v.weight) {
+        (Some(s), _) => Some(Share::Shares(s)),
+        (None, Some(w)) => Some(Share::Weight(w)),
+        (None, None) => None,
+    }
+}
+
+fn cpu_limits(v: &pick::Values) -> CpuLimits {
+    CpuLimits {
+        share: share_of(v),
+        quota: v.quota,
+        period: v.period,
+        burst: None,
+        idle: None,
+    }
+}
+
+fn target(args: &Args, version: Version) -> anyhow::Result<Target> {
+    let Some(container) = args.pick.container.as_deref() else {
+        if !args.inputs.is_empty() {
+            bail!("give --container NAME to run one container of the manifests");
+        }
+        let lim = limits(args)?;
+        let work = work_of(args, None)?;
+        return Ok(Target {
+            plan: single_plan(lim, work.clone()),
+            limits: lim,
+            load: match work {
+                Work::Load(l) => Some(l),
+                _ => None,
+            },
+            source: None,
+            work_text: args
+                .load
+                .clone()
+                .unwrap_or_else(|| format!("command {:?}", args.command)),
+        });
+    };
+    if args.inputs.is_empty() {
+        bail!("--container needs manifests (kcpu run app.yaml --container NAME ...)");
+    }
+    let direct = [
+        ("--quota", args.quota != QuotaArg::Max),
+        ("--burst", args.burst.is_some()),
+        ("--shares", args.shares.is_some()),
+        ("--weight", args.weight.is_some()),
+        ("--idle", args.idle),
+    ];
+    if let Some((flag, _)) = direct.iter().find(|(_, given)| *given) {
+        bail!(
+            "{flag} cannot be combined with manifests: the container's translated values are used"
+        );
+    }
+    let m = pick::load(&args.inputs, &args.assume)?;
+    let (entry, c) = pick::pick(&m, args.pick.workload.as_deref(), container)?;
+    let label = pick::label(&entry.pod);
+    let cv = match version {
+        Version::V1 => CgroupVersion::V1,
+        Version::V2 => CgroupVersion::V2,
+    };
+    let work = work_of(
+        args,
+        entry
+            .load
+            .clone()
+            .map(|a| (a, label.clone()))
+            .as_ref()
+            .map(|(a, l)| (a.as_str(), l.clone())),
+    )?;
+    let values = pick::values(&c.values, cv)?;
+    let lim = cpu_limits(&values);
+    let pod_lim = cpu_limits(&pick::values(&entry.pod.pod, cv)?);
+    let mut containers = vec![ContainerPlan {
+        name: c.name.clone(),
+        limits: lim,
+        work: work.clone(),
+    }];
+    // The pod's other long-running containers hold their values but run nothing.
+    for other in &entry.pod.containers {
+        if other.name != c.name && other.role != crate::manifest::model::Role::Init {
+            containers.push(ContainerPlan {
+                name: other.name.clone(),
+                limits: cpu_limits(&pick::values(&other.values, cv)?),
+                work: Work::Idle,
+            });
+        }
+    }
+    let files = match version {
+        Version::V1 => "cpu.shares, cpu.cfs_quota_us, cpu.cfs_period_us",
+        Version::V2 => "cpu.weight, cpu.max",
+    };
+    let load_src = if args.load.is_some() || !args.command.is_empty() {
+        ""
+    } else {
+        " (load from its kcpu.dev/load annotation)"
+    };
+    Ok(Target {
+        plan: Plan {
+            pods: vec![PodPlan {
+                name: entry.pod.name.clone(),
+                limits: pod_lim,
+                containers,
+            }],
+        },
+        limits: lim,
+        load: match &work {
+            Work::Load(l) => Some(l.clone()),
+            _ => None,
+        },
+        source: Some(format!(
+            "{label} container {}{load_src}: this machine is cgroup {version}, so kcpu writes the translated {files}",
+            c.name
+        )),
+        work_text: match &work {
+            Work::Load(l) => l.to_string(),
+            _ => format!("command {:?}", args.command),
+        },
+    })
+}
+
+fn single_plan(limits: CpuLimits, work: Work) -> Plan {
+    Plan {
+        pods: vec![PodPlan {
+            name: "pod".into(),
+            limits: CpuLimits::default(),
+            containers: vec![ContainerPlan {
+                name: "main".into(),
+                limits,
+                work,
+            }],
+        }],
+    }
+}
+
+/// True when the kernel release `r` (`6.18.44-…`) is at least `major.minor`.
+fn kernel_at_least(r: &str, major: u64, minor: u64) -> bool {
+    let mut it = r.split(|c: char| !c.is_ascii_digit());
+    let a = it.next().and_then(|x| x.parse::<u64>().ok());
+    let b = it.next().and_then(|x| x.parse::<u64>().ok());
+    matches!((a, b), (Some(a), Some(b)) if (a, b) >= (major, minor))
+}
+
+/// The simulated counterpart of a measurement: each run at its measured phase.
+#[derive(Debug, Clone, Serialize)]
+struct Simulated {
+    /// The machine the simulator modelled.
+    cpus: u32,
+    hz: u32,
+    slice_us: u64,
+    limits: Limits,
+    summary: Summary,
+}
+
+fn simulate_measured(
+    m: &Measurement,
+    limits: &CpuLimits,
+    load: &LoadProfile,
+    duration: Nanos,
+    seed: u64,
+) -> anyhow::Result<Simulated> {
+    let e = &m.environment;
+    let weight = match (limits.share, e.cgroup) {
+        (Some(Share::Shares(s)), _) => CpuWeight::Shares(s),
+        (Some(Share::Weight(w)), _) => CpuWeight::Weight(w),
+        (None, Version::V1) => CpuWeight::Shares(Shares(1024)),
+        (None, Version::V2) => CpuWeight::Weight(Weight(100)),
+    };
+    let sim_limits = Limits {
+        quota: limits.quota,
+        period: limits.period,
+        burst: Usec(limits.burst.map_or(0, |b| b.0)),
+        weight,
+    };
+    let mut machine = Machine::new(e.cpus.clamp(1, 1024) as u32);
+    machine.hz =
+        e.hz.map_or(super::simulate::FALLBACK_HZ, |h| h.min(10_000) as u32);
+    if let Some(us) = e.slice_us {
+        machine.slice = Nanos::from_us(us);
+    }
+    machine.initial_silo_ns = if kernel_at_least(&e.kernel, 6, 18) {
+        1
+    } else {
+        0
+    };
+    let trace = super::simulate::read_trace(load, None)?;
+    let period_ns = limits.period.0.max(1) * 1_000;
+    let mut per_run = Vec::new();
+    let mut lat = Vec::new();
+    let mut wake = Vec::new();
+    for r in &m.summary.per_run {
+        let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(r.run as u64));
+        plan.phase = Phase::Fixed(Nanos((r.phase_us * 1_000) % period_ns));
+        let o = simulate_container(
+            "simulated",
+            sim_limits,
+            load,
+            trace.clone(),
+            &machine,
+            &plan,
+        )?;
+        let totals = o
+            .summary
+            .per_run
+            .first()
+            .map(|x| x.totals.clone())
+            .unwrap_or_default();
+        per_run.push(RunResult {
+            run: r.run,
+            phase_us: r.phase_us,
+            totals,
+        });
+        lat.extend(o.latencies_ns);
+        wake.extend(o.wakeups_ns);
+    }
+    Ok(Simulated {
+        cpus: machine.cpus,
+        hz: machine.hz,
+        slice_us: machine.slice.0 / 1_000,
+        limits: sim_limits,
+        summary: aggregate(per_run, &lat, &wake),
+    })
+}
+
+/// Counters summed (ratio from the sums), usage averaged, percentiles over every request.
+fn aggregate(per_run: Vec<RunResult>, lat: &[u64], wake: &[u64]) -> Summary {
+    let mut t = Totals::default();
+    for r in &per_run {
+        t.nr_periods += r.totals.nr_periods;
+        t.nr_throttled += r.totals.nr_throttled;
+        t.throttled_time_us += r.totals.throttled_time_us;
+        t.nr_bursts += r.totals.nr_bursts;
+        t.burst_time_us += r.totals.burst_time_us;
+        t.usage_cores += r.totals.usage_cores;
+    }
+    if !per_run.is_empty() {
+        t.usage_cores /= per_run.len() as f64;
+    }
+    t.throttled_ratio = throttled_ratio(t.nr_throttled, t.nr_periods);
+    t.latency = percentiles_ns(lat);
+    t.wakeup = percentiles_ns(wake);
+    Summary {
+        runs_throttled: per_run.iter().filter(|r| r.totals.nr_throttled > 0).count() as u32,
+        runs: per_run.len() as u32,
+        totals: t,
+        per_run,
+    }
+}
+
+/// The measured summary with usage over `[0, duration)`, the simulator's window (see the
+/// module docs).
+fn measured_on_sim_window(m: &Measurement, duration: Nanos) -> Summary {
+    let mut s = m.summary.clone();
+    let timelines = m.groups.first().map(|g| &g.timelines);
+    for (i, r) in s.per_run.iter_mut().enumerate() {
+        let Some(info) = m.runs.get(i) else { continue };
+        let wall_ns = info.wall_ms * 1e6;
+        let cpu_us = if wall_ns <= duration.0 as f64 {
+            Some(r.totals.usage_cores * wall_ns / 1e3)
+        } else {
+            timelines
+                .and_then(|t| t.get(i))
+                .and_then(|t| usage_in_window_us(t, duration.0))
+        };
+        if let Some(us) = cpu_us {
+            r.totals.usage_cores = us * 1e3 / duration.0 as f64;
+        }
+    }
+    if !s.per_run.is_empty() {
+        s.totals.usage_cores =
+            s.per_run.iter().map(|r| r.totals.usage_cores).sum::<f64>() / s.per_run.len() as f64;
+    }
+    s
+}
+
+#[derive(Serialize)]
+struct CompareJson<'a> {
+    measurement: &'a Measurement,
+    /// The measured summary with usage over the simulator's window.
+    measured: &'a Summary,
+    simulated: &'a Simulated,
+    comparison: &'a Comparison,
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     CgroupName::parent(&args.cgroup_parent)?;
     if args.cleanup {
         return cleanup(&args);
     }
-    let lim = limits(&args)?;
-    let work = match (&args.load, args.command.is_empty()) {
-        (Some(_), false) => bail!("give either --load or a command after --, not both"),
-        (Some(l), true) => Work::Load(parse_load(l)?),
-        (None, false) => Work::Command(args.command.clone()),
-        (None, true) => bail!("nothing to run: give --load PROFILE or -- COMMAND ARGS..."),
+    let chart_format = match &args.chart {
+        Some(p) => Some(ChartFormat::from_path(p).with_context(|| {
+            format!(
+                "--chart {}: the file name must end in .svg or .png",
+                p.display()
+            )
+        })?),
+        None => None,
     };
+    let env = env()?;
+    let t = target(&args, env.hierarchy.version)?;
+    if args.compare && t.load.is_none() {
+        bail!(
+            "--compare needs a built-in load (--load or a kcpu.dev/load annotation), not a command"
+        );
+    }
+    let lim = t.limits;
     let period = Nanos::from_us(lim.period.0);
     let (phase, runs) = match (&args.phase, &args.phase_sweep) {
         (Some(p), _) => (PhaseMode::Fixed(*p), args.runs.unwrap_or(1)),
@@ -212,9 +584,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         noisy_cores: args.noisy_cores,
         sweep_stale: true,
     };
-    let env = env()?;
     let mut sink = Progress::new(runs);
-    let result = measure_single(&env, lim, work, &opts, &mut sink);
+    let result = measure(&env, &t.plan, &opts, &mut sink);
     sink.finish();
     let m = match result {
         Ok(m) => m,
@@ -224,19 +595,86 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let mut out = std::io::stdout().lock();
-    match args.output {
-        Output::Json => {
-            serde_json::to_writer_pretty(&mut out, &m)?;
-            writeln!(out)?;
+    let compared = match (&t.load, args.compare) {
+        (Some(load), true) => {
+            let sim = simulate_measured(&m, &lim, load, args.duration, args.seed)?;
+            let measured = measured_on_sim_window(&m, args.duration);
+            let hz = m
+                .environment
+                .hz
+                .unwrap_or(super::simulate::FALLBACK_HZ as u64);
+            let c = compare(&measured, &sim.summary, &Tolerances::for_hz(hz));
+            Some((measured, sim, c))
         }
-        Output::Table => render_table(&mut out, &m, &args)?,
+        _ => None,
+    };
+    let mut out = std::io::stdout().lock();
+    match (args.output, &compared) {
+        (Output::Json, None) => write_json(&mut out, &m)?,
+        (Output::Json, Some((measured, simulated, comparison))) => write_json(
+            &mut out,
+            &CompareJson {
+                measurement: &m,
+                measured,
+                simulated,
+                comparison,
+            },
+        )?,
+        (Output::Table, _) => {
+            if let Some(src) = &t.source {
+                writeln!(out, "values: {src}")?;
+            }
+            render_table(&mut out, &m, &args, &t.work_text)?;
+            if let Some((_, sim, c)) = &compared {
+                writeln!(out)?;
+                writeln!(
+                    out,
+                    "measured vs simulated (each run simulated at its measured phase; {} CPUs, HZ {}, slice {} µs; usage over the first {}):",
+                    sim.cpus,
+                    sim.hz,
+                    sim.slice_us,
+                    format_duration(args.duration)
+                )?;
+                write_comparison_table(&mut out, c)?;
+            }
+        }
     }
     out.flush()?;
+    if let (Some(path), Some(format)) = (&args.chart, chart_format) {
+        let title = format!("kcpu run: {}, {}", limit_label(&lim), t.work_text);
+        let g = m.groups.first();
+        let chart = RunChart {
+            timeline: g
+                .and_then(|g| g.timelines.first())
+                .map(|v| v.as_slice())
+                .unwrap_or(&[]),
+            quota_cores: (!lim.quota.is_unlimited())
+                .then(|| lim.quota.0 as f64 / lim.period.0.max(1) as f64),
+            title: &title,
+        };
+        let bytes = render(&chart, format)?;
+        std::fs::write(path, bytes)
+            .with_context(|| format!("cannot write chart {}", path.display()))?;
+    }
     if let Some(e) = m.command_exit {
         return Ok(exit::code(e.shell_code().clamp(0, 255) as u8));
     }
+    if args.fail_on_mismatch && compared.as_ref().is_some_and(|(_, _, c)| c.mismatch()) {
+        return Ok(exit::code(exit::FINDINGS));
+    }
     Ok(exit::code(exit::OK))
+}
+
+fn limit_label(l: &CpuLimits) -> String {
+    if l.quota.is_unlimited() {
+        "no quota".to_string()
+    } else {
+        format!(
+            "quota {}/{}",
+            format_duration(Nanos::from_us(l.quota.0 as u64)),
+            format_duration(Nanos::from_us(l.period.0))
+        )
+    }
 }
 
 fn cleanup(args: &Args) -> anyhow::Result<ExitCode> {
@@ -324,7 +762,12 @@ fn ms(v: f64) -> String {
     format!("{v:.1}")
 }
 
-fn render_table(out: &mut impl Write, m: &Measurement, args: &Args) -> anyhow::Result<()> {
+fn render_table(
+    out: &mut impl Write,
+    m: &Measurement,
+    args: &Args,
+    work_text: &str,
+) -> anyhow::Result<()> {
     use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
     let e = &m.environment;
     writeln!(
@@ -359,9 +802,7 @@ fn render_table(out: &mut impl Write, m: &Measurement, args: &Args) -> anyhow::R
     writeln!(
         out,
         "work: {}; duration {}; interval {}; isolated: {}; pinned: {}",
-        args.load
-            .clone()
-            .unwrap_or_else(|| format!("command {:?}", args.command)),
+        work_text,
         format_duration(args.duration),
         format_duration(Nanos(e.interval_us * 1_000)),
         if e.isolated { "yes" } else { "no" },

@@ -5,6 +5,8 @@
 //! files, trace CSVs, and writing stdout and the chart file.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use super::assume::AssumptionArgs;
+use super::pick::{self, PickArgs};
 use crate::render::chart::{render, ChartFormat, SimChart};
 use crate::render::trace::{write_groups_table, write_json, write_summary_table, GroupRow};
 use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
@@ -51,6 +53,16 @@ pub struct Args {
 /// The options of `kcpu simulate`.
 #[derive(Debug, clap::Args)]
 pub struct Options {
+    /// Manifests (files, directories, `-`): simulate a container with its translated values
+    /// (`--container NAME`)
+    #[arg(value_name = "MANIFEST", conflicts_with = "scenario")]
+    pub inputs: Vec<String>,
+    /// Which container of the manifests.
+    #[command(flatten)]
+    pub pick: PickArgs,
+    /// What the node runs (for the translation of manifests).
+    #[command(flatten)]
+    pub assume: AssumptionArgs,
     /// CPU time per period (the first field of cpu.max), e.g. 100ms; `max` for no limit [default: max]
     #[arg(long, value_name = "DURATION|max", value_parser = parse_quota_arg)]
     pub quota: Option<QuotaUs>,
@@ -162,7 +174,10 @@ fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
 }
 
 /// Reads the CSV of a `trace:` load (relative paths against `base`).
-fn read_trace(load: &LoadProfile, base: Option<&Path>) -> anyhow::Result<Option<Vec<Request>>> {
+pub(crate) fn read_trace(
+    load: &LoadProfile,
+    base: Option<&Path>,
+) -> anyhow::Result<Option<Vec<Request>>> {
     let LoadProfile::Trace { path } = load else {
         return Ok(None);
     };
@@ -248,6 +263,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(h) => (h, "--hz".to_string()),
         None => detect_hz(),
     };
+    let mut manifest_context: Option<String> = None;
     let (groups, cpus) = if let Some(path) = &args.scenario {
         let text = read_text(path, "scenario")?;
         let mut scenario =
@@ -263,6 +279,73 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         };
         (scenario.groups, cpus)
+    } else if !args.inputs.is_empty() {
+        let Some(container) = args.pick.container.as_deref() else {
+            bail!("give --container NAME to simulate one container of the manifests");
+        };
+        for (flag, given) in [
+            ("--quota", args.quota.is_some()),
+            ("--period", args.period.is_some()),
+            ("--burst", args.burst.is_some()),
+            ("--shares", args.shares.is_some()),
+            ("--weight", args.weight.is_some()),
+        ] {
+            if given {
+                bail!("{flag} cannot be combined with manifests: the container's translated values are used");
+            }
+        }
+        let m = pick::load(&args.inputs, &args.assume)?;
+        let (entry, c) = pick::pick(&m, args.pick.workload.as_deref(), container)?;
+        let version = m.assumptions.cgroup;
+        let v = pick::values(&c.values, version)?;
+        let load = match (&args.load, &entry.load) {
+            (Some(l), _) => l.clone(),
+            (None, Some(a)) => parse_load(a).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: annotation {}: {e}",
+                    pick::label(&entry.pod),
+                    pick::LOAD_ANNOTATION
+                )
+            })?,
+            (None, None) => bail!(
+                "no --load given and {} has no {} annotation",
+                pick::label(&entry.pod),
+                pick::LOAD_ANNOTATION
+            ),
+        };
+        let weight = match (v.shares, v.weight) {
+            (_, Some(w)) => CpuWeight::Weight(w),
+            (Some(s), None) => CpuWeight::Shares(s),
+            (None, None) => CpuWeight::default(),
+        };
+        let limits = Limits {
+            quota: v.quota,
+            period: v.period,
+            burst: Usec(0),
+            weight,
+        };
+        manifest_context = Some(format!(
+            "{} container {} (translated for cgroup {version}, {})",
+            pick::label(&entry.pod),
+            c.name,
+            match weight {
+                CpuWeight::Weight(_) => "cpu.max and cpu.weight",
+                CpuWeight::Shares(_) => "cpu.cfs_quota_us/cfs_period_us and cpu.shares",
+            }
+        ));
+        let trace = read_trace(&load, None)?;
+        let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
+        (
+            vec![GroupConfig {
+                trace,
+                ..GroupConfig::new(
+                    format!("{}/{}/{}", entry.pod.kind, entry.pod.name, c.name),
+                    limits,
+                    load,
+                )
+            }],
+            cpus,
+        )
     } else {
         let Some(load) = args.load.clone() else {
             bail!("--load is required (e.g. --load periodic:threads=2,work=80ms,every=200ms), or use --scenario FILE");
@@ -379,6 +462,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 context.insert(0, ("limit".to_string(), limit_text(&one.limits)));
                 context.insert(1, ("weight".to_string(), weight_text(one.limits.weight)));
                 context.insert(2, ("load".to_string(), one.load.clone()));
+                if let Some(m) = &manifest_context {
+                    context.insert(0, ("manifest".to_string(), m.clone()));
+                }
                 write_summary_table(&mut out, &context, &one.summary)?;
             } else {
                 let limits: Vec<String> = outcomes.iter().map(|o| limit_text(&o.limits)).collect();

@@ -9,9 +9,12 @@
 //!   format from a file name. Only `cli` writes the bytes somewhere.
 //!
 //! Charts defined here: [`SimChart`] (per-period CPU usage against the quota, throttled periods
-//! marked, and the request-latency CDF) for `kcpu simulate`.
+//! marked, and the request-latency CDF) for `kcpu simulate`, and [`RunChart`] (the measured
+//! timeline of `kcpu run`: usage per sampling interval against the quota, intervals with
+//! throttled periods marked, and the throttled periods per interval).
 
 use crate::sim::GroupOutcome;
+use crate::trace::Sample;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
@@ -177,6 +180,154 @@ fn usage_points(g: &GroupOutcome) -> Vec<(f64, f64, bool)> {
             )
         })
         .collect()
+}
+
+/// `kcpu run --chart`: the measured timeline of one run (the sampler's cumulative counters).
+#[derive(Debug, Clone, Copy)]
+pub struct RunChart<'a> {
+    /// Cumulative samples, `t_ns` from the run's start.
+    pub timeline: &'a [Sample],
+    /// `quota / period` in cores, when the group has a quota.
+    pub quota_cores: Option<f64>,
+    /// Title line.
+    pub title: &'a str,
+}
+
+/// One sampling interval of a measured timeline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    /// End of the interval, s.
+    pub t_s: f64,
+    /// Average CPU use over the interval, cores.
+    pub cores: f64,
+    /// Periods that elapsed in the interval.
+    pub periods: u64,
+    /// Of those, periods that ended throttled.
+    pub throttled: u64,
+}
+
+/// Per-interval figures from cumulative samples (intervals of zero length are skipped).
+pub fn intervals(timeline: &[Sample]) -> Vec<Interval> {
+    let t0 = timeline.first().map_or(0, |s| s.t_ns);
+    timeline
+        .windows(2)
+        .filter(|w| w[1].t_ns > w[0].t_ns)
+        .map(|w| Interval {
+            t_s: (w[1].t_ns - t0) as f64 / 1e9,
+            cores: w[1].usage_us.saturating_sub(w[0].usage_us) as f64 * 1e3
+                / (w[1].t_ns - w[0].t_ns) as f64,
+            periods: w[1].nr_periods.saturating_sub(w[0].nr_periods),
+            throttled: w[1].nr_throttled.saturating_sub(w[0].nr_throttled),
+        })
+        .collect()
+}
+
+impl Chart for RunChart<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1000, 700)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let e = ChartError::from;
+        let (_, h) = self.size();
+        let (head, body) = root.split_vertically(40);
+        head.draw(&Text::new(
+            self.title.to_string(),
+            (12, 10),
+            (FONT, 18).into_font(),
+        ))
+        .map_err(e)?;
+        let (top, bottom) = body.split_vertically((h - 40) * 62 / 100);
+        let pts = intervals(self.timeline);
+        let x_max = pts.iter().map(|p| p.t_s).fold(0.0f64, f64::max).max(1e-3);
+        let y_data = pts.iter().map(|p| p.cores).fold(0.0f64, f64::max);
+        let y_max = (y_data.max(self.quota_cores.unwrap_or(0.0)) * 1.15).max(0.1);
+        let mut c = ChartBuilder::on(&top)
+            .caption(
+                "measured CPU usage per sampling interval, run 0",
+                (FONT, 16),
+            )
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+            .map_err(e)?;
+        c.configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("CPU (cores)")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(e)?;
+        if let Some(q) = self.quota_cores {
+            c.draw_series(LineSeries::new(
+                vec![(0.0, q), (x_max, q)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(e)?
+            .label("quota / period")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK));
+        }
+        let col = series_color(0);
+        c.draw_series(LineSeries::new(
+            pts.iter().map(|p| (p.t_s, p.cores)),
+            col.stroke_width(2),
+        ))
+        .map_err(e)?
+        .label("usage")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+        let marks: Vec<(f64, f64)> = pts
+            .iter()
+            .filter(|p| p.throttled > 0)
+            .map(|p| (p.t_s, p.cores))
+            .collect();
+        if !marks.is_empty() {
+            c.draw_series(marks.iter().map(|&p| Circle::new(p, 3, THROTTLED.filled())))
+                .map_err(e)?
+                .label("interval with throttled periods")
+                .legend(|(x, y)| Circle::new((x + 9, y), 3, THROTTLED.filled()));
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(e)?;
+
+        let p_max = pts.iter().map(|p| p.periods).max().unwrap_or(0).max(1) as f64;
+        let mut b = ChartBuilder::on(&bottom)
+            .caption("periods per interval (throttled in red)", (FONT, 16))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..x_max, 0f64..p_max * 1.15)
+            .map_err(e)?;
+        b.configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("periods")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(e)?;
+        let mut prev = 0.0;
+        let mut bars = Vec::new();
+        for p in &pts {
+            bars.push(Rectangle::new(
+                [(prev, 0.0), (p.t_s, p.periods as f64)],
+                RGBColor(200, 200, 200).filled(),
+            ));
+            if p.throttled > 0 {
+                bars.push(Rectangle::new(
+                    [(prev, 0.0), (p.t_s, p.throttled as f64)],
+                    THROTTLED.filled(),
+                ));
+            }
+            prev = p.t_s;
+        }
+        b.draw_series(bars).map_err(e)?;
+        Ok(())
+    }
 }
 
 /// At most 400 points of the empirical CDF of `lat_ns`, as `(ms, fraction)`.

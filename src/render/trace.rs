@@ -4,10 +4,13 @@
 //! - [`write_summary_table`]: one group: context lines, the totals, then one row per run (with
 //!   its phase, so `--phase-sweep` prints the phase-resolved table).
 //! - [`write_groups_table`]: several groups (node mode), one row per group.
+//! - [`write_comparison_table`]: `kcpu run --compare`: measured vs simulated, run by run, each
+//!   figure with its delta and `ok`/`OUT` against the tolerance, then the agreement counts.
 //! - [`write_json`]: any serialisable result, pretty-printed, newline-terminated.
 //!
 //! Tables use an ASCII preset and never query the terminal width, so output is deterministic.
 
+use crate::stats::{Comparison, Figure, FigureDelta, RunComparison};
 use crate::trace::{Percentiles, Summary, Totals};
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
@@ -235,6 +238,104 @@ pub fn write_groups_table<W: Write>(
     writeln!(w, "{t}")
 }
 
+fn figure_value(f: Figure, v: f64) -> String {
+    match f {
+        Figure::Usage | Figure::ThrottledRatio => format!("{v:.3}"),
+        Figure::P50 | Figure::P99 => ms(v),
+    }
+}
+
+fn delta_cell(d: &FigureDelta) -> String {
+    let verdict = match d.ok {
+        None => return "-".to_string(),
+        Some(true) => "ok",
+        Some(false) => "OUT",
+    };
+    let delta = match d.figure {
+        Figure::Usage if d.measured != 0.0 => format!("{:+.1}%", 100.0 * d.delta / d.measured),
+        Figure::Usage => format!("{:+.3}", d.delta),
+        Figure::ThrottledRatio => format!("{:+.1}pt", 100.0 * d.delta),
+        Figure::P50 | Figure::P99 => format!("{:+.1}", d.delta),
+    };
+    format!("{delta} {verdict}")
+}
+
+fn comparison_row(label: String, phase: String, r: &RunComparison) -> Vec<String> {
+    let mut row = vec![label, phase];
+    for d in &r.figures {
+        if d.ok.is_none() && d.measured == 0.0 && d.simulated == 0.0 {
+            row.push("-".to_string());
+        } else {
+            row.push(format!(
+                "{} / {}",
+                figure_value(d.figure, d.measured),
+                figure_value(d.figure, d.simulated)
+            ));
+        }
+        row.push(delta_cell(d));
+    }
+    row.push(if r.agrees() { "yes" } else { "no" }.to_string());
+    row
+}
+
+/// Writes `kcpu run --compare`: one row per run with `measured / simulated` and `delta ok|OUT`
+/// for usage (cores; delta in %), throttled ratio (delta in points), p50 and p99 (ms), a totals
+/// row, the tolerances and the agreement counts.
+pub fn write_comparison_table<W: Write>(w: &mut W, c: &Comparison) -> io::Result<()> {
+    let mut t = new_table();
+    let mut header = vec!["run".to_string(), "phase ms".to_string()];
+    for f in Figure::ALL {
+        let unit = match f {
+            Figure::P50 | Figure::P99 => " ms",
+            _ => "",
+        };
+        header.push(format!("{}{unit} run / sim", f.name()));
+        header.push("delta".to_string());
+    }
+    header.push("agree".to_string());
+    t.set_header(header);
+    for r in &c.runs {
+        t.add_row(comparison_row(
+            r.run.map_or_else(|| "-".to_string(), |n| n.to_string()),
+            r.phase_us
+                .map_or_else(|| "-".to_string(), |p| format!("{:.3}", p as f64 / 1e3)),
+            r,
+        ));
+    }
+    t.add_row(comparison_row("all".to_string(), String::new(), &c.totals));
+    right_align(&mut t, 0, 11);
+    writeln!(w, "{t}")?;
+    let tol = &c.tolerances;
+    writeln!(
+        w,
+        "tolerances: usage ±{:.0}%, throttled ratio ±{:.0} points, p50 ±max({} ms, {:.0}%), p99 ±{:.0}%",
+        tol.usage_rel * 100.0,
+        tol.ratio_abs * 100.0,
+        ms(tol.p50_floor_ms),
+        tol.p50_rel * 100.0,
+        tol.p99_rel * 100.0
+    )?;
+    let counts: Vec<String> = c
+        .agreement
+        .iter()
+        .map(|a| {
+            if a.applicable == 0 {
+                format!("{} n/a", a.figure.name())
+            } else {
+                format!("{} {}/{}", a.figure.name(), a.agree, a.applicable)
+            }
+        })
+        .collect();
+    writeln!(
+        w,
+        "agreement (runs within tolerance): {}; runs agreeing on every figure {}/{}; totals {}",
+        counts.join(", "),
+        c.runs_agreeing,
+        c.runs.len(),
+        if c.totals.agrees() { "agree" } else { "differ" }
+    )
+}
+
 /// Writes `value` as pretty JSON followed by a newline.
 pub fn write_json<W: Write, T: Serialize + ?Sized>(w: &mut W, value: &T) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, value).map_err(io::Error::other)?;
@@ -334,5 +435,27 @@ mod tests {
         assert_eq!(human_us(999), "999 us");
         assert_eq!(human_us(12_345), "12.3 ms");
         assert_eq!(human_us(12_345_678), "12.3 s");
+    }
+
+    #[test]
+    fn comparison_table_marks_each_figure() {
+        use crate::stats::{compare, Tolerances};
+        let m = summary();
+        let mut s = summary();
+        s.per_run[0].totals.usage_cores = 0.9; // +12.5%: OUT
+        s.per_run[0].totals.latency.p99_ms = 140.0; // +8%: ok
+        let c = compare(&m, &s, &Tolerances::for_hz(250));
+        let mut out = Vec::new();
+        write_comparison_table(&mut out, &c).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("0.800 / 0.900"), "{text}");
+        assert!(text.contains("+12.5% OUT"), "{text}");
+        assert!(text.contains("+10.4 ok"), "{text}");
+        assert!(text.contains("+0.0pt ok"), "{text}");
+        assert!(
+            text.contains("usage 1/2, throttled ratio 2/2, p50 1/1, p99 1/1; runs agreeing on every figure 1/2"),
+            "{text}"
+        );
+        assert!(text.contains("p50 ±max(4.00 ms, 5%)"), "{text}");
     }
 }

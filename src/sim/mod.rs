@@ -287,6 +287,9 @@ pub struct GroupOutcome {
     /// Latency of every request of every run (for CDF charts).
     #[serde(skip)]
     pub latencies_ns: Vec<u64>,
+    /// Wake-up delay (arrival → first CPU) of every request of every run.
+    #[serde(skip)]
+    pub wakeups_ns: Vec<u64>,
 }
 
 /// Why a simulation could not run.
@@ -694,6 +697,7 @@ pub fn simulate_node_with_progress(
             },
             timeline,
             latencies_ns: all_lat,
+            wakeups_ns: all_wake,
         });
     }
     Ok(outcomes)

@@ -521,3 +521,83 @@ fn scenario_errors_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("--cpus"));
 }
+
+#[test]
+fn manifest_mode_uses_the_translated_values_and_the_annotation_load() {
+    let v = json(&[
+        "fixtures/web.yaml",
+        "--container",
+        "app",
+        "--duration",
+        "2s",
+        "--runs",
+        "2",
+    ]);
+    let g = &v["groups"][0];
+    assert_eq!(g["name"], "Deployment/web/app");
+    // limits.cpu 1 → 100000/100000; requests 500m → cpu.weight 59 (v2 default, runc-1.4 quadratic
+    // formula of translate; the number itself is tested there).
+    assert_eq!(g["limits"]["quota"], 100_000);
+    assert_eq!(g["limits"]["period"], 100_000);
+    assert!(g["limits"]["weight"]["weight"].as_u64().is_some(), "{g}");
+    assert_eq!(g["load"], "periodic:threads=2,work=30ms,every=100ms");
+    assert_eq!(g["summary"]["runs"], 2);
+    // 2 × 30 ms every 100 ms = 0.6 cores, under the 1-CPU limit.
+    let usage = g["summary"]["totals"]["usage_cores"].as_f64().unwrap();
+    assert!((usage - 0.6).abs() < 0.02, "{usage}");
+}
+
+#[test]
+fn manifest_mode_v1_gives_shares_and_load_flag_wins() {
+    let v = json(&[
+        "fixtures/web.yaml",
+        "--container",
+        "app",
+        "--cgroup",
+        "v1",
+        "--load",
+        "spin:threads=2",
+        "--duration",
+        "1s",
+        "--runs",
+        "1",
+    ]);
+    let g = &v["groups"][0];
+    assert_eq!(g["limits"]["weight"]["shares"], 512);
+    assert_eq!(g["load"], "spin:threads=2");
+    // Two spinning threads held to 1 CPU; the partial period the run starts in brings up to one
+    // extra quota (100 ms over 1 s).
+    let usage = g["summary"]["totals"]["usage_cores"].as_f64().unwrap();
+    assert!((0.97..1.12).contains(&usage), "{usage}");
+    assert_eq!(g["summary"]["runs_throttled"], 1);
+}
+
+#[test]
+fn manifest_mode_errors_list_what_is_available() {
+    simulate(&["fixtures/web.yaml", "--container", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "available: Deployment shop/web (containers: app, metrics)",
+        ));
+    simulate(&[
+        "fixtures/web.yaml",
+        "--container",
+        "app",
+        "--workload",
+        "StatefulSet/web",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("no workload matches"));
+    simulate(&["fixtures/web.yaml", "--container", "app", "--quota", "50ms"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot be combined with manifests",
+        ));
+    simulate(&["fixtures/web.yaml", "--load", "spin:threads=1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--container"));
+}
