@@ -79,9 +79,12 @@ fn ratio(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.2}×"))
 }
 
+/// A table: title, header cells, rows of cells.
+type TableDoc = (&'static str, Vec<&'static str>, Vec<Vec<String>>);
+
 /// The tables of the report as (title, header, rows) — shared by HTML and Markdown so the two
 /// always agree.
-fn tables(d: &ReportDoc) -> Vec<(&'static str, Vec<&'static str>, Vec<Vec<String>>)> {
+fn tables(d: &ReportDoc) -> Vec<TableDoc> {
     let r = d.report;
     let t = &r.totals;
     let mut out = Vec::new();
