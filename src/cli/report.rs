@@ -1,12 +1,460 @@
-//! `kcpu report` (I/O shell). Not yet written.
+//! `kcpu report` (I/O shell): manifests or a cluster dump → capacity report (HTML, Markdown,
+//! JSON, SVG/PNG charts) written into `--out`.
+//!
+//! The throttling section simulates every limited app container (up to `--max-simulations`)
+//! with `kcpu simulate`'s engine: under its `kcpu.dev/load.<container>` or `kcpu.dev/load`
+//! annotation (the latter for the first app container, as `kcpu check` reads it) or, without
+//! one, under a default profile: the container's request as the mean demand, arriving every
+//! CFS period as one synchronous burst on `ceil(limit) + 1` threads — one runnable thread more
+//! than the limit's whole CPUs, the pattern of a thread pool or GC sized to the node rather than
+//! to the limit. That default answers "does a burst at the request level fit the quota", not
+//! "what does this service really do": declare the load to get a real answer.
+#![allow(clippy::print_stderr)]
 
+use super::assume::AssumptionArgs;
+use super::exit;
+use crate::capacity::{self, NodeShape, ThrottleRow};
+use crate::lint::policy::Policy;
+use crate::manifest::model::{Hpa, Object, Role, Workload};
+use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
+use crate::render::chart::{render, ChartFormat, SimChart};
+use crate::render::report::{write_html, write_json, write_markdown, ChartDoc, ReportDoc};
+use crate::render::report_charts;
+use crate::sim::load::{parse_load, LoadProfile};
+use crate::sim::{self, CpuWeight, Limits, Machine, RunPlan};
+use crate::translate::{translate_workload, Plan, PodPlan};
+use crate::units::{Nanos, Usec};
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `kcpu report`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Files, directories (recursive *.yaml, *.yml, *.json) or `-` for stdin (e.g. `kubectl get
+    /// deploy,sts,ds,cronjob,job,pod,hpa -A -o yaml`).
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<String>,
+    /// Node shapes, e.g. `3x8cpu,2x16cpu` (default: the policy file's `nodes`).
+    #[arg(long, value_name = "SHAPES")]
+    pub nodes: Option<String>,
+    /// CPU reserved per node for system and kube daemons (with `--nodes`), e.g. `100m`.
+    #[arg(long, value_name = "CPU", default_value = "0")]
+    pub reserved: String,
+    /// Formats to write: any of html, md, json.
+    #[arg(long, value_name = "LIST", default_value = "html,md,json")]
+    pub format: String,
+    /// Output directory (created when missing).
+    #[arg(long, value_name = "DIR", default_value = "kcpu-report")]
+    pub out: PathBuf,
+    /// Policy file (default: `.kcpu.yaml` found upwards from the first input).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Most containers to simulate for the throttling section.
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub max_simulations: usize,
+    /// Simulated time per run for the throttling section.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub sim_duration: String,
+    /// Throttled-period percentage drawn as the alert line.
+    #[arg(long, value_name = "PERCENT", default_value_t = 25.0)]
+    pub threshold: f64,
+    /// What the node runs.
+    #[command(flatten)]
+    pub assume: AssumptionArgs,
+}
+
+const RUNS: u32 = 3;
+const SEED: u64 = 1;
+
+/// Loaded inputs: workloads with their plans, HPAs, and the plan (for diagnostics).
+struct Inputs {
+    pairs: Vec<(Workload, PodPlan)>,
+    hpas: Vec<Hpa>,
+    plan: Plan,
+    loaded: Loaded,
+    collected: crate::input::Collected,
+}
+
+fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Inputs> {
+    let assumptions = assume.to_assumptions()?;
+    let collected = crate::input::collect(inputs);
+    let mut plan = Plan::new(assumptions);
+    let mut pairs = Vec::new();
+    let mut hpas = Vec::new();
+    let mut loaded = Loaded::default();
+    let bar = super::progress::bar(collected.sources.len() as u64, "reading");
+    for (id, src) in collected.sources.iter() {
+        let mut stats = LoadStats::default();
+        let mut issues = Vec::new();
+        visit_source(
+            id,
+            &src.text,
+            &LoadOptions::default(),
+            &mut |o| match o {
+                Object::Workload(w) => match translate_workload(&w, &plan.assumptions) {
+                    Ok(p) => pairs.push((*w, p)),
+                    Err(e) => plan.errors.push(e),
+                },
+                Object::Hpa(h) => hpas.push(h),
+                _ => {}
+            },
+            &mut issues,
+            &mut stats,
+        );
+        loaded.extend(Loaded {
+            objects: Vec::new(),
+            issues,
+            stats,
+        });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(Inputs {
+        pairs,
+        hpas,
+        plan,
+        loaded,
+        collected,
+    })
+}
+
+fn node_shapes(args: &Args) -> anyhow::Result<(Vec<NodeShape>, Option<String>)> {
+    let reserved = crate::quantity::parse_cpu(&args.reserved)
+        .map_err(|e| anyhow::anyhow!("--reserved {:?}: {}", args.reserved, e.reason))?;
+    if let Some(n) = &args.nodes {
+        return Ok((capacity::parse_nodes(n, reserved)?, None));
+    }
+    let path = match &args.policy {
+        Some(p) => Some(p.clone()),
+        None => super::check::discover_policy(&args.inputs),
+    };
+    let Some(path) = path else {
+        return Ok((Vec::new(), None));
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("policy file {}", path.display()))?;
+    let policy = Policy::from_yaml(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: invalid policy: {}",
+            path.display(),
+            e.line.max(1),
+            e.column.max(1),
+            e.message
+        )
+    })?;
+    let shapes = policy
+        .nodes
+        .iter()
+        .map(|n| NodeShape {
+            name: n.name.clone(),
+            count: n.count,
+            capacity_millicores: n.capacity.0,
+            allocatable_millicores: (n.allocatable.0 - reserved.0).max(0),
+        })
+        .collect();
+    Ok((shapes, Some(path.display().to_string())))
+}
+
+/// The load a container is simulated under, and where it comes from.
+fn load_for(
+    w: &Workload,
+    container: &str,
+    first_app: bool,
+    limit_m: i64,
+    request_m: i64,
+) -> Option<(LoadProfile, &'static str)> {
+    let per = format!("kcpu.dev/load.{container}");
+    let annotated = w.annotation(&per).or_else(|| {
+        if first_app {
+            w.annotation("kcpu.dev/load")
+        } else {
+            None
+        }
+    });
+    if let Some(a) = annotated {
+        return parse_load(&a.value)
+            .ok()
+            .filter(|l| !matches!(l, LoadProfile::Trace { .. }))
+            .map(|l| (l, "annotation"));
+    }
+    let threads = (limit_m as u64).div_ceil(1000) as u32 + 1;
+    let period = 100_000_000u64;
+    let demand_m = if request_m > 0 { request_m } else { limit_m };
+    let work = (demand_m as u64 * period / 1000) / u64::from(threads);
+    (work > 0).then(|| {
+        (
+            LoadProfile::Periodic {
+                threads,
+                work: Nanos(work),
+                every: Nanos(period),
+            },
+            "default",
+        )
+    })
+}
+
+fn explain(quota_us: i64, period_us: u64, load: &LoadProfile, ratio: f64) -> String {
+    let q = quota_us as f64 / 1000.0;
+    let p = period_us as f64 / 1000.0;
+    let shape = match load {
+        LoadProfile::Periodic {
+            threads,
+            work,
+            every,
+        } => {
+            format!(
+                "{threads} thread(s) × {} every {}: bursts of {} of CPU",
+                crate::units::format_duration(*work),
+                crate::units::format_duration(*every),
+                crate::units::format_duration(Nanos(work.0 * u64::from(*threads)))
+            )
+        }
+        other => other.to_string(),
+    };
+    let verdict = if ratio > 0.0 {
+        "a burst needs more CPU inside one period than the quota, so its threads wait for the next refill"
+    } else {
+        "every burst fits in the quota of the period it starts in"
+    };
+    format!("quota {q:.1} ms per {p:.0} ms period, no burst; {shape}; {verdict}")
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("report is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let formats: Vec<String> = args
+        .format
+        .split(',')
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for f in &formats {
+        if !["html", "md", "markdown", "json"].contains(&f.as_str()) {
+            bail!("--format: unknown format {f:?} (html, md, json)");
+        }
+    }
+    let sim_duration = crate::units::parse_duration(&args.sim_duration)
+        .map_err(|e| anyhow::anyhow!("--sim-duration: {e}"))?;
+    let (shapes, policy_path) = node_shapes(&args)?;
+    let inp = load(&args.inputs, &args.assume)?;
+    let refs: Vec<(&Workload, &PodPlan)> = inp.pairs.iter().map(|(w, p)| (w, p)).collect();
+    let mut report = capacity::build(&refs, &inp.hpas, &shapes);
+
+    // Throttling risk.
+    let cpus = shapes
+        .iter()
+        .map(|s| s.capacity_millicores)
+        .max()
+        .map_or(4, |m| (m as u64).div_ceil(1000).max(1) as u32);
+    let machine = Machine::new(cpus);
+    let mut jobs = Vec::new();
+    for (w, p) in &inp.pairs {
+        let mut first_app = true;
+        for c in &p.containers {
+            if c.role == Role::Init {
+                continue;
+            }
+            let is_first = c.role == Role::Container && std::mem::take(&mut first_app);
+            let quota = c.values.cfs_quota_us.value;
+            let Some(limit_m) = c
+                .limit_millicores
+                .value
+                .filter(|_| !quota.is_unlimited() && quota.0 > 0)
+            else {
+                continue;
+            };
+            let Some((profile, from)) = load_for(
+                w,
+                &c.name,
+                is_first,
+                limit_m,
+                c.request_millicores.value.unwrap_or(0),
+            ) else {
+                continue;
+            };
+            let limits = Limits {
+                quota,
+                period: c.values.cfs_period_us.value,
+                burst: Usec(0),
+                weight: CpuWeight::Shares(c.values.shares.value),
+            };
+            jobs.push((
+                format!("{}/{}", p.namespace, p.name),
+                c.name.clone(),
+                limit_m,
+                c.values.max.value.clone(),
+                profile,
+                from,
+                limits,
+            ));
+        }
+    }
+    jobs.sort_by_key(|j| j.5 != "annotation");
+    let skipped = jobs.len().saturating_sub(args.max_simulations);
+    jobs.truncate(args.max_simulations);
+    let bar = super::progress::bar(jobs.len() as u64, "simulating");
+    let mut riskiest: Option<(f64, usize)> = None;
+    for (i, (wl, cname, limit_m, cpu_max, profile, from, limits)) in jobs.iter().enumerate() {
+        let plan = RunPlan::new(sim_duration, RUNS, SEED);
+        let out = sim::simulate_container(cname, *limits, profile, None, &machine, &plan)
+            .with_context(|| format!("simulating {wl} {cname}"))?;
+        let t = &out.summary.totals;
+        if riskiest.is_none_or(|(r, _)| t.throttled_ratio > r) {
+            riskiest = Some((t.throttled_ratio, i));
+        }
+        report.throttling.push(ThrottleRow {
+            workload: wl.clone(),
+            container: cname.clone(),
+            limit_millicores: *limit_m,
+            cpu_max: cpu_max.clone(),
+            load: profile.to_string(),
+            load_from: from,
+            throttled_ratio: t.throttled_ratio,
+            p99_ms: t.latency.p99_ms,
+            p50_ms: t.latency.p50_ms,
+            usage_cores: t.usage_cores,
+            explanation: explain(limits.quota.0, limits.period.0, profile, t.throttled_ratio),
+        });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    report.throttling.sort_by(|a, b| {
+        b.throttled_ratio
+            .partial_cmp(&a.throttled_ratio)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.workload.cmp(&b.workload))
+    });
+
+    // Charts.
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut charts = Vec::new();
+    let mut write_chart =
+        |file: &str, title: String, svg: Vec<u8>, png: Vec<u8>| -> anyhow::Result<()> {
+            write_file(&args.out.join(format!("{file}.svg")), &svg)?;
+            write_file(&args.out.join(format!("{file}.png")), &png)?;
+            charts.push(ChartDoc {
+                title,
+                file: file.to_string(),
+                svg: String::from_utf8_lossy(&svg).into_owned(),
+            });
+            Ok(())
+        };
+    let ns = report_charts::namespaces(&report);
+    write_chart(
+        "namespaces",
+        ns.title.clone(),
+        render(&ns, ChartFormat::Svg)?,
+        render(&ns, ChartFormat::Png)?,
+    )?;
+    if !report.node_fit.nodes.is_empty() {
+        let c = report_charts::nodes(&report);
+        write_chart(
+            "nodes",
+            c.title.clone(),
+            render(&c, ChartFormat::Svg)?,
+            render(&c, ChartFormat::Png)?,
+        )?;
+    }
+    if !report.throttling.is_empty() {
+        let c = report_charts::throttling(&report, args.threshold);
+        write_chart(
+            "throttling",
+            c.title.clone(),
+            render(&c, ChartFormat::Svg)?,
+            render(&c, ChartFormat::Png)?,
+        )?;
+    }
+    if let Some((_, i)) = riskiest {
+        let (wl, cname, _, _, profile, _, limits) = &jobs[i];
+        let mut plan = RunPlan::new(sim_duration, 1, SEED);
+        plan.timeline = Some(Nanos::from_ms(10));
+        let out = sim::simulate_container(cname, *limits, profile, None, &machine, &plan)?;
+        let title = format!("Riskiest container: {wl} {cname} under {profile}");
+        let groups = [out];
+        let c = SimChart {
+            groups: &groups,
+            title: &title,
+        };
+        write_chart(
+            "timeline",
+            title.clone(),
+            render(&c, ChartFormat::Svg)?,
+            render(&c, ChartFormat::Png)?,
+        )?;
+    }
+
+    let failed = super::translate::report_problems(&inp.plan, &inp.loaded, &inp.collected)?;
+    let mut problems: Vec<String> = inp.collected.errors.iter().map(|e| e.to_string()).collect();
+    problems.extend(
+        inp.loaded
+            .issues
+            .iter()
+            .filter(|i| i.level == crate::manifest::model::IssueLevel::Error)
+            .map(|i| format!("{}: {}", inp.collected.sources.position(i.span), i.message)),
+    );
+    if skipped > 0 {
+        problems.push(format!(
+            "{skipped} limited container(s) not simulated (--max-simulations {})",
+            args.max_simulations
+        ));
+    }
+    if shapes.is_empty() {
+        problems
+            .push("no node shapes: give --nodes (e.g. 3x8cpu) or a policy file with nodes".into());
+    }
+    let mut inputs = args.inputs.clone();
+    if let Some(p) = policy_path {
+        inputs.push(format!("policy {p}"));
+    }
+    let doc = ReportDoc {
+        assumptions: &inp.plan.assumptions,
+        inputs,
+        problems,
+        report: &report,
+        charts,
+    };
+    let mut written = Vec::new();
+    for f in &formats {
+        let (name, bytes) = match f.as_str() {
+            "html" => ("report.html", to_bytes(|o| write_html(o, &doc))?),
+            "md" | "markdown" => ("report.md", to_bytes(|o| write_markdown(o, &doc))?),
+            _ => ("report.json", to_bytes(|o| write_json(o, &doc))?),
+        };
+        let path = args.out.join(name);
+        write_file(&path, &bytes)?;
+        written.push(path.display().to_string());
+    }
+    eprintln!(
+        "wrote {} ({} workloads, {} pods, {} containers simulated)",
+        written.join(", "),
+        report.totals.workloads,
+        report.totals.pods,
+        report.throttling.len()
+    );
+    Ok(exit::code(if failed {
+        exit::INPUT_ERROR
+    } else {
+        exit::OK
+    }))
+}
+
+fn to_bytes(
+    f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    f(&mut v)?;
+    Ok(v)
+}
+
+/// Writes a file atomically (temp file in the same directory, then rename).
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("writing {}: {}", path.display(), e.error))?;
+    Ok(())
 }

@@ -64,7 +64,13 @@ impl Chart for BarChart {
                 stacked.max(m)
             })
             .fold(0.0f64, f64::max);
-        let y_max = if top > 0.0 { top * 1.15 } else { 1.0 };
+        let y_max = if self.alarm {
+            110.0
+        } else if top > 0.0 {
+            top * 1.4
+        } else {
+            1.0
+        };
         let cats = self.categories.clone();
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, (FONT, 20))

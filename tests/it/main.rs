@@ -6,5 +6,6 @@
 
 mod architecture;
 mod check;
+mod report;
 mod sim;
 mod translate;

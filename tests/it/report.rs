@@ -1,0 +1,166 @@
+//! `kcpu report` end to end: JSON snapshot, SVG charts parse as XML with their axis labels, the
+//! HTML is self-contained, and headless Chromium renders it to a non-blank page.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+fn report(out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut c = Command::cargo_bin("kcpu").expect("kcpu binary");
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("CI");
+    c.args(["report", "fixtures/", "--out"])
+        .arg(out)
+        .args(extra);
+    c.output().expect("run kcpu report")
+}
+
+#[test]
+fn report_on_fixtures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = report(dir.path(), &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let json = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    let r = &v["report"];
+    // web: HPA maxReplicas 10 × 550m; the DaemonSet runs on the 3 policy nodes.
+    let web = r["workloads"]
+        .as_array()
+        .and_then(|w| w.iter().find(|w| w["name"] == "web"))
+        .expect("web");
+    assert_eq!(web["replicas"], 10);
+    assert_eq!(web["total_request_millicores"], 5500);
+    let agent = r["workloads"]
+        .as_array()
+        .and_then(|w| w.iter().find(|w| w["name"] == "node-agent"))
+        .expect("agent");
+    assert_eq!(agent["replicas"], 3);
+    assert_eq!(r["node_fit"]["nodes"].as_array().map(|n| n.len()), Some(3));
+    assert_eq!(
+        r["throttling"][0]["container"], "worker",
+        "the declared worker load is the riskiest"
+    );
+    insta::assert_snapshot!("report_json_fixtures", json);
+
+    for (file, labels) in [
+        (
+            "namespaces.svg",
+            &["CPUs", "namespace", "requests", "shop"][..],
+        ),
+        (
+            "nodes.svg",
+            &["CPUs", "node", "allocatable", "general-1"][..],
+        ),
+        (
+            "throttling.svg",
+            &["periods throttled (%)", "container", "worker"][..],
+        ),
+        ("timeline.svg", &["worker"][..]),
+    ] {
+        let svg = std::fs::read_to_string(dir.path().join(file)).expect(file);
+        let mut reader = quick_xml::Reader::from_str(&svg);
+        let mut elements = 0;
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(quick_xml::events::Event::Start(_) | quick_xml::events::Event::Empty(_)) => {
+                    elements += 1
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{file} is not XML: {e}"),
+            }
+        }
+        assert!(elements > 10, "{file} has {elements} elements");
+        for l in labels {
+            assert!(svg.contains(l), "{file} lacks label {l:?}");
+        }
+        let png = std::fs::read(dir.path().join(file.replace(".svg", ".png"))).expect("png");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
+    for bad in [
+        "src=\"http",
+        "href=\"http",
+        "src='http",
+        "href='http",
+        "@import",
+        "url(",
+        "<script",
+        "<link",
+    ] {
+        assert!(
+            !html.contains(bad),
+            "HTML references something external: {bad}"
+        );
+    }
+    assert!(html.matches("<svg").count() >= 4, "charts are inlined");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
+    assert!(md.contains("| namespace |") && md.contains("![") && md.contains("namespaces.svg"));
+    browser_renders(&dir.path().join("report.html"));
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// Renders the HTML in headless Chromium and checks the screenshot is not blank.
+fn browser_renders(html: &Path) {
+    let Some(browser) = chromium() else {
+        println!("skipped: no Chromium installed (apt-get install chromium); the HTML was checked statically only");
+        return;
+    };
+    let profile = tempfile::tempdir().expect("profile dir");
+    let shot = profile.path().join("shot.png");
+    let out = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&shot).expect("open png"),
+    ));
+    let mut reader = decoder.read_info().expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    let px = &buf[..info.buffer_size()];
+    let mean = px.iter().map(|&b| f64::from(b)).sum::<f64>() / px.len() as f64;
+    let var = px
+        .iter()
+        .map(|&b| (f64::from(b) - mean).powi(2))
+        .sum::<f64>()
+        / px.len() as f64;
+    let dark = px.iter().filter(|&&b| b < 128).count();
+    assert!(
+        var > 100.0 && dark > px.len() / 200,
+        "the rendered page looks blank (variance {var:.1}, {dark} dark bytes)"
+    );
+}
