@@ -182,16 +182,14 @@ fn load_for(
     let period = 100_000_000u64;
     let demand_m = if request_m > 0 { request_m } else { limit_m };
     let work = (demand_m as u64 * period / 1000) / u64::from(threads);
-    (work > 0).then(|| {
-        (
-            LoadProfile::Periodic {
-                threads,
-                work: Nanos(work),
-                every: Nanos(period),
-            },
-            "default",
-        )
-    })
+    (work > 0).then_some((
+        LoadProfile::Periodic {
+            threads,
+            work: Nanos(work),
+            every: Nanos(period),
+        },
+        "default",
+    ))
 }
 
 fn explain(quota_us: i64, period_us: u64, load: &LoadProfile, ratio: f64) -> String {
