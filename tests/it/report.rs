@@ -115,6 +115,7 @@ fn chromium() -> Option<&'static str> {
 }
 
 /// Renders the HTML in headless Chromium and checks the screenshot is not blank.
+#[allow(clippy::print_stdout)]
 fn browser_renders(html: &Path) {
     let Some(browser) = chromium() else {
         println!("skipped: no Chromium installed (apt-get install chromium); the HTML was checked statically only");
