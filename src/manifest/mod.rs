@@ -25,7 +25,10 @@ pub struct LoadOptions {
     pub max_document_bytes: usize,
     /// Deepest nesting of collections.
     pub max_depth: usize,
-    /// Most nodes in one document.
+    /// Most nodes in one document, at least; the budget grows with the document's size (one
+    /// node per two bytes of text), because a `kubectl get -A -o yaml` dump is a single `kind:
+    /// List` document with millions of nodes. Alias bombs are still stopped: their text is small
+    /// and it is the aliases that multiply the nodes.
     pub max_nodes: usize,
     /// Most alias references in one document.
     pub max_aliases: usize,
@@ -140,7 +143,8 @@ pub fn visit_source(
         let options = serde_saphyr::options! {
             budget: serde_saphyr::budget! {
                 max_depth: opts.max_depth,
-                max_nodes: opts.max_nodes,
+                max_nodes: opts.max_nodes.max(doc.len() / 2),
+                max_events: 1_000_000usize.max(doc.len()),
                 max_aliases: opts.max_aliases,
                 max_documents: 1,
             },

@@ -279,3 +279,15 @@ fn missing_containers_in_builtin_kind_is_an_error() {
     assert_eq!(l.issues.len(), 1);
     assert_eq!(l.issues[0].code, "no-containers");
 }
+
+#[test]
+fn large_list_documents_fit_the_budget() {
+    // A cluster dump is one document: its node budget must grow with its size.
+    let mut text = String::from("apiVersion: v1\nkind: List\nitems:\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("- kind: Pod\n  metadata: {{name: p{i}, labels: {{a: b, c: d}}}}\n  spec:\n    containers:\n    - name: c\n      resources: {{requests: {{cpu: 100m, memory: 1Mi}}, limits: {{cpu: 200m}}}}\n"));
+    }
+    let (l, _) = load(&text);
+    assert!(l.issues.is_empty(), "{:?}", l.issues.first());
+    assert_eq!(l.workloads().count(), 20_000);
+}
