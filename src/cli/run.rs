@@ -607,6 +607,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
+    if let (Output::Json, Some(src)) = (args.output, &t.source) {
+        eprintln!("kcpu run: values: {src}");
+    }
     let mut out = std::io::stdout().lock();
     match (args.output, &compared) {
         (Output::Json, None) => write_json(&mut out, &m)?,
