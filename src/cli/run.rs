@@ -150,6 +150,10 @@ pub struct Args {
     /// delta of each figure against its tolerance.
     #[arg(long)]
     pub compare: bool,
+    /// With --compare: the tick rate (CONFIG_HZ) the simulator assumes, 0 = exact (no tick
+    /// granularity) [default: the kernel's, else 250]. The tolerances keep the kernel's tick.
+    #[arg(long, value_name = "N", requires = "compare")]
+    pub sim_hz: Option<u32>,
     /// With --compare: exit 1 when a figure is outside its tolerance.
     #[arg(long, requires = "compare")]
     pub fail_on_mismatch: bool,
@@ -307,6 +311,19 @@ fn target(args: &Args, version: Version) -> anyhow::Result<Target> {
         Version::V2 => CgroupVersion::V2,
     };
     let declared = entry.declared_load(&c.name);
+    if declared.is_none() && args.load.is_none() && args.command.is_empty() {
+        bail!(
+            "nothing to run: give --load PROFILE or -- COMMAND ARGS... ({label} has no {}{} annotation{})",
+            pick::LOAD_ANNOTATION_PREFIX,
+            c.name,
+            match entry.first_app() {
+                Some(first) if first != c.name => {
+                    format!("; {} is for the first app container, {first}", pick::LOAD_ANNOTATION)
+                }
+                _ => format!(" nor {}", pick::LOAD_ANNOTATION),
+            }
+        );
+    }
     let work = work_of(
         args,
         declared
@@ -404,6 +421,7 @@ fn simulate_measured(
     load: &LoadProfile,
     duration: Nanos,
     seed: u64,
+    hz: Option<u32>,
 ) -> anyhow::Result<Simulated> {
     let e = &m.environment;
     let weight = match (limits.share, e.cgroup) {
@@ -419,8 +437,9 @@ fn simulate_measured(
         weight,
     };
     let mut machine = Machine::new(e.cpus.clamp(1, 1024) as u32);
-    machine.hz =
-        e.hz.map_or(super::simulate::FALLBACK_HZ, |h| h.min(10_000) as u32);
+    machine.hz = hz.unwrap_or_else(|| {
+        e.hz.map_or(super::simulate::FALLBACK_HZ, |h| h.min(10_000) as u32)
+    });
     if let Some(us) = e.slice_us {
         machine.slice = Nanos::from_us(us);
     }
@@ -596,7 +615,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let compared = match (&t.load, args.compare) {
         (Some(load), true) => {
-            let sim = simulate_measured(&m, &lim, load, args.duration, args.seed)?;
+            let sim = simulate_measured(&m, &lim, load, args.duration, args.seed, args.sim_hz)?;
             let measured = measured_on_sim_window(&m, args.duration);
             let hz = m
                 .environment
@@ -629,9 +648,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 writeln!(out)?;
                 writeln!(
                     out,
-                    "measured vs simulated (each run simulated at its measured phase; {} CPUs, HZ {}, slice {} µs; usage over the first {}):",
+                    "measured vs simulated (each run simulated at its measured phase; {} CPUs, {}, slice {} µs; usage over the first {}):",
                     sim.cpus,
-                    sim.hz,
+                    if sim.hz == 0 {
+                        "no tick (exact)".to_string()
+                    } else {
+                        format!("HZ {}", sim.hz)
+                    },
                     sim.slice_us,
                     format_duration(args.duration)
                 )?;
