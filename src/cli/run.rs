@@ -14,11 +14,13 @@
 //! Manifest mode: the container's values come from `translate` (see [`super::pick`]); the runner
 //! writes the files this machine's cgroup version has (v1: `cpu.shares` + CFS quota/period; v2:
 //! the translated `cpu.weight` + `cpu.max`), and the pod group gets the pod's values. The other
-//! app containers and sidecars of the pod get their groups and values but run nothing. A
-//! `kcpu.dev/load` annotation is the default `--load`.
+//! app containers and sidecars of the pod get their groups and values but run nothing. The
+//! container's declared load (`kcpu.dev/load.<container>`, else `kcpu.dev/load` for the first
+//! app container) is the default `--load`.
 //!
 //! `--compare` simulates the same values and load with each run's measured phase
-//! (`Phase::Fixed`) on a machine with this kernel's CPUs, HZ and bandwidth slice, and prints
+//! (`Phase::Fixed`) on a machine with this kernel's CPUs, HZ (or `--sim-hz`; 0 = exact
+//! accounting without tick granularity) and bandwidth slice, and prints
 //! both side by side with [`crate::stats::compare`]. Usage is compared over the same window,
 //! `[0, duration)` (the simulator's): a measured run that ended early is rescaled to the
 //! duration, one that ran past it is read from its timeline. Poisson arrivals are drawn from
