@@ -687,6 +687,22 @@ fn manifest_container_compare_reports_both_summaries() {
     );
     assert_eq!(code, 0, "{v}");
     assert!(sc.leftovers().is_empty(), "{:?}", sc.leftovers());
+    // The translated values of the machine's cgroup version were written and read back
+    // (translate's default assumptions: runc 1.4, so v2 gets the quadratic weight 59).
+    let read_back = v["measurement"]["groups"][0]["read_back"].to_string();
+    let expected: &[&str] = match v["measurement"]["environment"]["cgroup"].as_str() {
+        Some("v1") => &[
+            r#"{"file":"cpu.shares","value":"512"}"#,
+            r#"{"file":"cpu.cfs_quota_us","value":"100000"}"#,
+        ],
+        _ => &[
+            r#"{"file":"cpu.weight","value":"59"}"#,
+            r#"{"file":"cpu.max","value":"100000 100000"}"#,
+        ],
+    };
+    for e in expected {
+        assert!(read_back.contains(e), "{e} in {read_back}");
+    }
     let svg = std::fs::read_to_string(&chart).unwrap();
     assert!(svg.contains("measured CPU usage per sampling interval"));
     assert!(
