@@ -601,7 +601,29 @@ fn bad_flags_and_values_are_input_errors() {
             "cannot be used with",
         ),
     ];
-    for (args, needle) in cases {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yaml");
+    std::fs::write(&web, WEB_YAML).unwrap();
+    let web = web.to_str().unwrap();
+    let manifest_cases: &[(&[&str], &str)] = &[
+        (&["--fail-on-mismatch", "--load", "spin"], "--compare"),
+        (&["--sim-hz", "0", "--load", "spin"], "--compare"),
+        (&["--compare", "--", "true"], "needs a built-in load"),
+        (
+            &[web, "--container", "nope", "--load", "spin"],
+            "available: Deployment shop/web (containers: app, metrics)",
+        ),
+        (
+            &[web, "--container", "app", "--quota", "50ms", "--load", "spin"],
+            "cannot be combined with manifests",
+        ),
+        (&[web, "--load", "spin"], "give --container NAME"),
+        (
+            &[web, "--container", "metrics"],
+            "no kcpu.dev/load.metrics annotation; kcpu.dev/load is for the first app container, app",
+        ),
+    ];
+    for (args, needle) in cases.iter().chain(manifest_cases) {
         let out = kcpu_run(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
@@ -640,23 +662,57 @@ fn worker_refuses_a_bad_protocol_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("start <ns>"));
 }
 
+/// `fixtures/web.yaml`: container `app` has requests 500m, limits 1 (quota 100 ms / 100 ms).
+const WEB_YAML: &str = include_str!("../fixtures/web.yaml");
+
 #[test]
 fn manifest_container_compare_reports_both_summaries() {
     let _g = serial();
     let hier = require!();
     let sc = Scratch::new("compare", hier);
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/web.yaml");
-    let (code, v) = run_json(sc.cmd().arg(&manifest).args([
-        "--container",
-        "app",
-        "--load",
-        "spin:threads=1",
-        "--duration",
-        "1s",
-        "--compare",
-    ]));
+    // Embedded, so the test also runs in the v2 VM (which has no checkout).
+    let manifest = sc.state.path().join("web.yaml");
+    std::fs::write(&manifest, WEB_YAML).unwrap();
+    let chart = sc.state.path().join("run.svg");
+    let (code, v) = run_json(
+        sc.cmd()
+            .arg(&manifest)
+            .args([
+                "--container",
+                "app",
+                "--load",
+                "spin:threads=1",
+                "--duration",
+                "1s",
+                "--compare",
+                "--chart",
+            ])
+            .arg(&chart),
+    );
     assert_eq!(code, 0, "{v}");
     assert!(sc.leftovers().is_empty(), "{:?}", sc.leftovers());
+    // The translated values of the machine's cgroup version were written and read back
+    // (translate's default assumptions: runc 1.4, so v2 gets the quadratic weight 59).
+    let read_back = v["measurement"]["groups"][0]["read_back"].to_string();
+    let expected: &[&str] = match v["measurement"]["environment"]["cgroup"].as_str() {
+        Some("v1") => &[
+            r#"{"file":"cpu.shares","value":"512"}"#,
+            r#"{"file":"cpu.cfs_quota_us","value":"100000"}"#,
+        ],
+        _ => &[
+            r#"{"file":"cpu.weight","value":"59"}"#,
+            r#"{"file":"cpu.max","value":"100000 100000"}"#,
+        ],
+    };
+    for e in expected {
+        assert!(read_back.contains(e), "{e} in {read_back}");
+    }
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.contains("measured CPU usage per sampling interval"));
+    assert!(
+        svg.contains("quota 100ms/100ms"),
+        "the title names the translated quota"
+    );
     // Both summaries and the deltas.
     assert!(v["measurement"]["summary"]["totals"].is_object(), "{v}");
     assert!(v["simulated"]["summary"]["totals"].is_object(), "{v}");

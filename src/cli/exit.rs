@@ -5,6 +5,8 @@
 //! | 0 | success; no finding at or above `--fail-on` |
 //! | 1 | policy failure: findings at or above `--fail-on` (`check`), or `run --compare --fail-on-mismatch` with a figure of a run (or of the totals) outside its tolerance |
 //! | 2 | usage, input or internal error (bad YAML, bad flag, unreadable file, cgroup failure) |
+//! | *n* | `run -- CMD`: the command's exit status (128 + signal when it was killed) |
+//! | 128 + *s* | `run` interrupted by signal *s* (SIGINT, SIGTERM, SIGHUP, SIGQUIT), after removing every process and cgroup it created |
 //!
 //! A broken pipe on stdout exits 0 quietly.
 

@@ -1,21 +1,31 @@
 //! Manifest mode of `simulate` and `run` (I/O shell): load and translate manifests, keep each
-//! workload's `kcpu.dev/load` annotation and replica count, and pick one container by
+//! workload's `kcpu.dev/load*` annotations and replica count, and pick one container by
 //! `--container NAME` (and `--workload NAME|KIND/NAME` when several workloads have it).
+//!
+//! A container's declared load (the default `--load`) follows the same rule as `kcpu check`'s
+//! KCPU016 `throttling-risk`: the annotation `kcpu.dev/load.<container>` on the workload or its
+//! pod template (the workload wins), else `kcpu.dev/load` for the pod's *first app container*
+//! only (a sidecar's load is rarely the app's).
 //!
 //! Errors (exit 2 through `cli::main`) list the workloads and containers that are available.
 
 use super::assume::AssumptionArgs;
 use super::translate::report_problems;
 use crate::manifest::model::Object;
+use crate::manifest::model::{Role, Workload};
 use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
 use crate::profile::{Assumptions, CgroupVersion};
 use crate::translate::{translate_workload, CgroupValues, ContainerPlan, Plan, PodPlan};
 use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
 use anyhow::bail;
+use std::collections::BTreeMap;
 
 /// The annotation (on the workload or its pod template; the workload wins) that gives the
-/// default `--load` of its containers, in the load grammar of `kcpu simulate`/`kcpu run`.
+/// default `--load` of the pod's first app container, in the load grammar of
+/// `kcpu simulate`/`kcpu run` (the same key as `kcpu check`'s KCPU016).
 pub const LOAD_ANNOTATION: &str = "kcpu.dev/load";
+/// Per-container form: `kcpu.dev/load.<container>` overrides [`LOAD_ANNOTATION`].
+pub const LOAD_ANNOTATION_PREFIX: &str = "kcpu.dev/load.";
 
 /// Selection flags shared by `simulate` and `run`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -33,10 +43,67 @@ pub struct PickArgs {
 pub struct Entry {
     /// The translation.
     pub pod: PodPlan,
-    /// The `kcpu.dev/load` annotation, if any.
-    pub load: Option<String>,
+    /// The `kcpu.dev/load` and `kcpu.dev/load.<container>` annotations (workload over template).
+    pub loads: BTreeMap<String, String>,
     /// `spec.replicas` (1 when absent).
     pub replicas: u32,
+}
+
+/// A container's declared load annotation: its text and the annotation key it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredLoad {
+    /// The profile text.
+    pub text: String,
+    /// `kcpu.dev/load.<container>` or `kcpu.dev/load`.
+    pub key: String,
+}
+
+impl Entry {
+    /// The load declared for `container` (see the module docs), if any.
+    pub fn declared_load(&self, container: &str) -> Option<DeclaredLoad> {
+        let per = format!("{LOAD_ANNOTATION_PREFIX}{container}");
+        if let Some(t) = self.loads.get(&per) {
+            return Some(DeclaredLoad {
+                text: t.clone(),
+                key: per,
+            });
+        }
+        let first_app = self
+            .pod
+            .containers
+            .iter()
+            .find(|c| c.role == Role::Container)?;
+        if first_app.name != container {
+            return None;
+        }
+        self.loads.get(LOAD_ANNOTATION).map(|t| DeclaredLoad {
+            text: t.clone(),
+            key: LOAD_ANNOTATION.to_string(),
+        })
+    }
+
+    /// The name of the pod's first app container (the one `kcpu.dev/load` is for).
+    pub fn first_app(&self) -> Option<&str> {
+        self.pod
+            .containers
+            .iter()
+            .find(|c| c.role == Role::Container)
+            .map(|c| c.name.as_str())
+    }
+}
+
+/// The `kcpu.dev/load*` annotations of `w`, the workload's own over its template's.
+fn load_annotations(w: &Workload) -> BTreeMap<String, String> {
+    let is_load = |k: &str| k == LOAD_ANNOTATION || k.starts_with(LOAD_ANNOTATION_PREFIX);
+    let mut out = BTreeMap::new();
+    for md in [&w.template_metadata, &w.metadata] {
+        for (k, v) in &md.annotations {
+            if is_load(k) {
+                out.insert(k.clone(), v.value.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Every workload of the inputs, translated under `assumptions`.
@@ -73,7 +140,7 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
                     match translate_workload(&w, &assumptions) {
                         Ok(pod) => entries.push(Entry {
                             pod,
-                            load: w.annotation(LOAD_ANNOTATION).map(|a| a.value.clone()),
+                            loads: load_annotations(&w),
                             replicas: w.replicas.unwrap_or(1),
                         }),
                         Err(e) => plan.errors.push(e),
@@ -113,7 +180,8 @@ pub fn available(m: &Manifests) -> String {
         .join("; ")
 }
 
-fn matches_workload(p: &PodPlan, sel: &str) -> bool {
+/// True when `sel` (`NAME` or `KIND/NAME`) names the workload `p`.
+pub fn matches_workload(p: &PodPlan, sel: &str) -> bool {
     match sel.split_once('/') {
         Some((kind, name)) => p.kind.eq_ignore_ascii_case(kind) && p.name == name,
         None => p.name == sel,

@@ -14,11 +14,13 @@
 //! Manifest mode: the container's values come from `translate` (see [`super::pick`]); the runner
 //! writes the files this machine's cgroup version has (v1: `cpu.shares` + CFS quota/period; v2:
 //! the translated `cpu.weight` + `cpu.max`), and the pod group gets the pod's values. The other
-//! app containers and sidecars of the pod get their groups and values but run nothing. A
-//! `kcpu.dev/load` annotation is the default `--load`.
+//! app containers and sidecars of the pod get their groups and values but run nothing. The
+//! container's declared load (`kcpu.dev/load.<container>`, else `kcpu.dev/load` for the first
+//! app container) is the default `--load`.
 //!
 //! `--compare` simulates the same values and load with each run's measured phase
-//! (`Phase::Fixed`) on a machine with this kernel's CPUs, HZ and bandwidth slice, and prints
+//! (`Phase::Fixed`) on a machine with this kernel's CPUs, HZ (or `--sim-hz`; 0 = exact
+//! accounting without tick granularity) and bandwidth slice, and prints
 //! both side by side with [`crate::stats::compare`]. Usage is compared over the same window,
 //! `[0, duration)` (the simulator's): a measured run that ended early is rescaled to the
 //! duration, one that ran past it is read from its timeline. Poisson arrivals are drawn from
@@ -38,7 +40,9 @@ use crate::cgroupfs::cleanup::{sweep_stale, StateDir};
 use crate::cgroupfs::{CgroupName, CpuLimits, Share, Version, DEFAULT_PARENT};
 use crate::profile::CgroupVersion;
 use crate::render::chart::{render, ChartFormat, RunChart};
-use crate::render::trace::{write_comparison_table, write_json};
+use crate::render::trace::{
+    write_comparison_table, write_json, write_summary_table_with, RunNotes,
+};
 use crate::runner::events::{EventSink, RunEvent};
 use crate::runner::{
     measure, ContainerPlan, Env, Measurement, Options, PhaseMode, Pin, Plan, PodPlan, RunError,
@@ -148,6 +152,10 @@ pub struct Args {
     /// delta of each figure against its tolerance.
     #[arg(long)]
     pub compare: bool,
+    /// With --compare: the tick rate (CONFIG_HZ) the simulator assumes, 0 = exact (no tick
+    /// granularity) [default: the kernel's, else 250]. The tolerances keep the kernel's tick.
+    #[arg(long, value_name = "N", requires = "compare")]
+    pub sim_hz: Option<u32>,
     /// With --compare: exit 1 when a figure is outside its tolerance.
     #[arg(long, requires = "compare")]
     pub fail_on_mismatch: bool,
@@ -230,16 +238,14 @@ struct Target {
     work_text: String,
 }
 
-fn work_of(args: &Args, annotation: Option<(&str, String)>) -> anyhow::Result<Work> {
+/// The work: `--load`, a command, or the container's declared load (`(text, where from)`).
+fn work_of(args: &Args, declared: Option<(&str, String)>) -> anyhow::Result<Work> {
     Ok(match (&args.load, args.command.is_empty()) {
         (Some(_), false) => bail!("give either --load or a command after --, not both"),
         (Some(l), true) => Work::Load(parse_load(l)?),
         (None, false) => Work::Command(args.command.clone()),
-        (None, true) => match annotation {
-            Some((text, label)) => Work::Load(
-                parse_load(text)
-                    .with_context(|| format!("{label}: annotation {}", pick::LOAD_ANNOTATION))?,
-            ),
+        (None, true) => match declared {
+            Some((text, from)) => Work::Load(parse_load(text).with_context(|| from)?),
             None => bail!("nothing to run: give --load PROFILE or -- COMMAND ARGS..."),
         },
     })
@@ -306,14 +312,25 @@ fn target(args: &Args, version: Version) -> anyhow::Result<Target> {
         Version::V1 => CgroupVersion::V1,
         Version::V2 => CgroupVersion::V2,
     };
+    let declared = entry.declared_load(&c.name);
+    if declared.is_none() && args.load.is_none() && args.command.is_empty() {
+        bail!(
+            "nothing to run: give --load PROFILE or -- COMMAND ARGS... ({label} has no {}{} annotation{})",
+            pick::LOAD_ANNOTATION_PREFIX,
+            c.name,
+            match entry.first_app() {
+                Some(first) if first != c.name => {
+                    format!("; {} is for the first app container, {first}", pick::LOAD_ANNOTATION)
+                }
+                _ => format!(" nor {}", pick::LOAD_ANNOTATION),
+            }
+        );
+    }
     let work = work_of(
         args,
-        entry
-            .load
-            .clone()
-            .map(|a| (a, label.clone()))
+        declared
             .as_ref()
-            .map(|(a, l)| (a.as_str(), l.clone())),
+            .map(|d| (d.text.as_str(), format!("{label}: annotation {}", d.key))),
     )?;
     let values = pick::values(&c.values, cv)?;
     let lim = cpu_limits(&values);
@@ -337,10 +354,11 @@ fn target(args: &Args, version: Version) -> anyhow::Result<Target> {
         Version::V1 => "cpu.shares, cpu.cfs_quota_us, cpu.cfs_period_us",
         Version::V2 => "cpu.weight, cpu.max",
     };
-    let load_src = if args.load.is_some() || !args.command.is_empty() {
-        ""
-    } else {
-        " (load from its kcpu.dev/load annotation)"
+    let load_src = match &declared {
+        Some(d) if args.load.is_none() && args.command.is_empty() => {
+            format!(" (load from its {} annotation)", d.key)
+        }
+        _ => String::new(),
     };
     Ok(Target {
         plan: Plan {
@@ -405,6 +423,7 @@ fn simulate_measured(
     load: &LoadProfile,
     duration: Nanos,
     seed: u64,
+    hz: Option<u32>,
 ) -> anyhow::Result<Simulated> {
     let e = &m.environment;
     let weight = match (limits.share, e.cgroup) {
@@ -420,8 +439,9 @@ fn simulate_measured(
         weight,
     };
     let mut machine = Machine::new(e.cpus.clamp(1, 1024) as u32);
-    machine.hz =
-        e.hz.map_or(super::simulate::FALLBACK_HZ, |h| h.min(10_000) as u32);
+    machine.hz = hz.unwrap_or_else(|| {
+        e.hz.map_or(super::simulate::FALLBACK_HZ, |h| h.min(10_000) as u32)
+    });
     if let Some(us) = e.slice_us {
         machine.slice = Nanos::from_us(us);
     }
@@ -597,7 +617,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let compared = match (&t.load, args.compare) {
         (Some(load), true) => {
-            let sim = simulate_measured(&m, &lim, load, args.duration, args.seed)?;
+            let sim = simulate_measured(&m, &lim, load, args.duration, args.seed, args.sim_hz)?;
             let measured = measured_on_sim_window(&m, args.duration);
             let hz = m
                 .environment
@@ -608,6 +628,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
+    if let (Output::Json, Some(src)) = (args.output, &t.source) {
+        eprintln!("kcpu run: values: {src}");
+    }
     let mut out = std::io::stdout().lock();
     match (args.output, &compared) {
         (Output::Json, None) => write_json(&mut out, &m)?,
@@ -621,17 +644,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             },
         )?,
         (Output::Table, _) => {
-            if let Some(src) = &t.source {
-                writeln!(out, "values: {src}")?;
-            }
-            render_table(&mut out, &m, &args, &t.work_text)?;
+            let (context, notes) = table_parts(&m, &args, &t);
+            write_summary_table_with(&mut out, &context, &m.summary, &notes)?;
             if let Some((_, sim, c)) = &compared {
                 writeln!(out)?;
                 writeln!(
                     out,
-                    "measured vs simulated (each run simulated at its measured phase; {} CPUs, HZ {}, slice {} µs; usage over the first {}):",
+                    "measured vs simulated (each run simulated at its measured phase; {} CPUs, {}, slice {} µs; usage over the first {}):",
                     sim.cpus,
-                    sim.hz,
+                    if sim.hz == 0 {
+                        "no tick (exact)".to_string()
+                    } else {
+                        format!("HZ {}", sim.hz)
+                    },
                     sim.slice_us,
                     format_duration(args.duration)
                 )?;
@@ -758,149 +783,107 @@ impl EventSink for Progress {
     }
 }
 
-fn ms(v: f64) -> String {
-    format!("{v:.1}")
-}
-
-fn render_table(
-    out: &mut impl Write,
-    m: &Measurement,
-    args: &Args,
-    work_text: &str,
-) -> anyhow::Result<()> {
-    use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+/// The context lines, per-run extras and footer of a measurement, for the shared renderer
+/// ([`write_summary_table_with`]).
+fn table_parts(m: &Measurement, args: &Args, t: &Target) -> (Vec<(String, String)>, RunNotes) {
     let e = &m.environment;
-    writeln!(
-        out,
-        "kcpu run: cgroup {} at {}, kernel {}, HZ {}, slice {} µs, {} CPUs",
-        e.cgroup,
-        e.cpu_mount.display(),
-        e.kernel,
-        e.hz.map(|h| h.to_string()).unwrap_or_else(|| "?".into()),
-        e.slice_us
-            .map(|h| h.to_string())
-            .unwrap_or_else(|| "?".into()),
-        e.cpus
-    )?;
+    let opt = |v: Option<u64>| v.map_or_else(|| "?".to_string(), |h| h.to_string());
+    let mut context = Vec::new();
+    if let Some(src) = &t.source {
+        context.push(("values".to_string(), src.clone()));
+    }
+    context.push((
+        "machine".to_string(),
+        format!(
+            "cgroup {} at {}, kernel {}, HZ {}, slice {} µs, {} CPUs",
+            e.cgroup,
+            e.cpu_mount.display(),
+            e.kernel,
+            opt(e.hz),
+            opt(e.slice_us),
+            e.cpus
+        ),
+    ));
     for g in &m.groups {
         let rb: Vec<String> = g
             .read_back
             .iter()
             .map(|r| format!("{}={}", r.file, r.value))
             .collect();
-        writeln!(
-            out,
-            "group {}: read back {}",
-            g.path,
-            if rb.is_empty() {
-                "(defaults)".into()
-            } else {
-                rb.join(" ")
-            }
-        )?;
-    }
-    writeln!(
-        out,
-        "work: {}; duration {}; interval {}; isolated: {}; pinned: {}",
-        work_text,
-        format_duration(args.duration),
-        format_duration(Nanos(e.interval_us * 1_000)),
-        if e.isolated { "yes" } else { "no" },
-        match &e.pinned {
-            Pin::None => "no".to_string(),
-            Pin::Distinct => "distinct CPUs".to_string(),
-            Pin::Cpus(c) => format!("CPUs {c:?}"),
-        }
-    )?;
-    writeln!(
-        out,
-        "noise: background {:.2} cores on average; {}/{} runs noisy (> {:.2} cores); runner CPU at most {:.2}% of a core",
-        e.mean_background_cores,
-        e.noisy_runs,
-        m.runs.len(),
-        e.noisy_threshold_cores,
-        e.max_runner_cpu_percent
-    )?;
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED);
-    t.set_header(vec![
-        "run",
-        "phase ms",
-        "periods",
-        "throttled",
-        "ratio",
-        "thr. ms",
-        "usage",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "bg cores",
-    ]);
-    for (r, info) in m.summary.per_run.iter().zip(&m.runs) {
-        let x = &r.totals;
-        t.add_row(vec![
-            r.run.to_string(),
-            info.phase_us
-                .map(|p| ms(p as f64 / 1e3))
-                .unwrap_or_else(|| "-".into()),
-            x.nr_periods.to_string(),
-            x.nr_throttled.to_string(),
-            format!("{:.2}", x.throttled_ratio),
-            ms(x.throttled_time_us as f64 / 1e3),
-            format!("{:.3}", x.usage_cores),
-            ms(x.latency.p50_ms),
-            ms(x.latency.p99_ms),
-            ms(x.latency.max_ms),
+        context.push((
+            "read back".to_string(),
             format!(
-                "{:.2}{}",
-                info.background_cores,
-                if info.noisy { " noisy" } else { "" }
+                "{}: {}",
+                g.path,
+                if rb.is_empty() {
+                    "(defaults)".into()
+                } else {
+                    rb.join(" ")
+                }
             ),
-        ]);
+        ));
     }
-    writeln!(out, "{t}")?;
-    let s = &m.summary;
-    let x = &s.totals;
-    writeln!(
-        out,
-        "{}: runs throttled {}/{}; throttled ratio {:.3} ({} of {} periods); throttled {} ms; usage {:.3} cores; bursts {}",
-        m.primary,
-        s.runs_throttled,
-        s.runs,
-        x.throttled_ratio,
-        x.nr_throttled,
-        x.nr_periods,
-        ms(x.throttled_time_us as f64 / 1e3),
-        x.usage_cores,
-        x.nr_bursts
-    )?;
-    if x.latency.count > 0 {
-        writeln!(
-            out,
-            "latency (scheduled → done) p50 {} p90 {} p99 {} max {} ms; wake-up p50 {} p99 {} ms; {} requests",
-            ms(x.latency.p50_ms),
-            ms(x.latency.p90_ms),
-            ms(x.latency.p99_ms),
-            ms(x.latency.max_ms),
-            ms(x.wakeup.p50_ms),
-            ms(x.wakeup.p99_ms),
-            x.latency.count
-        )?;
-    }
-    for g in m.groups.iter().skip(1) {
-        writeln!(
-            out,
-            "{}: usage {:.3} cores, throttled ratio {:.3}",
-            g.path, g.summary.totals.usage_cores, g.summary.totals.throttled_ratio
-        )?;
-    }
+    context.push(("measured".to_string(), m.primary.clone()));
+    context.push((
+        "work".to_string(),
+        format!(
+            "{}; duration {}; interval {}; isolated: {}; pinned: {}",
+            t.work_text,
+            format_duration(args.duration),
+            format_duration(Nanos(e.interval_us * 1_000)),
+            if e.isolated { "yes" } else { "no" },
+            match &e.pinned {
+                Pin::None => "no".to_string(),
+                Pin::Distinct => "distinct CPUs".to_string(),
+                Pin::Cpus(c) => format!("CPUs {c:?}"),
+            }
+        ),
+    ));
+    context.push((
+        "noise".to_string(),
+        format!(
+            "background {:.2} cores on average; {}/{} runs noisy (> {:.2} cores); runner CPU at most {:.2}% of a core",
+            e.mean_background_cores,
+            e.noisy_runs,
+            m.runs.len(),
+            e.noisy_threshold_cores,
+            e.max_runner_cpu_percent
+        ),
+    ));
+    let mut footer: Vec<String> = m
+        .groups
+        .iter()
+        .skip(1)
+        .map(|g| {
+            format!(
+                "{}: usage {:.3} cores, throttled ratio {:.3}",
+                g.path, g.summary.totals.usage_cores, g.summary.totals.throttled_ratio
+            )
+        })
+        .collect();
     if let Some(c) = m.command_exit {
-        writeln!(
-            out,
+        footer.push(format!(
             "command exited with {}; orphans reaped {}",
             c.shell_code(),
             m.orphans_reaped
-        )?;
+        ));
     }
-    Ok(())
+    let notes = RunNotes {
+        phases_us: Some(m.runs.iter().map(|r| r.phase_us).collect()),
+        extra: vec![(
+            "bg cores".to_string(),
+            m.runs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{:.2}{}",
+                        r.background_cores,
+                        if r.noisy { " noisy" } else { "" }
+                    )
+                })
+                .collect(),
+        )],
+        footer,
+    };
+    (context, notes)
 }

@@ -1,12 +1,25 @@
 //! `kcpu simulate` (I/O shell): flags → machine, cgroup values and loads → the pure simulator
 //! ([`crate::sim`]) → a table, JSON and optionally a chart.
 //!
+//! Where the groups come from:
+//! - flags: `--quota/--period/--burst/--shares|--weight --load` (one group);
+//! - `MANIFEST --container NAME [--workload NAME|KIND/NAME]`: one container with its translated
+//!   values (quota, period, and shares or weight per `--cgroup`; burst only with `--burst`), its
+//!   load from `--load` or its declared `kcpu.dev/load*` annotation (see [`super::pick`]);
+//! - node mode, `MANIFEST… --cpus N` without `--container`: every app container and sidecar of
+//!   every workload, `min(replicas, --max-replicas)` times, each with its declared load or
+//!   `--default-load` (`request`: it uses its CPU request; see [`request_load`]), sharing the node
+//!   with the weights from translation (the simulator's hierarchy is flat: see
+//!   [`crate::sim::node`]);
+//! - node mode, `--scenario FILE`: groups from a scenario file.
+//!
 //! The only I/O here: reading the running kernel's `CONFIG_HZ` (for the `--hz` default), scenario
 //! files, trace CSVs, and writing stdout and the chart file.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use super::assume::AssumptionArgs;
 use super::pick::{self, PickArgs};
+use crate::manifest::model::Role;
 use crate::render::chart::{render, ChartFormat, SimChart};
 use crate::render::trace::{write_groups_table, write_json, write_summary_table, GroupRow};
 use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
@@ -43,6 +56,8 @@ pub enum OutputFormat {
 #[command(after_help = "Examples:
   kcpu simulate --quota 100ms --period 100ms --cpus 2 --load periodic:threads=2,work=80ms,every=200ms --runs 20 --seed 1
   kcpu simulate --quota 100ms --burst 100ms --load periodic:threads=2,work=80ms,every=200ms --phase-sweep 5ms
+  kcpu simulate app.yaml --container api --load poisson:rate=40/s,work=15ms,threads=8 --output json
+  kcpu simulate manifests/ --cpus 8 --duration 30s --max-replicas 3   # every container on one node
   kcpu simulate --scenario node.yaml --cpus 8 --duration 30s --chart node.svg")]
 pub struct Args {
     /// The options.
@@ -53,8 +68,8 @@ pub struct Args {
 /// The options of `kcpu simulate`.
 #[derive(Debug, clap::Args)]
 pub struct Options {
-    /// Manifests (files, directories, `-`): simulate a container with its translated values
-    /// (`--container NAME`)
+    /// Manifests (files, directories, `-`): simulate one container with its translated values
+    /// (`--container NAME`), or every container on one node (node mode: `--cpus N`)
     #[arg(value_name = "MANIFEST", conflicts_with = "scenario")]
     pub inputs: Vec<String>,
     /// Which container of the manifests.
@@ -111,6 +126,14 @@ pub struct Options {
     /// Also write a chart (per-period usage vs quota, throttled periods, latency CDF)
     #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub chart: Option<PathBuf>,
+    /// Node mode from manifests (no --container): simulate at most N replicas of each workload
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_replicas: u32,
+    /// Node mode from manifests: the load of a container without a kcpu.dev/load annotation:
+    /// `request` (it uses its CPU request: periodic, one thread per started CPU, every 100ms),
+    /// `none` (idle, not simulated) or a load profile
+    #[arg(long, value_name = "request|none|PROFILE", default_value = "request", value_parser = parse_default_load)]
+    pub default_load: DefaultLoad,
     /// Node mode: groups sharing the CPUs, from a YAML scenario file (see `kcpu::sim::scenario`)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["quota", "period", "burst", "shares", "weight", "load"])]
     pub scenario: Option<PathBuf>,
@@ -130,6 +153,44 @@ fn parse_period_arg(s: &str) -> Result<PeriodUs, String> {
 
 fn parse_burst_arg(s: &str) -> Result<Usec, String> {
     parse_us(s, "burst").map(Usec)
+}
+
+/// The load of a container without a declared one (node mode from manifests).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultLoad {
+    /// The container uses its CPU request ([`request_load`]).
+    Request,
+    /// The container is idle and not simulated.
+    None,
+    /// Every such container runs this profile.
+    Profile(LoadProfile),
+}
+
+fn parse_default_load(s: &str) -> Result<DefaultLoad, String> {
+    match s {
+        "request" => Ok(DefaultLoad::Request),
+        "none" => Ok(DefaultLoad::None),
+        _ => parse_load(s)
+            .map(DefaultLoad::Profile)
+            .map_err(|e| format!("{e} (or `request`, `none`)")),
+    }
+}
+
+/// Interval of the `request` default load.
+pub const REQUEST_LOAD_EVERY: Nanos = Nanos(100_000_000);
+
+/// The `request` default load: a container that uses exactly its CPU request on average, as
+/// `ceil(request)` threads each doing `request / threads × 100ms` of work every 100 ms
+/// (`None` without a request: such a container is idle).
+pub fn request_load(request_millicores: Option<i64>) -> Option<LoadProfile> {
+    let m = u64::try_from(request_millicores?).ok().filter(|&m| m > 0)?;
+    let threads = m.div_ceil(1_000).max(1);
+    let work_ns = m * REQUEST_LOAD_EVERY.0 / 1_000 / threads;
+    Some(LoadProfile::Periodic {
+        threads: u32::try_from(threads).ok()?,
+        work: Nanos(work_ns),
+        every: REQUEST_LOAD_EVERY,
+    })
 }
 
 fn parse_load_arg(s: &str) -> Result<LoadProfile, String> {
@@ -216,11 +277,351 @@ pub fn limit_text(l: &Limits) -> String {
     s
 }
 
+fn short_weight_text(w: CpuWeight) -> String {
+    match w {
+        CpuWeight::Shares(s) => format!("shares {}", s.0),
+        CpuWeight::Weight(x) => format!("weight {}", x.0),
+    }
+}
+
 fn weight_text(w: CpuWeight) -> String {
     match w {
         CpuWeight::Shares(s) => format!("cpu.shares {} (kernel weight {})", s.0, w.kernel_weight()),
         CpuWeight::Weight(x) => format!("cpu.weight {} (kernel weight {})", x.0, w.kernel_weight()),
     }
+}
+
+/// Where one simulated group came from (manifest mode).
+#[derive(Debug, Serialize)]
+struct ManifestGroupJson {
+    group: String,
+    kind: String,
+    namespace: String,
+    workload: String,
+    replica: u32,
+    container: String,
+    role: &'static str,
+    request_millicores: Option<i64>,
+    limit_millicores: Option<i64>,
+    /// `annotation kcpu.dev/load…`, `--load`, `--default-load`, or `request`.
+    load_from: String,
+}
+
+/// Manifest mode in the JSON report.
+#[derive(Debug, Serialize)]
+struct ManifestJson {
+    cgroup: String,
+    max_replicas: Option<u32>,
+    groups: Vec<ManifestGroupJson>,
+    /// Containers not simulated (no declared load and no default), `workload/container`.
+    idle: Vec<String>,
+}
+
+/// Groups built from manifests, with their provenance.
+struct FromManifests {
+    groups: Vec<GroupConfig>,
+    cpus: u32,
+    context: Vec<(String, String)>,
+    json: Option<ManifestJson>,
+}
+
+fn sim_weight(v: &pick::Values) -> CpuWeight {
+    match (v.shares, v.weight) {
+        (_, Some(w)) => CpuWeight::Weight(w),
+        (Some(s), None) => CpuWeight::Shares(s),
+        (None, None) => CpuWeight::default(),
+    }
+}
+
+fn files_text(w: CpuWeight) -> &'static str {
+    match w {
+        CpuWeight::Weight(_) => "cpu.max and cpu.weight",
+        CpuWeight::Shares(_) => "cpu.cfs_quota_us/cfs_period_us and cpu.shares",
+    }
+}
+
+fn manifest_group(
+    e: &pick::Entry,
+    replica: u32,
+    group: &str,
+    c: &crate::translate::ContainerPlan,
+    load_from: String,
+) -> ManifestGroupJson {
+    ManifestGroupJson {
+        group: group.to_string(),
+        kind: e.pod.kind.clone(),
+        namespace: e.pod.namespace.clone(),
+        workload: e.pod.name.clone(),
+        replica,
+        container: c.name.clone(),
+        role: c.role.as_str(),
+        request_millicores: c.request_millicores.value,
+        limit_millicores: c.limit_millicores.value,
+        load_from,
+    }
+}
+
+/// `simulate MANIFEST --container NAME`: one group with the container's translated values.
+fn one_container(args: &Options, m: &pick::Manifests) -> anyhow::Result<FromManifests> {
+    let container = args.pick.container.as_deref().unwrap_or_default();
+    let (entry, c) = pick::pick(m, args.pick.workload.as_deref(), container)?;
+    let version = m.assumptions.cgroup;
+    let v = pick::values(&c.values, version)?;
+    let (load, load_from) = match (&args.load, entry.declared_load(&c.name)) {
+        (Some(l), _) => (l.clone(), "--load".to_string()),
+        (None, Some(d)) => (
+            parse_load(&d.text).map_err(|e| {
+                anyhow::anyhow!("{}: annotation {}: {e}", pick::label(&entry.pod), d.key)
+            })?,
+            format!("annotation {}", d.key),
+        ),
+        (None, None) => bail!(
+            "no --load given and {} has no {}{} annotation{}",
+            pick::label(&entry.pod),
+            pick::LOAD_ANNOTATION_PREFIX,
+            c.name,
+            match entry.first_app() {
+                Some(first) if first == c.name => format!(" (nor {})", pick::LOAD_ANNOTATION),
+                Some(first) => format!(
+                    " ({} is for the first app container, {first})",
+                    pick::LOAD_ANNOTATION
+                ),
+                None => String::new(),
+            }
+        ),
+    };
+    let weight = sim_weight(&v);
+    let limits = Limits {
+        quota: v.quota,
+        period: v.period,
+        burst: args.burst.unwrap_or(Usec(0)),
+        weight,
+    };
+    let name = format!("{}/{}/{}", entry.pod.kind, entry.pod.name, c.name);
+    let mut context = vec![(
+        "manifest".to_string(),
+        format!(
+            "{} container {} (translated for cgroup {version}: {})",
+            pick::label(&entry.pod),
+            c.name,
+            files_text(weight)
+        ),
+    )];
+    if load_from != "--load" {
+        context.push(("load from".to_string(), load_from.clone()));
+    }
+    let trace = read_trace(&load, None)?;
+    let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
+    let json = ManifestJson {
+        cgroup: version.to_string(),
+        max_replicas: None,
+        groups: vec![manifest_group(entry, 0, &name, c, load_from)],
+        idle: Vec::new(),
+    };
+    Ok(FromManifests {
+        groups: vec![GroupConfig {
+            trace,
+            ..GroupConfig::new(name, limits, load)
+        }],
+        cpus,
+        context,
+        json: Some(json),
+    })
+}
+
+/// Short unique pod names: `name`, else `namespace/name`, else `Kind/namespace/name`.
+fn pod_labels(entries: &[pick::Entry]) -> Vec<String> {
+    let count =
+        |f: &dyn Fn(&pick::Entry) -> String, l: &str| entries.iter().filter(|e| f(e) == l).count();
+    let short = |e: &pick::Entry| e.pod.name.clone();
+    let ns = |e: &pick::Entry| format!("{}/{}", e.pod.namespace, e.pod.name);
+    let full = |e: &pick::Entry| format!("{}/{}/{}", e.pod.kind, e.pod.namespace, e.pod.name);
+    entries
+        .iter()
+        .map(|e| {
+            let s = short(e);
+            if count(&short, &s) == 1 {
+                return s;
+            }
+            let n = ns(e);
+            if count(&ns, &n) == 1 {
+                n
+            } else {
+                full(e)
+            }
+        })
+        .collect()
+}
+
+/// `simulate MANIFESTS --cpus N` (no `--container`): every long-running container (app
+/// containers and sidecars; init containers run to completion before the pod starts) of every
+/// workload, `min(replicas, --max-replicas)` times, as groups sharing the node.
+fn node_from_manifests(args: &Options, m: &pick::Manifests) -> anyhow::Result<FromManifests> {
+    let Some(cpus) = args.cpus else {
+        bail!(
+            "node mode (manifests without --container) needs the node's CPU count: pass --cpus N"
+        );
+    };
+    if args.max_replicas == 0 {
+        bail!("--max-replicas must be at least 1");
+    }
+    let version = m.assumptions.cgroup;
+    let entries: Vec<&pick::Entry> = m
+        .entries
+        .iter()
+        .filter(|e| {
+            args.pick
+                .workload
+                .as_deref()
+                .is_none_or(|w| pick::matches_workload(&e.pod, w))
+        })
+        .collect();
+    if entries.is_empty() {
+        bail!(
+            "no workload matches --workload {:?}; available: {}",
+            args.pick.workload.as_deref().unwrap_or_default(),
+            pick::available(m)
+        );
+    }
+    let owned: Vec<pick::Entry> = entries.iter().map(|e| (*e).clone()).collect();
+    let labels = pod_labels(&owned);
+    let mut groups = Vec::new();
+    let mut provenance = Vec::new();
+    let mut idle = Vec::new();
+    let mut capped = Vec::new();
+    let (mut declared, mut defaulted) = (0u32, 0u32);
+    for (e, label) in entries.iter().zip(&labels) {
+        let replicas = e.replicas.min(args.max_replicas);
+        if replicas < e.replicas {
+            capped.push(format!("{label} {}→{replicas}", e.replicas));
+        }
+        for c in &e.pod.containers {
+            if c.role == Role::Init {
+                continue;
+            }
+            let (load, load_from) = match e.declared_load(&c.name) {
+                Some(d) => {
+                    let l = parse_load(&d.text).map_err(|err| {
+                        anyhow::anyhow!("{}: annotation {}: {err}", pick::label(&e.pod), d.key)
+                    })?;
+                    declared += replicas;
+                    (l, format!("annotation {}", d.key))
+                }
+                None => {
+                    let l = match &args.default_load {
+                        DefaultLoad::Request => request_load(c.request_millicores.value)
+                            .map(|l| (l, "request".to_string())),
+                        DefaultLoad::None => None,
+                        DefaultLoad::Profile(p) => Some((p.clone(), "--default-load".to_string())),
+                    };
+                    match l {
+                        Some(x) => {
+                            defaulted += replicas;
+                            x
+                        }
+                        None => {
+                            idle.push(format!("{label}/{}", c.name));
+                            continue;
+                        }
+                    }
+                }
+            };
+            let v = pick::values(&c.values, version)?;
+            let burst = match args.burst {
+                // The kernel requires burst ≤ quota: each group gets at most its own quota.
+                Some(b) if !v.quota.is_unlimited() => Usec(b.0.min(v.quota.0.max(0) as u64)),
+                _ => Usec(0),
+            };
+            let limits = Limits {
+                quota: v.quota,
+                period: v.period,
+                burst,
+                weight: sim_weight(&v),
+            };
+            let trace = read_trace(&load, None)?;
+            for r in 0..replicas {
+                let name = if e.replicas > 1 {
+                    format!("{label}-{r}/{}", c.name)
+                } else {
+                    format!("{label}/{}", c.name)
+                };
+                provenance.push(manifest_group(e, r, &name, c, load_from.clone()));
+                groups.push(GroupConfig {
+                    trace: trace.clone(),
+                    ..GroupConfig::new(name, limits, load.clone())
+                });
+            }
+        }
+    }
+    if groups.len() > crate::sim::scenario::MAX_GROUPS {
+        bail!(
+            "node mode would simulate {} groups (more than {}): lower --max-replicas or select with --workload",
+            groups.len(),
+            crate::sim::scenario::MAX_GROUPS
+        );
+    }
+    if groups.is_empty() {
+        bail!(
+            "no container to simulate: none has a kcpu.dev/load annotation and --default-load is none (idle: {})",
+            idle.join(", ")
+        );
+    }
+    let default_text = match &args.default_load {
+        DefaultLoad::Request => "request (periodic, uses its CPU request every 100ms)".to_string(),
+        DefaultLoad::None => "none".to_string(),
+        DefaultLoad::Profile(p) => p.to_string(),
+    };
+    let weight_files = files_text(groups[0].limits.weight);
+    let mut context = vec![
+        (
+            "manifests".to_string(),
+            format!(
+                "{} workload{} → {} groups, values translated for cgroup {version} ({weight_files}); pod and QoS levels folded into each container's own weight",
+                entries.len(),
+                if entries.len() == 1 { "" } else { "s" },
+                groups.len()
+            ),
+        ),
+        (
+            "loads".to_string(),
+            format!(
+                "{declared} groups from kcpu.dev/load annotations, {defaulted} from --default-load {default_text}"
+            ),
+        ),
+    ];
+    if !idle.is_empty() {
+        context.push(("idle (not simulated)".to_string(), idle.join(", ")));
+    }
+    if !capped.is_empty() {
+        context.push((
+            "replicas capped".to_string(),
+            format!(
+                "--max-replicas {}: {}",
+                args.max_replicas,
+                capped.join(", ")
+            ),
+        ));
+    }
+    if let Some(b) = args.burst {
+        context.push((
+            "burst".to_string(),
+            format!(
+                "{} for every group with a quota (at most its quota)",
+                format_duration(Nanos::from_us(b.0))
+            ),
+        ));
+    }
+    Ok(FromManifests {
+        groups,
+        cpus,
+        context,
+        json: Some(ManifestJson {
+            cgroup: version.to_string(),
+            max_replicas: Some(args.max_replicas),
+            groups: provenance,
+            idle,
+        }),
+    })
 }
 
 #[derive(Serialize)]
@@ -245,6 +646,9 @@ struct ReportJson<'a> {
     machine: MachineJson,
     plan: PlanJson,
     groups: &'a [GroupOutcome],
+    /// Manifest mode: where each group's values and load came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest: Option<&'a ManifestJson>,
 }
 
 /// Runs the command.
@@ -263,7 +667,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(h) => (h, "--hz".to_string()),
         None => detect_hz(),
     };
-    let mut manifest_context: Option<String> = None;
+    let mut manifest_context: Vec<(String, String)> = Vec::new();
+    let mut manifest_json: Option<ManifestJson> = None;
+    let node_mode =
+        args.scenario.is_some() || (!args.inputs.is_empty() && args.pick.container.is_none());
     let (groups, cpus) = if let Some(path) = &args.scenario {
         let text = read_text(path, "scenario")?;
         let mut scenario =
@@ -280,13 +687,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         (scenario.groups, cpus)
     } else if !args.inputs.is_empty() {
-        let Some(container) = args.pick.container.as_deref() else {
-            bail!("give --container NAME to simulate one container of the manifests");
-        };
         for (flag, given) in [
             ("--quota", args.quota.is_some()),
             ("--period", args.period.is_some()),
-            ("--burst", args.burst.is_some()),
             ("--shares", args.shares.is_some()),
             ("--weight", args.weight.is_some()),
         ] {
@@ -295,57 +698,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         let m = pick::load(&args.inputs, &args.assume)?;
-        let (entry, c) = pick::pick(&m, args.pick.workload.as_deref(), container)?;
-        let version = m.assumptions.cgroup;
-        let v = pick::values(&c.values, version)?;
-        let load = match (&args.load, &entry.load) {
-            (Some(l), _) => l.clone(),
-            (None, Some(a)) => parse_load(a).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: annotation {}: {e}",
-                    pick::label(&entry.pod),
-                    pick::LOAD_ANNOTATION
-                )
-            })?,
-            (None, None) => bail!(
-                "no --load given and {} has no {} annotation",
-                pick::label(&entry.pod),
-                pick::LOAD_ANNOTATION
-            ),
-        };
-        let weight = match (v.shares, v.weight) {
-            (_, Some(w)) => CpuWeight::Weight(w),
-            (Some(s), None) => CpuWeight::Shares(s),
-            (None, None) => CpuWeight::default(),
-        };
-        let limits = Limits {
-            quota: v.quota,
-            period: v.period,
-            burst: Usec(0),
-            weight,
-        };
-        manifest_context = Some(format!(
-            "{} container {} (translated for cgroup {version}, {})",
-            pick::label(&entry.pod),
-            c.name,
-            match weight {
-                CpuWeight::Weight(_) => "cpu.max and cpu.weight",
-                CpuWeight::Shares(_) => "cpu.cfs_quota_us/cfs_period_us and cpu.shares",
+        let from = if args.pick.container.is_some() {
+            one_container(&args, &m)?
+        } else {
+            if args.load.is_some() {
+                bail!("--load applies to one container (--container NAME); in node mode each container uses its kcpu.dev/load annotation or --default-load");
             }
-        ));
-        let trace = read_trace(&load, None)?;
-        let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
-        (
-            vec![GroupConfig {
-                trace,
-                ..GroupConfig::new(
-                    format!("{}/{}/{}", entry.pod.kind, entry.pod.name, c.name),
-                    limits,
-                    load,
-                )
-            }],
-            cpus,
-        )
+            node_from_manifests(&args, &m)?
+        };
+        manifest_context = from.context;
+        manifest_json = from.json;
+        (from.groups, from.cpus)
     } else {
         let Some(load) = args.load.clone() else {
             bail!("--load is required (e.g. --load periodic:threads=2,work=80ms,every=200ms), or use --scenario FILE");
@@ -454,26 +817,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     phase,
                 },
                 groups: &outcomes,
+                manifest: manifest_json.as_ref(),
             };
             write_json(&mut out, &report)?;
         }
         OutputFormat::Table => {
-            if let [one] = outcomes.as_slice() {
+            let single = match outcomes.as_slice() {
+                [one] if !node_mode => Some(one),
+                _ => None,
+            };
+            if let Some(one) = single {
                 context.insert(0, ("limit".to_string(), limit_text(&one.limits)));
                 context.insert(1, ("weight".to_string(), weight_text(one.limits.weight)));
                 context.insert(2, ("load".to_string(), one.load.clone()));
-                if let Some(m) = &manifest_context {
-                    context.insert(0, ("manifest".to_string(), m.clone()));
+                for (i, kv) in manifest_context.into_iter().enumerate() {
+                    context.insert(i, kv);
                 }
                 write_summary_table(&mut out, &context, &one.summary)?;
             } else {
+                context.extend(manifest_context);
                 let limits: Vec<String> = outcomes.iter().map(|o| limit_text(&o.limits)).collect();
+                let weights: Vec<String> = outcomes
+                    .iter()
+                    .map(|o| short_weight_text(o.limits.weight))
+                    .collect();
                 let rows: Vec<GroupRow<'_>> = outcomes
                     .iter()
-                    .zip(&limits)
-                    .map(|(o, l)| GroupRow {
+                    .zip(limits.iter().zip(&weights))
+                    .map(|(o, (l, w))| GroupRow {
                         name: &o.name,
                         limit: l,
+                        weight: w,
                         load: &o.load,
                         summary: &o.summary,
                     })
@@ -513,6 +887,38 @@ mod tests {
             Some(250)
         );
         assert_eq!(parse_config_hz("CONFIG_HZ_1000=y\n"), None);
+    }
+
+    #[test]
+    fn request_load_uses_exactly_the_request() {
+        assert_eq!(request_load(None), None);
+        assert_eq!(request_load(Some(0)), None);
+        assert_eq!(
+            request_load(Some(50)).map(|l| l.to_string()).as_deref(),
+            Some("periodic:threads=1,work=5ms,every=100ms")
+        );
+        // 1500m: two threads of 75 ms every 100 ms.
+        assert_eq!(
+            request_load(Some(1_500)).map(|l| l.to_string()).as_deref(),
+            Some("periodic:threads=2,work=75ms,every=100ms")
+        );
+        for m in [1, 7, 250, 999, 1_000, 1_001, 2_500, 64_000] {
+            let l = request_load(Some(m)).unwrap();
+            let demand = l.demand_cores().unwrap();
+            assert!((demand - m as f64 / 1e3).abs() < 1e-6, "{m}: {demand}");
+            assert!(l.threads() as i64 >= (m + 999) / 1_000);
+        }
+    }
+
+    #[test]
+    fn default_load_flag() {
+        assert_eq!(parse_default_load("request"), Ok(DefaultLoad::Request));
+        assert_eq!(parse_default_load("none"), Ok(DefaultLoad::None));
+        assert!(matches!(
+            parse_default_load("spin:threads=2"),
+            Ok(DefaultLoad::Profile(LoadProfile::Spin { threads: 2 }))
+        ));
+        assert!(parse_default_load("idle").is_err());
     }
 
     #[test]

@@ -196,7 +196,9 @@ pub struct RunChart<'a> {
 /// One sampling interval of a measured timeline.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
-    /// End of the interval, s.
+    /// Start of the interval, s from the first sample.
+    pub start_s: f64,
+    /// End of the interval, s from the first sample.
     pub t_s: f64,
     /// Average CPU use over the interval, cores.
     pub cores: f64,
@@ -213,6 +215,7 @@ pub fn intervals(timeline: &[Sample]) -> Vec<Interval> {
         .windows(2)
         .filter(|w| w[1].t_ns > w[0].t_ns)
         .map(|w| Interval {
+            start_s: (w[0].t_ns - t0) as f64 / 1e9,
             t_s: (w[1].t_ns - t0) as f64 / 1e9,
             cores: w[1].usage_us.saturating_sub(w[0].usage_us) as f64 * 1e3
                 / (w[1].t_ns - w[0].t_ns) as f64,
@@ -269,8 +272,10 @@ impl Chart for RunChart<'_> {
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK));
         }
         let col = series_color(0);
+        // Each interval's average as a step: the sampler gives no finer detail.
         c.draw_series(LineSeries::new(
-            pts.iter().map(|p| (p.t_s, p.cores)),
+            pts.iter()
+                .flat_map(|p| [(p.start_s, p.cores), (p.t_s, p.cores)]),
             col.stroke_width(2),
         ))
         .map_err(e)?
@@ -279,7 +284,7 @@ impl Chart for RunChart<'_> {
         let marks: Vec<(f64, f64)> = pts
             .iter()
             .filter(|p| p.throttled > 0)
-            .map(|p| (p.t_s, p.cores))
+            .map(|p| ((p.start_s + p.t_s) / 2.0, p.cores))
             .collect();
         if !marks.is_empty() {
             c.draw_series(marks.iter().map(|&p| Circle::new(p, 3, THROTTLED.filled())))
@@ -310,20 +315,18 @@ impl Chart for RunChart<'_> {
             .axis_desc_style((FONT, 14))
             .draw()
             .map_err(e)?;
-        let mut prev = 0.0;
         let mut bars = Vec::new();
         for p in &pts {
             bars.push(Rectangle::new(
-                [(prev, 0.0), (p.t_s, p.periods as f64)],
+                [(p.start_s, 0.0), (p.t_s, p.periods as f64)],
                 RGBColor(200, 200, 200).filled(),
             ));
             if p.throttled > 0 {
                 bars.push(Rectangle::new(
-                    [(prev, 0.0), (p.t_s, p.throttled as f64)],
+                    [(p.start_s, 0.0), (p.t_s, p.throttled as f64)],
                     THROTTLED.filled(),
                 ));
             }
-            prev = p.t_s;
         }
         b.draw_series(bars).map_err(e)?;
         Ok(())
@@ -575,6 +578,66 @@ mod tests {
         }
         let png = render(&chart, ChartFormat::Png).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+
+    fn sample(t_ms: u64, usage_us: u64, periods: u64, throttled: u64) -> Sample {
+        Sample {
+            t_ns: t_ms * 1_000_000,
+            usage_us,
+            nr_periods: periods,
+            nr_throttled: throttled,
+            ..Sample::default()
+        }
+    }
+
+    #[test]
+    fn intervals_from_cumulative_samples() {
+        let tl = [
+            sample(1_000, 500, 3, 0),
+            sample(1_100, 100_500, 4, 1), // 100 ms of CPU in 100 ms: 1 core, throttled
+            sample(1_100, 100_500, 4, 1), // zero length: skipped
+            sample(1_300, 140_500, 6, 1), // 40 ms in 200 ms: 0.2 cores
+        ];
+        let iv = intervals(&tl);
+        assert_eq!(iv.len(), 2);
+        assert_eq!((iv[0].start_s, iv[0].t_s), (0.0, 0.1));
+        assert!((iv[0].cores - 1.0).abs() < 1e-9);
+        assert_eq!((iv[0].periods, iv[0].throttled), (1, 1));
+        assert!((iv[1].start_s - 0.1).abs() < 1e-12 && (iv[1].t_s - 0.3).abs() < 1e-12);
+        assert!((iv[1].cores - 0.2).abs() < 1e-9);
+        assert_eq!((iv[1].periods, iv[1].throttled), (2, 0));
+        assert!(intervals(&tl[..1]).is_empty());
+    }
+
+    #[test]
+    fn run_chart_renders_svg_and_png() {
+        let tl: Vec<Sample> = (0..=20)
+            .map(|i| sample(i * 100, i * 80_000, i, i / 2))
+            .collect();
+        let chart = RunChart {
+            timeline: &tl,
+            quota_cores: Some(1.0),
+            title: "kcpu run: test",
+        };
+        let svg = String::from_utf8(render(&chart, ChartFormat::Svg).unwrap()).unwrap();
+        for needle in [
+            "kcpu run: test",
+            "measured CPU usage per sampling interval",
+            "quota / period",
+            "interval with throttled periods",
+            "time (s)",
+        ] {
+            assert!(svg.contains(needle), "{needle}");
+        }
+        let png = render(&chart, ChartFormat::Png).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        // An empty timeline (a run that never sampled) still renders.
+        let empty = RunChart {
+            timeline: &[],
+            quota_cores: None,
+            title: "empty",
+        };
+        assert!(render(&empty, ChartFormat::Svg).is_ok());
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! measures — as text tables and JSON (pure core: values in, bytes into a writer).
 //!
 //! - [`write_summary_table`]: one group: context lines, the totals, then one row per run (with
-//!   its phase, so `--phase-sweep` prints the phase-resolved table).
+//!   its phase, so `--phase-sweep` prints the phase-resolved table). `kcpu simulate` and
+//!   `kcpu run` both print through it; [`write_summary_table_with`] takes the measured extras of
+//!   `kcpu run` ([`RunNotes`]: unknown phases, per-run columns such as background CPU, and
+//!   footer lines).
 //! - [`write_groups_table`]: several groups (node mode), one row per group.
 //! - [`write_comparison_table`]: `kcpu run --compare`: measured vs simulated, run by run, each
 //!   figure with its delta and `ok`/`OUT` against the tolerance, then the agreement counts.
@@ -23,6 +26,8 @@ pub struct GroupRow<'a> {
     pub name: &'a str,
     /// Its limit, already formatted (e.g. `200ms/100ms +50ms`).
     pub limit: &'a str,
+    /// Its weight, already formatted (e.g. `shares 512`).
+    pub weight: &'a str,
     /// Its load, already formatted.
     pub load: &'a str,
     /// Its figures.
@@ -108,12 +113,35 @@ fn totals_rows(t: &Totals, runs: u32) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// What a measurement adds to [`write_summary_table`]'s per-run table (`kcpu run`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunNotes {
+    /// Phase of each run, `None` when unknown (no quota: no period edge to find), shown as `-`.
+    /// Overrides [`crate::trace::RunResult::phase_us`] when given.
+    pub phases_us: Option<Vec<Option<u64>>>,
+    /// Extra columns after the standard ones: header and one cell per run (missing cells are
+    /// shown empty).
+    pub extra: Vec<(String, Vec<String>)>,
+    /// Lines written after the tables.
+    pub footer: Vec<String>,
+}
+
 /// Writes one group's summary: `context` as `key: value` lines, the totals, and the per-run
 /// table (run, phase, counters, usage, latency).
 pub fn write_summary_table<W: Write>(
     w: &mut W,
     context: &[(String, String)],
     summary: &Summary,
+) -> io::Result<()> {
+    write_summary_table_with(w, context, summary, &RunNotes::default())
+}
+
+/// [`write_summary_table`] with a measurement's [`RunNotes`].
+pub fn write_summary_table_with<W: Write>(
+    w: &mut W,
+    context: &[(String, String)],
+    summary: &Summary,
+    notes: &RunNotes,
 ) -> io::Result<()> {
     for (k, v) in context {
         writeln!(w, "{k}: {v}")?;
@@ -131,12 +159,19 @@ pub fn write_summary_table<W: Write>(
         t.add_row(vec![k.to_string(), v]);
     }
     writeln!(w, "{t}")?;
-    if summary.per_run.is_empty() {
-        return Ok(());
+    if !summary.per_run.is_empty() {
+        writeln!(w)?;
+        write_runs(w, summary, notes)?;
     }
-    writeln!(w)?;
+    for line in &notes.footer {
+        writeln!(w, "{line}")?;
+    }
+    Ok(())
+}
+
+fn write_runs<W: Write>(w: &mut W, summary: &Summary, notes: &RunNotes) -> io::Result<()> {
     let mut r = new_table();
-    r.set_header(vec![
+    let mut header: Vec<String> = [
         "run",
         "phase ms",
         "periods",
@@ -148,36 +183,47 @@ pub fn write_summary_table<W: Write>(
         "p50 ms",
         "p99 ms",
         "max ms",
-    ]);
-    for run in &summary.per_run {
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    header.extend(notes.extra.iter().map(|(h, _)| h.clone()));
+    r.set_header(header);
+    let lat = |x: &Totals, v: f64| {
+        if x.latency.count > 0 {
+            ms(v)
+        } else {
+            "-".into()
+        }
+    };
+    for (i, run) in summary.per_run.iter().enumerate() {
         let x = &run.totals;
-        r.add_row(vec![
+        let phase = match &notes.phases_us {
+            Some(p) => p.get(i).copied().flatten(),
+            None => Some(run.phase_us),
+        };
+        let mut row = vec![
             run.run.to_string(),
-            format!("{:.3}", run.phase_us as f64 / 1e3),
+            phase.map_or_else(|| "-".into(), |p| format!("{:.3}", p as f64 / 1e3)),
             x.nr_periods.to_string(),
             x.nr_throttled.to_string(),
             format!("{:.3}", x.throttled_ratio),
             format!("{:.1}", x.throttled_time_us as f64 / 1e3),
             x.nr_bursts.to_string(),
             format!("{:.3}", x.usage_cores),
-            if x.latency.count > 0 {
-                ms(x.latency.p50_ms)
-            } else {
-                "-".into()
-            },
-            if x.latency.count > 0 {
-                ms(x.latency.p99_ms)
-            } else {
-                "-".into()
-            },
-            if x.latency.count > 0 {
-                ms(x.latency.max_ms)
-            } else {
-                "-".into()
-            },
-        ]);
+            lat(x, x.latency.p50_ms),
+            lat(x, x.latency.p99_ms),
+            lat(x, x.latency.max_ms),
+        ];
+        row.extend(
+            notes
+                .extra
+                .iter()
+                .map(|(_, cells)| cells.get(i).cloned().unwrap_or_default()),
+        );
+        r.add_row(row);
     }
-    right_align(&mut r, 0, 11);
+    right_align(&mut r, 0, 11 + notes.extra.len());
     writeln!(w, "{r}")
 }
 
@@ -197,6 +243,7 @@ pub fn write_groups_table<W: Write>(
     t.set_header(vec![
         "group",
         "limit",
+        "weight",
         "load",
         "usage",
         "periods",
@@ -222,6 +269,7 @@ pub fn write_groups_table<W: Write>(
         t.add_row(vec![
             row.name.to_string(),
             row.limit.to_string(),
+            row.weight.to_string(),
             row.load.to_string(),
             format!("{:.3}", x.usage_cores),
             x.nr_periods.to_string(),
@@ -234,7 +282,7 @@ pub fn write_groups_table<W: Write>(
             lat(x.latency.max_ms),
         ]);
     }
-    right_align(&mut t, 3, 12);
+    right_align(&mut t, 4, 13);
     writeln!(w, "{t}")
 }
 
@@ -405,6 +453,30 @@ mod tests {
     }
 
     #[test]
+    fn run_notes_add_columns_unknown_phases_and_footer() {
+        let notes = RunNotes {
+            phases_us: Some(vec![None, Some(7_250)]),
+            extra: vec![("bg cores".into(), vec!["0.05".into(), "1.20 noisy".into()])],
+            footer: vec!["command exited with 0".into()],
+        };
+        let mut out = Vec::new();
+        write_summary_table_with(&mut out, &[], &summary(), &notes).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.contains("bg cores"), "{s}");
+        assert!(s.contains("1.20 noisy"), "{s}");
+        assert!(s.contains("7.250"), "{s}");
+        // Run 0's phase is unknown: its recorded 12.5 ms is not shown.
+        assert!(!s.contains("12.500"), "{s}");
+        assert!(s.trim_end().ends_with("command exited with 0"), "{s}");
+        // Without notes the output is the plain table.
+        let mut plain = Vec::new();
+        write_summary_table(&mut plain, &[], &summary()).unwrap();
+        let mut same = Vec::new();
+        write_summary_table_with(&mut same, &[], &summary(), &RunNotes::default()).unwrap();
+        assert_eq!(plain, same);
+    }
+
+    #[test]
     fn groups_table_and_json() {
         let s = summary();
         let mut out = Vec::new();
@@ -414,6 +486,7 @@ mod tests {
             &[GroupRow {
                 name: "api",
                 limit: "100ms/100ms",
+                weight: "shares 1024",
                 load: "spin:threads=1",
                 summary: &s,
             }],

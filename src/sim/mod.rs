@@ -13,8 +13,8 @@
 //! - [`scenario`]: the node-mode scenario file (several groups on one node).
 //!
 //! Entry points: [`simulate_container`] for one group given its cgroup values (the
-//! `--quota/--period/--burst` path and, later, `kcpu simulate app.yaml --container NAME`), and
-//! [`simulate_node`] for several groups (a scenario file now, manifests later: any
+//! `--quota/--period/--burst` path and `kcpu simulate app.yaml --container NAME`), and
+//! [`simulate_node`] for several groups (a scenario file, or every container of manifests: any
 //! `Vec<(name, values, LoadProfile)>` maps onto [`GroupConfig`]).
 //!
 //! Runs: each run starts the load at a *phase* φ after a period edge (edges of a group sit on a

@@ -601,3 +601,265 @@ fn manifest_mode_errors_list_what_is_available() {
         .code(2)
         .stderr(predicate::str::contains("--container"));
 }
+
+fn translate_json(args: &[&str]) -> Value {
+    let out = kcpu()
+        .arg("translate")
+        .args(args)
+        .args(["--output", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+/// The group named `name` of a `simulate --output json` report.
+fn group<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["name"] == name))
+        .unwrap_or_else(|| panic!("no group {name} in {v}"))
+}
+
+#[test]
+fn node_mode_from_manifests_uses_annotations_replicas_and_translated_values() {
+    let v = json(&[
+        "fixtures/web.yaml",
+        "fixtures/worker.yaml",
+        "--cpus",
+        "8",
+        "--duration",
+        "3s",
+        "--runs",
+        "2",
+        "--max-replicas",
+        "2",
+        "--default-load",
+        "none",
+    ]);
+    let names: Vec<&str> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    // web has 3 replicas (capped at 2), worker 2; only the first app container of each has a
+    // load (kcpu.dev/load); metrics and the log-shipper sidecar are idle with --default-load none.
+    assert_eq!(
+        names,
+        [
+            "web-0/app",
+            "web-1/app",
+            "worker-0/worker",
+            "worker-1/worker"
+        ]
+    );
+    assert_eq!(
+        v["manifest"]["idle"],
+        serde_json::json!(["web/metrics", "worker/log-shipper"])
+    );
+    assert_eq!(
+        v["manifest"]["groups"][0]["load_from"],
+        "annotation kcpu.dev/load"
+    );
+    // The values are the translation's (v2 by default: cpu.max and cpu.weight).
+    let t = translate_json(&["fixtures/web.yaml", "fixtures/worker.yaml"]);
+    for (pod, c, g) in [(0, 0, "web-1/app"), (1, 1, "worker-0/worker")] {
+        let tc = &t["pods"][pod]["containers"][c];
+        let (q, p) = tc["cpu.max"].as_str().unwrap().split_once(' ').unwrap();
+        let lim = &group(&v, g)["limits"];
+        assert_eq!(lim["quota"].to_string(), q, "{g}");
+        assert_eq!(lim["period"].to_string(), p, "{g}");
+        assert_eq!(lim["weight"]["weight"], tc["cpu.weight"], "{g}");
+        assert_eq!(lim["burst"], 0);
+    }
+    // 8 CPUs are enough for everyone: web (0.6 cores demand under 1 CPU) is never throttled,
+    // worker (4 × 40 ms every 200 ms = 0.8 cores under 0.5 CPU) is held to its quota.
+    let web = &group(&v, "web-0/app")["summary"]["totals"];
+    assert!(
+        (web["usage_cores"].as_f64().unwrap() - 0.6).abs() < 0.02,
+        "{web}"
+    );
+    assert_eq!(web["nr_throttled"], 0);
+    let worker = &group(&v, "worker-1/worker")["summary"]["totals"];
+    assert!(
+        (worker["usage_cores"].as_f64().unwrap() - 0.5).abs() < 0.03,
+        "{worker}"
+    );
+    assert!(
+        worker["throttled_ratio"].as_f64().unwrap() > 0.9,
+        "{worker}"
+    );
+}
+
+#[test]
+fn node_mode_default_load_uses_each_request_and_prints_group_rows() {
+    let v = json(&[
+        "fixtures/web.yaml",
+        "--cpus",
+        "8",
+        "--duration",
+        "2s",
+        "--runs",
+        "1",
+        "--cgroup",
+        "v1",
+    ]);
+    // 3 replicas × (app, metrics); metrics (request 50m) uses its request: 5 ms every 100 ms.
+    assert_eq!(v["groups"].as_array().map(Vec::len), Some(6));
+    let m = group(&v, "web-2/metrics");
+    assert_eq!(m["load"], "periodic:threads=1,work=5ms,every=100ms");
+    assert_eq!(m["limits"]["weight"]["shares"], 51);
+    assert_eq!(m["limits"]["quota"], 10_000);
+    let usage = m["summary"]["totals"]["usage_cores"].as_f64().unwrap();
+    assert!((usage - 0.05).abs() < 0.005, "{usage}");
+    assert_eq!(v["manifest"]["groups"][5]["load_from"], "request");
+    assert_eq!(v["manifest"]["cgroup"], "v1");
+
+    let out = simulate(&[
+        "fixtures/web.yaml",
+        "--cpus",
+        "8",
+        "--duration",
+        "1s",
+        "--runs",
+        "1",
+    ])
+    .assert()
+    .success()
+    .get_output()
+    .stdout
+    .clone();
+    let text = String::from_utf8(out).unwrap();
+    for needle in [
+        "manifests: 1 workload → 6 groups",
+        "loads: 3 groups from kcpu.dev/load annotations, 3 from --default-load request",
+        "web-0/app",
+        "web-2/metrics",
+        "weight 59",
+        "weight 11",
+        "10ms/100ms (0.10 CPU)",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in\n{text}");
+    }
+}
+
+#[test]
+fn node_mode_weights_from_translation_split_a_contended_cpu() {
+    for (cgroup, key) in [("v1", "shares"), ("v2", "weight")] {
+        let v = json(&[
+            "tests/data/sim/pair.yaml",
+            "--cpus",
+            "1",
+            "--duration",
+            "5s",
+            "--runs",
+            "1",
+            "--cgroup",
+            cgroup,
+        ]);
+        let kernel_weight = |g: &Value| {
+            let w = g["limits"]["weight"][key].as_f64().unwrap();
+            if key == "shares" {
+                w
+            } else {
+                (w * 1024.0 / 100.0).round()
+            }
+        };
+        let big = group(&v, "big/main");
+        let small = group(&v, "small/main");
+        assert_eq!(
+            v["manifest"]["groups"][1]["load_from"],
+            "annotation kcpu.dev/load.main"
+        );
+        let expected = kernel_weight(big) / kernel_weight(small);
+        let ub = big["summary"]["totals"]["usage_cores"].as_f64().unwrap();
+        let us = small["summary"]["totals"]["usage_cores"].as_f64().unwrap();
+        assert!((ub + us - 1.0).abs() < 0.01, "{cgroup}: {ub} + {us}");
+        let ratio = ub / us;
+        assert!(
+            (ratio / expected - 1.0).abs() < 0.1,
+            "{cgroup}: usage ratio {ratio:.3} vs weight ratio {expected:.3}"
+        );
+    }
+}
+
+#[test]
+fn node_mode_errors_exit_2() {
+    for (args, needle) in [
+        (
+            &["fixtures/web.yaml"][..],
+            "needs the node's CPU count: pass --cpus N",
+        ),
+        (
+            &[
+                "fixtures/web.yaml",
+                "--cpus",
+                "2",
+                "--load",
+                "spin:threads=1",
+            ][..],
+            "--load applies to one container",
+        ),
+        (
+            &[
+                "fixtures/web.yaml",
+                "--cpus",
+                "2",
+                "--default-load",
+                "none",
+                "--workload",
+                "nope",
+            ][..],
+            "no workload matches",
+        ),
+        (
+            &[
+                "fixtures/web.yaml",
+                "--cpus",
+                "2",
+                "--default-load",
+                "bogus",
+            ][..],
+            "invalid value 'bogus'",
+        ),
+        (
+            &["fixtures/web.yaml", "--cpus", "2", "--max-replicas", "0"][..],
+            "--max-replicas must be at least 1",
+        ),
+    ] {
+        simulate(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(needle));
+    }
+}
+
+#[test]
+fn manifest_container_without_its_own_annotation_needs_a_load() {
+    // kcpu.dev/load is for the first app container (app), not for metrics.
+    simulate(&["fixtures/web.yaml", "--container", "metrics"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "has no kcpu.dev/load.metrics annotation (kcpu.dev/load is for the first app container, app)",
+        ));
+    // --burst is a what-if on top of the translated values.
+    let v = json(&[
+        "fixtures/web.yaml",
+        "--container",
+        "metrics",
+        "--load",
+        "spin:threads=1",
+        "--burst",
+        "5ms",
+        "--duration",
+        "1s",
+        "--runs",
+        "1",
+    ]);
+    assert_eq!(v["groups"][0]["limits"]["burst"], 5_000);
+    assert_eq!(v["manifest"]["groups"][0]["load_from"], "--load");
+}
