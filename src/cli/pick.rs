@@ -20,12 +20,7 @@ use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
 use anyhow::bail;
 use std::collections::BTreeMap;
 
-/// The annotation (on the workload or its pod template; the workload wins) that gives the
-/// default `--load` of the pod's first app container, in the load grammar of
-/// `kcpu simulate`/`kcpu run` (the same key as `kcpu check`'s KCPU016).
-pub const LOAD_ANNOTATION: &str = "kcpu.dev/load";
-/// Per-container form: `kcpu.dev/load.<container>` overrides [`LOAD_ANNOTATION`].
-pub const LOAD_ANNOTATION_PREFIX: &str = "kcpu.dev/load.";
+pub use crate::manifest::model::{LOAD_ANNOTATION, LOAD_ANNOTATION_PREFIX};
 
 /// Selection flags shared by `simulate` and `run`.
 #[derive(Debug, Clone, Default, clap::Args)]

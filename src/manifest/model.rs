@@ -173,7 +173,29 @@ pub struct Workload {
     pub list_path: Vec<usize>,
 }
 
+/// The annotation that declares the load of a pod's first app container, in the load grammar
+/// of `kcpu simulate`/`kcpu run` (read by `check` KCPU016, `simulate`, `run` and `report`).
+pub const LOAD_ANNOTATION: &str = "kcpu.dev/load";
+/// Per-container form, `kcpu.dev/load.<container>`; it wins over [`LOAD_ANNOTATION`].
+pub const LOAD_ANNOTATION_PREFIX: &str = "kcpu.dev/load.";
+
 impl Workload {
+    /// The declared load of `container` and the annotation key it came from:
+    /// `kcpu.dev/load.<container>`, else `kcpu.dev/load` when `first_app` (the container is
+    /// the pod's first app container). Object annotations win over the pod template's.
+    pub fn declared_load(&self, container: &str, first_app: bool) -> Option<(String, &SpannedStr)> {
+        let per = format!("{LOAD_ANNOTATION_PREFIX}{container}");
+        if let Some(a) = self.annotation(&per) {
+            return Some((per, a));
+        }
+        if first_app {
+            return self
+                .annotation(LOAD_ANNOTATION)
+                .map(|a| (LOAD_ANNOTATION.to_string(), a));
+        }
+        None
+    }
+
     /// The namespace, defaulting to `default`.
     pub fn namespace(&self) -> &str {
         self.metadata.namespace.as_deref().unwrap_or("default")

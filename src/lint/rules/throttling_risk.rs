@@ -8,7 +8,7 @@ use crate::sim::{self, load};
 use crate::units::Nanos;
 
 /// The annotation that declares a container's load profile.
-pub const LOAD_ANNOTATION: &str = "kcpu.dev/load";
+pub use crate::manifest::model::{LOAD_ANNOTATION, LOAD_ANNOTATION_PREFIX};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -60,9 +60,6 @@ bursts, or remove the limit (see KCPU002).
 - kcpu `src/sim/` (the simulator this rule runs).
 "#;
 
-/// Per-container annotation prefix: `kcpu.dev/load.<container>` overrides `kcpu.dev/load`.
-pub const LOAD_ANNOTATION_PREFIX: &str = "kcpu.dev/load.";
-
 /// Simulated window per run and number of runs (random phases from a fixed seed, so the
 /// verdict is deterministic).
 const SIM_DURATION_MS: u64 = 2_000;
@@ -78,22 +75,12 @@ struct Declared<'a> {
 }
 
 fn declared<'a>(cx: &WorkloadCx<'a>, name: &str, first_app: bool) -> Option<Declared<'a>> {
-    let per = format!("{LOAD_ANNOTATION_PREFIX}{name}");
-    if let Some(a) = cx.workload.annotation(&per) {
+    if let Some((key, a)) = cx.workload.declared_load(name, first_app) {
         return Some(Declared {
             text: &a.value,
             span: Some(a.span),
-            from: format!("annotation {per}"),
+            from: format!("annotation {key}"),
         });
-    }
-    if first_app {
-        if let Some(a) = cx.workload.annotation(LOAD_ANNOTATION) {
-            return Some(Declared {
-                text: &a.value,
-                span: Some(a.span),
-                from: format!("annotation {LOAD_ANNOTATION}"),
-            });
-        }
     }
     cx.policy
         .throttling
