@@ -26,6 +26,37 @@ pub fn percentiles_ns(samples_ns: &[u64]) -> Percentiles {
     }
 }
 
+/// Aggregates runs (the schema both `simulate` and `run` report): counters summed, the
+/// throttled ratio recomputed from the sums, usage averaged over runs, latency and wake-up
+/// percentiles over every request of every run (`lat_ns`, `wake_ns`).
+pub fn aggregate(
+    per_run: Vec<crate::trace::RunResult>,
+    lat_ns: &[u64],
+    wake_ns: &[u64],
+) -> crate::trace::Summary {
+    let mut t = crate::trace::Totals::default();
+    for r in &per_run {
+        t.nr_periods += r.totals.nr_periods;
+        t.nr_throttled += r.totals.nr_throttled;
+        t.throttled_time_us += r.totals.throttled_time_us;
+        t.nr_bursts += r.totals.nr_bursts;
+        t.burst_time_us += r.totals.burst_time_us;
+        t.usage_cores += r.totals.usage_cores;
+    }
+    if !per_run.is_empty() {
+        t.usage_cores /= per_run.len() as f64;
+    }
+    t.throttled_ratio = throttled_ratio(t.nr_throttled, t.nr_periods);
+    t.latency = percentiles_ns(lat_ns);
+    t.wakeup = percentiles_ns(wake_ns);
+    crate::trace::Summary {
+        runs_throttled: per_run.iter().filter(|r| r.totals.nr_throttled > 0).count() as u32,
+        runs: per_run.len() as u32,
+        totals: t,
+        per_run,
+    }
+}
+
 /// `throttled / periods`, 0 when no period elapsed.
 pub fn throttled_ratio(nr_throttled: u64, nr_periods: u64) -> f64 {
     if nr_periods == 0 {
@@ -280,6 +311,31 @@ pub fn compare(measured: &Summary, simulated: &Summary, tol: &Tolerances) -> Com
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aggregate_sums_counters_and_recomputes_the_ratio() {
+        let run = |n: u64, thr: u64, usage: f64| crate::trace::RunResult {
+            run: 0,
+            phase_us: 0,
+            totals: crate::trace::Totals {
+                nr_periods: n,
+                nr_throttled: thr,
+                usage_cores: usage,
+                ..Default::default()
+            },
+        };
+        let s = aggregate(
+            vec![run(10, 5, 0.4), run(30, 0, 0.8)],
+            &[1_000_000, 3_000_000],
+            &[],
+        );
+        assert_eq!((s.runs, s.runs_throttled), (2, 1));
+        assert_eq!((s.totals.nr_periods, s.totals.nr_throttled), (40, 5));
+        assert_eq!(s.totals.throttled_ratio, 0.125);
+        assert!((s.totals.usage_cores - 0.6).abs() < 1e-12);
+        assert_eq!(s.totals.latency.max_ms, 3.0);
+        assert_eq!(s.totals.wakeup.count, 0);
+    }
 
     #[test]
     fn nearest_rank() {

@@ -50,10 +50,8 @@ use crate::runner::{
 };
 use crate::sim::load::{parse_load, LoadProfile};
 use crate::sim::{simulate_container, CpuWeight, Limits, Machine, Phase, RunPlan};
-use crate::stats::{
-    compare, percentiles_ns, throttled_ratio, usage_in_window_us, Comparison, Tolerances,
-};
-use crate::trace::{RunResult, Summary, Totals};
+use crate::stats::{compare, usage_in_window_us, Comparison, Tolerances};
+use crate::trace::{RunResult, Summary};
 use crate::units::{
     format_duration, parse_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight,
 };
@@ -485,33 +483,8 @@ fn simulate_measured(
         hz: machine.hz,
         slice_us: machine.slice.0 / 1_000,
         limits: sim_limits,
-        summary: aggregate(per_run, &lat, &wake),
+        summary: crate::stats::aggregate(per_run, &lat, &wake),
     })
-}
-
-/// Counters summed (ratio from the sums), usage averaged, percentiles over every request.
-fn aggregate(per_run: Vec<RunResult>, lat: &[u64], wake: &[u64]) -> Summary {
-    let mut t = Totals::default();
-    for r in &per_run {
-        t.nr_periods += r.totals.nr_periods;
-        t.nr_throttled += r.totals.nr_throttled;
-        t.throttled_time_us += r.totals.throttled_time_us;
-        t.nr_bursts += r.totals.nr_bursts;
-        t.burst_time_us += r.totals.burst_time_us;
-        t.usage_cores += r.totals.usage_cores;
-    }
-    if !per_run.is_empty() {
-        t.usage_cores /= per_run.len() as f64;
-    }
-    t.throttled_ratio = throttled_ratio(t.nr_throttled, t.nr_periods);
-    t.latency = percentiles_ns(lat);
-    t.wakeup = percentiles_ns(wake);
-    Summary {
-        runs_throttled: per_run.iter().filter(|r| r.totals.nr_throttled > 0).count() as u32,
-        runs: per_run.len() as u32,
-        totals: t,
-        per_run,
-    }
 }
 
 /// The measured summary with usage over `[0, duration)`, the simulator's window (see the

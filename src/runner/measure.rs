@@ -112,29 +112,9 @@ pub fn run_totals(
 /// Aggregates runs: counters summed (ratio recomputed from the sums), usage averaged,
 /// percentiles over every request of every run.
 pub fn summarize(per_run: Vec<RunResult>, records: &[Vec<RequestRecord>]) -> Summary {
-    let mut t = Totals::default();
-    for r in &per_run {
-        t.nr_periods += r.totals.nr_periods;
-        t.nr_throttled += r.totals.nr_throttled;
-        t.throttled_time_us += r.totals.throttled_time_us;
-        t.nr_bursts += r.totals.nr_bursts;
-        t.burst_time_us += r.totals.burst_time_us;
-        t.usage_cores += r.totals.usage_cores;
-    }
-    if !per_run.is_empty() {
-        t.usage_cores /= per_run.len() as f64;
-    }
-    t.throttled_ratio = throttled_ratio(t.nr_throttled, t.nr_periods);
     let all: Vec<RequestRecord> = records.iter().flatten().copied().collect();
     let (lat, wake) = latencies(&all);
-    t.latency = percentiles_ns(&lat);
-    t.wakeup = percentiles_ns(&wake);
-    Summary {
-        runs_throttled: per_run.iter().filter(|r| r.totals.nr_throttled > 0).count() as u32,
-        runs: per_run.len() as u32,
-        totals: t,
-        per_run,
-    }
+    crate::stats::aggregate(per_run, &lat, &wake)
 }
 
 #[cfg(test)]
