@@ -299,6 +299,20 @@ pub fn write_file(io: &dyn CgroupIo, path: &Path, value: &str) -> Result<()> {
         .map_err(io_err(Op::Write(value.to_string()), path))
 }
 
+/// Writes `cpu.idle` (same file and values on v1 and v2) and reads it back; a kernel without the
+/// file (before Linux 5.15) is [`CgroupError::Unsupported`].
+pub fn write_idle(io: &dyn CgroupIo, dir: &Path, idle: bool) -> Result<ReadBack> {
+    let p = dir.join(CPU_IDLE);
+    if !io.exists(&p) {
+        return Err(CgroupError::Unsupported {
+            what: "cpu.idle (Linux 5.15+)",
+            path: p,
+        });
+    }
+    let v = if idle { "1" } else { "0" };
+    write_checked(io, &p, v, v)
+}
+
 /// Writes `value` and reads the file back; a different value is [`CgroupError::ReadBack`].
 /// `expect` is what the kernel should report (often `value` itself).
 pub fn write_checked(

@@ -6,8 +6,8 @@
 //! is zeroed first. Pattern after youki `crates/libcgroups/src/v1/cpu.rs` (our own code).
 
 use super::{
-    read_number, verify, write_checked, CgroupError, CgroupIo, CpuLimits, ReadBack, Result, Share,
-    CPU_IDLE,
+    read_number, verify, write_checked, write_idle, CgroupError, CgroupIo, CpuLimits, ReadBack,
+    Result, Share, CPU_IDLE,
 };
 use crate::units::{PeriodUs, QuotaUs, Shares, Usec};
 use std::path::Path;
@@ -80,15 +80,7 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
         out.push(verify(io, &dir.join(CPU_CFS_QUOTA_US), &quota)?);
     }
     if let Some(idle) = l.idle {
-        let p = dir.join(CPU_IDLE);
-        if !io.exists(&p) {
-            return Err(CgroupError::Unsupported {
-                what: "cpu.idle (Linux 5.15+)",
-                path: p,
-            });
-        }
-        let v = if idle { "1" } else { "0" };
-        out.push(write_checked(io, &p, v, v)?);
+        out.push(write_idle(io, dir, idle)?);
     }
     Ok(out)
 }

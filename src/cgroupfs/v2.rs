@@ -7,8 +7,8 @@
 //! Pattern after youki `crates/libcgroups/src/v2/cpu.rs` (our own code).
 
 use super::{
-    read_file, read_number, verify, write_checked, write_file, CgroupError, CgroupIo, CpuLimits,
-    ReadBack, Result, Share, CGROUP_CONTROLLERS, CGROUP_SUBTREE_CONTROL, CPU_IDLE,
+    read_file, read_number, verify, write_checked, write_file, write_idle, CgroupError, CgroupIo,
+    CpuLimits, ReadBack, Result, Share, CGROUP_CONTROLLERS, CGROUP_SUBTREE_CONTROL, CPU_IDLE,
 };
 use crate::units::{PeriodUs, QuotaUs, Usec, Weight};
 use std::path::Path;
@@ -68,15 +68,7 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
         out.push(verify(io, &dir.join(CPU_MAX), &max)?);
     }
     if let Some(idle) = l.idle {
-        let p = dir.join(CPU_IDLE);
-        if !io.exists(&p) {
-            return Err(CgroupError::Unsupported {
-                what: "cpu.idle (Linux 5.15+)",
-                path: p,
-            });
-        }
-        let v = if idle { "1" } else { "0" };
-        out.push(write_checked(io, &p, v, v)?);
+        out.push(write_idle(io, dir, idle)?);
     }
     Ok(out)
 }
