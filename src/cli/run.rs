@@ -48,8 +48,8 @@ use crate::runner::{
     measure, ContainerPlan, Env, Measurement, Options, PhaseMode, Pin, Plan, PodPlan, RunError,
     Work,
 };
-use crate::sim::load::{parse_load, LoadProfile};
 use crate::sim::fidelity::runner_machine;
+use crate::sim::load::{parse_load, LoadProfile};
 use crate::sim::{simulate_container, CpuWeight, KernelModel, Limits, Phase, RunPlan};
 use crate::stats::{compare, usage_in_window_us, Comparison, Tolerances};
 use crate::trace::{RunResult, Summary};
@@ -433,10 +433,7 @@ fn simulate_measured(
         burst: Usec(limits.burst.map_or(0, |b| b.0)),
         weight,
     };
-    let kernel = KernelModel::for_release(
-        Some(&e.kernel),
-        e.hz.map(|h| h.min(10_000) as u32),
-    );
+    let kernel = KernelModel::for_release(Some(&e.kernel), e.hz.map(|h| h.min(10_000) as u32));
     let mut machine = runner_machine(e.cpus.clamp(1, 1024) as u32, kernel);
     if let Some(h) = hz {
         machine.hz = h;

@@ -25,8 +25,8 @@ use crate::render::trace::{write_groups_table, write_json, write_summary_table, 
 use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
 use crate::sim::scenario::{parse_quota, parse_scenario, parse_us};
 use crate::sim::{
-    default_quantum, simulate_node_with_progress, CpuWeight, GroupConfig, GroupOutcome, Limits,
-    Accounting, KernelModel, Machine, Phase, RunPlan,
+    default_quantum, simulate_node_with_progress, Accounting, CpuWeight, GroupConfig, GroupOutcome,
+    KernelModel, Limits, Machine, Phase, RunPlan,
 };
 use crate::units::{
     format_duration, parse_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight,

@@ -194,14 +194,7 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
         let mut plan = RunPlan::new(duration, 1, 1 + r.run as u64);
         plan.phase = Phase::Fixed(Nanos((r.phase_us * 1_000) % period_ns));
         plan.arrival_seed = Some(1);
-        let o = simulate_container(
-            &s.scenario,
-            limits,
-            &load,
-            trace.clone(),
-            &machine,
-            &plan,
-        )?;
+        let o = simulate_container(&s.scenario, limits, &load, trace.clone(), &machine, &plan)?;
         let sim = o
             .summary
             .per_run

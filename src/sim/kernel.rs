@@ -116,10 +116,7 @@ impl KernelModel {
     pub fn describe(&self) -> String {
         let kernel = match &self.release {
             Some(r) => format!("kernel {} (model {}.{})", r, self.version.0, self.version.1),
-            None => format!(
-                "kernel {}.{} (assumed)",
-                self.version.0, self.version.1
-            ),
+            None => format!("kernel {}.{} (assumed)", self.version.0, self.version.1),
         };
         let hz = if self.hz_known {
             format!("HZ {}", self.hz)

@@ -149,8 +149,7 @@ fn scenarios(dir: &Path) -> Vec<(PathBuf, Scenario)> {
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).expect("scenario readable");
-            let s = parse_scenario(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let s = parse_scenario(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p, s)
         })
         .collect()
@@ -215,12 +214,16 @@ fn recorded_scenarios_replay_within_tolerance() {
     let mut known_seen = vec![false; KNOWN.len()];
     let (mut runs, mut agreeing, mut total_scenarios) = (0, 0, 0);
     for dir in data_sets() {
-        let set = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        let set = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
         let list = scenarios(&dir);
         total_scenarios += list.len();
         for (path, s) in list {
-            let replayed = replay(&s, trace_of(&s))
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let replayed =
+                replay(&s, trace_of(&s)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(
                 !replayed.is_empty(),
                 "{}: every run was noisy; re-measure",

@@ -175,7 +175,13 @@ fn one_unsimulatable_container_does_not_cost_the_report() {
     let mut c = Command::cargo_bin("kcpu").expect("kcpu binary");
     c.current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("CI");
     let o = c
-        .args(["report", "tests/data/report/huge-limit.yaml", "--nodes", "2x4cpu", "--out"])
+        .args([
+            "report",
+            "tests/data/report/huge-limit.yaml",
+            "--nodes",
+            "2x4cpu",
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .expect("run kcpu report");
@@ -192,7 +198,9 @@ fn one_unsimulatable_container_does_not_cost_the_report() {
     );
     let json = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
     let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
-    let rows = v["report"]["throttling"].as_array().expect("throttling rows");
+    let rows = v["report"]["throttling"]
+        .as_array()
+        .expect("throttling rows");
     assert_eq!(rows.len(), 1, "the other container is still simulated");
     assert_eq!(rows[0]["load_from"], "what-if: request-sized burst");
     assert!(md.contains("## What if (assumed load, not a prediction)"));
