@@ -397,8 +397,6 @@ fn single_plan(limits: CpuLimits, work: Work) -> Plan {
     }
 }
 
-/// True when the kernel release `r` (`6.18.44-…`) is at least `major.minor`.
-
 /// The simulated counterpart of a measurement: each run at its measured phase.
 #[derive(Debug, Clone, Serialize)]
 struct Simulated {

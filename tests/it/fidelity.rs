@@ -266,8 +266,8 @@ fn recorded_scenarios_replay_within_tolerance() {
     }
     writeln!(table, "\n{agreeing} of {runs} runs agree on every figure.").unwrap();
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fidelity.md");
+    // The table is the test's report (README "How accurate is simulate" is pasted from it).
     let _ = std::fs::write(&out, &table);
-    println!("{table}");
     assert!(
         total_scenarios >= 15,
         "the grid has {total_scenarios} scenarios, issue 11 asks for at least 15"
