@@ -6,8 +6,9 @@
 pub mod assume;
 pub mod check;
 pub mod exit;
+pub mod output;
 pub mod pick;
-pub mod progress;
+pub mod policy;
 pub mod report;
 pub mod run;
 pub mod simulate;
