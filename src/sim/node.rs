@@ -264,7 +264,6 @@ struct PeriodMark {
     silos_ns: i64,
 }
 
-
 /// One simulation run.
 pub(crate) struct Engine {
     p: EngineParams,
@@ -481,7 +480,9 @@ impl Engine {
                     self.on_slack(idx as usize, t)
                 }
                 EventKind::Config => self.on_config(idx as usize, gen as usize, t),
-                EventKind::Cpu if self.cpus[idx as usize].gen == gen => self.on_cpu(idx as usize, t),
+                EventKind::Cpu if self.cpus[idx as usize].gen == gen => {
+                    self.on_cpu(idx as usize, t)
+                }
                 EventKind::Arrival => self.on_arrival(idx as usize, t),
                 EventKind::Balance => self.on_balance(t),
                 EventKind::Edge | EventKind::Slack | EventKind::Cpu => {} // stale generation
@@ -501,12 +502,22 @@ impl Engine {
                 let latencies_ns = g
                     .reqs
                     .iter()
-                    .map(|r| r.end.unwrap_or(stop_at).min(stop_at).saturating_sub(r.arrival))
+                    .map(|r| {
+                        r.end
+                            .unwrap_or(stop_at)
+                            .min(stop_at)
+                            .saturating_sub(r.arrival)
+                    })
                     .collect();
                 let wakeups_ns = g
                     .reqs
                     .iter()
-                    .map(|r| r.start.unwrap_or(stop_at).min(stop_at).saturating_sub(r.arrival))
+                    .map(|r| {
+                        r.start
+                            .unwrap_or(stop_at)
+                            .min(stop_at)
+                            .saturating_sub(r.arrival)
+                    })
                     .collect();
                 GroupResult {
                     stat,

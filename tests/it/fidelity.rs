@@ -311,8 +311,8 @@ fn weight_scenarios_replay_within_tolerance() {
         for path in files(&dir, true) {
             seen += 1;
             let text = std::fs::read_to_string(&path).expect("readable");
-            let s: WeightScenario = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let s: WeightScenario =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let sim = replay_weights(&s).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(!s.runs.is_empty(), "{}: no runs", path.display());
             let n = s.runs.len() as f64;
