@@ -7,6 +7,7 @@
  *   loadgen spin THREADS DURATION_MS
  *   loadgen periodic THREADS WORK_US EVERY_US DURATION_MS
  *
+ * LOADGEN_START_NS=<CLOCK_MONOTONIC ns> makes several generators start at the same instant.
  * Prints one JSON line: {"requests":N,"p50_ms":..,"p99_ms":..,"max_ms":..,"cpu_ms":..}
  * (latency = scheduled arrival -> completion). Build: cc -O2 -pthread -o loadgen loadgen.c
  */
@@ -45,6 +46,7 @@ static void burn(uint64_t ns) {
 
 static void *worker(void *arg) {
   size_t id = (size_t)arg;
+  sleep_until(start_ns);
   if (!mode_periodic) {
     while (clk(CLOCK_MONOTONIC) < start_ns + duration_ns) burn(1000000);
     return NULL;
@@ -85,7 +87,8 @@ int main(int argc, char **argv) {
   lat = calloc(threads * per_thread_cap, sizeof *lat);
   counts = calloc(threads, sizeof *counts);
   if (!lat || !counts) return 1;
-  start_ns = clk(CLOCK_MONOTONIC) + 20000000ull; /* 20 ms to start every thread */
+  const char *at = getenv("LOADGEN_START_NS");
+  start_ns = at ? strtoull(at, NULL, 10) : clk(CLOCK_MONOTONIC) + 20000000ull; /* 20 ms to start every thread */
   pthread_t t[64];
   for (size_t i = 0; i < threads; i++) pthread_create(&t[i], NULL, worker, (void *)i);
   for (size_t i = 0; i < threads; i++) pthread_join(t[i], NULL);

@@ -48,9 +48,9 @@ use crate::runner::{
     measure, ContainerPlan, Env, Measurement, Options, PhaseMode, Pin, Plan, PodPlan, RunError,
     Work,
 };
-use crate::sim::fidelity::runner_machine;
+use crate::sim::fidelity::{runner_machine, simulate_measured_runs};
 use crate::sim::load::{parse_load, LoadProfile};
-use crate::sim::{simulate_container, KernelModel, Limits, Phase, RunPlan};
+use crate::sim::{KernelModel, Limits};
 use crate::stats::{compare, usage_in_window_us, Comparison, Tolerances};
 use crate::trace::{RunResult, Summary};
 use crate::units::{
@@ -426,23 +426,26 @@ fn simulate_measured(
         machine.slice = Nanos::from_us(us);
     }
     let trace = super::simulate::read_trace(load, None)?;
-    let period_ns = limits.period.0.max(1) * 1_000;
+    let runs: Vec<(u32, u64)> = m
+        .summary
+        .per_run
+        .iter()
+        .map(|r| (r.run, r.phase_us))
+        .collect();
+    let outcomes = simulate_measured_runs(
+        "simulated",
+        sim_limits,
+        load,
+        trace,
+        &machine,
+        duration,
+        seed,
+        &runs,
+    )?;
     let mut per_run = Vec::new();
     let mut lat = Vec::new();
     let mut wake = Vec::new();
-    for r in &m.summary.per_run {
-        let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(r.run as u64));
-        // The worker draws Poisson arrivals from the run's seed as given.
-        plan.arrival_seed = Some(seed);
-        plan.phase = Phase::Fixed(Nanos((r.phase_us * 1_000) % period_ns));
-        let o = simulate_container(
-            "simulated",
-            sim_limits,
-            load,
-            trace.clone(),
-            &machine,
-            &plan,
-        )?;
+    for ((run, phase_us), o) in runs.into_iter().zip(outcomes) {
         let totals = o
             .summary
             .per_run
@@ -450,8 +453,8 @@ fn simulate_measured(
             .map(|x| x.totals.clone())
             .unwrap_or_default();
         per_run.push(RunResult {
-            run: r.run,
-            phase_us: r.phase_us,
+            run,
+            phase_us,
             totals,
         });
         lat.extend(o.latencies_ns);

@@ -36,6 +36,31 @@ pub fn runner_machine(cpus: u32, kernel: KernelModel) -> Machine {
     m
 }
 
+/// Simulates each measured run of one group at its measured phase (`runs`: run index and phase in
+/// µs), as `kcpu run` measured it: run `i` with seed `seed + i`, and Poisson arrivals drawn from
+/// `seed` itself (the runner's worker uses the seed as given). One outcome per run, in order.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_measured_runs(
+    name: &str,
+    limits: Limits,
+    load: &LoadProfile,
+    trace: Option<Vec<Request>>,
+    machine: &Machine,
+    duration: Nanos,
+    seed: u64,
+    runs: &[(u32, u64)],
+) -> Result<Vec<super::GroupOutcome>, SimError> {
+    let period_ns = limits.period.0.max(1) * 1_000;
+    runs.iter()
+        .map(|&(run, phase_us)| {
+            let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(run as u64));
+            plan.phase = Phase::Fixed(Nanos((phase_us * 1_000) % period_ns));
+            plan.arrival_seed = Some(seed);
+            simulate_container(name, limits, load, trace.clone(), machine, &plan)
+        })
+        .collect()
+}
+
 /// The tolerances of issue 11 (per run): usage ±2 %, throttled-period ratio ±0.05, p50 within
 /// max(1 ms, 3 %), p99 within 10 %; plus the same throttled/not verdict.
 pub const TOLERANCES: Tolerances = Tolerances {
@@ -188,13 +213,20 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
         },
     };
     let machine = scenario_machine(s);
-    let period_ns = s.limits.period_us.max(1) * 1_000;
+    let measured_runs: Vec<&MeasuredRun> = s.runs.iter().filter(|r| !r.noisy).collect();
+    let phases: Vec<(u32, u64)> = measured_runs.iter().map(|r| (r.run, r.phase_us)).collect();
+    let outcomes = simulate_measured_runs(
+        &s.scenario,
+        limits,
+        &load,
+        trace,
+        &machine,
+        duration,
+        1,
+        &phases,
+    )?;
     let mut out = Vec::new();
-    for r in s.runs.iter().filter(|r| !r.noisy) {
-        let mut plan = RunPlan::new(duration, 1, 1 + r.run as u64);
-        plan.phase = Phase::Fixed(Nanos((r.phase_us * 1_000) % period_ns));
-        plan.arrival_seed = Some(1);
-        let o = simulate_container(&s.scenario, limits, &load, trace.clone(), &machine, &plan)?;
+    for (r, o) in measured_runs.into_iter().zip(outcomes) {
         let sim = o
             .summary
             .per_run
@@ -224,4 +256,74 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
         });
     }
     Ok(out)
+}
+
+/// One group of a weight scenario (several groups competing on one machine).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WeightGroup {
+    /// `cpu.shares`.
+    pub shares: u64,
+    /// `cpu.cfs_quota_us` (−1 = none).
+    pub quota_us: i64,
+    /// `cpu.cfs_period_us`.
+    pub period_us: u64,
+    /// Load in the shared grammar (`spin:threads=2`).
+    pub load: String,
+}
+
+/// One measured run of a weight scenario: CPU used by each group, in group order.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WeightRun {
+    /// Run index.
+    pub run: u32,
+    /// Cores used by each group over the run.
+    pub usage_cores: Vec<f64>,
+}
+
+/// A weight scenario file (`weights-*.json`, written by `scripts/fidelity/weights.sh`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WeightScenario {
+    /// Short name.
+    pub scenario: String,
+    /// The exact measuring command.
+    pub command: String,
+    /// `uname -r`.
+    pub kernel: String,
+    /// `CONFIG_HZ`.
+    pub hz: u32,
+    /// CPUs.
+    pub cpus: u32,
+    /// Measured window per run.
+    pub duration: String,
+    /// The competing groups.
+    pub groups: Vec<WeightGroup>,
+    /// The runs.
+    pub runs: Vec<WeightRun>,
+}
+
+/// Simulates a weight scenario once (spinning loads do not depend on the phase): the cores each
+/// group uses, in group order. The load generator reads its CPU clock, so accounting is
+/// continuous (see [`super::kernel`]).
+pub fn replay_weights(s: &WeightScenario) -> Result<Vec<f64>, ReplayError> {
+    let field = |e: String| ReplayError::Field(s.scenario.clone(), e);
+    let duration = parse_duration(&s.duration).map_err(|e| field(e.to_string()))?;
+    let mut groups = Vec::with_capacity(s.groups.len());
+    for (i, g) in s.groups.iter().enumerate() {
+        let load = parse_load(&g.load).map_err(|e| field(e.to_string()))?;
+        let limits = Limits {
+            quota: QuotaUs(g.quota_us),
+            period: PeriodUs(g.period_us),
+            burst: Usec(0),
+            weight: CpuShare::Shares(Shares(g.shares)),
+        };
+        groups.push(super::GroupConfig::new(format!("g{i}"), limits, load));
+    }
+    let mut machine = Machine::for_kernel(
+        s.cpus.clamp(1, 1024),
+        KernelModel::for_release(Some(&s.kernel), Some(s.hz)),
+    );
+    machine.accounting = Accounting::Continuous;
+    let plan = RunPlan::new(duration, 1, 1);
+    let out = super::simulate_node(&groups, &machine, &plan)?;
+    Ok(out.iter().map(|o| o.summary.totals.usage_cores).collect())
 }

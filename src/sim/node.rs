@@ -3,7 +3,7 @@
 //!
 //! One [`Engine`] simulates one run of one node: any number of groups (one for `simulate
 //! --quota …`, many for a scenario) sharing `cpus` CPUs. Time is integer nanoseconds; events sit in
-//! a binary heap ordered by (time, kind, sequence), so ties resolve as cfs.md §6.3 asks — timers
+//! a binary heap keyed by [`EventKey`] (time, [`EventKind`], sequence), so ties resolve as cfs.md §6.3 asks — timers
 //! before ticks before thread events — and every run is deterministic.
 //!
 //! # What is modelled (and where it comes from)
@@ -53,10 +53,6 @@ use crate::trace::Sample;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-/// "No thread / no request".
-const NONE: u32 = u32::MAX;
-/// "Not yet" for request timestamps.
-const NEVER: u64 = u64::MAX;
 /// `NICE_0_LOAD` scaled down (kernel weight of a nice-0 task / a 1024-share group).
 const NICE_0_LOAD: u64 = 1024;
 /// `MIN_SHARES` (sched.h): the smallest per-CPU group entity weight.
@@ -64,19 +60,46 @@ const MIN_SHARES: u64 = 2;
 /// Events allowed at one instant before the engine reports a stall instead of looping.
 const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
 
-// Event kinds, in tie-break order at equal times.
-const EV_SAMPLE: u8 = 0;
-/// Closes a period record just before the edge is processed (sees the throttled list as the edge does).
-const EV_GRID: u8 = 1;
-const EV_EDGE: u8 = 2;
-const EV_SLACK: u8 = 3;
-/// A cgroup write (quota, period, burst or weight) at a planned time.
-const EV_CONFIG: u8 = 4;
-/// Opens the next period record just after the edge (sees the refilled pool).
-const EV_GRID_OPEN: u8 = 5;
-const EV_CPU: u8 = 6;
-const EV_ARRIVAL: u8 = 7;
-const EV_BALANCE: u8 = 8;
+/// What an event does. The declaration order is the tie-break order at equal times (derived
+/// `Ord`): recorders, timers, configuration writes, CPUs, arrivals, balancing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EventKind {
+    /// Timeline sample.
+    Sample,
+    /// Closes a period record just before the edge is processed (sees the throttled list as the
+    /// edge does).
+    Grid,
+    /// Period timer of a group.
+    Edge,
+    /// Slack timer of a group.
+    Slack,
+    /// A cgroup write (quota, period, burst or weight) at a planned time.
+    Config,
+    /// Opens the next period record just after the edge (sees the refilled pool).
+    GridOpen,
+    /// A CPU's next check (completion, silo empty, slice end).
+    Cpu,
+    /// Request arrivals of a group.
+    Arrival,
+    /// Periodic load balance.
+    Balance,
+}
+
+/// Heap key of a queued event; the heap pops the smallest (time, kind, sequence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct EventKey {
+    /// When it fires.
+    time: u64,
+    /// What it does (tie-break at equal times).
+    kind: EventKind,
+    /// Insertion order (tie-break within a kind: first queued, first served).
+    seq: u64,
+    /// CPU or group index (0 for machine-wide events).
+    idx: u32,
+    /// Generation the event was queued for (stale CPU and timer events are dropped); the change
+    /// index for [`EventKind::Config`].
+    gen: u64,
+}
 
 /// How a group's threads receive work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,14 +196,16 @@ struct Thread {
     on_rq: bool,
     spin: bool,
     work_left: u64,
-    cur: u32,
+    /// The request it is serving.
+    cur: Option<u32>,
     pending: VecDeque<u32>,
     vr: u64,
 }
 
 #[derive(Debug, Clone, Default)]
 struct Cpu {
-    running: u32,
+    /// The thread running on it.
+    running: Option<u32>,
     rq: Vec<u32>,
     last: u64,
     run_start: u64,
@@ -200,8 +225,10 @@ struct Req {
     arrival: u64,
     work: u64,
     thread: u32,
-    start: u64,
-    end: u64,
+    /// First CPU time.
+    start: Option<u64>,
+    /// Completion.
+    end: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -237,13 +264,10 @@ struct PeriodMark {
     silos_ns: i64,
 }
 
-/// A queued event: (time, kind, sequence, index, generation), smallest first.
-type Queued = Reverse<(u64, u8, u64, u32, u64)>;
-
 /// One simulation run.
 pub(crate) struct Engine {
     p: EngineParams,
-    heap: BinaryHeap<Queued>,
+    heap: BinaryHeap<Reverse<EventKey>>,
     seq: u64,
     cpus: Vec<Cpu>,
     threads: Vec<Thread>,
@@ -271,7 +295,7 @@ impl Engine {
                     on_rq: false,
                     spin: s.kind == LoadKind::Spin,
                     work_left: 0,
-                    cur: NONE,
+                    cur: None,
                     pending: VecDeque::new(),
                     vr: 0,
                 });
@@ -283,8 +307,8 @@ impl Engine {
                     arrival: r.arrival.0,
                     work: r.work.0.max(1) + p.request_overhead_ns,
                     thread: r.thread.unwrap_or(0) % nthreads,
-                    start: NEVER,
-                    end: NEVER,
+                    start: None,
+                    end: None,
                 })
                 .collect();
             outstanding += reqs.len();
@@ -324,12 +348,7 @@ impl Engine {
                 at_end: None,
             });
         }
-        let cpus = (0..ncpu)
-            .map(|_| Cpu {
-                running: NONE,
-                ..Cpu::default()
-            })
-            .collect();
+        let cpus = (0..ncpu).map(|_| Cpu::default()).collect();
         Engine {
             p,
             heap: BinaryHeap::new(),
@@ -343,9 +362,15 @@ impl Engine {
         }
     }
 
-    fn push(&mut self, time: u64, kind: u8, idx: u32, gen: u64) {
+    fn push(&mut self, time: u64, kind: EventKind, idx: u32, gen: u64) {
         self.seq += 1;
-        self.heap.push(Reverse((time, kind, self.seq, idx, gen)));
+        self.heap.push(Reverse(EventKey {
+            time,
+            kind,
+            seq: self.seq,
+            idx,
+            gen,
+        }));
     }
 
     fn is_tick(&self, t: u64) -> bool {
@@ -384,7 +409,7 @@ impl Engine {
         // Timers and recorders.
         if let Some(dt) = self.p.sample_ns {
             if dt > 0 {
-                self.push(0, EV_SAMPLE, 0, 0);
+                self.push(0, EventKind::Sample, 0, 0);
             }
         }
         for g in 0..self.groups.len() {
@@ -392,17 +417,17 @@ impl Engine {
                 if let Some(bw) = &self.groups[g].bw {
                     let first = bw.next_grid_after(0);
                     if first <= end {
-                        self.push(first, EV_GRID, g as u32, 0);
+                        self.push(first, EventKind::Grid, g as u32, 0);
                     }
                 }
             }
             if let Some(r) = self.groups[g].reqs.first() {
                 let t = r.arrival;
-                self.push(t, EV_ARRIVAL, g as u32, 0);
+                self.push(t, EventKind::Arrival, g as u32, 0);
             }
             let writes: Vec<u64> = self.groups[g].changes.iter().map(|c| c.0).collect();
             for (i, at) in writes.into_iter().enumerate() {
-                self.push(at, EV_CONFIG, g as u32, i as u64);
+                self.push(at, EventKind::Config, g as u32, i as u64);
             }
         }
         // Spinning threads are runnable from the start.
@@ -415,8 +440,15 @@ impl Engine {
         let mut last_t = u64::MAX;
         let mut same = 0u64;
         let mut stop_at = cap;
-        while let Some(Reverse((t, kind, _, idx, gen))) = self.heap.pop() {
-            if !snapped && (t > end || (t == end && kind > EV_GRID_OPEN)) {
+        while let Some(Reverse(EventKey {
+            time: t,
+            kind,
+            idx,
+            gen,
+            ..
+        })) = self.heap.pop()
+        {
+            if !snapped && (t > end || (t == end && kind > EventKind::GridOpen)) {
                 self.snapshot_end(end);
                 snapped = true;
             }
@@ -438,20 +470,22 @@ impl Engine {
                 same = 0;
             }
             match kind {
-                EV_SAMPLE => self.on_sample(t),
-                EV_GRID => self.on_grid(idx as usize, t),
-                EV_GRID_OPEN => self.on_grid_open(idx as usize, t),
-                EV_EDGE if self.groups[idx as usize].timer_gen == gen => {
+                EventKind::Sample => self.on_sample(t),
+                EventKind::Grid => self.on_grid(idx as usize, t),
+                EventKind::GridOpen => self.on_grid_open(idx as usize, t),
+                EventKind::Edge if self.groups[idx as usize].timer_gen == gen => {
                     self.on_edge(idx as usize, t)
                 }
-                EV_SLACK if self.groups[idx as usize].timer_gen == gen => {
+                EventKind::Slack if self.groups[idx as usize].timer_gen == gen => {
                     self.on_slack(idx as usize, t)
                 }
-                EV_CONFIG => self.on_config(idx as usize, gen as usize, t),
-                EV_CPU if self.cpus[idx as usize].gen == gen => self.on_cpu(idx as usize, t),
-                EV_ARRIVAL => self.on_arrival(idx as usize, t),
-                EV_BALANCE => self.on_balance(t),
-                _ => {}
+                EventKind::Config => self.on_config(idx as usize, gen as usize, t),
+                EventKind::Cpu if self.cpus[idx as usize].gen == gen => {
+                    self.on_cpu(idx as usize, t)
+                }
+                EventKind::Arrival => self.on_arrival(idx as usize, t),
+                EventKind::Balance => self.on_balance(t),
+                EventKind::Edge | EventKind::Slack | EventKind::Cpu => {} // stale generation
             }
         }
         if !snapped {
@@ -468,12 +502,22 @@ impl Engine {
                 let latencies_ns = g
                     .reqs
                     .iter()
-                    .map(|r| r.end.min(stop_at).saturating_sub(r.arrival))
+                    .map(|r| {
+                        r.end
+                            .unwrap_or(stop_at)
+                            .min(stop_at)
+                            .saturating_sub(r.arrival)
+                    })
                     .collect();
                 let wakeups_ns = g
                     .reqs
                     .iter()
-                    .map(|r| r.start.min(stop_at).saturating_sub(r.arrival))
+                    .map(|r| {
+                        r.start
+                            .unwrap_or(stop_at)
+                            .min(stop_at)
+                            .saturating_sub(r.arrival)
+                    })
                     .collect();
                 GroupResult {
                     stat,
@@ -494,11 +538,10 @@ impl Engine {
     /// charge to its request, its group's usage, its silo and its virtual runtimes.
     fn charge(&mut self, c: usize, now: u64) {
         let cpu = &mut self.cpus[c];
-        let t = cpu.running;
-        if t == NONE || now <= cpu.last {
+        let Some(t) = cpu.running.filter(|_| now > cpu.last) else {
             cpu.last = cpu.last.max(now);
             return;
-        }
+        };
         let delta = now - cpu.last;
         cpu.last = now;
         let th = &mut self.threads[t as usize];
@@ -526,10 +569,10 @@ impl Engine {
         let edge = std::mem::take(&mut bw.arm_edge).then_some(bw.next_edge_ns);
         let slack = bw.arm_slack_at.take();
         if let Some(t) = edge {
-            self.push(t, EV_EDGE, g as u32, gen);
+            self.push(t, EventKind::Edge, g as u32, gen);
         }
         if let Some(t) = slack {
-            self.push(t, EV_SLACK, g as u32, gen);
+            self.push(t, EventKind::Slack, g as u32, gen);
         }
     }
 
@@ -579,7 +622,7 @@ impl Engine {
             }
             if let Some((gv, tv, t)) = best {
                 let cpu = &mut self.cpus[c];
-                cpu.running = t;
+                cpu.running = Some(t);
                 cpu.run_start = now;
                 cpu.last = now;
                 cpu.min_vr = cpu.min_vr.max(gv);
@@ -587,12 +630,12 @@ impl Engine {
                 let (gi, cur) = (th.group as usize, th.cur);
                 let g = &mut self.groups[gi];
                 g.ent[c].min_vr = g.ent[c].min_vr.max(tv);
-                if cur != NONE && g.reqs[cur as usize].start == NEVER {
-                    g.reqs[cur as usize].start = now;
+                if let Some(r) = cur {
+                    g.reqs[r as usize].start.get_or_insert(now);
                 }
                 return;
             }
-            self.cpus[c].running = NONE;
+            self.cpus[c].running = None;
             self.cpus[c].last = now;
             if !self.newidle_pull(c, now) {
                 return;
@@ -606,10 +649,9 @@ impl Engine {
         // Bring the running thread's accounts up to `now` so the times below start from here.
         self.charge(c, now);
         self.cpus[c].gen += 1;
-        let t = self.cpus[c].running;
-        if t == NONE {
+        let Some(t) = self.cpus[c].running else {
             return;
-        }
+        };
         let th = &self.threads[t as usize];
         let mut next = u64::MAX;
         if !th.spin {
@@ -625,16 +667,15 @@ impl Engine {
         }
         if next != u64::MAX {
             let gen = self.cpus[c].gen;
-            self.push(next, EV_CPU, c as u32, gen);
+            self.push(next, EventKind::Cpu, c as u32, gen);
         }
     }
 
     fn on_cpu(&mut self, c: usize, now: u64) {
         self.charge(c, now);
-        let t = self.cpus[c].running;
-        if t == NONE {
+        let Some(t) = self.cpus[c].running else {
             return;
-        }
+        };
         let ti = t as usize;
         let g = self.threads[ti].group as usize;
         let mut running = true;
@@ -656,7 +697,7 @@ impl Engine {
                 }
                 self.flush_timers(g);
                 if !running {
-                    self.cpus[c].running = NONE;
+                    self.cpus[c].running = None;
                     self.pick(c, now);
                 }
             }
@@ -666,7 +707,7 @@ impl Engine {
             && now >= self.cpus[c].run_start + self.p.quantum_ns
             && self.ready_count(c) > 1
         {
-            self.cpus[c].running = NONE;
+            self.cpus[c].running = None;
             self.pick(c, now);
         }
         self.reschedule(c, now);
@@ -674,10 +715,8 @@ impl Engine {
 
     fn finish_request(&mut self, ti: usize, now: u64) {
         let th = &mut self.threads[ti];
-        let r = th.cur;
-        th.cur = NONE;
-        if r != NONE {
-            self.groups[th.group as usize].reqs[r as usize].end = now;
+        if let Some(r) = th.cur.take() {
+            self.groups[th.group as usize].reqs[r as usize].end = Some(now);
             self.outstanding -= 1;
         }
     }
@@ -693,11 +732,9 @@ impl Engine {
         };
         let Some(r) = next else { return false };
         let req = &mut g.reqs[r as usize];
-        th.cur = r;
+        th.cur = Some(r);
         th.work_left = req.work;
-        if req.start == NEVER {
-            req.start = now;
-        }
+        req.start.get_or_insert(now);
         true
     }
 
@@ -706,7 +743,7 @@ impl Engine {
     fn block(&mut self, ti: usize, now: u64) {
         let c = self.threads[ti].cpu as usize;
         let g = self.threads[ti].group as usize;
-        self.cpus[c].running = NONE;
+        self.cpus[c].running = None;
         self.remove_from_rq(ti, c);
         let grp = &mut self.groups[g];
         grp.nr_runnable -= 1;
@@ -759,7 +796,7 @@ impl Engine {
         let prev = self.threads[ti].cpu as usize;
         for i in 0..n {
             let c = (prev + i) % n;
-            if self.cpus[c].running == NONE {
+            if self.cpus[c].running.is_none() {
                 return c;
             }
         }
@@ -779,10 +816,9 @@ impl Engine {
     fn attach(&mut self, ti: usize, c: usize, now: u64, do_pick: bool) {
         self.charge(c, now);
         let g = self.threads[ti].group as usize;
-        let running_group = match self.cpus[c].running {
-            NONE => None,
-            t => Some(self.threads[t as usize].group as usize),
-        };
+        let running_group = self.cpus[c]
+            .running
+            .map(|t| self.threads[t as usize].group as usize);
         self.cpus[c].rq.push(ti as u32);
         let cpu_min = self.cpus[c].min_vr;
         let grp = &mut self.groups[g];
@@ -810,10 +846,10 @@ impl Engine {
         th.vr = th_vr;
         self.flush_timers(g);
         if stop_running {
-            self.cpus[c].running = NONE;
+            self.cpus[c].running = None;
         }
         if do_pick {
-            if self.cpus[c].running == NONE {
+            if self.cpus[c].running.is_none() {
                 self.pick(c, now);
             }
             self.maybe_arm_balance(c, now);
@@ -840,7 +876,7 @@ impl Engine {
     /// A waiting thread on `s` that may move to `c` (neither silo throttled).
     fn movable(&self, t: u32, s: usize, c: usize) -> bool {
         let g = self.threads[t as usize].group as usize;
-        self.cpus[s].running != t && !self.silo_throttled(g, s) && !self.silo_throttled(g, c)
+        self.cpus[s].running != Some(t) && !self.silo_throttled(g, s) && !self.silo_throttled(g, c)
     }
 
     /// `newidle_balance()`: an idle CPU pulls one waiting thread from the CPU with the most.
@@ -881,7 +917,7 @@ impl Engine {
         {
             self.balance_pending = true;
             let at = now + self.p.balance_ns;
-            self.push(at, EV_BALANCE, 0, 0);
+            self.push(at, EventKind::Balance, 0, 0);
         }
     }
 
@@ -928,7 +964,7 @@ impl Engine {
         if (0..n).any(|c| self.ready_count(c) > 1) {
             self.balance_pending = true;
             let at = now + self.p.balance_ns;
-            self.push(at, EV_BALANCE, 0, 0);
+            self.push(at, EventKind::Balance, 0, 0);
         }
     }
 
@@ -944,7 +980,7 @@ impl Engine {
         if bw.period_edge(now, &mut out) {
             let next = bw.next_edge_ns;
             let gen = self.groups[g].timer_gen;
-            self.push(next, EV_EDGE, g as u32, gen);
+            self.push(next, EventKind::Edge, g as u32, gen);
         }
         for &c in &out {
             self.after_unthrottle(g, c as usize, now);
@@ -971,7 +1007,7 @@ impl Engine {
             let cpu_min = self.cpus[c].min_vr;
             let e = &mut self.groups[g].ent[c];
             e.vr = e.vr.max(cpu_min);
-            if self.cpus[c].running == NONE {
+            if self.cpus[c].running.is_none() {
                 self.pick(c, now);
             }
             self.maybe_arm_balance(c, now);
@@ -990,8 +1026,10 @@ impl Engine {
         // Charge what ran up to the write under the old values (the kernel's update_curr() ran at
         // the last tick; the engine charges lazily, so catch up here).
         for c in 0..ncpu {
-            let t = self.cpus[c].running;
-            if t != NONE && self.threads[t as usize].group as usize == g {
+            if self.cpus[c]
+                .running
+                .is_some_and(|t| self.threads[t as usize].group as usize == g)
+            {
                 self.charge(c, now);
             }
         }
@@ -1026,8 +1064,10 @@ impl Engine {
         }
         // Silos were reset: CPUs running this group need a new check time.
         for c in 0..ncpu {
-            let t = self.cpus[c].running;
-            if t != NONE && self.threads[t as usize].group as usize == g {
+            if self.cpus[c]
+                .running
+                .is_some_and(|t| self.threads[t as usize].group as usize == g)
+            {
                 self.reschedule(c, now);
             }
         }
@@ -1045,7 +1085,7 @@ impl Engine {
         let grp = &self.groups[g];
         if let Some(r) = grp.reqs.get(grp.next_req) {
             let t = r.arrival;
-            self.push(t, EV_ARRIVAL, g as u32, 0);
+            self.push(t, EventKind::Arrival, g as u32, 0);
         }
     }
 
@@ -1054,7 +1094,7 @@ impl Engine {
         let worker = match grp.kind {
             LoadKind::Bound => {
                 let ti = (grp.first_thread + grp.reqs[r as usize].thread) as usize;
-                if self.threads[ti].cur == NONE {
+                if self.threads[ti].cur.is_none() {
                     Some(ti)
                 } else {
                     self.threads[ti].pending.push_back(r);
@@ -1072,7 +1112,7 @@ impl Engine {
         };
         if let Some(ti) = worker {
             let th = &mut self.threads[ti];
-            th.cur = r;
+            th.cur = Some(r);
             th.work_left = grp.reqs[r as usize].work;
             self.wake(ti, now);
         }
@@ -1085,7 +1125,10 @@ impl Engine {
     fn usage_now(&self, g: usize, now: u64) -> u64 {
         let mut u = self.groups[g].usage_ns;
         for cpu in &self.cpus {
-            if cpu.running != NONE && self.threads[cpu.running as usize].group as usize == g {
+            if cpu
+                .running
+                .is_some_and(|t| self.threads[t as usize].group as usize == g)
+            {
                 u += now.saturating_sub(cpu.last);
             }
         }
@@ -1107,7 +1150,7 @@ impl Engine {
         if let Some(dt) = self.p.sample_ns {
             let next = now + dt;
             if next <= self.p.duration_ns {
-                self.push(next, EV_SAMPLE, 0, 0);
+                self.push(next, EventKind::Sample, 0, 0);
             }
         }
     }
@@ -1135,7 +1178,7 @@ impl Engine {
 
     fn on_grid(&mut self, g: usize, now: u64) {
         self.close_period(g, now);
-        self.push(now, EV_GRID_OPEN, g as u32, 0);
+        self.push(now, EventKind::GridOpen, g as u32, 0);
     }
 
     /// After the edge: the new period starts with the refilled pool and the silos as the edge
@@ -1147,7 +1190,7 @@ impl Engine {
         grp.mark.silos_ns = bw.silo_credit_ns();
         let next = now + bw.params.period_ns;
         if next <= self.p.duration_ns {
-            self.push(next, EV_GRID, g as u32, 0);
+            self.push(next, EventKind::Grid, g as u32, 0);
         }
     }
 
