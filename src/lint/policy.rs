@@ -400,7 +400,7 @@ struct RawPolicy {
     #[serde(default)]
     kubernetes: Option<S>,
     #[serde(default)]
-    nodes: Option<Vec<Spanned<RawNode>>>,
+    nodes: Option<Spanned<RawNodes>>,
     #[serde(default)]
     throttling: Option<RawThrottling>,
     #[serde(default)]
@@ -421,6 +421,40 @@ struct RawNode {
     cpu: S,
     #[serde(default)]
     allocatable: Option<S>,
+}
+
+/// `nodes:` as a list of shapes or as the `--nodes` text (`"3x8cpu,2x16cpu"`).
+enum RawNodes {
+    /// `COUNTxCPU` shapes separated by commas.
+    Text(String),
+    /// `{name, count, cpu, allocatable}` entries.
+    List(Vec<Spanned<RawNode>>),
+}
+
+impl<'de> Deserialize<'de> for RawNodes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawNodes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of node shapes or a string such as \"3x8cpu,2x16cpu\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawNodes, E> {
+                Ok(RawNodes::Text(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawNodes, A::Error> {
+                let mut v = Vec::new();
+                while let Some(n) = seq.next_element::<Spanned<RawNode>>()? {
+                    v.push(n);
+                }
+                Ok(RawNodes::List(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -547,7 +581,34 @@ impl RawPolicy {
                     .map_err(|e: ProfileError| err_at(&s, e.to_string()))?,
             );
         }
-        for (i, n) in self.nodes.unwrap_or_default().into_iter().enumerate() {
+        let listed = match self.nodes {
+            None => Vec::new(),
+            Some(sp) => {
+                let at = err_at(&sp, "");
+                match sp.value {
+                    RawNodes::List(v) => v,
+                    RawNodes::Text(t) => {
+                        let shapes = crate::capacity::parse_nodes(&t, MilliCpu(0)).map_err(|e| {
+                            PolicyError {
+                                message: e.to_string(),
+                                ..at
+                            }
+                        })?;
+                        p.nodes = shapes
+                            .into_iter()
+                            .map(|n| NodeShape {
+                                name: n.name,
+                                count: n.count,
+                                capacity: MilliCpu(n.capacity_millicores),
+                                allocatable: MilliCpu(n.allocatable_millicores),
+                            })
+                            .collect();
+                        Vec::new()
+                    }
+                }
+            }
+        };
+        for (i, n) in listed.into_iter().enumerate() {
             let node = &n.value;
             let capacity = cpu_value(&node.cpu, "node cpu")?;
             let allocatable = match &node.allocatable {
@@ -753,6 +814,14 @@ mod tests {
             Some(MilliCpu(15_500))
         );
         assert_eq!(p.nodes[1].name, "node-shape-2");
+        // The `--nodes` text form is accepted too.
+        let p = Policy::from_yaml("nodes: \"3x8cpu, 2x16cpu\"\n").unwrap();
+        assert_eq!(p.nodes.len(), 2);
+        assert_eq!((p.nodes[0].count, p.nodes[0].capacity), (3, MilliCpu(8000)));
+        assert_eq!(p.nodes[1].allocatable, MilliCpu(16000));
+        let e = Policy::from_yaml("rules: {}\nnodes: \"3x\"\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 8), "{e:?}");
+        assert!(e.message.contains("3x8cpu"), "{}", e.message);
         assert_eq!(p.node_count(), 3);
         assert_eq!(p.throttling.threshold_percent, 10.0);
         assert!(!p.enabled("KCPU013"));

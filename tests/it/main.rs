@@ -6,6 +6,7 @@
 
 mod architecture;
 mod check;
+mod ecosystem;
 mod report;
 mod sim;
 mod translate;
