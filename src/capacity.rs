@@ -460,9 +460,9 @@ pub fn pack(
     };
     // Would `req` fit an empty node of some shape (after its DaemonSets)?
     let fits_some_shape = |req: i64| {
-        shapes.iter().any(|s| {
-            s.allocatable_millicores - daemon_request >= req && s.max_pods > daemon_pods
-        })
+        shapes
+            .iter()
+            .any(|s| s.allocatable_millicores - daemon_request >= req && s.max_pods > daemon_pods)
     };
     // Nodes with room for one more pod; the search starts at the first such node, so a full
     // cluster costs O(pods), not O(pods × nodes).
@@ -508,10 +508,7 @@ pub fn pack(
             let mut bins: Vec<(i64, u32)> = Vec::new();
             let mut first_open = 0;
             for (req, _) in pods.iter().filter(|(r, _)| *r <= cap) {
-                while bins
-                    .get(first_open)
-                    .is_some_and(|b| b.1 == 0 || b.0 < 0)
-                {
+                while bins.get(first_open).is_some_and(|b| b.1 == 0 || b.0 < 0) {
                     first_open += 1;
                 }
                 match bins[first_open..]
@@ -593,7 +590,11 @@ mod tests {
         );
         assert_eq!(f.nodes_needed_of_largest_shape, Some(2));
         assert_eq!(f.unplaced_pods, 1);
-        assert_eq!(f.no_room.get("b"), Some(&1), "b fits an empty node: no room left");
+        assert_eq!(
+            f.no_room.get("b"),
+            Some(&1),
+            "b fits an empty node: no room left"
+        );
         assert!(f.too_large.is_empty());
     }
 

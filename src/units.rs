@@ -147,7 +147,9 @@ pub fn parse_duration(text: &str) -> Result<Nanos, DurationError> {
         "m" | "min" => 60e9,
         "" => return Err(err("missing unit (ns, us, ms, s or m)")),
         "h" | "hr" | "hour" | "hours" | "d" => {
-            return Err(err("hours and days are not accepted: the units are ns, us, ms, s and m"))
+            return Err(err(
+                "hours and days are not accepted: the units are ns, us, ms, s and m",
+            ))
         }
         _ => return Err(err("unknown unit: the units are ns, us, ms, s and m")),
     };

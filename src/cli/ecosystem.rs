@@ -73,7 +73,9 @@ pub fn command(plugin: bool) -> clap::Command {
         .get_subcommands()
         .map(|s| s.get_name().to_string())
         .collect();
-    let mut cmd = cmd.bin_name(PLUGIN_INVOCATION).display_name(PLUGIN_EXECUTABLE);
+    let mut cmd = cmd
+        .bin_name(PLUGIN_INVOCATION)
+        .display_name(PLUGIN_EXECUTABLE);
     for name in names {
         cmd = cmd.mut_subcommand(name, |s| match s.get_after_help().map(|h| h.to_string()) {
             Some(h) => s.after_help(plugin_examples(&h)),
@@ -93,7 +95,9 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap::Err
 }
 
 fn plugin_from_env() -> bool {
-    std::env::args_os().next().is_some_and(|a| is_plugin_name(&a))
+    std::env::args_os()
+        .next()
+        .is_some_and(|a| is_plugin_name(&a))
 }
 
 /// `kcpu completions SHELL`: the completion script on stdout.
@@ -107,7 +111,8 @@ pub fn completions(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
     clap_complete::generate(args.shell, &mut cmd, name, &mut out);
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
-    lock.write_all(&out).context("writing the completion script")?;
+    lock.write_all(&out)
+        .context("writing the completion script")?;
     lock.flush().context("writing the completion script")?;
     Ok(exit::code(exit::OK))
 }
@@ -117,8 +122,7 @@ pub fn man(args: ManArgs) -> anyhow::Result<ExitCode> {
     let cmd = command(plugin_from_env());
     match args.dir {
         Some(dir) => {
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             clap_mangen::generate_to(cmd, &dir)
                 .with_context(|| format!("writing man pages into {}", dir.display()))?;
             eprintln_written(&dir);
@@ -168,7 +172,10 @@ mod tests {
     fn every_visible_subcommand_has_examples() {
         let cmd = command(false);
         for s in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-            let help = s.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            let help = s
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
             let examples = help
                 .lines()
                 .skip_while(|l| *l != "Examples:")
@@ -190,9 +197,6 @@ mod tests {
         let help = cmd.render_help().to_string();
         assert!(help.contains("Usage: kubectl kcpu"), "{help}");
         let err = parse(["kubectl-kcpu", "translate"].map(OsString::from)).unwrap_err();
-        assert!(
-            err.to_string().contains("kubectl kcpu translate"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("kubectl kcpu translate"), "{err}");
     }
 }

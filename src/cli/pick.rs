@@ -108,6 +108,9 @@ pub struct Manifests {
     pub entries: Vec<Entry>,
     /// The assumptions used.
     pub assumptions: Assumptions,
+    /// Some input could not be read or translated (already reported on stderr); the entries
+    /// hold everything that could. `simulate` carries on and exits 2; `run` refuses.
+    pub input_errors: bool,
 }
 
 /// `Kind namespace/name`.
@@ -151,15 +154,17 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
             stats,
         });
     }
-    if report_problems(&plan, &loaded, &collected)? {
-        bail!("cannot use the manifests (see the errors above)");
-    }
+    let input_errors = report_problems(&plan, &loaded, &collected)?;
     if entries.is_empty() {
+        if input_errors {
+            bail!("cannot use the manifests (see the errors above)");
+        }
         bail!("the manifests hold no workload with a pod template");
     }
     Ok(Manifests {
         entries,
         assumptions,
+        input_errors,
     })
 }
 

@@ -308,6 +308,10 @@ fn target(args: &Args, version: Version) -> anyhow::Result<Target> {
         );
     }
     let m = pick::load(&args.inputs, &args.assume)?;
+    if m.input_errors {
+        // Real cgroups and real processes: measure only what was read in full.
+        anyhow::bail!("cannot use the manifests (see the errors above)");
+    }
     let (entry, c) = pick::pick(&m, args.pick.workload.as_deref(), container)?;
     let label = pick::label(&entry.pod);
     let cv = match version {

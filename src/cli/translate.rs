@@ -129,7 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             &loaded.issues,
             super::term::width(),
         )
-            .context("writing the output")?;
+        .context("writing the output")?;
         out.flush().context("writing the output")?;
     }
     if !loaded.stats.skipped.is_empty() && format != PlanFormat::Json && format != PlanFormat::Yaml

@@ -451,7 +451,9 @@ fn column_widths(header: &[String], lines: &[TableLine], width: usize) -> Vec<us
     }
     let rest: usize = w[1..].iter().sum::<usize>() + 2 * (w.len() - 1);
     let name_room = width.saturating_sub(rest).max(8);
-    w[0] = w[0].min(name_room).max(display_width(&header[0]).min(name_room));
+    w[0] = w[0]
+        .min(name_room)
+        .max(display_width(&header[0]).min(name_room));
     w
 }
 
@@ -502,9 +504,10 @@ pub fn render_table(
         .to_vec();
     match a.cgroup {
         CgroupVersion::V2 => header.extend(["cpu.weight", "cpu.max"].map(String::from)),
-        CgroupVersion::V1 => header.extend(
-            ["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"].map(String::from),
-        ),
+        // `cpu.` dropped from the two CFS files so the v1 table fits 80 columns.
+        CgroupVersion::V1 => {
+            header.extend(["cpu.shares", "cfs_quota_us", "cfs_period_us"].map(String::from))
+        }
     }
     let mut lines = Vec::new();
     let mut notes = Vec::new();
@@ -550,6 +553,9 @@ pub fn render_table(
         writeln!(out, "no workloads translated")?;
     } else {
         let widths = column_widths(&header, &lines, width);
+        if display_width(&header[0]) > widths[0] {
+            header[0] = "NAME".into();
+        }
         writeln!(out)?;
         write_cells(out, &header, &widths)?;
         let rule: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);

@@ -335,7 +335,13 @@ fn counted(map: &std::collections::BTreeMap<String, u32>) -> Vec<String> {
     let mut v: Vec<(&String, &u32)> = map.iter().collect();
     v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     v.into_iter()
-        .map(|(k, n)| if *n > 1 { format!("{k} ×{n}") } else { k.clone() })
+        .map(|(k, n)| {
+            if *n > 1 {
+                format!("{k} ×{n}")
+            } else {
+                k.clone()
+            }
+        })
         .collect()
 }
 
@@ -345,7 +351,10 @@ fn findings(d: &ReportDoc) -> Vec<String> {
     let mut v = Vec::new();
     if let Some(n) = f.nodes_needed_of_largest_shape {
         let apart = if f.too_large_pods > 0 {
-            format!(" (leaving out the {} pod(s) larger than any node)", f.too_large_pods)
+            format!(
+                " (leaving out the {} pod(s) larger than any node)",
+                f.too_large_pods
+            )
         } else {
             String::new()
         };

@@ -97,7 +97,11 @@ fn top_and_other<T>(
     name: impl Fn(&T) -> String,
     values: impl Fn(&T) -> Vec<f64>,
 ) -> (Vec<String>, Vec<Vec<f64>>) {
-    rows.sort_by(|a, b| key(b).partial_cmp(&key(a)).unwrap_or(std::cmp::Ordering::Equal));
+    rows.sort_by(|a, b| {
+        key(b)
+            .partial_cmp(&key(a))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let rest = rows.split_off(rows.len().min(MAX_BARS));
     let mut names: Vec<String> = rows.iter().map(&name).collect();
     let mut vals: Vec<Vec<f64>> = rows.iter().map(&values).collect();
@@ -135,7 +139,11 @@ impl BarChart {
         if let Some(m) = self.fixed_max {
             return m;
         }
-        let markers = self.marker.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
+        let markers = self
+            .marker
+            .as_ref()
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
         let mut tops: Vec<f64> = self.totals();
         tops.extend(markers);
         tops.sort_by(|a, b| b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal));
@@ -235,7 +243,11 @@ impl Chart for BarChart {
                 } else {
                     fmt_value(*total)
                 };
-                let x = if cut { x_max * 0.80 } else { total + x_max * 0.01 };
+                let x = if cut {
+                    x_max * 0.80
+                } else {
+                    total + x_max * 0.01
+                };
                 Text::new(text, (x, y_of(i) + 0.3), (FONT, 12))
             })
             .collect();
@@ -339,10 +351,7 @@ pub fn nodes(r: &CapacityReport) -> BarChart {
             ),
             ("pod requests".into(), values.iter().map(|v| v[1]).collect()),
         ],
-        marker: Some((
-            "allocatable".into(),
-            values.iter().map(|v| v[2]).collect(),
-        )),
+        marker: Some(("allocatable".into(), values.iter().map(|v| v[2]).collect())),
         categories,
         alarm: false,
         fixed_max: None,
@@ -451,7 +460,11 @@ mod tests {
         assert_eq!(c.categories[0], "ns-07");
         assert_eq!(c.categories[MAX_BARS], "other (40 namespaces)");
         let total: f64 = c.series[0].1.iter().sum();
-        let expected: f64 = r.namespaces.iter().map(|n| cores(n.request_millicores)).sum();
+        let expected: f64 = r
+            .namespaces
+            .iter()
+            .map(|n| cores(n.request_millicores))
+            .sum();
         assert!((total - expected).abs() < 1e-6, "other keeps the sum");
         // The 1000-CPU namespace is more than twice the runner-up (the 'other' bar holds 40+),
         // so the scale is twice the runner-up, not 1000.

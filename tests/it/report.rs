@@ -204,16 +204,15 @@ fn svg_texts(svg: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn report_at_scale_stays_legible() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// `kcpu report -` on `stdin` into `out` with `args`; asserts exit 0.
+fn report_stdin(out: &Path, args: &[&str], stdin: String) {
     let mut c = Command::cargo_bin("kcpu").expect("kcpu binary");
     c.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("CI")
-        .args(["report", "-", "--nodes", "4x4cpu", "--max-simulations", "30"])
-        .args(["--sim-duration", "1s", "--out"])
-        .arg(dir.path())
-        .write_stdin(generated_dump(1000));
+        .args(["report", "-", "--out"])
+        .arg(out)
+        .args(args)
+        .write_stdin(stdin);
     let o = c.output().expect("run kcpu report");
     assert_eq!(
         o.status.code(),
@@ -221,13 +220,33 @@ fn report_at_scale_stays_legible() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+#[test]
+fn report_at_scale_stays_legible() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    report_stdin(
+        dir.path(),
+        &[
+            "--nodes",
+            "4x4cpu",
+            "--max-simulations",
+            "30",
+            "--sim-duration",
+            "1s",
+        ],
+        generated_dump(1000),
+    );
     let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
     assert!(md.len() < 65_536, "Markdown is {} bytes", md.len());
     let longest = md.lines().map(|l| l.chars().count()).max().unwrap_or(0);
     assert!(longest <= 2_000, "a Markdown line has {longest} characters");
     assert!(md.contains(" more"), "lists say how many are left out");
     assert!(md.contains("every row is in report.html and report.json"));
-    assert!(!md.contains("Input problem"), "nothing here is an input problem");
+    assert!(
+        !md.contains("Input problem"),
+        "nothing here is an input problem"
+    );
 
     let json = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
     let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
@@ -281,16 +300,11 @@ fn report_at_scale_stays_legible() {
 #[test]
 fn namespaces_without_limits_do_not_show_zero_overcommit() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut c = Command::cargo_bin("kcpu").expect("kcpu binary");
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("CI")
-        .args(["report", "-", "--nodes", "1x4cpu", "--format", "md", "--out"])
-        .arg(dir.path())
-        .write_stdin(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: free}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n        resources: {requests: {cpu: 500m}}\n",
-        );
-    let o = c.output().expect("run");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    report_stdin(
+        dir.path(),
+        &["--nodes", "1x4cpu", "--format", "md"],
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: free}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n        resources: {requests: {cpu: 500m}}\n".to_string(),
+    );
     let md = std::fs::read_to_string(dir.path().join("report.md")).expect("md");
     assert!(!md.contains("0.00×"), "{md}");
     assert!(md.contains("no limits"), "{md}");

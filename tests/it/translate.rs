@@ -183,7 +183,7 @@ fn unreadable_empty_binary_and_bad_flags_exit_2() {
         (
             vec!["translate", latin1.as_str()],
             None,
-            ":2:21: invalid UTF-8",
+            "invalid UTF-8 at line 2, column 21",
         ),
         (
             vec!["translate", "fixtures/", "--runtime", "runc-9"],
@@ -273,7 +273,10 @@ fn identical_names_from_different_files_are_told_apart() {
     for f in ["a.yaml", "b.yaml"] {
         std::fs::write(dir.path().join(f), doc).expect("write");
     }
-    let o = run(&["translate", dir.path().to_str().expect("utf-8 path")], None);
+    let o = run(
+        &["translate", dir.path().to_str().expect("utf-8 path")],
+        None,
+    );
     assert_eq!(o.code, 0, "{}", o.stderr);
     let headings: Vec<&str> = o
         .stdout
@@ -281,5 +284,8 @@ fn identical_names_from_different_files_are_told_apart() {
         .filter(|l| l.starts_with("Deployment shop/web"))
         .collect();
     assert_eq!(headings.len(), 2, "{}", o.stdout);
-    assert!(headings[0].contains("a.yaml:1") && headings[1].contains("b.yaml:1"), "{headings:?}");
+    assert!(
+        headings[0].contains("a.yaml:1") && headings[1].contains("b.yaml:1"),
+        "{headings:?}"
+    );
 }

@@ -177,7 +177,12 @@ fn finding(
             (Applicability::Mechanical, true) => "fixed",
             (Applicability::Suggestion, _) => "suggestion",
         };
-        elements.push(Level::HELP.with_name(how).message(fix.title.as_str()).into());
+        elements.push(
+            Level::HELP
+                .with_name(how)
+                .message(fix.title.as_str())
+                .into(),
+        );
     }
     let group = level
         .primary_title(f.message.as_str())
