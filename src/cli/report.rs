@@ -3,12 +3,14 @@
 //!
 //! The throttling section simulates every limited app container (up to `--max-simulations`)
 //! with `kcpu simulate`'s engine: under its `kcpu.dev/load.<container>` or `kcpu.dev/load`
-//! annotation (the latter for the first app container, as `kcpu check` reads it) or, without
-//! one, under a default profile: the container's request as the mean demand, arriving every
-//! CFS period as one synchronous burst on `ceil(limit) + 1` threads — one runnable thread more
-//! than the limit's whole CPUs, the pattern of a thread pool or GC sized to the node rather than
-//! to the limit. That default answers "does a burst at the request level fit the quota", not
-//! "what does this service really do": declare the load to get a real answer.
+//! annotation (the latter for the first app container, as `kcpu check` reads it): those rows are
+//! predictions. A container without one is not predicted: it appears only in a labelled "what
+//! if" table, under an assumed profile: the container's request as the mean demand, arriving
+//! every CFS period as one synchronous burst on `ceil(limit) + 1` threads — one runnable thread
+//! more than the limit's whole CPUs, the pattern of a thread pool or GC sized to the node rather
+//! than to the limit. That answers "does a burst at the request level fit the quota", not "what
+//! does this service really do"; the throttling chart and the riskiest-container timeline use
+//! declared loads only. A container the simulator refuses is skipped with its reason.
 #![allow(clippy::print_stderr)]
 
 use super::assume::AssumptionArgs;
@@ -189,7 +191,7 @@ fn load_for(
         return parse_load(&a.value)
             .ok()
             .filter(|l| !matches!(l, LoadProfile::Trace { .. }))
-            .map(|l| (l, "annotation"));
+            .map(|l| (l, capacity::LOAD_FROM_ANNOTATION));
     }
     let threads = (limit_m as u64).div_ceil(1000) as u32 + 1;
     let period = 100_000_000u64;
@@ -201,7 +203,7 @@ fn load_for(
             work: Nanos(work),
             every: Nanos(period),
         },
-        "default",
+        capacity::LOAD_FROM_WHAT_IF,
     ))
 }
 
@@ -300,17 +302,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    jobs.sort_by_key(|j| j.5 != "annotation");
+    jobs.sort_by_key(|j| j.5 != capacity::LOAD_FROM_ANNOTATION);
     let skipped = jobs.len().saturating_sub(args.max_simulations);
     jobs.truncate(args.max_simulations);
     let bar = super::progress::bar(jobs.len() as u64, "simulating");
     let mut riskiest: Option<(f64, usize)> = None;
+    let mut not_simulated = Vec::new();
     for (i, (wl, cname, limit_m, cpu_max, profile, from, limits)) in jobs.iter().enumerate() {
         let plan = RunPlan::new(sim_duration, RUNS, SEED);
-        let out = sim::simulate_container(cname, *limits, profile, None, &machine, &plan)
-            .with_context(|| format!("simulating {wl} {cname}"))?;
+        // One container the simulator refuses (e.g. a 100M limit whose load would create
+        // billions of requests) is skipped with its reason; the rest of the report is written.
+        let out = match sim::simulate_container(cname, *limits, profile, None, &machine, &plan) {
+            Ok(o) => o,
+            Err(e) => {
+                not_simulated.push(format!("{wl} {cname}: not simulated: {e}"));
+                bar.inc(1);
+                continue;
+            }
+        };
         let t = &out.summary.totals;
-        if riskiest.is_none_or(|(r, _)| t.throttled_ratio > r) {
+        // The riskiest-container chart only among declared loads: an assumed load is no risk.
+        if *from == capacity::LOAD_FROM_ANNOTATION
+            && riskiest.is_none_or(|(r, _)| t.throttled_ratio > r)
+        {
             riskiest = Some((t.throttled_ratio, i));
         }
         report.throttling.push(ThrottleRow {
@@ -329,9 +343,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    // Stable sort, riskiest first; ties keep the simulation order, so the first row is the
-    // container `riskiest` picked (the first with the highest ratio) and the timeline chart
-    // and the table name the same container.
+    // Stable sort, riskiest first; ties keep the simulation order, so the first row with a
+    // declared load is the container `riskiest` picked (the first with the highest ratio
+    // among declared loads): the timeline chart and the table name the same container.
     report.throttling.sort_by(|a, b| {
         b.throttled_ratio
             .partial_cmp(&a.throttled_ratio)
@@ -369,7 +383,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             render(&c, ChartFormat::Png)?,
         )?;
     }
-    if !report.throttling.is_empty() {
+    if report
+        .throttling
+        .iter()
+        .any(|t| t.load_from == capacity::LOAD_FROM_ANNOTATION)
+    {
         let c = report_charts::throttling(&report, args.threshold);
         write_chart(
             "throttling",
@@ -406,7 +424,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .filter(|i| i.level == crate::manifest::model::IssueLevel::Error)
             .map(|i| format!("{}: {}", inp.collected.sources.position(i.span), i.message)),
     );
-    let mut notes = Vec::new();
+    // Not input problems: what the report left out, and why.
+    let mut notes = not_simulated;
+    if riskiest.is_none() && !report.throttling.is_empty() {
+        notes.push(
+            "no riskiest-container timeline: no limited container declares a load (kcpu.dev/load annotation)".into(),
+        );
+    }
     if skipped > 0 {
         notes.push(format!(
             "{skipped} limited container(s) not simulated (--max-simulations {})",
@@ -425,6 +449,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         inputs,
         problems,
         notes,
+        model: machine.describe(),
         report: &report,
         charts,
     };

@@ -34,8 +34,11 @@ pub struct ReportDoc<'a> {
     /// Input problems (`file:line:col: message`).
     pub problems: Vec<String>,
     /// What the report left out or assumed that is not an input problem (containers not
-    /// simulated because of `--max-simulations`, missing node shapes).
+    /// simulated because of `--max-simulations` or refused by the simulator, missing node
+    /// shapes).
     pub notes: Vec<String>,
+    /// The kernel model every throttling figure assumes ([`crate::sim::Machine::describe`]).
+    pub model: String,
     /// The report.
     pub report: &'a CapacityReport,
     /// Charts.
@@ -287,37 +290,51 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
                 .collect(),
         )),
     });
+    let row = |t: &crate::capacity::ThrottleRow| {
+        vec![
+            t.workload.clone(),
+            t.container.clone(),
+            t.cpu_max.clone(),
+            format!("{} ({})", t.load, t.load_from),
+            format!("{:.0}%", t.throttled_ratio * 100.0),
+            format!("{:.1}", t.p50_ms),
+            format!("{:.1}", t.p99_ms),
+            format!("{:.2}", t.usage_cores),
+            t.explanation.clone(),
+        ]
+    };
+    let header = vec![
+        "workload",
+        "container",
+        "cpu.max",
+        "load (from)",
+        "periods throttled",
+        "p50 ms",
+        "p99 ms",
+        "CPUs used",
+        "why",
+    ];
     out.push(TableDoc {
-        title: "Throttling risk",
-        header: vec![
-            "workload",
-            "container",
-            "cpu.max",
-            "load (from)",
-            "periods throttled",
-            "p50 ms",
-            "p99 ms",
-            "CPUs used",
-            "why",
-        ],
+        title: "Throttling prediction (containers with a declared load)",
+        header: header.clone(),
         rows: r
             .throttling
             .iter()
-            .map(|t| {
-                vec![
-                    t.workload.clone(),
-                    t.container.clone(),
-                    t.cpu_max.clone(),
-                    format!("{} ({})", t.load, t.load_from),
-                    format!("{:.0}%", t.throttled_ratio * 100.0),
-                    format!("{:.1}", t.p50_ms),
-                    format!("{:.1}", t.p99_ms),
-                    format!("{:.2}", t.usage_cores),
-                    t.explanation.clone(),
-                ]
-            })
+            .filter(|t| t.load_from == crate::capacity::LOAD_FROM_ANNOTATION)
+            .map(row)
             .collect(),
         // Already riskiest first.
+        key: None,
+    });
+    out.push(TableDoc {
+        title: "What if (assumed load, not a prediction): the request arriving as one burst per period",
+        header,
+        rows: r
+            .throttling
+            .iter()
+            .filter(|t| t.load_from != crate::capacity::LOAD_FROM_ANNOTATION)
+            .map(row)
+            .collect(),
         key: None,
     });
     out
@@ -391,6 +408,20 @@ fn findings(d: &ReportDoc) -> Vec<String> {
             "Highest limit/request ratios: {}",
             top_list(&r.top_limit_request_ratio, LIST_LIMIT)
         ));
+    }
+    let declared = r
+        .throttling
+        .iter()
+        .filter(|t| t.load_from == crate::capacity::LOAD_FROM_ANNOTATION)
+        .count();
+    let what_if = r.throttling.len() - declared;
+    if what_if > 0 {
+        v.push(format!(
+            "{what_if} limited container(s) declare no load (kcpu.dev/load annotation): their throttling is not predicted; the \"What if\" table shows an assumed request-sized burst per period, not what they do."
+        ));
+    }
+    if !r.throttling.is_empty() {
+        v.push(format!("Throttling figures: {}.", d.model));
     }
     if !d.problems.is_empty() {
         v.push(format!(
@@ -587,6 +618,7 @@ mod tests {
             inputs: vec!["<in>".into()],
             problems: vec![],
             notes: vec![],
+            model: String::new(),
             report: &r,
             charts: vec![],
         };

@@ -358,25 +358,30 @@ pub fn nodes(r: &CapacityReport) -> BarChart {
     }
 }
 
-/// Predicted throttled periods per limited container (riskiest first, the order of the
-/// report's table, labelled `namespace/workload container` so every bar names one container),
-/// with the alert line. The rest beyond [`MAX_BARS`] are left out (a sum of percentages means
+/// Predicted throttled periods per limited container with a declared load (an assumed
+/// "what if" load is no prediction, so it is not drawn), riskiest first as in the report's
+/// table, labelled `namespace/workload container` so every bar names one container, with the
+/// alert line. Containers beyond [`MAX_BARS`] are left out (a sum of percentages means
 /// nothing); the title says how many.
 pub fn throttling(r: &CapacityReport, threshold_percent: f64) -> BarChart {
-    let rows: Vec<_> = r.throttling.iter().take(MAX_BARS).collect();
+    let declared: Vec<_> = r
+        .throttling
+        .iter()
+        .filter(|t| t.load_from == crate::capacity::LOAD_FROM_ANNOTATION)
+        .collect();
+    let rows: Vec<_> = declared.iter().take(MAX_BARS).collect();
     let names: Vec<String> = rows
         .iter()
         .map(|t| format!("{} {}", t.workload, t.container))
         .collect();
-    let left = r.throttling.len() - rows.len();
-    let title = if left > 0 {
+    let title = if declared.len() > rows.len() {
         format!(
-            "Predicted throttling, the {} riskiest limited containers of {} (kcpu simulate)",
+            "Predicted throttling, the {} riskiest of {} containers with a declared load (kcpu simulate)",
             rows.len(),
-            r.throttling.len()
+            declared.len()
         )
     } else {
-        "Predicted throttling per limited container (kcpu simulate)".into()
+        "Predicted throttling per container with a declared load (kcpu simulate)".into()
     };
     BarChart {
         title,

@@ -166,9 +166,55 @@ fn browser_renders(html: &Path) {
     );
 }
 
+/// Issue 13 defect 2: one container with `limits: {cpu: 100M}` made `kcpu report` exit 2 and
+/// write nothing. Its simulation is skipped with the reason; the rest is written. Issue 11: a
+/// container without a declared load is a labelled "what if", never a prediction.
+#[test]
+fn one_unsimulatable_container_does_not_cost_the_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = Command::cargo_bin("kcpu").expect("kcpu binary");
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("CI");
+    let o = c
+        .args([
+            "report",
+            "tests/data/report/huge-limit.yaml",
+            "--nodes",
+            "2x4cpu",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run kcpu report");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md written");
+    assert!(
+        md.contains("t/huge c: not simulated:"),
+        "the skipped container and its reason are in the report:\n{md}"
+    );
+    let json = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    let rows = v["report"]["throttling"]
+        .as_array()
+        .expect("throttling rows");
+    assert_eq!(rows.len(), 1, "the other container is still simulated");
+    assert_eq!(rows[0]["load_from"], "what-if: request-sized burst");
+    assert!(md.contains("## What if (assumed load, not a prediction)"));
+    assert!(md.contains("declare no load"));
+    assert!(
+        !dir.path().join("timeline.svg").exists() && !dir.path().join("throttling.svg").exists(),
+        "no riskiest-container or throttling chart without a declared load"
+    );
+    assert!(md.contains("no limited container declares a load"));
+}
+
 /// A generated cluster dump: `n` Deployments over 60 namespaces with long, repeated names
 /// (every name exists in two namespaces), a third without CPU requests, one larger than any
-/// node, and limited containers for the throttling section.
+/// node, and limited containers for the throttling section (every fifth with a declared load).
 fn generated_dump(n: usize) -> String {
     let mut s = String::from("apiVersion: v1\nkind: List\nitems:\n");
     for i in 0..n {
@@ -185,8 +231,13 @@ fn generated_dump(n: usize) -> String {
                 100 + (i % 11) * 100
             )
         };
+        let load = if i % 5 == 1 {
+            "\n      metadata: {annotations: {kcpu.dev/load: \"periodic:threads=2,work=30ms,every=100ms\"}}"
+        } else {
+            ""
+        };
         s.push_str(&format!(
-            "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {{name: {name}, namespace: {ns}}}\n  spec:\n    replicas: {}\n    template:\n      spec:\n        containers:\n        - name: app\n          image: x\n          {cpu}\n",
+            "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {{name: {name}, namespace: {ns}}}\n  spec:\n    replicas: {}\n    template:{load}\n      spec:\n        containers:\n        - name: app\n          image: x\n          {cpu}\n",
             1 + i % 3
         ));
     }
@@ -287,8 +338,12 @@ fn report_at_scale_stays_legible() {
     assert!(labels.len() >= 2, "{labels:?}");
     let unique: std::collections::BTreeSet<&String> = labels.iter().collect();
     assert_eq!(unique.len(), labels.len(), "duplicate labels: {labels:?}");
-    // The timeline chart and the table name the same riskiest container.
-    let first = &v["report"]["throttling"][0];
+    // The timeline chart and the table name the same riskiest container (the first row with
+    // a declared load).
+    let first = v["report"]["throttling"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|t| t["load_from"] == "annotation"))
+        .expect("a declared load was simulated");
     let timeline = std::fs::read_to_string(dir.path().join("timeline.svg")).expect("svg");
     let title = format!(
         "{} {}",
