@@ -104,8 +104,8 @@ fn plugin_from_env() -> bool {
 pub fn completions(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
     let plugin = plugin_from_env();
     let mut cmd = command(plugin);
-    // Completions attach to the executable's own name; kubectl ≥ 1.26 completes plugins through
-    // a `kubectl_complete-kcpu` executable, which the README shows how to create.
+    // Completions attach to the executable's own name. kubectl's own plugin completion (a
+    // `kubectl_complete-kcpu` executable answering Cobra's `__complete` protocol) is not provided.
     let name = if plugin { PLUGIN_EXECUTABLE } else { "kcpu" };
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, name, &mut out);
