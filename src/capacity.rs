@@ -11,7 +11,9 @@
 //! already requested there. Pods are placed first-fit-decreasing (largest request first, first
 //! node that fits), which is close to, but not, the scheduler's scoring; DaemonSet pods are
 //! charged to every node before anything else. Memory, affinity, taints and topology spread are
-//! ignored.
+//! ignored. A node also holds at most `max_pods` pods (DaemonSet pods included): the kubelet's
+//! `maxPods`, 110 unless configured (kubernetes `pkg/kubelet/apis/config/v1beta1/defaults.go`,
+//! `obj.MaxPods = 110`), which the scheduler enforces through the node's allocatable `pods`.
 
 use crate::cpu::CpuMax;
 use crate::manifest::model::{Hpa, Role, Workload};
@@ -31,7 +33,12 @@ pub struct NodeShape {
     pub capacity_millicores: i64,
     /// Allocatable CPU of one node (capacity minus system/kube reserved), millicores.
     pub allocatable_millicores: i64,
+    /// Most pods one node runs (the kubelet's `maxPods`).
+    pub max_pods: u32,
 }
+
+/// The kubelet's default `maxPods` (kubernetes `pkg/kubelet/apis/config/v1beta1/defaults.go`).
+pub const DEFAULT_MAX_PODS: u32 = 110;
 
 /// Error from [`parse_nodes`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +81,7 @@ pub fn parse_nodes(text: &str, reserved: MilliCpu) -> Result<Vec<NodeShape>, Nod
             count,
             capacity_millicores: capacity.0,
             allocatable_millicores: allocatable,
+            max_pods: DEFAULT_MAX_PODS,
         });
     }
     if out.is_empty() {
@@ -170,6 +178,8 @@ pub struct NodeRow {
     pub pods_millicores: i64,
     /// Pods placed (DaemonSets included).
     pub pods: u32,
+    /// Most pods this node runs.
+    pub max_pods: u32,
     /// allocatable − requested (negative when DaemonSets alone do not fit).
     pub headroom_millicores: i64,
 }
@@ -181,12 +191,20 @@ pub struct NodeFit {
     pub shapes: Vec<NodeShape>,
     /// Every node after packing.
     pub nodes: Vec<NodeRow>,
-    /// Pods that fit on no node, as `namespace/name (request)`, with repetitions counted.
-    pub unplaced: BTreeMap<String, u32>,
-    /// Number of unplaced pods.
+    /// Pods larger than any node: their request exceeds every shape's allocatable CPU left
+    /// after the DaemonSets (or DaemonSets fill every node's pod slots), as
+    /// `namespace/name (request)` with repetitions counted. No number of nodes helps them.
+    pub too_large: BTreeMap<String, u32>,
+    /// Number of pods in `too_large`.
+    pub too_large_pods: u32,
+    /// Pods that would fit an empty node but found no room (CPU or pod slots) on the nodes given.
+    pub no_room: BTreeMap<String, u32>,
+    /// Number of pods in `no_room`.
+    pub no_room_pods: u32,
+    /// All pods not placed (`too_large_pods + no_room_pods`).
     pub unplaced_pods: u32,
-    /// Nodes of the largest shape that all pods would need (first-fit decreasing), when every pod
-    /// fits such a node at all.
+    /// Nodes of the largest shape that the pods fitting such a node need (first-fit
+    /// decreasing, CPU and `max_pods`); the `too_large` pods are left out and counted apart.
     pub nodes_needed_of_largest_shape: Option<u32>,
     /// How the packing was computed.
     pub method: &'static str,
@@ -331,7 +349,10 @@ pub fn build(pairs: &[(&Workload, &PodPlan)], hpas: &[Hpa], nodes: &[NodeShape])
         r.workloads.push(row);
     }
     for e in ns.values_mut() {
-        e.overcommit = ratio(e.limit_millicores, e.request_millicores);
+        // A namespace without any limited pod has no limits/requests ratio (not 0×).
+        e.overcommit = (e.unlimited_pods < e.pods)
+            .then(|| ratio(e.limit_millicores, e.request_millicores))
+            .flatten();
     }
     r.namespaces = ns.into_values().collect();
     r.totals = totals(&r, nodes);
@@ -395,9 +416,14 @@ fn totals(r: &CapacityReport, nodes: &[NodeShape]) -> Totals {
         .iter()
         .map(|n| n.allocatable_millicores * i64::from(n.count))
         .sum();
-    t.overcommit_limits_over_requests = ratio(t.limit_millicores, t.request_millicores);
+    let limited = t.unlimited_pods < t.pods;
+    t.overcommit_limits_over_requests = limited
+        .then(|| ratio(t.limit_millicores, t.request_millicores))
+        .flatten();
     t.requests_over_allocatable = ratio(t.request_millicores, t.allocatable_millicores);
-    t.limits_over_allocatable = ratio(t.limit_millicores, t.allocatable_millicores);
+    t.limits_over_allocatable = limited
+        .then(|| ratio(t.limit_millicores, t.allocatable_millicores))
+        .flatten();
     t
 }
 
@@ -444,34 +470,79 @@ pub fn pack(
                 daemonset_millicores: daemon_request,
                 pods_millicores: 0,
                 pods: daemon_pods,
+                max_pods: s.max_pods,
                 headroom_millicores: s.allocatable_millicores - daemon_request,
             })
         })
         .collect();
-    let mut fit = NodeFit { shapes: shapes.to_vec(), method: "first-fit decreasing on effective pod CPU requests (NodeResourcesFit, CPU only); DaemonSet pods charged to every node", ..Default::default() };
+    let mut fit = NodeFit {
+        shapes: shapes.to_vec(),
+        method: "first-fit decreasing on effective pod CPU requests (NodeResourcesFit, CPU and \
+                 max pods per node only); DaemonSet pods charged to every node",
+        ..Default::default()
+    };
+    // Would `req` fit an empty node of some shape (after its DaemonSets)?
+    let fits_some_shape = |req: i64| {
+        shapes
+            .iter()
+            .any(|s| s.allocatable_millicores - daemon_request >= req && s.max_pods > daemon_pods)
+    };
+    // Nodes with room for one more pod; the search starts at the first such node, so a full
+    // cluster costs O(pods), not O(pods × nodes).
+    let mut first_open = 0;
     for (req, label) in &pods {
-        match nodes.iter_mut().find(|n| n.headroom_millicores >= *req) {
+        if !fits_some_shape(*req) {
+            *fit.too_large.entry(label.clone()).or_default() += 1;
+            fit.too_large_pods += 1;
+            continue;
+        }
+        while nodes
+            .get(first_open)
+            .is_some_and(|n| n.pods >= n.max_pods || n.headroom_millicores < 0)
+        {
+            first_open += 1;
+        }
+        match nodes[first_open..]
+            .iter_mut()
+            .find(|n| n.headroom_millicores >= *req && n.pods < n.max_pods)
+        {
             Some(n) => {
                 n.pods_millicores += req;
                 n.pods += 1;
                 n.headroom_millicores -= req;
             }
             None => {
-                *fit.unplaced.entry(label.clone()).or_default() += 1;
-                fit.unplaced_pods += 1;
+                *fit.no_room.entry(label.clone()).or_default() += 1;
+                fit.no_room_pods += 1;
             }
         }
     }
+    fit.unplaced_pods = fit.too_large_pods + fit.no_room_pods;
     fit.nodes = nodes;
-    // Nodes of the largest shape needed for everything (bins opened as needed).
-    if let Some(big) = shapes.iter().max_by_key(|s| s.allocatable_millicores) {
+    // Nodes of the largest shape needed for everything that fits one (bins opened as needed).
+    if let Some(big) = shapes
+        .iter()
+        .max_by_key(|s| (s.allocatable_millicores, s.max_pods))
+    {
         let cap = big.allocatable_millicores - daemon_request;
-        if pods.iter().all(|(r, _)| *r <= cap) && cap > 0 {
-            let mut bins: Vec<i64> = Vec::new();
-            for (req, _) in &pods {
-                match bins.iter_mut().find(|b| **b >= *req) {
-                    Some(b) => *b -= req,
-                    None => bins.push(cap - req),
+        let slots = big.max_pods.saturating_sub(daemon_pods);
+        if cap >= 0 && slots > 0 {
+            // (CPU left, pod slots left) per opened node.
+            let mut bins: Vec<(i64, u32)> = Vec::new();
+            let mut first_open = 0;
+            for (req, _) in pods.iter().filter(|(r, _)| *r <= cap) {
+                while bins.get(first_open).is_some_and(|b| b.1 == 0 || b.0 < 0) {
+                    first_open += 1;
+                }
+                match bins[first_open..]
+                    .iter_mut()
+                    .find(|b| b.0 >= *req && b.1 > 0)
+                {
+                    Some(b) => {
+                        b.0 -= req;
+                        b.1 -= 1;
+                    }
+                    None => bins.push((cap - req, slots - 1)),
                 }
             }
             fit.nodes_needed_of_largest_shape = Some(bins.len().max(1) as u32);
@@ -490,6 +561,7 @@ mod tests {
             count,
             capacity_millicores: alloc,
             allocatable_millicores: alloc,
+            max_pods: DEFAULT_MAX_PODS,
         }
     }
 
@@ -528,10 +600,11 @@ mod tests {
         assert_eq!(f.nodes[0].pods_millicores, 3000);
         assert_eq!(f.nodes[1].pods_millicores, 3500);
         assert_eq!(f.nodes[1].headroom_millicores, 0);
-        assert_eq!(f.unplaced.get("big"), Some(&1));
+        assert_eq!(f.too_large.get("big"), Some(&1));
+        assert!(f.no_room.is_empty());
         assert_eq!(f.unplaced_pods, 1);
-        // The 5000m pod fits no node even when empty, so no node count is given.
-        assert_eq!(f.nodes_needed_of_largest_shape, None);
+        // The 5000m pod fits no node even when empty; the others still need two nodes.
+        assert_eq!(f.nodes_needed_of_largest_shape, Some(2));
         let f = pack(
             &[shape(1, 4000)],
             0,
@@ -540,5 +613,29 @@ mod tests {
         );
         assert_eq!(f.nodes_needed_of_largest_shape, Some(2));
         assert_eq!(f.unplaced_pods, 1);
+        assert_eq!(
+            f.no_room.get("b"),
+            Some(&1),
+            "b fits an empty node: no room left"
+        );
+        assert!(f.too_large.is_empty());
+    }
+
+    #[test]
+    fn max_pods_per_node_is_honoured() {
+        // 627 zero-request pods on 4-CPU nodes: at most 110 per node (DaemonSet pod included).
+        let pods: Vec<(i64, String)> = (0..627).map(|i| (0, format!("p{i}"))).collect();
+        let f = pack(&[shape(3, 4000)], 100, 1, pods.clone());
+        assert!(f.nodes.iter().all(|n| n.pods <= DEFAULT_MAX_PODS));
+        assert_eq!(f.nodes.iter().map(|n| n.pods).sum::<u32>(), 330);
+        assert_eq!(f.no_room_pods, 627 - 327);
+        assert_eq!(f.too_large_pods, 0);
+        // 627 pods at 109 per node after the DaemonSet pod: 6 nodes.
+        assert_eq!(f.nodes_needed_of_largest_shape, Some(6));
+        let mut small = shape(2, 4000);
+        small.max_pods = 1;
+        let f = pack(&[small], 0, 1, pods);
+        assert_eq!(f.too_large_pods, 627, "DaemonSets fill every pod slot");
+        assert_eq!(f.nodes_needed_of_largest_shape, None);
     }
 }

@@ -175,7 +175,8 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<SourceFile, InputError> {
             let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]);
             let line = prefix.matches('\n').count() + 1;
             let col = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            Err(err(format!("{name}:{line}:{col}: invalid UTF-8 (byte offset {valid}); re-save the file as UTF-8")))
+            // The path is printed once, by `InputError`'s Display.
+            Err(err(format!("invalid UTF-8 at line {line}, column {col} (byte offset {valid}); re-save the file as UTF-8")))
         }
     }
 }
@@ -191,7 +192,15 @@ mod tests {
             .message
             .contains("binary"));
         let e = decode("a", b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
-        assert!(e.message.contains("a:2:4: invalid UTF-8"), "{}", e.message);
+        assert!(
+            e.message.contains("invalid UTF-8 at line 2, column 4"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.to_string().starts_with("a: invalid UTF-8"),
+            "the path once: {e}"
+        );
         assert_eq!(
             decode("a", b"\xEF\xBB\xBFx: 1".to_vec()).map(|s| s.text),
             Ok("x: 1".to_string())

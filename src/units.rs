@@ -133,6 +133,9 @@ pub fn parse_duration(text: &str) -> Result<Nanos, DurationError> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
+    if t.starts_with('-') {
+        return Err(err("a duration cannot be negative"));
+    }
     if num.is_empty() || num == "." {
         return Err(err("missing number"));
     }
@@ -142,8 +145,13 @@ pub fn parse_duration(text: &str) -> Result<Nanos, DurationError> {
         "ms" => 1e6,
         "s" => 1e9,
         "m" | "min" => 60e9,
-        "" => return Err(err("missing unit")),
-        _ => return Err(err("unknown unit")),
+        "" => return Err(err("missing unit (ns, us, ms, s or m)")),
+        "h" | "hr" | "hour" | "hours" | "d" => {
+            return Err(err(
+                "hours and days are not accepted: the units are ns, us, ms, s and m",
+            ))
+        }
+        _ => return Err(err("unknown unit: the units are ns, us, ms, s and m")),
     };
     let v: f64 = num.parse().map_err(|_| err("bad number"))?;
     let ns = (v * scale).round();

@@ -14,7 +14,7 @@ use crate::manifest::LoadOptions;
 use crate::render::findings::{self as render, Format, RenderOptions};
 use crate::source::SourceSet;
 use anyhow::Context;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,7 +51,7 @@ pub enum FailOn {
 /// When to colour text output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorArg {
-    /// On a terminal, unless `NO_COLOR` is set.
+    /// On a terminal, following `NO_COLOR`, `CLICOLOR` and `CLICOLOR_FORCE`.
     Auto,
     /// Always.
     Always,
@@ -61,12 +61,14 @@ pub enum ColorArg {
 
 /// Arguments of `kcpu check`.
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
+#[command(after_help = "Examples:\n  \
+kcpu check k8s/\n  \
+helm template ./chart | kcpu check - --format sarif > kcpu.sarif\n  \
+kcpu check k8s/ --policy .kcpu.yaml --fail-on warning\n\n\
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
 2 usage, policy or input errors (the inputs that parsed are still reported).\n\
 Policy: --policy FILE, else the first .kcpu.yaml found walking up from the first input, \
-else from the current directory."
-)]
+else from the current directory.")]
 pub struct Args {
     /// Files or directories to check (`-` reads standard input). Directories are searched
     /// for *.yaml, *.yml and *.json.
@@ -139,15 +141,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let (mut sources, mut report) = check(&args.paths, &policy);
     let to_file = args.output.is_some();
-    let color = !to_file
-        && match args.color {
-            ColorArg::Always => true,
-            ColorArg::Never => false,
-            ColorArg::Auto => {
-                std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
+    // The renderer styles the text format; `anstream` decides whether the styles reach the
+    // terminal (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, a terminal or not) and strips them otherwise.
+    let choice = match args.color {
+        ColorArg::Always => anstream::ColorChoice::Always,
+        ColorArg::Never => anstream::ColorChoice::Never,
+        ColorArg::Auto => anstream::ColorChoice::Auto,
+    };
+    let color = !to_file && choice != anstream::ColorChoice::Never;
     let mut fixed_note = None;
     if args.fix {
         let outcome = apply_fixes(&sources, &report)?;
@@ -193,7 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => super::output::write_new(path, &buf)
             .with_context(|| format!("writing the report to {}", path.display()))?,
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = anstream::AutoStream::new(std::io::stdout().lock(), choice);
             out.write_all(&buf)?;
             out.flush()?;
         }

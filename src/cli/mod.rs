@@ -5,6 +5,7 @@
 
 pub mod assume;
 pub mod check;
+pub mod ecosystem;
 pub mod exit;
 pub mod output;
 pub mod pick;
@@ -12,6 +13,7 @@ pub mod policy;
 pub mod report;
 pub mod run;
 pub mod simulate;
+pub mod term;
 pub mod translate;
 pub mod worker;
 
@@ -41,6 +43,17 @@ pub enum Command {
     Run(run::Args),
     /// Capacity-planning report (HTML, Markdown, JSON, charts) from manifests or a cluster dump.
     Report(report::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    #[command(after_help = "Examples:
+  kcpu completions bash > ~/.local/share/bash-completion/completions/kcpu
+  kcpu completions zsh > ~/.zfunc/_kcpu        # with fpath+=~/.zfunc before compinit
+  kcpu completions fish > ~/.config/fish/completions/kcpu.fish")]
+    Completions(ecosystem::CompletionsArgs),
+    /// Print the man page (roff) of kcpu, or write one page per subcommand into a directory.
+    #[command(after_help = "Examples:
+  kcpu man | man -l -
+  kcpu man --dir ~/.local/share/man/man1 && man kcpu-translate")]
+    Man(ecosystem::ManArgs),
     /// Internal: the load worker started by `kcpu run` inside its cgroup.
     #[command(name = "__worker", hide = true)]
     Worker(worker::Args),
@@ -48,7 +61,7 @@ pub enum Command {
 
 /// Entry point used by `main`: parses arguments, runs, maps errors to exit code 2.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match ecosystem::parse(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -66,6 +79,8 @@ pub fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Run(a) => run::run(a),
         Command::Report(a) => report::run(a),
+        Command::Completions(a) => ecosystem::completions(a),
+        Command::Man(a) => ecosystem::man(a),
         Command::Worker(a) => worker::run(a),
     };
     match result {

@@ -105,6 +105,9 @@ pub struct Manifests {
     pub entries: Vec<Entry>,
     /// The assumptions used.
     pub assumptions: Assumptions,
+    /// Some input could not be read or translated (already reported on stderr); the entries
+    /// hold everything that could. `simulate` carries on and exits 2; `run` refuses.
+    pub input_errors: bool,
 }
 
 /// `Kind namespace/name`.
@@ -126,15 +129,17 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
         }
         None
     })?;
-    if report_problems(&pass.plan, &pass.loaded, &pass.collected)? {
-        bail!("cannot use the manifests (see the errors above)");
-    }
+    let input_errors = report_problems(&pass.plan, &pass.loaded, &pass.collected)?;
     if entries.is_empty() {
+        if input_errors {
+            bail!("cannot use the manifests (see the errors above)");
+        }
         bail!("the manifests hold no workload with a pod template");
     }
     Ok(Manifests {
         entries,
         assumptions: pass.plan.assumptions,
+        input_errors,
     })
 }
 

@@ -32,6 +32,10 @@ use std::process::ExitCode;
 
 /// Arguments of `kcpu report`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kcpu report fixtures/ --nodes 3x4cpu --out kcpu-report/
+  kubectl get deploy,sts,ds,cronjob,job,pod,hpa -A -o yaml | kcpu report - --nodes 6x4cpu --max-pods 110
+  kcpu report k8s/ --nodes 3x8cpu,2x16cpu --reserved 100m --format md --out out/")]
 pub struct Args {
     /// Files, directories (recursive *.yaml, *.yml, *.json) or `-` for stdin (e.g. `kubectl get
     /// deploy,sts,ds,cronjob,job,pod,hpa -A -o yaml`).
@@ -46,6 +50,10 @@ pub struct Args {
     /// Formats to write: any of html, md, json.
     #[arg(long, value_name = "LIST", default_value = "html,md,json")]
     pub format: String,
+    /// Most pods per node (the kubelet's `maxPods`; DaemonSet pods count).
+    #[arg(long, value_name = "N", default_value_t = capacity::DEFAULT_MAX_PODS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_pods: u32,
     /// Output directory (created when missing).
     #[arg(long, value_name = "DIR", default_value = "kcpu-report")]
     pub out: PathBuf,
@@ -105,7 +113,11 @@ fn node_shapes(args: &Args) -> anyhow::Result<(Vec<NodeShape>, Option<String>)> 
     let reserved = crate::quantity::parse_cpu(&args.reserved)
         .map_err(|e| anyhow::anyhow!("--reserved {:?}: {}", args.reserved, e.reason))?;
     if let Some(n) = &args.nodes {
-        return Ok((capacity::parse_nodes(n, reserved)?, None));
+        let mut shapes = capacity::parse_nodes(n, reserved)?;
+        for s in &mut shapes {
+            s.max_pods = args.max_pods;
+        }
+        return Ok((shapes, None));
     }
     let Some((policy, shown)) = super::policy::load(args.policy.as_deref(), &args.inputs)
         .map_err(|msg| anyhow::anyhow!(msg))?
@@ -120,6 +132,7 @@ fn node_shapes(args: &Args) -> anyhow::Result<(Vec<NodeShape>, Option<String>)> 
             count: n.count,
             capacity_millicores: n.capacity.0,
             allocatable_millicores: (n.allocatable.0 - reserved.0).max(0),
+            max_pods: args.max_pods,
         })
         .collect();
     Ok((shapes, Some(shown)))
@@ -297,11 +310,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    // Stable sort, riskiest first; ties keep the simulation order, so the first row with a
+    // declared load is the container `riskiest` picked (the first with the highest ratio
+    // among declared loads): the timeline chart and the table name the same container.
     report.throttling.sort_by(|a, b| {
         b.throttled_ratio
             .partial_cmp(&a.throttled_ratio)
             .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| a.workload.cmp(&b.workload))
     });
 
     // Charts.
@@ -376,21 +391,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .filter(|i| i.level == crate::manifest::model::IssueLevel::Error)
             .map(|i| format!("{}: {}", inp.collected.sources.position(i.span), i.message)),
     );
-    problems.extend(not_simulated);
+    // Not input problems: what the report left out, and why.
+    let mut notes = not_simulated;
     if riskiest.is_none() && !report.throttling.is_empty() {
-        problems.push(
+        notes.push(
             "no riskiest-container timeline: no limited container declares a load (kcpu.dev/load annotation)".into(),
         );
     }
     if skipped > 0 {
-        problems.push(format!(
+        notes.push(format!(
             "{skipped} limited container(s) not simulated (--max-simulations {})",
             args.max_simulations
         ));
     }
     if shapes.is_empty() {
-        problems
-            .push("no node shapes: give --nodes (e.g. 3x8cpu) or a policy file with nodes".into());
+        notes.push("no node shapes: give --nodes (e.g. 3x8cpu) or a policy file with nodes".into());
     }
     let mut inputs = args.inputs.clone();
     if let Some(p) = policy_path {
@@ -400,6 +415,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         assumptions: &inp.plan.assumptions,
         inputs,
         problems,
+        notes,
         model: machine.describe(),
         report: &report,
         charts,

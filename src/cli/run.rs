@@ -74,6 +74,10 @@ pub enum Output {
 
 /// Arguments of `kcpu run`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  sudo kcpu run --quota 100ms --period 100ms --load periodic:threads=2,work=80ms,every=200ms --duration 2s --runs 20
+  sudo kcpu run fixtures/web.yaml --container app --duration 10s --compare
+  sudo kcpu run --quota 50ms --period 100ms -- ./my-binary --flag   # runs the command to completion")]
 pub struct Args {
     /// CPU quota per period (`100ms`, `1.5ms`) or `max` for no limit.
     #[arg(long, default_value = "max", value_parser = parse_quota)]
@@ -100,8 +104,8 @@ pub struct Args {
     /// Load duration per run.
     #[arg(long, default_value = "5s", value_parser = parse_dur)]
     pub duration: Nanos,
-    /// Number of runs (each in fresh cgroups).
-    #[arg(long)]
+    /// Number of runs (each in fresh cgroups; at least 1, as in `simulate`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: Option<u32>,
     /// Sampling interval of the counters.
     #[arg(long, default_value = "100ms", value_parser = parse_dur)]
@@ -297,6 +301,10 @@ fn target(args: &Args, version: CgroupVersion) -> anyhow::Result<Target> {
         );
     }
     let m = pick::load(&args.inputs, &args.assume)?;
+    if m.input_errors {
+        // Real cgroups and real processes: measure only what was read in full.
+        anyhow::bail!("cannot use the manifests (see the errors above)");
+    }
     let (entry, c) = pick::pick(&m, args.pick.workload.as_deref(), container)?;
     let label = pick::label(&entry.pod);
     let cv = version;

@@ -673,6 +673,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut manifest_context: Vec<(String, String)> = Vec::new();
     let mut manifest_json: Option<ManifestJson> = None;
+    let mut input_errors = false;
     let node_mode =
         args.scenario.is_some() || (!args.inputs.is_empty() && args.pick.container.is_none());
     let (groups, cpus) = if let Some(path) = &args.scenario {
@@ -702,6 +703,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         let m = pick::load(&args.inputs, &args.assume)?;
+        // Like translate, check and report: bad documents are reported and the rest simulated;
+        // the exit code says some input was bad.
+        input_errors = m.input_errors;
         let from = if args.pick.container.is_some() {
             one_container(&args, &m)?
         } else {
@@ -895,7 +899,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         super::output::write_new(path, &bytes)
             .with_context(|| format!("cannot write chart {}", path.display()))?;
     }
-    Ok(crate::cli::exit::code(crate::cli::exit::OK))
+    Ok(crate::cli::exit::code(if input_errors {
+        crate::cli::exit::INPUT_ERROR
+    } else {
+        crate::cli::exit::OK
+    }))
 }
 
 #[cfg(test)]

@@ -28,6 +28,10 @@ pub enum Output {
 
 /// Arguments of `kcpu translate`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kcpu translate fixtures/web.yaml
+  kcpu translate k8s/ --cgroup v1 --runtime crun --output json
+  helm template ./chart | kcpu translate - --explain")]
 pub struct Args {
     /// Files, directories (recursive *.yaml, *.yml, *.json) or `-` for stdin.
     #[arg(value_name = "INPUT", required = true)]
@@ -164,8 +168,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        render(format, &mut out, &plan, &collected.sources, &loaded.issues)
-            .context("writing the output")?;
+        render(
+            format,
+            &mut out,
+            &plan,
+            &collected.sources,
+            &loaded.issues,
+            super::term::width(),
+        )
+        .context("writing the output")?;
         out.flush().context("writing the output")?;
     }
     if !loaded.stats.skipped.is_empty() && format != PlanFormat::Json && format != PlanFormat::Yaml

@@ -455,7 +455,8 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
         for o in &l.objects {
             match o {
                 Object::Workload(w) => {
-                    if policy.selects(w) {
+                    let path = sources.get(w.span.source).map_or("", |f| f.name.as_str());
+                    if policy.selects(w, path) {
                         workloads.push(w);
                     } else {
                         report.stats.excluded += 1;

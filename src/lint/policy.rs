@@ -19,7 +19,7 @@
 //!   KCPU012: off               # off | on | info | warning | error
 //!   cpu-limit-policy: error    # ids or names
 //! include: {namespaces: [shop, "team-*"]}
-//! exclude: {kinds: [Job], names: ["debug-*"], labels: ["tier=experimental"]}
+//! exclude: {kinds: [Job], names: ["debug-*"], labels: ["tier=experimental"], paths: ["vendor/*"]}
 //! ```
 
 use super::rules;
@@ -215,6 +215,27 @@ pub struct Selector {
     pub names: Vec<Pattern>,
     /// Label requirements (object labels, then pod template labels).
     pub labels: Vec<LabelMatch>,
+    /// Path patterns of the file the workload comes from (see [`path_matches`]).
+    pub paths: Vec<Pattern>,
+}
+
+/// True when `pattern` matches `path` (a leading `./` ignored) or any tail of it that starts
+/// after a `/`, as `.gitignore` patterns do: `vendor/*` matches `vendor/a.yaml` and
+/// `repo/vendor/b/c.yaml`. `*` and `?` also match `/`.
+pub fn path_matches(pattern: &Pattern, path: &str) -> bool {
+    let path = path.trim_start_matches("./");
+    let pat = Pattern(
+        pattern
+            .0
+            .trim_start_matches("./")
+            .trim_start_matches('/')
+            .to_string(),
+    );
+    pat.matches(path)
+        || (!pattern.0.starts_with('/')
+            && path
+                .match_indices('/')
+                .any(|(i, _)| pat.matches(&path[i + 1..])))
 }
 
 impl Selector {
@@ -224,6 +245,7 @@ impl Selector {
             && self.kinds.is_empty()
             && self.names.is_empty()
             && self.labels.is_empty()
+            && self.paths.is_empty()
     }
 
     fn label_hits(&self, w: &Workload) -> impl Iterator<Item = bool> + '_ {
@@ -241,18 +263,20 @@ impl Selector {
 
     /// Include semantics: every non-empty list must have a match (lists are AND-ed, entries
     /// within a list OR-ed).
-    pub fn includes(&self, w: &Workload) -> bool {
+    pub fn includes(&self, w: &Workload, path: &str) -> bool {
         let any = |ps: &[Pattern], v: &str| ps.is_empty() || ps.iter().any(|p| p.matches(v));
-        any(&self.namespaces, w.namespace())
+        (self.paths.is_empty() || self.paths.iter().any(|p| path_matches(p, path)))
+            && any(&self.namespaces, w.namespace())
             && any(&self.kinds, &w.kind)
             && any(&self.names, &w.metadata.name)
             && (self.labels.is_empty() || self.label_hits(w).any(|h| h))
     }
 
     /// Exclude semantics: any single entry of any list that matches excludes the workload.
-    pub fn excludes(&self, w: &Workload) -> bool {
+    pub fn excludes(&self, w: &Workload, path: &str) -> bool {
         let any = |ps: &[Pattern], v: &str| ps.iter().any(|p| p.matches(v));
-        any(&self.namespaces, w.namespace())
+        self.paths.iter().any(|p| path_matches(p, path))
+            || any(&self.namespaces, w.namespace())
             || any(&self.kinds, &w.kind)
             || any(&self.names, &w.metadata.name)
             || self.label_hits(w).any(|h| h)
@@ -318,9 +342,11 @@ impl Policy {
             .unwrap_or(default)
     }
 
-    /// True when the workload is inside the include/exclude selection.
-    pub fn selects(&self, w: &Workload) -> bool {
-        (self.include.is_empty() || self.include.includes(w)) && !self.exclude.excludes(w)
+    /// True when the workload, read from the file `path`, is inside the include/exclude
+    /// selection.
+    pub fn selects(&self, w: &Workload, path: &str) -> bool {
+        (self.include.is_empty() || self.include.includes(w, path))
+            && !self.exclude.excludes(w, path)
     }
 
     /// The translation target the policy describes: its CFS period, CPU manager policy and
@@ -400,7 +426,7 @@ struct RawPolicy {
     #[serde(default)]
     kubernetes: Option<S>,
     #[serde(default)]
-    nodes: Option<Vec<Spanned<RawNode>>>,
+    nodes: Option<Spanned<RawNodes>>,
     #[serde(default)]
     throttling: Option<RawThrottling>,
     #[serde(default)]
@@ -423,6 +449,40 @@ struct RawNode {
     allocatable: Option<S>,
 }
 
+/// `nodes:` as a list of shapes or as the `--nodes` text (`"3x8cpu,2x16cpu"`).
+enum RawNodes {
+    /// `COUNTxCPU` shapes separated by commas.
+    Text(String),
+    /// `{name, count, cpu, allocatable}` entries.
+    List(Vec<Spanned<RawNode>>),
+}
+
+impl<'de> Deserialize<'de> for RawNodes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawNodes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of node shapes or a string such as \"3x8cpu,2x16cpu\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawNodes, E> {
+                Ok(RawNodes::Text(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawNodes, A::Error> {
+                let mut v = Vec::new();
+                while let Some(n) = seq.next_element::<Spanned<RawNode>>()? {
+                    v.push(n);
+                }
+                Ok(RawNodes::List(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawThrottling {
@@ -443,6 +503,8 @@ struct RawSelector {
     names: Vec<String>,
     #[serde(default)]
     labels: Option<RawLabels>,
+    #[serde(default)]
+    paths: Vec<String>,
 }
 
 /// `labels:` as a list of `key` / `key=value` strings or as a `key: value` mapping.
@@ -500,6 +562,7 @@ impl RawSelector {
             kinds: pats(self.kinds),
             names: pats(self.names),
             labels,
+            paths: pats(self.paths),
         }
     }
 }
@@ -661,7 +724,35 @@ impl RawPolicy {
                     .map_err(|e: ProfileError| err_at(&s, e.to_string()))?,
             );
         }
-        for (i, n) in self.nodes.unwrap_or_default().into_iter().enumerate() {
+        let listed = match self.nodes {
+            None => Vec::new(),
+            Some(sp) => {
+                let at = err_at(&sp, "");
+                match sp.value {
+                    RawNodes::List(v) => v,
+                    RawNodes::Text(t) => {
+                        let shapes =
+                            crate::capacity::parse_nodes(&t, MilliCpu(0)).map_err(|e| {
+                                PolicyError {
+                                    message: e.to_string(),
+                                    ..at
+                                }
+                            })?;
+                        p.nodes = shapes
+                            .into_iter()
+                            .map(|n| NodeShape {
+                                name: n.name,
+                                count: n.count,
+                                capacity: MilliCpu(n.capacity_millicores),
+                                allocatable: MilliCpu(n.allocatable_millicores),
+                            })
+                            .collect();
+                        Vec::new()
+                    }
+                }
+            }
+        };
+        for (i, n) in listed.into_iter().enumerate() {
             p.nodes.push(node_shape(i, &n.value)?);
         }
         if let Some(t) = self.throttling {
@@ -730,12 +821,34 @@ mod tests {
         assert_eq!(ws.len(), 3);
         let names = |p: &Policy| -> Vec<String> {
             ws.iter()
-                .filter(|w| p.selects(w))
+                .filter(|w| p.selects(w, "k8s/shop.yaml"))
                 .map(|w| w.metadata.name.clone())
                 .collect()
         };
         let p = Policy::from_yaml("exclude: {namespaces: [kube-*]}").unwrap();
         assert_eq!(names(&p), ["web", "debug-1"]);
+        // Paths and globs: the file the workloads come from.
+        let p = Policy::from_yaml("exclude: {paths: [\"shop.yaml\"]}").unwrap();
+        assert!(names(&p).is_empty());
+        let p = Policy::from_yaml("exclude: {paths: [\"vendor/*\"]}").unwrap();
+        assert_eq!(names(&p).len(), 3);
+        let p = Policy::from_yaml("include: {paths: [\"k8s/*.yaml\"]}").unwrap();
+        assert_eq!(names(&p).len(), 3);
+        for (pat, path, hit) in [
+            ("vendor/*", "vendor/a.yaml", true),
+            ("vendor/*", "./repo/vendor/b/c.yaml", true),
+            ("vendor/*", "src/vendors.yaml", false),
+            ("/vendor/*", "repo/vendor/a.yaml", false),
+            ("/vendor/*", "vendor/a.yaml", true),
+            ("*.yaml", "deep/dir/x.yaml", true),
+            ("charts/*/templates/*", "charts/web/templates/d.yaml", true),
+        ] {
+            assert_eq!(
+                path_matches(&Pattern(pat.into()), path),
+                hit,
+                "{pat} {path}"
+            );
+        }
         let p = Policy::from_yaml("exclude: {names: [\"debug-*\"]}").unwrap();
         assert_eq!(names(&p), ["web", "dns"]);
         // Pod template labels count too; both list and map forms.
@@ -770,6 +883,14 @@ mod tests {
             Some(MilliCpu(15_500))
         );
         assert_eq!(p.nodes[1].name, "node-shape-2");
+        // The `--nodes` text form is accepted too.
+        let q = Policy::from_yaml("nodes: \"3x8cpu, 2x16cpu\"\n").unwrap();
+        assert_eq!(q.nodes.len(), 2);
+        assert_eq!((q.nodes[0].count, q.nodes[0].capacity), (3, MilliCpu(8000)));
+        assert_eq!(q.nodes[1].allocatable, MilliCpu(16000));
+        let e = Policy::from_yaml("rules: {}\nnodes: \"3x\"\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 8), "{e:?}");
+        assert!(e.message.contains("3x8cpu"), "{}", e.message);
         assert_eq!(p.node_count(), 3);
         assert_eq!(p.throttling.threshold_percent, 10.0);
         assert!(!p.enabled("KCPU013"));

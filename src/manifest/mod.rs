@@ -234,6 +234,38 @@ impl Base {
     }
 }
 
+/// The parser's message in the user's terms: no configuration names of the YAML library
+/// (`set DuplicateKeyPolicy in Options`) and no Rust debug output (`Depth { depth: 65 }`).
+pub fn plain_yaml_message(message: &str) -> String {
+    if let Some((head, _)) = message.split_once(", set DuplicateKeyPolicy") {
+        return format!("{head} (a key may appear only once in a mapping)");
+    }
+    if let Some(rest) = message.strip_prefix("budget breached: ") {
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let mut words = String::new();
+        for c in name.chars() {
+            if c.is_ascii_uppercase() && !words.is_empty() {
+                words.push(' ');
+            }
+            words.push(c.to_ascii_lowercase());
+        }
+        let number: String = rest
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        return if number.is_empty() {
+            format!("the document exceeds kcpu's limit on {words}")
+        } else {
+            format!("the document exceeds kcpu's limit on {words} (stopped at {number})")
+        };
+    }
+    message.to_string()
+}
+
 fn yaml_error(e: &serde_saphyr::Error, base: Base, doc: &str) -> LoadIssue {
     let full = e.to_string();
     // serde-saphyr's Display adds a source snippet; keep the first line, minus its
@@ -255,6 +287,7 @@ fn yaml_error(e: &serde_saphyr::Error, base: Base, doc: &str) -> LoadIssue {
         })
         .unwrap_or(0);
     let budget = message.contains("budget");
+    let message = plain_yaml_message(&message);
     LoadIssue {
         level: IssueLevel::Error,
         code: if budget { "yaml-budget" } else { "yaml-syntax" },

@@ -291,3 +291,25 @@ fn large_list_documents_fit_the_budget() {
     assert!(l.issues.is_empty(), "{:?}", l.issues.first());
     assert_eq!(l.workloads().count(), 20_000);
 }
+
+#[test]
+fn yaml_messages_name_no_library_internals() {
+    assert_eq!(
+        super::plain_yaml_message(
+            "duplicate mapping key: kind, set DuplicateKeyPolicy in Options if acceptable"
+        ),
+        "duplicate mapping key: kind (a key may appear only once in a mapping)"
+    );
+    assert_eq!(
+        super::plain_yaml_message("budget breached: Depth { depth: 65 }"),
+        "the document exceeds kcpu's limit on depth (stopped at 65)"
+    );
+    assert_eq!(
+        super::plain_yaml_message("budget breached: AliasExpansions"),
+        "the document exceeds kcpu's limit on alias expansions"
+    );
+    assert_eq!(
+        super::plain_yaml_message("did not find expected key"),
+        "did not find expected key"
+    );
+}

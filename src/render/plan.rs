@@ -12,7 +12,6 @@ use crate::source::{Position, SourceSet, Span};
 use crate::translate::{
     CgroupPaths, CgroupValues, ContainerPlan, Explained, Plan, PodPlan, QosClass, QosTier, Step,
 };
-use comfy_table::{presets, Cell, CellAlignment, Table};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -43,16 +42,23 @@ pub enum RenderError {
     Yaml(String),
 }
 
-/// Renders `plan` in `format`.
+/// Width the human formats fit into when the terminal's is unknown (a pipe without `COLUMNS`).
+pub const DEFAULT_WIDTH: usize = 80;
+
+/// Narrowest width the table is laid out for (below it, lines may be wider than asked).
+pub const MIN_WIDTH: usize = 40;
+
+/// Renders `plan` in `format`; the table and the explanation fit in `width` columns.
 pub fn render(
     format: PlanFormat,
     out: &mut dyn Write,
     plan: &Plan,
     sources: &SourceSet,
     issues: &[LoadIssue],
+    width: usize,
 ) -> Result<(), RenderError> {
     match format {
-        PlanFormat::Table => render_table(out, plan)?,
+        PlanFormat::Table => render_table(out, plan, sources, width)?,
         PlanFormat::Json => render_json(out, plan, sources, issues)?,
         PlanFormat::Yaml => render_yaml(out, plan, sources, issues)?,
         PlanFormat::Explain => render_explain(out, plan, sources)?,
@@ -308,16 +314,15 @@ fn millis(v: Option<i64>) -> String {
     v.map_or_else(|| "-".to_string(), |m| format!("{m}m"))
 }
 
-fn cell<T: std::fmt::Display>(e: &Explained<T>) -> Cell {
-    let text = if e.kernel_default {
+fn cell<T: std::fmt::Display>(e: &Explained<T>) -> String {
+    if e.kernel_default {
         format!("{}*", e.value)
     } else {
         e.value.to_string()
-    };
-    Cell::new(text).set_alignment(CellAlignment::Right)
+    }
 }
 
-fn value_cells(v: &CgroupValues, version: CgroupVersion) -> Vec<Cell> {
+fn value_cells(v: &CgroupValues, version: CgroupVersion) -> Vec<String> {
     match version {
         CgroupVersion::V2 => vec![cell(&v.weight), cell(&v.max)],
         CgroupVersion::V1 => vec![
@@ -354,33 +359,174 @@ fn workload_label(p: &PodPlan) -> String {
     format!("{} {}/{}", p.kind, p.namespace, p.name)
 }
 
-/// `--output table`: assumptions, then one row per pod cgroup and per container with the
-/// files of the configured cgroup version; `*` marks a file left at the kernel default.
-pub fn render_table(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+/// Display width of `s` in terminal columns (wide CJK characters count two).
+pub fn display_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// Greedy word wrap of one line into lines of at most `width` columns; continuation lines
+/// start with `indent`. A line that fits is returned unchanged; a word wider than a line is
+/// cut at character boundaries.
+pub fn wrap(line: &str, width: usize, indent: &str) -> Vec<String> {
+    if display_width(line) <= width {
+        return vec![line.to_string()];
+    }
+    let iw = display_width(indent);
+    let width = width.max(iw + 8);
+    let lead = line.len() - line.trim_start_matches(' ').len();
+    let mut lines = Vec::new();
+    let mut cur = line[..lead].to_string();
+    let mut cur_w = lead;
+    let mut start_w = lead;
+    for word in line.split(' ').filter(|w| !w.is_empty()) {
+        let mut word = word.to_string();
+        loop {
+            let ww = display_width(&word);
+            let sep = usize::from(cur_w > start_w);
+            if cur_w + sep + ww <= width {
+                if sep == 1 {
+                    cur.push(' ');
+                }
+                cur.push_str(&word);
+                cur_w += sep + ww;
+                break;
+            }
+            if cur_w > start_w {
+                lines.push(std::mem::replace(&mut cur, indent.to_string()));
+                (cur_w, start_w) = (iw, iw);
+                continue;
+            }
+            // The word alone is wider than a line: cut it (at least one character).
+            let room = width.saturating_sub(cur_w);
+            let mut head_w = 0;
+            let mut cut = word.len();
+            for (i, c) in word.char_indices() {
+                let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+                if head_w + cw > room && i > 0 {
+                    cut = i;
+                    break;
+                }
+                head_w += cw;
+            }
+            cur.push_str(&word[..cut]);
+            lines.push(std::mem::replace(&mut cur, indent.to_string()));
+            (cur_w, start_w) = (iw, iw);
+            word = word[cut..].to_string();
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if cur_w > start_w || lines.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+fn write_wrapped(out: &mut dyn Write, line: &str, width: usize) -> io::Result<()> {
+    for l in wrap(line, width, "  ") {
+        writeln!(out, "{l}")?;
+    }
+    Ok(())
+}
+
+/// A line of the translate table: a full-width workload heading, or cells.
+enum TableLine {
+    /// `Kind namespace/name  file:line`, across all columns.
+    Heading(String),
+    /// Name, QoS or role, then right-aligned numbers.
+    Cells(Vec<String>),
+}
+
+/// Column widths: each column's widest cell, the first (names) shrunk so the line fits in
+/// `width` when it can (a longer name then gets a line of its own).
+fn column_widths(header: &[String], lines: &[TableLine], width: usize) -> Vec<usize> {
+    let mut w: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
+    for l in lines {
+        if let TableLine::Cells(c) = l {
+            for (i, cell) in c.iter().enumerate() {
+                w[i] = w[i].max(display_width(cell));
+            }
+        }
+    }
+    let rest: usize = w[1..].iter().sum::<usize>() + 2 * (w.len() - 1);
+    let name_room = width.saturating_sub(rest).max(8);
+    w[0] = w[0]
+        .min(name_room)
+        .max(display_width(&header[0]).min(name_room));
+    w
+}
+
+fn write_cells(out: &mut dyn Write, cells: &[String], widths: &[usize]) -> io::Result<()> {
+    let mut line = String::new();
+    let name = &cells[0];
+    if display_width(name) > widths[0] {
+        // Too long for its column: the name on a line of its own, the numbers below it.
+        writeln!(out, "{name}")?;
+        line.push_str(&" ".repeat(widths[0]));
+    } else {
+        line.push_str(name);
+        line.push_str(&" ".repeat(widths[0] - display_width(name)));
+    }
+    for (i, c) in cells.iter().enumerate().skip(1) {
+        let pad = widths[i] - display_width(c);
+        line.push_str("  ");
+        if i == 1 {
+            line.push_str(c);
+            line.push_str(&" ".repeat(pad));
+        } else {
+            line.push_str(&" ".repeat(pad));
+            line.push_str(c);
+        }
+    }
+    writeln!(out, "{}", line.trim_end())
+}
+
+/// `--output table`: assumptions, then per workload a heading line (`Kind namespace/name`
+/// and its `file:line`, so equal names from different files stay apart), its pod cgroup row
+/// and one row per container with the files of the configured cgroup version; `*` marks a
+/// file left at the kernel default. Every line fits in `width` columns (at least
+/// [`MIN_WIDTH`]; the v1 columns need about 75): header lines and headings are word-wrapped,
+/// and a name too long for its column gets a line of its own.
+pub fn render_table(
+    out: &mut dyn Write,
+    plan: &Plan,
+    sources: &SourceSet,
+    width: usize,
+) -> io::Result<()> {
+    let width = width.max(MIN_WIDTH);
     let a = &plan.assumptions;
     for line in assumptions_header(a) {
-        writeln!(out, "{line}")?;
+        write_wrapped(out, &line, width)?;
     }
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_BORDERS_ONLY).force_no_tty();
-    let mut header = vec!["WORKLOAD", "CONTAINER", "ROLE", "QOS", "REQUEST", "LIMIT"];
+    let mut header: Vec<String> = ["WORKLOAD/CONTAINER", "QOS/ROLE", "REQUEST", "LIMIT"]
+        .map(String::from)
+        .to_vec();
     match a.cgroup {
-        CgroupVersion::V2 => header.extend(["cpu.weight", "cpu.max"]),
-        CgroupVersion::V1 => header.extend(["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"]),
+        CgroupVersion::V2 => header.extend(["cpu.weight", "cpu.max"].map(String::from)),
+        // `cpu.` dropped from the two CFS files so the v1 table fits 80 columns.
+        CgroupVersion::V1 => {
+            header.extend(["cpu.shares", "cfs_quota_us", "cfs_period_us"].map(String::from))
+        }
     }
-    table.set_header(header);
+    let mut lines = Vec::new();
     let mut notes = Vec::new();
     for p in &plan.pods {
+        let at = sources.position(p.span);
+        lines.push(TableLine::Heading(format!(
+            "{}  {}:{}",
+            workload_label(p),
+            at.file,
+            at.line
+        )));
         let mut row = vec![
-            Cell::new(workload_label(p)),
-            Cell::new("(pod)"),
-            Cell::new("pod"),
-            Cell::new(p.qos.value),
-            Cell::new(millis(p.request_millicores.value)).set_alignment(CellAlignment::Right),
-            Cell::new(millis(p.limit_millicores.value)).set_alignment(CellAlignment::Right),
+            "  (pod)".to_string(),
+            p.qos.value.to_string(),
+            millis(p.request_millicores.value),
+            millis(p.limit_millicores.value),
         ];
         row.extend(value_cells(&p.pod, a.cgroup));
-        table.add_row(row);
+        lines.push(TableLine::Cells(row));
         for n in &p.notes {
             notes.push(format!("{}: {n}", workload_label(p)));
         }
@@ -391,15 +537,13 @@ pub fn render_table(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
                 c.role.as_str().to_string()
             };
             let mut row = vec![
-                Cell::new(""),
-                Cell::new(&c.name),
-                Cell::new(role),
-                Cell::new(""),
-                Cell::new(millis(c.request_millicores.value)).set_alignment(CellAlignment::Right),
-                Cell::new(millis(c.limit_millicores.value)).set_alignment(CellAlignment::Right),
+                format!("  {}", c.name),
+                role,
+                millis(c.request_millicores.value),
+                millis(c.limit_millicores.value),
             ];
             row.extend(value_cells(&c.values, a.cgroup));
-            table.add_row(row);
+            lines.push(TableLine::Cells(row));
             for n in &c.notes {
                 notes.push(format!("{} container {}: {n}", workload_label(p), c.name));
             }
@@ -408,14 +552,29 @@ pub fn render_table(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
     if plan.pods.is_empty() {
         writeln!(out, "no workloads translated")?;
     } else {
-        writeln!(out, "{table}")?;
-        writeln!(
+        let widths = column_widths(&header, &lines, width);
+        if display_width(&header[0]) > widths[0] {
+            header[0] = "NAME".into();
+        }
+        writeln!(out)?;
+        write_cells(out, &header, &widths)?;
+        let rule: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+        writeln!(out, "{}", "─".repeat(rule.min(width)))?;
+        for l in &lines {
+            match l {
+                TableLine::Heading(h) => write_wrapped(out, h, width)?,
+                TableLine::Cells(c) => write_cells(out, c, &widths)?,
+            }
+        }
+        writeln!(out)?;
+        write_wrapped(
             out,
-            "* kernel default: the file is not written by the kubelet or the runtime"
+            "* kernel default: the file is not written by the kubelet or the runtime",
+            width,
         )?;
     }
     for n in notes {
-        writeln!(out, "note: {n}")?;
+        write_wrapped(out, &format!("note: {n}"), width)?;
     }
     Ok(())
 }

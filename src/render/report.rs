@@ -1,6 +1,11 @@
 //! Capacity report renderers (pure core): HTML (one self-contained file: inline CSS and SVG, no
 //! external URL, every user string escaped), Markdown (GitHub-flavoured, for pull-request
 //! comments) and JSON (everything).
+//!
+//! At scale (hundreds of workloads) every list in the findings shows its first
+//! [`LIST_LIMIT`] items and "and N more"; the Markdown tables show the largest
+//! [`MD_ROWS`] rows, and the whole Markdown stays under GitHub's 65,536-character comment
+//! limit ([`MD_BUDGET`], truncated at a line with a note). HTML and JSON keep every row.
 
 use crate::capacity::CapacityReport;
 use crate::profile::Assumptions;
@@ -26,8 +31,12 @@ pub struct ReportDoc<'a> {
     pub assumptions: &'a Assumptions,
     /// The inputs, as given.
     pub inputs: Vec<String>,
-    /// Input problems (`file:line:col: message`) and containers left out of the simulation.
+    /// Input problems (`file:line:col: message`).
     pub problems: Vec<String>,
+    /// What the report left out or assumed that is not an input problem (containers not
+    /// simulated because of `--max-simulations` or refused by the simulator, missing node
+    /// shapes).
+    pub notes: Vec<String>,
     /// The kernel model every throttling figure assumes ([`crate::sim::Machine::describe`]).
     pub model: String,
     /// The report.
@@ -81,18 +90,59 @@ fn ratio(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.2}×"))
 }
 
-/// A table: title, header cells, rows of cells.
-type TableDoc = (&'static str, Vec<&'static str>, Vec<Vec<String>>);
+/// Items of a findings list shown before "and N more".
+pub const LIST_LIMIT: usize = 10;
+/// Rows of a Markdown table (the largest first); HTML and JSON show every row.
+pub const MD_ROWS: usize = 25;
+/// Largest Markdown report in bytes: GitHub rejects comments over 65,536 characters, and a
+/// byte count is never below the character count. The margin leaves room for a bot's header.
+pub const MD_BUDGET: usize = 60_000;
 
-/// The tables of the report as (title, header, rows) — shared by HTML and Markdown so the two
-/// always agree.
+/// `items` joined by ", ", the first `limit` of them, then "and N more".
+pub fn top_list(items: &[String], limit: usize) -> String {
+    let mut s = items
+        .iter()
+        .take(limit)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > limit {
+        s.push_str(&format!(" and {} more", items.len() - limit));
+    }
+    s
+}
+
+/// One table: title, header cells, rows of cells, and the sort key (largest first) used when
+/// only the top rows are shown.
+struct TableDoc {
+    title: &'static str,
+    header: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+    /// What "the largest" means for this table (None: rows keep their order).
+    key: Option<(&'static str, Vec<i64>)>,
+}
+
+impl TableDoc {
+    /// The first `n` rows by the key (stable for ties), and how many were left out.
+    fn top(&self, n: usize) -> (Vec<&Vec<String>>, usize) {
+        let mut idx: Vec<usize> = (0..self.rows.len()).collect();
+        if let Some((_, k)) = &self.key {
+            idx.sort_by(|a, b| k[*b].cmp(&k[*a]).then(a.cmp(b)));
+        }
+        let shown: Vec<&Vec<String>> = idx.iter().take(n).map(|i| &self.rows[*i]).collect();
+        let left = self.rows.len() - shown.len();
+        (shown, left)
+    }
+}
+
+/// The tables of the report — shared by HTML and Markdown so the two always agree.
 fn tables(d: &ReportDoc) -> Vec<TableDoc> {
     let r = d.report;
     let t = &r.totals;
     let mut out = Vec::new();
-    out.push((
-        "Totals",
-        vec![
+    out.push(TableDoc {
+        title: "Totals",
+        header: vec![
             "workloads",
             "pods",
             "requests (CPUs)",
@@ -103,21 +153,22 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
             "requests / allocatable",
             "limits / allocatable",
         ],
-        vec![vec![
+        rows: vec![vec![
             t.workloads.to_string(),
             t.pods.to_string(),
             m(t.request_millicores),
             m(t.limit_millicores),
             t.unlimited_pods.to_string(),
             m(t.allocatable_millicores),
-            ratio(t.overcommit_limits_over_requests),
+            no_limits(t.overcommit_limits_over_requests, ratio),
             pct(t.requests_over_allocatable),
-            pct(t.limits_over_allocatable),
+            no_limits(t.limits_over_allocatable, pct),
         ]],
-    ));
-    out.push((
-        "Namespaces",
-        vec![
+        key: None,
+    });
+    out.push(TableDoc {
+        title: "Namespaces",
+        header: vec![
             "namespace",
             "workloads",
             "pods",
@@ -127,7 +178,8 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
             "QoS mix",
             "limits / requests",
         ],
-        r.namespaces
+        rows: r
+            .namespaces
             .iter()
             .map(|n| {
                 vec![
@@ -142,14 +194,18 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
                         .map(|(k, v)| format!("{k} {v}"))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    ratio(n.overcommit),
+                    no_limits(n.overcommit, ratio),
                 ]
             })
             .collect(),
-    ));
-    out.push((
-        "Workloads",
-        vec![
+        key: Some((
+            "requests",
+            r.namespaces.iter().map(|n| n.request_millicores).collect(),
+        )),
+    });
+    out.push(TableDoc {
+        title: "Workloads",
+        header: vec![
             "workload",
             "QoS",
             "replicas",
@@ -161,7 +217,8 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
             "pod cpu.max",
             "containers (request/limit → cpu.weight, cpu.max)",
         ],
-        r.workloads
+        rows: r
+            .workloads
             .iter()
             .map(|w| {
                 vec![
@@ -192,19 +249,27 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
                 ]
             })
             .collect(),
-    ));
+        key: Some((
+            "total request",
+            r.workloads
+                .iter()
+                .map(|w| w.total_request_millicores)
+                .collect(),
+        )),
+    });
     let f = &r.node_fit;
-    out.push((
-        "Node fit",
-        vec![
+    out.push(TableDoc {
+        title: "Node fit",
+        header: vec![
             "node",
             "allocatable",
             "DaemonSet requests",
             "pod requests",
-            "pods",
+            "pods (max)",
             "headroom",
         ],
-        f.nodes
+        rows: f
+            .nodes
             .iter()
             .map(|n| {
                 vec![
@@ -212,12 +277,19 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
                     m(n.allocatable_millicores),
                     m(n.daemonset_millicores),
                     m(n.pods_millicores),
-                    n.pods.to_string(),
+                    format!("{} ({})", n.pods, n.max_pods),
                     m(n.headroom_millicores),
                 ]
             })
             .collect(),
-    ));
+        key: Some((
+            "requests",
+            f.nodes
+                .iter()
+                .map(|n| n.pods_millicores + n.daemonset_millicores)
+                .collect(),
+        )),
+    });
     let row = |t: &crate::capacity::ThrottleRow| {
         vec![
             t.workload.clone(),
@@ -242,66 +314,99 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
         "CPUs used",
         "why",
     ];
-    out.push((
-        "Throttling prediction (containers with a declared load)",
-        header.clone(),
-        r.throttling
+    out.push(TableDoc {
+        title: "Throttling prediction (containers with a declared load)",
+        header: header.clone(),
+        rows: r
+            .throttling
             .iter()
             .filter(|t| t.load_from == crate::capacity::LOAD_FROM_ANNOTATION)
             .map(row)
             .collect(),
-    ));
-    out.push((
-        "What if (assumed load, not a prediction): the request arriving as one burst per period",
+        // Already riskiest first.
+        key: None,
+    });
+    out.push(TableDoc {
+        title: "What if (assumed load, not a prediction): the request arriving as one burst per period",
         header,
-        r.throttling
+        rows: r
+            .throttling
             .iter()
             .filter(|t| t.load_from != crate::capacity::LOAD_FROM_ANNOTATION)
             .map(row)
             .collect(),
-    ));
+        key: None,
+    });
     out
+}
+
+/// A ratio over limits, or "no limits" when no pod has one (not `0.00×`).
+fn no_limits(v: Option<f64>, f: fn(Option<f64>) -> String) -> String {
+    match v {
+        Some(_) => f(v),
+        None => "no limits".to_string(),
+    }
+}
+
+fn counted(map: &std::collections::BTreeMap<String, u32>) -> Vec<String> {
+    let mut v: Vec<(&String, &u32)> = map.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    v.into_iter()
+        .map(|(k, n)| {
+            if *n > 1 {
+                format!("{k} ×{n}")
+            } else {
+                k.clone()
+            }
+        })
+        .collect()
 }
 
 fn findings(d: &ReportDoc) -> Vec<String> {
     let r = d.report;
     let f = &r.node_fit;
     let mut v = Vec::new();
-    match f.nodes_needed_of_largest_shape {
-        Some(n) => v.push(format!("All pods' requests fit on {n} node(s) of the largest shape (first-fit decreasing); the cluster described has {}.", f.nodes.len())),
-        None if f.shapes.is_empty() => {}
-        None => v.push("Some pod requests fit on no node of the largest shape.".to_string()),
-    }
-    if f.unplaced_pods > 0 {
-        let list: Vec<String> = f
-            .unplaced
-            .iter()
-            .take(20)
-            .map(|(k, n)| {
-                if *n > 1 {
-                    format!("{k} ×{n}")
-                } else {
-                    k.clone()
-                }
-            })
-            .collect();
+    if let Some(n) = f.nodes_needed_of_largest_shape {
+        let apart = if f.too_large_pods > 0 {
+            format!(
+                " (leaving out the {} pod(s) larger than any node)",
+                f.too_large_pods
+            )
+        } else {
+            String::new()
+        };
         v.push(format!(
-            "{} pod(s) fit nowhere: {}{}",
-            f.unplaced_pods,
-            list.join(", "),
-            if f.unplaced.len() > 20 { ", …" } else { "" }
+            "The pods' requests fit on {n} node(s) of the largest shape{apart} (first-fit decreasing, at most {} pods per node); the cluster described has {}.",
+            f.shapes.iter().map(|s| s.max_pods).max().unwrap_or(0),
+            f.nodes.len()
+        ));
+    }
+    if f.too_large_pods > 0 {
+        v.push(format!(
+            "{} pod(s) are larger than any node (request above every node's allocatable CPU after DaemonSets, or no pod slot left): {}",
+            f.too_large_pods,
+            top_list(&counted(&f.too_large), LIST_LIMIT)
+        ));
+    }
+    if f.no_room_pods > 0 {
+        v.push(format!(
+            "{} pod(s) found no room left on the {} node(s) given (CPU or pod slots): {}",
+            f.no_room_pods,
+            f.nodes.len(),
+            top_list(&counted(&f.no_room), LIST_LIMIT)
         ));
     }
     if !r.containers_without_request.is_empty() {
         v.push(format!(
-            "Containers without a CPU request (cpu.shares 2 / cpu.weight 1 under contention): {}",
-            r.containers_without_request.join(", ")
+            "{} container(s) without a CPU request (cpu.shares 2 / cpu.weight 1 under contention): {}",
+            r.containers_without_request.len(),
+            top_list(&r.containers_without_request, LIST_LIMIT)
         ));
     }
     if !r.top_limit_request_ratio.is_empty() {
         v.push(format!(
             "Highest limit/request ratios: {}",
-            r.top_limit_request_ratio.join(", ")
+            top_list(&r.top_limit_request_ratio, LIST_LIMIT)
         ));
     }
     let declared = r
@@ -318,7 +423,14 @@ fn findings(d: &ReportDoc) -> Vec<String> {
     if !r.throttling.is_empty() {
         v.push(format!("Throttling figures: {}.", d.model));
     }
-    v.extend(d.problems.iter().map(|p| format!("Input problem: {p}")));
+    if !d.problems.is_empty() {
+        v.push(format!(
+            "{} input problem(s): {}",
+            d.problems.len(),
+            top_list(&d.problems, LIST_LIMIT)
+        ));
+    }
+    v.extend(d.notes.iter().map(|n| format!("Note: {n}")));
     v
 }
 
@@ -357,21 +469,21 @@ pub fn write_html(out: &mut dyn Write, d: &ReportDoc) -> io::Result<()> {
             strip_xml_decl(&c.svg)
         )?;
     }
-    for (title, header, rows) in tables(d) {
-        writeln!(out, "<h2>{}</h2>", escape_html(title))?;
-        if rows.is_empty() {
+    for t in tables(d) {
+        writeln!(out, "<h2>{}</h2>", escape_html(t.title))?;
+        if t.rows.is_empty() {
             writeln!(out, "<p class=\"meta\">none</p>")?;
             continue;
         }
         write!(out, "<table><thead><tr>")?;
-        for h in header {
+        for h in &t.header {
             write!(out, "<th>{}</th>", escape_html(h))?;
         }
         writeln!(out, "</tr></thead><tbody>")?;
-        for row in rows {
+        for row in &t.rows {
             write!(out, "<tr>")?;
             for cell in row {
-                write!(out, "<td>{}</td>", escape_html(&cell))?;
+                write!(out, "<td>{}</td>", escape_html(cell))?;
             }
             writeln!(out, "</tr>")?;
         }
@@ -392,48 +504,82 @@ fn strip_xml_decl(svg: &str) -> &str {
     }
 }
 
-/// Writes the Markdown report (charts linked as the SVG files written beside it).
+/// Writes the Markdown report (charts linked as the SVG files written beside it): findings,
+/// then the largest [`MD_ROWS`] rows of each table with "and N more", the whole cut to
+/// [`MD_BUDGET`] bytes at a line boundary with a note when still too long.
 pub fn write_markdown(out: &mut dyn Write, d: &ReportDoc) -> io::Result<()> {
+    let text = markdown(d);
+    out.write_all(text.as_bytes())
+}
+
+/// The Markdown report as a string (see [`write_markdown`]).
+pub fn markdown(d: &ReportDoc) -> String {
+    use std::fmt::Write as _;
     let a = d.assumptions;
-    writeln!(out, "# kcpu capacity report\n")?;
-    writeln!(
-        out,
+    let mut s = String::new();
+    let _ = writeln!(s, "# kcpu capacity report\n");
+    let _ = writeln!(
+        s,
         "Inputs: {}. Assumptions: cgroup {}, runtime {}, driver {}, CFS period {} µs, Kubernetes {}.\n",
-        escape_md(&d.inputs.join(", ")),
+        escape_md(&top_list(&d.inputs, LIST_LIMIT)),
         a.cgroup,
         a.runtime,
         a.driver,
         a.cfs_period.0,
         a.kubernetes
-    )?;
+    );
     for f in findings(d) {
-        writeln!(out, "- {}", escape_md(&f))?;
+        let _ = writeln!(s, "- {}", escape_md(&f));
     }
-    writeln!(out)?;
+    let _ = writeln!(s);
     for c in &d.charts {
-        writeln!(out, "![{}]({}.svg)\n", escape_md(&c.title), c.file)?;
+        let _ = writeln!(s, "![{}]({}.svg)\n", escape_md(&c.title), c.file);
     }
-    for (title, header, rows) in tables(d) {
-        writeln!(out, "## {title}\n")?;
-        if rows.is_empty() {
-            writeln!(out, "none\n")?;
+    for t in tables(d) {
+        let _ = writeln!(s, "## {}\n", t.title);
+        if t.rows.is_empty() {
+            let _ = writeln!(s, "none\n");
             continue;
         }
-        writeln!(out, "| {} |", header.join(" | "))?;
-        writeln!(out, "|{}", "---|".repeat(header.len()))?;
+        let (rows, left) = t.top(MD_ROWS);
+        let _ = writeln!(s, "| {} |", t.header.join(" | "));
+        let _ = writeln!(s, "|{}", "---|".repeat(t.header.len()));
         for row in rows {
-            writeln!(
-                out,
-                "| {} |",
-                row.iter()
-                    .map(|c| escape_md(c))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            )?;
+            let cells: Vec<String> = row.iter().map(|c| escape_md(c)).collect();
+            let _ = writeln!(s, "| {} |", cells.join(" | "));
         }
-        writeln!(out)?;
+        if left > 0 {
+            let by = t
+                .key
+                .as_ref()
+                .map_or(String::new(), |(k, _)| format!(" (largest {k} first)"));
+            let _ = writeln!(
+                s,
+                "\n…and {left} more row(s){by}: every row is in report.html and report.json."
+            );
+        }
+        let _ = writeln!(s);
     }
-    writeln!(out, "_{}_", d.report.node_fit.method)
+    let _ = writeln!(s, "_{}_", d.report.node_fit.method);
+    truncate_markdown(s, MD_BUDGET)
+}
+
+/// Cuts `s` at the last line boundary that leaves room for a note, when longer than `budget`.
+fn truncate_markdown(s: String, budget: usize) -> String {
+    if s.len() <= budget {
+        return s;
+    }
+    let note_room = 200;
+    let mut cut = budget.saturating_sub(note_room);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = s[..cut].rfind('\n').map_or(0, |i| i + 1);
+    format!(
+        "{}\n_Truncated: {} more characters did not fit GitHub's 65,536-character comment limit; every detail is in report.html and report.json._\n",
+        &s[..cut],
+        s[cut..].chars().count()
+    )
 }
 
 /// Writes the JSON report (everything, charts by file name).
@@ -471,6 +617,7 @@ mod tests {
             assumptions: &a,
             inputs: vec!["<in>".into()],
             problems: vec![],
+            notes: vec![],
             model: String::new(),
             report: &r,
             charts: vec![],

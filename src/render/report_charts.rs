@@ -1,25 +1,36 @@
-//! Charts of `kcpu report` (pure core): one stacked-bar chart type, drawn through the shared
-//! chart infrastructure of [`super::chart`] (embedded font, SVG/PNG).
+//! Charts of `kcpu report` (pure core): one horizontal stacked-bar chart type, drawn through the
+//! shared chart infrastructure of [`super::chart`] (embedded font, SVG/PNG).
+//!
+//! Legible at scale: at most [`MAX_BARS`] categories (the largest first) plus one "other (N …)"
+//! bar holding the rest, labels on the left in full up to [`LABEL_CHARS`] characters (longer
+//! ones shortened in the middle, then made unique), the value written at the end of each bar,
+//! and one outlier more than twice the runner-up drawn cut at that scale (its value still
+//! written), so a giant bar does not flatten the others.
 
 use super::chart::{series_color, Chart, ChartError, FONT, THROTTLED};
 use crate::capacity::CapacityReport;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use std::collections::BTreeSet;
 
-/// Most categories one chart shows (the largest first); the rest are summed into "other".
-pub const MAX_BARS: usize = 16;
+/// Most categories one chart shows by name (the largest first); the rest are summed into one
+/// "other" bar.
+pub const MAX_BARS: usize = 20;
 
-/// Vertical stacked bars over named categories, with an optional per-category marker line
+/// Longest category label in characters.
+pub const LABEL_CHARS: usize = 36;
+
+/// Horizontal stacked bars over named categories, with an optional per-category marker
 /// (node allocatable, a threshold).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BarChart {
     /// Title line.
     pub title: String,
-    /// Y axis description with its unit.
-    pub y_label: String,
-    /// X axis description.
-    pub x_label: String,
-    /// Category names.
+    /// Value axis description with its unit.
+    pub value_label: String,
+    /// Category axis description.
+    pub category_label: String,
+    /// Category names, top to bottom (unique: see [`unique_labels`]).
     pub categories: Vec<String>,
     /// Stacked series: (legend name, values per category).
     pub series: Vec<(String, Vec<f64>)>,
@@ -27,72 +38,171 @@ pub struct BarChart {
     pub marker: Option<(String, Vec<f64>)>,
     /// Colour the series red (throttling) instead of the palette.
     pub alarm: bool,
+    /// A fixed value scale (e.g. 0–100 % for throttling) instead of one fitted to the data.
+    pub fixed_max: Option<f64>,
 }
 
 fn err<E: std::fmt::Display>(e: E) -> ChartError {
     ChartError(e.to_string())
 }
 
-fn short(s: &str) -> String {
-    if s.chars().count() <= 16 {
-        s.to_string()
+/// `s` shortened to `max` characters by cutting its middle (`shop/very-lo…-api`), so both the
+/// namespace and the end of a name stay visible.
+pub fn shorten(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let keep = max.saturating_sub(1);
+    let head = keep.div_ceil(2);
+    let tail = keep - head;
+    let h: String = s.chars().take(head).collect();
+    let t: String = s.chars().skip(n - tail).collect();
+    format!("{h}…{t}")
+}
+
+/// Labels shortened to [`LABEL_CHARS`] and made unique: a label equal to an earlier one gets
+/// ` #2`, ` #3`, … (shortened so the suffix fits).
+pub fn unique_labels(names: &[String]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    names
+        .iter()
+        .map(|name| {
+            let base = shorten(name, LABEL_CHARS);
+            if seen.insert(base.clone()) {
+                return base;
+            }
+            let mut k = 2;
+            loop {
+                let suffix = format!(" #{k}");
+                let label = format!(
+                    "{}{suffix}",
+                    shorten(name, LABEL_CHARS - suffix.chars().count())
+                );
+                if seen.insert(label.clone()) {
+                    return label;
+                }
+                k += 1;
+            }
+        })
+        .collect()
+}
+
+/// The rows ranked by `key` (largest first, stable), the top [`MAX_BARS`] kept by name and the
+/// rest summed by `sum` into one row named `other (N <what>)`.
+fn top_and_other<T>(
+    mut rows: Vec<T>,
+    key: impl Fn(&T) -> f64,
+    what: &str,
+    name: impl Fn(&T) -> String,
+    values: impl Fn(&T) -> Vec<f64>,
+) -> (Vec<String>, Vec<Vec<f64>>) {
+    rows.sort_by(|a, b| {
+        key(b)
+            .partial_cmp(&key(a))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let rest = rows.split_off(rows.len().min(MAX_BARS));
+    let mut names: Vec<String> = rows.iter().map(&name).collect();
+    let mut vals: Vec<Vec<f64>> = rows.iter().map(&values).collect();
+    if !rest.is_empty() {
+        let mut sum = vec![0.0; vals.first().map_or(0, Vec::len)];
+        for r in &rest {
+            for (s, v) in sum.iter_mut().zip(values(r)) {
+                *s += v;
+            }
+        }
+        names = unique_labels(&names);
+        names.push(format!("other ({} {what})", rest.len()));
+        vals.push(sum);
+        return (names, vals);
+    }
+    (unique_labels(&names), vals)
+}
+
+impl BarChart {
+    fn totals(&self) -> Vec<f64> {
+        (0..self.categories.len())
+            .map(|i| {
+                self.series
+                    .iter()
+                    .map(|(_, v)| v.get(i).copied().unwrap_or(0.0))
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// The end of the value axis: the fixed scale, or the largest bar or marker with a margin
+    /// for its value label — unless one bar is more than twice the runner-up, then twice the
+    /// runner-up (that bar is drawn cut, with its value written).
+    pub fn scale(&self) -> f64 {
+        if let Some(m) = self.fixed_max {
+            return m;
+        }
+        let markers = self
+            .marker
+            .as_ref()
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let mut tops: Vec<f64> = self.totals();
+        tops.extend(markers);
+        tops.sort_by(|a, b| b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal));
+        let top = match (tops.first(), tops.get(1)) {
+            (Some(a), Some(b)) if *b > 0.0 && *a > 2.0 * b => 2.0 * b,
+            (Some(a), _) => *a,
+            _ => 0.0,
+        };
+        if top > 0.0 {
+            top * 1.25
+        } else {
+            1.0
+        }
+    }
+}
+
+fn fmt_value(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
     } else {
-        let head: String = s.chars().take(15).collect();
-        format!("{head}…")
+        format!("{v:.2}")
     }
 }
 
 impl Chart for BarChart {
     fn size(&self) -> (u32, u32) {
-        (1000, 520)
+        let n = self.categories.len().max(1) as u32;
+        (1000, 130 + 26 * n)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let n = self.categories.len().max(1);
-        let top = (0..n)
-            .map(|i| {
-                let stacked: f64 = self
-                    .series
-                    .iter()
-                    .map(|(_, v)| v.get(i).copied().unwrap_or(0.0))
-                    .sum();
-                let m = self
-                    .marker
-                    .as_ref()
-                    .and_then(|(_, v)| v.get(i).copied())
-                    .unwrap_or(0.0);
-                stacked.max(m)
-            })
-            .fold(0.0f64, f64::max);
-        let y_max = if self.alarm {
-            110.0
-        } else if top > 0.0 {
-            top * 1.4
-        } else {
-            1.0
-        };
+        let x_max = self.scale();
+        // Category i is drawn at y = n - 1 - i, so the first (largest) is on top.
         let cats = self.categories.clone();
+        let y_of = move |i: usize| (n - 1 - i) as f64;
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, (FONT, 20))
             .margin(14)
-            .x_label_area_size(60)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..y_max)
+            .x_label_area_size(45)
+            .y_label_area_size(270)
+            .build_cartesian_2d(0f64..x_max, -0.5f64..(n as f64 - 0.5))
             .map_err(err)?;
         chart
             .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n.min(MAX_BARS + 1))
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 0.01 && i >= 0.0 {
-                    cats.get(i as usize).map(|c| short(c)).unwrap_or_default()
+            .disable_y_mesh()
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|y| {
+                let r = y.round();
+                if (y - r).abs() < 0.01 && r >= 0.0 && (r as usize) < n {
+                    cats.get(n - 1 - r as usize).cloned().unwrap_or_default()
                 } else {
                     String::new()
                 }
             })
-            .x_desc(&self.x_label)
-            .y_desc(&self.y_label)
+            .x_desc(&self.value_label)
+            .y_desc(&self.category_label)
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 15))
             .draw()
@@ -108,13 +218,10 @@ impl Chart for BarChart {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    let (x0, x1) = (i as f64 - 0.35, i as f64 + 0.35);
-                    let r = Rectangle::new(
-                        [(x0, base[i]), (x1, base[i] + v)],
-                        color.mix(0.85).filled(),
-                    );
+                    let y = y_of(i);
+                    let (x0, x1) = (base[i].min(x_max), (base[i] + v).min(x_max));
                     base[i] += v;
-                    r
+                    Rectangle::new([(x0, y - 0.35), (x1, y + 0.35)], color.mix(0.85).filled())
                 })
                 .collect();
             chart
@@ -125,13 +232,34 @@ impl Chart for BarChart {
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
                 });
         }
+        // The value at the end of every bar ("… (cut)" when beyond the scale).
+        let labels: Vec<_> = base
+            .iter()
+            .enumerate()
+            .map(|(i, total)| {
+                let cut = *total > x_max;
+                let text = if cut {
+                    format!("{} (cut)", fmt_value(*total))
+                } else {
+                    fmt_value(*total)
+                };
+                let x = if cut {
+                    x_max * 0.80
+                } else {
+                    total + x_max * 0.01
+                };
+                Text::new(text, (x, y_of(i) + 0.3), (FONT, 12))
+            })
+            .collect();
+        chart.draw_series(labels).map_err(err)?;
         if let Some((name, values)) = &self.marker {
             let lines: Vec<_> = values
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
+                    let y = y_of(i);
                     PathElement::new(
-                        vec![(i as f64 - 0.45, *v), (i as f64 + 0.45, *v)],
+                        vec![(v.min(x_max), y - 0.45), (v.min(x_max), y + 0.45)],
                         BLACK.stroke_width(3),
                     )
                 })
@@ -141,12 +269,12 @@ impl Chart for BarChart {
                 .map_err(err)?
                 .label(name.clone())
                 .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 12, y)], BLACK.stroke_width(3))
+                    PathElement::new(vec![(x + 6, y - 6), (x + 6, y + 6)], BLACK.stroke_width(3))
                 });
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font((FONT, 13))
@@ -160,79 +288,106 @@ fn cores(m: i64) -> f64 {
     m as f64 / 1000.0
 }
 
-/// Requests and the extra up to the limits per namespace, in CPUs (largest first).
+/// Requests and the extra up to the limits per namespace, in CPUs (largest first, the rest as
+/// "other").
 pub fn namespaces(r: &CapacityReport) -> BarChart {
     let mut rows: Vec<_> = r.namespaces.iter().collect();
-    rows.sort_by(|a, b| {
-        b.request_millicores
-            .cmp(&a.request_millicores)
-            .then_with(|| a.namespace.cmp(&b.namespace))
-    });
-    rows.truncate(MAX_BARS);
+    rows.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    let (categories, values) = top_and_other(
+        rows,
+        |n| n.request_millicores as f64,
+        "namespaces",
+        |n| n.namespace.clone(),
+        |n| {
+            vec![
+                cores(n.request_millicores),
+                cores((n.limit_millicores - n.request_millicores).max(0)),
+            ]
+        },
+    );
     BarChart {
         title: "CPU requests and limits per namespace (replicas counted)".into(),
-        y_label: "CPUs".into(),
-        x_label: "namespace".into(),
-        categories: rows.iter().map(|n| n.namespace.clone()).collect(),
+        value_label: "CPUs".into(),
+        category_label: "namespace".into(),
         series: vec![
-            (
-                "requests".into(),
-                rows.iter().map(|n| cores(n.request_millicores)).collect(),
-            ),
+            ("requests".into(), values.iter().map(|v| v[0]).collect()),
             (
                 "limits above requests".into(),
-                rows.iter()
-                    .map(|n| cores((n.limit_millicores - n.request_millicores).max(0)))
-                    .collect(),
+                values.iter().map(|v| v[1]).collect(),
             ),
         ],
+        categories,
         marker: None,
         alarm: false,
+        fixed_max: None,
     }
 }
 
-/// Requested CPU per node (DaemonSets, other pods) against allocatable.
+/// Requested CPU per node (DaemonSets, other pods) against allocatable, the fullest first; the
+/// rest are summed into "other".
 pub fn nodes(r: &CapacityReport) -> BarChart {
-    let rows: Vec<_> = r.node_fit.nodes.iter().take(MAX_BARS).collect();
+    let rows: Vec<_> = r.node_fit.nodes.iter().collect();
+    let (categories, values) = top_and_other(
+        rows,
+        |n| (n.daemonset_millicores + n.pods_millicores) as f64,
+        "nodes",
+        |n| n.name.clone(),
+        |n| {
+            vec![
+                cores(n.daemonset_millicores),
+                cores(n.pods_millicores),
+                cores(n.allocatable_millicores),
+            ]
+        },
+    );
     BarChart {
         title: "Node packing: requested CPU vs allocatable (first-fit decreasing)".into(),
-        y_label: "CPUs".into(),
-        x_label: "node".into(),
-        categories: rows.iter().map(|n| n.name.clone()).collect(),
+        value_label: "CPUs".into(),
+        category_label: "node".into(),
         series: vec![
             (
                 "DaemonSet requests".into(),
-                rows.iter().map(|n| cores(n.daemonset_millicores)).collect(),
+                values.iter().map(|v| v[0]).collect(),
             ),
-            (
-                "pod requests".into(),
-                rows.iter().map(|n| cores(n.pods_millicores)).collect(),
-            ),
+            ("pod requests".into(), values.iter().map(|v| v[1]).collect()),
         ],
-        marker: Some((
-            "allocatable".into(),
-            rows.iter()
-                .map(|n| cores(n.allocatable_millicores))
-                .collect(),
-        )),
+        marker: Some(("allocatable".into(), values.iter().map(|v| v[2]).collect())),
+        categories,
         alarm: false,
+        fixed_max: None,
     }
 }
 
 /// Predicted throttled periods per limited container with a declared load (an assumed
-/// "what if" load is no prediction, so it is not drawn), with the 25 % alert line.
+/// "what if" load is no prediction, so it is not drawn), riskiest first as in the report's
+/// table, labelled `namespace/workload container` so every bar names one container, with the
+/// alert line. Containers beyond [`MAX_BARS`] are left out (a sum of percentages means
+/// nothing); the title says how many.
 pub fn throttling(r: &CapacityReport, threshold_percent: f64) -> BarChart {
-    let rows: Vec<_> = r
+    let declared: Vec<_> = r
         .throttling
         .iter()
         .filter(|t| t.load_from == crate::capacity::LOAD_FROM_ANNOTATION)
-        .take(MAX_BARS)
         .collect();
+    let rows: Vec<_> = declared.iter().take(MAX_BARS).collect();
+    let names: Vec<String> = rows
+        .iter()
+        .map(|t| format!("{} {}", t.workload, t.container))
+        .collect();
+    let title = if declared.len() > rows.len() {
+        format!(
+            "Predicted throttling, the {} riskiest of {} containers with a declared load (kcpu simulate)",
+            rows.len(),
+            declared.len()
+        )
+    } else {
+        "Predicted throttling per container with a declared load (kcpu simulate)".into()
+    };
     BarChart {
-        title: "Predicted throttling per container with a declared load (kcpu simulate)".into(),
-        y_label: "periods throttled (%)".into(),
-        x_label: "container".into(),
-        categories: rows.iter().map(|t| t.container.clone()).collect(),
+        title,
+        value_label: "periods throttled (%)".into(),
+        category_label: "container".into(),
+        categories: unique_labels(&names),
         series: vec![(
             "throttled periods".into(),
             rows.iter().map(|t| t.throttled_ratio * 100.0).collect(),
@@ -242,6 +397,7 @@ pub fn throttling(r: &CapacityReport, threshold_percent: f64) -> BarChart {
             vec![threshold_percent; rows.len()],
         )),
         alarm: true,
+        fixed_max: Some(115.0),
     }
 }
 
@@ -254,12 +410,13 @@ mod tests {
     fn bar_chart_svg_has_labels_and_png_signature() {
         let c = BarChart {
             title: "t".into(),
-            y_label: "CPUs".into(),
-            x_label: "namespace".into(),
+            value_label: "CPUs".into(),
+            category_label: "namespace".into(),
             categories: vec!["shop".into(), "data".into()],
             series: vec![("requests".into(), vec![1.0, 2.0])],
             marker: Some(("allocatable".into(), vec![3.0, 3.0])),
             alarm: false,
+            fixed_max: None,
         };
         let svg = String::from_utf8(render(&c, ChartFormat::Svg).unwrap()).unwrap();
         for label in [
@@ -274,6 +431,51 @@ mod tests {
         }
         let png = render(&c, ChartFormat::Png).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-        assert_eq!(short("a-very-long-namespace-name"), "a-very-long-nam…");
+    }
+
+    #[test]
+    fn labels_are_shortened_in_the_middle_and_unique() {
+        assert_eq!(shorten("abcdefghij", 5), "ab…ij");
+        assert_eq!(shorten("short", 36), "short");
+        let long = "team-payments/very-long-deployment-name-for-the-api-v2";
+        let names = vec![
+            format!("{long} app"),
+            format!("{long} app"),
+            "x app".to_string(),
+        ];
+        let l = unique_labels(&names);
+        assert!(l.iter().all(|s| s.chars().count() <= LABEL_CHARS), "{l:?}");
+        assert_ne!(l[0], l[1]);
+        assert!(l[1].ends_with(" #2"), "{l:?}");
+        assert_eq!(l[2], "x app");
+    }
+
+    #[test]
+    fn many_namespaces_become_top_n_plus_other_and_an_outlier_is_cut() {
+        let mut r = CapacityReport::default();
+        for i in 0..60 {
+            r.namespaces.push(crate::capacity::NamespaceRow {
+                namespace: format!("ns-{i:02}"),
+                request_millicores: if i == 7 { 1_000_000 } else { 1000 + i },
+                ..Default::default()
+            });
+        }
+        let c = namespaces(&r);
+        assert_eq!(c.categories.len(), MAX_BARS + 1);
+        assert_eq!(c.categories[0], "ns-07");
+        assert_eq!(c.categories[MAX_BARS], "other (40 namespaces)");
+        let total: f64 = c.series[0].1.iter().sum();
+        let expected: f64 = r
+            .namespaces
+            .iter()
+            .map(|n| cores(n.request_millicores))
+            .sum();
+        assert!((total - expected).abs() < 1e-6, "other keeps the sum");
+        // The 1000-CPU namespace is more than twice the runner-up (the 'other' bar holds 40+),
+        // so the scale is twice the runner-up, not 1000.
+        assert!(c.scale() < 200.0, "{}", c.scale());
+        let svg = String::from_utf8(render(&c, ChartFormat::Svg).unwrap()).unwrap();
+        assert!(svg.contains("(cut)"));
+        assert!(svg.contains("other (40 namespaces)"));
     }
 }

@@ -581,7 +581,7 @@ fn colour_only_when_asked() {
     let (_, plain, _) = check(&["tests/data/lint/KCPU009_1.yaml"]);
     assert!(!plain.contains('\x1b'), "no colour off a terminal");
     let (_, coloured, _) = check(&["tests/data/lint/KCPU009_1.yaml", "--color", "always"]);
-    assert!(coloured.contains("\x1b[1;31m"), "{coloured}");
+    assert!(coloured.contains("\x1b["), "{coloured}");
     let (_, never, _) = check(&["tests/data/lint/KCPU009_1.yaml", "--color", "never"]);
     assert_eq!(never, plain);
 }
@@ -620,7 +620,8 @@ fn the_bundled_sample_app() {
     assert!(err.is_empty(), "{err}");
     assert!(out.contains("with policy fixtures/.kcpu.yaml"), "{out}");
     insta::assert_snapshot!("bundled_fixtures", out);
-    assert_eq!(code, 1);
+    // Only warnings and infos since KCPU001 defaults to warning (README, "Default severities").
+    assert_eq!(code, 0);
 }
 
 #[test]

@@ -211,3 +211,157 @@ fn one_unsimulatable_container_does_not_cost_the_report() {
     );
     assert!(md.contains("no limited container declares a load"));
 }
+
+/// A generated cluster dump: `n` Deployments over 60 namespaces with long, repeated names
+/// (every name exists in two namespaces), a third without CPU requests, one larger than any
+/// node, and limited containers for the throttling section (every fifth with a declared load).
+fn generated_dump(n: usize) -> String {
+    let mut s = String::from("apiVersion: v1\nkind: List\nitems:\n");
+    for i in 0..n {
+        let ns = format!("team-{:02}-with-a-rather-long-namespace-name", i % 60);
+        let name = format!("service-{:04}-with-a-long-deployment-name", i / 2);
+        let cpu = if i == 7 {
+            "resources: {requests: {cpu: \"64\"}, limits: {cpu: \"64\"}}".to_string()
+        } else if i % 3 == 0 {
+            "resources: {}".to_string()
+        } else {
+            format!(
+                "resources: {{requests: {{cpu: {}m}}, limits: {{cpu: {}m}}}}",
+                50 + (i % 17) * 25,
+                100 + (i % 11) * 100
+            )
+        };
+        let load = if i % 5 == 1 {
+            "\n      metadata: {annotations: {kcpu.dev/load: \"periodic:threads=2,work=30ms,every=100ms\"}}"
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {{name: {name}, namespace: {ns}}}\n  spec:\n    replicas: {}\n    template:{load}\n      spec:\n        containers:\n        - name: app\n          image: x\n          {cpu}\n",
+            1 + i % 3
+        ));
+    }
+    s
+}
+
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let start = t.find('>')? + 1;
+            let end = t.find("</text>")?;
+            Some(t[start..end].to_string())
+        })
+        .collect()
+}
+
+/// `kcpu report -` on `stdin` into `out` with `args`; asserts exit 0.
+fn report_stdin(out: &Path, args: &[&str], stdin: String) {
+    let mut c = Command::cargo_bin("kcpu").expect("kcpu binary");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CI")
+        .args(["report", "-", "--out"])
+        .arg(out)
+        .args(args)
+        .write_stdin(stdin);
+    let o = c.output().expect("run kcpu report");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn report_at_scale_stays_legible() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    report_stdin(
+        dir.path(),
+        &[
+            "--nodes",
+            "4x4cpu",
+            "--max-simulations",
+            "30",
+            "--sim-duration",
+            "1s",
+        ],
+        generated_dump(1000),
+    );
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
+    assert!(md.len() < 65_536, "Markdown is {} bytes", md.len());
+    let longest = md.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest <= 2_000, "a Markdown line has {longest} characters");
+    assert!(md.contains(" more"), "lists say how many are left out");
+    assert!(md.contains("every row is in report.html and report.json"));
+    assert!(
+        !md.contains("Input problem"),
+        "nothing here is an input problem"
+    );
+
+    let json = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    let fit = &v["report"]["node_fit"];
+    for n in fit["nodes"].as_array().expect("nodes") {
+        assert!(
+            n["pods"].as_u64() <= n["max_pods"].as_u64(),
+            "node {} holds {} pods (max {})",
+            n["name"],
+            n["pods"],
+            n["max_pods"]
+        );
+        assert_eq!(n["max_pods"], 110);
+    }
+    assert_eq!(fit["too_large_pods"], 2, "the 64-CPU workload's 2 replicas");
+    assert!(fit["no_room_pods"].as_u64().unwrap_or(0) > 0);
+    assert!(
+        fit["nodes_needed_of_largest_shape"].as_u64().unwrap_or(0) >= 19,
+        "≈2000 pods at ≤110 per node need ≥19 nodes even though two pods fit nowhere: {}",
+        fit["nodes_needed_of_largest_shape"]
+    );
+    // Every namespace has limits somewhere, and none shows 0.00×.
+    assert!(!md.contains("0.00×"));
+
+    // Charts: top-N plus "other", unique labels.
+    let ns = std::fs::read_to_string(dir.path().join("namespaces.svg")).expect("svg");
+    let texts = svg_texts(&ns);
+    assert!(
+        texts.iter().any(|t| t.trim() == "other (40 namespaces)"),
+        "{texts:?}"
+    );
+    let thr = std::fs::read_to_string(dir.path().join("throttling.svg")).expect("svg");
+    let labels: Vec<String> = svg_texts(&thr)
+        .into_iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| t.contains("team-"))
+        .collect();
+    assert!(labels.len() >= 2, "{labels:?}");
+    let unique: std::collections::BTreeSet<&String> = labels.iter().collect();
+    assert_eq!(unique.len(), labels.len(), "duplicate labels: {labels:?}");
+    // The timeline chart and the table name the same riskiest container (the first row with
+    // a declared load).
+    let first = v["report"]["throttling"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|t| t["load_from"] == "annotation"))
+        .expect("a declared load was simulated");
+    let timeline = std::fs::read_to_string(dir.path().join("timeline.svg")).expect("svg");
+    let title = format!(
+        "{} {}",
+        first["workload"].as_str().unwrap_or(""),
+        first["container"].as_str().unwrap_or("")
+    );
+    assert!(timeline.contains(&title), "timeline is not about {title}");
+}
+
+#[test]
+fn namespaces_without_limits_do_not_show_zero_overcommit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    report_stdin(
+        dir.path(),
+        &["--nodes", "1x4cpu", "--format", "md"],
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: free}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n        resources: {requests: {cpu: 500m}}\n".to_string(),
+    );
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("md");
+    assert!(!md.contains("0.00×"), "{md}");
+    assert!(md.contains("no limits"), "{md}");
+}

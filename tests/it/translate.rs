@@ -7,7 +7,8 @@ fn kcpu() -> Command {
     let mut c = Command::cargo_bin("kcpu").expect("kcpu binary");
     c.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("CI")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "80");
     c
 }
 
@@ -182,7 +183,7 @@ fn unreadable_empty_binary_and_bad_flags_exit_2() {
         (
             vec!["translate", latin1.as_str()],
             None,
-            ":2:21: invalid UTF-8",
+            "invalid UTF-8 at line 2, column 21",
         ),
         (
             vec!["translate", "fixtures/", "--runtime", "runc-9"],
@@ -239,4 +240,53 @@ fn assumptions_change_the_numbers() {
     assert_eq!(cache["containers"][0]["cpu.weight"], 30);
     // --no-cfs-quota: nothing is written at container level, kernel default stays.
     assert_eq!(cache["containers"][0]["cpu.cfs_quota_us"], -1);
+}
+
+fn widest_line(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+#[test]
+fn table_fits_the_terminal_width_also_when_piped() {
+    // assert_cmd pipes stdout, so this is the piped case; COLUMNS=80 comes from `kcpu()`.
+    let o = run(&["translate", "fixtures/"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(widest_line(&o.stdout) <= 80, "{}", o.stdout);
+    // The v2 columns need about 64, the v1 columns about 80.
+    for cols in ["72", "100"] {
+        let mut c = kcpu();
+        c.env("COLUMNS", cols).args(["translate", "fixtures/"]);
+        let out = String::from_utf8_lossy(&c.output().expect("run").stdout).into_owned();
+        let max: usize = cols.parse().expect("number");
+        assert!(widest_line(&out) <= max, "COLUMNS={cols}:\n{out}");
+    }
+    let mut c = kcpu();
+    c.env("COLUMNS", "80")
+        .args(["translate", "fixtures/", "--cgroup", "v1"]);
+    let out = String::from_utf8_lossy(&c.output().expect("run").stdout).into_owned();
+    assert!(widest_line(&out) <= 80, "v1 columns:\n{out}");
+}
+
+#[test]
+fn identical_names_from_different_files_are_told_apart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let doc = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n        resources: {requests: {cpu: 250m}}\n";
+    for f in ["a.yaml", "b.yaml"] {
+        std::fs::write(dir.path().join(f), doc).expect("write");
+    }
+    let o = run(
+        &["translate", dir.path().to_str().expect("utf-8 path")],
+        None,
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let headings: Vec<&str> = o
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Deployment shop/web"))
+        .collect();
+    assert_eq!(headings.len(), 2, "{}", o.stdout);
+    assert!(
+        headings[0].contains("a.yaml:1") && headings[1].contains("b.yaml:1"),
+        "{headings:?}"
+    );
 }

@@ -6,36 +6,43 @@ use super::{count, diff_of_edits, edits_where, mechanical_edits, plural, region,
 use crate::finding::{Applicability, Finding, Severity};
 use crate::lint::CheckReport;
 use crate::source::SourceSet;
+use annotate_snippets::{AnnotationKind, Element, Level, Origin, Renderer, Snippet};
+use anstyle::{AnsiColor, Style};
 use std::io::{self, Write};
 
+/// Styles through `anstyle` (the CLI's `anstream` writer strips them when colour is off).
 struct Paint {
     on: bool,
 }
 
 impl Paint {
-    fn wrap(&self, code: &str, s: &str) -> String {
+    fn style(&self, style: Style, s: &str) -> String {
         if self.on {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("{}{s}{}", style.render(), style.render_reset())
         } else {
             s.to_string()
         }
     }
-    fn severity(&self, sev: Severity, s: &str) -> String {
-        let code = match sev {
-            Severity::Error => "1;31",
-            Severity::Warning => "1;33",
-            Severity::Info => "1;36",
-        };
-        self.wrap(code, s)
+    fn fg(&self, c: AnsiColor, bold: bool, s: &str) -> String {
+        let mut st = Style::new().fg_color(Some(c.into()));
+        if bold {
+            st = st.bold();
+        }
+        self.style(st, s)
     }
-    fn gutter(&self, s: &str) -> String {
-        self.wrap("1;34", s)
+    fn severity(&self, sev: Severity, s: &str) -> String {
+        let c = match sev {
+            Severity::Error => AnsiColor::Red,
+            Severity::Warning => AnsiColor::Yellow,
+            Severity::Info => AnsiColor::Cyan,
+        };
+        self.fg(c, true, s)
     }
     fn bold(&self, s: &str) -> String {
-        self.wrap("1", s)
+        self.style(Style::new().bold(), s)
     }
     fn green(&self, s: &str) -> String {
-        self.wrap("32", s)
+        self.fg(AnsiColor::Green, false, s)
     }
 }
 
@@ -89,9 +96,9 @@ fn write_diff(diff: &str, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
         } else if line.starts_with('+') {
             p.green(line)
         } else if line.starts_with('-') {
-            p.wrap("31", line)
+            p.fg(AnsiColor::Red, false, line)
         } else if line.starts_with("@@") {
-            p.wrap("36", line)
+            p.fg(AnsiColor::Cyan, false, line)
         } else {
             line.to_string()
         };
@@ -100,6 +107,16 @@ fn write_diff(diff: &str, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// Byte offset of 1-based character column `col` in `line` (the line's end when beyond it).
+fn byte_at(line: &str, col: usize) -> usize {
+    line.char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(line.len(), |(i, _)| i)
+}
+
+/// One finding as a rustc-style snippet, laid out by `annotate-snippets` (the renderer cargo
+/// and rustc use), which measures columns in display width: carets stay under the value
+/// behind wide (CJK) characters and tabs.
 fn finding(
     f: &Finding,
     sources: &SourceSet,
@@ -108,82 +125,75 @@ fn finding(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let r = region(sources, f.span);
-    let sev = f.severity.as_str();
-    writeln!(
-        out,
-        "{}{} {}",
-        p.severity(f.severity, &format!("{sev}[{} {}]", f.rule, f.name)),
-        p.bold(":"),
-        p.bold(&f.message)
-    )?;
-    let num = r.line.to_string();
-    let pad = " ".repeat(num.len());
-    let object = f
-        .subject
-        .as_ref()
-        .map(|s| format!(" ({})", s.object()))
-        .unwrap_or_default();
-    writeln!(
-        out,
-        "{pad}{} {}:{}:{}{object}",
-        p.gutter("-->"),
-        r.file,
-        r.line,
-        r.column
-    )?;
-    if r.line_text.is_empty() && r.line == 0 {
-        return Ok(());
-    }
-    let text = r.line_text.replace('\t', " ");
-    writeln!(out, "{pad} {}", p.gutter("|"))?;
-    writeln!(out, "{} {} {text}", p.gutter(&num), p.gutter("|"))?;
-    let width = if r.end_line == r.line {
-        r.end_column.saturating_sub(r.column).max(1)
-    } else {
-        text.chars().count().saturating_sub(r.column - 1).max(1)
+    let level = match f.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Info => Level::INFO,
     };
-    let carets = "^".repeat(width);
-    let label = f
-        .label
-        .as_ref()
-        .map(|l| format!(" {l}"))
-        .unwrap_or_default();
-    writeln!(
-        out,
-        "{pad} {} {}{}",
-        p.gutter("|"),
-        " ".repeat(r.column.saturating_sub(1)),
-        p.severity(f.severity, &format!("{carets}{label}"))
-    )?;
-    let has_tail = !f.notes.is_empty()
-        || f.help.is_some()
-        || f.fix.is_some()
-        || f.subject.as_ref().is_some_and(|s| s.container.is_some());
-    if has_tail {
-        writeln!(out, "{pad} {}", p.gutter("|"))?;
+    let id = format!("{} {}", f.rule, f.name);
+    let mut elements: Vec<Element> = Vec::new();
+    let label = f.label.clone().unwrap_or_default();
+    if !(r.line_text.is_empty() && r.line == 0) {
+        let start = byte_at(&r.line_text, r.column);
+        let end = if r.end_line == r.line {
+            byte_at(&r.line_text, r.end_column)
+        } else {
+            r.line_text.trim_end().len()
+        };
+        let end = if end > start {
+            end
+        } else {
+            r.line_text[start..]
+                .chars()
+                .next()
+                .map_or(start, |c| start + c.len_utf8())
+        };
+        let mut snippet = Snippet::source(r.line_text.as_str())
+            .line_start(r.line)
+            .path(r.file.as_str())
+            .fold(false);
+        let ann = AnnotationKind::Primary.span(start..end);
+        snippet = snippet.annotation(if label.is_empty() {
+            ann
+        } else {
+            ann.label(label.as_str())
+        });
+        elements.push(snippet.into());
+    } else {
+        elements.push(Origin::path(r.file.as_str()).line(r.line).into());
+    }
+    if let Some(s) = &f.subject {
+        elements.push(Level::NOTE.with_name("in").message(s.to_string()).into());
     }
     for n in &f.notes {
-        writeln!(out, "{pad} {} {} {n}", p.gutter("="), p.bold("note:"))?;
+        elements.push(Level::NOTE.message(n.as_str()).into());
     }
     if let Some(h) = &f.help {
-        writeln!(out, "{pad} {} {} {h}", p.gutter("="), p.bold("help:"))?;
+        elements.push(Level::HELP.message(h.as_str()).into());
     }
     if let Some(fix) = &f.fix {
         let how = match (fix.applicability, opts.fix_mode) {
-            (Applicability::Mechanical, false) => "fix (kcpu check --fix):",
-            (Applicability::Mechanical, true) => "fixed:",
-            (Applicability::Suggestion, _) => "suggestion:",
+            (Applicability::Mechanical, false) => "fix (kcpu check --fix)",
+            (Applicability::Mechanical, true) => "fixed",
+            (Applicability::Suggestion, _) => "suggestion",
         };
-        writeln!(
-            out,
-            "{pad} {} {} {}",
-            p.gutter("="),
-            p.green(how),
-            fix.title
-        )?;
+        elements.push(
+            Level::HELP
+                .with_name(how)
+                .message(fix.title.as_str())
+                .into(),
+        );
     }
-    writeln!(out)?;
-    Ok(())
+    let group = level
+        .primary_title(f.message.as_str())
+        .id(id.as_str())
+        .elements(elements);
+    let renderer = if p.on {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    writeln!(out, "{}\n", renderer.render(&[group]))
 }
 
 fn summary(

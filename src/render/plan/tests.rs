@@ -240,7 +240,7 @@ fn rendered(format: PlanFormat, a: &Assumptions) -> String {
     let (workloads, sources, issues) = fixture();
     let plan = translate(&workloads, a);
     let mut out = Vec::new();
-    render(format, &mut out, &plan, &sources, &issues).unwrap();
+    render(format, &mut out, &plan, &sources, &issues, DEFAULT_WIDTH).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -396,7 +396,7 @@ fn broken_pipe_is_reported() {
         PlanFormat::Yaml,
         PlanFormat::Explain,
     ] {
-        let e = render(f, &mut Broken, &plan, &sources, &issues).unwrap_err();
+        let e = render(f, &mut Broken, &plan, &sources, &issues, DEFAULT_WIDTH).unwrap_err();
         assert!(
             matches!(e, RenderError::Io(_) | RenderError::Json(_)),
             "{f:?}: {e}"

@@ -1,0 +1,253 @@
+//! First contact and ecosystem fit: completions, man pages, the kubectl plugin name, colour
+//! through NO_COLOR/CLICOLOR/CLICOLOR_FORCE, carets under values behind wide characters, and
+//! messages that say what is allowed.
+
+use assert_cmd::Command;
+
+fn kcpu() -> Command {
+    let mut c = Command::cargo_bin("kcpu").expect("kcpu binary");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CI")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env("COLUMNS", "80");
+    c
+}
+
+fn out(c: &mut Command) -> (i32, String, String) {
+    let o = c.output().expect("run kcpu");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef kcpu"),
+        ("fish", "complete -c kcpu"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let (code, stdout, stderr) = out(kcpu().args(["completions", shell]));
+        assert_eq!(code, 0, "{shell}: {stderr}");
+        assert!(stdout.contains(marker), "{shell} script lacks {marker:?}");
+        for sub in ["translate", "check", "simulate", "report"] {
+            assert!(stdout.contains(sub), "{shell} script lacks {sub}");
+        }
+    }
+    let (code, _, stderr) = out(kcpu().args(["completions", "tcsh"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("bash"), "{stderr}");
+}
+
+#[test]
+fn man_pages() {
+    let (code, stdout, _) = out(kcpu().arg("man"));
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with(".ie") || stdout.contains(".TH kcpu"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("translate"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, _, stderr) = out(kcpu().args(["man", "--dir"]).arg(dir.path()));
+    assert_eq!(code, 0, "{stderr}");
+    for page in [
+        "kcpu.1",
+        "kcpu-translate.1",
+        "kcpu-check.1",
+        "kcpu-report.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).expect(page);
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let ex = std::fs::read_to_string(dir.path().join("kcpu-translate.1")).expect("page");
+    assert!(ex.contains("Examples"), "the examples reach the man page");
+}
+
+#[test]
+fn every_subcommand_help_ends_with_examples() {
+    for sub in ["translate", "check", "simulate", "run", "report"] {
+        let (code, stdout, _) = out(kcpu().args([sub, "--help"]));
+        assert_eq!(code, 0);
+        let tail = stdout
+            .split("Examples:")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{sub} --help has no examples"));
+        let n = tail.lines().filter(|l| l.contains("kcpu ")).count();
+        assert!((2..=5).contains(&n), "{sub}: {n} examples");
+    }
+}
+
+#[test]
+fn kubectl_plugin_says_kubectl_kcpu() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = dir.path().join("kubectl-kcpu");
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("kcpu"), &plugin).expect("link");
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(&plugin)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("COLUMNS", "80")
+            .output()
+            .expect("run kubectl-kcpu");
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Usage: kubectl kcpu <COMMAND>"), "{stdout}");
+    let (_, stdout, _) = run(&["translate", "--help"]);
+    assert!(stdout.contains("Usage: kubectl kcpu translate"), "{stdout}");
+    assert!(
+        stdout.contains("  kubectl kcpu translate fixtures/web.yaml"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| kubectl kcpu translate -"), "{stdout}");
+    let (code, _, stderr) = run(&["translate"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("kubectl kcpu translate"), "{stderr}");
+    // The real work is the same.
+    let (code, stdout, _) = run(&["translate", "fixtures/web.yaml"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Deployment shop/web"));
+}
+
+#[test]
+fn krew_manifest_is_complete() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/krew/kcpu.yaml.in"))
+        .expect("krew manifest template");
+    for needle in [
+        "apiVersion: krew.googlecontainertools.github.com/v1alpha2",
+        "kind: Plugin",
+        "name: kcpu",
+        "bin: kubectl-kcpu",
+        "sha256: \"@SHA256@\"",
+        "os: linux",
+    ] {
+        assert!(text.contains(needle), "manifest lacks {needle:?}");
+    }
+}
+
+const WIDE: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      containers:
+      - {name: 日本語のコンテナ, image: x, resources: {requests: {cpu: 100M}}}
+";
+
+#[test]
+fn colour_follows_no_color_and_clicolor() {
+    let ansi = |envs: &[(&str, &str)]| {
+        let mut c = kcpu();
+        c.args(["check", "-"]).write_stdin(WIDE);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        out(&mut c).1.contains("\u{1b}[")
+    };
+    assert!(!ansi(&[]), "a pipe gets no colour");
+    assert!(
+        ansi(&[("CLICOLOR_FORCE", "1")]),
+        "CLICOLOR_FORCE forces colour"
+    );
+    assert!(
+        !ansi(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]),
+        "NO_COLOR wins"
+    );
+    let mut c = kcpu();
+    c.args(["check", "-", "--color", "always"])
+        .write_stdin(WIDE);
+    assert!(out(&mut c).1.contains("\u{1b}["), "--color always");
+}
+
+#[test]
+fn carets_sit_under_the_value_behind_wide_characters() {
+    let mut c = kcpu();
+    c.args(["check", "-", "--fail-on", "never"])
+        .write_stdin(WIDE);
+    let (code, stdout, _) = out(&mut c);
+    assert_eq!(code, 0, "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut checked = 0;
+    for (i, l) in lines.iter().enumerate() {
+        let Some(src) = l.split_once("| ").map(|(_, s)| s) else {
+            continue;
+        };
+        if !src.contains("日本語") {
+            continue;
+        }
+        let Some(next) = lines.get(i + 1) else {
+            continue;
+        };
+        let Some(caret) = next.find('^') else {
+            continue;
+        };
+        // Display columns of the caret and of the flagged text must agree.
+        let gutter = l.find("| ").unwrap_or(0) + 2;
+        let caret_col = unicode_width::UnicodeWidthStr::width(&next[..caret]);
+        let prefix_cols = |needle: &str| {
+            src.find(needle)
+                .map(|b| gutter + unicode_width::UnicodeWidthStr::width(&src[..b]))
+        };
+        let candidates: Vec<usize> = ["100M"].iter().filter_map(|n| prefix_cols(n)).collect();
+        assert!(
+            candidates.contains(&caret_col),
+            "caret at display column {caret_col} is under none of the values {candidates:?}:\n{l}\n{next}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "no snippet on the wide line:\n{stdout}");
+}
+
+#[test]
+fn duration_messages_say_what_is_allowed() {
+    let (code, _, stderr) =
+        out(kcpu().args(["simulate", "--quota=-100ms", "--load", "spin:threads=1"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot be negative"), "{stderr}");
+    let (code, _, stderr) =
+        out(kcpu().args(["simulate", "--quota", "3h", "--load", "spin:threads=1"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("ns, us, ms, s and m"), "{stderr}");
+    let (code, _, stderr) = out(kcpu().args(["run", "--runs", "0", "--load", "spin:threads=1"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--runs"), "{stderr}");
+}
+
+#[test]
+fn simulate_dir_carries_on_past_bad_documents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("good.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: good, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: x\n        resources: {requests: {cpu: 250m}, limits: {cpu: 500m}}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: bad}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        resources: {limits: {cpu: 1.5.5}}\n",
+    )
+    .expect("write");
+    let mut c = kcpu();
+    c.args(["simulate"])
+        .arg(dir.path())
+        .args(["--cpus", "2", "--duration", "1s", "--runs", "1"])
+        .args(["--default-load", "spin:threads=1"]);
+    let (code, stdout, stderr) = out(&mut c);
+    assert_eq!(code, 2, "input errors exit 2\n{stdout}\n{stderr}");
+    assert!(stderr.contains("bad.yaml"), "{stderr}");
+    assert!(
+        stdout.contains("good"),
+        "the good workload is still simulated:\n{stdout}"
+    );
+}
