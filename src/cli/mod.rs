@@ -5,8 +5,11 @@
 
 pub mod assume;
 pub mod check;
+pub mod collect;
+pub mod emit_job;
 pub mod exit;
 pub mod pick;
+pub mod probe;
 pub mod progress;
 pub mod report;
 pub mod run;
@@ -40,6 +43,10 @@ pub enum Command {
     Run(run::Args),
     /// Capacity-planning report (HTML, Markdown, JSON, charts) from manifests or a cluster dump.
     Report(report::Args),
+    /// Read probe lines and Prometheus exports; compare with translate and simulate.
+    Collect(collect::Args),
+    /// Inside a pod: read the own cgroup, run the load in-process, print one JSON line per run.
+    Probe(probe::Args),
     /// Internal: the load worker started by `kcpu run` inside its cgroup.
     #[command(name = "__worker", hide = true)]
     Worker(worker::Args),
@@ -65,6 +72,8 @@ pub fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Run(a) => run::run(a),
         Command::Report(a) => report::run(a),
+        Command::Probe(a) => probe::run(a),
+        Command::Collect(a) => collect::run(a),
         Command::Worker(a) => worker::run(a),
     };
     match result {
