@@ -129,9 +129,9 @@ fn run_action_step(
     assert_eq!(step["shell"], "bash");
     let output_file = cwd.join(format!(".github-output-{id}"));
     std::fs::write(&output_file, "").unwrap();
+    // What GitHub runs for `shell: bash`: `bash --noprofile --norc -eo pipefail {0}`.
     let mut cmd = Command::new("bash");
-    cmd.arg("-e")
-        .arg("-c")
+    cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
         .arg(step["run"].as_str().unwrap())
         .current_dir(cwd)
         .env("GITHUB_ACTION_PATH", root())

@@ -68,7 +68,7 @@ fn emitted_jobs_are_valid_batch_v1_jobs_and_stable() {
         ),
         (
             "emit_job_fixture_web",
-            vec!["fixtures/web.yaml", "--container", "web", "--runs", "2"],
+            vec!["fixtures/web.yaml", "--container", "app", "--runs", "2"],
         ),
     ] {
         let mut a = args.clone();
@@ -225,12 +225,13 @@ fn probe_inside_a_runc_container() {
         &[("/kcpu", &bin)],
         &["/kcpu", "probe", "--load", "spin:threads=1", "--duration", "1s", "--run-id", "t", "--workload", "Pod/a/p", "--container", "c"],
     );
-    // The container's CPU limit, as a kubelet would set it: 30ms per 100ms, shares 256.
+    // The container's CPU limit, as a kubelet would set it for 50m (5ms per 100ms; low enough that
+    // the spinning thread is throttled even on a busy machine).
     let config_path = dir.path().join("bundle/config.json");
     let mut config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
     config["linux"]["resources"]["cpu"] =
-        serde_json::json!({"quota": 30000, "period": 100000, "shares": 256});
+        serde_json::json!({"quota": 5000, "period": 100000, "shares": 1024});
     config["process"]["user"] = serde_json::json!({"uid": 65534, "gid": 65534});
     std::fs::write(&config_path, serde_json::to_vec(&config).unwrap()).unwrap();
     let out = cmd.output().unwrap();
@@ -240,10 +241,10 @@ fn probe_inside_a_runc_container() {
     let l = &lines[0];
     let files = &l["files"];
     if l["node"]["cgroup_version"] == "v1" {
-        assert_eq!(files["cpu.cfs_quota_us"], "30000");
-        assert_eq!(files["cpu.shares"], "256");
+        assert_eq!(files["cpu.cfs_quota_us"], "5000");
+        assert_eq!(files["cpu.shares"], "1024");
     } else {
-        assert_eq!(files["cpu.max"], "30000 100000");
+        assert_eq!(files["cpu.max"], "5000 100000");
     }
     let m = &l["measured"];
     assert!(m["nr_throttled"].as_u64().unwrap() > 0, "{m}");
@@ -276,10 +277,20 @@ fn collect_on_recorded_probe_lines_and_prometheus_export() {
             assert_eq!(f["expected"], f["actual"], "{c}");
         }
     }
-    let g = &r["groups"][0];
-    let measured = g["measured_throttled_ratio"].as_f64().unwrap();
-    let simulated = g["simulated_throttled_ratio"].as_f64().unwrap();
-    assert!(measured > 0.5 && simulated > 0.5, "{g}");
+    // One group per load; the spinning one is throttled on both sides, the periodic one
+    // (15 ms of work per 100 ms under a 20 ms quota) on neither.
+    let groups = r["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    for g in groups {
+        let measured = g["measured_throttled_ratio"].as_f64().unwrap();
+        let simulated = g["simulated_throttled_ratio"].as_f64().unwrap();
+        if g["load"].as_str().unwrap().starts_with("spin") {
+            assert!(measured > 0.5 && simulated > 0.5, "{g}");
+        } else {
+            assert!(measured < 0.1 && simulated < 0.1, "{g}");
+        }
+        assert_eq!(g["runs"], 3);
+    }
 
     // A manifest that predicts other values: every file differs, with the rule named, and
     // --fail-on-mismatch exits 1.

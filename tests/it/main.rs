@@ -7,6 +7,7 @@
 mod architecture;
 mod check;
 mod ci;
+mod cluster;
 mod report;
 mod sim;
 mod translate;
