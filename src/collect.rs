@@ -47,7 +47,9 @@ pub fn parse_probe_lines(name: &str, text: &str, into: &mut ProbeInput) {
         };
         match serde_json::from_str::<ProbeRecord>(l) {
             Ok(r) => into.records.push((at, r)),
-            Err(e) => into.errors.push(format!("{at}: not a kcpu probe line: {e}")),
+            Err(e) => into
+                .errors
+                .push(format!("{at}: not a kcpu probe line: {e}")),
         }
     }
 }
@@ -230,12 +232,14 @@ pub fn parse_prometheus(
             (Some(a), Some(b)) => b.0 - a.0,
             _ => 0.0,
         };
-        let p = into.entry((ns.clone(), pod.clone(), c.clone())).or_insert(Production {
-            namespace: ns,
-            pod,
-            container: c,
-            ..Production::default()
-        });
+        let p = into
+            .entry((ns.clone(), pod.clone(), c.clone()))
+            .or_insert(Production {
+                namespace: ns,
+                pod,
+                container: c,
+                ..Production::default()
+            });
         p.range_seconds = p.range_seconds.max(range);
         match label("__name__").as_str() {
             "container_cpu_cfs_periods_total" => p.periods += inc,
@@ -313,6 +317,10 @@ mod tests {
         parse_probe_lines("x", "[pod/a/c] hello\n[pod/a/c] {bad\n\n", &mut inp);
         assert_eq!(inp.skipped, 1);
         assert_eq!(inp.errors.len(), 1);
-        assert!(inp.errors[0].starts_with("x:2 (pod/a/c)"), "{:?}", inp.errors);
+        assert!(
+            inp.errors[0].starts_with("x:2 (pod/a/c)"),
+            "{:?}",
+            inp.errors
+        );
     }
 }

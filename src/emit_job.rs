@@ -174,7 +174,10 @@ fn field_env(name: &str, path: &str) -> Value {
 /// One container of the probe pod: name and resources from `orig`, the kcpu image, `args`.
 fn container(orig: &Value, image: &str, args: Vec<String>) -> Value {
     let mut c = Map::new();
-    c.insert("name".into(), orig.get("name").cloned().unwrap_or(json!("")));
+    c.insert(
+        "name".into(),
+        orig.get("name").cloned().unwrap_or(json!("")),
+    );
     c.insert("image".into(), json!(image));
     c.insert("imagePullPolicy".into(), json!("IfNotPresent"));
     c.insert("args".into(), json!(args));
@@ -408,14 +411,28 @@ mod tests {
         assert_eq!(spec["resources"], pod["resources"]);
         assert_eq!(spec["runtimeClassName"], "kata");
         assert!(spec.get("overhead").is_none());
-        assert_eq!(spec["containers"][0]["resources"], pod["containers"][0]["resources"]);
+        assert_eq!(
+            spec["containers"][0]["resources"],
+            pod["containers"][0]["resources"]
+        );
         assert_eq!(spec["containers"][0]["args"][0], "probe");
         assert!(spec["containers"][0].get("ports").is_none());
-        assert_eq!(spec["containers"][1]["args"], json!(["probe", "--idle", "--duration", "15s"]));
-        assert_eq!(spec["initContainers"][0]["args"], json!(["probe", "--idle", "--duration", "0s"]));
-        assert_eq!(spec["initContainers"][1]["args"], json!(["probe", "--idle"]));
+        assert_eq!(
+            spec["containers"][1]["args"],
+            json!(["probe", "--idle", "--duration", "15s"])
+        );
+        assert_eq!(
+            spec["initContainers"][0]["args"],
+            json!(["probe", "--idle", "--duration", "0s"])
+        );
+        assert_eq!(
+            spec["initContainers"][1]["args"],
+            json!(["probe", "--idle"])
+        );
         assert_eq!(spec["initContainers"][1]["restartPolicy"], "Always");
-        assert!(spec["initContainers"][1]["resources"].get("claims").is_none());
+        assert!(spec["initContainers"][1]["resources"]
+            .get("claims")
+            .is_none());
         assert_eq!(objs[0]["spec"]["completionMode"], "Indexed");
     }
 
@@ -430,7 +447,10 @@ mod tests {
 
     #[test]
     fn names_are_dns_labels() {
-        assert_eq!(dns_label(&["kcpu", "ab", "My_App", "c.1"], 63), "kcpu-ab-my-app-c-1");
+        assert_eq!(
+            dns_label(&["kcpu", "ab", "My_App", "c.1"], 63),
+            "kcpu-ab-my-app-c-1"
+        );
         let long = "x".repeat(100);
         assert!(dns_label(&["kcpu", &long], 52).len() <= 52);
         assert_eq!(run_id(&["a"]), run_id(&["a"]));

@@ -154,7 +154,9 @@ pub fn own_cgroup(proc_cgroup: &str, mountinfo: &str) -> Option<OwnCgroup> {
             acct_dir,
         });
     }
-    let m = members.iter().find(|m| m.id == 0 && m.controllers.is_empty())?;
+    let m = members
+        .iter()
+        .find(|m| m.id == 0 && m.controllers.is_empty())?;
     let mount = mounts.iter().find(|mt| mt.v2)?;
     Some(OwnCgroup {
         version: "v2".into(),
@@ -318,14 +320,18 @@ mod tests {
         let cg = "12:memory:/kcpu/a\n4:cpu,cpuacct:/kcpu/a/c\n0::/user.slice\n";
         let own = own_cgroup(cg, MOUNTINFO_V1).unwrap();
         assert_eq!(own.version, "v1");
-        assert_eq!(own.cpu_dir, PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/kcpu/a/c"));
+        assert_eq!(
+            own.cpu_dir,
+            PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/kcpu/a/c")
+        );
         assert_eq!(own.acct_dir, Some(own.cpu_dir.clone()));
     }
 
     #[test]
     fn v1_runc_without_cgroup_namespace() {
         // runc bind-mounts the container's own directory: the mount's root is its path.
-        let mi = "40 39 0:31 /kcpu/x /sys/fs/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct\n";
+        let mi =
+            "40 39 0:31 /kcpu/x /sys/fs/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct\n";
         let own = own_cgroup("4:cpu,cpuacct:/kcpu/x\n", mi).unwrap();
         assert_eq!(own.cpu_dir, PathBuf::from("/sys/fs/cgroup/cpu,cpuacct"));
     }
@@ -344,7 +350,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             host.cpu_dir,
-            PathBuf::from("/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/cri-containerd-abc.scope")
+            PathBuf::from(
+                "/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/cri-containerd-abc.scope"
+            )
         );
         assert_eq!(runtime_from_path(&host.path).as_deref(), Some("containerd"));
     }

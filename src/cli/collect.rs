@@ -145,7 +145,11 @@ fn recorded_limits(r: &ProbeRecord) -> Option<Limits> {
                 QuotaUs(quota)
             },
             period: PeriodUs(period),
-            burst: Usec(f("cpu.cfs_burst_us").and_then(|b| b.parse().ok()).unwrap_or(0)),
+            burst: Usec(
+                f("cpu.cfs_burst_us")
+                    .and_then(|b| b.parse().ok())
+                    .unwrap_or(0),
+            ),
             weight: CpuWeight::Shares(Shares(shares)),
         })
     } else {
@@ -172,11 +176,9 @@ fn simulate(
     seed: u64,
 ) -> anyhow::Result<(f64, f64)> {
     let trace = match (load, trace) {
-        (LoadProfile::Trace { .. }, Some(p)) => Some(
-            crate::sim::load::parse_trace_csv(
-                &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-            )?,
-        ),
+        (LoadProfile::Trace { .. }, Some(p)) => Some(crate::sim::load::parse_trace_csv(
+            &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        )?),
         (LoadProfile::Trace { path }, None) => {
             anyhow::bail!("the trace {path} is inside the pod; pass --trace FILE")
         }
@@ -200,7 +202,13 @@ fn find<'a>(
     m.entries
         .iter()
         .filter(|e| e.pod.kind == kind && e.pod.namespace == ns && e.pod.name == name)
-        .find_map(|e| e.pod.containers.iter().find(|c| c.name == container).map(|c| (e, c)))
+        .find_map(|e| {
+            e.pod
+                .containers
+                .iter()
+                .find(|c| c.name == container)
+                .map(|c| (e, c))
+        })
 }
 
 fn limits_text(l: &Limits) -> String {
@@ -256,7 +264,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some((_, cp)) => (collect::check_files(r, &cp.values), None),
             None => (
                 Vec::new(),
-                Some(format!("{w} container {c:?} is not in the --compare manifests")),
+                Some(format!(
+                    "{w} container {c:?} is not in the --compare manifests"
+                )),
             ),
         };
         mismatch |= files.iter().any(|f| !f.agrees());
@@ -345,8 +355,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for p in &args.prometheus {
         let text =
             std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        collect::parse_prometheus(&text, &mut prod)
-            .with_context(|| format!("{}", p.display()))?;
+        collect::parse_prometheus(&text, &mut prod).with_context(|| format!("{}", p.display()))?;
     }
     let version = manifests
         .as_ref()
@@ -355,9 +364,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for p in prod.into_values() {
         let matched = manifests.as_ref().and_then(|m| {
             m.entries.iter().find_map(|e| {
-                (e.pod.namespace == p.namespace && collect::pod_of(&e.pod.kind, &e.pod.name, &p.pod))
-                    .then(|| e.pod.containers.iter().find(|c| c.name == p.container).map(|c| (e, c)))
-                    .flatten()
+                (e.pod.namespace == p.namespace
+                    && collect::pod_of(&e.pod.kind, &e.pod.name, &p.pod))
+                .then(|| {
+                    e.pod
+                        .containers
+                        .iter()
+                        .find(|c| c.name == p.container)
+                        .map(|c| (e, c))
+                })
+                .flatten()
             })
         });
         let (workload, predicted, prediction) = match matched {
@@ -368,7 +384,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     None => (
                         Some(label),
                         None,
-                        format!("no prediction: no {}{} annotation", pick::LOAD_ANNOTATION_PREFIX, c.name),
+                        format!(
+                            "no prediction: no {}{} annotation",
+                            pick::LOAD_ANNOTATION_PREFIX,
+                            c.name
+                        ),
                     ),
                     Some(d) => {
                         let v = pick::values(&c.values, version)?;
@@ -382,24 +402,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                                 (None, None) => CpuWeight::Weight(Weight(100)),
                             },
                         };
-                        match parse_load(&d.text).map_err(anyhow::Error::from).and_then(|l| {
-                            simulate(
-                                limits,
-                                &l,
-                                args.trace.as_ref(),
-                                args.node_cpus,
-                                super::simulate::FALLBACK_HZ,
-                                args.duration,
-                                5,
-                                1,
-                            )
-                        }) {
+                        match parse_load(&d.text)
+                            .map_err(anyhow::Error::from)
+                            .and_then(|l| {
+                                simulate(
+                                    limits,
+                                    &l,
+                                    args.trace.as_ref(),
+                                    args.node_cpus,
+                                    super::simulate::FALLBACK_HZ,
+                                    args.duration,
+                                    5,
+                                    1,
+                                )
+                            }) {
                             Ok((t, _)) => (
                                 Some(label),
                                 Some(t),
                                 format!(
                                     "simulated {} ({}) on {} CPUs, HZ {} (assumed)",
-                                    d.text, d.key, args.node_cpus, super::simulate::FALLBACK_HZ
+                                    d.text,
+                                    d.key,
+                                    args.node_cpus,
+                                    super::simulate::FALLBACK_HZ
                                 ),
                             ),
                             Err(e) => (Some(label), None, format!("no prediction: {e:#}")),
@@ -461,14 +486,34 @@ fn clean(s: &str) -> String {
 
 fn write_tables(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
-    writeln!(out, "{} probe run(s) read, {} other line(s) skipped.", r.probes, r.skipped_lines)?;
+    writeln!(
+        out,
+        "{} probe run(s) read, {} other line(s) skipped.",
+        r.probes, r.skipped_lines
+    )?;
     if !r.checks.is_empty() {
         let mut t = Table::new();
         t.load_style(UTF8_BORDERS_ONLY);
-        t.set_header(vec!["probe", "workload / container", "file", "predicted", "recorded", "", "rule"]);
+        t.set_header(vec![
+            "probe",
+            "workload / container",
+            "file",
+            "predicted",
+            "recorded",
+            "",
+            "rule",
+        ]);
         for c in &r.checks {
             if let Some(n) = &c.note {
-                t.add_row(vec![clean(&c.at), clean(&c.workload), String::new(), String::new(), String::new(), "?".into(), clean(n)]);
+                t.add_row(vec![
+                    clean(&c.at),
+                    clean(&c.workload),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    "?".into(),
+                    clean(n),
+                ]);
             }
             for f in &c.files {
                 t.add_row(vec![
@@ -478,7 +523,11 @@ fn write_tables(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
                     f.expected.clone(),
                     f.actual.as_deref().map_or("(missing)".into(), clean),
                     if f.agrees() { "ok" } else { "DIFFERS" }.into(),
-                    if f.agrees() { String::new() } else { f.rule.clone() },
+                    if f.agrees() {
+                        String::new()
+                    } else {
+                        f.rule.clone()
+                    },
                 ]);
             }
         }
@@ -487,7 +536,18 @@ fn write_tables(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     if !r.groups.is_empty() {
         let mut t = Table::new();
         t.load_style(UTF8_BORDERS_ONLY);
-        t.set_header(vec!["workload / container", "node type", "limits", "load", "runs", "throttled measured", "simulated", "p99 ms measured", "simulated", "notes"]);
+        t.set_header(vec![
+            "workload / container",
+            "node type",
+            "limits",
+            "load",
+            "runs",
+            "throttled measured",
+            "simulated",
+            "p99 ms measured",
+            "simulated",
+            "notes",
+        ]);
         for g in &r.groups {
             t.add_row(vec![
                 format!("{} / {}", clean(&g.workload), clean(&g.container)),
@@ -502,15 +562,30 @@ fn write_tables(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
                 clean(&g.assumptions.join("; ")),
             ]);
         }
-        writeln!(out, "\nthrottling per node type: measured vs simulate at the recorded parameters\n{t}")?;
+        writeln!(
+            out,
+            "\nthrottling per node type: measured vs simulate at the recorded parameters\n{t}"
+        )?;
     }
     if !r.production.is_empty() {
         let mut t = Table::new();
         t.load_style(UTF8_BORDERS_ONLY);
-        t.set_header(vec!["namespace/pod", "container", "throttled (production)", "usage cores", "workload", "predicted", "prediction"]);
+        t.set_header(vec![
+            "namespace/pod",
+            "container",
+            "throttled (production)",
+            "usage cores",
+            "workload",
+            "predicted",
+            "prediction",
+        ]);
         for p in &r.production {
             t.add_row(vec![
-                format!("{}/{}", clean(&p.production.namespace), clean(&p.production.pod)),
+                format!(
+                    "{}/{}",
+                    clean(&p.production.namespace),
+                    clean(&p.production.pod)
+                ),
                 clean(&p.production.container),
                 pct(p.throttled_ratio),
                 p.usage_cores.map_or("-".into(), |v| format!("{v:.3}")),
@@ -519,7 +594,10 @@ fn write_tables(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
                 clean(&p.prediction),
             ]);
         }
-        writeln!(out, "\nproduction throttling (Prometheus) beside the prediction\n{t}")?;
+        writeln!(
+            out,
+            "\nproduction throttling (Prometheus) beside the prediction\n{t}"
+        )?;
     }
     Ok(())
 }

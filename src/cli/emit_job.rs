@@ -59,7 +59,11 @@ fn raw_object(
             &mut |o| {
                 if let Object::Workload(w) = o {
                     let ns = w.metadata.namespace.as_deref().unwrap_or("default");
-                    if found.is_none() && w.kind == kind && ns == namespace && w.metadata.name == name {
+                    if found.is_none()
+                        && w.kind == kind
+                        && ns == namespace
+                        && w.metadata.name == name
+                    {
                         found = Some((w.doc_index, w.list_path.clone()));
                     }
                 }

@@ -187,7 +187,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let load_text = args.load.clone().unwrap_or_default();
     let load = parse_load(&load_text)?;
     let duration = args.duration.unwrap_or(Nanos(5_000_000_000));
-    let proc_cgroup = std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
+    let proc_cgroup =
+        std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
     let mountinfo =
         std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
     let own = probe::own_cgroup(&proc_cgroup, &mountinfo)

@@ -6,6 +6,8 @@
 //! Tests that need a tool (pre-commit, curl, runc, root, the musl binary from
 //! `scripts/release.sh`) print `skipped: <reason>` and return when it is missing.
 
+#![allow(clippy::print_stdout)] // `skipped: <reason>` lines
+
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,13 +69,22 @@ fn fake_release(dir: &Path) -> PathBuf {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    std::fs::write(rel.join(format!("{name}.sha256")), format!("{sum}  {name}\n")).unwrap();
+    std::fs::write(
+        rel.join(format!("{name}.sha256")),
+        format!("{sum}  {name}\n"),
+    )
+    .unwrap();
     rel
 }
 
 /// Evaluates the `${{ … }}` expressions action.yml uses: `a || b` (first non-empty) over
 /// `inputs.X` (given, else the input's default) and the context values in `ctx`.
-fn expand(value: &str, action: &serde_json::Value, given: &BTreeMap<&str, String>, ctx: &BTreeMap<&str, String>) -> String {
+fn expand(
+    value: &str,
+    action: &serde_json::Value,
+    given: &BTreeMap<&str, String>,
+    ctx: &BTreeMap<&str, String>,
+) -> String {
     let mut out = String::new();
     let mut rest = value;
     while let Some(i) = rest.find("${{") {
@@ -85,9 +96,15 @@ fn expand(value: &str, action: &serde_json::Value, given: &BTreeMap<&str, String
             .map(|term| {
                 let term = term.trim();
                 if let Some(name) = term.strip_prefix("inputs.") {
-                    assert!(action["inputs"].get(name).is_some(), "undeclared input {name}");
+                    assert!(
+                        action["inputs"].get(name).is_some(),
+                        "undeclared input {name}"
+                    );
                     given.get(name).cloned().unwrap_or_else(|| {
-                        action["inputs"][name]["default"].as_str().unwrap_or("").to_string()
+                        action["inputs"][name]["default"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string()
                     })
                 } else {
                     ctx.get(term)
@@ -169,8 +186,18 @@ fn sarif_validator() -> jsonschema::Validator {
 fn action_yml_declares_the_documented_interface() {
     let action = yaml("action.yml");
     assert_eq!(action["runs"]["using"], "composite");
-    for input in ["paths", "policy", "format", "fail-on", "sarif-file", "upload-sarif"] {
-        assert!(action["inputs"][input]["description"].is_string(), "{input}");
+    for input in [
+        "paths",
+        "policy",
+        "format",
+        "fail-on",
+        "sarif-file",
+        "upload-sarif",
+    ] {
+        assert!(
+            action["inputs"][input]["description"].is_string(),
+            "{input}"
+        );
     }
     for output in ["exit-code", "sarif-file"] {
         assert!(action["outputs"][output]["value"].is_string(), "{output}");
@@ -178,7 +205,11 @@ fn action_yml_declares_the_documented_interface() {
     let steps = action["runs"]["steps"].as_array().unwrap();
     let upload = steps
         .iter()
-        .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@")))
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
+        })
         .expect("a SARIF upload step");
     // The upload runs also when the check step failed (exit 1 with findings).
     assert!(upload["if"].as_str().unwrap().contains("always()"));
@@ -222,7 +253,10 @@ fn action_check_step_annotations_sarif_summary_and_exit_codes() {
         let sarif_path = dir.path().join(&r.outputs["sarif-file"]);
         let sarif: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&sarif_path).unwrap()).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&sarif)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{errors:?}");
         let results = sarif["runs"][0]["results"].as_array().unwrap().len();
         // The job summary is appended, not overwritten.
@@ -231,10 +265,18 @@ fn action_check_step_annotations_sarif_summary_and_exit_codes() {
         assert!(md.len() > "previous step\n".len() + 20, "{md}");
         match expect {
             1 => {
-                assert!(r.stdout.contains("::error file=deploy/app.yaml,line="), "{}", r.stdout);
+                assert!(
+                    r.stdout.contains("::error file=deploy/app.yaml,line="),
+                    "{}",
+                    r.stdout
+                );
                 assert!(results > 0);
             }
-            2 => assert!(r.stdout.contains("::error file=broken/bad.yaml"), "{}", r.stdout),
+            2 => assert!(
+                r.stdout.contains("::error file=broken/bad.yaml"),
+                "{}",
+                r.stdout
+            ),
             _ => {}
         }
     }
@@ -253,7 +295,10 @@ fn action_install_step_verifies_the_download() {
         ("github.action_repository", String::new()),
         ("github.action_ref", String::new()),
         ("github.action_path", root().display().to_string()),
-        ("runner.temp", dir.path().join("runner").display().to_string()),
+        (
+            "runner.temp",
+            dir.path().join("runner").display().to_string(),
+        ),
     ]
     .into();
     let url = format!("file://{}", rel.display());
@@ -277,8 +322,18 @@ fn action_install_step_verifies_the_download() {
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|e| e == "sha256"))
         .unwrap();
-    std::fs::write(&sum_file, format!("{}  kcpu-x86_64-unknown-linux-musl\n", "0".repeat(64))).unwrap();
-    let r = run_action_step("install", dir.path(), &BTreeMap::new(), &ctx, &[("KCPU_RELEASE_URL", url)]);
+    std::fs::write(
+        &sum_file,
+        format!("{}  kcpu-x86_64-unknown-linux-musl\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let r = run_action_step(
+        "install",
+        dir.path(),
+        &BTreeMap::new(),
+        &ctx,
+        &[("KCPU_RELEASE_URL", url)],
+    );
     assert_ne!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("SHA-256 mismatch"), "{}", r.stderr);
     assert!(!installed.exists());
@@ -294,7 +349,10 @@ fn run_gitlab_job(cwd: &Path, vars: &[(&str, String)], path: &str) -> (i32, Stri
         .map(|l| l.as_str().unwrap())
         .collect();
     let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(script.join("\n")).current_dir(cwd).env("PATH", path);
+    cmd.arg("-c")
+        .arg(script.join("\n"))
+        .current_dir(cwd)
+        .env("PATH", path);
     for (k, v) in t["variables"].as_object().unwrap() {
         cmd.env(k, v.as_str().unwrap());
     }
@@ -322,7 +380,8 @@ fn gitlab_template_writes_code_quality_and_junit_reports() {
     assert_eq!(t[".kcpu-check"]["artifacts"]["when"], "always");
 
     let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/data/gitlab-code-quality.schema.json")).unwrap(),
+        &std::fs::read_to_string(root().join("tests/data/gitlab-code-quality.schema.json"))
+            .unwrap(),
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -334,7 +393,8 @@ fn gitlab_template_writes_code_quality_and_junit_reports() {
     if !downloads {
         println!("skipped (download case only): neither curl nor wget is installed");
     }
-    let cases: Vec<(&str, Vec<(&str, String)>, String)> = [
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, String);
+    let cases: Vec<Case> = [
         Some(("on PATH", vec![], format!("{bin_dir}:/usr/bin:/bin"))),
         downloads.then(|| {
             (
@@ -355,18 +415,24 @@ fn gitlab_template_writes_code_quality_and_junit_reports() {
         let (code, log) = run_gitlab_job(dir.path(), &vars, &path);
         assert_eq!(code, 1, "{case}: {log}");
         let cq: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.path().join(cq_name)).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(cq_name)).unwrap())
+                .unwrap();
         let errors: Vec<String> = validator.iter_errors(&cq).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{case}: {errors:?}");
         let issues = cq.as_array().unwrap();
         assert!(!issues.is_empty());
         // GitLab shows only the first issue of a fingerprint: they must be unique.
-        let prints: std::collections::BTreeSet<&str> =
-            issues.iter().map(|i| i["fingerprint"].as_str().unwrap()).collect();
+        let prints: std::collections::BTreeSet<&str> = issues
+            .iter()
+            .map(|i| i["fingerprint"].as_str().unwrap())
+            .collect();
         assert_eq!(prints.len(), issues.len());
         for i in issues {
             let p = i["location"]["path"].as_str().unwrap();
-            assert!(dir.path().join(p).is_file(), "{p} is relative to the project");
+            assert!(
+                dir.path().join(p).is_file(),
+                "{p} is relative to the project"
+            );
         }
         assert!(issues.iter().any(|i| i["severity"] == "major"));
         let junit = std::fs::read_to_string(dir.path().join(junit_name)).unwrap();
@@ -413,7 +479,11 @@ fn codeclimate_fingerprints_ignore_line_moves() {
     std::fs::write(&file, format!("# moved down\n\n{text}")).unwrap();
     let after = run(&file);
     let prints = |v: &serde_json::Value| -> Vec<String> {
-        v.as_array().unwrap().iter().map(|i| i["fingerprint"].as_str().unwrap().to_string()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["fingerprint"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(prints(&before), prints(&after));
     assert_ne!(
@@ -428,7 +498,14 @@ fn report_flag_writes_the_same_bytes_as_format() {
     for format in ["sarif", "junit", "markdown", "codeclimate", "json"] {
         let file = dir.path().join(format!("out.{format}"));
         let with_report = Command::new(kcpu_bin())
-            .args(["check", "deploy", "--no-policy", "--format", "github", "--report"])
+            .args([
+                "check",
+                "deploy",
+                "--no-policy",
+                "--format",
+                "github",
+                "--report",
+            ])
             .arg(format!("{format}={}", file.display()))
             .current_dir(dir.path())
             .output()
@@ -466,18 +543,43 @@ fn pre_commit_hooks_check_and_fix_through_pre_commit() {
         return;
     }
     let hooks = yaml(".pre-commit-hooks.yaml");
-    let ids: Vec<&str> = hooks.as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap()).collect();
-    for id in ["kcpu-check", "kcpu-fix", "kcpu-check-system", "kcpu-fix-system"] {
+    let ids: Vec<&str> = hooks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "kcpu-check",
+        "kcpu-fix",
+        "kcpu-check-system",
+        "kcpu-fix-system",
+    ] {
         assert!(ids.contains(&id), "{id}");
     }
     let dir = project();
     let repo = dir.path();
     let git = |args: &[&str]| {
-        let ok = Command::new("git").args(args).current_dir(repo).output().unwrap();
-        assert!(ok.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&ok.stderr));
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
     };
     git(&["init", "-q"]);
-    git(&["-c", "user.email=t@example.org", "-c", "user.name=t", "add", "-A"]);
+    git(&[
+        "-c",
+        "user.email=t@example.org",
+        "-c",
+        "user.name=t",
+        "add",
+        "-A",
+    ]);
     let path = format!(
         "{}:{}",
         kcpu_bin().parent().unwrap().display(),
@@ -507,11 +609,17 @@ fn pre_commit_hooks_check_and_fix_through_pre_commit() {
     let (code, log) = try_repo("kcpu-fix-system", "deploy/app.yaml");
     assert_eq!(code, 1, "{log}");
     let after = std::fs::read_to_string(repo.join("deploy/app.yaml")).unwrap();
-    assert!(before.contains("\"1,5\"") && !after.contains("\"1,5\""), "{after}");
+    assert!(
+        before.contains("\"1,5\"") && !after.contains("\"1,5\""),
+        "{after}"
+    );
     assert!(log.contains("files were modified by this hook"), "{log}");
     // The fix is idempotent: a second run changes nothing more.
     let _ = try_repo("kcpu-fix-system", "deploy/app.yaml");
-    assert_eq!(std::fs::read_to_string(repo.join("deploy/app.yaml")).unwrap(), after);
+    assert_eq!(
+        std::fs::read_to_string(repo.join("deploy/app.yaml")).unwrap(),
+        after
+    );
 }
 
 /// The static binary scripts/release.sh wrote (`KCPU_STATIC_BIN` overrides the path).
@@ -558,7 +666,11 @@ pub fn runc_bundle(dir: &Path, id: &str, files: &[(&str, &Path)], args: &[&str])
         .current_dir(&bundle)
         .output()
         .unwrap();
-    assert!(spec.status.success(), "{}", String::from_utf8_lossy(&spec.stderr));
+    assert!(
+        spec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&spec.stderr)
+    );
     let path = bundle.join("config.json");
     let mut config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -589,8 +701,14 @@ fn static_binary_runs_in_an_empty_root() {
     if have("file", "--version") {
         let out = Command::new("file").arg("-L").arg(&bin).output().unwrap();
         let desc = String::from_utf8_lossy(&out.stdout);
-        assert!(desc.contains("statically linked") || desc.contains("static-pie linked"), "{desc}");
-        assert!(desc.contains("stripped") && !desc.contains("not stripped"), "{desc}");
+        assert!(
+            desc.contains("statically linked") || desc.contains("static-pie linked"),
+            "{desc}"
+        );
+        assert!(
+            desc.contains("stripped") && !desc.contains("not stripped"),
+            "{desc}"
+        );
     }
     let sum_file = bin.with_file_name(format!(
         "{}.sha256",
@@ -613,11 +731,23 @@ fn static_binary_runs_in_an_empty_root() {
         dir.path(),
         &id,
         &[("/kcpu", &bin), ("/m/app.yaml", &manifest)],
-        &["/kcpu", "check", "--no-policy", "--format", "json", "/m/app.yaml"],
+        &[
+            "/kcpu",
+            "check",
+            "--no-policy",
+            "--format",
+            "json",
+            "/m/app.yaml",
+        ],
     )
     .output()
     .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(doc["summary"]["errors"].as_u64().unwrap() > 0);
     // The same findings as the development build outside the container.

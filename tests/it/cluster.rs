@@ -2,6 +2,8 @@
 //! Job schema and snapshot-tested), `kcpu probe` inside a cgroup `kcpu run` creates and inside
 //! a runc container, and `kcpu collect` on recorded probe lines and a Prometheus export.
 
+#![allow(clippy::print_stdout)] // `skipped: <reason>` lines
+
 use super::ci::{runc_bundle, runc_unavailable, static_binary};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,7 +50,15 @@ fn emitted_jobs_are_valid_batch_v1_jobs_and_stable() {
     for (name, args) in [
         (
             "emit_job_sidecars_overhead_pod_level",
-            vec!["tests/data/cluster/app.yaml", "--container", "api", "--runs", "4", "--duration", "3s"],
+            vec![
+                "tests/data/cluster/app.yaml",
+                "--container",
+                "api",
+                "--runs",
+                "4",
+                "--duration",
+                "3s",
+            ],
         ),
         (
             "emit_job_node_selector_trace",
@@ -86,11 +96,21 @@ fn emitted_jobs_are_valid_batch_v1_jobs_and_stable() {
             assert!(errors.is_empty(), "{name}: {errors:#?}");
         }
         // Every object is labelled with the run id, for cleanup.
-        let run = jobs[0]["metadata"]["labels"]["kcpu.dev/run"].as_str().unwrap().to_string();
+        let run = jobs[0]["metadata"]["labels"]["kcpu.dev/run"]
+            .as_str()
+            .unwrap()
+            .to_string();
         for o in &objects {
-            assert_eq!(o["metadata"]["labels"]["kcpu.dev/run"], run.as_str(), "{name}");
+            assert_eq!(
+                o["metadata"]["labels"]["kcpu.dev/run"],
+                run.as_str(),
+                "{name}"
+            );
         }
-        assert_eq!(jobs[0]["spec"]["template"]["metadata"]["labels"]["kcpu.dev/run"], run.as_str());
+        assert_eq!(
+            jobs[0]["spec"]["template"]["metadata"]["labels"]["kcpu.dev/run"],
+            run.as_str()
+        );
         insta::assert_snapshot!(name, out);
     }
 }
@@ -136,15 +156,31 @@ fn emitted_pod_carries_exactly_the_pods_resources() {
     assert_eq!(spec["tolerations"], ospec["tolerations"]);
     assert!(spec.get("overhead").is_none() && spec.get("volumes").is_none());
     assert_eq!(spec["securityContext"]["runAsNonRoot"], true);
-    assert!(job["spec"]["template"]["metadata"]["labels"].get("app").is_none());
+    assert!(job["spec"]["template"]["metadata"]["labels"]
+        .get("app")
+        .is_none());
     // The declared load of the container is the default --load.
     let args = spec["containers"][0]["args"].as_array().unwrap();
-    assert!(args.iter().any(|a| a == "periodic:threads=2,work=30ms,every=100ms"));
+    assert!(args
+        .iter()
+        .any(|a| a == "periodic:threads=2,work=30ms,every=100ms"));
     // Bad input: unknown container, no image.
-    let (code, _, err) = emit(&["tests/data/cluster/app.yaml", "--container", "nope", "--emit-job", "--image", "i"]);
+    let (code, _, err) = emit(&[
+        "tests/data/cluster/app.yaml",
+        "--container",
+        "nope",
+        "--emit-job",
+        "--image",
+        "i",
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("available"), "{err}");
-    let (code, _, _) = emit(&["tests/data/cluster/app.yaml", "--container", "api", "--emit-job"]);
+    let (code, _, _) = emit(&[
+        "tests/data/cluster/app.yaml",
+        "--container",
+        "api",
+        "--emit-job",
+    ]);
     assert_eq!(code, 2);
 }
 
@@ -174,11 +210,28 @@ fn probe_inside_a_cgroup_kcpu_run_creates() {
     }
     let exe = env!("CARGO_BIN_EXE_kcpu");
     let out = kcpu()
-        .args(["run", "--quota", "20ms", "--period", "100ms", "--shares", "512", "--output", "json", "--"])
-        .args([exe, "probe", "--load", "spin:threads=1", "--duration", "1s", "--runs", "2"])
+        .args([
+            "run", "--quota", "20ms", "--period", "100ms", "--shares", "512", "--output", "json",
+            "--",
+        ])
+        .args([
+            exe,
+            "probe",
+            "--load",
+            "spin:threads=1",
+            "--duration",
+            "1s",
+            "--runs",
+            "2",
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = probe_lines(&out.stdout);
     assert_eq!(lines.len(), 2, "{}", String::from_utf8_lossy(&out.stdout));
     for l in &lines {
@@ -191,7 +244,10 @@ fn probe_inside_a_cgroup_kcpu_run_creates() {
             }
             _ => assert_eq!(files["cpu.max"], "20000 100000"),
         }
-        assert!(l["cgroup"]["path"].as_str().unwrap().contains("kcpu"), "{l}");
+        assert!(
+            l["cgroup"]["path"].as_str().unwrap().contains("kcpu"),
+            "{l}"
+        );
         // One thread spinning under 0.2 CPU: nearly every period is throttled.
         let m = &l["measured"];
         let periods = m["nr_periods"].as_u64().unwrap();
@@ -200,7 +256,10 @@ fn probe_inside_a_cgroup_kcpu_run_creates() {
         assert!(throttled * 10 >= periods * 8, "{m}");
         let usage = m["usage_usec"].as_u64().unwrap() as f64;
         let wall = m["wall_usec"].as_u64().unwrap() as f64;
-        assert!(usage / wall < 0.3, "usage {usage} over {wall} under a 0.2 CPU quota");
+        assert!(
+            usage / wall < 0.3,
+            "usage {usage} over {wall} under a 0.2 CPU quota"
+        );
     }
 }
 
@@ -223,7 +282,20 @@ fn probe_inside_a_runc_container() {
         dir.path(),
         &id,
         &[("/kcpu", &bin)],
-        &["/kcpu", "probe", "--load", "spin:threads=1", "--duration", "1s", "--run-id", "t", "--workload", "Pod/a/p", "--container", "c"],
+        &[
+            "/kcpu",
+            "probe",
+            "--load",
+            "spin:threads=1",
+            "--duration",
+            "1s",
+            "--run-id",
+            "t",
+            "--workload",
+            "Pod/a/p",
+            "--container",
+            "c",
+        ],
     );
     // The container's CPU limit, as a kubelet would set it for 50m (5ms per 100ms; low enough that
     // the spinning thread is throttled even on a busy machine).
@@ -235,7 +307,12 @@ fn probe_inside_a_runc_container() {
     config["process"]["user"] = serde_json::json!({"uid": 65534, "gid": 65534});
     std::fs::write(&config_path, serde_json::to_vec(&config).unwrap()).unwrap();
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = probe_lines(&out.stdout);
     assert_eq!(lines.len(), 1);
     let l = &lines[0];
@@ -268,7 +345,12 @@ fn collect_on_recorded_probe_lines_and_prometheus_export() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(r["probes"].as_u64().unwrap() >= 2);
     assert!(r["skipped_lines"].as_u64().unwrap() >= 1);
@@ -323,7 +405,12 @@ fn collect_on_recorded_probe_lines_and_prometheus_export() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = r["production"].as_array().unwrap();
     let api = rows
@@ -334,7 +421,10 @@ fn collect_on_recorded_probe_lines_and_prometheus_export() {
     assert!(api["throttled_ratio"].as_f64().is_some());
     assert!(api["predicted_throttled_ratio"].as_f64().is_some(), "{api}");
     let metrics = rows.iter().find(|p| p["container"] == "metrics").unwrap();
-    assert!(metrics["prediction"].as_str().unwrap().starts_with("no prediction"));
+    assert!(metrics["prediction"]
+        .as_str()
+        .unwrap()
+        .starts_with("no prediction"));
 
     // Broken input exits 2.
     let dir = tempfile::tempdir().unwrap();
