@@ -74,53 +74,56 @@ impl FileCheck {
     }
 }
 
+/// The last two steps of a derivation (typically the kubelet's formula, then the runtime's
+/// write), each with its upstream source.
 fn rule_of<T>(e: &crate::translate::Explained<T>) -> String {
-    e.steps
-        .last()
+    let n = e.steps.len();
+    if n == 0 {
+        return "kernel default".into();
+    }
+    e.steps[n.saturating_sub(2)..]
+        .iter()
         .map(|s| format!("{} ({})", s.text, s.source))
-        .unwrap_or_else(|| "kernel default".into())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Checks the recorded files of one probe against the container's predicted values, for the
 /// cgroup version the probe saw. v2 `cpu.max` is compared as text; `cpu.max.burst`,
 /// `cpu.idle` and v1 `cpu.cfs_burst_us` are not predicted by the kubelet and are not checked.
 pub fn check_files(r: &ProbeRecord, v: &CgroupValues) -> Vec<FileCheck> {
-    let get = |f: &str| r.files.get(f).cloned();
+    let check = |file: &str, expected: String, rule: String| FileCheck {
+        file: file.into(),
+        expected,
+        actual: r.files.get(file).cloned(),
+        rule,
+    };
     if r.node.cgroup_version == "v1" {
         vec![
-            FileCheck {
-                file: "cpu.shares".into(),
-                expected: v.shares.value.0.to_string(),
-                actual: get("cpu.shares"),
-                rule: rule_of(&v.shares),
-            },
-            FileCheck {
-                file: "cpu.cfs_quota_us".into(),
-                expected: v.cfs_quota_us.value.0.to_string(),
-                actual: get("cpu.cfs_quota_us"),
-                rule: rule_of(&v.cfs_quota_us),
-            },
-            FileCheck {
-                file: "cpu.cfs_period_us".into(),
-                expected: v.cfs_period_us.value.0.to_string(),
-                actual: get("cpu.cfs_period_us"),
-                rule: rule_of(&v.cfs_period_us),
-            },
+            check(
+                "cpu.shares",
+                v.shares.value.0.to_string(),
+                rule_of(&v.shares),
+            ),
+            check(
+                "cpu.cfs_quota_us",
+                v.cfs_quota_us.value.0.to_string(),
+                rule_of(&v.cfs_quota_us),
+            ),
+            check(
+                "cpu.cfs_period_us",
+                v.cfs_period_us.value.0.to_string(),
+                rule_of(&v.cfs_period_us),
+            ),
         ]
     } else {
         vec![
-            FileCheck {
-                file: "cpu.max".into(),
-                expected: v.max.value.clone(),
-                actual: get("cpu.max"),
-                rule: rule_of(&v.max),
-            },
-            FileCheck {
-                file: "cpu.weight".into(),
-                expected: v.weight.value.0.to_string(),
-                actual: get("cpu.weight"),
-                rule: rule_of(&v.weight),
-            },
+            check("cpu.max", v.max.value.clone(), rule_of(&v.max)),
+            check(
+                "cpu.weight",
+                v.weight.value.0.to_string(),
+                rule_of(&v.weight),
+            ),
         ]
     }
 }

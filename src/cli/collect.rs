@@ -23,14 +23,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    /// Tables.
-    Table,
-    /// One JSON document.
-    Json,
-}
+pub use super::run::Output;
 
 /// Arguments of `kcpu collect`.
 #[derive(Debug, clap::Args)]

@@ -328,30 +328,36 @@ fn probe_inside_a_runc_container() {
     assert_eq!(l["workload"], "Pod/a/p");
 }
 
+/// `kcpu collect ARGS`: (exit code, stdout, stderr).
+fn collect(args: &[&str]) -> (i32, String, String) {
+    let out = kcpu().arg("collect").args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `kcpu collect ARGS --output json`, which must succeed.
+fn collect_json(args: &[&str]) -> serde_json::Value {
+    let mut a = args.to_vec();
+    a.extend(["--output", "json"]);
+    let (code, out, err) = collect(&a);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
 #[test]
 fn collect_on_recorded_probe_lines_and_prometheus_export() {
     // Recorded with `kcpu run --quota … -- kcpu probe …` on this machine (see the header of the
     // file), then prefixed the way `kubectl logs --prefix` prints.
-    let out = kcpu()
-        .args([
-            "collect",
-            "tests/data/cluster/probe-lines.txt",
-            "--compare",
-            "tests/data/cluster/probed.yaml",
-            "--cgroup",
-            "v1",
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = collect_json(&[
+        "tests/data/cluster/probe-lines.txt",
+        "--compare",
+        "tests/data/cluster/probed.yaml",
+        "--cgroup",
+        "v1",
+    ]);
     assert!(r["probes"].as_u64().unwrap() >= 2);
     assert!(r["skipped_lines"].as_u64().unwrap() >= 1);
     for c in r["checks"].as_array().unwrap() {
@@ -374,44 +380,31 @@ fn collect_on_recorded_probe_lines_and_prometheus_export() {
         assert_eq!(g["runs"], 3);
     }
 
-    // A manifest that predicts other values: every file differs, with the rule named, and
+    // A manifest that predicts other values (500m): shares and quota differ in all six probes,
+    // with the rule named; the period agrees; and
     // --fail-on-mismatch exits 1.
-    let out = kcpu()
-        .args([
-            "collect",
-            "tests/data/cluster/probe-lines.txt",
-            "--compare",
-            "tests/data/cluster/probed-changed.yaml",
-            "--cgroup",
-            "v1",
-            "--fail-on-mismatch",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("DIFFERS"), "{text}");
+    let (code, text, _) = collect(&[
+        "tests/data/cluster/probe-lines.txt",
+        "--compare",
+        "tests/data/cluster/probed-changed.yaml",
+        "--cgroup",
+        "v1",
+        "--fail-on-mismatch",
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(text.matches("DIFFERS").count(), 6 * 2, "{text}");
+    assert!(
+        text.contains("helpers_linux.go") || text.contains("kubelet"),
+        "{text}"
+    );
 
     // Production: a Prometheus range-query export beside the prediction.
-    let out = kcpu()
-        .args([
-            "collect",
-            "--prometheus",
-            "tests/data/cluster/prometheus-range.json",
-            "--compare",
-            "tests/data/cluster/app.yaml",
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = collect_json(&[
+        "--prometheus",
+        "tests/data/cluster/prometheus-range.json",
+        "--compare",
+        "tests/data/cluster/app.yaml",
+    ]);
     let rows = r["production"].as_array().unwrap();
     let api = rows
         .iter()
@@ -430,6 +423,6 @@ fn collect_on_recorded_probe_lines_and_prometheus_export() {
     let dir = tempfile::tempdir().unwrap();
     let bad: PathBuf = dir.path().join("bad.txt");
     std::fs::write(&bad, "{\"kcpu_probe\": \n").unwrap();
-    let out = kcpu().arg("collect").arg(&bad).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let (code, _, err) = collect(&[bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
 }
