@@ -8,6 +8,7 @@ mod architecture;
 mod check;
 mod ci;
 mod cluster;
+mod fidelity;
 mod report;
 mod sim;
 mod translate;
