@@ -211,7 +211,7 @@ fn probe_inside_a_cgroup_kcpu_run_creates() {
     let exe = env!("CARGO_BIN_EXE_kcpu");
     let out = kcpu()
         .args([
-            "run", "--quota", "20ms", "--period", "100ms", "--shares", "512", "--output", "json",
+            "run", "--quota", "5ms", "--period", "100ms", "--shares", "512", "--output", "json",
             "--",
         ])
         .args([
@@ -238,27 +238,28 @@ fn probe_inside_a_cgroup_kcpu_run_creates() {
         let files = &l["files"];
         match l["node"]["cgroup_version"].as_str().unwrap() {
             "v1" => {
-                assert_eq!(files["cpu.cfs_quota_us"], "20000");
+                assert_eq!(files["cpu.cfs_quota_us"], "5000");
                 assert_eq!(files["cpu.cfs_period_us"], "100000");
                 assert_eq!(files["cpu.shares"], "512");
             }
-            _ => assert_eq!(files["cpu.max"], "20000 100000"),
+            _ => assert_eq!(files["cpu.max"], "5000 100000"),
         }
         assert!(
             l["cgroup"]["path"].as_str().unwrap().contains("kcpu"),
             "{l}"
         );
-        // One thread spinning under 0.2 CPU: nearly every period is throttled.
+        // One thread spinning under 0.05 CPU (low enough to hold on a busy machine): most
+        // periods are throttled.
         let m = &l["measured"];
         let periods = m["nr_periods"].as_u64().unwrap();
         let throttled = m["nr_throttled"].as_u64().unwrap();
         assert!(periods >= 8, "{m}");
-        assert!(throttled * 10 >= periods * 8, "{m}");
+        assert!(throttled * 2 >= periods, "{m}");
         let usage = m["usage_usec"].as_u64().unwrap() as f64;
         let wall = m["wall_usec"].as_u64().unwrap() as f64;
         assert!(
-            usage / wall < 0.3,
-            "usage {usage} over {wall} under a 0.2 CPU quota"
+            usage / wall < 0.1,
+            "usage {usage} over {wall} under a 0.05 CPU quota"
         );
     }
 }
