@@ -11,7 +11,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kcpu::sim::load::parse_load;
 use kcpu::sim::{
-    simulate_container, simulate_node, CpuWeight, GroupConfig, Limits, Machine, Phase, RunPlan,
+    simulate_container, simulate_node, CpuShare, GroupConfig, Limits, Machine, Phase, RunPlan,
 };
 use kcpu::units::{Nanos, PeriodUs, QuotaUs, Shares, Usec};
 use std::hint::black_box;
@@ -22,7 +22,7 @@ fn reference(c: &mut Criterion) {
         quota: QuotaUs(100_000),
         period: PeriodUs(100_000),
         burst: Usec(0),
-        weight: CpuWeight::default(),
+        weight: CpuShare::default(),
     };
     let load = parse_load("periodic:threads=2,work=80ms,every=200ms").unwrap();
     let mut machine = Machine::new(2);
@@ -60,7 +60,7 @@ pub fn node_groups() -> Vec<GroupConfig> {
                 quota: QuotaUs(100_000 * (1 + (i % 5) as i64)),
                 period: PeriodUs(100_000),
                 burst: Usec(0),
-                weight: CpuWeight::Shares(Shares(102 + (i % 10) * 102)),
+                weight: CpuShare::Shares(Shares(102 + (i % 10) * 102)),
             };
             GroupConfig::new(format!("pod-{i}"), limits, parse_load(&load).unwrap())
         })

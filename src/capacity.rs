@@ -13,6 +13,7 @@
 //! charged to every node before anything else. Memory, affinity, taints and topology spread are
 //! ignored.
 
+use crate::cpu::CpuMax;
 use crate::manifest::model::{Hpa, Role, Workload};
 use crate::translate::PodPlan;
 use crate::units::MilliCpu;
@@ -84,7 +85,7 @@ pub fn parse_nodes(text: &str, reserved: MilliCpu) -> Result<Vec<NodeShape>, Nod
 /// One container of a workload in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContainerRow {
-    /// Name.
+    /// Container name.
     pub name: String,
     /// container, init or sidecar.
     pub role: &'static str,
@@ -97,17 +98,17 @@ pub struct ContainerRow {
     /// v2 `cpu.weight`.
     pub cpu_weight: u64,
     /// v2 `cpu.max`.
-    pub cpu_max: String,
+    pub cpu_max: CpuMax,
 }
 
 /// One workload.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorkloadRow {
-    /// Kind.
+    /// Workload kind.
     pub kind: String,
-    /// Namespace.
+    /// Workload namespace.
     pub namespace: String,
-    /// Name.
+    /// Workload name.
     pub name: String,
     /// QoS class.
     pub qos: &'static str,
@@ -130,17 +131,17 @@ pub struct WorkloadRow {
     /// Pod cgroup values.
     pub pod_cpu_weight: u64,
     /// Pod cgroup `cpu.max`.
-    pub pod_cpu_max: String,
-    /// Containers.
+    pub pod_cpu_max: CpuMax,
+    /// One row per container.
     pub containers: Vec<ContainerRow>,
 }
 
 /// Totals of one namespace.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct NamespaceRow {
-    /// Namespace.
+    /// The namespace.
     pub namespace: String,
-    /// Workloads.
+    /// Workloads in the namespace.
     pub workloads: u32,
     /// Pods (replicas counted).
     pub pods: u32,
@@ -194,7 +195,7 @@ pub struct NodeFit {
 /// Cluster-wide totals.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Totals {
-    /// Workloads.
+    /// Workloads in the inputs.
     pub workloads: u32,
     /// Pods (replicas counted).
     pub pods: u32,
@@ -224,12 +225,12 @@ pub const LOAD_FROM_WHAT_IF: &str = "what-if: request-sized burst";
 pub struct ThrottleRow {
     /// `namespace/name`.
     pub workload: String,
-    /// Container.
+    /// Container name.
     pub container: String,
     /// Limit, millicores.
     pub limit_millicores: i64,
     /// `cpu.max` simulated.
-    pub cpu_max: String,
+    pub cpu_max: CpuMax,
     /// Load profile simulated.
     pub load: String,
     /// [`LOAD_FROM_ANNOTATION`] (a prediction) or [`LOAD_FROM_WHAT_IF`] (an assumed load).
@@ -301,47 +302,11 @@ pub fn build(pairs: &[(&Workload, &PodPlan)], hpas: &[Hpa], nodes: &[NodeShape])
     for (w, p) in pairs {
         let (n, from) = replicas(w, hpas, node_count);
         let req = p.request_millicores.value.unwrap_or(0);
-        let lim = p.limit_millicores.value;
-        let mut without = Vec::new();
-        let containers = p
-            .containers
-            .iter()
-            .map(|c| {
-                if c.role == Role::Container && c.request_millicores.value.unwrap_or(0) == 0 {
-                    without.push(c.name.clone());
-                }
-                ContainerRow {
-                    name: c.name.clone(),
-                    role: c.role.as_str(),
-                    request_millicores: c.request_millicores.value,
-                    limit_millicores: c.limit_millicores.value,
-                    cpu_shares: c.values.shares.value.0,
-                    cpu_weight: c.values.weight.value.0,
-                    cpu_max: c.values.max.value.clone(),
-                }
-            })
-            .collect();
-        for c in &without {
+        let row = workload_row(p, n, from);
+        for c in &row.containers_without_request {
             r.containers_without_request
                 .push(format!("{}/{} {c}", p.namespace, p.name));
         }
-        let row = WorkloadRow {
-            kind: p.kind.clone(),
-            namespace: p.namespace.clone(),
-            name: p.name.clone(),
-            qos: p.qos.value.as_str(),
-            replicas: n,
-            replicas_from: from,
-            pod_request_millicores: req,
-            pod_limit_millicores: lim,
-            total_request_millicores: req.saturating_mul(i64::from(n)),
-            total_limit_millicores: lim.map(|l| l.saturating_mul(i64::from(n))),
-            limit_request_ratio: lim.and_then(|l| ratio(l, req)),
-            containers_without_request: without,
-            pod_cpu_weight: p.pod.weight.value.0,
-            pod_cpu_max: p.pod.max.value.clone(),
-            containers,
-        };
         let e = ns
             .entry(row.namespace.clone())
             .or_insert_with(|| NamespaceRow {
@@ -369,7 +334,58 @@ pub fn build(pairs: &[(&Workload, &PodPlan)], hpas: &[Hpa], nodes: &[NodeShape])
         e.overcommit = ratio(e.limit_millicores, e.request_millicores);
     }
     r.namespaces = ns.into_values().collect();
-    let t = &mut r.totals;
+    r.totals = totals(&r, nodes);
+    r.top_limit_request_ratio = top_ratios(&r.workloads);
+    r.node_fit = pack(nodes, daemon_request, daemon_pods, pods);
+    r
+}
+
+/// One workload's row: its pod request and limit, the per-container values and the totals
+/// over `replicas` pods.
+fn workload_row(p: &PodPlan, replicas: u32, replicas_from: String) -> WorkloadRow {
+    let req = p.request_millicores.value.unwrap_or(0);
+    let lim = p.limit_millicores.value;
+    let mut without = Vec::new();
+    let containers = p
+        .containers
+        .iter()
+        .map(|c| {
+            if c.role == Role::Container && c.request_millicores.value.unwrap_or(0) == 0 {
+                without.push(c.name.clone());
+            }
+            ContainerRow {
+                name: c.name.clone(),
+                role: c.role.as_str(),
+                request_millicores: c.request_millicores.value,
+                limit_millicores: c.limit_millicores.value,
+                cpu_shares: c.values.shares.value.0,
+                cpu_weight: c.values.weight.value.0,
+                cpu_max: c.values.max.value,
+            }
+        })
+        .collect();
+    WorkloadRow {
+        kind: p.kind.clone(),
+        namespace: p.namespace.clone(),
+        name: p.name.clone(),
+        qos: p.qos.value.as_str(),
+        replicas,
+        replicas_from,
+        pod_request_millicores: req,
+        pod_limit_millicores: lim,
+        total_request_millicores: req.saturating_mul(i64::from(replicas)),
+        total_limit_millicores: lim.map(|l| l.saturating_mul(i64::from(replicas))),
+        limit_request_ratio: lim.and_then(|l| ratio(l, req)),
+        containers_without_request: without,
+        pod_cpu_weight: p.pod.weight.value.0,
+        pod_cpu_max: p.pod.max.value,
+        containers,
+    }
+}
+
+/// Cluster-wide totals over the namespaces and the node shapes.
+fn totals(r: &CapacityReport, nodes: &[NodeShape]) -> Totals {
+    let mut t = Totals::default();
     t.workloads = r.workloads.len() as u32;
     t.pods = r.namespaces.iter().map(|n| n.pods).sum();
     t.request_millicores = r.namespaces.iter().map(|n| n.request_millicores).sum();
@@ -382,8 +398,12 @@ pub fn build(pairs: &[(&Workload, &PodPlan)], hpas: &[Hpa], nodes: &[NodeShape])
     t.overcommit_limits_over_requests = ratio(t.limit_millicores, t.request_millicores);
     t.requests_over_allocatable = ratio(t.request_millicores, t.allocatable_millicores);
     t.limits_over_allocatable = ratio(t.limit_millicores, t.allocatable_millicores);
-    let mut ranked: Vec<&WorkloadRow> = r
-        .workloads
+    t
+}
+
+/// The ten workloads with the largest limit/request ratio, `ns/name 4.0×`.
+fn top_ratios(workloads: &[WorkloadRow]) -> Vec<String> {
+    let mut ranked: Vec<&WorkloadRow> = workloads
         .iter()
         .filter(|w| w.limit_request_ratio.is_some())
         .collect();
@@ -393,7 +413,7 @@ pub fn build(pairs: &[(&Workload, &PodPlan)], hpas: &[Hpa], nodes: &[NodeShape])
             .unwrap_or(std::cmp::Ordering::Equal)
             .then_with(|| a.name.cmp(&b.name))
     });
-    r.top_limit_request_ratio = ranked
+    ranked
         .iter()
         .take(10)
         .map(|w| {
@@ -404,9 +424,7 @@ pub fn build(pairs: &[(&Workload, &PodPlan)], hpas: &[Hpa], nodes: &[NodeShape])
                 w.limit_request_ratio.unwrap_or(0.0)
             )
         })
-        .collect();
-    r.node_fit = pack(nodes, daemon_request, daemon_pods, pods);
-    r
+        .collect()
 }
 
 /// First-fit-decreasing packing of pod requests onto the nodes (see the module docs).

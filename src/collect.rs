@@ -118,7 +118,7 @@ pub fn check_files(r: &ProbeRecord, v: &CgroupValues) -> Vec<FileCheck> {
         ]
     } else {
         vec![
-            check("cpu.max", v.max.value.clone(), rule_of(&v.max)),
+            check("cpu.max", v.max.value.to_string(), rule_of(&v.max)),
             check(
                 "cpu.weight",
                 v.weight.value.0.to_string(),

@@ -5,7 +5,7 @@
 //! do (`check`), a discrete-event model of CFS bandwidth control (`simulate`), measurement on
 //! real cgroups (`run`), and offline capacity reports (`report`).
 //!
-//! Layers (see `style.md`): a pure core (`units`, `source`, `quantity`, `manifest`,
+//! Layers (see `style.md`): a pure core (`units`, `cpu`, `source`, `quantity`, `manifest`,
 //! `profile`, `translate`, `lint`, `finding`, `sim`, `trace`, `stats`, `capacity`, `render`)
 //! and I/O shells (`input`, `cgroupfs`, `runner`, `cli`). Only the shells touch files,
 //! processes, clocks or the terminal; `tests/architecture.rs` enforces it.
@@ -14,6 +14,7 @@ pub mod capacity;
 pub mod cgroupfs;
 pub mod cli;
 pub mod collect;
+pub mod cpu;
 pub mod emit_job;
 pub mod finding;
 pub mod input;

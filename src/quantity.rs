@@ -43,7 +43,7 @@ pub struct Quantity {
 }
 
 impl Quantity {
-    /// Zero.
+    /// The quantity `0`.
     pub const ZERO: Quantity = Quantity { nanos: 0 };
 
     /// The exact quantity for a number of millicores (`NewMilliQuantity`).

@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Percentiles {
-    /// Median.
+    /// Median latency, ms.
     pub p50_ms: f64,
     /// 90th percentile.
     pub p90_ms: f64,
     /// 99th percentile.
     pub p99_ms: f64,
-    /// Maximum.
+    /// Largest latency, ms.
     pub max_ms: f64,
     /// Number of samples the percentiles were computed from.
     pub count: u64,

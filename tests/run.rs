@@ -11,7 +11,9 @@
 
 use kcpu::cgroupfs::detect::{CpuHierarchy, Layout};
 use kcpu::cgroupfs::tree::RunTree;
-use kcpu::cgroupfs::{error_chain, write_checked, CgroupName, CpuLimits, RealFs, Share, Version};
+use kcpu::cgroupfs::{
+    error_chain, write_checked, CgroupName, CgroupVersion, CpuLimits, CpuShare, RealFs,
+};
 use kcpu::runner::events::VecSink;
 use kcpu::runner::{measure, ContainerPlan, Env, Options, Pin, Plan, PodPlan, Work};
 use kcpu::sim::load::parse_load;
@@ -206,8 +208,8 @@ fn every_written_value_is_read_back() {
         ])
         .unwrap();
     let share = match h.version {
-        Version::V1 => Share::Shares(Shares(512)),
-        Version::V2 => Share::Weight(Weight(59)),
+        CgroupVersion::V1 => CpuShare::Shares(Shares(512)),
+        CgroupVersion::V2 => CpuShare::Weight(Weight(59)),
     };
     let has_idle = g.cpu_dir.join("cpu.idle").exists();
     let l = CpuLimits {
@@ -239,8 +241,8 @@ fn every_written_value_is_read_back() {
     assert_eq!(g.read_limits(&*io).unwrap(), l2);
     // The kernel refuses an invalid value: the error names the file.
     let file = match h.version {
-        Version::V1 => "cpu.cfs_quota_us",
-        Version::V2 => "cpu.max",
+        CgroupVersion::V1 => "cpu.cfs_quota_us",
+        CgroupVersion::V2 => "cpu.max",
     };
     let e = write_checked(&*io, &g.cpu_dir.join(file), "abc", "abc")
         .unwrap_err()
@@ -248,8 +250,8 @@ fn every_written_value_is_read_back() {
     assert!(e.contains(file), "{e}");
     // A value the kernel changes (v1 clamps shares silently; v2 rejects out-of-range weights).
     let (sf, v) = match h.version {
-        Version::V1 => ("cpu.shares", "300000"),
-        Version::V2 => ("cpu.weight", "20000"),
+        CgroupVersion::V1 => ("cpu.shares", "300000"),
+        CgroupVersion::V2 => ("cpu.weight", "20000"),
     };
     let e = write_checked(&*io, &g.cpu_dir.join(sf), v, v)
         .unwrap_err()
@@ -499,11 +501,15 @@ fn weights_split_one_cpu_by_ratio() {
     let h = require!();
     let sc = Scratch::new("weights", h.clone());
     let (a, b, kernel_ratio) = match h.version {
-        Version::V1 => (Share::Shares(Shares(1024)), Share::Shares(Shares(512)), 2.0),
+        CgroupVersion::V1 => (
+            CpuShare::Shares(Shares(1024)),
+            CpuShare::Shares(Shares(512)),
+            2.0,
+        ),
         // Kernel weights round(w·1024/100): 1024 and 604 (cfs.md §1.7).
-        Version::V2 => (
-            Share::Weight(Weight(100)),
-            Share::Weight(Weight(59)),
+        CgroupVersion::V2 => (
+            CpuShare::Weight(Weight(100)),
+            CpuShare::Weight(Weight(59)),
             1024.0 / 604.0,
         ),
     };

@@ -15,8 +15,8 @@
 
 use super::detect::CpuHierarchy;
 use super::{
-    io_err, join, parse_procs, write_file, CgroupError, CgroupIo, CgroupName, Op, Result, Version,
-    CGROUP_KILL, CGROUP_PROCS, PARENT_PREFIX,
+    io_err, join, parse_procs, write_file, CgroupError, CgroupIo, CgroupName, CgroupVersion, Op,
+    Result, CGROUP_KILL, CGROUP_PROCS, PARENT_PREFIX,
 };
 use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
 use serde::{Deserialize, Serialize};
@@ -75,14 +75,14 @@ pub fn signal_member(io: &dyn CgroupIo, dir: &Path, pid: u32, sig: Signal) -> Re
 
 /// Kills every process in the subtree at `dir` and waits until the groups are empty.
 /// Returns the number of kill signals sent (v1) or 1 when `cgroup.kill` was used.
-pub fn kill_tree(io: &dyn CgroupIo, dir: &Path, version: Version) -> Result<u32> {
+pub fn kill_tree(io: &dyn CgroupIo, dir: &Path, version: CgroupVersion) -> Result<u32> {
     if !io.exists(dir) {
         return Ok(0);
     }
     let dirs = subtree_bottom_up(io, dir)?;
     let mut sent = 0;
     let kill_file = dir.join(CGROUP_KILL);
-    if version == Version::V2
+    if version == CgroupVersion::V2
         && io.exists(&kill_file)
         && dirs
             .iter()
@@ -142,7 +142,7 @@ pub fn rmdir_retry(io: &dyn CgroupIo, dir: &Path) -> Result<()> {
 
 /// Kills everything in the subtree at `dir` and removes it bottom-up. Returns the removed
 /// directories (deepest first).
-pub fn remove_tree(io: &dyn CgroupIo, dir: &Path, version: Version) -> Result<Vec<PathBuf>> {
+pub fn remove_tree(io: &dyn CgroupIo, dir: &Path, version: CgroupVersion) -> Result<Vec<PathBuf>> {
     kill_tree(io, dir, version)?;
     let dirs = subtree_bottom_up(io, dir)?;
     for d in &dirs {
@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn removes_bottom_up() {
-        let k = FakeKernel::new(Version::V2);
+        let k = FakeKernel::new(CgroupVersion::V2);
         let top = k.group("kcpu");
         for p in ["r", "r/pod", "r/pod/a", "r/pod/b"] {
             k.mkdir(&top.join(p)).unwrap();
@@ -391,20 +391,20 @@ mod tests {
             order.iter().position(|p| p.ends_with("pod"))
                 > order.iter().position(|p| p.ends_with("a"))
         );
-        let removed = remove_tree(&k, &top.join("r"), Version::V2).unwrap();
+        let removed = remove_tree(&k, &top.join("r"), CgroupVersion::V2).unwrap();
         assert_eq!(removed.len(), 4);
         assert!(!top.join("r").exists());
-        assert!(remove_tree(&k, &top.join("r"), Version::V2)
+        assert!(remove_tree(&k, &top.join("r"), CgroupVersion::V2)
             .unwrap()
             .is_empty());
     }
 
     #[test]
     fn sweeps_only_dead_owners_and_says_what_it_removed() {
-        let k = FakeKernel::new(Version::V1);
+        let k = FakeKernel::new(CgroupVersion::V1);
         let root = k.root();
         let h = CpuHierarchy {
-            version: Version::V1,
+            version: CgroupVersion::V1,
             cpu_mount: root.clone(),
             acct_mount: None,
         };

@@ -9,7 +9,7 @@
 //! mountinfo format: proc(5) "/proc/pid/mountinfo": `id parent major:minor root mount-point
 //! options [optional...] - fstype source super-options`, with octal escapes (`\040`).
 
-use super::{io_err, v2, CgroupError, CgroupIo, Op, Result, Version};
+use super::{io_err, v2, CgroupError, CgroupIo, CgroupVersion, Op, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -30,7 +30,7 @@ pub struct Mount {
     /// Where it is mounted (with the injected root prepended).
     pub mount_point: PathBuf,
     /// v1 or v2.
-    pub version: Version,
+    pub version: CgroupVersion,
     /// v1: controllers from the super options (`cpu`, `cpuacct`, `name=systemd`); v2: empty
     /// (read `cgroup.controllers` instead).
     pub controllers: Vec<String>,
@@ -61,7 +61,7 @@ pub struct Layout {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CpuHierarchy {
     /// v1 or v2.
-    pub version: Version,
+    pub version: CgroupVersion,
     /// Mount point of the hierarchy with the cpu controller.
     pub cpu_mount: PathBuf,
     /// v1 only: mount point of a *separate* cpuacct hierarchy (None when co-mounted with cpu).
@@ -115,8 +115,8 @@ impl Layout {
                 return Err(bad("too few fields"));
             }
             let version = match rf[0] {
-                FSTYPE_V1 => Version::V1,
-                FSTYPE_V2 => Version::V2,
+                FSTYPE_V1 => CgroupVersion::V1,
+                FSTYPE_V2 => CgroupVersion::V2,
                 _ => continue,
             };
             let mp = unescape(lf[4]);
@@ -127,8 +127,8 @@ impl Layout {
                 root.join(rel)
             };
             let controllers = match version {
-                Version::V2 => Vec::new(),
-                Version::V1 => rf[2]
+                CgroupVersion::V2 => Vec::new(),
+                CgroupVersion::V1 => rf[2]
                     .split(',')
                     .filter(|o| {
                         !matches!(*o, "rw" | "ro") && !o.contains('=') || o.starts_with("name=")
@@ -142,8 +142,8 @@ impl Layout {
                 controllers,
             });
         }
-        let has_v1 = mounts.iter().any(|m| m.version == Version::V1);
-        let has_v2 = mounts.iter().any(|m| m.version == Version::V2);
+        let has_v1 = mounts.iter().any(|m| m.version == CgroupVersion::V1);
+        let has_v2 = mounts.iter().any(|m| m.version == CgroupVersion::V2);
         let kind = match (has_v1, has_v2) {
             (true, true) => LayoutKind::Hybrid,
             (true, false) => LayoutKind::Legacy,
@@ -169,11 +169,15 @@ impl Layout {
     /// for usage when there is one).
     pub fn cpu_hierarchy(&self, io: &dyn CgroupIo) -> Result<CpuHierarchy> {
         let mut v2_note = String::new();
-        for m in self.mounts.iter().filter(|m| m.version == Version::V2) {
+        for m in self
+            .mounts
+            .iter()
+            .filter(|m| m.version == CgroupVersion::V2)
+        {
             match v2::cpu_available(io, &m.mount_point) {
                 Ok(true) => {
                     return Ok(CpuHierarchy {
-                        version: Version::V2,
+                        version: CgroupVersion::V2,
                         cpu_mount: m.mount_point.clone(),
                         acct_mount: None,
                     })
@@ -187,8 +191,9 @@ impl Layout {
                 Err(e) => v2_note = format!("; {}", super::error_chain(&e)),
             }
         }
-        let has =
-            |m: &Mount, c: &str| m.version == Version::V1 && m.controllers.iter().any(|x| x == c);
+        let has = |m: &Mount, c: &str| {
+            m.version == CgroupVersion::V1 && m.controllers.iter().any(|x| x == c)
+        };
         let Some(cpu) = self.mounts.iter().find(|m| has(m, CONTROLLER_CPU)) else {
             return Err(CgroupError::NoCpuController(format!(
                 "no v1 hierarchy with the cpu controller{v2_note}"
@@ -203,7 +208,7 @@ impl Layout {
                 .map(|m| m.mount_point.clone())
         };
         Ok(CpuHierarchy {
-            version: Version::V1,
+            version: CgroupVersion::V1,
             cpu_mount: cpu.mount_point.clone(),
             acct_mount,
         })
@@ -234,7 +239,7 @@ mod tests {
     fn hybrid_with_separate_cpuacct_uses_v1() {
         let (l, h, root) = load("hybrid");
         assert_eq!(l.kind, LayoutKind::Hybrid);
-        assert_eq!(h.version, Version::V1);
+        assert_eq!(h.version, CgroupVersion::V1);
         assert_eq!(h.cpu_mount, root.join("sys/fs/cgroup/cpu"));
         assert_eq!(h.acct_mount, Some(root.join("sys/fs/cgroup/cpuacct")));
         let sysd = l
@@ -249,7 +254,7 @@ mod tests {
     fn legacy_with_comounted_cpu_cpuacct() {
         let (l, h, root) = load("v1");
         assert_eq!(l.kind, LayoutKind::Legacy);
-        assert_eq!(h.version, Version::V1);
+        assert_eq!(h.version, CgroupVersion::V1);
         // A mount point with a space, escaped as \040 in mountinfo.
         assert_eq!(h.cpu_mount, root.join("sys/fs/cgroup/cpu,cpu acct"));
         assert_eq!(h.acct_mount, None);
@@ -259,7 +264,7 @@ mod tests {
     fn unified_at_a_custom_mount_point() {
         let (l, h, root) = load("v2");
         assert_eq!(l.kind, LayoutKind::Unified);
-        assert_eq!(h.version, Version::V2);
+        assert_eq!(h.version, CgroupVersion::V2);
         assert_eq!(h.cpu_mount, root.join("mnt/cg2"));
     }
 

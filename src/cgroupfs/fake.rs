@@ -6,13 +6,14 @@
 //! `cgroup.subtree_control` write with `+cpu` enables it, `rmdir` fails with EBUSY while
 //! processes or child groups remain.
 
-use super::{CgroupIo, Version};
+use super::{CgroupIo, CgroupVersion};
+use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
 use std::io;
 use std::path::{Path, PathBuf};
 
 pub struct FakeKernel {
     pub dir: tempfile::TempDir,
-    pub version: Version,
+    pub version: CgroupVersion,
     /// Simulate the pre-2024 bug: a `cpu.max` write divides the stored burst by 1000.
     pub burst_bug: bool,
 }
@@ -22,7 +23,7 @@ fn einval() -> io::Error {
 }
 
 impl FakeKernel {
-    pub fn new(version: Version) -> FakeKernel {
+    pub fn new(version: CgroupVersion) -> FakeKernel {
         let dir = tempfile::tempdir().unwrap();
         let k = FakeKernel {
             dir,
@@ -49,12 +50,12 @@ impl FakeKernel {
 
     fn populate(&self, p: &Path, is_root: bool) {
         let files: &[(&str, &str)] = match self.version {
-            Version::V1 if is_root => &[
+            CgroupVersion::V1 if is_root => &[
                 ("cgroup.procs", ""),
                 ("cpu.stat", V1_STAT),
                 ("cpu.shares", "1024\n"),
             ],
-            Version::V1 => &[
+            CgroupVersion::V1 => &[
                 ("cgroup.procs", ""),
                 ("cpu.stat", V1_STAT),
                 ("cpu.shares", "1024\n"),
@@ -64,14 +65,14 @@ impl FakeKernel {
                 ("cpu.idle", "0\n"),
                 ("cpuacct.usage", "0\n"),
             ],
-            Version::V2 if is_root => &[
+            CgroupVersion::V2 if is_root => &[
                 ("cgroup.procs", ""),
                 ("cgroup.controllers", "cpuset cpu io memory pids\n"),
                 ("cgroup.subtree_control", "cpu\n"),
                 ("cpu.stat", V2_STAT),
                 ("cpu.pressure", PSI),
             ],
-            Version::V2 => &[
+            CgroupVersion::V2 => &[
                 ("cgroup.procs", ""),
                 ("cgroup.controllers", "cpu\n"),
                 ("cgroup.subtree_control", "\n"),
@@ -94,10 +95,12 @@ impl FakeKernel {
         let v = value.trim();
         let num = |s: &str| s.parse::<i64>().map_err(|_| einval());
         Ok(match name {
-            "cpu.shares" => num(v)?.clamp(2, 262_144).to_string(),
+            "cpu.shares" => num(v)?
+                .clamp(Shares::MIN.0 as i64, Shares::MAX.0 as i64)
+                .to_string(),
             "cpu.cfs_quota_us" => {
                 let q = num(v)?;
-                if (0..1000).contains(&q) {
+                if (0..QuotaUs::MIN.0).contains(&q) {
                     return Err(einval());
                 }
                 let burst = std::fs::read_to_string(path.with_file_name("cpu.cfs_burst_us"))
@@ -114,7 +117,7 @@ impl FakeKernel {
             }
             "cpu.cfs_period_us" => {
                 let p = num(v)?;
-                if !(1000..=1_000_000).contains(&p) {
+                if !(PeriodUs::MIN.0 as i64..=PeriodUs::MAX.0 as i64).contains(&p) {
                     return Err(einval());
                 }
                 p.to_string()
@@ -140,7 +143,7 @@ impl FakeKernel {
             }
             "cpu.weight" => {
                 let w = num(v)?;
-                if !(1..=10_000).contains(&w) {
+                if !(Weight::MIN.0 as i64..=Weight::MAX.0 as i64).contains(&w) {
                     return Err(io::Error::from_raw_os_error(libc::ERANGE));
                 }
                 w.to_string()
@@ -149,7 +152,7 @@ impl FakeKernel {
                 let mut it = v.split_whitespace();
                 let q = it.next().ok_or_else(einval)?;
                 let p = it.next().unwrap_or("100000");
-                if q != "max" && num(q)? < 1000 {
+                if q != "max" && num(q)? < QuotaUs::MIN.0 {
                     return Err(einval());
                 }
                 num(p)?;

@@ -28,8 +28,9 @@ pub mod v2;
 #[cfg(test)]
 mod fake;
 
+use crate::cpu::CpuMax;
 use crate::trace::CpuStat;
-use crate::units::{PeriodUs, QuotaUs, Shares, Usec, Weight};
+use crate::units::{PeriodUs, QuotaUs, Usec};
 use serde::Serialize;
 use std::fmt;
 use std::io;
@@ -57,24 +58,7 @@ pub const PARENT_PREFIX: &str = "kcpu";
 /// The default parent name.
 pub const DEFAULT_PARENT: &str = "kcpu";
 
-/// Which cgroup version a hierarchy is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Version {
-    /// cgroup v1 (one hierarchy per controller or controller set).
-    V1,
-    /// cgroup v2 (unified).
-    V2,
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Version::V1 => "v1",
-            Version::V2 => "v2",
-        })
-    }
-}
+pub use crate::cpu::{CgroupVersion, CpuShare};
 
 /// The file operation that failed, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +122,7 @@ pub enum CgroupError {
     BadName {
         /// The rejected name.
         name: String,
-        /// Why.
+        /// Why the name is rejected.
         reason: &'static str,
     },
     /// A path that resolved outside the parent.
@@ -501,21 +485,11 @@ pub fn ensure_inside(path: &Path, parent: &Path) -> Result<()> {
 // --------------------------------------------------------------------------------------------
 // Values
 
-/// The relative weight of a group, in the unit of the hierarchy it goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Share {
-    /// v1 `cpu.shares`.
-    Shares(Shares),
-    /// v2 `cpu.weight`.
-    Weight(Weight),
-}
-
 /// CPU values for one cgroup. `None` fields are left at the kernel default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct CpuLimits {
     /// Shares (v1) or weight (v2).
-    pub share: Option<Share>,
+    pub share: Option<CpuShare>,
     /// Quota per period; [`QuotaUs::UNLIMITED`] for no limit.
     pub quota: QuotaUs,
     /// Enforcement period.
@@ -538,65 +512,36 @@ impl Default for CpuLimits {
     }
 }
 
-/// Kernel limits on the values (core.c: `min_bw_quota_period_us`, `max_bw_quota_period_us`,
-/// `MIN_SHARES`/`MAX_SHARES`; cgroup-v2.rst `cpu.weight` range). See `cfs.md` §0 and §1.7.
-pub mod limits {
-    /// Shortest period and smallest quota, µs.
-    pub const MIN_PERIOD_US: u64 = 1_000;
-    /// Longest period, µs.
-    pub const MAX_PERIOD_US: u64 = 1_000_000;
-    /// Smallest quota, µs.
-    pub const MIN_QUOTA_US: i64 = 1_000;
-    /// v1 `cpu.shares` range.
-    pub const MIN_SHARES: u64 = 2;
-    /// v1 `cpu.shares` maximum (`1 << 18`).
-    pub const MAX_SHARES: u64 = 262_144;
-    /// v2 `cpu.weight` range.
-    pub const MIN_WEIGHT: u64 = 1;
-    /// v2 `cpu.weight` maximum.
-    pub const MAX_WEIGHT: u64 = 10_000;
-}
-
 impl CpuLimits {
     /// Checks the values against the kernel's ranges before anything is written, so a bad flag
     /// is an input error rather than a half-configured cgroup.
     pub fn validate(&self) -> Result<()> {
-        use limits::*;
-        let inv = |what, reason: String| Err(CgroupError::InvalidValue { what, reason });
-        if !(MIN_PERIOD_US..=MAX_PERIOD_US).contains(&self.period.0) {
-            return inv(
-                "period",
-                format!("{} µs is outside 1 ms ..= 1 s", self.period.0),
-            );
-        }
-        if !self.quota.is_unlimited() && self.quota.0 < MIN_QUOTA_US {
-            return inv(
-                "quota",
-                format!("{} µs is below the kernel minimum of 1 ms", self.quota.0),
-            );
-        }
+        let max = self.max();
+        max.check_range()
+            .map_err(|(what, reason)| CgroupError::InvalidValue { what, reason })?;
         if let Some(b) = self.burst {
-            if b.0 > 0 && self.quota.is_unlimited() {
-                return inv("burst", "burst needs a quota".into());
-            }
-            if !self.quota.is_unlimited() && b.0 > self.quota.0 as u64 {
-                return inv(
-                    "burst",
-                    format!(
-                        "{} µs exceeds the quota {} µs (kernel: 0 ≤ burst ≤ quota)",
-                        b.0, self.quota.0
-                    ),
-                );
-            }
+            max.check_burst(b)
+                .map_err(|reason| CgroupError::InvalidValue {
+                    what: "burst",
+                    reason,
+                })?;
         }
-        match self.share {
-            Some(Share::Shares(s)) if !(MIN_SHARES..=MAX_SHARES).contains(&s.0) => {
-                inv("cpu.shares", format!("{} is outside 2 ..= 262144", s.0))
-            }
-            Some(Share::Weight(w)) if !(MIN_WEIGHT..=MAX_WEIGHT).contains(&w.0) => {
-                inv("cpu.weight", format!("{} is outside 1 ..= 10000", w.0))
-            }
-            _ => Ok(()),
+        if let Some(share) = self.share {
+            share
+                .check_range()
+                .map_err(|reason| CgroupError::InvalidValue {
+                    what: share.file(),
+                    reason,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Quota and period as one value.
+    pub fn max(&self) -> CpuMax {
+        CpuMax {
+            quota: self.quota,
+            period: self.period,
         }
     }
 
@@ -627,7 +572,7 @@ pub struct Counters {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Group {
     /// Hierarchy version.
-    pub version: Version,
+    pub version: CgroupVersion,
     /// Directory in the hierarchy that has the cpu controller.
     pub cpu_dir: PathBuf,
     /// Directory in the separate cpuacct hierarchy (v1), if any.
@@ -653,8 +598,8 @@ impl Group {
     /// co-mounted), v2 `cpu.stat`.
     pub fn usage_path(&self) -> PathBuf {
         match self.version {
-            Version::V2 => self.stat_path(),
-            Version::V1 => self
+            CgroupVersion::V2 => self.stat_path(),
+            CgroupVersion::V1 => self
                 .acct_dir
                 .as_ref()
                 .unwrap_or(&self.cpu_dir)
@@ -664,23 +609,23 @@ impl Group {
 
     /// Path of `cpu.pressure` (v2 only).
     pub fn pressure_path(&self) -> Option<PathBuf> {
-        (self.version == Version::V2).then(|| self.cpu_dir.join(CPU_PRESSURE))
+        (self.version == CgroupVersion::V2).then(|| self.cpu_dir.join(CPU_PRESSURE))
     }
 
     /// Writes `limits` and reads every value back.
     pub fn apply(&self, io: &dyn CgroupIo, limits: &CpuLimits) -> Result<Vec<ReadBack>> {
         limits.validate()?;
         match self.version {
-            Version::V1 => v1::apply(io, &self.cpu_dir, limits),
-            Version::V2 => v2::apply(io, &self.cpu_dir, limits),
+            CgroupVersion::V1 => v1::apply(io, &self.cpu_dir, limits),
+            CgroupVersion::V2 => v2::apply(io, &self.cpu_dir, limits),
         }
     }
 
     /// Reads the current CPU values.
     pub fn read_limits(&self, io: &dyn CgroupIo) -> Result<CpuLimits> {
         match self.version {
-            Version::V1 => v1::read_limits(io, &self.cpu_dir),
-            Version::V2 => v2::read_limits(io, &self.cpu_dir),
+            CgroupVersion::V1 => v1::read_limits(io, &self.cpu_dir),
+            CgroupVersion::V2 => v2::read_limits(io, &self.cpu_dir),
         }
     }
 
@@ -689,8 +634,8 @@ impl Group {
         let sp = self.stat_path();
         let stat = parse_stat(&sp, &read_file(io, &sp)?)?;
         let usage_us = match self.version {
-            Version::V2 => stat.usage_us.unwrap_or(0),
-            Version::V1 => {
+            CgroupVersion::V2 => stat.usage_us.unwrap_or(0),
+            CgroupVersion::V1 => {
                 let up = self.usage_path();
                 parse_cpuacct_usage(&up, &read_file(io, &up)?)?.as_usec().0
             }
@@ -774,6 +719,7 @@ pub fn parse_procs(path: &Path, text: &str) -> Result<Vec<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::units::{Shares, Weight};
 
     #[test]
     fn names() {
@@ -864,19 +810,19 @@ mod tests {
                 ..Default::default()
             },
             CpuLimits {
-                share: Some(Share::Shares(Shares(1))),
+                share: Some(CpuShare::Shares(Shares(1))),
                 ..Default::default()
             },
             CpuLimits {
-                share: Some(Share::Shares(Shares(262_145))),
+                share: Some(CpuShare::Shares(Shares(262_145))),
                 ..Default::default()
             },
             CpuLimits {
-                share: Some(Share::Weight(Weight(0))),
+                share: Some(CpuShare::Weight(Weight(0))),
                 ..Default::default()
             },
             CpuLimits {
-                share: Some(Share::Weight(Weight(10_001))),
+                share: Some(CpuShare::Weight(Weight(10_001))),
                 ..Default::default()
             },
         ];

@@ -13,8 +13,9 @@ use super::cleanup::{remove_tree, Record, StateDir};
 use super::detect::CpuHierarchy;
 use super::{
     ensure_inside, join, read_file, v1, v2, write_checked, CgroupError, CgroupIo, CgroupName,
-    Group, Op, ReadBack, Result, Version,
+    CgroupVersion, Group, Op, ReadBack, Result,
 };
+use crate::units::{Shares, Weight};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -64,7 +65,7 @@ impl RunTree {
         run_id: CgroupName,
         owner: Option<(StateDir, u32, u64)>,
     ) -> Result<RunTree> {
-        if hier.version == Version::V2 && !v2::cpu_delegated(&*io, &hier.cpu_mount)? {
+        if hier.version == CgroupVersion::V2 && !v2::cpu_delegated(&*io, &hier.cpu_mount)? {
             return Err(CgroupError::NoCpuController(format!(
                 "cpu is not enabled for children of {} (kcpu never writes there; as root: echo +cpu > {}/cgroup.subtree_control)",
                 hier.cpu_mount.display(),
@@ -91,7 +92,7 @@ impl RunTree {
                     tree.parents_created.push(pdir.clone());
                 }
                 ensure_inside(&pdir, &base)?;
-                if tree.hier.version == Version::V2 {
+                if tree.hier.version == CgroupVersion::V2 {
                     v2::delegate_cpu(&*tree.io, &pdir)?;
                 }
                 let rdir = join(&pdir, std::slice::from_ref(&tree.run_id));
@@ -119,7 +120,7 @@ impl RunTree {
                 )));
             }
         }
-        if tree.hier.version == Version::V2 {
+        if tree.hier.version == CgroupVersion::V2 {
             v2::delegate_cpu(&*tree.io, &dirs[0])?;
         }
         if let Some((sd, pid, start)) = owner {
@@ -182,7 +183,7 @@ impl RunTree {
                 let d = join(&base, &prefix);
                 mkdir_new(&*self.io, &d)?;
                 ensure_inside(&d, &join(&base, &prefix[..2]))?;
-                if self.hier.version == Version::V2 && i + 1 < names.len() {
+                if self.hier.version == CgroupVersion::V2 && i + 1 < names.len() {
                     v2::delegate_cpu(&*self.io, &d)?;
                 }
             }
@@ -214,8 +215,8 @@ impl RunTree {
     /// Quota accounting is unchanged. The old value is restored at teardown.
     pub fn isolate(&mut self) -> Result<ReadBack> {
         let (file, max) = match self.hier.version {
-            Version::V1 => (v1::share_file(), super::limits::MAX_SHARES),
-            Version::V2 => (v2::share_file(), super::limits::MAX_WEIGHT),
+            CgroupVersion::V1 => (v1::share_file(), Shares::MAX.0),
+            CgroupVersion::V2 => (v2::share_file(), Weight::MAX.0),
         };
         let p = self.parent_dir().join(file);
         let old = read_file(&*self.io, &p)?.trim().to_string();
@@ -290,7 +291,7 @@ pub fn must_exist(io: &dyn CgroupIo, dir: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::cgroupfs::fake::FakeKernel;
-    use crate::cgroupfs::{CpuLimits, Share};
+    use crate::cgroupfs::{CpuLimits, CpuShare};
     use crate::units::{QuotaUs, Shares, Weight};
 
     fn names(v: &[&str]) -> Vec<CgroupName> {
@@ -299,10 +300,10 @@ mod tests {
 
     #[test]
     fn v2_tree_delegates_cpu_and_tears_down() {
-        let k = Arc::new(FakeKernel::new(Version::V2));
+        let k = Arc::new(FakeKernel::new(CgroupVersion::V2));
         let root = k.root();
         let h = CpuHierarchy {
-            version: Version::V2,
+            version: CgroupVersion::V2,
             cpu_mount: root.clone(),
             acct_mount: None,
         };
@@ -327,7 +328,7 @@ mod tests {
             "the leaf keeps processes: no delegation"
         );
         let l = CpuLimits {
-            share: Some(Share::Weight(Weight(200))),
+            share: Some(CpuShare::Weight(Weight(200))),
             quota: QuotaUs(50_000),
             ..Default::default()
         };
@@ -342,13 +343,13 @@ mod tests {
 
     #[test]
     fn v1_tree_mirrors_cpuacct_and_keeps_a_foreign_parent() {
-        let k = Arc::new(FakeKernel::new(Version::V1));
+        let k = Arc::new(FakeKernel::new(CgroupVersion::V1));
         let root = k.root();
         k.mkdir(&root.join("cpu")).unwrap();
         k.mkdir(&root.join("acct")).unwrap();
         k.mkdir(&root.join("cpu/kcpu")).unwrap(); // pre-existing parent (another run's)
         let h = CpuHierarchy {
-            version: Version::V1,
+            version: CgroupVersion::V1,
             cpu_mount: root.join("cpu"),
             acct_mount: Some(root.join("acct")),
         };
@@ -369,7 +370,7 @@ mod tests {
         g.apply(
             &*k,
             &CpuLimits {
-                share: Some(Share::Shares(Shares(512))),
+                share: Some(CpuShare::Shares(Shares(512))),
                 ..Default::default()
             },
         )
@@ -399,10 +400,10 @@ mod tests {
 
     #[test]
     fn v2_without_cpu_delegated_at_the_mount_is_refused() {
-        let k = Arc::new(FakeKernel::new(Version::V2));
+        let k = Arc::new(FakeKernel::new(CgroupVersion::V2));
         std::fs::write(k.root().join("cgroup.subtree_control"), "memory\n").unwrap();
         let h = CpuHierarchy {
-            version: Version::V2,
+            version: CgroupVersion::V2,
             cpu_mount: k.root(),
             acct_mount: None,
         };

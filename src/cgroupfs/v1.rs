@@ -6,8 +6,8 @@
 //! is zeroed first. Pattern after youki `crates/libcgroups/src/v1/cpu.rs` (our own code).
 
 use super::{
-    read_number, verify, write_checked, write_idle, CgroupError, CgroupIo, CpuLimits, ReadBack,
-    Result, Share, CPU_IDLE,
+    read_number, verify, write_checked, write_idle, CgroupError, CgroupIo, CpuLimits, CpuShare,
+    ReadBack, Result, CPU_IDLE,
 };
 use crate::units::{PeriodUs, QuotaUs, Shares, Usec};
 use std::path::Path;
@@ -25,11 +25,11 @@ pub const CPU_CFS_BURST_US: &str = "cpu.cfs_burst_us";
 pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBack>> {
     let mut out = Vec::new();
     match l.share {
-        Some(Share::Shares(s)) => {
+        Some(CpuShare::Shares(s)) => {
             let v = s.0.to_string();
             out.push(write_checked(io, &dir.join(CPU_SHARES), &v, &v)?);
         }
-        Some(Share::Weight(_)) => {
+        Some(CpuShare::Weight(_)) => {
             return Err(CgroupError::InvalidValue {
                 what: "cpu.weight",
                 reason:
@@ -103,7 +103,7 @@ pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
         None
     };
     Ok(CpuLimits {
-        share: Some(Share::Shares(Shares(shares))),
+        share: Some(CpuShare::Shares(Shares(shares))),
         quota: if quota < 0 {
             QuotaUs::UNLIMITED
         } else {
@@ -124,15 +124,15 @@ pub fn share_file() -> &'static str {
 mod tests {
     use super::*;
     use crate::cgroupfs::fake::FakeKernel;
-    use crate::cgroupfs::Version;
+    use crate::cgroupfs::CgroupVersion;
     use crate::units::Weight;
 
     #[test]
     fn writes_and_reads_back_every_value() {
-        let k = FakeKernel::new(Version::V1);
+        let k = FakeKernel::new(CgroupVersion::V1);
         let dir = k.group("g");
         let l = CpuLimits {
-            share: Some(Share::Shares(Shares(512))),
+            share: Some(CpuShare::Shares(Shares(512))),
             quota: QuotaUs(50_000),
             period: PeriodUs(100_000),
             burst: Some(Usec(20_000)),
@@ -164,17 +164,17 @@ mod tests {
 
     #[test]
     fn a_value_the_kernel_changed_is_an_error_naming_the_file() {
-        let k = FakeKernel::new(Version::V1);
+        let k = FakeKernel::new(CgroupVersion::V1);
         let dir = k.group("g");
         // Bypass validation to reach the kernel's silent clamp (shares > 262144 read back 262144).
         let l = CpuLimits {
-            share: Some(Share::Shares(Shares(300_000))),
+            share: Some(CpuShare::Shares(Shares(300_000))),
             ..Default::default()
         };
         let e = apply(&k, &dir, &l).unwrap_err().to_string();
         assert!(e.contains("cpu.shares") && e.contains("262144"), "{e}");
         let w = CpuLimits {
-            share: Some(Share::Weight(Weight(100))),
+            share: Some(CpuShare::Weight(Weight(100))),
             ..Default::default()
         };
         assert!(apply(&k, &dir, &w).unwrap_err().to_string().contains("v1"));
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn missing_burst_file_is_unsupported() {
-        let k = FakeKernel::new(Version::V1);
+        let k = FakeKernel::new(CgroupVersion::V1);
         let dir = k.group("g");
         std::fs::remove_file(dir.join(CPU_CFS_BURST_US)).unwrap();
         let l = CpuLimits {

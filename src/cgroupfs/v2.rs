@@ -8,9 +8,10 @@
 
 use super::{
     read_file, read_number, verify, write_checked, write_file, write_idle, CgroupError, CgroupIo,
-    CpuLimits, ReadBack, Result, Share, CGROUP_CONTROLLERS, CGROUP_SUBTREE_CONTROL, CPU_IDLE,
+    CpuLimits, CpuShare, ReadBack, Result, CGROUP_CONTROLLERS, CGROUP_SUBTREE_CONTROL, CPU_IDLE,
 };
-use crate::units::{PeriodUs, QuotaUs, Usec, Weight};
+use crate::cpu::CpuMax;
+use crate::units::{Usec, Weight};
 use std::path::Path;
 
 /// Relative weight (1..=10000, default 100).
@@ -19,8 +20,6 @@ pub const CPU_WEIGHT: &str = "cpu.weight";
 pub const CPU_MAX: &str = "cpu.max";
 /// Burst in µs (5.14+).
 pub const CPU_MAX_BURST: &str = "cpu.max.burst";
-/// The word for "no limit" in `cpu.max`.
-pub const MAX: &str = "max";
 /// The controller name in `cgroup.controllers` / `cgroup.subtree_control`.
 pub const CPU_CONTROLLER: &str = "cpu";
 
@@ -31,11 +30,11 @@ pub const CPU_CONTROLLER: &str = "cpu";
 pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBack>> {
     let mut out = Vec::new();
     match l.share {
-        Some(Share::Weight(w)) => {
+        Some(CpuShare::Weight(w)) => {
             let v = w.0.to_string();
             out.push(write_checked(io, &dir.join(CPU_WEIGHT), &v, &v)?);
         }
-        Some(Share::Shares(_)) => {
+        Some(CpuShare::Shares(_)) => {
             return Err(CgroupError::InvalidValue {
                 what: "cpu.shares",
                 reason: "this is a cgroup v2 hierarchy: give a cpu.weight (--weight; `kcpu translate` converts shares)"
@@ -54,7 +53,7 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
             write_checked(io, &burst_path, "0", "0")?;
         }
     }
-    let max = max_value(l.quota, l.period);
+    let max = l.max().to_string();
     out.push(write_checked(io, &dir.join(CPU_MAX), &max, &max)?);
     if let Some(b) = l.burst {
         if !has_burst {
@@ -73,21 +72,12 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
     Ok(out)
 }
 
-/// The `cpu.max` text for a quota and period.
-pub fn max_value(quota: QuotaUs, period: PeriodUs) -> String {
-    if quota.is_unlimited() {
-        format!("{MAX} {}", period.0)
-    } else {
-        format!("{} {}", quota.0, period.0)
-    }
-}
-
 /// Reads the CPU values of the v2 cgroup at `dir`.
 pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
     let weight = read_number::<u64>(io, &dir.join(CPU_WEIGHT))?;
     let mp = dir.join(CPU_MAX);
     let mt = read_file(io, &mp)?;
-    let (q, p) = parse_max(&mt).ok_or_else(|| CgroupError::Parse {
+    let max: CpuMax = mt.parse().map_err(|_| CgroupError::Parse {
         path: mp.clone(),
         reason: format!("expected \"QUOTA PERIOD\" or \"max PERIOD\", got {mt:?}"),
     })?;
@@ -104,26 +94,12 @@ pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
         None
     };
     Ok(CpuLimits {
-        share: Some(Share::Weight(Weight(weight))),
-        quota: q,
-        period: p,
+        share: Some(CpuShare::Weight(Weight(weight))),
+        quota: max.quota,
+        period: max.period,
         burst,
         idle,
     })
-}
-
-/// Parses `cpu.max`.
-pub fn parse_max(text: &str) -> Option<(QuotaUs, PeriodUs)> {
-    let mut it = text.split_whitespace();
-    let (q, p, None) = (it.next()?, it.next()?, it.next()) else {
-        return None;
-    };
-    let quota = if q == MAX {
-        QuotaUs::UNLIMITED
-    } else {
-        QuotaUs(q.parse().ok()?)
-    };
-    Some((quota, PeriodUs(p.parse().ok()?)))
 }
 
 /// Whether `cpu` is listed in `dir/cgroup.controllers`.
@@ -168,15 +144,15 @@ pub fn share_file() -> &'static str {
 mod tests {
     use super::*;
     use crate::cgroupfs::fake::FakeKernel;
-    use crate::cgroupfs::Version;
-    use crate::units::Shares;
+    use crate::cgroupfs::CgroupVersion;
+    use crate::units::{PeriodUs, QuotaUs, Shares};
 
     #[test]
     fn writes_and_reads_back_every_value() {
-        let k = FakeKernel::new(Version::V2);
+        let k = FakeKernel::new(CgroupVersion::V2);
         let dir = k.group("g");
         let l = CpuLimits {
-            share: Some(Share::Weight(Weight(59))),
+            share: Some(CpuShare::Weight(Weight(59))),
             quota: QuotaUs(100_000),
             period: PeriodUs(100_000),
             burst: Some(Usec(100_000)),
@@ -199,7 +175,7 @@ mod tests {
 
     #[test]
     fn burst_rewritten_by_a_buggy_kernel_is_caught() {
-        let mut k = FakeKernel::new(Version::V2);
+        let mut k = FakeKernel::new(CgroupVersion::V2);
         k.burst_bug = true; // cpu.max writes divide the stored burst by 1000 (the µs/ns bug)
         let dir = k.group("g");
         let l = CpuLimits {
@@ -219,33 +195,22 @@ mod tests {
     }
 
     #[test]
-    fn shares_on_v2_and_bad_cpu_max_are_errors() {
-        let k = FakeKernel::new(Version::V2);
+    fn shares_on_v2_are_errors() {
+        let k = FakeKernel::new(CgroupVersion::V2);
         let dir = k.group("g");
         let l = CpuLimits {
-            share: Some(Share::Shares(Shares(1024))),
+            share: Some(CpuShare::Shares(Shares(1024))),
             ..Default::default()
         };
         assert!(apply(&k, &dir, &l)
             .unwrap_err()
             .to_string()
             .contains("cpu.weight"));
-        assert_eq!(
-            parse_max("max 100000"),
-            Some((QuotaUs::UNLIMITED, PeriodUs(100_000)))
-        );
-        assert_eq!(
-            parse_max("5000 10000\n"),
-            Some((QuotaUs(5000), PeriodUs(10_000)))
-        );
-        for bad in ["", "max", "x 1", "1 2 3", "1 x"] {
-            assert_eq!(parse_max(bad), None, "{bad}");
-        }
     }
 
     #[test]
     fn delegation() {
-        let k = FakeKernel::new(Version::V2);
+        let k = FakeKernel::new(CgroupVersion::V2);
         let dir = k.group("g");
         assert!(cpu_available(&k, &dir).unwrap());
         assert!(!cpu_delegated(&k, &dir).unwrap());

@@ -141,9 +141,6 @@ fn format_of(f: FormatArg) -> Format {
     }
 }
 
-/// Policy file names, in lookup order.
-pub const POLICY_FILES: [&str; 2] = [".kcpu.yaml", ".kcpu.yml"];
-
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(rule) = &args.explain {
@@ -156,7 +153,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: no input given; pass files, directories, or `-` to read standard input\n\nUsage: kcpu check [OPTIONS] [PATHS]...");
         return Ok(exit::code(exit::INPUT_ERROR));
     }
-    let (policy, policy_path) = match load_policy(&args) {
+    let loaded = if args.no_policy {
+        Ok(None)
+    } else {
+        super::policy::load(args.policy.as_deref(), &args.paths)
+    };
+    let (policy, policy_path) = match loaded.map(|p| match p {
+        Some((policy, shown)) => (policy, Some(shown)),
+        None => (Policy::default(), None),
+    }) {
         Ok(p) => p,
         Err(msg) => {
             eprintln!("error: {msg}");
@@ -226,7 +231,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut buf = Vec::new();
     render::render(format, &report, &sources, &opts, &mut buf)?;
     match &args.output {
-        Some(path) => std::fs::write(path, &buf)
+        Some(path) => super::output::write_new(path, &buf)
             .with_context(|| format!("writing the report to {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
@@ -305,76 +310,6 @@ fn list_rules() -> anyhow::Result<ExitCode> {
     Ok(exit::code(exit::OK))
 }
 
-/// Finds the policy file: `.kcpu.yaml` (or `.kcpu.yml`) in the first input's directory or
-/// one of its parents, else in the current directory or one of its parents.
-pub fn discover_policy(paths: &[String]) -> Option<PathBuf> {
-    let cwd = std::env::current_dir().ok()?;
-    let mut starts: Vec<PathBuf> = Vec::new();
-    if let Some(first) = paths.iter().find(|p| p.as_str() != "-") {
-        let p = Path::new(first);
-        let dir = if p.is_dir() {
-            p.to_path_buf()
-        } else {
-            p.parent().map(Path::to_path_buf).unwrap_or_default()
-        };
-        let dir = if dir.as_os_str().is_empty() {
-            cwd.clone()
-        } else {
-            dir
-        };
-        if let Ok(abs) = std::fs::canonicalize(&dir) {
-            starts.push(abs);
-        }
-    }
-    starts.push(std::fs::canonicalize(&cwd).unwrap_or(cwd.clone()));
-    let cwd_abs = std::fs::canonicalize(&cwd).unwrap_or(cwd);
-    for start in starts {
-        for dir in start.ancestors() {
-            for name in POLICY_FILES {
-                let candidate = dir.join(name);
-                if candidate.is_file() {
-                    return Some(match candidate.strip_prefix(&cwd_abs) {
-                        Ok(rel) => rel.to_path_buf(),
-                        Err(_) => candidate,
-                    });
-                }
-            }
-        }
-    }
-    None
-}
-
-fn load_policy(args: &Args) -> Result<(Policy, Option<String>), String> {
-    if args.no_policy {
-        return Ok((Policy::default(), None));
-    }
-    let path = match &args.policy {
-        Some(p) => p.clone(),
-        None => match discover_policy(&args.paths) {
-            Some(p) => p,
-            None => return Ok((Policy::default(), None)),
-        },
-    };
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
-            _ => e.to_string(),
-        };
-        format!("policy file {shown}: {why}")
-    })?;
-    match Policy::from_yaml(&text) {
-        Ok(p) => Ok((p, Some(shown))),
-        Err(e) => Err(format!(
-            "{shown}:{}:{}: invalid policy: {}",
-            e.line.max(1),
-            e.column.max(1),
-            e.message
-        )),
-    }
-}
-
 struct FixOutcome {
     diff: String,
     files: usize,
@@ -415,7 +350,7 @@ fn apply_fixes(sources: &SourceSet, report: &CheckReport) -> anyhow::Result<FixO
         if new == file.text {
             continue;
         }
-        write_atomically(Path::new(&file.name), new.as_bytes())
+        super::output::replace_atomically(Path::new(&file.name), new.as_bytes())
             .with_context(|| format!("writing the fixed {}", file.name))?;
         out.diff
             .push_str(&render::unified_diff(&file.name, &file.text, &new));
@@ -423,28 +358,4 @@ fn apply_fixes(sources: &SourceSet, report: &CheckReport) -> anyhow::Result<FixO
         out.edits += es.len() - skipped.len();
     }
     Ok(out)
-}
-
-/// Replaces `path` with `bytes` atomically: a temporary file in the same directory, the
-/// original permissions, then a rename. A symlink is resolved so its target is replaced.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let target =
-        std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))?;
-    let dir = target
-        .parent()
-        .context("the file has no parent directory")?;
-    let perms = std::fs::metadata(&target)
-        .with_context(|| format!("reading metadata of {}", target.display()))?
-        .permissions();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kcpu-fix-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    std::fs::set_permissions(tmp.path(), perms)?;
-    tmp.persist(&target)
-        .map_err(|e| e.error)
-        .with_context(|| format!("renaming over {}", target.display()))?;
-    Ok(())
 }

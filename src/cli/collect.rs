@@ -11,10 +11,11 @@ use super::assume::AssumptionArgs;
 use super::exit;
 use super::pick::{self, Manifests};
 use crate::collect::{self, FileCheck, ProbeInput, Production};
+use crate::cpu::{CpuMax, CpuShare};
 use crate::probe::ProbeRecord;
 use crate::profile::CgroupVersion;
 use crate::sim::load::{parse_load, LoadProfile};
-use crate::sim::{simulate_container, CpuWeight, Limits, Machine, RunPlan};
+use crate::sim::{simulate_container, Limits, Machine, RunPlan};
 use crate::units::{Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight};
 use anyhow::Context;
 use serde::Serialize;
@@ -143,16 +144,16 @@ fn recorded_limits(r: &ProbeRecord) -> Option<Limits> {
                     .and_then(|b| b.parse().ok())
                     .unwrap_or(0),
             ),
-            weight: CpuWeight::Shares(Shares(shares)),
+            weight: CpuShare::Shares(Shares(shares)),
         })
     } else {
-        let (quota, period) = pick::parse_cpu_max(f("cpu.max")?).ok()?;
+        let CpuMax { quota, period } = f("cpu.max")?.parse().ok()?;
         let weight: u64 = f("cpu.weight")?.parse().ok()?;
         Some(Limits {
             quota,
             period,
             burst: Usec(f("cpu.max.burst").and_then(|b| b.parse().ok()).unwrap_or(0)),
-            weight: CpuWeight::Weight(Weight(weight)),
+            weight: CpuShare::Weight(Weight(weight)),
         })
     }
 }
@@ -211,8 +212,8 @@ fn limits_text(l: &Limits) -> String {
         l.quota.0.to_string()
     };
     let w = match l.weight {
-        CpuWeight::Shares(s) => format!("shares {}", s.0),
-        CpuWeight::Weight(w) => format!("weight {}", w.0),
+        CpuShare::Shares(s) => format!("shares {}", s.0),
+        CpuShare::Weight(w) => format!("weight {}", w.0),
     };
     format!("quota {q}/{} µs, {w}", l.period.0)
 }
@@ -384,16 +385,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         ),
                     ),
                     Some(d) => {
-                        let v = pick::values(&c.values, version)?;
+                        let (share, max) = c.values.for_version(version);
                         let limits = Limits {
-                            quota: v.quota,
-                            period: v.period,
+                            quota: max.quota,
+                            period: max.period,
                             burst: Usec(0),
-                            weight: match (v.shares, v.weight) {
-                                (Some(s), _) => CpuWeight::Shares(s),
-                                (None, Some(w)) => CpuWeight::Weight(w),
-                                (None, None) => CpuWeight::Weight(Weight(100)),
-                            },
+                            weight: share,
                         };
                         match parse_load(&d.text)
                             .map_err(anyhow::Error::from)

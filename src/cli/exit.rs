@@ -12,7 +12,7 @@
 
 use std::process::ExitCode;
 
-/// Success.
+/// Success: no finding at or above the threshold, no input error.
 pub const OK: u8 = 0;
 /// Findings at or above the failure threshold.
 pub const FINDINGS: u8 = 1;

@@ -10,13 +10,10 @@
 //! Errors (exit 2 through `cli::main`) list the workloads and containers that are available.
 
 use super::assume::AssumptionArgs;
-use super::translate::report_problems;
-use crate::manifest::model::Object;
+use super::translate::{load_and_translate, report_problems, Item};
 use crate::manifest::model::{Role, Workload};
-use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
-use crate::profile::{Assumptions, CgroupVersion};
-use crate::translate::{translate_workload, CgroupValues, ContainerPlan, Plan, PodPlan};
-use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
+use crate::profile::Assumptions;
+use crate::translate::{ContainerPlan, PodPlan};
 use anyhow::bail;
 use std::collections::BTreeMap;
 
@@ -118,40 +115,18 @@ pub fn label(p: &PodPlan) -> String {
 /// Loads and translates `inputs`. Loader or translation errors are printed to stderr (like
 /// `kcpu translate`) and make this fail.
 pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manifests> {
-    let assumptions = assume.to_assumptions()?;
-    let collected = crate::input::collect(inputs);
-    let mut plan = Plan::new(assumptions.clone());
-    let mut loaded = Loaded::default();
     let mut entries = Vec::new();
-    for (id, src) in collected.sources.iter() {
-        let mut stats = LoadStats::default();
-        let mut issues = Vec::new();
-        visit_source(
-            id,
-            &src.text,
-            &LoadOptions::default(),
-            &mut |o| {
-                if let Object::Workload(w) = o {
-                    match translate_workload(&w, &assumptions) {
-                        Ok(pod) => entries.push(Entry {
-                            pod,
-                            loads: load_annotations(&w),
-                            replicas: w.replicas.unwrap_or(1),
-                        }),
-                        Err(e) => plan.errors.push(e),
-                    }
-                }
-            },
-            &mut issues,
-            &mut stats,
-        );
-        loaded.extend(Loaded {
-            objects: Vec::new(),
-            issues,
-            stats,
-        });
-    }
-    if report_problems(&plan, &loaded, &collected)? {
+    let pass = load_and_translate(inputs, assume, "translating", &mut |item| {
+        if let Item::Pod(w, pod) = item {
+            entries.push(Entry {
+                pod: *pod,
+                loads: load_annotations(&w),
+                replicas: w.replicas.unwrap_or(1),
+            });
+        }
+        None
+    })?;
+    if report_problems(&pass.plan, &pass.loaded, &pass.collected)? {
         bail!("cannot use the manifests (see the errors above)");
     }
     if entries.is_empty() {
@@ -159,7 +134,7 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
     }
     Ok(Manifests {
         entries,
-        assumptions,
+        assumptions: pass.plan.assumptions,
     })
 }
 
@@ -221,80 +196,5 @@ pub fn pick<'a>(
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    }
-}
-
-/// The values of one translated cgroup as one cgroup version writes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Values {
-    /// Quota (v1 `cpu.cfs_quota_us`, or the first field of v2 `cpu.max`).
-    pub quota: QuotaUs,
-    /// Period.
-    pub period: PeriodUs,
-    /// v1 `cpu.shares` (`None` on v2).
-    pub shares: Option<Shares>,
-    /// v2 `cpu.weight` (`None` on v1).
-    pub weight: Option<Weight>,
-}
-
-/// The files of `v` for `version`: v1 shares + `cfs_quota_us`/`cfs_period_us`, or v2 weight +
-/// `cpu.max` (parsed: `crun` and systemd may round the quota differently from v1).
-pub fn values(v: &CgroupValues, version: CgroupVersion) -> anyhow::Result<Values> {
-    Ok(match version {
-        CgroupVersion::V1 => Values {
-            quota: v.cfs_quota_us.value,
-            period: v.cfs_period_us.value,
-            shares: Some(v.shares.value),
-            weight: None,
-        },
-        CgroupVersion::V2 => {
-            let (q, p) = parse_cpu_max(&v.max.value)?;
-            Values {
-                quota: q,
-                period: p,
-                shares: None,
-                weight: Some(v.weight.value),
-            }
-        }
-    })
-}
-
-/// Parses `cpu.max` text: `"<quota|max> <period>"`.
-pub fn parse_cpu_max(s: &str) -> anyhow::Result<(QuotaUs, PeriodUs)> {
-    let mut it = s.split_whitespace();
-    let (Some(q), Some(p), None) = (it.next(), it.next(), it.next()) else {
-        bail!("malformed cpu.max {s:?}");
-    };
-    let period = PeriodUs(
-        p.parse()
-            .map_err(|_| anyhow::anyhow!("malformed cpu.max period in {s:?}"))?,
-    );
-    let quota = if q == "max" {
-        QuotaUs::UNLIMITED
-    } else {
-        QuotaUs(
-            q.parse()
-                .map_err(|_| anyhow::anyhow!("malformed cpu.max quota in {s:?}"))?,
-        )
-    };
-    Ok((quota, period))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_max_text() {
-        assert_eq!(
-            parse_cpu_max("150000 100000").unwrap(),
-            (QuotaUs(150_000), PeriodUs(100_000))
-        );
-        assert_eq!(
-            parse_cpu_max("max 100000").unwrap(),
-            (QuotaUs::UNLIMITED, PeriodUs(100_000))
-        );
-        assert!(parse_cpu_max("max").is_err());
-        assert!(parse_cpu_max("x 1").is_err());
     }
 }

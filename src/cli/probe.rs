@@ -103,7 +103,7 @@ fn node_facts(own: &OwnCgroup) -> NodeFacts {
             .map(|(_, v)| v.trim().to_string())
     });
     let hz = read_opt(&Path::new("/boot").join(format!("config-{kernel}")))
-        .and_then(|t| super::simulate::parse_config_hz(&t));
+        .and_then(|t| crate::runner::kernel::parse_config_hz(&t));
     NodeFacts {
         name: env("KCPU_NODE_NAME"),
         kernel,

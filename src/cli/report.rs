@@ -15,19 +15,19 @@
 
 use super::assume::AssumptionArgs;
 use super::exit;
+use super::translate::{load_and_translate, Item};
 use crate::capacity::{self, NodeShape, ThrottleRow};
-use crate::lint::policy::Policy;
 use crate::manifest::model::{Hpa, Object, Role, Workload};
-use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
+use crate::manifest::Loaded;
 use crate::render::chart::{render, ChartFormat, SimChart};
 use crate::render::report::{write_html, write_json, write_markdown, ChartDoc, ReportDoc};
 use crate::render::report_charts;
 use crate::sim::load::{parse_load, LoadProfile};
-use crate::sim::{self, CpuWeight, Limits, Machine, RunPlan};
-use crate::translate::{translate_workload, Plan, PodPlan};
+use crate::sim::{self, CpuShare, Limits, Machine, RunPlan};
+use crate::translate::{Plan, PodPlan};
 use crate::units::{Nanos, Usec};
 use anyhow::{bail, Context};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `kcpu report`.
@@ -79,45 +79,25 @@ struct Inputs {
 }
 
 fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Inputs> {
-    let assumptions = assume.to_assumptions()?;
-    let collected = crate::input::collect(inputs);
-    let mut plan = Plan::new(assumptions);
     let mut pairs = Vec::new();
     let mut hpas = Vec::new();
-    let mut loaded = Loaded::default();
-    let bar = super::progress::bar(collected.sources.len() as u64, "reading");
-    for (id, src) in collected.sources.iter() {
-        let mut stats = LoadStats::default();
-        let mut issues = Vec::new();
-        visit_source(
-            id,
-            &src.text,
-            &LoadOptions::default(),
-            &mut |o| match o {
-                Object::Workload(w) => match translate_workload(&w, &plan.assumptions) {
-                    Ok(p) => pairs.push((*w, p)),
-                    Err(e) => plan.errors.push(e),
-                },
-                Object::Hpa(h) => hpas.push(h),
-                _ => {}
-            },
-            &mut issues,
-            &mut stats,
-        );
-        loaded.extend(Loaded {
-            objects: Vec::new(),
-            issues,
-            stats,
-        });
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+    let pass = load_and_translate(inputs, assume, "reading", &mut |item| {
+        match item {
+            Item::Pod(w, p) => pairs.push((*w, *p)),
+            Item::Other(o) => {
+                if let Object::Hpa(h) = *o {
+                    hpas.push(h);
+                }
+            }
+        }
+        None
+    })?;
     Ok(Inputs {
         pairs,
         hpas,
-        plan,
-        loaded,
-        collected,
+        plan: pass.plan,
+        loaded: pass.loaded,
+        collected: pass.collected,
     })
 }
 
@@ -127,24 +107,11 @@ fn node_shapes(args: &Args) -> anyhow::Result<(Vec<NodeShape>, Option<String>)> 
     if let Some(n) = &args.nodes {
         return Ok((capacity::parse_nodes(n, reserved)?, None));
     }
-    let path = match &args.policy {
-        Some(p) => Some(p.clone()),
-        None => super::check::discover_policy(&args.inputs),
-    };
-    let Some(path) = path else {
+    let Some((policy, shown)) = super::policy::load(args.policy.as_deref(), &args.inputs)
+        .map_err(|msg| anyhow::anyhow!(msg))?
+    else {
         return Ok((Vec::new(), None));
     };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("policy file {}", path.display()))?;
-    let policy = Policy::from_yaml(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}:{}:{}: invalid policy: {}",
-            path.display(),
-            e.line.max(1),
-            e.column.max(1),
-            e.message
-        )
-    })?;
     let shapes = policy
         .nodes
         .iter()
@@ -155,7 +122,7 @@ fn node_shapes(args: &Args) -> anyhow::Result<(Vec<NodeShape>, Option<String>)> 
             allocatable_millicores: (n.allocatable.0 - reserved.0).max(0),
         })
         .collect();
-    Ok((shapes, Some(path.display().to_string())))
+    Ok((shapes, Some(shown)))
 }
 
 /// The load a container is simulated under, and where it comes from.
@@ -276,13 +243,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 quota,
                 period: c.values.cfs_period_us.value,
                 burst: Usec(0),
-                weight: CpuWeight::Shares(c.values.shares.value),
+                weight: CpuShare::Shares(c.values.shares.value),
             };
             jobs.push((
                 format!("{}/{}", p.namespace, p.name),
                 c.name.clone(),
                 limit_m,
-                c.values.max.value.clone(),
+                c.values.max.value,
                 profile,
                 from,
                 limits,
@@ -292,7 +259,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     jobs.sort_by_key(|j| j.5 != capacity::LOAD_FROM_ANNOTATION);
     let skipped = jobs.len().saturating_sub(args.max_simulations);
     jobs.truncate(args.max_simulations);
-    let bar = super::progress::bar(jobs.len() as u64, "simulating");
+    let bar = super::output::bar(jobs.len() as u64, "simulating");
     let mut riskiest: Option<(f64, usize)> = None;
     let mut not_simulated = Vec::new();
     for (i, (wl, cname, limit_m, cpu_max, profile, from, limits)) in jobs.iter().enumerate() {
@@ -318,7 +285,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             workload: wl.clone(),
             container: cname.clone(),
             limit_millicores: *limit_m,
-            cpu_max: cpu_max.clone(),
+            cpu_max: *cpu_max,
             load: profile.to_string(),
             load_from: from,
             throttled_ratio: t.throttled_ratio,
@@ -343,8 +310,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut charts = Vec::new();
     let mut write_chart =
         |file: &str, title: String, svg: Vec<u8>, png: Vec<u8>| -> anyhow::Result<()> {
-            write_file(&args.out.join(format!("{file}.svg")), &svg)?;
-            write_file(&args.out.join(format!("{file}.png")), &png)?;
+            super::output::write_new(&args.out.join(format!("{file}.svg")), &svg)?;
+            super::output::write_new(&args.out.join(format!("{file}.png")), &png)?;
             charts.push(ChartDoc {
                 title,
                 file: file.to_string(),
@@ -445,7 +412,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             _ => ("report.json", to_bytes(|o| write_json(o, &doc))?),
         };
         let path = args.out.join(name);
-        write_file(&path, &bytes)?;
+        super::output::write_new(&path, &bytes)?;
         written.push(path.display().to_string());
     }
     eprintln!(
@@ -468,16 +435,4 @@ fn to_bytes(
     let mut v = Vec::new();
     f(&mut v)?;
     Ok(v)
-}
-
-/// Writes a file atomically (temp file in the same directory, then rename).
-fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("writing {}", path.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| anyhow::anyhow!("writing {}: {}", path.display(), e.error))?;
-    Ok(())
 }

@@ -37,8 +37,8 @@ use super::assume::AssumptionArgs;
 use super::exit;
 use super::pick::{self, PickArgs};
 use crate::cgroupfs::cleanup::{sweep_stale, StateDir};
-use crate::cgroupfs::{CgroupName, CpuLimits, Share, Version, DEFAULT_PARENT};
-use crate::profile::CgroupVersion;
+use crate::cgroupfs::{CgroupName, CpuLimits, DEFAULT_PARENT};
+use crate::cpu::{CgroupVersion, CpuMax, CpuShare};
 use crate::render::chart::{render, ChartFormat, RunChart};
 use crate::render::trace::{
     write_comparison_table, write_json, write_summary_table_with, RunNotes,
@@ -50,7 +50,7 @@ use crate::runner::{
 };
 use crate::sim::fidelity::runner_machine;
 use crate::sim::load::{parse_load, LoadProfile};
-use crate::sim::{simulate_container, CpuWeight, KernelModel, Limits, Phase, RunPlan};
+use crate::sim::{simulate_container, KernelModel, Limits, Phase, RunPlan};
 use crate::stats::{compare, usage_in_window_us, Comparison, Tolerances};
 use crate::trace::{RunResult, Summary};
 use crate::units::{
@@ -214,8 +214,8 @@ fn limits(a: &Args) -> anyhow::Result<CpuLimits> {
     };
     let burst = a.burst.map(|d| Usec(d.as_usec().0));
     let share = match (a.shares, a.weight) {
-        (Some(s), _) => Some(Share::Shares(Shares(s))),
-        (_, Some(w)) => Some(Share::Weight(Weight(w))),
+        (Some(s), _) => Some(CpuShare::Shares(Shares(s))),
+        (_, Some(w)) => Some(CpuShare::Weight(Weight(w))),
         _ => None,
     };
     let l = CpuLimits {
@@ -253,25 +253,17 @@ fn work_of(args: &Args, declared: Option<(&str, String)>) -> anyhow::Result<Work
     })
 }
 
-fn share_of(v: &pick::Values) -> Option<Share> {
-    match (v.shares, v.weight) {
-        (Some(s), _) => Some(Share::Shares(s)),
-        (None, Some(w)) => Some(Share::Weight(w)),
-        (None, None) => None,
-    }
-}
-
-fn cpu_limits(v: &pick::Values) -> CpuLimits {
+fn cpu_limits((share, max): (CpuShare, CpuMax)) -> CpuLimits {
     CpuLimits {
-        share: share_of(v),
-        quota: v.quota,
-        period: v.period,
+        share: Some(share),
+        quota: max.quota,
+        period: max.period,
         burst: None,
         idle: None,
     }
 }
 
-fn target(args: &Args, version: Version) -> anyhow::Result<Target> {
+fn target(args: &Args, version: CgroupVersion) -> anyhow::Result<Target> {
     let Some(container) = args.pick.container.as_deref() else {
         if !args.inputs.is_empty() {
             bail!("give --container NAME to run one container of the manifests");
@@ -310,10 +302,7 @@ fn target(args: &Args, version: Version) -> anyhow::Result<Target> {
     let m = pick::load(&args.inputs, &args.assume)?;
     let (entry, c) = pick::pick(&m, args.pick.workload.as_deref(), container)?;
     let label = pick::label(&entry.pod);
-    let cv = match version {
-        Version::V1 => CgroupVersion::V1,
-        Version::V2 => CgroupVersion::V2,
-    };
+    let cv = version;
     let declared = entry.declared_load(&c.name);
     if declared.is_none() && args.load.is_none() && args.command.is_empty() {
         bail!(
@@ -334,9 +323,8 @@ fn target(args: &Args, version: Version) -> anyhow::Result<Target> {
             .as_ref()
             .map(|d| (d.text.as_str(), format!("{label}: annotation {}", d.key))),
     )?;
-    let values = pick::values(&c.values, cv)?;
-    let lim = cpu_limits(&values);
-    let pod_lim = cpu_limits(&pick::values(&entry.pod.pod, cv)?);
+    let lim = cpu_limits(c.values.for_version(cv));
+    let pod_lim = cpu_limits(entry.pod.pod.for_version(cv));
     let mut containers = vec![ContainerPlan {
         name: c.name.clone(),
         limits: lim,
@@ -347,14 +335,14 @@ fn target(args: &Args, version: Version) -> anyhow::Result<Target> {
         if other.name != c.name && other.role != crate::manifest::model::Role::Init {
             containers.push(ContainerPlan {
                 name: other.name.clone(),
-                limits: cpu_limits(&pick::values(&other.values, cv)?),
+                limits: cpu_limits(other.values.for_version(cv)),
                 work: Work::Idle,
             });
         }
     }
     let files = match version {
-        Version::V1 => "cpu.shares, cpu.cfs_quota_us, cpu.cfs_period_us",
-        Version::V2 => "cpu.weight, cpu.max",
+        CgroupVersion::V1 => "cpu.shares, cpu.cfs_quota_us, cpu.cfs_period_us",
+        CgroupVersion::V2 => "cpu.weight, cpu.max",
     };
     let load_src = match &declared {
         Some(d) if args.load.is_none() && args.command.is_empty() => {
@@ -422,12 +410,10 @@ fn simulate_measured(
     hz: Option<u32>,
 ) -> anyhow::Result<Simulated> {
     let e = &m.environment;
-    let weight = match (limits.share, e.cgroup) {
-        (Some(Share::Shares(s)), _) => CpuWeight::Shares(s),
-        (Some(Share::Weight(w)), _) => CpuWeight::Weight(w),
-        (None, Version::V1) => CpuWeight::Shares(Shares(1024)),
-        (None, Version::V2) => CpuWeight::Weight(Weight(100)),
-    };
+    let weight = limits.share.unwrap_or(match e.cgroup {
+        CgroupVersion::V1 => CpuShare::Shares(Shares::DEFAULT),
+        CgroupVersion::V2 => CpuShare::Weight(Weight::DEFAULT),
+    });
     let sim_limits = Limits {
         quota: limits.quota,
         period: limits.period,
@@ -651,7 +637,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             title: &title,
         };
         let bytes = render(&chart, format)?;
-        std::fs::write(path, bytes)
+        super::output::write_new(path, &bytes)
             .with_context(|| format!("cannot write chart {}", path.display()))?;
     }
     if let Some(e) = m.command_exit {

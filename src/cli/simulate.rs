@@ -25,7 +25,7 @@ use crate::render::trace::{write_groups_table, write_json, write_summary_table, 
 use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
 use crate::sim::scenario::{parse_quota, parse_scenario, parse_us};
 use crate::sim::{
-    default_quantum, simulate_node_with_progress, Accounting, CpuWeight, GroupConfig, GroupOutcome,
+    default_quantum, simulate_node_with_progress, Accounting, CpuShare, GroupConfig, GroupOutcome,
     KernelModel, Limits, Machine, Phase, RunPlan,
 };
 use crate::units::{
@@ -213,27 +213,15 @@ fn parse_load_arg(s: &str) -> Result<LoadProfile, String> {
     parse_load(s).map_err(|e| e.to_string())
 }
 
-/// `CONFIG_HZ=N` from kernel config text (`/boot/config-<release>`).
-pub fn parse_config_hz(text: &str) -> Option<u32> {
-    text.lines()
-        .find_map(|l| l.trim().strip_prefix("CONFIG_HZ="))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// The running kernel's HZ and where it came from, or the fallback.
 fn detect_hz() -> (u32, String) {
-    let release = rustix::system::uname()
-        .release()
-        .to_string_lossy()
-        .into_owned();
-    let path = format!("/boot/config-{release}");
-    match std::fs::read_to_string(&path)
-        .ok()
-        .as_deref()
-        .and_then(parse_config_hz)
-    {
-        Some(hz) => (hz, format!("CONFIG_HZ from {path}")),
-        None => (FALLBACK_HZ, format!("default; {path} not readable")),
+    let k = crate::runner::kernel::detect();
+    match k.hz {
+        Some(hz) => (hz, format!("CONFIG_HZ from {}", k.config_path)),
+        None => (
+            FALLBACK_HZ,
+            format!("default; {} not readable", k.config_path),
+        ),
     }
 }
 
@@ -293,17 +281,17 @@ pub fn limit_text(l: &Limits) -> String {
     s
 }
 
-fn short_weight_text(w: CpuWeight) -> String {
+fn short_weight_text(w: CpuShare) -> String {
     match w {
-        CpuWeight::Shares(s) => format!("shares {}", s.0),
-        CpuWeight::Weight(x) => format!("weight {}", x.0),
+        CpuShare::Shares(s) => format!("shares {}", s.0),
+        CpuShare::Weight(x) => format!("weight {}", x.0),
     }
 }
 
-fn weight_text(w: CpuWeight) -> String {
+fn weight_text(w: CpuShare) -> String {
     match w {
-        CpuWeight::Shares(s) => format!("cpu.shares {} (kernel weight {})", s.0, w.kernel_weight()),
-        CpuWeight::Weight(x) => format!("cpu.weight {} (kernel weight {})", x.0, w.kernel_weight()),
+        CpuShare::Shares(s) => format!("cpu.shares {} (kernel weight {})", s.0, w.kernel_weight()),
+        CpuShare::Weight(x) => format!("cpu.weight {} (kernel weight {})", x.0, w.kernel_weight()),
     }
 }
 
@@ -341,18 +329,10 @@ struct FromManifests {
     json: Option<ManifestJson>,
 }
 
-fn sim_weight(v: &pick::Values) -> CpuWeight {
-    match (v.shares, v.weight) {
-        (_, Some(w)) => CpuWeight::Weight(w),
-        (Some(s), None) => CpuWeight::Shares(s),
-        (None, None) => CpuWeight::default(),
-    }
-}
-
-fn files_text(w: CpuWeight) -> &'static str {
+fn files_text(w: CpuShare) -> &'static str {
     match w {
-        CpuWeight::Weight(_) => "cpu.max and cpu.weight",
-        CpuWeight::Shares(_) => "cpu.cfs_quota_us/cfs_period_us and cpu.shares",
+        CpuShare::Weight(_) => "cpu.max and cpu.weight",
+        CpuShare::Shares(_) => "cpu.cfs_quota_us/cfs_period_us and cpu.shares",
     }
 }
 
@@ -382,7 +362,7 @@ fn one_container(args: &Options, m: &pick::Manifests) -> anyhow::Result<FromMani
     let container = args.pick.container.as_deref().unwrap_or_default();
     let (entry, c) = pick::pick(m, args.pick.workload.as_deref(), container)?;
     let version = m.assumptions.cgroup;
-    let v = pick::values(&c.values, version)?;
+    let (share, v) = c.values.for_version(version);
     let (load, load_from) = match (&args.load, entry.declared_load(&c.name)) {
         (Some(l), _) => (l.clone(), "--load".to_string()),
         (None, Some(d)) => (
@@ -406,7 +386,7 @@ fn one_container(args: &Options, m: &pick::Manifests) -> anyhow::Result<FromMani
             }
         ),
     };
-    let weight = sim_weight(&v);
+    let weight = share;
     let limits = Limits {
         quota: v.quota,
         period: v.period,
@@ -542,7 +522,7 @@ fn node_from_manifests(args: &Options, m: &pick::Manifests) -> anyhow::Result<Fr
                     }
                 }
             };
-            let v = pick::values(&c.values, version)?;
+            let (share, v) = c.values.for_version(version);
             let burst = match args.burst {
                 // The kernel requires burst ≤ quota: each group gets at most its own quota.
                 Some(b) if !v.quota.is_unlimited() => Usec(b.0.min(v.quota.0.max(0) as u64)),
@@ -552,7 +532,7 @@ fn node_from_manifests(args: &Options, m: &pick::Manifests) -> anyhow::Result<Fr
                 quota: v.quota,
                 period: v.period,
                 burst,
-                weight: sim_weight(&v),
+                weight: share,
             };
             let trace = read_trace(&load, None)?;
             for r in 0..replicas {
@@ -738,9 +718,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             bail!("--load is required (e.g. --load periodic:threads=2,work=80ms,every=200ms), or use --scenario FILE");
         };
         let weight = match (args.shares, args.weight) {
-            (Some(s), _) => CpuWeight::Shares(Shares(s)),
-            (None, Some(w)) => CpuWeight::Weight(Weight(w)),
-            (None, None) => CpuWeight::default(),
+            (Some(s), _) => CpuShare::Shares(Shares(s)),
+            (None, Some(w)) => CpuShare::Weight(Weight(w)),
+            (None, None) => CpuShare::default(),
         };
         let limits = Limits {
             quota: args.quota.unwrap_or(QuotaUs::UNLIMITED),
@@ -912,7 +892,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             },
             format,
         )?;
-        std::fs::write(path, bytes)
+        super::output::write_new(path, &bytes)
             .with_context(|| format!("cannot write chart {}", path.display()))?;
     }
     Ok(crate::cli::exit::code(crate::cli::exit::OK))
@@ -921,15 +901,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn config_hz() {
-        assert_eq!(
-            parse_config_hz("# CONFIG_HZ_100 is not set\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n"),
-            Some(250)
-        );
-        assert_eq!(parse_config_hz("CONFIG_HZ_1000=y\n"), None);
-    }
 
     #[test]
     fn request_load_uses_exactly_the_request() {

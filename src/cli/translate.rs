@@ -7,10 +7,10 @@
 
 use super::assume::AssumptionArgs;
 use super::exit;
-use crate::manifest::model::{IssueLevel, Object};
+use crate::manifest::model::{IssueLevel, Object, Workload};
 use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
 use crate::render::plan::{render, render_diagnostics, PlanFormat};
-use crate::translate::{translate_workload, Plan};
+use crate::translate::{translate_workload, Plan, PodPlan};
 use anyhow::Context;
 use std::io::Write;
 use std::process::ExitCode;
@@ -43,18 +43,42 @@ pub struct Args {
     pub assume: AssumptionArgs,
 }
 
-/// Loads and translates every input: the plan, the loader output (without the objects, which
-/// are dropped as soon as they are translated) and the input errors.
+/// An object of the inputs, in input order, as [`load_and_translate`] hands it on.
+pub enum Item {
+    /// A workload that translated, with its translation.
+    Pod(Box<Workload>, Box<PodPlan>),
+    /// Any object that is not a workload (HPAs, LimitRanges, quotas, …).
+    Other(Box<Object>),
+}
+
+/// What one pass over the inputs leaves: the plan (the pods the caller kept, every workload
+/// that failed to translate), the loader's issues and statistics (without the objects, which
+/// are dropped as soon as they are handed on) and the input errors.
+pub struct Pass {
+    /// Assumptions, kept pods and translation errors.
+    pub plan: Plan,
+    /// Loader issues and statistics.
+    pub loaded: Loaded,
+    /// The sources read and the inputs that could not be read.
+    pub collected: crate::input::Collected,
+}
+
+/// The one load-and-translate loop of the CLI (`translate`, `report`, and the manifest mode
+/// of `simulate` and `run`): reads every input, translates each workload as it is read (so
+/// memory follows what `keep` retains, not the input), hands every object to `keep` and puts
+/// the pods it returns into the plan. A progress bar labelled `label` shows on a terminal.
 pub fn load_and_translate(
     inputs: &[String],
     assume: &AssumptionArgs,
-) -> anyhow::Result<(Plan, Loaded, crate::input::Collected)> {
+    label: &str,
+    keep: &mut dyn FnMut(Item) -> Option<PodPlan>,
+) -> anyhow::Result<Pass> {
     let assumptions = assume.to_assumptions()?;
     let collected = crate::input::collect(inputs);
     let mut plan = Plan::new(assumptions);
     let mut loaded = Loaded::default();
     let opts = LoadOptions::default();
-    let bar = super::progress::bar(collected.sources.len() as u64, "translating");
+    let bar = super::output::bar(collected.sources.len() as u64, label);
     for (id, src) in collected.sources.iter() {
         let mut stats = LoadStats::default();
         let mut issues = Vec::new();
@@ -63,8 +87,15 @@ pub fn load_and_translate(
             &src.text,
             &opts,
             &mut |o| {
-                if let Object::Workload(w) = o {
-                    plan.push(translate_workload(&w, &plan.assumptions));
+                let item = match o {
+                    Object::Workload(w) => match translate_workload(&w, &plan.assumptions) {
+                        Ok(p) => Item::Pod(w, Box::new(p)),
+                        Err(e) => return plan.errors.push(e),
+                    },
+                    other => Item::Other(Box::new(other)),
+                };
+                if let Some(p) = keep(item) {
+                    plan.pods.push(p);
                 }
             },
             &mut issues,
@@ -78,7 +109,11 @@ pub fn load_and_translate(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    Ok((plan, loaded, collected))
+    Ok(Pass {
+        plan,
+        loaded,
+        collected,
+    })
 }
 
 /// Prints input errors and the plan's diagnostics to stderr; returns true if any is an error.
@@ -107,7 +142,19 @@ pub fn report_problems(
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (plan, loaded, collected) = load_and_translate(&args.inputs, &args.assume)?;
+    let Pass {
+        plan,
+        loaded,
+        collected,
+    } = load_and_translate(
+        &args.inputs,
+        &args.assume,
+        "translating",
+        &mut |item| match item {
+            Item::Pod(_, p) => Some(*p),
+            Item::Other(_) => None,
+        },
+    )?;
     let format = match (args.explain, args.output) {
         (true, _) => PlanFormat::Explain,
         (false, Output::Table) => PlanFormat::Table,

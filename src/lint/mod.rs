@@ -359,7 +359,7 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
     /// Findings suppressed by `kcpu.dev/ignore`, sorted the same way.
     pub suppressed: Vec<Suppressed>,
-    /// Counters.
+    /// Workloads, documents and findings counted.
     pub stats: CheckStats,
     /// Inputs that could not be read.
     pub read_errors: Vec<ReadError>,

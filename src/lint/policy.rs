@@ -504,6 +504,120 @@ impl RawSelector {
     }
 }
 
+/// One `nodes:` entry: capacity, allocatable (at most the capacity) and count (at least 1).
+fn node_shape(i: usize, node: &RawNode) -> Result<NodeShape, PolicyError> {
+    let capacity = cpu_value(&node.cpu, "node cpu")?;
+    let allocatable = match &node.allocatable {
+        Some(a) => cpu_value(a, "node allocatable")?,
+        None => capacity,
+    };
+    if allocatable > capacity {
+        return Err(err_at(
+            node.allocatable.as_ref().unwrap_or(&node.cpu),
+            "node allocatable is larger than its cpu capacity",
+        ));
+    }
+    let count = match &node.count {
+        Some(c) => match c.value.trim().parse::<u32>() {
+            Ok(v) if v > 0 => v,
+            _ => {
+                return Err(err_at(
+                    c,
+                    format!(
+                        "node count {:?} must be a whole number of at least 1",
+                        c.value
+                    ),
+                ))
+            }
+        },
+        None => 1,
+    };
+    Ok(NodeShape {
+        name: node
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("node-shape-{}", i + 1)),
+        count,
+        capacity,
+        allocatable,
+    })
+}
+
+/// The `throttling:` section: threshold percentage and default load profile.
+fn throttling(t: RawThrottling) -> Result<ThrottlingPolicy, PolicyError> {
+    let mut out = ThrottlingPolicy::default();
+    if let Some(s) = t.threshold {
+        let v = s.value.trim();
+        let num = v.strip_suffix('%').unwrap_or(v).trim();
+        match num.parse::<f64>() {
+            Ok(x) if (0.0..=100.0).contains(&x) => out.threshold_percent = x,
+            _ => {
+                return Err(err_at(
+                    &s,
+                    format!(
+                        "invalid throttling threshold {v:?} (expected a percentage between 0 and 100, e.g. 25%)"
+                    ),
+                ))
+            }
+        }
+    }
+    if let Some(s) = t.load {
+        if let Err(e) = crate::sim::load::parse_load(&s.value) {
+            return Err(err_at(&s, format!("invalid throttling load profile: {e}")));
+        }
+        out.default_load = Some(s.value);
+    }
+    Ok(out)
+}
+
+/// One `rules:` entry: a configurable rule (by id or name) and its setting.
+fn rule_setting(k: &S, v: &S) -> Result<(&'static str, RuleSetting), PolicyError> {
+    let Some(rule) = rules::lookup(&k.value) else {
+        return Err(err_at(
+            k,
+            format!(
+                "unknown rule {:?} (run `kcpu check --list-rules` for the ids and names)",
+                k.value
+            ),
+        ));
+    };
+    if !rule.meta.configurable {
+        return Err(err_at(
+            k,
+            format!(
+                "rule {} ({}) cannot be configured",
+                rule.meta.id, rule.meta.name
+            ),
+        ));
+    }
+    let setting = match v.value.trim().to_ascii_lowercase().as_str() {
+        "off" | "false" | "disabled" => RuleSetting {
+            enabled: false,
+            severity: None,
+        },
+        "on" | "true" | "enabled" => RuleSetting {
+            enabled: true,
+            severity: None,
+        },
+        other => match other.parse::<Severity>() {
+            Ok(sev) => RuleSetting {
+                enabled: true,
+                severity: Some(sev),
+            },
+            Err(_) => {
+                return Err(err_at(
+                    v,
+                    format!(
+                        "invalid setting {:?} for {} (expected off, on, info, warning or error)",
+                        v.value, rule.meta.id
+                    ),
+                ))
+            }
+        },
+    };
+    Ok((rule.meta.id, setting))
+}
+
 impl RawPolicy {
     fn into_policy(self) -> Result<Policy, PolicyError> {
         let mut p = Policy::default();
@@ -523,7 +637,7 @@ impl RawPolicy {
         if let Some(s) = self.cfs_period {
             let ns = parse_duration(&s.value).map_err(|e| err_at(&s, e.to_string()))?;
             let us = ns.0 / 1_000;
-            if ns.0 % 1_000 != 0 || !(1_000..=1_000_000).contains(&us) {
+            if ns.0 % 1_000 != 0 || !(PeriodUs::MIN.0..=PeriodUs::MAX.0).contains(&us) {
                 return Err(err_at(
                     &s,
                     format!(
@@ -548,111 +662,14 @@ impl RawPolicy {
             );
         }
         for (i, n) in self.nodes.unwrap_or_default().into_iter().enumerate() {
-            let node = &n.value;
-            let capacity = cpu_value(&node.cpu, "node cpu")?;
-            let allocatable = match &node.allocatable {
-                Some(a) => cpu_value(a, "node allocatable")?,
-                None => capacity,
-            };
-            if allocatable > capacity {
-                return Err(err_at(
-                    node.allocatable.as_ref().unwrap_or(&node.cpu),
-                    "node allocatable is larger than its cpu capacity",
-                ));
-            }
-            let count = match &node.count {
-                Some(c) => match c.value.trim().parse::<u32>() {
-                    Ok(v) if v > 0 => v,
-                    _ => {
-                        return Err(err_at(
-                            c,
-                            format!(
-                                "node count {:?} must be a whole number of at least 1",
-                                c.value
-                            ),
-                        ))
-                    }
-                },
-                None => 1,
-            };
-            p.nodes.push(NodeShape {
-                name: node
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("node-shape-{}", i + 1)),
-                count,
-                capacity,
-                allocatable,
-            });
+            p.nodes.push(node_shape(i, &n.value)?);
         }
         if let Some(t) = self.throttling {
-            if let Some(s) = t.threshold {
-                let v = s.value.trim();
-                let num = v.strip_suffix('%').unwrap_or(v).trim();
-                match num.parse::<f64>() {
-                    Ok(x) if (0.0..=100.0).contains(&x) => p.throttling.threshold_percent = x,
-                    _ => {
-                        return Err(err_at(
-                            &s,
-                            format!(
-                                "invalid throttling threshold {v:?} (expected a percentage between 0 and 100, e.g. 25%)"
-                            ),
-                        ))
-                    }
-                }
-            }
-            if let Some(s) = t.load {
-                if let Err(e) = crate::sim::load::parse_load(&s.value) {
-                    return Err(err_at(&s, format!("invalid throttling load profile: {e}")));
-                }
-                p.throttling.default_load = Some(s.value);
-            }
+            p.throttling = throttling(t)?;
         }
         for (k, v) in self.rules.map(|r| r.0).unwrap_or_default() {
-            let Some(rule) = rules::lookup(&k.value) else {
-                return Err(err_at(
-                    &k,
-                    format!(
-                        "unknown rule {:?} (run `kcpu check --list-rules` for the ids and names)",
-                        k.value
-                    ),
-                ));
-            };
-            if !rule.meta.configurable {
-                return Err(err_at(
-                    &k,
-                    format!(
-                        "rule {} ({}) cannot be configured",
-                        rule.meta.id, rule.meta.name
-                    ),
-                ));
-            }
-            let setting = match v.value.trim().to_ascii_lowercase().as_str() {
-                "off" | "false" | "disabled" => RuleSetting {
-                    enabled: false,
-                    severity: None,
-                },
-                "on" | "true" | "enabled" => RuleSetting {
-                    enabled: true,
-                    severity: None,
-                },
-                other => match other.parse::<Severity>() {
-                    Ok(sev) => RuleSetting {
-                        enabled: true,
-                        severity: Some(sev),
-                    },
-                    Err(_) => {
-                        return Err(err_at(
-                            &v,
-                            format!(
-                                "invalid setting {:?} for {} (expected off, on, info, warning or error)",
-                                v.value, rule.meta.id
-                            ),
-                        ))
-                    }
-                },
-            };
-            p.rules.insert(rule.meta.id, setting);
+            let (id, setting) = rule_setting(&k, &v)?;
+            p.rules.insert(id, setting);
         }
         if let Some(s) = self.include {
             p.include = s.into_selector();

@@ -61,7 +61,7 @@ pub struct Loaded {
     pub objects: Vec<Object>,
     /// Warnings and errors, in input order.
     pub issues: Vec<LoadIssue>,
-    /// Counters.
+    /// Documents read, objects kept and kinds skipped.
     pub stats: LoadStats,
 }
 

@@ -295,6 +295,6 @@ pub struct LoadIssue {
     pub message: String,
     /// How to fix it, when known.
     pub hint: Option<String>,
-    /// Where.
+    /// Where the object starts in its source.
     pub span: Span,
 }

@@ -72,7 +72,7 @@ pub struct Diagnostic {
     /// How to fix it, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
-    /// Where.
+    /// File, line and column of the workload.
     pub source: Position,
 }
 
@@ -96,7 +96,7 @@ pub struct ContainerView<'a> {
     pub cgroup_path: &'a str,
     /// Position of the container in the manifest.
     pub source: Position,
-    /// Caveats.
+    /// Notes on what the translation assumed or the API server would do.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub notes: &'a [String],
 }
@@ -128,7 +128,7 @@ pub struct PodView<'a> {
     pub request_millicores: Option<i64>,
     /// Pod CPU limit the pod quota comes from, in millicores.
     pub limit_millicores: Option<i64>,
-    /// Caveats.
+    /// Notes on what the translation assumed for this container.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub notes: &'a [String],
 }

@@ -10,7 +10,7 @@ use std::io::{self, Write};
 /// One chart of the report: its file stem and its SVG text.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChartDoc {
-    /// Title.
+    /// Page title.
     pub title: String,
     /// File stem (`namespaces` → `namespaces.svg`, `namespaces.png`).
     pub file: String,
@@ -32,7 +32,7 @@ pub struct ReportDoc<'a> {
     pub model: String,
     /// The report.
     pub report: &'a CapacityReport,
-    /// Charts.
+    /// Chart images embedded in the report.
     pub charts: Vec<ChartDoc>,
 }
 
@@ -173,7 +173,7 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
                     m(w.total_request_millicores),
                     opt_m(w.total_limit_millicores),
                     w.pod_cpu_weight.to_string(),
-                    w.pod_cpu_max.clone(),
+                    w.pod_cpu_max.to_string(),
                     w.containers
                         .iter()
                         .map(|c| {
@@ -222,7 +222,7 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
         vec![
             t.workload.clone(),
             t.container.clone(),
-            t.cpu_max.clone(),
+            t.cpu_max.to_string(),
             format!("{} ({})", t.load, t.load_from),
             format!("{:.0}%", t.throttled_ratio * 100.0),
             format!("{:.1}", t.p50_ms),

@@ -26,6 +26,7 @@
 pub mod clock;
 pub mod events;
 pub mod init;
+pub mod kernel;
 pub mod measure;
 pub mod sampler;
 pub mod spawn;
@@ -35,7 +36,7 @@ use crate::cgroupfs::cleanup::{self, Removed, StateDir};
 use crate::cgroupfs::detect::{CpuHierarchy, Layout};
 use crate::cgroupfs::tree::RunTree;
 use crate::cgroupfs::{
-    CgroupError, CgroupIo, CgroupName, Counters, CpuLimits, Group, ReadBack, RealFs, Version,
+    CgroupError, CgroupIo, CgroupName, CgroupVersion, Counters, CpuLimits, Group, ReadBack, RealFs,
 };
 use crate::sim::load::LoadProfile;
 use crate::trace::{RunResult, Sample, Summary};
@@ -205,9 +206,9 @@ pub enum RunError {
     /// A process could not be started.
     #[error("cannot start {what}")]
     Spawn {
-        /// What.
+        /// What could not be started or read.
         what: String,
-        /// Why.
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
@@ -290,7 +291,7 @@ pub struct Environment {
     /// `uname -r`.
     pub kernel: String,
     /// cgroup version used.
-    pub cgroup: Version,
+    pub cgroup: CgroupVersion,
     /// CPU hierarchy mount point.
     pub cpu_mount: PathBuf,
     /// Separate cpuacct mount (v1), if used.
@@ -315,7 +316,7 @@ pub struct Environment {
     pub mean_background_cores: f64,
     /// Highest runner CPU use of any run, % of one core.
     pub max_runner_cpu_percent: f64,
-    /// Seed.
+    /// Seed of the load generator's random numbers (same seed, same arrivals).
     pub seed: u64,
 }
 
@@ -426,25 +427,6 @@ struct Running {
     stdin: Option<ChildStdin>,
     ready: std::sync::mpsc::Receiver<Result<(), String>>,
     lines: std::thread::JoinHandle<Vec<String>>,
-}
-
-fn kernel_info() -> (String, Option<u64>, Option<u64>) {
-    let release = rustix::system::uname()
-        .release()
-        .to_string_lossy()
-        .into_owned();
-    let hz = std::fs::read_to_string(format!("/boot/config-{release}"))
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                l.strip_prefix("CONFIG_HZ=")
-                    .and_then(|v| v.trim().parse().ok())
-            })
-        });
-    let slice = std::fs::read_to_string("/proc/sys/kernel/sched_cfs_bandwidth_slice_us")
-        .ok()
-        .and_then(|t| t.trim().parse().ok());
-    (release, hz, slice)
 }
 
 fn allowed_cpus() -> Vec<usize> {
@@ -733,7 +715,8 @@ pub fn measure(
     sink.event(&RunEvent::TornDown {
         removed: removed.len(),
     });
-    let (kernel, hz, slice_us) = kernel_info();
+    let k = kernel::detect();
+    let (kernel, hz, slice_us) = (k.release, k.hz.map(u64::from), k.slice_us);
     let n = infos.len().max(1) as f64;
     let environment = Environment {
         kernel,

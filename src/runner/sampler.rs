@@ -12,7 +12,8 @@
 
 use super::clock::{now_ns, precise_timers, sleep_until, thread_cpu_ns};
 use crate::cgroupfs::{
-    parse_cpuacct_usage, parse_pressure, parse_stat, CgroupError, Counters, Group, Op, Version,
+    parse_cpuacct_usage, parse_pressure, parse_stat, CgroupError, CgroupVersion, Counters, Group,
+    Op,
 };
 use crate::trace::Sample;
 use std::fs::File;
@@ -72,7 +73,7 @@ impl Opened {
 
 /// Open counter files of one group.
 pub struct GroupFiles {
-    version: Version,
+    version: CgroupVersion,
     stat: Opened,
     usage: Option<Opened>,
     pressure: Option<Opened>,
@@ -84,8 +85,8 @@ impl GroupFiles {
     pub fn open(g: &Group) -> Result<GroupFiles, CgroupError> {
         let stat = Opened::open(g.stat_path())?;
         let usage = match g.version {
-            Version::V1 => Some(Opened::open(g.usage_path())?),
-            Version::V2 => None,
+            CgroupVersion::V1 => Some(Opened::open(g.usage_path())?),
+            CgroupVersion::V2 => None,
         };
         let pressure = g.pressure_path().and_then(|p| Opened::open(p).ok());
         Ok(GroupFiles {
@@ -126,7 +127,7 @@ impl GroupFiles {
         let text = self.stat.read(&mut self.buf)?;
         let stat = parse_stat(&self.stat.path, text)?;
         let usage_us = match (&self.version, &self.usage) {
-            (Version::V1, Some(u)) => {
+            (CgroupVersion::V1, Some(u)) => {
                 let t = u.read(&mut self.buf)?;
                 parse_cpuacct_usage(&u.path, t)?.as_usec().0
             }
@@ -402,7 +403,7 @@ mod tests {
         )
         .unwrap();
         let g = Group {
-            version: Version::V2,
+            version: CgroupVersion::V2,
             cpu_dir: d.path().to_path_buf(),
             acct_dir: None,
         };
@@ -441,7 +442,7 @@ mod tests {
         let p = d.path().join("cpu.stat");
         std::fs::write(&p, "nr_periods 0\n").unwrap();
         let g = Group {
-            version: Version::V2,
+            version: CgroupVersion::V2,
             cpu_dir: d.path().to_path_buf(),
             acct_dir: None,
         };
@@ -496,7 +497,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("cpu.stat"), "nr_periods 3\nusage_usec 7\n").unwrap();
         let g = Group {
-            version: Version::V2,
+            version: CgroupVersion::V2,
             cpu_dir: d.path().to_path_buf(),
             acct_dir: None,
         };

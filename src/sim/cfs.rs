@@ -95,7 +95,7 @@ pub struct Bandwidth {
     pub throttled: VecDeque<u32>,
     /// Per-CPU silos.
     pub silos: Vec<Silo>,
-    /// Counters.
+    /// Cumulative `cpu.stat` counters of the group.
     pub stat: BandwidthStat,
     /// Set when the period timer was (re)started and its expiry must be queued by the caller.
     pub arm_edge: bool,

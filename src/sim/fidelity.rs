@@ -9,7 +9,7 @@
 
 use super::load::{parse_load, LoadProfile, Request};
 use super::{
-    simulate_container, Accounting, CpuWeight, KernelModel, Limits, Machine, Phase, RunPlan,
+    simulate_container, Accounting, CpuShare, KernelModel, Limits, Machine, Phase, RunPlan,
     SimError,
 };
 use crate::stats::{compare_totals, FigureDelta, Tolerances};
@@ -182,9 +182,9 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
         period: PeriodUs(s.limits.period_us),
         burst: Usec(s.limits.burst_us),
         weight: if s.cgroup == "v2" {
-            CpuWeight::Weight(crate::units::Weight(100))
+            CpuShare::Weight(crate::units::Weight(100))
         } else {
-            CpuWeight::Shares(Shares(1024))
+            CpuShare::Shares(Shares(1024))
         },
     };
     let machine = scenario_machine(s);

@@ -38,6 +38,8 @@ pub mod load;
 pub mod node;
 pub mod scenario;
 
+use crate::cpu::CpuMax;
+pub use crate::cpu::CpuShare;
 use crate::stats::{percentiles_ns, throttled_ratio};
 use crate::trace::{RunResult, Sample, Summary, Totals};
 use crate::units::{format_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight};
@@ -49,48 +51,10 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-/// Smallest period the kernel accepts (core.c `min_bw_quota_period_us`, 1 ms; cfs.md fact 2).
-pub const MIN_PERIOD_US: u64 = 1_000;
-/// Largest period the kernel accepts (core.c `max_bw_quota_period_us`, 1 s; cfs.md fact 2).
-pub const MAX_PERIOD_US: u64 = 1_000_000;
-/// Smallest quota the kernel accepts (core.c `min_bw_quota_period_us`, 1 ms; cfs.md fact 3).
-pub const MIN_QUOTA_US: i64 = 1_000;
-/// v1 `cpu.shares` range (core.c `MIN_SHARES`, `MAX_SHARES`).
-pub const SHARES_RANGE: (u64, u64) = (2, 262_144);
-/// v2 `cpu.weight` range (core.c `CGROUP_WEIGHT_MIN`, `CGROUP_WEIGHT_MAX`).
-pub const WEIGHT_RANGE: (u64, u64) = (1, 10_000);
 /// Upper bound on requests per group and run, to keep typos from exhausting memory.
 pub const MAX_REQUESTS_PER_RUN: u64 = 20_000_000;
 /// Upper bound on the simulated duration of one run (one day).
 pub const MAX_DURATION_NS: u64 = 86_400 * 1_000_000_000;
-
-/// A group's CPU weight as written to the cgroup: v1 `cpu.shares` or v2 `cpu.weight`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CpuWeight {
-    /// v1 `cpu.shares` (kernel weight = shares).
-    Shares(Shares),
-    /// v2 `cpu.weight` (kernel weight = `DIV_ROUND_CLOSEST(weight·1024, 100)`).
-    Weight(Weight),
-}
-
-impl Default for CpuWeight {
-    fn default() -> Self {
-        CpuWeight::Shares(Shares(1024))
-    }
-}
-
-impl CpuWeight {
-    /// The kernel's group weight (`tg->shares`, scaled down). v2: core.c `cpu_weight_write_u64`
-    /// → `sched_weight_from_cgroup`: `DIV_ROUND_CLOSEST_ULL(weight * 1024, CGROUP_WEIGHT_DFL)`;
-    /// v1: `cpu_shares_write_u64` stores the shares, clamped to `[MIN_SHARES, MAX_SHARES]`.
-    pub fn kernel_weight(self) -> u64 {
-        match self {
-            CpuWeight::Shares(s) => s.0.clamp(SHARES_RANGE.0, SHARES_RANGE.1),
-            CpuWeight::Weight(w) => (w.0 * 1024 + 50) / 100,
-        }
-    }
-}
 
 /// The cgroup values of one group: what `kcpu translate` computes for a container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,7 +66,17 @@ pub struct Limits {
     /// `cpu.cfs_burst_us` / `cpu.max.burst`.
     pub burst: Usec,
     /// `cpu.shares` or `cpu.weight`.
-    pub weight: CpuWeight,
+    pub weight: CpuShare,
+}
+
+impl Limits {
+    /// Quota and period as one value.
+    pub fn max(&self) -> CpuMax {
+        CpuMax {
+            quota: self.quota,
+            period: self.period,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -111,7 +85,7 @@ impl Default for Limits {
             quota: QuotaUs::UNLIMITED,
             period: PeriodUs::DEFAULT,
             burst: Usec(0),
-            weight: CpuWeight::default(),
+            weight: CpuShare::default(),
         }
     }
 }
@@ -358,37 +332,47 @@ fn validate_limits(name: &str, l: &Limits) -> Result<(), SimError> {
         group: name.to_string(),
         reason,
     };
-    if !(MIN_PERIOD_US..=MAX_PERIOD_US).contains(&l.period.0) {
-        return Err(bad(format!(
-            "period {}us is outside the kernel's range 1ms..1s (cpu.cfs_period_us)",
-            l.period.0
-        )));
+    // The ranges are the kernel's (`crate::cpu`); the wording names the cgroup files.
+    let max = l.max();
+    if let Err((what, _)) = max.check_range() {
+        return Err(bad(if what == "period" {
+            format!(
+                "period {}us is outside the kernel's range 1ms..1s (cpu.cfs_period_us)",
+                l.period.0
+            )
+        } else {
+            format!("quota {}us is below the kernel's minimum of 1ms", l.quota.0)
+        }));
     }
-    if !l.quota.is_unlimited() && l.quota.0 < MIN_QUOTA_US {
-        return Err(bad(format!(
-            "quota {}us is below the kernel's minimum of 1ms",
-            l.quota.0
-        )));
-    }
-    if l.burst.0 > 0 {
-        if l.quota.is_unlimited() {
-            return Err(bad("burst needs a quota (the group is unlimited)".into()));
-        }
-        if l.burst.0 as i64 > l.quota.0 {
-            return Err(bad(format!(
+    if max.check_burst(l.burst).is_err() {
+        return Err(bad(if max.is_limited() {
+            format!(
                 "burst {}us exceeds quota {}us (the kernel requires burst <= quota)",
                 l.burst.0, l.quota.0
-            )));
-        }
+            )
+        } else {
+            "burst needs a quota (the group is unlimited)".into()
+        }));
     }
-    match l.weight {
-        CpuWeight::Shares(s) if !(SHARES_RANGE.0..=SHARES_RANGE.1).contains(&s.0) => {
-            return Err(bad(format!("cpu.shares {} is outside 2..262144", s.0)));
-        }
-        CpuWeight::Weight(w) if !(WEIGHT_RANGE.0..=WEIGHT_RANGE.1).contains(&w.0) => {
-            return Err(bad(format!("cpu.weight {} is outside 1..10000", w.0)));
-        }
-        _ => {}
+    if l.weight.check_range().is_err() {
+        return Err(bad(match l.weight {
+            CpuShare::Shares(s) => {
+                format!(
+                    "cpu.shares {} is outside {}..{}",
+                    s.0,
+                    Shares::MIN,
+                    Shares::MAX
+                )
+            }
+            CpuShare::Weight(w) => {
+                format!(
+                    "cpu.weight {} is outside {}..{}",
+                    w.0,
+                    Weight::MIN,
+                    Weight::MAX
+                )
+            }
+        }));
     }
     Ok(())
 }

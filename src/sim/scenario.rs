@@ -21,7 +21,7 @@
 //! [`GroupConfig::trace`].
 
 use super::load::{parse_load, LoadProfile};
-use super::{CpuWeight, GroupConfig, LimitChange, Limits};
+use super::{CpuShare, GroupConfig, LimitChange, Limits};
 use crate::units::{parse_duration, PeriodUs, QuotaUs, Shares, Usec, Weight};
 use serde::Deserialize;
 
@@ -99,8 +99,8 @@ fn overlay(
     let mut l = base;
     match (shares, weight) {
         (Some(_), Some(_)) => return Err("give shares (v1) or weight (v2), not both".into()),
-        (Some(s), None) => l.weight = CpuWeight::Shares(Shares(s)),
-        (None, Some(w)) => l.weight = CpuWeight::Weight(Weight(w)),
+        (Some(s), None) => l.weight = CpuShare::Shares(Shares(s)),
+        (None, Some(w)) => l.weight = CpuShare::Weight(Weight(w)),
         (None, None) => {}
     }
     if let Some(q) = quota {
@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(s.groups[1].name, "api-1");
         assert_eq!(s.groups[0].limits.quota, QuotaUs(200_000));
         assert_eq!(s.groups[0].limits.burst, Usec(50_000));
-        assert_eq!(s.groups[0].limits.weight, CpuWeight::Weight(Weight(300)));
+        assert_eq!(s.groups[0].limits.weight, CpuShare::Weight(Weight(300)));
         assert_eq!(s.groups[2].limits, Limits::default());
     }
 
@@ -255,7 +255,7 @@ mod tests {
         assert_eq!(c[0].limits.quota, QuotaUs(300_000));
         assert_eq!(c[0].limits.burst, Usec(10_000));
         assert_eq!(c[1].limits.quota, QuotaUs(300_000));
-        assert_eq!(c[1].limits.weight, CpuWeight::Weight(Weight(50)));
+        assert_eq!(c[1].limits.weight, CpuShare::Weight(Weight(50)));
         assert!(parse_scenario(
             "groups:\n  - name: a\n    load: spin:threads=1\n    changes:\n      - at: x\n"
         )

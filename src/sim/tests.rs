@@ -26,7 +26,7 @@ fn limits(quota_ms: i64, period_ms: u64, burst_ms: u64) -> Limits {
         },
         period: PeriodUs(period_ms * 1000),
         burst: Usec(burst_ms * 1000),
-        weight: CpuWeight::default(),
+        weight: CpuShare::default(),
     }
 }
 
@@ -423,7 +423,7 @@ fn node(groups: Vec<(&str, Limits, &str)>, cpus: u32, duration_ms: u64) -> Vec<G
 
 fn weighted(w: u64) -> Limits {
     Limits {
-        weight: CpuWeight::Weight(crate::units::Weight(w)),
+        weight: CpuShare::Weight(crate::units::Weight(w)),
         ..limits(-1, 100, 0)
     }
 }
@@ -631,14 +631,14 @@ fn rejects_values_the_kernel_rejects() {
         (limits(-1, 100, 10), "burst"),
         (
             Limits {
-                weight: CpuWeight::Weight(crate::units::Weight(0)),
+                weight: CpuShare::Weight(crate::units::Weight(0)),
                 ..limits(50, 100, 0)
             },
             "weight",
         ),
         (
             Limits {
-                weight: CpuWeight::Shares(crate::units::Shares(1)),
+                weight: CpuShare::Shares(crate::units::Shares(1)),
                 ..limits(50, 100, 0)
             },
             "shares",
@@ -686,21 +686,18 @@ fn trace_load_replays_rows() {
 #[test]
 fn kernel_weights() {
     assert_eq!(
-        CpuWeight::Weight(crate::units::Weight(100)).kernel_weight(),
+        CpuShare::Weight(crate::units::Weight(100)).kernel_weight(),
         1024
     );
     assert_eq!(
-        CpuWeight::Weight(crate::units::Weight(1)).kernel_weight(),
+        CpuShare::Weight(crate::units::Weight(1)).kernel_weight(),
         10
     );
     assert_eq!(
-        CpuWeight::Weight(crate::units::Weight(39)).kernel_weight(),
+        CpuShare::Weight(crate::units::Weight(39)).kernel_weight(),
         399
     );
-    assert_eq!(
-        CpuWeight::Shares(crate::units::Shares(2)).kernel_weight(),
-        2
-    );
+    assert_eq!(CpuShare::Shares(crate::units::Shares(2)).kernel_weight(), 2);
     assert_eq!(default_quantum(1), Nanos(750_000));
     assert_eq!(default_quantum(2), Nanos(1_500_000));
     assert_eq!(default_quantum(64), Nanos(3_000_000));
@@ -733,7 +730,7 @@ fn arb_case() -> impl Strategy<Value = (Limits, String, u32, u32, u64)> {
                 quota: QuotaUs(quota_us as i64),
                 period: PeriodUs(period_us),
                 burst: Usec(burst_us),
-                weight: CpuWeight::default(),
+                weight: CpuShare::default(),
             };
             (l, load, cpus, hz, phase_seed)
         })

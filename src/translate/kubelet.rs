@@ -5,23 +5,18 @@
 //! two's-complement wrap-around on overflow (`wrapping_*`), so even absurd inputs give the
 //! number the kubelet would compute rather than a panic.
 
+use crate::cpu::Explained;
 use crate::profile::CgroupDriver;
 use crate::units::{MilliCpu, PeriodUs, QuotaUs, Shares, Weight};
 
-/// Kernel minimum of `cpu.shares` (`MinShares`, `pkg/kubelet/cm/helpers_linux.go`).
-pub const MIN_SHARES: u64 = 2;
-/// Kernel maximum of `cpu.shares`, 2^18 (`MaxShares`).
-pub const MAX_SHARES: u64 = 262_144;
 /// Shares for one CPU (`SharesPerCPU`).
 pub const SHARES_PER_CPU: i64 = 1024;
 /// Milli-units per CPU (`MilliCPUToCPU`).
 pub const MILLI_CPU_TO_CPU: i64 = 1000;
-/// Default CFS period in µs (`QuotaPeriod`; kuberuntime `quotaPeriod`).
-pub const QUOTA_PERIOD: u64 = 100_000;
-/// Quota floor in µs (`MinQuotaPeriod`; despite the name it bounds the quota).
-pub const MIN_QUOTA_PERIOD: i64 = 1000;
-/// Maximum `cpu.weight` on cgroup v2.
-pub const MAX_WEIGHT: u64 = 10_000;
+
+// The kubelet's `MinShares`, `MaxShares`, `QuotaPeriod` and `MinQuotaPeriod` (helpers_linux.go)
+// equal the kernel's limits: they are `Shares::MIN`, `Shares::MAX`, `PeriodUs::DEFAULT` and
+// `QuotaUs::MIN` in `crate::cpu`, written once.
 
 /// Upstream locations cited by explanations (project, path, function).
 pub mod src {
@@ -82,54 +77,160 @@ pub mod src {
 }
 
 /// `MilliCPUToShares(milliCPU int64) uint64`: `0 → 2`; else `milli*1024/1000` (int64,
-/// truncating), clamped to `[2, 262144]`.
+/// truncating), clamped to `[2, 262144]`. The value and its derivation come from one
+/// computation.
 ///
 /// kubernetes/kubernetes `pkg/kubelet/cm/helpers_linux.go` `MilliCPUToShares` (1.25+ with
 /// the upper clamp; the same function serves containers, pod cgroups and QoS tiers).
+pub fn milli_cpu_to_shares_explained(milli: MilliCpu) -> Explained<Shares> {
+    let m = milli.0;
+    if m == 0 {
+        return Explained::step(
+            Shares::MIN,
+            format!(
+                "MilliCPUToShares(0) = {} (zero maps to the kernel minimum, not the default {})",
+                Shares::MIN,
+                Shares::DEFAULT
+            ),
+            src::MILLI_CPU_TO_SHARES,
+        );
+    }
+    let raw = m.wrapping_mul(SHARES_PER_CPU) / MILLI_CPU_TO_CPU;
+    let shares = Shares(raw.clamp(Shares::MIN.0 as i64, Shares::MAX.0 as i64) as u64);
+    let clamp = if shares.0 as i64 != raw {
+        format!(
+            " → clamped to [{}, {}] = {shares}",
+            Shares::MIN,
+            Shares::MAX
+        )
+    } else {
+        String::new()
+    };
+    Explained::step(
+        shares,
+        format!("MilliCPUToShares({m}) = {m}*{SHARES_PER_CPU}/{MILLI_CPU_TO_CPU} = {raw}{clamp}"),
+        src::MILLI_CPU_TO_SHARES,
+    )
+}
+
+/// [`milli_cpu_to_shares_explained`] without the derivation.
 pub fn milli_cpu_to_shares(milli: MilliCpu) -> Shares {
-    if milli.0 == 0 {
-        return Shares(MIN_SHARES);
-    }
-    let shares = milli.0.wrapping_mul(SHARES_PER_CPU) / MILLI_CPU_TO_CPU;
-    if shares < MIN_SHARES as i64 {
-        return Shares(MIN_SHARES);
-    }
-    if shares > MAX_SHARES as i64 {
-        return Shares(MAX_SHARES);
-    }
-    Shares(shares as u64)
+    milli_cpu_to_shares_explained(milli).value
 }
 
-/// Container-level `milliCPUToQuota(milliCPU, period int64)`: `0 → 0` (no quota); else
-/// `milli*period/1000` (int64, truncating) with a floor of 1000 µs. The caller chooses the
-/// period (100000 unless `CustomCPUCFSQuotaPeriod` is on).
+/// Which of the kubelet's two `milliCPUToQuota` copies computes a quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaFn {
+    /// Container-level `milliCPUToQuota` (kuberuntime).
+    Container,
+    /// Pod-level `MilliCPUToQuota` (cm).
+    Pod,
+}
+
+impl QuotaFn {
+    fn name(self) -> &'static str {
+        match self {
+            QuotaFn::Container => "milliCPUToQuota",
+            QuotaFn::Pod => "MilliCPUToQuota",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            QuotaFn::Container => src::MILLI_CPU_TO_QUOTA_CONTAINER,
+            QuotaFn::Pod => src::MILLI_CPU_TO_QUOTA_POD,
+        }
+    }
+}
+
+/// `milliCPUToQuota(milliCPU, period int64)`: `0 → 0` (no quota); else `milli*period/1000`
+/// (int64, truncating, wrapping on overflow as Go does) with a floor of 1000 µs
+/// (`MinQuotaPeriod`). The caller chooses the period (see [`milli_cpu_to_quota_pod`] for the
+/// pod-level gate). The value and its derivation come from one computation.
 ///
-/// kubernetes/kubernetes `pkg/kubelet/kuberuntime/helpers_linux.go` `milliCPUToQuota`.
-pub fn milli_cpu_to_quota(milli: MilliCpu, period: PeriodUs) -> QuotaUs {
-    if milli.0 == 0 {
-        return QuotaUs(0);
+/// kubernetes/kubernetes `pkg/kubelet/kuberuntime/helpers_linux.go` `milliCPUToQuota` and
+/// `pkg/kubelet/cm/helpers_linux.go` `MilliCPUToQuota`.
+pub fn milli_cpu_to_quota_explained(
+    milli: MilliCpu,
+    period: PeriodUs,
+    which: QuotaFn,
+) -> Explained<QuotaUs> {
+    let (m, name) = (milli.0, which.name());
+    if m == 0 {
+        return Explained::step(
+            QuotaUs(0),
+            format!("{name}(0, {period}) = 0 (no limit: no quota)"),
+            which.source(),
+        );
     }
-    let quota = milli.0.wrapping_mul(period.0 as i64) / MILLI_CPU_TO_CPU;
-    QuotaUs(quota.max(MIN_QUOTA_PERIOD))
+    let raw = raw_quota(milli, period);
+    let quota = QuotaUs(raw.max(QuotaUs::MIN.0));
+    let floor = if raw < QuotaUs::MIN.0 {
+        format!(" → floored to {quota}")
+    } else {
+        String::new()
+    };
+    let wrap = if quota_overflows(milli, period) {
+        " (int64 overflow wraps)"
+    } else {
+        ""
+    };
+    Explained::step(
+        quota,
+        format!("{name}({m}, {period}) = {m}*{period}/{MILLI_CPU_TO_CPU} = {raw}{wrap}{floor}"),
+        which.source(),
+    )
 }
 
-/// Pod-level `MilliCPUToQuota(milliCPU, period int64)`: identical to
-/// [`milli_cpu_to_quota`] except that with the `CustomCPUCFSQuotaPeriod` gate **off** the
-/// `period` argument is ignored and 100000 is used — while `ResourceConfigForPod` still
-/// reports the caller's period (the "tuned-quota" test vectors: quota 20000, period 5000).
+/// `milli*period/1000` in Go's int64 arithmetic (wrapping), before the 1 ms floor.
+pub fn raw_quota(milli: MilliCpu, period: PeriodUs) -> i64 {
+    milli.0.wrapping_mul(period.0 as i64) / MILLI_CPU_TO_CPU
+}
+
+/// Whether Go's int64 `milli*period` overflows, so that the kubelet's quota is not the
+/// arithmetic one (it wraps, and usually lands on the 1 ms floor).
+pub fn quota_overflows(milli: MilliCpu, period: PeriodUs) -> bool {
+    milli.0.checked_mul(period.0 as i64).is_none()
+}
+
+/// [`milli_cpu_to_quota_explained`] (container variant) without the derivation.
+pub fn milli_cpu_to_quota(milli: MilliCpu, period: PeriodUs) -> QuotaUs {
+    milli_cpu_to_quota_explained(milli, period, QuotaFn::Container).value
+}
+
+/// The period pod-level `MilliCPUToQuota` actually computes with: with the
+/// `CustomCPUCFSQuotaPeriod` gate **off** the `period` argument is ignored and 100000 is
+/// used — while `ResourceConfigForPod` still reports the caller's period (the "tuned-quota"
+/// test vectors: quota 20000, period 5000).
 ///
 /// kubernetes/kubernetes `pkg/kubelet/cm/helpers_linux.go` `MilliCPUToQuota`.
+pub fn pod_quota_period(period: PeriodUs, custom_period_gate: bool) -> PeriodUs {
+    if custom_period_gate {
+        period
+    } else {
+        PeriodUs::DEFAULT
+    }
+}
+
+/// Pod-level `MilliCPUToQuota(milliCPU, period int64)`: [`milli_cpu_to_quota`] at
+/// [`pod_quota_period`].
 pub fn milli_cpu_to_quota_pod(
     milli: MilliCpu,
     period: PeriodUs,
     custom_period_gate: bool,
 ) -> QuotaUs {
-    let period = if custom_period_gate {
-        period
-    } else {
-        PeriodUs(QUOTA_PERIOD)
-    };
-    milli_cpu_to_quota(milli, period)
+    milli_cpu_to_quota(milli, pod_quota_period(period, custom_period_gate))
+}
+
+/// `1 + (shares-2)*9999/262142` in uint64, wrapping like Go: the linear shares → weight map
+/// through (2, 1) and (262144, 10000) that the kubelet's `getCPUWeight` and runc ≤ 1.3.1 use.
+pub fn linear_shares_to_weight(shares: Shares) -> Weight {
+    let (ds, dw) = (Shares::MAX.0 - Shares::MIN.0, Weight::MAX.0 - Weight::MIN.0);
+    Weight(
+        Weight::MIN
+            .0
+            .wrapping_add(shares.0.wrapping_sub(Shares::MIN.0).wrapping_mul(dw) / ds),
+    )
 }
 
 /// The kubelet's own shares → `cpu.weight` for the cgroups it writes itself (kubepods, QoS
@@ -141,10 +242,8 @@ pub fn milli_cpu_to_quota_pod(
 pub fn kubelet_cpu_weight(shares: Option<Shares>) -> Weight {
     match shares {
         None => Weight(0),
-        Some(Shares(s)) if s >= MAX_SHARES => Weight(MAX_WEIGHT),
-        Some(Shares(s)) => {
-            Weight(1u64.wrapping_add(s.wrapping_sub(2).wrapping_mul(9999) / 262_142))
-        }
+        Some(s) if s >= Shares::MAX => Weight::MAX,
+        Some(s) => linear_shares_to_weight(s),
     }
 }
 
@@ -154,7 +253,7 @@ pub fn kubelet_cpu_weight(shares: Option<Shares>) -> Weight {
 /// kubernetes/kubernetes `pkg/kubelet/cm/helpers_linux.go` `sharesToMilliCPU` /
 /// `CPURequestsFromConfig` (test vectors: 102 → 100, 1024 → 1000, 0 → nil).
 pub fn shares_to_milli_cpu(shares: Shares) -> Option<MilliCpu> {
-    if shares.0 < MIN_SHARES {
+    if shares < Shares::MIN {
         return None;
     }
     let milli = ((shares.0 as f64) * MILLI_CPU_TO_CPU as f64 / SHARES_PER_CPU as f64).ceil();
@@ -180,7 +279,8 @@ pub fn quota_to_milli_cpu(quota: QuotaUs, period: PeriodUs) -> Option<MilliCpu> 
 ///
 /// kubernetes/kubernetes `pkg/kubelet/cm/cgroup_v2_manager_linux.go` `cpuWeightToCPUShares`.
 pub fn cpu_weight_to_shares(weight: Weight) -> Shares {
-    Shares(weight.0.wrapping_sub(1).wrapping_mul(262_142) / 9999 + 2)
+    let (ds, dw) = (Shares::MAX.0 - Shares::MIN.0, Weight::MAX.0 - Weight::MIN.0);
+    Shares(weight.0.wrapping_sub(Weight::MIN.0).wrapping_mul(ds) / dw + Shares::MIN.0)
 }
 
 /// A cgroup name as a list of components (`CgroupName` in the kubelet).
@@ -282,7 +382,7 @@ pub fn burstable_tier_shares(pod_requests: impl IntoIterator<Item = MilliCpu>) -
 ///
 /// kubernetes/kubernetes `pkg/kubelet/cm/qos_container_manager_linux.go` `setCPUCgroupConfig`.
 pub fn besteffort_tier_shares() -> Shares {
-    Shares(MIN_SHARES)
+    Shares::MIN
 }
 
 /// Shares of the `kubepods` cgroup: `MilliCPUToShares(allocatable cpu)` where allocatable =

@@ -28,7 +28,7 @@ use crate::profile::{Assumptions, CpuManagerPolicy};
 use crate::quantity::{Quantity, QuantityError};
 use crate::source::Span;
 use crate::units::{MilliCpu, PeriodUs, QuotaUs, Shares};
-use kubelet::src;
+use kubelet::{src, QuotaFn};
 use pod::{fmt_q, ContainerSpec, CpuMem, PodInput, Res, ResourceSpec};
 use std::collections::BTreeSet;
 use writer::{CpuResources, Derivations, Writer};
@@ -225,68 +225,49 @@ fn milli_value_step(q: Option<Quantity>) -> Option<Step> {
     })
 }
 
-fn shares_step(m: i64) -> Step {
-    let s = kubelet::milli_cpu_to_shares(MilliCpu(m));
-    let text = if m == 0 {
-        "MilliCPUToShares(0) = 2 (zero maps to the kernel minimum, not the default 1024)"
-            .to_string()
-    } else {
-        let raw = m.wrapping_mul(1024) / 1000;
-        let clamp = if !(2..=262_144).contains(&raw) {
-            format!(" → clamped to [2, 262144] = {s}")
-        } else {
-            String::new()
-        };
-        format!("MilliCPUToShares({m}) = {m}*1024/1000 = {raw}{clamp}")
-    };
-    Step::new(text, src::MILLI_CPU_TO_SHARES)
+/// The pod as the kubelet sees it before API defaulting: the parsed CPU (and memory)
+/// quantities of every container, with the container spans and the notes on what the target
+/// Kubernetes version ignores.
+#[derive(Debug, Clone)]
+pub struct PodSource {
+    /// Requests and limits per container, pod-level resources and overhead.
+    pub input: PodInput,
+    /// Span of each container, init containers first.
+    pub spans: Vec<Span>,
+    /// What the target version ignores (sidecars, pod-level resources).
+    pub notes: Vec<String>,
 }
 
-fn quota_step(m: i64, period: PeriodUs, source: &'static str, name: &str) -> Step {
-    let q = kubelet::milli_cpu_to_quota(MilliCpu(m), period);
-    let text = if m == 0 {
-        format!("{name}(0, {period}) = 0 (no limit: no quota)")
+/// `containers[NAME]`, or `containers[INDEX]` for a container without a name.
+fn container_field(list: &str, i: usize, name: &str) -> String {
+    if name.is_empty() {
+        format!("{list}[{i}]")
     } else {
-        let raw = m.wrapping_mul(period.0 as i64) / 1000;
-        let floor = if raw < 1000 {
-            format!(" → floored to {q}")
-        } else {
-            String::new()
-        };
-        format!("{name}({m}, {period}) = {m}*{period}/1000 = {raw}{floor}")
-    };
-    Step::new(text, source)
-}
-
-/// Translates one workload.
-pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, TranslateError> {
-    let label = format!("{} {}/{}", w.kind, w.namespace(), w.metadata.name);
-    let mut notes = Vec::new();
-    let status_qos = w.status_qos.as_deref().and_then(QosClass::from_status);
-    if let Some(s) = w.status_qos.as_deref().filter(|_| status_qos.is_none()) {
-        notes.push(format!(
-            "status.qosClass {s:?} is not a QoS class; the class is recomputed"
-        ));
+        format!("{list}[{name}]")
     }
+}
+
+/// Reads the pod's resources as the kubelet sees them: sidecars only when the
+/// `SidecarContainers` gate is on, `spec.resources` only with `PodLevelResources`. The first
+/// bad or negative CPU quantity in document order is the error; memory quantities count only
+/// when `need_memory` (the QoS class must be computed). `translate` and `lint` share it.
+pub fn pod_input(
+    w: &Workload,
+    a: &Assumptions,
+    need_memory: bool,
+) -> Result<PodSource, TranslateError> {
     let mut parser = Parser {
-        workload: label,
-        need_memory: status_qos.is_none(),
+        workload: format!("{} {}/{}", w.kind, w.namespace(), w.metadata.name),
+        need_memory,
         error: None,
     };
+    let mut notes = Vec::new();
 
-    // ---- the pod as the kubelet sees it ----
     let sidecars_on = a.sidecar_containers();
     let mut spans = Vec::new();
     let mut input = PodInput::default();
     for (i, c) in w.pod.init_containers.iter().enumerate() {
-        let field = format!(
-            "initContainers[{}]",
-            if c.name.is_empty() {
-                i.to_string()
-            } else {
-                c.name.clone()
-            }
-        );
+        let field = container_field("initContainers", i, &c.name);
         let role = if c.role == Role::Sidecar && !sidecars_on {
             notes.push(format!(
                 "init container {}: restartPolicy: Always ignored (SidecarContainers off in Kubernetes {}); it runs as an ordinary init container",
@@ -305,14 +286,7 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
         spans.push(c.span);
     }
     for (i, c) in w.pod.containers.iter().enumerate() {
-        let field = format!(
-            "containers[{}]",
-            if c.name.is_empty() {
-                i.to_string()
-            } else {
-                c.name.clone()
-            }
-        );
+        let field = container_field("containers", i, &c.name);
         let resources = parser.resources(&c.resources, &format!("{field}.resources"));
         input.containers.push(ContainerSpec {
             name: c.name.clone(),
@@ -335,9 +309,63 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
             ));
         }
     }
-    if let Some(e) = parser.error {
-        return Err(e);
+    match parser.error {
+        Some(e) => Err(e),
+        None => Ok(PodSource {
+            input,
+            spans,
+            notes,
+        }),
     }
+}
+
+/// Translates one workload: the pod as the kubelet reads it ([`pod_input`]), admission notes,
+/// API defaulting, the QoS class, exclusive CPUs, the pod cgroup, the cgroup paths and one
+/// plan per container.
+pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, TranslateError> {
+    let mut notes = Vec::new();
+    let status_qos = w.status_qos.as_deref().and_then(QosClass::from_status);
+    if let Some(s) = w.status_qos.as_deref().filter(|_| status_qos.is_none()) {
+        notes.push(format!(
+            "status.qosClass {s:?} is not a QoS class; the class is recomputed"
+        ));
+    }
+    let source = pod_input(w, a, status_qos.is_none())?;
+    notes.extend(source.notes.iter().cloned());
+    notes.extend(admission_notes(&source.input));
+    let (pod, default_steps) = pod::apply_defaults(&source.input);
+    let qos = qos_class(&pod, status_qos, &mut notes);
+    let exclusive = exclusive_cpus(&pod, qos.value, a);
+    let pod_cgroup = pod_cgroup(&pod, &default_steps, qos.value, &exclusive, a);
+    let tier = qos.value.tier();
+    let paths = pod_paths(w, tier);
+    let containers = container_plans(&source, &pod, &exclusive, &paths, a);
+    if a.pod_quota_rule_unverified() && qos.value == QosClass::Burstable {
+        notes.push(format!(
+            "pod quota: Kubernetes {} replaced ContainerFn; the <= 1.36 declared-limits rule is assumed",
+            a.kubernetes
+        ));
+    }
+    Ok(PodPlan {
+        kind: w.kind.clone(),
+        namespace: w.namespace().to_string(),
+        name: w.metadata.name.clone(),
+        qos,
+        qos_tier: tier,
+        cgroup: paths,
+        request_millicores: pod_cgroup.request,
+        limit_millicores: pod_cgroup.limit,
+        pod: pod_cgroup.values,
+        containers,
+        notes,
+        span: w.span,
+    })
+}
+
+/// What the API server would say about the pod as written: a request above its limit is
+/// rejected; an empty `spec.resources` makes `ComputePodQOS` return BestEffort.
+fn admission_notes(input: &PodInput) -> Vec<String> {
+    let mut notes = Vec::new();
     for c in input.init_containers.iter().chain(&input.containers) {
         if let (Some(r), Some(l)) = (c.resources.requests.cpu, c.resources.limits.cpu) {
             if r > l {
@@ -360,29 +388,65 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
                 .to_string(),
         );
     }
-    let (pod, default_steps) = pod::apply_defaults(&input);
+    notes
+}
 
-    // ---- QoS ----
-    let (computed, qos_steps) = pod::compute_pod_qos(&pod);
-    let qos = match status_qos {
+/// The QoS class the kubelet uses: `status.qosClass` when the object carries a valid one
+/// (`GetPodQOS`), else the recomputed class.
+fn qos_class(
+    pod: &PodInput,
+    status: Option<QosClass>,
+    notes: &mut Vec<String>,
+) -> Explained<QosClass> {
+    let (computed, qos_steps) = pod::compute_pod_qos(pod);
+    match status {
         Some(s) => {
             if s != computed {
                 notes.push(format!("status.qosClass {s} differs from the recomputed {computed}; the kubelet uses {s}"));
             }
-            Explained::new(
+            Explained::step(
                 s,
-                vec![Step::new(
-                    format!("status.qosClass = {s} (GetPodQOS returns the stored class)"),
-                    src::COMPUTE_POD_QOS,
-                )],
+                format!("status.qosClass = {s} (GetPodQOS returns the stored class)"),
+                src::COMPUTE_POD_QOS,
             )
         }
         None => Explained::new(computed, qos_steps),
-    };
-    let qos_class = qos.value;
+    }
+}
 
-    // ---- pod request / limit ----
-    let (req, req_steps) = pod::pod_requests(&pod, Res::Cpu, true);
+/// Exclusive CPUs per container (init containers first) under the static CPU manager.
+fn exclusive_cpus(pod: &PodInput, qos: QosClass, a: &Assumptions) -> Vec<u64> {
+    let pod_level_set = pod.pod_level.as_ref().is_some_and(|p| p.pod_level_set());
+    pod.init_containers
+        .iter()
+        .chain(&pod.containers)
+        .map(|c| match a.cpu_manager_policy {
+            CpuManagerPolicy::Static => {
+                pod::guaranteed_cpus(qos, pod_level_set, c.resources.requests.cpu)
+            }
+            CpuManagerPolicy::None => 0,
+        })
+        .collect()
+}
+
+/// The pod cgroup's files and the pod request and limit they come from.
+struct PodCgroup {
+    values: CgroupValues,
+    request: Explained<Option<i64>>,
+    limit: Explained<Option<i64>>,
+}
+
+/// The pod cgroup: `ResourceConfigForPod` (shares from the pod request, a quota only for
+/// Guaranteed pods and Burstable pods whose every container declares a cpu limit) and
+/// `EnsureExists` (`enforceCPULimits`), written by the kubelet.
+fn pod_cgroup(
+    pod: &PodInput,
+    default_steps: &[Step],
+    qos: QosClass,
+    exclusive: &[u64],
+    a: &Assumptions,
+) -> PodCgroup {
+    let (req, req_steps) = pod::pod_requests(pod, Res::Cpu, true);
     let mut request_steps: Vec<Step> = default_steps
         .iter()
         .filter(|s| s.source == src::DEFAULT_POD_REQUESTS)
@@ -391,98 +455,39 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
     request_steps.extend(req_steps);
     request_steps.extend(milli_value_step(req));
     let req_milli = milli(req);
-    let limits = pod::pod_limits_cpu(&pod, a.pod_quota_checks_init_containers());
-    let lim_milli = milli(limits.cpu);
+    let limits = pod::pod_limits_cpu(pod, a.pod_quota_checks_init_containers());
 
-    // ---- exclusive CPUs (static CPU manager) ----
-    let pod_level_set = pod.pod_level.as_ref().is_some_and(|p| p.pod_level_set());
-    let exclusive: Vec<u64> = pod
-        .init_containers
-        .iter()
-        .chain(&pod.containers)
-        .map(|c| match a.cpu_manager_policy {
-            CpuManagerPolicy::Static => {
-                pod::guaranteed_cpus(qos_class, pod_level_set, c.resources.requests.cpu)
-            }
-            CpuManagerPolicy::None => 0,
-        })
-        .collect();
-    let pod_has_exclusive = exclusive.iter().any(|n| *n > 0);
-
-    // ---- pod cgroup (ResourceConfigForPod + EnsureExists) ----
-    let gate = a.custom_cpu_cfs_quota_period();
-    let pod_gate = gate || !a.pod_quota_resets_period_without_gate();
     let mut shares_steps = request_steps.clone();
-    let mut quota_steps = limits.steps.clone();
-    let mut period_steps = Vec::new();
-    let enforce_excl_off = a.disable_cpu_quota_with_exclusive_cpus() && pod_has_exclusive;
-    let enforce = a.cpu_cfs_quota && !enforce_excl_off;
-    let pod_shares = if qos_class == QosClass::BestEffort {
+    let pod_shares = if qos == QosClass::BestEffort {
         shares_steps.push(Step::new(
             "BestEffort pod: CPUShares = MinShares = 2",
             src::RESOURCE_CONFIG_FOR_POD,
         ));
-        Shares(kubelet::MIN_SHARES)
+        Shares::MIN
     } else {
-        shares_steps.push(shares_step(req_milli.unwrap_or(0)));
-        kubelet::milli_cpu_to_shares(MilliCpu(req_milli.unwrap_or(0)))
+        let s = kubelet::milli_cpu_to_shares_explained(MilliCpu(req_milli.unwrap_or(0)));
+        shares_steps.extend(s.steps);
+        s.value
     };
-    let set_quota = match qos_class {
+    let mut quota_steps = limits.steps.clone();
+    let mut period_steps = Vec::new();
+    let set_quota = match qos {
         QosClass::Guaranteed => true,
         QosClass::Burstable => limits.cpu_declared,
         QosClass::BestEffort => false,
     };
-    let (pod_quota, pod_period, pod_limit) = if set_quota {
-        let lm = lim_milli.unwrap_or(0);
+    let (quota, period, pod_limit) = if set_quota {
+        let lm = milli(limits.cpu).unwrap_or(0);
         quota_steps.extend(milli_value_step(limits.cpu));
-        let used_period = if pod_gate {
-            a.cfs_period
-        } else {
-            PeriodUs(kubelet::QUOTA_PERIOD)
-        };
-        quota_steps.push(quota_step(
-            lm,
-            used_period,
-            src::MILLI_CPU_TO_QUOTA_POD,
-            "MilliCPUToQuota",
-        ));
-        if !pod_gate && a.cfs_period != PeriodUs::DEFAULT {
-            quota_steps.push(Step::new(
-                format!("CustomCPUCFSQuotaPeriod off: quota computed for 100000 us although CPUPeriod = {}", a.cfs_period),
-                src::MILLI_CPU_TO_QUOTA_POD,
-            ));
-        }
-        let mut q = kubelet::milli_cpu_to_quota_pod(MilliCpu(lm), a.cfs_period, pod_gate);
-        if !enforce {
-            let why = if !a.cpu_cfs_quota {
-                "cpuCFSQuota = false".to_string()
-            } else {
-                "DisableCPUQuotaWithExclusiveCPUs and the pod has exclusive CPUs".to_string()
-            };
-            quota_steps.push(Step::new(
-                format!("enforceCPULimits = false ({why}): CPUQuota = -1"),
-                src::ENSURE_EXISTS,
-            ));
-            q = QuotaUs::UNLIMITED;
-        }
-        quota_steps.push(Step::new(
-            format!(
-                "{qos_class} pod{}: CPUQuota = {q}",
-                if qos_class == QosClass::Burstable {
-                    " with every cpu limit declared"
-                } else {
-                    ""
-                }
-            ),
-            src::RESOURCE_CONFIG_FOR_POD,
-        ));
+        let has_exclusive = exclusive.iter().any(|n| *n > 0);
+        let q = pod_quota(MilliCpu(lm), qos, has_exclusive, a, &mut quota_steps);
         period_steps.push(Step::new(
             format!("CPUPeriod = kubelet cpuCFSQuotaPeriod = {}", a.cfs_period),
             src::RESOURCE_CONFIG_FOR_POD,
         ));
         (q, a.cfs_period, Some(lm))
     } else {
-        let why = match qos_class {
+        let why = match qos {
             QosClass::BestEffort => "BestEffort pod: only CPUShares is set",
             _ => "Burstable pod without a declared cpu limit for every container: CPUQuota and CPUPeriod are not set",
         };
@@ -490,17 +495,17 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
         period_steps.push(Step::new(why, src::RESOURCE_CONFIG_FOR_POD));
         (QuotaUs(0), PeriodUs(0), None)
     };
-    if a.pod_quota_rule_unverified() && qos_class == QosClass::Burstable {
+    if a.pod_quota_rule_unverified() && qos == QosClass::Burstable {
         quota_steps.push(Step::new(
             format!("Kubernetes {}: ContainerFn was removed in 1.37; the <= 1.36 declared-limits rule is assumed", a.kubernetes),
             src::RESOURCE_CONFIG_FOR_POD,
         ));
     }
-    let pod_values = writer::files(
+    let values = writer::files(
         CpuResources {
             shares: pod_shares,
-            quota: pod_quota,
-            period: pod_period,
+            quota,
+            period,
         },
         Derivations {
             shares: shares_steps,
@@ -518,231 +523,310 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
             src::RESOURCE_CONFIG_FOR_POD,
         ));
     }
+    PodCgroup {
+        values,
+        request: Explained::new(req_milli, request_steps),
+        limit: Explained::new(pod_limit, limit_steps),
+    }
+}
 
-    // ---- cgroup paths ----
+/// The pod cgroup's `CPUQuota` for a pod limit of `limit`: pod-level `MilliCPUToQuota` (at
+/// 100000 µs unless the period gate applies), then `enforceCPULimits`.
+fn pod_quota(
+    limit: MilliCpu,
+    qos: QosClass,
+    has_exclusive: bool,
+    a: &Assumptions,
+    steps: &mut Vec<Step>,
+) -> QuotaUs {
+    let pod_gate = a.custom_cpu_cfs_quota_period() || !a.pod_quota_resets_period_without_gate();
+    let used_period = kubelet::pod_quota_period(a.cfs_period, pod_gate);
+    let computed = kubelet::milli_cpu_to_quota_explained(limit, used_period, QuotaFn::Pod);
+    steps.extend(computed.steps);
+    if !pod_gate && a.cfs_period != PeriodUs::DEFAULT {
+        steps.push(Step::new(
+            format!(
+                "CustomCPUCFSQuotaPeriod off: quota computed for 100000 us although CPUPeriod = {}",
+                a.cfs_period
+            ),
+            src::MILLI_CPU_TO_QUOTA_POD,
+        ));
+    }
+    let mut q = computed.value;
+    let excl_off = a.disable_cpu_quota_with_exclusive_cpus() && has_exclusive;
+    if !a.cpu_cfs_quota || excl_off {
+        let why = if !a.cpu_cfs_quota {
+            "cpuCFSQuota = false"
+        } else {
+            "DisableCPUQuotaWithExclusiveCPUs and the pod has exclusive CPUs"
+        };
+        steps.push(Step::new(
+            format!("enforceCPULimits = false ({why}): CPUQuota = -1"),
+            src::ENSURE_EXISTS,
+        ));
+        q = QuotaUs::UNLIMITED;
+    }
+    steps.push(Step::new(
+        format!(
+            "{qos} pod{}: CPUQuota = {q}",
+            if qos == QosClass::Burstable {
+                " with every cpu limit declared"
+            } else {
+                ""
+            }
+        ),
+        src::RESOURCE_CONFIG_FOR_POD,
+    ));
+    q
+}
+
+/// The pod cgroup's path under both drivers (`kubepods/<tier>/pod<uid>`).
+fn pod_paths(w: &Workload, tier: QosTier) -> CgroupPaths {
     let uid = w
         .metadata
         .uid
         .clone()
         .unwrap_or_else(|| "<uid>".to_string());
-    let tier = qos_class.tier();
     let tier_name = match tier {
         QosTier::Kubepods => kubelet::kubepods(),
         QosTier::Burstable => kubelet::kubepods().child("burstable"),
         QosTier::BestEffort => kubelet::kubepods().child("besteffort"),
     };
     let pod_name = tier_name.child(&kubelet::pod_cgroup_name_suffix(&uid));
-    let pod_paths = CgroupPaths {
+    CgroupPaths {
         cgroupfs: pod_name.to_cgroupfs(),
         systemd: pod_name.to_systemd(),
-    };
+    }
+}
 
-    // ---- containers (calculateLinuxResources → containerd → runtime) ----
+/// One plan per container, init containers first: the defaulted spec, the spec as written
+/// (to tell a defaulted request), its exclusive CPUs and its span, zipped.
+fn container_plans(
+    source: &PodSource,
+    pod: &PodInput,
+    exclusive: &[u64],
+    paths: &CgroupPaths,
+    a: &Assumptions,
+) -> Vec<ContainerPlan> {
     let pod_level_limit = pod
         .pod_level
         .as_ref()
         .filter(|p| p.pod_level_set())
         .map(|p| p.limits.cpu);
-    let zero = Quantity { nanos: 0 };
-    let mut containers = Vec::new();
-    for (i, c) in pod
+    let declared = source
+        .input
         .init_containers
         .iter()
+        .chain(&source.input.containers);
+    pod.init_containers
+        .iter()
         .chain(&pod.containers)
+        .zip(declared)
+        .zip(exclusive)
         .enumerate()
-    {
-        let mut cnotes = Vec::new();
-        let request = c.resources.requests.cpu;
-        let own_limit = c.resources.limits.cpu;
-        let declared_request = input
-            .init_containers
-            .iter()
-            .chain(&input.containers)
-            .nth(i)
-            .and_then(|d| d.resources.requests.cpu);
-        let mut req_steps = Vec::new();
-        if declared_request.is_none() && request.is_some() {
-            req_steps.push(Step::new(
-                format!(
-                    "no cpu request: defaulted to the cpu limit {}",
-                    fmt_q(request)
-                ),
-                src::SET_DEFAULTS_POD,
-            ));
-        }
-        req_steps.extend(milli_value_step(request));
-        let (cpu_limit, inherited) = match pod_level_limit {
-            Some(pl) if own_limit.unwrap_or(zero).is_zero() => (pl.unwrap_or(zero), true),
-            _ => (own_limit.unwrap_or(zero), false),
-        };
-        let mut lim_steps = Vec::new();
-        if inherited {
-            lim_steps.push(Step::new(
-                format!(
-                    "no own cpu limit: getCPULimit uses the pod-level limit {}",
-                    fmt_q(Some(cpu_limit))
-                ),
-                src::GET_CPU_LIMIT,
-            ));
-            cnotes.push(format!(
-                "cpu limit inherited from spec.resources.limits.cpu ({})",
-                fmt_q(Some(cpu_limit))
-            ));
-        }
-        lim_steps.extend(milli_value_step(Some(cpu_limit).filter(|q| !q.is_zero())));
-        let limit_milli = cpu_limit.milli_value();
+        .map(|(i, ((c, d), &excl))| {
+            let span = source.spans.get(i).copied().unwrap_or_default();
+            let declared_request = d.resources.requests.cpu;
+            container_plan(c, declared_request, pod_level_limit, excl, span, paths, a)
+        })
+        .collect()
+}
 
-        let mut c_shares_steps = req_steps.clone();
-        let shares = match request {
-            None => {
-                c_shares_steps.extend(lim_steps.iter().cloned());
-                c_shares_steps.push(Step::new(
-                    format!(
-                        "no cpu request key: shares come from the cpu limit {}",
-                        fmt_q(Some(cpu_limit))
-                    ),
-                    src::CALCULATE_LINUX_RESOURCES,
-                ));
-                c_shares_steps.push(shares_step(limit_milli));
-                kubelet::milli_cpu_to_shares(MilliCpu(limit_milli))
-            }
-            Some(r) => {
-                let m = r.milli_value();
-                c_shares_steps.push(shares_step(m));
-                kubelet::milli_cpu_to_shares(MilliCpu(m))
-            }
-        };
-        c_shares_steps.push(Step::new(
-            format!("CRI CpuShares = {shares}"),
-            src::CALCULATE_LINUX_RESOURCES,
+/// A container's request as the kubelet reads it, with its derivation.
+fn container_request_steps(request: Option<Quantity>, declared: Option<Quantity>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if declared.is_none() && request.is_some() {
+        steps.push(Step::new(
+            format!(
+                "no cpu request: defaulted to the cpu limit {}",
+                fmt_q(request)
+            ),
+            src::SET_DEFAULTS_POD,
         ));
+    }
+    steps.extend(milli_value_step(request));
+    steps
+}
 
-        let mut c_quota_steps = lim_steps.clone();
-        let mut c_period_steps = Vec::new();
-        let (quota, period) = if a.cpu_cfs_quota {
-            let period = if gate {
-                a.cfs_period
-            } else {
-                PeriodUs(kubelet::QUOTA_PERIOD)
-            };
-            c_period_steps.push(Step::new(
+/// One container: `calculateLinuxResources` (shares from the request, else the limit; quota
+/// from the own or the pod-level limit) → containerd (only non-zero fields) → the runtime.
+fn container_plan(
+    c: &ContainerSpec,
+    declared_request: Option<Quantity>,
+    pod_level_limit: Option<Option<Quantity>>,
+    exclusive: u64,
+    span: Span,
+    paths: &CgroupPaths,
+    a: &Assumptions,
+) -> ContainerPlan {
+    let zero = Quantity { nanos: 0 };
+    let mut cnotes = Vec::new();
+    let request = c.resources.requests.cpu;
+    let own_limit = c.resources.limits.cpu;
+    let req_steps = container_request_steps(request, declared_request);
+    let (cpu_limit, inherited) = match pod_level_limit {
+        Some(pl) if own_limit.unwrap_or(zero).is_zero() => (pl.unwrap_or(zero), true),
+        _ => (own_limit.unwrap_or(zero), false),
+    };
+    let mut lim_steps = Vec::new();
+    if inherited {
+        lim_steps.push(Step::new(
+            format!(
+                "no own cpu limit: getCPULimit uses the pod-level limit {}",
+                fmt_q(Some(cpu_limit))
+            ),
+            src::GET_CPU_LIMIT,
+        ));
+        cnotes.push(format!(
+            "cpu limit inherited from spec.resources.limits.cpu ({})",
+            fmt_q(Some(cpu_limit))
+        ));
+    }
+    lim_steps.extend(milli_value_step(Some(cpu_limit).filter(|q| !q.is_zero())));
+    let limit_milli = cpu_limit.milli_value();
+
+    let (shares, c_shares_steps) = container_shares(request, cpu_limit, &req_steps, &lim_steps);
+
+    let mut c_quota_steps = lim_steps.clone();
+    let mut c_period_steps = Vec::new();
+    let (quota, period) = container_quota(
+        MilliCpu(limit_milli),
+        exclusive,
+        a,
+        &mut c_quota_steps,
+        &mut c_period_steps,
+    );
+    if exclusive > 0 {
+        cnotes.push(format!("static CPU manager: {exclusive} exclusive CPUs"));
+        c_quota_steps.push(Step::new(
+            format!("Guaranteed pod, integral cpu request: {exclusive} exclusive CPUs"),
+            src::GUARANTEED_CPUS,
+        ));
+    }
+    let values = writer::files(
+        CpuResources {
+            shares,
+            quota,
+            period,
+        },
+        Derivations {
+            shares: c_shares_steps,
+            quota: c_quota_steps,
+            period: c_period_steps,
+        },
+        Writer::Runtime,
+        a,
+    );
+    let limit_value = if inherited {
+        Some(limit_milli).filter(|m| *m != 0)
+    } else {
+        milli(own_limit)
+    };
+    let mut req_expl_steps = req_steps;
+    if request.is_none() {
+        req_expl_steps.push(Step::new(
+            "no cpu request and no cpu limit to default it from",
+            src::SET_DEFAULTS_POD,
+        ));
+    }
+    ContainerPlan {
+        name: c.name.clone(),
+        role: c.role,
+        request_millicores: Explained::new(milli(request), req_expl_steps),
+        limit_millicores: Explained::new(limit_value, lim_steps),
+        values,
+        exclusive_cpus: exclusive,
+        cgroup: CgroupPaths {
+            cgroupfs: format!("{}/<container-id>", paths.cgroupfs),
+            systemd: format!("{}/cri-containerd-<container-id>.scope", paths.systemd),
+        },
+        notes: cnotes,
+        span,
+    }
+}
+
+/// `CpuShares` over CRI: `MilliCPUToShares` of the request, or of the limit when the
+/// container has no request key at all.
+fn container_shares(
+    request: Option<Quantity>,
+    cpu_limit: Quantity,
+    req_steps: &[Step],
+    lim_steps: &[Step],
+) -> (Shares, Vec<Step>) {
+    let mut steps = req_steps.to_vec();
+    let from = match request {
+        None => {
+            steps.extend(lim_steps.iter().cloned());
+            steps.push(Step::new(
                 format!(
-                    "CpuPeriod = {period} ({})",
-                    if gate {
-                        "CustomCPUCFSQuotaPeriod on: kubelet cpuCFSQuotaPeriod"
-                    } else {
-                        "default QuotaPeriod"
-                    }
+                    "no cpu request key: shares come from the cpu limit {}",
+                    fmt_q(Some(cpu_limit))
                 ),
                 src::CALCULATE_LINUX_RESOURCES,
             ));
-            c_quota_steps.push(quota_step(
-                limit_milli,
-                period,
-                src::MILLI_CPU_TO_QUOTA_CONTAINER,
-                "milliCPUToQuota",
-            ));
-            let mut q = kubelet::milli_cpu_to_quota(MilliCpu(limit_milli), period);
-            if exclusive[i] > 0 && a.disable_cpu_quota_with_exclusive_cpus() {
-                c_quota_steps.push(Step::new(
-                    format!(
-                        "{} exclusive CPUs and DisableCPUQuotaWithExclusiveCPUs: CpuQuota = -1",
-                        exclusive[i]
-                    ),
-                    src::CALCULATE_LINUX_RESOURCES,
-                ));
-                q = QuotaUs::UNLIMITED;
-            }
-            if q.0 == 0 {
-                c_quota_steps.push(Step::new(
-                    "CpuQuota 0 is not copied into the OCI spec (only non-zero fields are)",
-                    src::CONTAINERD_WITH_RESOURCES,
-                ));
-            }
-            (q, period)
-        } else {
-            let why = "cpuCFSQuota = false: kubelet sends neither CpuQuota nor CpuPeriod";
-            c_quota_steps.push(Step::new(why, src::CALCULATE_LINUX_RESOURCES));
-            c_period_steps.push(Step::new(why, src::CALCULATE_LINUX_RESOURCES));
-            (QuotaUs(0), PeriodUs(0))
-        };
-        if exclusive[i] > 0 {
-            cnotes.push(format!(
-                "static CPU manager: {} exclusive CPUs",
-                exclusive[i]
-            ));
-            c_quota_steps.push(Step::new(
-                format!(
-                    "Guaranteed pod, integral cpu request: {} exclusive CPUs",
-                    exclusive[i]
-                ),
-                src::GUARANTEED_CPUS,
-            ));
+            cpu_limit.milli_value()
         }
-        let values = writer::files(
-            CpuResources {
-                shares,
-                quota,
-                period,
-            },
-            Derivations {
-                shares: c_shares_steps,
-                quota: c_quota_steps,
-                period: c_period_steps,
-            },
-            Writer::Runtime,
-            a,
-        );
-        let limit_value = if inherited {
-            Some(limit_milli).filter(|m| *m != 0)
-        } else {
-            milli(own_limit)
-        };
-        let mut req_expl_steps = req_steps;
-        if request.is_none() {
-            req_expl_steps.push(Step::new(
-                "no cpu request and no cpu limit to default it from",
-                src::SET_DEFAULTS_POD,
-            ));
-        }
-        let orig_span = spans.get(i).copied().unwrap_or_default();
-        containers.push(ContainerPlan {
-            name: c.name.clone(),
-            role: c.role,
-            request_millicores: Explained::new(milli(request), req_expl_steps),
-            limit_millicores: Explained::new(limit_value, lim_steps),
-            values,
-            exclusive_cpus: exclusive[i],
-            cgroup: CgroupPaths {
-                cgroupfs: format!("{}/<container-id>", pod_paths.cgroupfs),
-                systemd: format!("{}/cri-containerd-<container-id>.scope", pod_paths.systemd),
-            },
-            notes: cnotes,
-            span: orig_span,
-        });
-    }
+        Some(r) => r.milli_value(),
+    };
+    let s = kubelet::milli_cpu_to_shares_explained(MilliCpu(from));
+    steps.extend(s.steps);
+    steps.push(Step::new(
+        format!("CRI CpuShares = {}", s.value),
+        src::CALCULATE_LINUX_RESOURCES,
+    ));
+    (s.value, steps)
+}
 
-    if a.pod_quota_rule_unverified() && qos_class == QosClass::Burstable {
-        notes.push(format!(
-            "pod quota: Kubernetes {} replaced ContainerFn; the <= 1.36 declared-limits rule is assumed",
-            a.kubernetes
+/// The container's `CpuQuota` and `CpuPeriod` as the kubelet sends them over CRI.
+fn container_quota(
+    limit: MilliCpu,
+    exclusive: u64,
+    a: &Assumptions,
+    quota_steps: &mut Vec<Step>,
+    period_steps: &mut Vec<Step>,
+) -> (QuotaUs, PeriodUs) {
+    if !a.cpu_cfs_quota {
+        let why = "cpuCFSQuota = false: kubelet sends neither CpuQuota nor CpuPeriod";
+        quota_steps.push(Step::new(why, src::CALCULATE_LINUX_RESOURCES));
+        period_steps.push(Step::new(why, src::CALCULATE_LINUX_RESOURCES));
+        return (QuotaUs(0), PeriodUs(0));
+    }
+    let gate = a.custom_cpu_cfs_quota_period();
+    let period = if gate {
+        a.cfs_period
+    } else {
+        PeriodUs::DEFAULT
+    };
+    period_steps.push(Step::new(
+        format!(
+            "CpuPeriod = {period} ({})",
+            if gate {
+                "CustomCPUCFSQuotaPeriod on: kubelet cpuCFSQuotaPeriod"
+            } else {
+                "default QuotaPeriod"
+            }
+        ),
+        src::CALCULATE_LINUX_RESOURCES,
+    ));
+    let computed = kubelet::milli_cpu_to_quota_explained(limit, period, QuotaFn::Container);
+    quota_steps.extend(computed.steps);
+    let mut q = computed.value;
+    if exclusive > 0 && a.disable_cpu_quota_with_exclusive_cpus() {
+        quota_steps.push(Step::new(
+            format!(
+                "{exclusive} exclusive CPUs and DisableCPUQuotaWithExclusiveCPUs: CpuQuota = -1"
+            ),
+            src::CALCULATE_LINUX_RESOURCES,
+        ));
+        q = QuotaUs::UNLIMITED;
+    }
+    if q.0 == 0 {
+        quota_steps.push(Step::new(
+            "CpuQuota 0 is not copied into the OCI spec (only non-zero fields are)",
+            src::CONTAINERD_WITH_RESOURCES,
         ));
     }
-
-    Ok(PodPlan {
-        kind: w.kind.clone(),
-        namespace: w.namespace().to_string(),
-        name: w.metadata.name.clone(),
-        qos,
-        qos_tier: tier,
-        cgroup: pod_paths,
-        request_millicores: Explained::new(req_milli, request_steps),
-        limit_millicores: Explained::new(pod_limit, limit_steps),
-        pod: pod_values,
-        containers,
-        notes,
-        span: w.span,
-    })
+    (q, period)
 }
 
 #[cfg(test)]

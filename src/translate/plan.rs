@@ -6,60 +6,16 @@
 //! `cpu.cfs_period_us`, `cpu.weight`, `cpu.max`) and every [`Explained`] value serializes as
 //! its bare value. Spans stay byte offsets; renderers resolve them.
 
+use crate::cpu::{CgroupVersion, CpuMax, CpuShare};
 use crate::manifest::model::Role;
 use crate::profile::{Assumptions, CgroupDriver};
 use crate::source::Span;
 use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
 use serde::{Serialize, Serializer};
 
+pub use crate::cpu::{Explained, Step};
+
 use super::TranslateError;
-
-/// One step of a derivation: what was computed, and the upstream rule that says so.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Step {
-    /// The step with its numbers, e.g. `MilliCPUToShares(500) = 500*1024/1000 = 512`.
-    pub text: String,
-    /// The upstream source of the rule (project, path, function).
-    pub source: &'static str,
-}
-
-impl Step {
-    /// A step.
-    pub fn new(text: impl Into<String>, source: &'static str) -> Step {
-        Step {
-            text: text.into(),
-            source,
-        }
-    }
-}
-
-/// A value with the steps that produced it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Explained<T> {
-    /// The value.
-    pub value: T,
-    /// How it was derived, in order.
-    pub steps: Vec<Step>,
-    /// True when nothing wrote this cgroup file: the value is the kernel's default.
-    pub kernel_default: bool,
-}
-
-impl<T> Explained<T> {
-    /// A derived value.
-    pub fn new(value: T, steps: Vec<Step>) -> Explained<T> {
-        Explained {
-            value,
-            steps,
-            kernel_default: false,
-        }
-    }
-}
-
-impl<T: Serialize> Serialize for Explained<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.value.serialize(s)
-    }
-}
 
 /// The five CPU files of one cgroup, as they read after the kubelet or runtime wrote them.
 ///
@@ -79,9 +35,27 @@ pub struct CgroupValues {
     /// v2 `cpu.weight`.
     #[serde(rename = "cpu.weight")]
     pub weight: Explained<Weight>,
-    /// v2 `cpu.max` (`"<quota> <period>"`, `"max <period>"` when unlimited).
+    /// v2 `cpu.max` (serialized as `"<quota> <period>"`, `"max <period>"` when unlimited).
     #[serde(rename = "cpu.max")]
-    pub max: Explained<String>,
+    pub max: Explained<CpuMax>,
+}
+
+impl CgroupValues {
+    /// The weight and bandwidth files one cgroup version reads: v1 `cpu.shares` +
+    /// `cpu.cfs_quota_us`/`cpu.cfs_period_us`, or v2 `cpu.weight` + `cpu.max` (crun and systemd
+    /// may round the v2 quota differently from v1, so the two are not interchangeable).
+    pub fn for_version(&self, version: CgroupVersion) -> (CpuShare, CpuMax) {
+        match version {
+            CgroupVersion::V1 => (
+                CpuShare::Shares(self.shares.value),
+                CpuMax {
+                    quota: self.cfs_quota_us.value,
+                    period: self.cfs_period_us.value,
+                },
+            ),
+            CgroupVersion::V2 => (CpuShare::Weight(self.weight.value), self.max.value),
+        }
+    }
 }
 
 /// Kubernetes QoS class.

@@ -114,11 +114,11 @@ impl ResourceSpec {
 /// One container as the kubelet sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerSpec {
-    /// Name.
+    /// Container name as written.
     pub name: String,
     /// Effective role.
     pub role: Role,
-    /// Resources.
+    /// Its requests and limits.
     pub resources: ResourceSpec,
 }
 
@@ -373,7 +373,7 @@ pub struct PodLimits {
     pub cpu: Option<Quantity>,
     /// True when the pod quota counts as declared (`cpuLimitsDeclared`).
     pub cpu_declared: bool,
-    /// Derivation.
+    /// How the limit was aggregated.
     pub steps: Vec<Step>,
 }
 

@@ -5,6 +5,8 @@
 //! behaviour; which files end up written, and which keep the kernel default, follows from
 //! the writer's rules below.
 
+use super::kubelet::linear_shares_to_weight;
+use crate::cpu::CpuMax;
 use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
 
 /// Upstream locations cited by explanations.
@@ -38,7 +40,7 @@ pub fn runtime_linear_weight(shares: Shares) -> Weight {
     if shares.0 == 0 {
         return Weight(0);
     }
-    Weight(1u64.wrapping_add(shares.0.wrapping_sub(2).wrapping_mul(9999) / 262_142))
+    linear_shares_to_weight(shares)
 }
 
 /// The quadratic-in-log2 shares → weight: `0 → 0`, `≤ 2 → 1`, `≥ 262144 → 10000`, else
@@ -58,8 +60,8 @@ pub fn quadratic_weight(shares: Shares) -> Weight {
     if s <= 2 {
         return Weight(1);
     }
-    if s >= 262_144 {
-        return Weight(10_000);
+    if s >= Shares::MAX.0 {
+        return Weight::MAX;
     }
     let l = (s as f64).log2();
     let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
@@ -76,6 +78,8 @@ pub struct SystemdQuota {
     pub quota: QuotaUs,
     /// True when the value was rounded up.
     pub rounded: bool,
+    /// `quota*1e6/period` before the round-up (equal to `per_sec_usec` when not rounded).
+    pub unrounded_per_sec: u64,
 }
 
 /// systemd driver: `CPUQuotaPerSecUSec = quota*1e6/period` (period 100000 if 0), rounded
@@ -92,6 +96,7 @@ pub fn systemd_add_cpu_quota(quota: QuotaUs, period: PeriodUs) -> SystemdQuota {
             per_sec_usec: None,
             quota,
             rounded: false,
+            unrounded_per_sec: 0,
         };
     }
     if quota.0 <= 0 {
@@ -99,58 +104,70 @@ pub fn systemd_add_cpu_quota(quota: QuotaUs, period: PeriodUs) -> SystemdQuota {
             per_sec_usec: Some(u64::MAX),
             quota,
             rounded: false,
+            unrounded_per_sec: u64::MAX,
         };
     }
     let period = if period.0 == 0 { 100_000 } else { period.0 };
-    let mut per_sec = (quota.0.wrapping_mul(1_000_000) as u64) / period;
-    if per_sec.is_multiple_of(10_000) {
+    let unrounded_per_sec = (quota.0.wrapping_mul(1_000_000) as u64) / period;
+    if unrounded_per_sec.is_multiple_of(10_000) {
         return SystemdQuota {
-            per_sec_usec: Some(per_sec),
+            per_sec_usec: Some(unrounded_per_sec),
             quota,
             rounded: false,
+            unrounded_per_sec,
         };
     }
-    per_sec = (per_sec / 10_000 + 1) * 10_000;
+    let per_sec = (unrounded_per_sec / 10_000 + 1) * 10_000;
     let q = (per_sec as i64).wrapping_mul(period as i64) / 1_000_000;
     SystemdQuota {
         per_sec_usec: Some(per_sec),
         quota: QuotaUs(q),
         rounded: true,
+        unrounded_per_sec,
     }
 }
 
 /// runc (opencontainers/cgroups `fs2/cpu.go` `setCPU`): writes `cpu.max` when quota or
 /// period is non-zero: `"max"` unless quota > 0, then `" "` + period (100000 when 0).
 /// `None`: nothing written.
-pub fn runc_cpu_max(quota: QuotaUs, period: PeriodUs) -> Option<String> {
+pub fn runc_cpu_max(quota: QuotaUs, period: PeriodUs) -> Option<CpuMax> {
     if quota.0 == 0 && period.0 == 0 {
         return None;
     }
-    let q = if quota.0 > 0 {
-        quota.0.to_string()
+    let quota = if quota.0 > 0 {
+        quota
     } else {
-        "max".to_string()
+        QuotaUs::UNLIMITED
     };
-    let p = if period.0 == 0 { 100_000 } else { period.0 };
-    Some(format!("{q} {p}"))
+    let period = if period.0 == 0 {
+        PeriodUs::DEFAULT
+    } else {
+        period
+    };
+    Some(CpuMax { quota, period })
 }
 
 /// crun (`src/libcrun/cgroup-resources.c` `write_cpu_resources`): OCI quota/period read as
 /// int64, unset (0) → −1; writes `cpu.max` only if quota > 0 or period > 0; period −1 →
 /// 100000; quota < 0 → `"max <period>"`. Unlike runc, quota −1 without a period writes
 /// nothing. `None`: nothing written.
-pub fn crun_cpu_max(quota: QuotaUs, period: PeriodUs) -> Option<String> {
+pub fn crun_cpu_max(quota: QuotaUs, period: PeriodUs) -> Option<CpuMax> {
     let q = if quota.0 != 0 { quota.0 } else { -1 };
     let p = if period.0 != 0 { period.0 as i64 } else { -1 };
     if !(q > 0 || p > 0) {
         return None;
     }
-    let p = if p < 0 { 100_000 } else { p };
-    if q < 0 {
-        Some(format!("max {p}"))
+    let period = if p < 0 {
+        PeriodUs::DEFAULT
     } else {
-        Some(format!("{q} {p}"))
-    }
+        PeriodUs(p as u64)
+    };
+    let quota = if q < 0 {
+        QuotaUs::UNLIMITED
+    } else {
+        QuotaUs(q)
+    };
+    Some(CpuMax { quota, period })
 }
 
 #[cfg(test)]
@@ -410,37 +427,53 @@ mod tests {
     #[test]
     fn cpu_max_strings() {
         assert_eq!(
-            runc_cpu_max(QuotaUs(50_000), PeriodUs(100_000)).as_deref(),
+            runc_cpu_max(QuotaUs(50_000), PeriodUs(100_000))
+                .map(|m| m.to_string())
+                .as_deref(),
             Some("50000 100000")
         );
         assert_eq!(
-            runc_cpu_max(QuotaUs(0), PeriodUs(100_000)).as_deref(),
+            runc_cpu_max(QuotaUs(0), PeriodUs(100_000))
+                .map(|m| m.to_string())
+                .as_deref(),
             Some("max 100000")
         );
         assert_eq!(
-            runc_cpu_max(QuotaUs(-1), PeriodUs(5000)).as_deref(),
+            runc_cpu_max(QuotaUs(-1), PeriodUs(5000))
+                .map(|m| m.to_string())
+                .as_deref(),
             Some("max 5000")
         );
         assert_eq!(
-            runc_cpu_max(QuotaUs(-1), PeriodUs(0)).as_deref(),
+            runc_cpu_max(QuotaUs(-1), PeriodUs(0))
+                .map(|m| m.to_string())
+                .as_deref(),
             Some("max 100000")
         );
         assert_eq!(
-            runc_cpu_max(QuotaUs(20_000), PeriodUs(0)).as_deref(),
+            runc_cpu_max(QuotaUs(20_000), PeriodUs(0))
+                .map(|m| m.to_string())
+                .as_deref(),
             Some("20000 100000")
         );
         assert_eq!(runc_cpu_max(QuotaUs(0), PeriodUs(0)), None);
 
         assert_eq!(
-            crun_cpu_max(QuotaUs(50_000), PeriodUs(100_000)).as_deref(),
+            crun_cpu_max(QuotaUs(50_000), PeriodUs(100_000))
+                .map(|m| m.to_string())
+                .as_deref(),
             Some("50000 100000")
         );
         assert_eq!(
-            crun_cpu_max(QuotaUs(0), PeriodUs(100_000)).as_deref(),
+            crun_cpu_max(QuotaUs(0), PeriodUs(100_000))
+                .map(|m| m.to_string())
+                .as_deref(),
             Some("max 100000")
         );
         assert_eq!(
-            crun_cpu_max(QuotaUs(-1), PeriodUs(5000)).as_deref(),
+            crun_cpu_max(QuotaUs(-1), PeriodUs(5000))
+                .map(|m| m.to_string())
+                .as_deref(),
             Some("max 5000")
         );
         assert_eq!(
@@ -449,7 +482,9 @@ mod tests {
             "crun differs from runc here"
         );
         assert_eq!(
-            crun_cpu_max(QuotaUs(20_000), PeriodUs(0)).as_deref(),
+            crun_cpu_max(QuotaUs(20_000), PeriodUs(0))
+                .map(|m| m.to_string())
+                .as_deref(),
             Some("20000 100000")
         );
         assert_eq!(crun_cpu_max(QuotaUs(0), PeriodUs(0)), None);

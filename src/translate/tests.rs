@@ -484,7 +484,7 @@ fn upstream_test_calculate_linux_resources() {
         let p = translate_workload(&pod(one(req, lim), vec![], None), &a).unwrap();
         assert_eq!(container_cri(&p.containers[0]), want, "case {i}");
         assert_eq!(
-            p.containers[0].values.max.value,
+            p.containers[0].values.max.value.to_string(),
             format!("{} 100000", want.1.unwrap()),
             "case {i}"
         );
@@ -505,7 +505,7 @@ fn upstream_test_generate_linux_container_resources() {
         let p = translate_workload(&pod(one(req, lim), vec![], None), &a).unwrap();
         let c = &p.containers[0];
         assert_eq!(container_cri(c), (shares, None, None));
-        assert_eq!(c.values.max.value, "max 100000");
+        assert_eq!(c.values.max.value.to_string(), "max 100000");
         assert!(c.values.max.kernel_default);
     }
 }
@@ -521,7 +521,7 @@ fn limit_only_container_gets_period_and_max() {
         translate_workload(&pod(one(list("100m", ""), list("", "")), vec![], None), &a).unwrap();
     let c = &p.containers[0];
     assert_eq!(container_cri(c), (102, None, Some(100_000)));
-    assert_eq!(c.values.max.value, "max 100000");
+    assert_eq!(c.values.max.value.to_string(), "max 100000");
     assert!(
         !c.values.max.kernel_default,
         "runc writes \"max 100000\" because a period is set"
@@ -564,8 +564,8 @@ fn systemd_rounding_end_to_end() {
     let w = pod(one(list("15m", "10Mi"), list("15m", "10Mi")), vec![], None);
     // Container: runc 1.4 writes the rounded quota; pod (kubelet 1.34, cgroups v0.0.1) does not.
     let p = translate_workload(&w, &Assumptions::default()).unwrap();
-    assert_eq!(p.containers[0].values.max.value, "2000 100000");
-    assert_eq!(p.pod.max.value, "1500 100000");
+    assert_eq!(p.containers[0].values.max.value.to_string(), "2000 100000");
+    assert_eq!(p.pod.max.value.to_string(), "1500 100000");
     let p35 = translate_workload(
         &w,
         &Assumptions {
@@ -574,7 +574,7 @@ fn systemd_rounding_end_to_end() {
         },
     )
     .unwrap();
-    assert_eq!(p35.pod.max.value, "2000 100000");
+    assert_eq!(p35.pod.max.value.to_string(), "2000 100000");
     let fs = translate_workload(
         &w,
         &Assumptions {
@@ -597,10 +597,10 @@ fn static_cpu_manager_exclusive_cpus() {
     let c = &p.containers[0];
     assert_eq!(p.qos.value, QosClass::Guaranteed);
     assert_eq!(c.exclusive_cpus, 2);
-    assert_eq!(c.values.max.value, "max 100000");
+    assert_eq!(c.values.max.value.to_string(), "max 100000");
     assert_eq!(c.values.cfs_quota_us.value, QuotaUs(-1));
     assert!(!c.values.cfs_quota_us.kernel_default);
-    assert_eq!(p.pod.max.value, "max 100000");
+    assert_eq!(p.pod.max.value.to_string(), "max 100000");
     // Before 1.33 the quota stays.
     let old = Assumptions {
         kubernetes: KubeVersion::new(32),
@@ -608,8 +608,11 @@ fn static_cpu_manager_exclusive_cpus() {
     };
     let p = translate_workload(&w, &old).unwrap();
     assert_eq!(p.containers[0].exclusive_cpus, 2);
-    assert_eq!(p.containers[0].values.max.value, "200000 100000");
-    assert_eq!(p.pod.max.value, "200000 100000");
+    assert_eq!(
+        p.containers[0].values.max.value.to_string(),
+        "200000 100000"
+    );
+    assert_eq!(p.pod.max.value.to_string(), "200000 100000");
     // Non-integral request: shared pool, normal quota.
     let w = pod(
         one(list("1500m", "1Gi"), list("1500m", "1Gi")),
@@ -618,7 +621,10 @@ fn static_cpu_manager_exclusive_cpus() {
     );
     let p = translate_workload(&w, &a).unwrap();
     assert_eq!(p.containers[0].exclusive_cpus, 0);
-    assert_eq!(p.containers[0].values.max.value, "150000 100000");
+    assert_eq!(
+        p.containers[0].values.max.value.to_string(),
+        "150000 100000"
+    );
 }
 
 #[test]
@@ -715,7 +721,7 @@ fn init_container_without_limit_disables_pod_quota() {
     };
     let p = translate_workload(&w, &old).unwrap();
     assert_eq!(p.limit_millicores.value, Some(1000));
-    assert_eq!(p.pod.max.value, "100000 100000");
+    assert_eq!(p.pod.max.value.to_string(), "100000 100000");
 }
 
 #[test]
@@ -837,7 +843,7 @@ fn tier_values() {
         Weight(313),
         "kubernetes PR #139807: kubepods.slice cpu.weight 313"
     );
-    assert_eq!(kubepods.max.value, "max 100000");
+    assert_eq!(kubepods.max.value.to_string(), "max 100000");
     assert!(kubepods.max.kernel_default && kubepods.cfs_quota_us.kernel_default);
     let be = kubelet_managed_values(kubelet::besteffort_tier_shares(), Vec::new(), &a);
     assert_eq!(be.weight.value, Weight(1));

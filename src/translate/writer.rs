@@ -14,19 +14,9 @@ use super::runtime::{
     self, crun_cpu_max, quadratic_weight, runc_cpu_max, runtime_linear_weight,
     systemd_add_cpu_quota,
 };
+use crate::cpu::CpuMax;
 use crate::profile::{Assumptions, CgroupDriver, RuntimeFamily, WeightFormula};
 use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
-
-/// Kernel default of `cpu.shares` for a new cgroup.
-pub const KERNEL_DEFAULT_SHARES: Shares = Shares(1024);
-/// Kernel default of `cpu.weight`.
-pub const KERNEL_DEFAULT_WEIGHT: Weight = Weight(100);
-/// Kernel default of `cpu.cfs_quota_us` (unlimited).
-pub const KERNEL_DEFAULT_QUOTA: QuotaUs = QuotaUs(-1);
-/// Kernel default of `cpu.cfs_period_us`.
-pub const KERNEL_DEFAULT_PERIOD: PeriodUs = PeriodUs(100_000);
-/// Kernel default of `cpu.max`.
-pub const KERNEL_DEFAULT_MAX: &str = "max 100000";
 
 /// Who writes the cgroup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +84,145 @@ fn kernel_default<T>(value: T, mut steps: Vec<Step>, text: String) -> Explained<
     }
 }
 
+/// The quota the writer puts into cgroupfs under the systemd driver: systemd keeps
+/// `CPUQuotaPerSecUSec` in whole percent, and some writers copy the rounded value back.
+fn systemd_quota(
+    res: CpuResources,
+    writer: Writer,
+    who: &str,
+    a: &Assumptions,
+    steps: &mut Vec<Step>,
+) -> QuotaUs {
+    let mut quota = res.quota;
+    if a.driver == CgroupDriver::Systemd && res.quota.0 > 0 {
+        let r = systemd_add_cpu_quota(res.quota, res.period);
+        if r.rounded {
+            let per_sec = r.per_sec_usec.unwrap_or_default();
+            let raw = r.unrounded_per_sec;
+            let writes_rounded = match writer {
+                Writer::Kubelet => a.kubelet_writes_rounded_quota(),
+                Writer::Runtime => a.runtime_writes_rounded_quota(),
+            };
+            steps.push(Step::new(
+                format!(
+                    "systemd driver: CPUQuotaPerSecUSec = {}*1000000/{} = {raw}, rounded up to a multiple of 10000 = {per_sec}",
+                    res.quota, res.period
+                ),
+                runtime::src::ADD_CPU_QUOTA,
+            ));
+            if writes_rounded {
+                quota = r.quota;
+                steps.push(Step::new(
+                    format!("{who} also writes the rounded quota to cgroupfs: {per_sec}*{}/1000000 = {}", res.period, r.quota),
+                    runtime::src::ADD_CPU_QUOTA,
+                ));
+            } else {
+                steps.push(Step::new(
+                    format!(
+                        "{who} rounds only the systemd unit property and writes the unrounded quota {} to cgroupfs \
+                         (systemd would set {} when it re-applies the unit)",
+                        res.quota, r.quota
+                    ),
+                    runtime::src::ADD_CPU_QUOTA,
+                ));
+            }
+        } else {
+            steps.push(Step::new(
+                format!(
+                    "systemd driver: CPUQuotaPerSecUSec = {}*1000000/{} = {} (already a multiple of 10000)",
+                    res.quota,
+                    res.period,
+                    r.per_sec_usec.unwrap_or_default()
+                ),
+                runtime::src::ADD_CPU_QUOTA,
+            ));
+        }
+    }
+    quota
+}
+
+/// The `cpu.weight` the writer derives from `shares`: the kubelet's linear `getCPUWeight`,
+/// or the runtime's linear or quadratic formula; 0 when nothing is written.
+fn weight_for(
+    shares: Shares,
+    writer: Writer,
+    who: &str,
+    a: &Assumptions,
+    steps: &mut Vec<Step>,
+) -> Weight {
+    match writer {
+        Writer::Kubelet => {
+            let w = if shares.0 == 0 {
+                Weight(0)
+            } else {
+                kubelet_cpu_weight(Some(shares))
+            };
+            steps.push(Step::new(
+                format!("kubelet getCPUWeight({}) = {} (linear: 1 + (shares-2)*9999/262142, 10000 from 262144)", shares, w),
+                kubelet::src::GET_CPU_WEIGHT,
+            ));
+            w
+        }
+        Writer::Runtime => match a.effective_weight_formula() {
+            WeightFormula::Linear => {
+                let w = runtime_linear_weight(shares);
+                steps.push(Step::new(
+                    format!("{who}: linear 1 + ({}-2)*9999/262142 = {w}", shares),
+                    runtime::src::LINEAR_WEIGHT,
+                ));
+                w
+            }
+            WeightFormula::Quadratic => {
+                let w = quadratic_weight(shares);
+                steps.push(Step::new(
+                    format!(
+                        "{who}: quadratic ceil(10^((L*L+125*L)/612 - 7/34)), L = log2({}) = {:.4} → {w}",
+                        shares,
+                        (shares.0.max(1) as f64).log2()
+                    ),
+                    runtime::src::QUADRATIC_WEIGHT,
+                ));
+                w
+            }
+        },
+    }
+}
+
+/// `cpu.max` as the writer leaves it: runc or crun semantics for `quota` and `period`, or the
+/// kernel default when neither is set.
+fn cpu_max_file(
+    quota: QuotaUs,
+    period: PeriodUs,
+    writer: Writer,
+    who: &str,
+    a: &Assumptions,
+    max_steps: Vec<Step>,
+) -> Explained<CpuMax> {
+    let max = match (writer, a.runtime.family()) {
+        (Writer::Runtime, RuntimeFamily::Crun) => crun_cpu_max(quota, period),
+        _ => runc_cpu_max(quota, period),
+    };
+    match max {
+        Some(s) => written(
+            s,
+            max_steps,
+            format!(
+                "{who} writes cpu.max = \"{s}\" (quota {quota}, period {})",
+                period
+            ),
+            v2_source(writer, a),
+        ),
+        None => kernel_default(
+            CpuMax::default(),
+            max_steps,
+            format!(
+                "cpu.max not written (no quota, no period): kernel default \"{}\"",
+                CpuMax::default()
+            ),
+        ),
+    }
+}
+
 /// The values of all five files after `writer` applied `res`.
 pub fn files(res: CpuResources, d: Derivations, writer: Writer, a: &Assumptions) -> CgroupValues {
     let who = writer_name(writer, a);
@@ -108,64 +237,15 @@ pub fn files(res: CpuResources, d: Derivations, writer: Writer, a: &Assumptions)
         )
     } else {
         kernel_default(
-            KERNEL_DEFAULT_SHARES,
+            Shares::DEFAULT,
             d.shares.clone(),
-            "cpu.shares not written: kernel default 1024".into(),
+            format!("cpu.shares not written: kernel default {}", Shares::DEFAULT),
         )
     };
 
     // --- systemd quota rounding (both versions) ---
     let mut quota_steps = d.quota.clone();
-    let mut quota = res.quota;
-    if a.driver == CgroupDriver::Systemd && res.quota.0 > 0 {
-        let r = systemd_add_cpu_quota(res.quota, res.period);
-        if r.rounded {
-            let per_sec = r.per_sec_usec.unwrap_or_default();
-            let raw = (res.quota.0 as u64).wrapping_mul(1_000_000)
-                / if res.period.0 == 0 {
-                    100_000
-                } else {
-                    res.period.0
-                };
-            let writes_rounded = match writer {
-                Writer::Kubelet => a.kubelet_writes_rounded_quota(),
-                Writer::Runtime => a.runtime_writes_rounded_quota(),
-            };
-            quota_steps.push(Step::new(
-                format!(
-                    "systemd driver: CPUQuotaPerSecUSec = {}*1000000/{} = {raw}, rounded up to a multiple of 10000 = {per_sec}",
-                    res.quota, res.period
-                ),
-                runtime::src::ADD_CPU_QUOTA,
-            ));
-            if writes_rounded {
-                quota = r.quota;
-                quota_steps.push(Step::new(
-                    format!("{who} also writes the rounded quota to cgroupfs: {per_sec}*{}/1000000 = {}", res.period, r.quota),
-                    runtime::src::ADD_CPU_QUOTA,
-                ));
-            } else {
-                quota_steps.push(Step::new(
-                    format!(
-                        "{who} rounds only the systemd unit property and writes the unrounded quota {} to cgroupfs \
-                         (systemd would set {} when it re-applies the unit)",
-                        res.quota, r.quota
-                    ),
-                    runtime::src::ADD_CPU_QUOTA,
-                ));
-            }
-        } else {
-            quota_steps.push(Step::new(
-                format!(
-                    "systemd driver: CPUQuotaPerSecUSec = {}*1000000/{} = {} (already a multiple of 10000)",
-                    res.quota,
-                    res.period,
-                    r.per_sec_usec.unwrap_or_default()
-                ),
-                runtime::src::ADD_CPU_QUOTA,
-            ));
-        }
-    }
+    let quota = systemd_quota(res, writer, &who, a, &mut quota_steps);
 
     // --- cfs_quota_us / cfs_period_us (v1) ---
     let cfs_quota_us = if quota.0 != 0 {
@@ -177,9 +257,12 @@ pub fn files(res: CpuResources, d: Derivations, writer: Writer, a: &Assumptions)
         )
     } else {
         kernel_default(
-            KERNEL_DEFAULT_QUOTA,
+            QuotaUs::UNLIMITED,
             quota_steps.clone(),
-            "cpu.cfs_quota_us not written (quota unset): kernel default -1 (unlimited)".into(),
+            format!(
+                "cpu.cfs_quota_us not written (quota unset): kernel default {} (unlimited)",
+                QuotaUs::UNLIMITED
+            ),
         )
     };
     let cfs_period_us = if res.period.0 != 0 {
@@ -191,50 +274,18 @@ pub fn files(res: CpuResources, d: Derivations, writer: Writer, a: &Assumptions)
         )
     } else {
         kernel_default(
-            KERNEL_DEFAULT_PERIOD,
+            PeriodUs::DEFAULT,
             d.period.clone(),
-            "cpu.cfs_period_us not written (period unset): kernel default 100000".into(),
+            format!(
+                "cpu.cfs_period_us not written (period unset): kernel default {}",
+                PeriodUs::DEFAULT
+            ),
         )
     };
 
     // --- cpu.weight (v2) ---
     let mut weight_steps = d.shares.clone();
-    let weight = match writer {
-        Writer::Kubelet => {
-            let w = if res.shares.0 == 0 {
-                Weight(0)
-            } else {
-                kubelet_cpu_weight(Some(res.shares))
-            };
-            weight_steps.push(Step::new(
-                format!("kubelet getCPUWeight({}) = {} (linear: 1 + (shares-2)*9999/262142, 10000 from 262144)", res.shares, w),
-                kubelet::src::GET_CPU_WEIGHT,
-            ));
-            w
-        }
-        Writer::Runtime => match a.effective_weight_formula() {
-            WeightFormula::Linear => {
-                let w = runtime_linear_weight(res.shares);
-                weight_steps.push(Step::new(
-                    format!("{who}: linear 1 + ({}-2)*9999/262142 = {w}", res.shares),
-                    runtime::src::LINEAR_WEIGHT,
-                ));
-                w
-            }
-            WeightFormula::Quadratic => {
-                let w = quadratic_weight(res.shares);
-                weight_steps.push(Step::new(
-                    format!(
-                        "{who}: quadratic ceil(10^((L*L+125*L)/612 - 7/34)), L = log2({}) = {:.4} → {w}",
-                        res.shares,
-                        (res.shares.0.max(1) as f64).log2()
-                    ),
-                    runtime::src::QUADRATIC_WEIGHT,
-                ));
-                w
-            }
-        },
-    };
+    let weight = weight_for(res.shares, writer, &who, a, &mut weight_steps);
     let weight = if weight.0 != 0 {
         written(
             weight,
@@ -244,35 +295,16 @@ pub fn files(res: CpuResources, d: Derivations, writer: Writer, a: &Assumptions)
         )
     } else {
         kernel_default(
-            KERNEL_DEFAULT_WEIGHT,
+            Weight::DEFAULT,
             weight_steps,
-            "cpu.weight not written: kernel default 100".into(),
+            format!("cpu.weight not written: kernel default {}", Weight::DEFAULT),
         )
     };
 
     // --- cpu.max (v2) ---
     let mut max_steps = quota_steps;
     max_steps.extend(d.period.iter().cloned());
-    let text = match (writer, a.runtime.family()) {
-        (Writer::Runtime, RuntimeFamily::Crun) => crun_cpu_max(quota, res.period),
-        _ => runc_cpu_max(quota, res.period),
-    };
-    let max = match text {
-        Some(s) => written(
-            s.clone(),
-            max_steps,
-            format!(
-                "{who} writes cpu.max = \"{s}\" (quota {quota}, period {})",
-                res.period
-            ),
-            v2_source(writer, a),
-        ),
-        None => kernel_default(
-            KERNEL_DEFAULT_MAX.to_string(),
-            max_steps,
-            "cpu.max not written (no quota, no period): kernel default \"max 100000\"".into(),
-        ),
-    };
+    let max = cpu_max_file(quota, res.period, writer, &who, a, max_steps);
 
     CgroupValues {
         shares,
@@ -320,7 +352,7 @@ mod tests {
         assert_eq!(v.cfs_period_us.value, PeriodUs(100_000));
         assert!(v.cfs_period_us.kernel_default);
         assert_eq!(v.weight.value, Weight(1));
-        assert_eq!(v.max.value, "max 100000");
+        assert_eq!(v.max.value.to_string(), "max 100000");
         assert!(v.max.kernel_default);
     }
 
@@ -334,7 +366,7 @@ mod tests {
             &a(CgroupDriver::Systemd, Runtime::Runc1_4, 34),
         );
         assert_eq!(new.cfs_quota_us.value, QuotaUs(2000));
-        assert_eq!(new.max.value, "2000 100000");
+        assert_eq!(new.max.value.to_string(), "2000 100000");
         let old = files(
             r,
             Derivations::default(),
@@ -348,14 +380,14 @@ mod tests {
             Writer::Runtime,
             &a(CgroupDriver::Systemd, Runtime::Crun1_23, 34),
         );
-        assert_eq!(crun.max.value, "1500 100000");
+        assert_eq!(crun.max.value.to_string(), "1500 100000");
         let fs = files(
             r,
             Derivations::default(),
             Writer::Runtime,
             &a(CgroupDriver::Cgroupfs, Runtime::Runc1_4, 34),
         );
-        assert_eq!(fs.max.value, "1500 100000");
+        assert_eq!(fs.max.value.to_string(), "1500 100000");
         // Kubelet-written pod cgroups: rounded from 1.35 (opencontainers/cgroups v0.0.3).
         let k34 = files(
             r,
@@ -416,7 +448,7 @@ mod tests {
         );
         assert_eq!(v.cfs_quota_us.value, QuotaUs(-1));
         assert!(!v.cfs_quota_us.kernel_default);
-        assert_eq!(v.max.value, "max 100000");
+        assert_eq!(v.max.value.to_string(), "max 100000");
         assert!(!v.max.kernel_default);
     }
 }

@@ -649,3 +649,47 @@ fn renders_are_deterministic_in_process() {
         assert_eq!(a, b);
     }
 }
+
+/// Issue 13 defect 4: `check` and `translate` used two arithmetics for the quota. A limit so
+/// large that the kubelet's int64 `milli*period` overflows wraps (to the 1 ms floor here);
+/// KCPU007 used to say the quota "never throttles" while `translate` printed the wrapped
+/// `cpu.max`. Both now come from `translate::kubelet::milli_cpu_to_quota`.
+#[test]
+fn check_and_translate_agree_on_overflowing_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (i, limit) in ["9223372036854775807", "1e25"].iter().enumerate() {
+        let path = dir.path().join(format!("huge{i}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: huge}}\nspec:\n  containers:\n  - name: app\n    resources:\n      requests: {{cpu: 100m}}\n      limits: {{cpu: \"{limit}\"}}\n"
+            ),
+        )
+        .expect("write manifest");
+        let p = path.to_str().expect("utf-8 path");
+        let out = kcpu()
+            .args(["translate", "-o", "json", p])
+            .output()
+            .expect("run kcpu");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{limit}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let max = json["pods"][0]["containers"][0]["cpu.max"]
+            .as_str()
+            .expect("cpu.max")
+            .to_string();
+        assert_eq!(max, "1000 100000", "{limit}: the kubelet's wrapped quota");
+        let (code, stdout, stderr) = check(&["--no-policy", p]);
+        assert_eq!(code, 1, "{limit}: {stdout}{stderr}");
+        assert!(stdout.contains("KCPU007"), "{limit}: {stdout}");
+        assert!(
+            stdout.contains(&format!("cpu.max reads \"{max}\"")),
+            "{limit}: KCPU007 must state translate's cpu.max {max:?}:\n{stdout}"
+        );
+        assert!(!stdout.contains("never throttles"), "{limit}: {stdout}");
+    }
+}

@@ -1,9 +1,11 @@
 //! KCPU007 `cpu-above-maximum`: a CPU value above the policy's `max-cpu` (default 256 CPUs)
 //! (pure core).
 
-use super::{fmt_cores, suspicious_unit, written_cpu};
+use super::{fmt_cores, fmt_us, suspicious_unit, written_cpu};
+use crate::cpu::CpuMax;
 use crate::finding::{Finding, Severity};
 use crate::lint::{Check, FixKind, Rule, RuleMeta, WorkloadCx};
+use crate::translate::kubelet;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -53,6 +55,22 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let raw = e.value.raw.trim();
+        let period = cx.policy.cfs_period;
+        let m = q.millicpu();
+        let note = if e.what.ends_with("limit") && kubelet::quota_overflows(m, period) {
+            // One arithmetic with `translate`: the kubelet's int64 `milli*period` wraps.
+            let quota = kubelet::milli_cpu_to_quota(m, period);
+            format!(
+                "as a limit it overflows the kubelet's int64 quota arithmetic ({}*{}/1000 wraps): cpu.max reads \"{}\", so the container is throttled to {} of CPU per {} period",
+                m.0,
+                period.0,
+                CpuMax { quota, period },
+                fmt_us(quota.0),
+                fmt_us(period.0 as i64)
+            )
+        } else {
+            "as a request the pod never fits a node; as a limit the CFS quota never throttles; above 256 CPUs even cpu.shares stops growing (MaxShares = 262144)".to_string()
+        };
         out.push(
             RULE.meta
                 .finding(
@@ -65,7 +83,7 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
                     e.value.span,
                 )
                 .label(format!("more than {}", fmt_cores(max)))
-                .note("as a request the pod never fits a node; as a limit the CFS quota never throttles; above 256 CPUs even cpu.shares stops growing (MaxShares = 262144)")
+                .note(note)
                 .help("check the unit (millicores need a lower-case m), or raise `max-cpu` in .kcpu.yaml")
                 .subject(cx.subject(e.container)),
         );

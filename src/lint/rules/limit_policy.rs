@@ -60,129 +60,181 @@ Follow the policy: add or remove `limits.cpu`, or bring it within the ratio. Und
 "#;
 
 fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
-    let period = cx.policy.cfs_period;
     for c in &cx.containers {
-        let name = &c.container.name;
-        let role = super::role(c.container);
-        let subject = cx.subject(Some(c.container));
-        let limit_q = c.limit.as_ref().and_then(|l| l.quantity());
-        let request_q = c.request.as_ref().and_then(|r| r.quantity());
         match cx.policy.limits {
             LimitPolicy::Optional => {}
-            LimitPolicy::Required => {
-                if c.limit.is_none() {
-                    out.push(
-                        RULE.meta
-                            .finding(
-                                format!("{role} {name:?} has no CPU limit; the policy requires one"),
-                                c.missing_span(Field::Limit),
-                            )
-                            .label("no `limits.cpu`")
-                            .note("without a limit cpu.max is \"max\": the container may use every idle CPU on the node, and only its request bounds its share under contention")
-                            .help("set `limits.cpu` (policy `limits: required`)")
-                            .subject(subject),
-                    );
-                }
-            }
-            LimitPolicy::Forbidden => {
-                if let (Some(l), Some(q)) = (&c.limit, limit_q) {
-                    if q.is_zero() {
-                        continue;
-                    }
-                    let mut f = RULE.meta
-                        .finding(
-                            format!(
-                                "{role} {name:?} sets a CPU limit of {}; the policy forbids CPU limits",
-                                fmt_cpu(q.millicpu())
-                            ),
-                            limit_span(c),
-                        )
-                        .label("CPU limit")
-                        .note(throttling_note(q.millicpu(), period))
-                        .help("remove `limits.cpu` (policy `limits: forbidden`); keep the request for the container's share")
-                        .subject(subject);
-                    if let Origin::LimitRange(lr) = l.origin {
-                        f = f.note(format!("the limit is the default of LimitRange {lr:?}"));
-                    }
-                    out.push(f);
-                }
-            }
-            LimitPolicy::EqualToRequest => match (&c.limit, &c.request) {
-                (None, _) => out.push(
-                    RULE.meta
-                        .finding(
-                            format!("{role} {name:?} has no CPU limit; the policy requires limit = request"),
-                            c.missing_span(Field::Limit),
-                        )
-                        .label("no `limits.cpu`")
-                        .help(match request_q {
-                            Some(q) => format!("set `limits.cpu: {}` (equal to the request)", fmt_cpu(q.millicpu())),
-                            None => "set `requests.cpu` and `limits.cpu` to the same value".to_string(),
-                        })
-                        .subject(subject),
+            LimitPolicy::Required => required(cx, c, out),
+            LimitPolicy::Forbidden => forbidden(cx, c, out),
+            LimitPolicy::EqualToRequest => equal_to_request(cx, c, out),
+            LimitPolicy::MaxRatio { milli } => max_ratio(cx, c, milli, out),
+        }
+    }
+}
+
+/// `limits: required`: every container sets `limits.cpu`.
+fn required(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Finding>) {
+    let (name, role, subject) = (
+        &c.container.name,
+        super::role(c.container),
+        cx.subject(Some(c.container)),
+    );
+    if c.limit.is_none() {
+        out.push(
+            RULE.meta
+                .finding(
+                    format!("{role} {name:?} has no CPU limit; the policy requires one"),
+                    c.missing_span(Field::Limit),
+                )
+                .label("no `limits.cpu`")
+                .note("without a limit cpu.max is \"max\": the container may use every idle CPU on the node, and only its request bounds its share under contention")
+                .help("set `limits.cpu` (policy `limits: required`)")
+                .subject(subject),
+        );
+    }
+}
+
+/// `limits: forbidden`: no container sets a non-zero `limits.cpu`.
+fn forbidden(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Finding>) {
+    let (name, role, subject) = (
+        &c.container.name,
+        super::role(c.container),
+        cx.subject(Some(c.container)),
+    );
+    let limit_q = c.limit.as_ref().and_then(|l| l.quantity());
+    let period = cx.policy.cfs_period;
+    if let (Some(l), Some(q)) = (&c.limit, limit_q) {
+        if q.is_zero() {
+            return;
+        }
+        let mut f = RULE.meta
+            .finding(
+                format!(
+                    "{role} {name:?} sets a CPU limit of {}; the policy forbids CPU limits",
+                    fmt_cpu(q.millicpu())
                 ),
-                (Some(l), Some(r)) => {
-                    let (Some(lq), Some(rq)) = (limit_q, request_q) else { continue };
-                    if lq == rq {
-                        continue;
-                    }
-                    let mut f = RULE.meta
-                        .finding(
-                            format!(
-                                "CPU limit {} of {role} {name:?} differs from its request {}; the policy requires limit = request",
-                                fmt_cpu(lq.millicpu()),
-                                fmt_cpu(rq.millicpu())
-                            ),
-                            limit_span(c),
-                        )
-                        .label(format!("should be {}", r.value.raw.trim()))
-                        .note(throttling_note(lq.millicpu(), period))
-                        .subject(subject);
-                    if l.is_written() && r.origin == Origin::Written {
-                        let new = requote(cx.text_of(l.value.span), r.value.raw.trim());
-                        f = f.fix(Fix {
-                            title: format!("set the CPU limit to the request ({})", r.value.raw.trim()),
-                            applicability: Applicability::Mechanical,
-                            edits: vec![Edit { span: l.value.span, replacement: new }],
-                        });
-                    }
-                    f = f.help("set the limit to the request (Guaranteed-style CPU: no burst, no surprise throttling below the request)");
-                    out.push(f);
-                }
-                (Some(_), None) => {}
-            },
-            LimitPolicy::MaxRatio { milli: k } => {
-                let (Some(lq), Some(rq)) = (limit_q, request_q) else { continue };
-                if rq.is_zero() || lq.is_zero() {
-                    continue;
-                }
-                // limit / request > k/1000  ⇔  limit × 1000 > k × request (exact, in nanos).
-                if lq.nanos.saturating_mul(1000) > rq.nanos.saturating_mul(i128::from(k)) {
-                    let ratio = lq.nanos as f64 / rq.nanos as f64;
-                    out.push(
-                        RULE.meta
+                limit_span(c),
+            )
+            .label("CPU limit")
+            .note(throttling_note(q.millicpu(), period))
+            .help("remove `limits.cpu` (policy `limits: forbidden`); keep the request for the container's share")
+            .subject(subject);
+        if let Origin::LimitRange(lr) = l.origin {
+            f = f.note(format!("the limit is the default of LimitRange {lr:?}"));
+        }
+        out.push(f);
+    }
+}
+
+/// `limits: equal-to-request`: the limit is set and equals the request (with a mechanical fix).
+fn equal_to_request(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Finding>) {
+    let (name, role, subject) = (
+        &c.container.name,
+        super::role(c.container),
+        cx.subject(Some(c.container)),
+    );
+    let (limit_q, request_q) = (
+        c.limit.as_ref().and_then(|l| l.quantity()),
+        c.request.as_ref().and_then(|r| r.quantity()),
+    );
+    let period = cx.policy.cfs_period;
+    match (&c.limit, &c.request) {
+        (None, _) => out.push(
+            RULE.meta
+                .finding(
+                    format!(
+                        "{role} {name:?} has no CPU limit; the policy requires limit = request"
+                    ),
+                    c.missing_span(Field::Limit),
+                )
+                .label("no `limits.cpu`")
+                .help(match request_q {
+                    Some(q) => format!(
+                        "set `limits.cpu: {}` (equal to the request)",
+                        fmt_cpu(q.millicpu())
+                    ),
+                    None => "set `requests.cpu` and `limits.cpu` to the same value".to_string(),
+                })
+                .subject(subject),
+        ),
+        (Some(l), Some(r)) => {
+            let (Some(lq), Some(rq)) = (limit_q, request_q) else {
+                return;
+            };
+            if lq == rq {
+                return;
+            }
+            let mut f = RULE.meta
                             .finding(
                                 format!(
-                                    "CPU limit {} of {role} {name:?} is {ratio:.1}× its request {}; the policy allows at most {}×",
+                                    "CPU limit {} of {role} {name:?} differs from its request {}; the policy requires limit = request",
                                     fmt_cpu(lq.millicpu()),
-                                    fmt_cpu(rq.millicpu()),
-                                    ratio_text(k)
+                                    fmt_cpu(rq.millicpu())
                                 ),
                                 limit_span(c),
                             )
-                            .label(format!("more than {} × the request", ratio_text(k)))
-                            .note(format!(
-                                "the scheduler reserves {} for this container but it may burst to {}; on a busy node that burst competes with pods whose requests were honoured",
-                                fmt_cpu(rq.millicpu()),
-                                fmt_cpu(lq.millicpu())
-                            ))
+                            .label(format!("should be {}", r.value.raw.trim()))
                             .note(throttling_note(lq.millicpu(), period))
-                            .help(format!("lower the limit to at most {} × the request, or raise the request", ratio_text(k)))
-                            .subject(subject),
-                    );
-                }
+                            .subject(subject);
+            if l.is_written() && r.origin == Origin::Written {
+                let new = requote(cx.text_of(l.value.span), r.value.raw.trim());
+                f = f.fix(Fix {
+                    title: format!("set the CPU limit to the request ({})", r.value.raw.trim()),
+                    applicability: Applicability::Mechanical,
+                    edits: vec![Edit {
+                        span: l.value.span,
+                        replacement: new,
+                    }],
+                });
             }
+            f = f.help("set the limit to the request (Guaranteed-style CPU: no burst, no surprise throttling below the request)");
+            out.push(f);
         }
+        (Some(_), None) => {}
+    }
+}
+
+/// `limits: max-ratio:<k>`: limit ÷ request ≤ k (`k` in thousandths).
+fn max_ratio(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, k: i64, out: &mut Vec<Finding>) {
+    let (name, role, subject) = (
+        &c.container.name,
+        super::role(c.container),
+        cx.subject(Some(c.container)),
+    );
+    let (limit_q, request_q) = (
+        c.limit.as_ref().and_then(|l| l.quantity()),
+        c.request.as_ref().and_then(|r| r.quantity()),
+    );
+    let period = cx.policy.cfs_period;
+    let (Some(lq), Some(rq)) = (limit_q, request_q) else {
+        return;
+    };
+    if rq.is_zero() || lq.is_zero() {
+        return;
+    }
+    // limit / request > k/1000  ⇔  limit × 1000 > k × request (exact, in nanos).
+    if lq.nanos.saturating_mul(1000) > rq.nanos.saturating_mul(i128::from(k)) {
+        let ratio = lq.nanos as f64 / rq.nanos as f64;
+        out.push(
+            RULE.meta
+                .finding(
+                    format!(
+                        "CPU limit {} of {role} {name:?} is {ratio:.1}× its request {}; the policy allows at most {}×",
+                        fmt_cpu(lq.millicpu()),
+                        fmt_cpu(rq.millicpu()),
+                        ratio_text(k)
+                    ),
+                    limit_span(c),
+                )
+                .label(format!("more than {} × the request", ratio_text(k)))
+                .note(format!(
+                    "the scheduler reserves {} for this container but it may burst to {}; on a busy node that burst competes with pods whose requests were honoured",
+                    fmt_cpu(rq.millicpu()),
+                    fmt_cpu(lq.millicpu())
+                ))
+                .note(throttling_note(lq.millicpu(), period))
+                .help(format!("lower the limit to at most {} × the request, or raise the request", ratio_text(k)))
+                .subject(subject),
+        );
     }
 }
 

@@ -28,7 +28,7 @@ use super::defaults::{ContainerRef, Field};
 use super::{PodTotals, Rule, WorkloadCx};
 use crate::manifest::model::{Container, QuantityValue, Role};
 use crate::quantity;
-use crate::translate::pod;
+use crate::translate::{self, kubelet, pod};
 use crate::units::{MilliCpu, PeriodUs};
 
 /// Every rule, in id order.
@@ -94,27 +94,6 @@ pub fn requote(original: &str, new: &str) -> String {
     }
 }
 
-/// `MinQuotaPeriod`: the smallest CFS quota the kubelet writes, in µs
-/// (kubernetes `pkg/kubelet/cm/helpers_linux.go`; the kernel rejects quotas below 1 ms).
-pub const MIN_QUOTA_US: i64 = 1_000;
-
-/// The CFS quota the kubelet writes for a CPU limit, before the 1 ms floor:
-/// `milliCPU * period / 1000` with truncating division (kubernetes
-/// `pkg/kubelet/cm/helpers_linux.go` `MilliCPUToQuota`, `pkg/kubelet/kuberuntime/helpers_linux.go`
-/// `milliCPUToQuota`). The floor is applied by [`quota_us`].
-pub fn raw_quota_us(limit: MilliCpu, period: PeriodUs) -> i64 {
-    let q = i128::from(limit.0) * i128::from(period.0) / 1000;
-    q.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
-}
-
-/// The CFS quota the kubelet writes for a non-zero CPU limit (with the 1 ms floor).
-pub fn quota_us(limit: MilliCpu, period: PeriodUs) -> i64 {
-    if limit.0 == 0 {
-        return 0;
-    }
-    raw_quota_us(limit, period).max(MIN_QUOTA_US)
-}
-
 /// `50 ms`, `1.5 ms`, `800 µs`.
 pub fn fmt_us(us: i64) -> String {
     if us >= 1000 && us % 1000 == 0 {
@@ -129,7 +108,7 @@ pub fn fmt_us(us: i64) -> String {
 
 /// The throttling consequence of a CPU limit, in cgroup terms.
 pub fn throttling_note(limit: MilliCpu, period: PeriodUs) -> String {
-    let quota = quota_us(limit, period);
+    let quota = kubelet::milli_cpu_to_quota(limit, period).0;
     let p = period.0 as i64;
     format!(
         "the kubelet writes cpu.max \"{quota} {p}\" (v1: cpu.cfs_quota_us={quota}, cpu.cfs_period_us={p}): \
@@ -243,68 +222,12 @@ fn is_defaulted(cx: &WorkloadCx<'_>, cref: ContainerRef, field: Field, resource:
         .any(|d| d.container == cref && d.field == field && d.resource == resource)
 }
 
-fn resource_spec(r: &crate::manifest::model::Resources) -> Option<pod::ResourceSpec> {
-    let mut spec = pod::ResourceSpec::default();
-    for (list, requests) in [(&r.requests, true), (&r.limits, false)] {
-        for (k, v) in &list.entries {
-            if requests {
-                spec.request_keys.insert(k.clone());
-            } else {
-                spec.limit_keys.insert(k.clone());
-            }
-            if k == "cpu" {
-                let q = v
-                    .parsed
-                    .as_ref()
-                    .ok()
-                    .copied()
-                    .filter(|q| !q.is_negative())?;
-                if requests {
-                    spec.requests.cpu = Some(q);
-                } else {
-                    spec.limits.cpu = Some(q);
-                }
-            }
-        }
-    }
-    Some(spec)
-}
-
-/// The workload's pod as the kubelet's aggregation sees it (CPU only, after API defaulting
-/// and the LimitRange defaults already in `cx.workload`), for rules that need to know which
-/// container drives the pod's effective request. `None` when a CPU value does not parse.
+/// The pod as the kubelet sees it after API defaulting — the translator's own reading
+/// ([`translate::pod_input`], memory ignored), `None` when a CPU quantity does not parse or is
+/// negative (KCPU003 reports those).
 pub fn pod_input(cx: &WorkloadCx<'_>) -> Option<pod::PodInput> {
-    let sidecars_on = cx.assumptions.sidecar_containers();
-    let w = &cx.workload.pod;
-    let mut input = pod::PodInput::default();
-    for c in &w.init_containers {
-        let role = if c.role == Role::Sidecar && !sidecars_on {
-            Role::Init
-        } else {
-            c.role
-        };
-        input.init_containers.push(pod::ContainerSpec {
-            name: c.name.clone(),
-            role,
-            resources: resource_spec(&c.resources)?,
-        });
-    }
-    for c in &w.containers {
-        input.containers.push(pod::ContainerSpec {
-            name: c.name.clone(),
-            role: Role::Container,
-            resources: resource_spec(&c.resources)?,
-        });
-    }
-    if let Some(r) = &w.resources {
-        if cx.assumptions.pod_level_resources() {
-            input.pod_level = Some(resource_spec(r)?);
-        }
-    }
-    if let Some(v) = w.overhead.cpu() {
-        input.overhead.cpu = v.parsed.as_ref().ok().copied();
-    }
-    Some(pod::apply_defaults(&input).0)
+    let source = translate::pod_input(cx.workload, cx.assumptions, false).ok()?;
+    Some(pod::apply_defaults(&source.input).0)
 }
 
 /// Per-pod totals for namespace rules (ResourceQuota).
@@ -364,10 +287,6 @@ mod tests {
         assert_eq!(requote("\"1,5\"", "1.5"), "\"1.5\"");
         assert_eq!(requote("'x'", "1"), "'1'");
         assert_eq!(requote("100M", "100m"), "100m");
-        assert_eq!(quota_us(MilliCpu(5), PeriodUs::DEFAULT), 1000);
-        assert_eq!(raw_quota_us(MilliCpu(5), PeriodUs::DEFAULT), 500);
-        assert_eq!(quota_us(MilliCpu(0), PeriodUs::DEFAULT), 0);
-        assert_eq!(quota_us(MilliCpu(333), PeriodUs(10_000)), 3330);
         assert_eq!(fmt_us(50_000), "50 ms");
         assert_eq!(fmt_us(12_500), "12.5 ms");
         assert_eq!(fmt_us(500), "500 µs");

@@ -1,10 +1,11 @@
 //! KCPU010 `quota-below-minimum`: a CPU limit whose CFS quota falls below 1 ms per period
 //! (below 10m at the default period), which the kubelet silently raises (pure core).
 
-use super::{fmt_cpu, fmt_us, raw_quota_us, MIN_QUOTA_US};
+use super::{fmt_cpu, fmt_us};
 use crate::finding::{Finding, Severity};
 use crate::lint::{Check, FixKind, Rule, RuleMeta, WorkloadCx};
-use crate::units::MilliCpu;
+use crate::translate::kubelet;
+use crate::units::{MilliCpu, QuotaUs};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -51,7 +52,8 @@ Use at least 10m (or `1000 / period-in-ms` × 10m at a custom period), or drop t
 fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
     let period = cx.policy.cfs_period;
     let p = period.0.max(1) as i64;
-    let equivalent = MilliCpu((MIN_QUOTA_US * 1000 + p - 1) / p);
+    let min = QuotaUs::MIN.0;
+    let equivalent = MilliCpu((min * 1000 + p - 1) / p);
     let mut limits: Vec<(
         &crate::manifest::model::QuantityValue,
         Option<&crate::manifest::model::Container>,
@@ -79,8 +81,10 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         if q.is_negative() || q.is_zero() {
             continue;
         }
-        let raw = raw_quota_us(m, period);
-        if raw >= MIN_QUOTA_US {
+        // The kubelet's own int64 arithmetic: a limit so large that `milli*period` overflows
+        // wraps, usually below the floor (KCPU007 explains the overflow).
+        let raw = kubelet::raw_quota(m, period);
+        if raw >= min {
             continue;
         }
         let what = match container {
@@ -105,13 +109,19 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
             )
             .label(format!("behaves like {}", fmt_cpu(equivalent)))
             .note(format!(
-                "cpu.max will read \"{MIN_QUOTA_US} {}\": the container gets {} of CPU, not {}",
+                "cpu.max will read \"{min} {}\": the container gets {} of CPU, not {}",
                 period.0,
                 fmt_cpu(equivalent),
                 fmt_cpu(m)
             ))
             .help(format!("use a limit of at least {}, or no limit", fmt_cpu(equivalent)))
             .subject(cx.subject(container));
+        if kubelet::quota_overflows(m, period) {
+            f = f.note(format!(
+                "{}*{}/1000 overflows the kubelet's int64 arithmetic and wraps to {raw} µs",
+                m.0, period.0
+            ));
+        }
         if !written {
             f = f.note("the limit is a LimitRange default");
         }

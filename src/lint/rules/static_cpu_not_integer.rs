@@ -89,7 +89,7 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
             .label("not an integer")
             .note(format!(
                 "it runs in the shared pool with a CFS quota of {} µs per {} µs period instead of on pinned cores without a quota",
-                super::quota_us(MilliCpu(m), cx.policy.cfs_period),
+                crate::translate::kubelet::milli_cpu_to_quota(MilliCpu(m), cx.policy.cfs_period),
                 cx.policy.cfs_period.0
             ))
             .help(format!(

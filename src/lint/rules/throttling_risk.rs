@@ -137,7 +137,7 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
             quota,
             period: cp.values.cfs_period_us.value,
             burst: crate::units::Usec(0),
-            weight: sim::CpuWeight::Shares(cp.values.shares.value),
+            weight: sim::CpuShare::Shares(cp.values.shares.value),
         };
         let run_plan = sim::RunPlan::new(Nanos::from_ms(SIM_DURATION_MS), SIM_RUNS, SIM_SEED);
         let Ok(outcome) = sim::simulate_container(
