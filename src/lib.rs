@@ -13,11 +13,14 @@
 pub mod capacity;
 pub mod cgroupfs;
 pub mod cli;
+pub mod collect;
 pub mod cpu;
+pub mod emit_job;
 pub mod finding;
 pub mod input;
 pub mod lint;
 pub mod manifest;
+pub mod probe;
 pub mod profile;
 pub mod quantity;
 pub mod render;

@@ -33,6 +33,8 @@ pub enum FormatArg {
     Github,
     /// Markdown summary for pull-request comments.
     Markdown,
+    /// GitLab Code Quality report (Code Climate JSON).
+    Codeclimate,
 }
 
 /// Severity threshold for the exit code.
@@ -103,6 +105,42 @@ pub struct Args {
     /// Write the report to a file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the same results in another format to a file, e.g.
+    /// `--report sarif=kcpu.sarif --report markdown=summary.md` (repeatable; CI uses it to get
+    /// annotations, SARIF and a summary from one run).
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
+    pub reports: Vec<(FormatArg, PathBuf)>,
+}
+
+/// Parses `FORMAT=FILE` for `--report`.
+fn parse_report(s: &str) -> Result<(FormatArg, PathBuf), String> {
+    use clap::ValueEnum;
+    let (f, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected FORMAT=FILE, got {s:?}"))?;
+    let format = FormatArg::from_str(f, true).map_err(|_| {
+        let names: Vec<String> = FormatArg::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        format!("unknown format {f:?}; one of {}", names.join(", "))
+    })?;
+    if path.is_empty() {
+        return Err("empty file name after `=`".into());
+    }
+    Ok((format, PathBuf::from(path)))
+}
+
+fn format_of(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Junit => Format::Junit,
+        FormatArg::Github => Format::Github,
+        FormatArg::Markdown => Format::Markdown,
+        FormatArg::Codeclimate => Format::Codeclimate,
+    }
 }
 
 /// Runs the command.
@@ -180,14 +218,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         version: env!("CARGO_PKG_VERSION").to_string(),
         fix_mode: args.fix,
     };
-    let format = match args.format {
-        FormatArg::Text => Format::Text,
-        FormatArg::Json => Format::Json,
-        FormatArg::Sarif => Format::Sarif,
-        FormatArg::Junit => Format::Junit,
-        FormatArg::Github => Format::Github,
-        FormatArg::Markdown => Format::Markdown,
-    };
+    let format = format_of(args.format);
+    for (f, path) in &args.reports {
+        let mut buf = Vec::new();
+        let opts = RenderOptions {
+            color: false,
+            ..opts.clone()
+        };
+        render::render(format_of(*f), &report, &sources, &opts, &mut buf)?;
+        std::fs::write(path, &buf)
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+    }
     let mut buf = Vec::new();
     render::render(format, &report, &sources, &opts, &mut buf)?;
     match &args.output {

@@ -6,10 +6,13 @@
 pub mod assume;
 pub mod check;
 pub mod ecosystem;
+pub mod collect;
+pub mod emit_job;
 pub mod exit;
 pub mod output;
 pub mod pick;
 pub mod policy;
+pub mod probe;
 pub mod report;
 pub mod run;
 pub mod simulate;
@@ -54,6 +57,10 @@ pub enum Command {
   kcpu man | man -l -
   kcpu man --dir ~/.local/share/man/man1 && man kcpu-translate")]
     Man(ecosystem::ManArgs),
+    /// Read probe lines and Prometheus exports; compare with translate and simulate.
+    Collect(collect::Args),
+    /// Inside a pod: read the own cgroup, run the load in-process, print one JSON line per run.
+    Probe(probe::Args),
     /// Internal: the load worker started by `kcpu run` inside its cgroup.
     #[command(name = "__worker", hide = true)]
     Worker(worker::Args),
@@ -81,6 +88,8 @@ pub fn main() -> ExitCode {
         Command::Report(a) => report::run(a),
         Command::Completions(a) => ecosystem::completions(a),
         Command::Man(a) => ecosystem::man(a),
+        Command::Probe(a) => probe::run(a),
+        Command::Collect(a) => collect::run(a),
         Command::Worker(a) => worker::run(a),
     };
     match result {

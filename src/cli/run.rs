@@ -168,6 +168,9 @@ pub struct Args {
     /// A command to run under the CPU values instead of the built-in load.
     #[arg(last = true)]
     pub command: Vec<OsString>,
+    /// Kubernetes Jobs instead of a local run (`--emit-job --image IMAGE`).
+    #[command(flatten)]
+    pub emit: super::emit_job::EmitArgs,
 }
 
 /// Where ownership records live: `$KCPU_STATE_DIR`, else `/run/kcpu`, else a temp directory.
@@ -516,6 +519,9 @@ struct CompareJson<'a> {
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     CgroupName::parent(&args.cgroup_parent)?;
+    if args.emit.emit_job {
+        return super::emit_job::run(&args);
+    }
     if args.cleanup {
         return cleanup(&args);
     }

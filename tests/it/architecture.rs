@@ -21,6 +21,8 @@ const PURE: &[&str] = &[
     "stats.rs",
     "capacity.rs",
     "render",
+    "emit_job.rs",
+    "collect.rs",
 ];
 
 /// Names a pure module must not use.

@@ -168,6 +168,7 @@ fn every_format_snapshot() {
         ("junit", "junit"),
         ("github", "github"),
         ("markdown", "markdown"),
+        ("codeclimate", "codeclimate"),
     ] {
         let (code, out, err) = check(&[
             "tests/data/check/showcase.yaml",

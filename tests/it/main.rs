@@ -7,6 +7,8 @@
 mod architecture;
 mod check;
 mod ecosystem;
+mod ci;
+mod cluster;
 mod fidelity;
 mod report;
 mod sim;

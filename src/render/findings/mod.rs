@@ -4,6 +4,7 @@
 //! Spans become `file:line:column` here, through the one [`SourceSet`] line index, so every
 //! format agrees on positions. Columns count Unicode characters (SARIF `unicodeCodePoints`).
 
+pub mod codeclimate;
 pub mod github;
 pub mod json;
 pub mod junit;
@@ -32,6 +33,8 @@ pub enum Format {
     Github,
     /// A Markdown summary for pull-request comments.
     Markdown,
+    /// GitLab Code Quality (Code Climate issues, JSON).
+    Codeclimate,
 }
 
 /// Settings shared by the renderers.
@@ -76,6 +79,7 @@ pub fn render(
         Format::Junit => junit::render(report, sources, opts, out),
         Format::Github => github::render(report, sources, opts, out),
         Format::Markdown => markdown::render(report, sources, opts, out),
+        Format::Codeclimate => codeclimate::render(report, sources, out),
     }
 }
 
