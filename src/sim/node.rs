@@ -50,33 +50,99 @@ use super::cfs::{Bandwidth, BandwidthParams, BandwidthStat};
 use super::PeriodUsage;
 use crate::sim::load::Request;
 use crate::trace::Sample;
+use crate::units::Shares;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-/// "No thread / no request".
-const NONE: u32 = u32::MAX;
 /// "Not yet" for request timestamps.
 const NEVER: u64 = u64::MAX;
 /// `NICE_0_LOAD` scaled down (kernel weight of a nice-0 task / a 1024-share group).
 const NICE_0_LOAD: u64 = 1024;
-/// `MIN_SHARES` (sched.h): the smallest per-CPU group entity weight.
-const MIN_SHARES: u64 = 2;
 /// Events allowed at one instant before the engine reports a stall instead of looping.
 const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
 
-// Event kinds, in tie-break order at equal times.
-const EV_SAMPLE: u8 = 0;
-/// Closes a period record just before the edge is processed (sees the throttled list as the edge does).
-const EV_GRID: u8 = 1;
-const EV_EDGE: u8 = 2;
-const EV_SLACK: u8 = 3;
-/// A cgroup write (quota, period, burst or weight) at a planned time.
-const EV_CONFIG: u8 = 4;
-/// Opens the next period record just after the edge (sees the refilled pool).
-const EV_GRID_OPEN: u8 = 5;
-const EV_CPU: u8 = 6;
-const EV_ARRIVAL: u8 = 7;
-const EV_BALANCE: u8 = 8;
+/// What an event does. The declaration order is the tie-break order at equal times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EventKind {
+    /// Records a sample of every group.
+    Sample,
+    /// Closes a period record just before the edge is processed (sees the throttled list as
+    /// the edge does).
+    Grid,
+    /// The group's period timer: refill and unthrottle.
+    Edge,
+    /// The group's slack timer: return unused silo runtime to the pool.
+    Slack,
+    /// A cgroup write (quota, period, burst or weight) at a planned time.
+    Config,
+    /// Opens the next period record just after the edge (sees the refilled pool).
+    GridOpen,
+    /// A CPU's next scheduling decision (tick, slice end, throttle check).
+    Cpu,
+    /// The next request of a group arrives.
+    Arrival,
+    /// Load balancing between CPUs.
+    Balance,
+}
+
+/// An event with its target. `gen` is the generation of the group's timers or of the CPU at
+/// scheduling time; an event whose generation is stale is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    Sample,
+    Grid { group: u32 },
+    Edge { group: u32, gen: u64 },
+    Slack { group: u32, gen: u64 },
+    Config { group: u32, change: u32 },
+    GridOpen { group: u32 },
+    Cpu { cpu: u32, gen: u64 },
+    Arrival { group: u32 },
+    Balance,
+}
+
+impl Event {
+    fn kind(self) -> EventKind {
+        match self {
+            Event::Sample => EventKind::Sample,
+            Event::Grid { .. } => EventKind::Grid,
+            Event::Edge { .. } => EventKind::Edge,
+            Event::Slack { .. } => EventKind::Slack,
+            Event::Config { .. } => EventKind::Config,
+            Event::GridOpen { .. } => EventKind::GridOpen,
+            Event::Cpu { .. } => EventKind::Cpu,
+            Event::Arrival { .. } => EventKind::Arrival,
+            Event::Balance => EventKind::Balance,
+        }
+    }
+}
+
+/// The heap order of an event: by time, then kind, then scheduling order (`seq` is unique, so
+/// the order is total and runs are deterministic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct EventKey {
+    time: u64,
+    kind: EventKind,
+    seq: u64,
+}
+
+/// A queued event; the heap pops the smallest key first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Queued {
+    key: EventKey,
+    event: Event,
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.key.cmp(&self.key)
+    }
+}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// How a group's threads receive work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,14 +239,16 @@ struct Thread {
     on_rq: bool,
     spin: bool,
     work_left: u64,
-    cur: u32,
+    /// The request the thread is serving.
+    cur: Option<u32>,
     pending: VecDeque<u32>,
     vr: u64,
 }
 
 #[derive(Debug, Clone, Default)]
 struct Cpu {
-    running: u32,
+    /// The thread on the CPU.
+    running: Option<u32>,
     rq: Vec<u32>,
     last: u64,
     run_start: u64,
@@ -237,9 +305,6 @@ struct PeriodMark {
     silos_ns: i64,
 }
 
-/// A queued event: (time, kind, sequence, index, generation), smallest first.
-type Queued = Reverse<(u64, u8, u64, u32, u64)>;
-
 /// One simulation run.
 pub(crate) struct Engine {
     p: EngineParams,
@@ -271,7 +336,7 @@ impl Engine {
                     on_rq: false,
                     spin: s.kind == LoadKind::Spin,
                     work_left: 0,
-                    cur: NONE,
+                    cur: None,
                     pending: VecDeque::new(),
                     vr: 0,
                 });
@@ -303,7 +368,7 @@ impl Engine {
                 silos_ns: bw.as_ref().map_or(0, |b| b.silo_credit_ns()),
             };
             groups.push(Group {
-                weight: s.weight.max(MIN_SHARES),
+                weight: s.weight.max(Shares::MIN.0),
                 bw,
                 stat_carry: BandwidthStat::default(),
                 timer_gen: 0,
@@ -324,12 +389,7 @@ impl Engine {
                 at_end: None,
             });
         }
-        let cpus = (0..ncpu)
-            .map(|_| Cpu {
-                running: NONE,
-                ..Cpu::default()
-            })
-            .collect();
+        let cpus = (0..ncpu).map(|_| Cpu::default()).collect();
         Engine {
             p,
             heap: BinaryHeap::new(),
@@ -343,9 +403,14 @@ impl Engine {
         }
     }
 
-    fn push(&mut self, time: u64, kind: u8, idx: u32, gen: u64) {
+    fn push(&mut self, time: u64, event: Event) {
         self.seq += 1;
-        self.heap.push(Reverse((time, kind, self.seq, idx, gen)));
+        let key = EventKey {
+            time,
+            kind: event.kind(),
+            seq: self.seq,
+        };
+        self.heap.push(Queued { key, event });
     }
 
     fn is_tick(&self, t: u64) -> bool {
@@ -384,7 +449,7 @@ impl Engine {
         // Timers and recorders.
         if let Some(dt) = self.p.sample_ns {
             if dt > 0 {
-                self.push(0, EV_SAMPLE, 0, 0);
+                self.push(0, Event::Sample);
             }
         }
         for g in 0..self.groups.len() {
@@ -392,17 +457,23 @@ impl Engine {
                 if let Some(bw) = &self.groups[g].bw {
                     let first = bw.next_grid_after(0);
                     if first <= end {
-                        self.push(first, EV_GRID, g as u32, 0);
+                        self.push(first, Event::Grid { group: g as u32 });
                     }
                 }
             }
             if let Some(r) = self.groups[g].reqs.first() {
                 let t = r.arrival;
-                self.push(t, EV_ARRIVAL, g as u32, 0);
+                self.push(t, Event::Arrival { group: g as u32 });
             }
             let writes: Vec<u64> = self.groups[g].changes.iter().map(|c| c.0).collect();
             for (i, at) in writes.into_iter().enumerate() {
-                self.push(at, EV_CONFIG, g as u32, i as u64);
+                self.push(
+                    at,
+                    Event::Config {
+                        group: g as u32,
+                        change: i as u32,
+                    },
+                );
             }
         }
         // Spinning threads are runnable from the start.
@@ -415,8 +486,9 @@ impl Engine {
         let mut last_t = u64::MAX;
         let mut same = 0u64;
         let mut stop_at = cap;
-        while let Some(Reverse((t, kind, _, idx, gen))) = self.heap.pop() {
-            if !snapped && (t > end || (t == end && kind > EV_GRID_OPEN)) {
+        while let Some(Queued { key, event }) = self.heap.pop() {
+            let t = key.time;
+            if !snapped && (t > end || (t == end && key.kind > EventKind::GridOpen)) {
                 self.snapshot_end(end);
                 snapped = true;
             }
@@ -437,21 +509,25 @@ impl Engine {
                 last_t = t;
                 same = 0;
             }
-            match kind {
-                EV_SAMPLE => self.on_sample(t),
-                EV_GRID => self.on_grid(idx as usize, t),
-                EV_GRID_OPEN => self.on_grid_open(idx as usize, t),
-                EV_EDGE if self.groups[idx as usize].timer_gen == gen => {
-                    self.on_edge(idx as usize, t)
+            match event {
+                Event::Sample => self.on_sample(t),
+                Event::Grid { group } => self.on_grid(group as usize, t),
+                Event::GridOpen { group } => self.on_grid_open(group as usize, t),
+                Event::Edge { group, gen } if self.groups[group as usize].timer_gen == gen => {
+                    self.on_edge(group as usize, t)
                 }
-                EV_SLACK if self.groups[idx as usize].timer_gen == gen => {
-                    self.on_slack(idx as usize, t)
+                Event::Slack { group, gen } if self.groups[group as usize].timer_gen == gen => {
+                    self.on_slack(group as usize, t)
                 }
-                EV_CONFIG => self.on_config(idx as usize, gen as usize, t),
-                EV_CPU if self.cpus[idx as usize].gen == gen => self.on_cpu(idx as usize, t),
-                EV_ARRIVAL => self.on_arrival(idx as usize, t),
-                EV_BALANCE => self.on_balance(t),
-                _ => {}
+                Event::Config { group, change } => {
+                    self.on_config(group as usize, change as usize, t)
+                }
+                Event::Cpu { cpu, gen } if self.cpus[cpu as usize].gen == gen => {
+                    self.on_cpu(cpu as usize, t)
+                }
+                Event::Arrival { group } => self.on_arrival(group as usize, t),
+                Event::Balance => self.on_balance(t),
+                Event::Edge { .. } | Event::Slack { .. } | Event::Cpu { .. } => {}
             }
         }
         if !snapped {
@@ -494,11 +570,10 @@ impl Engine {
     /// charge to its request, its group's usage, its silo and its virtual runtimes.
     fn charge(&mut self, c: usize, now: u64) {
         let cpu = &mut self.cpus[c];
-        let t = cpu.running;
-        if t == NONE || now <= cpu.last {
+        let Some(t) = cpu.running.filter(|_| now > cpu.last) else {
             cpu.last = cpu.last.max(now);
             return;
-        }
+        };
         let delta = now - cpu.last;
         cpu.last = now;
         let th = &mut self.threads[t as usize];
@@ -510,7 +585,7 @@ impl Engine {
         let g = &mut self.groups[th.group as usize];
         g.usage_ns += delta;
         let e = &mut g.ent[c];
-        let w = (g.weight * e.nr_queued as u64 / g.nr_runnable.max(1) as u64).max(MIN_SHARES);
+        let w = (g.weight * e.nr_queued as u64 / g.nr_runnable.max(1) as u64).max(Shares::MIN.0);
         e.vr += delta * NICE_0_LOAD / w;
         if let Some(bw) = g.bw.as_mut() {
             bw.charge(c, delta);
@@ -526,10 +601,22 @@ impl Engine {
         let edge = std::mem::take(&mut bw.arm_edge).then_some(bw.next_edge_ns);
         let slack = bw.arm_slack_at.take();
         if let Some(t) = edge {
-            self.push(t, EV_EDGE, g as u32, gen);
+            self.push(
+                t,
+                Event::Edge {
+                    group: g as u32,
+                    gen,
+                },
+            );
         }
         if let Some(t) = slack {
-            self.push(t, EV_SLACK, g as u32, gen);
+            self.push(
+                t,
+                Event::Slack {
+                    group: g as u32,
+                    gen,
+                },
+            );
         }
     }
 
@@ -579,7 +666,7 @@ impl Engine {
             }
             if let Some((gv, tv, t)) = best {
                 let cpu = &mut self.cpus[c];
-                cpu.running = t;
+                cpu.running = Some(t);
                 cpu.run_start = now;
                 cpu.last = now;
                 cpu.min_vr = cpu.min_vr.max(gv);
@@ -587,12 +674,12 @@ impl Engine {
                 let (gi, cur) = (th.group as usize, th.cur);
                 let g = &mut self.groups[gi];
                 g.ent[c].min_vr = g.ent[c].min_vr.max(tv);
-                if cur != NONE && g.reqs[cur as usize].start == NEVER {
+                if let Some(cur) = cur.filter(|&r| g.reqs[r as usize].start == NEVER) {
                     g.reqs[cur as usize].start = now;
                 }
                 return;
             }
-            self.cpus[c].running = NONE;
+            self.cpus[c].running = None;
             self.cpus[c].last = now;
             if !self.newidle_pull(c, now) {
                 return;
@@ -606,10 +693,9 @@ impl Engine {
         // Bring the running thread's accounts up to `now` so the times below start from here.
         self.charge(c, now);
         self.cpus[c].gen += 1;
-        let t = self.cpus[c].running;
-        if t == NONE {
+        let Some(t) = self.cpus[c].running else {
             return;
-        }
+        };
         let th = &self.threads[t as usize];
         let mut next = u64::MAX;
         if !th.spin {
@@ -625,16 +711,15 @@ impl Engine {
         }
         if next != u64::MAX {
             let gen = self.cpus[c].gen;
-            self.push(next, EV_CPU, c as u32, gen);
+            self.push(next, Event::Cpu { cpu: c as u32, gen });
         }
     }
 
     fn on_cpu(&mut self, c: usize, now: u64) {
         self.charge(c, now);
-        let t = self.cpus[c].running;
-        if t == NONE {
+        let Some(t) = self.cpus[c].running else {
             return;
-        }
+        };
         let ti = t as usize;
         let g = self.threads[ti].group as usize;
         let mut running = true;
@@ -656,7 +741,7 @@ impl Engine {
                 }
                 self.flush_timers(g);
                 if !running {
-                    self.cpus[c].running = NONE;
+                    self.cpus[c].running = None;
                     self.pick(c, now);
                 }
             }
@@ -666,7 +751,7 @@ impl Engine {
             && now >= self.cpus[c].run_start + self.p.quantum_ns
             && self.ready_count(c) > 1
         {
-            self.cpus[c].running = NONE;
+            self.cpus[c].running = None;
             self.pick(c, now);
         }
         self.reschedule(c, now);
@@ -674,9 +759,7 @@ impl Engine {
 
     fn finish_request(&mut self, ti: usize, now: u64) {
         let th = &mut self.threads[ti];
-        let r = th.cur;
-        th.cur = NONE;
-        if r != NONE {
+        if let Some(r) = th.cur.take() {
             self.groups[th.group as usize].reqs[r as usize].end = now;
             self.outstanding -= 1;
         }
@@ -693,7 +776,7 @@ impl Engine {
         };
         let Some(r) = next else { return false };
         let req = &mut g.reqs[r as usize];
-        th.cur = r;
+        th.cur = Some(r);
         th.work_left = req.work;
         if req.start == NEVER {
             req.start = now;
@@ -706,7 +789,7 @@ impl Engine {
     fn block(&mut self, ti: usize, now: u64) {
         let c = self.threads[ti].cpu as usize;
         let g = self.threads[ti].group as usize;
-        self.cpus[c].running = NONE;
+        self.cpus[c].running = None;
         self.remove_from_rq(ti, c);
         let grp = &mut self.groups[g];
         grp.nr_runnable -= 1;
@@ -759,7 +842,7 @@ impl Engine {
         let prev = self.threads[ti].cpu as usize;
         for i in 0..n {
             let c = (prev + i) % n;
-            if self.cpus[c].running == NONE {
+            if self.cpus[c].running.is_none() {
                 return c;
             }
         }
@@ -779,10 +862,9 @@ impl Engine {
     fn attach(&mut self, ti: usize, c: usize, now: u64, do_pick: bool) {
         self.charge(c, now);
         let g = self.threads[ti].group as usize;
-        let running_group = match self.cpus[c].running {
-            NONE => None,
-            t => Some(self.threads[t as usize].group as usize),
-        };
+        let running_group = self.cpus[c]
+            .running
+            .map(|t| self.threads[t as usize].group as usize);
         self.cpus[c].rq.push(ti as u32);
         let cpu_min = self.cpus[c].min_vr;
         let grp = &mut self.groups[g];
@@ -810,10 +892,10 @@ impl Engine {
         th.vr = th_vr;
         self.flush_timers(g);
         if stop_running {
-            self.cpus[c].running = NONE;
+            self.cpus[c].running = None;
         }
         if do_pick {
-            if self.cpus[c].running == NONE {
+            if self.cpus[c].running.is_none() {
                 self.pick(c, now);
             }
             self.maybe_arm_balance(c, now);
@@ -840,7 +922,7 @@ impl Engine {
     /// A waiting thread on `s` that may move to `c` (neither silo throttled).
     fn movable(&self, t: u32, s: usize, c: usize) -> bool {
         let g = self.threads[t as usize].group as usize;
-        self.cpus[s].running != t && !self.silo_throttled(g, s) && !self.silo_throttled(g, c)
+        self.cpus[s].running != Some(t) && !self.silo_throttled(g, s) && !self.silo_throttled(g, c)
     }
 
     /// `newidle_balance()`: an idle CPU pulls one waiting thread from the CPU with the most.
@@ -881,7 +963,7 @@ impl Engine {
         {
             self.balance_pending = true;
             let at = now + self.p.balance_ns;
-            self.push(at, EV_BALANCE, 0, 0);
+            self.push(at, Event::Balance);
         }
     }
 
@@ -928,7 +1010,7 @@ impl Engine {
         if (0..n).any(|c| self.ready_count(c) > 1) {
             self.balance_pending = true;
             let at = now + self.p.balance_ns;
-            self.push(at, EV_BALANCE, 0, 0);
+            self.push(at, Event::Balance);
         }
     }
 
@@ -944,7 +1026,13 @@ impl Engine {
         if bw.period_edge(now, &mut out) {
             let next = bw.next_edge_ns;
             let gen = self.groups[g].timer_gen;
-            self.push(next, EV_EDGE, g as u32, gen);
+            self.push(
+                next,
+                Event::Edge {
+                    group: g as u32,
+                    gen,
+                },
+            );
         }
         for &c in &out {
             self.after_unthrottle(g, c as usize, now);
@@ -971,7 +1059,7 @@ impl Engine {
             let cpu_min = self.cpus[c].min_vr;
             let e = &mut self.groups[g].ent[c];
             e.vr = e.vr.max(cpu_min);
-            if self.cpus[c].running == NONE {
+            if self.cpus[c].running.is_none() {
                 self.pick(c, now);
             }
             self.maybe_arm_balance(c, now);
@@ -991,12 +1079,12 @@ impl Engine {
         // the last tick; the engine charges lazily, so catch up here).
         for c in 0..ncpu {
             let t = self.cpus[c].running;
-            if t != NONE && self.threads[t as usize].group as usize == g {
+            if t.is_some_and(|t| self.threads[t as usize].group as usize == g) {
                 self.charge(c, now);
             }
         }
         let grp = &mut self.groups[g];
-        grp.weight = weight.max(MIN_SHARES);
+        grp.weight = weight.max(Shares::MIN.0);
         grp.bw = match (grp.bw.take(), params) {
             (Some(mut bw), Some(p)) => {
                 bw.reconfigure(p, now, initial, &mut out);
@@ -1027,7 +1115,7 @@ impl Engine {
         // Silos were reset: CPUs running this group need a new check time.
         for c in 0..ncpu {
             let t = self.cpus[c].running;
-            if t != NONE && self.threads[t as usize].group as usize == g {
+            if t.is_some_and(|t| self.threads[t as usize].group as usize == g) {
                 self.reschedule(c, now);
             }
         }
@@ -1045,7 +1133,7 @@ impl Engine {
         let grp = &self.groups[g];
         if let Some(r) = grp.reqs.get(grp.next_req) {
             let t = r.arrival;
-            self.push(t, EV_ARRIVAL, g as u32, 0);
+            self.push(t, Event::Arrival { group: g as u32 });
         }
     }
 
@@ -1054,7 +1142,7 @@ impl Engine {
         let worker = match grp.kind {
             LoadKind::Bound => {
                 let ti = (grp.first_thread + grp.reqs[r as usize].thread) as usize;
-                if self.threads[ti].cur == NONE {
+                if self.threads[ti].cur.is_none() {
                     Some(ti)
                 } else {
                     self.threads[ti].pending.push_back(r);
@@ -1072,7 +1160,7 @@ impl Engine {
         };
         if let Some(ti) = worker {
             let th = &mut self.threads[ti];
-            th.cur = r;
+            th.cur = Some(r);
             th.work_left = grp.reqs[r as usize].work;
             self.wake(ti, now);
         }
@@ -1085,7 +1173,10 @@ impl Engine {
     fn usage_now(&self, g: usize, now: u64) -> u64 {
         let mut u = self.groups[g].usage_ns;
         for cpu in &self.cpus {
-            if cpu.running != NONE && self.threads[cpu.running as usize].group as usize == g {
+            if cpu
+                .running
+                .is_some_and(|t| self.threads[t as usize].group as usize == g)
+            {
                 u += now.saturating_sub(cpu.last);
             }
         }
@@ -1107,7 +1198,7 @@ impl Engine {
         if let Some(dt) = self.p.sample_ns {
             let next = now + dt;
             if next <= self.p.duration_ns {
-                self.push(next, EV_SAMPLE, 0, 0);
+                self.push(next, Event::Sample);
             }
         }
     }
@@ -1135,7 +1226,7 @@ impl Engine {
 
     fn on_grid(&mut self, g: usize, now: u64) {
         self.close_period(g, now);
-        self.push(now, EV_GRID_OPEN, g as u32, 0);
+        self.push(now, Event::GridOpen { group: g as u32 });
     }
 
     /// After the edge: the new period starts with the refilled pool and the silos as the edge
@@ -1147,7 +1238,7 @@ impl Engine {
         grp.mark.silos_ns = bw.silo_credit_ns();
         let next = now + bw.params.period_ns;
         if next <= self.p.duration_ns {
-            self.push(next, EV_GRID, g as u32, 0);
+            self.push(next, Event::Grid { group: g as u32 });
         }
     }
 

@@ -6,6 +6,7 @@ use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
 use crate::lint::defaults::Field;
 use crate::lint::policy::LimitPolicy;
 use crate::lint::{Check, ContainerCx, FixKind, Origin, Rule, RuleMeta, WorkloadCx};
+use crate::quantity::Quantity;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -71,6 +72,14 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// The container's CPU limit and request, where they parse.
+fn quantities(c: &ContainerCx<'_>) -> (Option<Quantity>, Option<Quantity>) {
+    (
+        c.limit.as_ref().and_then(|l| l.quantity()),
+        c.request.as_ref().and_then(|r| r.quantity()),
+    )
+}
+
 /// `limits: required`: every container sets `limits.cpu`.
 fn required(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Finding>) {
     let (name, role, subject) = (
@@ -132,10 +141,7 @@ fn equal_to_request(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Find
         super::role(c.container),
         cx.subject(Some(c.container)),
     );
-    let (limit_q, request_q) = (
-        c.limit.as_ref().and_then(|l| l.quantity()),
-        c.request.as_ref().and_then(|r| r.quantity()),
-    );
+    let (limit_q, request_q) = quantities(c);
     let period = cx.policy.cfs_period;
     match (&c.limit, &c.request) {
         (None, _) => out.push(
@@ -200,10 +206,7 @@ fn max_ratio(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, k: i64, out: &mut Vec<Fin
         super::role(c.container),
         cx.subject(Some(c.container)),
     );
-    let (limit_q, request_q) = (
-        c.limit.as_ref().and_then(|l| l.quantity()),
-        c.request.as_ref().and_then(|r| r.quantity()),
-    );
+    let (limit_q, request_q) = quantities(c);
     let period = cx.policy.cfs_period;
     let (Some(lq), Some(rq)) = (limit_q, request_q) else {
         return;
