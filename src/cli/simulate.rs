@@ -654,6 +654,76 @@ struct ReportJson<'a> {
     manifest: Option<&'a ManifestJson>,
 }
 
+/// The groups to simulate: from a scenario file, from manifests, or one group from the flags.
+fn groups(args: &Options) -> anyhow::Result<FromManifests> {
+    if let Some(path) = &args.scenario {
+        let text = read_text(path, "scenario")?;
+        let mut scenario =
+            parse_scenario(&text).with_context(|| format!("in scenario {}", path.display()))?;
+        let base = path.parent();
+        for g in &mut scenario.groups {
+            g.trace = read_trace(&g.load, base)?;
+        }
+        let Some(cpus) = args.cpus.or(scenario.cpus) else {
+            bail!(
+                "node mode needs the node's CPU count: pass --cpus N or set `cpus:` in {}",
+                path.display()
+            );
+        };
+        return Ok(FromManifests {
+            groups: scenario.groups,
+            cpus,
+            context: Vec::new(),
+            json: None,
+        });
+    }
+    if !args.inputs.is_empty() {
+        for (flag, given) in [
+            ("--quota", args.quota.is_some()),
+            ("--period", args.period.is_some()),
+            ("--shares", args.shares.is_some()),
+            ("--weight", args.weight.is_some()),
+        ] {
+            if given {
+                bail!("{flag} cannot be combined with manifests: the container's translated values are used");
+            }
+        }
+        let m = pick::load(&args.inputs, &args.assume)?;
+        if args.pick.container.is_some() {
+            return one_container(args, &m);
+        }
+        if args.load.is_some() {
+            bail!("--load applies to one container (--container NAME); in node mode each container uses its kcpu.dev/load annotation or --default-load");
+        }
+        return node_from_manifests(args, &m);
+    }
+    let Some(load) = args.load.clone() else {
+        bail!("--load is required (e.g. --load periodic:threads=2,work=80ms,every=200ms), or use --scenario FILE");
+    };
+    let weight = match (args.shares, args.weight) {
+        (Some(s), _) => CpuShare::Shares(Shares(s)),
+        (None, Some(w)) => CpuShare::Weight(Weight(w)),
+        (None, None) => CpuShare::default(),
+    };
+    let limits = Limits {
+        quota: args.quota.unwrap_or(QuotaUs::UNLIMITED),
+        period: args.period.unwrap_or(PeriodUs::DEFAULT),
+        burst: args.burst.unwrap_or(Usec(0)),
+        weight,
+    };
+    let trace = read_trace(&load, None)?;
+    let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
+    Ok(FromManifests {
+        groups: vec![GroupConfig {
+            trace,
+            ..GroupConfig::new("container", limits, load)
+        }],
+        cpus,
+        context: Vec::new(),
+        json: None,
+    })
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let args = *args.opts;
@@ -671,73 +741,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(h) => (h, "--hz".to_string()),
         None => detect_hz(&running),
     };
-    let mut manifest_context: Vec<(String, String)> = Vec::new();
-    let mut manifest_json: Option<ManifestJson> = None;
     let node_mode =
         args.scenario.is_some() || (!args.inputs.is_empty() && args.pick.container.is_none());
-    let (groups, cpus) = if let Some(path) = &args.scenario {
-        let text = read_text(path, "scenario")?;
-        let mut scenario =
-            parse_scenario(&text).with_context(|| format!("in scenario {}", path.display()))?;
-        let base = path.parent();
-        for g in &mut scenario.groups {
-            g.trace = read_trace(&g.load, base)?;
-        }
-        let Some(cpus) = args.cpus.or(scenario.cpus) else {
-            bail!(
-                "node mode needs the node's CPU count: pass --cpus N or set `cpus:` in {}",
-                path.display()
-            );
-        };
-        (scenario.groups, cpus)
-    } else if !args.inputs.is_empty() {
-        for (flag, given) in [
-            ("--quota", args.quota.is_some()),
-            ("--period", args.period.is_some()),
-            ("--shares", args.shares.is_some()),
-            ("--weight", args.weight.is_some()),
-        ] {
-            if given {
-                bail!("{flag} cannot be combined with manifests: the container's translated values are used");
-            }
-        }
-        let m = pick::load(&args.inputs, &args.assume)?;
-        let from = if args.pick.container.is_some() {
-            one_container(&args, &m)?
-        } else {
-            if args.load.is_some() {
-                bail!("--load applies to one container (--container NAME); in node mode each container uses its kcpu.dev/load annotation or --default-load");
-            }
-            node_from_manifests(&args, &m)?
-        };
-        manifest_context = from.context;
-        manifest_json = from.json;
-        (from.groups, from.cpus)
-    } else {
-        let Some(load) = args.load.clone() else {
-            bail!("--load is required (e.g. --load periodic:threads=2,work=80ms,every=200ms), or use --scenario FILE");
-        };
-        let weight = match (args.shares, args.weight) {
-            (Some(s), _) => CpuShare::Shares(Shares(s)),
-            (None, Some(w)) => CpuShare::Weight(Weight(w)),
-            (None, None) => CpuShare::default(),
-        };
-        let limits = Limits {
-            quota: args.quota.unwrap_or(QuotaUs::UNLIMITED),
-            period: args.period.unwrap_or(PeriodUs::DEFAULT),
-            burst: args.burst.unwrap_or(Usec(0)),
-            weight,
-        };
-        let trace = read_trace(&load, None)?;
-        let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
-        (
-            vec![GroupConfig {
-                trace,
-                ..GroupConfig::new("container", limits, load)
-            }],
-            cpus,
-        )
-    };
+    let FromManifests {
+        groups,
+        cpus,
+        context: manifest_context,
+        json: manifest_json,
+    } = groups(&args)?;
 
     let kernel = KernelModel::for_release(
         Some(&running.release),
