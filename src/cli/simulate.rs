@@ -20,7 +20,7 @@
 use super::assume::AssumptionArgs;
 use super::pick::{self, PickArgs};
 use crate::manifest::model::Role;
-use crate::render::chart::{render, ChartFormat, SimChart};
+use crate::render::chart::{render, SimChart};
 use crate::render::trace::{write_groups_table, write_json, write_summary_table, GroupRow};
 use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
 use crate::sim::scenario::{parse_quota, parse_scenario, parse_us};
@@ -727,15 +727,7 @@ fn groups(args: &Options) -> anyhow::Result<FromManifests> {
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let args = *args.opts;
-    let chart_format = match &args.chart {
-        Some(p) => Some(ChartFormat::from_path(p).with_context(|| {
-            format!(
-                "--chart {}: the file name must end in .svg or .png",
-                p.display()
-            )
-        })?),
-        None => None,
-    };
+    let chart_format = super::output::chart_format(args.chart.as_deref())?;
     let running = crate::runner::kernel::detect();
     let (hz, hz_source) = match args.hz {
         Some(h) => (h, "--hz".to_string()),
