@@ -7,6 +7,7 @@
 //!   same, keeping the original permissions, resolving a symlink so its target is replaced.
 //! - [`bar`]: a progress bar shown only on a terminal, never in pipes or CI.
 
+use crate::render::chart::ChartFormat;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::Permissions;
@@ -57,6 +58,19 @@ pub fn replace_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map_err(|e| e.error)
         .with_context(|| format!("renaming over {}", target.display()))?;
     Ok(())
+}
+
+/// The chart format of `--chart FILE` from its extension (`.svg` or `.png`).
+pub fn chart_format(path: Option<&Path>) -> anyhow::Result<Option<ChartFormat>> {
+    path.map(|p| {
+        ChartFormat::from_path(p).with_context(|| {
+            format!(
+                "--chart {}: the file name must end in .svg or .png",
+                p.display()
+            )
+        })
+    })
+    .transpose()
 }
 
 /// A bar over `len` steps, hidden in pipes, CI (`CI` set) and for a single step.

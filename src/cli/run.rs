@@ -39,7 +39,7 @@ use super::pick::{self, PickArgs};
 use crate::cgroupfs::cleanup::{sweep_stale, StateDir};
 use crate::cgroupfs::{CgroupName, CpuLimits, DEFAULT_PARENT};
 use crate::cpu::{CgroupVersion, CpuMax, CpuShare};
-use crate::render::chart::{render, ChartFormat, RunChart};
+use crate::render::chart::{render, RunChart};
 use crate::render::trace::{
     write_comparison_table, write_json, write_summary_table_with, RunNotes,
 };
@@ -525,15 +525,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.cleanup {
         return cleanup(&args);
     }
-    let chart_format = match &args.chart {
-        Some(p) => Some(ChartFormat::from_path(p).with_context(|| {
-            format!(
-                "--chart {}: the file name must end in .svg or .png",
-                p.display()
-            )
-        })?),
-        None => None,
-    };
+    let chart_format = super::output::chart_format(args.chart.as_deref())?;
     let env = env()?;
     let t = target(&args, env.hierarchy.version)?;
     if args.compare && t.load.is_none() {

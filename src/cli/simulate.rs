@@ -20,7 +20,7 @@
 use super::assume::AssumptionArgs;
 use super::pick::{self, PickArgs};
 use crate::manifest::model::Role;
-use crate::render::chart::{render, ChartFormat, SimChart};
+use crate::render::chart::{render, SimChart};
 use crate::render::trace::{write_groups_table, write_json, write_summary_table, GroupRow};
 use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
 use crate::sim::scenario::{parse_quota, parse_scenario, parse_us};
@@ -214,8 +214,7 @@ fn parse_load_arg(s: &str) -> Result<LoadProfile, String> {
 }
 
 /// The running kernel's HZ and where it came from, or the fallback.
-fn detect_hz() -> (u32, String) {
-    let k = crate::runner::kernel::detect();
+fn detect_hz(k: &crate::runner::kernel::KernelInfo) -> (u32, String) {
     match k.hz {
         Some(hz) => (hz, format!("CONFIG_HZ from {}", k.config_path)),
         None => (
@@ -327,6 +326,9 @@ struct FromManifests {
     cpus: u32,
     context: Vec<(String, String)>,
     json: Option<ManifestJson>,
+    /// Some input document was bad (already reported); the rest is simulated and the exit code
+    /// says so, like translate, check and report.
+    input_errors: bool,
 }
 
 fn files_text(w: CpuShare) -> &'static str {
@@ -422,6 +424,7 @@ fn one_container(args: &Options, m: &pick::Manifests) -> anyhow::Result<FromMani
         cpus,
         context,
         json: Some(json),
+        input_errors: false,
     })
 }
 
@@ -616,6 +619,7 @@ fn node_from_manifests(args: &Options, m: &pick::Manifests) -> anyhow::Result<Fr
             max_replicas: Some(args.max_replicas),
             groups: provenance,
             idle,
+            input_errors: false,
         }),
     })
 }
@@ -655,28 +659,9 @@ struct ReportJson<'a> {
     manifest: Option<&'a ManifestJson>,
 }
 
-/// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let args = *args.opts;
-    let chart_format = match &args.chart {
-        Some(p) => Some(ChartFormat::from_path(p).with_context(|| {
-            format!(
-                "--chart {}: the file name must end in .svg or .png",
-                p.display()
-            )
-        })?),
-        None => None,
-    };
-    let (hz, hz_source) = match args.hz {
-        Some(h) => (h, "--hz".to_string()),
-        None => detect_hz(),
-    };
-    let mut manifest_context: Vec<(String, String)> = Vec::new();
-    let mut manifest_json: Option<ManifestJson> = None;
-    let mut input_errors = false;
-    let node_mode =
-        args.scenario.is_some() || (!args.inputs.is_empty() && args.pick.container.is_none());
-    let (groups, cpus) = if let Some(path) = &args.scenario {
+/// The groups to simulate: from a scenario file, from manifests, or one group from the flags.
+fn groups(args: &Options) -> anyhow::Result<FromManifests> {
+    if let Some(path) = &args.scenario {
         let text = read_text(path, "scenario")?;
         let mut scenario =
             parse_scenario(&text).with_context(|| format!("in scenario {}", path.display()))?;
@@ -690,8 +675,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         };
-        (scenario.groups, cpus)
-    } else if !args.inputs.is_empty() {
+        return Ok(FromManifests {
+            groups: scenario.groups,
+            cpus,
+            context: Vec::new(),
+            json: None,
+            input_errors: false,
+        });
+    }
+    if !args.inputs.is_empty() {
         for (flag, given) in [
             ("--quota", args.quota.is_some()),
             ("--period", args.period.is_some()),
@@ -703,52 +695,66 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         let m = pick::load(&args.inputs, &args.assume)?;
-        // Like translate, check and report: bad documents are reported and the rest simulated;
-        // the exit code says some input was bad.
-        input_errors = m.input_errors;
-        let from = if args.pick.container.is_some() {
-            one_container(&args, &m)?
+        let mut from = if args.pick.container.is_some() {
+            one_container(args, &m)?
         } else {
             if args.load.is_some() {
                 bail!("--load applies to one container (--container NAME); in node mode each container uses its kcpu.dev/load annotation or --default-load");
             }
-            node_from_manifests(&args, &m)?
+            node_from_manifests(args, &m)?
         };
-        manifest_context = from.context;
-        manifest_json = from.json;
-        (from.groups, from.cpus)
-    } else {
-        let Some(load) = args.load.clone() else {
-            bail!("--load is required (e.g. --load periodic:threads=2,work=80ms,every=200ms), or use --scenario FILE");
-        };
-        let weight = match (args.shares, args.weight) {
-            (Some(s), _) => CpuShare::Shares(Shares(s)),
-            (None, Some(w)) => CpuShare::Weight(Weight(w)),
-            (None, None) => CpuShare::default(),
-        };
-        let limits = Limits {
-            quota: args.quota.unwrap_or(QuotaUs::UNLIMITED),
-            period: args.period.unwrap_or(PeriodUs::DEFAULT),
-            burst: args.burst.unwrap_or(Usec(0)),
-            weight,
-        };
-        let trace = read_trace(&load, None)?;
-        let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
-        (
-            vec![GroupConfig {
-                trace,
-                ..GroupConfig::new("container", limits, load)
-            }],
-            cpus,
-        )
+        from.input_errors = m.input_errors;
+        return Ok(from);
+    }
+    let Some(load) = args.load.clone() else {
+        bail!("--load is required (e.g. --load periodic:threads=2,work=80ms,every=200ms), or use --scenario FILE");
     };
+    let weight = match (args.shares, args.weight) {
+        (Some(s), _) => CpuShare::Shares(Shares(s)),
+        (None, Some(w)) => CpuShare::Weight(Weight(w)),
+        (None, None) => CpuShare::default(),
+    };
+    let limits = Limits {
+        quota: args.quota.unwrap_or(QuotaUs::UNLIMITED),
+        period: args.period.unwrap_or(PeriodUs::DEFAULT),
+        burst: args.burst.unwrap_or(Usec(0)),
+        weight,
+    };
+    let trace = read_trace(&load, None)?;
+    let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
+    Ok(FromManifests {
+        groups: vec![GroupConfig {
+            trace,
+            ..GroupConfig::new("container", limits, load)
+        }],
+        cpus,
+        context: Vec::new(),
+        json: None,
+        input_errors: false,
+    })
+}
 
-    let release = rustix::system::uname()
-        .release()
-        .to_string_lossy()
-        .into_owned();
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let args = *args.opts;
+    let chart_format = super::output::chart_format(args.chart.as_deref())?;
+    let running = crate::runner::kernel::detect();
+    let (hz, hz_source) = match args.hz {
+        Some(h) => (h, "--hz".to_string()),
+        None => detect_hz(&running),
+    };
+    let node_mode =
+        args.scenario.is_some() || (!args.inputs.is_empty() && args.pick.container.is_none());
+    let FromManifests {
+        groups,
+        cpus,
+        context: manifest_context,
+        json: manifest_json,
+        input_errors,
+    } = groups(&args)?;
+
     let kernel = KernelModel::for_release(
-        Some(&release),
+        Some(&running.release),
         (args.hz.is_some() || !hz_source.starts_with("default")).then_some(hz),
     );
     let mut machine = Machine::for_kernel(cpus, kernel);

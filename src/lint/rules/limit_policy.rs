@@ -2,10 +2,11 @@
 //! equal-to-request, max-ratio) with the throttling consequence in the message (pure core).
 
 use super::{fmt_cpu, requote, throttling_note};
-use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
+use crate::finding::{Applicability, Edit, Finding, Fix, Severity, Subject};
 use crate::lint::defaults::Field;
 use crate::lint::policy::LimitPolicy;
 use crate::lint::{Check, ContainerCx, FixKind, Origin, Rule, RuleMeta, WorkloadCx};
+use crate::quantity::Quantity;
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -71,13 +72,27 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// `limits: required`: every container sets `limits.cpu`.
-fn required(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Finding>) {
-    let (name, role, subject) = (
-        &c.container.name,
+/// The container's name, its role (`container`, `init container`, `sidecar`) and the
+/// finding subject.
+fn who<'a>(cx: &WorkloadCx<'_>, c: &ContainerCx<'a>) -> (&'a str, &'static str, Subject) {
+    (
+        c.container.name.as_str(),
         super::role(c.container),
         cx.subject(Some(c.container)),
-    );
+    )
+}
+
+/// The container's CPU limit and request, where they parse.
+fn quantities(c: &ContainerCx<'_>) -> (Option<Quantity>, Option<Quantity>) {
+    (
+        c.limit.as_ref().and_then(|l| l.quantity()),
+        c.request.as_ref().and_then(|r| r.quantity()),
+    )
+}
+
+/// `limits: required`: every container sets `limits.cpu`.
+fn required(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Finding>) {
+    let (name, role, subject) = who(cx, c);
     if c.limit.is_none() {
         out.push(
             RULE.meta
@@ -95,11 +110,7 @@ fn required(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Finding>) {
 
 /// `limits: forbidden`: no container sets a non-zero `limits.cpu`.
 fn forbidden(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Finding>) {
-    let (name, role, subject) = (
-        &c.container.name,
-        super::role(c.container),
-        cx.subject(Some(c.container)),
-    );
+    let (name, role, subject) = who(cx, c);
     let limit_q = c.limit.as_ref().and_then(|l| l.quantity());
     let period = cx.policy.cfs_period;
     if let (Some(l), Some(q)) = (&c.limit, limit_q) {
@@ -127,15 +138,8 @@ fn forbidden(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Finding>) {
 
 /// `limits: equal-to-request`: the limit is set and equals the request (with a mechanical fix).
 fn equal_to_request(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Finding>) {
-    let (name, role, subject) = (
-        &c.container.name,
-        super::role(c.container),
-        cx.subject(Some(c.container)),
-    );
-    let (limit_q, request_q) = (
-        c.limit.as_ref().and_then(|l| l.quantity()),
-        c.request.as_ref().and_then(|r| r.quantity()),
-    );
+    let (name, role, subject) = who(cx, c);
+    let (limit_q, request_q) = quantities(c);
     let period = cx.policy.cfs_period;
     match (&c.limit, &c.request) {
         (None, _) => out.push(
@@ -195,15 +199,8 @@ fn equal_to_request(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, out: &mut Vec<Find
 
 /// `limits: max-ratio:<k>`: limit ÷ request ≤ k (`k` in thousandths).
 fn max_ratio(cx: &WorkloadCx<'_>, c: &ContainerCx<'_>, k: i64, out: &mut Vec<Finding>) {
-    let (name, role, subject) = (
-        &c.container.name,
-        super::role(c.container),
-        cx.subject(Some(c.container)),
-    );
-    let (limit_q, request_q) = (
-        c.limit.as_ref().and_then(|l| l.quantity()),
-        c.request.as_ref().and_then(|r| r.quantity()),
-    );
+    let (name, role, subject) = who(cx, c);
+    let (limit_q, request_q) = quantities(c);
     let period = cx.policy.cfs_period;
     let (Some(lq), Some(rq)) = (limit_q, request_q) else {
         return;
