@@ -445,10 +445,16 @@ fn to_bytes(
     Ok(v)
 }
 
-/// Writes a file atomically (temp file in the same directory, then rename).
+/// Writes a file atomically (temp file in the same directory, then rename). The file is
+/// created with mode 0666 minus the umask, like any file a command writes (a temporary file
+/// alone would be 0600).
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kcpu-report-")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
         .with_context(|| format!("writing {}", path.display()))?;
     std::io::Write::write_all(&mut tmp, bytes)
         .with_context(|| format!("writing {}", path.display()))?;

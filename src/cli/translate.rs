@@ -9,8 +9,9 @@ use super::assume::AssumptionArgs;
 use super::exit;
 use crate::manifest::model::{IssueLevel, Object};
 use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
-use crate::render::plan::{render, render_diagnostics, PlanFormat};
-use crate::translate::{translate_workload, Plan};
+use crate::render::plan::{render, render_diagnostics, JsonStream, PlanFormat, RenderError};
+use crate::source::SourceSet;
+use crate::translate::{translate_workload, Plan, PodPlan};
 use anyhow::Context;
 use std::io::Write;
 use std::process::ExitCode;
@@ -49,12 +50,27 @@ pub fn load_and_translate(
     inputs: &[String],
     assume: &AssumptionArgs,
 ) -> anyhow::Result<(Plan, Loaded, crate::input::Collected)> {
+    load_and_translate_into(inputs, assume, None)
+}
+
+/// What receives each translated pod instead of the plan (the streaming JSON writer).
+pub type PodSink<'a> = &'a mut dyn FnMut(&PodPlan, &SourceSet) -> std::io::Result<()>;
+
+/// [`load_and_translate`], handing each pod to `sink` (when given) instead of keeping it in
+/// the plan, so memory stays bounded whatever the number of workloads. The first write error
+/// stops the writing (not the translation: input errors still decide the exit code).
+pub fn load_and_translate_into(
+    inputs: &[String],
+    assume: &AssumptionArgs,
+    mut sink: Option<PodSink<'_>>,
+) -> anyhow::Result<(Plan, Loaded, crate::input::Collected)> {
     let assumptions = assume.to_assumptions()?;
     let collected = crate::input::collect(inputs);
     let mut plan = Plan::new(assumptions);
     let mut loaded = Loaded::default();
     let opts = LoadOptions::default();
     let bar = super::progress::bar(collected.sources.len() as u64, "translating");
+    let mut write_error: Option<std::io::Error> = None;
     for (id, src) in collected.sources.iter() {
         let mut stats = LoadStats::default();
         let mut issues = Vec::new();
@@ -64,7 +80,17 @@ pub fn load_and_translate(
             &opts,
             &mut |o| {
                 if let Object::Workload(w) = o {
-                    plan.push(translate_workload(&w, &plan.assumptions));
+                    let result = translate_workload(&w, &plan.assumptions);
+                    match (&mut sink, result) {
+                        (Some(sink), Ok(pod)) => {
+                            if write_error.is_none() {
+                                if let Err(e) = sink(&pod, &collected.sources) {
+                                    write_error = Some(e);
+                                }
+                            }
+                        }
+                        (_, result) => plan.push(result),
+                    }
                 }
             },
             &mut issues,
@@ -78,6 +104,10 @@ pub fn load_and_translate(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if let Some(e) = write_error {
+        // A broken pipe (`| head`) is not an error; the caller's diagnostics still decide.
+        super::tolerate_broken_pipe(Err(e)).context("writing the output")?;
+    }
     Ok((plan, loaded, collected))
 }
 
@@ -93,33 +123,65 @@ pub fn report_problems(
         writeln!(err, "error: {e}")?;
     }
     render_diagnostics(&mut err, plan, &collected.sources, &loaded.issues)?;
+    write_omitted(&mut err, &loaded.stats)?;
     let no_input = collected.sources.is_empty() && collected.errors.is_empty();
-    let empty = !collected.sources.is_empty() && loaded.stats.documents == 0;
-    if no_input || empty {
-        writeln!(err, "error: the input holds no YAML or JSON documents")?;
+    let empty = if no_input {
+        Some("the input holds no YAML or JSON documents")
+    } else if collected.sources.is_empty() {
+        None
+    } else {
+        loaded.stats.emptiness()
+    };
+    if let Some(why) = empty {
+        writeln!(err, "error: {why}")?;
     }
     Ok(!collected.errors.is_empty()
         || !plan.errors.is_empty()
         || loaded.issues.iter().any(|i| i.level == IssueLevel::Error)
-        || no_input
-        || empty)
+        || loaded
+            .stats
+            .omitted
+            .keys()
+            .any(|(_, l)| *l == IssueLevel::Error)
+        || empty.is_some())
+}
+
+/// One line per diagnostic code with more repeats than were printed.
+pub fn write_omitted(err: &mut dyn Write, stats: &LoadStats) -> std::io::Result<()> {
+    for ((code, level), n) in &stats.omitted {
+        let level = match level {
+            IssueLevel::Note => "note",
+            IssueLevel::Warning => "warning",
+            IssueLevel::Error => "error",
+        };
+        writeln!(
+            err,
+            "… and {n} more {level}(s) [{code}] not shown (the first {} are above)",
+            crate::manifest::MAX_ISSUES_PER_CODE
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (plan, loaded, collected) = load_and_translate(&args.inputs, &args.assume)?;
     let format = match (args.explain, args.output) {
         (true, _) => PlanFormat::Explain,
         (false, Output::Table) => PlanFormat::Table,
         (false, Output::Json) => PlanFormat::Json,
         (false, Output::Yaml) => PlanFormat::Yaml,
     };
+    if format == PlanFormat::Json {
+        return run_json_streaming(&args);
+    }
+    let (plan, loaded, collected) = load_and_translate(&args.inputs, &args.assume)?;
     {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        render(format, &mut out, &plan, &collected.sources, &loaded.issues)
-            .context("writing the output")?;
-        out.flush().context("writing the output")?;
+        let written = render(format, &mut out, &plan, &collected.sources, &loaded.issues)
+            .map_err(render_io)
+            .and_then(|()| out.flush());
+        super::tolerate_broken_pipe(written).context("writing the output")?;
     }
     if !loaded.stats.skipped.is_empty() && format != PlanFormat::Json && format != PlanFormat::Yaml
     {
@@ -132,7 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect();
         eprintln!(
             "skipped {total} document(s) without a pod template: {}",
-            kinds.join(", ")
+            crate::render::escape::escape(&kinds.join(", "))
         );
     }
     let failed = report_problems(&plan, &loaded, &collected)?;
@@ -141,4 +203,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         exit::OK
     }))
+}
+
+/// `-o json`, streamed: each pod is written as soon as it is translated and then dropped.
+fn run_json_streaming(args: &Args) -> anyhow::Result<ExitCode> {
+    let assumptions = args.assume.to_assumptions()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut stream = Some(JsonStream::begin(&mut out, &assumptions).map_err(render_io)?);
+    let mut sink = |p: &PodPlan, sources: &SourceSet| -> std::io::Result<()> {
+        match stream.as_mut() {
+            Some(s) => s.pod(p, sources).map_err(render_io),
+            None => Ok(()),
+        }
+    };
+    // A closed stdout stops the writing, not the translation: the diagnostics still decide.
+    let (plan, loaded, collected) =
+        load_and_translate_into(&args.inputs, &args.assume, Some(&mut sink))?;
+    if let Some(s) = stream.take() {
+        let written = s
+            .finish(&plan, &collected.sources, &loaded.issues)
+            .map_err(render_io)
+            .and_then(|()| out.flush());
+        super::tolerate_broken_pipe(written).context("writing the output")?;
+    }
+    let failed = report_problems(&plan, &loaded, &collected)?;
+    Ok(exit::code(if failed {
+        exit::INPUT_ERROR
+    } else {
+        exit::OK
+    }))
+}
+
+fn render_io(e: RenderError) -> std::io::Error {
+    match e {
+        RenderError::Io(e) => e,
+        RenderError::Json(e) => e.into(),
+        other => std::io::Error::other(other.to_string()),
+    }
 }

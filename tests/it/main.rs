@@ -6,6 +6,7 @@
 
 mod architecture;
 mod check;
+mod hardening;
 mod report;
 mod sim;
 mod translate;

@@ -5,6 +5,7 @@
 use super::{count, diff_of_edits, edits_where, mechanical_edits, plural, region, RenderOptions};
 use crate::finding::{Applicability, Finding, Severity};
 use crate::lint::CheckReport;
+use crate::render::escape::{escape, escape_keep_lines};
 use crate::source::SourceSet;
 use std::io::{self, Write};
 
@@ -52,8 +53,8 @@ pub fn render(
             out,
             "{}: {}: {}\n",
             p.severity(Severity::Error, "error"),
-            e.path,
-            e.message
+            escape(&e.path),
+            escape(&e.message)
         )?;
     }
     for f in &report.findings {
@@ -83,6 +84,7 @@ pub fn render(
 }
 
 fn write_diff(diff: &str, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let diff = escape_keep_lines(diff);
     for line in diff.lines() {
         let styled = if line.starts_with("+++") || line.starts_with("---") {
             p.bold(line)
@@ -114,27 +116,27 @@ fn finding(
         "{}{} {}",
         p.severity(f.severity, &format!("{sev}[{} {}]", f.rule, f.name)),
         p.bold(":"),
-        p.bold(&f.message)
+        p.bold(&escape(&f.message))
     )?;
     let num = r.line.to_string();
     let pad = " ".repeat(num.len());
     let object = f
         .subject
         .as_ref()
-        .map(|s| format!(" ({})", s.object()))
+        .map(|s| format!(" ({})", escape(&s.object())))
         .unwrap_or_default();
     writeln!(
         out,
         "{pad}{} {}:{}:{}{object}",
         p.gutter("-->"),
-        r.file,
+        escape(&r.file),
         r.line,
         r.column
     )?;
     if r.line_text.is_empty() && r.line == 0 {
         return Ok(());
     }
-    let text = r.line_text.replace('\t', " ");
+    let text = escape(&r.line_text.replace('\t', " ")).into_owned();
     writeln!(out, "{pad} {}", p.gutter("|"))?;
     writeln!(out, "{} {} {text}", p.gutter(&num), p.gutter("|"))?;
     let width = if r.end_line == r.line {
@@ -146,7 +148,7 @@ fn finding(
     let label = f
         .label
         .as_ref()
-        .map(|l| format!(" {l}"))
+        .map(|l| format!(" {}", escape(l)))
         .unwrap_or_default();
     writeln!(
         out,
@@ -163,10 +165,22 @@ fn finding(
         writeln!(out, "{pad} {}", p.gutter("|"))?;
     }
     for n in &f.notes {
-        writeln!(out, "{pad} {} {} {n}", p.gutter("="), p.bold("note:"))?;
+        writeln!(
+            out,
+            "{pad} {} {} {}",
+            p.gutter("="),
+            p.bold("note:"),
+            escape(n)
+        )?;
     }
     if let Some(h) = &f.help {
-        writeln!(out, "{pad} {} {} {h}", p.gutter("="), p.bold("help:"))?;
+        writeln!(
+            out,
+            "{pad} {} {} {}",
+            p.gutter("="),
+            p.bold("help:"),
+            escape(h)
+        )?;
     }
     if let Some(fix) = &f.fix {
         let how = match (fix.applicability, opts.fix_mode) {
@@ -179,7 +193,7 @@ fn finding(
             "{pad} {} {} {}",
             p.gutter("="),
             p.green(how),
-            fix.title
+            escape(&fix.title)
         )?;
     }
     writeln!(out)?;
@@ -194,7 +208,7 @@ fn summary(
 ) -> io::Result<()> {
     let s = &report.stats;
     let policy = match &opts.policy {
-        Some(path) => format!(" with policy {path}"),
+        Some(path) => format!(" with policy {}", escape(path)),
         None => " with the default policy".to_string(),
     };
     let excluded = if s.excluded > 0 {
@@ -230,6 +244,20 @@ fn summary(
         ));
     }
     writeln!(out, "{line}.")?;
+    if !s.omitted.is_empty() {
+        let parts: Vec<String> = s
+            .omitted
+            .iter()
+            .map(|((code, _), n)| format!("{code} × {n}"))
+            .collect();
+        writeln!(
+            out,
+            "{} repeated input diagnostics not listed (only the first {} of each kind are): {}.",
+            s.omitted.values().sum::<usize>(),
+            crate::manifest::MAX_ISSUES_PER_CODE,
+            parts.join(", ")
+        )?;
+    }
     if !report.read_errors.is_empty() {
         writeln!(
             out,
