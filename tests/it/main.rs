@@ -6,6 +6,7 @@
 
 mod architecture;
 mod check;
+mod fidelity;
 mod hardening;
 mod report;
 mod sim;
