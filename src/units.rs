@@ -139,12 +139,12 @@ pub fn parse_duration(text: &str) -> Result<Nanos, DurationError> {
     if num.is_empty() || num == "." {
         return Err(err("missing number"));
     }
-    let scale: f64 = match unit {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "m" | "min" => 60e9,
+    let scale: u128 = match unit {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" | "min" => 60_000_000_000,
         "" => return Err(err("missing unit (ns, us, ms, s or m)")),
         "h" | "hr" | "hour" | "hours" | "d" => {
             return Err(err(
@@ -153,29 +153,53 @@ pub fn parse_duration(text: &str) -> Result<Nanos, DurationError> {
         }
         _ => return Err(err("unknown unit: the units are ns, us, ms, s and m")),
     };
-    let v: f64 = num.parse().map_err(|_| err("bad number"))?;
-    let ns = (v * scale).round();
-    if !ns.is_finite() || ns > u64::MAX as f64 / 2.0 {
-        return Err(err("too large"));
+    // Exact decimal arithmetic (a float would turn `1022222222.222222ms` into a neighbour).
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if frac.contains('.') {
+        return Err(err("bad number"));
     }
+    let whole: u128 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| err("too large"))?
+    };
+    // Digits beyond the 21st are below 10^-21 of the unit, far below a nanosecond.
+    let frac = &frac[..frac.len().min(21)];
+    let part = if frac.is_empty() {
+        0
+    } else {
+        let den = 10u128.pow(frac.len() as u32);
+        let f: u128 = frac.parse().map_err(|_| err("bad number"))?;
+        (f * scale + den / 2) / den
+    };
+    let ns = whole
+        .checked_mul(scale)
+        .and_then(|w| w.checked_add(part))
+        .filter(|&n| n <= u128::from(u64::MAX / 2))
+        .ok_or_else(|| err("too large"))?;
     Ok(Nanos(ns as u64))
 }
 
-/// Formats nanoseconds compactly (`100ms`, `1.5ms`, `250us`, `2s`).
+/// Formats nanoseconds compactly (`100ms`, `1.5ms`, `250us`, `2s`) and exactly: the largest
+/// unit in which the value needs at most three decimals, so [`parse_duration`] gives the
+/// same value back (the load fuzzer found `1022222222222222ns` printed as a rounded `ms`).
 pub fn format_duration(ns: Nanos) -> String {
     let n = ns.0;
-    let (v, unit) = if n >= 1_000_000_000 && n.is_multiple_of(1_000_000) {
-        (n as f64 / 1e9, "s")
-    } else if n >= 1_000_000 {
-        (n as f64 / 1e6, "ms")
+    let (div, unit) = if n >= 1_000_000_000 && n.is_multiple_of(1_000_000) {
+        (1_000_000_000, "s")
+    } else if n >= 1_000_000 && n.is_multiple_of(1_000) {
+        (1_000_000, "ms")
     } else if n >= 1_000 {
-        (n as f64 / 1e3, "us")
+        (1_000, "us")
     } else {
-        (n as f64, "ns")
+        (1, "ns")
     };
-    let s = format!("{v:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s}{unit}")
+    let (whole, frac) = (n / div, n % div);
+    if frac == 0 {
+        return format!("{whole}{unit}");
+    }
+    let digits = format!("{:0width$}", frac, width = (div.ilog10()) as usize);
+    format!("{whole}.{}{unit}", digits.trim_end_matches('0'))
 }
 
 #[cfg(test)]
@@ -196,5 +220,30 @@ mod duration_tests {
         assert_eq!(format_duration(Nanos(100_000_000)), "100ms");
         assert_eq!(format_duration(Nanos(1_500_000)), "1.5ms");
         assert_eq!(format_duration(Nanos(2_000_000_000)), "2s");
+        // Exact both ways (fuzz regression: load target, `work=1022222222222222ns`).
+        assert_eq!(
+            format_duration(Nanos(1_022_222_222_222_222)),
+            "1022222222222.222us"
+        );
+        for n in [
+            1,
+            999,
+            1_000,
+            1_500_001,
+            1_022_222_222_222_222,
+            u64::MAX / 2,
+        ] {
+            assert_eq!(
+                parse_duration(&format_duration(Nanos(n))).unwrap(),
+                Nanos(n),
+                "{n}"
+            );
+        }
+        assert_eq!(
+            parse_duration("1.0000000000000000000000009s").unwrap(),
+            Nanos(1_000_000_000)
+        );
+        assert_eq!(parse_duration(".5ms").unwrap(), Nanos(500_000));
+        assert!(parse_duration("99999999999999999999999999999999999999999s").is_err());
     }
 }

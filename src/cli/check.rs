@@ -193,7 +193,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if !outcome.diff.is_empty() {
             // The diff goes to stdout for text, to stderr for machine-readable formats.
             if args.format == FormatArg::Text && !to_file {
-                println!("{}", outcome.diff);
+                let mut out = std::io::stdout().lock();
+                super::tolerate_broken_pipe(writeln!(out, "{}", outcome.diff))?;
             } else {
                 eprintln!("{}", outcome.diff);
             }
@@ -236,13 +237,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing the report to {}", path.display()))?,
         None => {
             let mut out = anstream::AutoStream::new(std::io::stdout().lock(), choice);
-            out.write_all(&buf)?;
-            out.flush()?;
+            super::tolerate_broken_pipe(out.write_all(&buf).and_then(|()| out.flush()))?;
         }
     }
     if let Some(n) = fixed_note {
         if args.format == FormatArg::Text && !to_file {
-            println!("{n}");
+            let mut out = std::io::stdout().lock();
+            super::tolerate_broken_pipe(writeln!(out, "{n}"))?;
         } else {
             eprintln!("{n}");
         }
@@ -268,6 +269,26 @@ fn check(paths: &[String], policy: &Policy) -> (SourceSet, CheckReport) {
             message: e.message,
         })
         .collect();
+    let nothing_read = sources.is_empty() && report.read_errors.is_empty();
+    let why = if nothing_read {
+        Some("the input holds no YAML or JSON documents")
+    } else if sources.is_empty() {
+        None
+    } else {
+        report.stats.emptiness()
+    };
+    if let Some(why) = why {
+        // A failed `helm template | kcpu check -` must fail CI, not check nothing.
+        let names: Vec<&str> = sources.iter().map(|(_, f)| f.name.as_str()).collect();
+        report.read_errors.push(ReadError {
+            path: match names.as_slice() {
+                [] => "<input>".to_string(),
+                [one] => one.to_string(),
+                [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+            },
+            message: format!("{why}; expected Kubernetes manifests"),
+        });
+    }
     (sources, report)
 }
 

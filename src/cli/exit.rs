@@ -8,7 +8,8 @@
 //! | *n* | `run -- CMD`: the command's exit status (128 + signal when it was killed) |
 //! | 128 + *s* | `run` interrupted by signal *s* (SIGINT, SIGTERM, SIGHUP, SIGQUIT), after removing every process and cgroup it created |
 //!
-//! A broken pipe on stdout exits 0 quietly.
+//! A broken pipe on stdout is quiet and does not change the code: findings and input errors
+//! still decide it (`check`, `translate`).
 
 use std::process::ExitCode;
 

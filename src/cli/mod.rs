@@ -104,6 +104,15 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Treats a broken pipe as success: a reader that stopped early (`| head`) does not change
+/// the outcome, which the findings and input errors still decide.
+pub fn tolerate_broken_pipe(r: std::io::Result<()>) -> std::io::Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// True when the error chain contains a broken pipe (stdout closed by `head` and the like).
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {

@@ -119,7 +119,7 @@ pub fn label(p: &PodPlan) -> String {
 /// `kcpu translate`) and make this fail.
 pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manifests> {
     let mut entries = Vec::new();
-    let pass = load_and_translate(inputs, assume, "translating", &mut |item| {
+    let pass = load_and_translate(inputs, assume, "translating", &mut |item, _| {
         if let Item::Pod(w, pod) = item {
             entries.push(Entry {
                 pod: *pod,

@@ -89,7 +89,7 @@ struct Inputs {
 fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Inputs> {
     let mut pairs = Vec::new();
     let mut hpas = Vec::new();
-    let pass = load_and_translate(inputs, assume, "reading", &mut |item| {
+    let pass = load_and_translate(inputs, assume, "reading", &mut |item, _| {
         match item {
             Item::Pod(w, p) => pairs.push((*w, *p)),
             Item::Other(o) => {

@@ -619,8 +619,8 @@ fn node_from_manifests(args: &Options, m: &pick::Manifests) -> anyhow::Result<Fr
             max_replicas: Some(args.max_replicas),
             groups: provenance,
             idle,
-            input_errors: false,
         }),
+        input_errors: false,
     })
 }
 

@@ -9,7 +9,8 @@ use super::assume::AssumptionArgs;
 use super::exit;
 use crate::manifest::model::{IssueLevel, Object, Workload};
 use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
-use crate::render::plan::{render, render_diagnostics, PlanFormat};
+use crate::render::plan::{render, render_diagnostics, JsonStream, PlanFormat, RenderError};
+use crate::source::SourceSet;
 use crate::translate::{translate_workload, Plan, PodPlan};
 use anyhow::Context;
 use std::io::Write;
@@ -75,7 +76,7 @@ pub fn load_and_translate(
     inputs: &[String],
     assume: &AssumptionArgs,
     label: &str,
-    keep: &mut dyn FnMut(Item) -> Option<PodPlan>,
+    keep: &mut dyn FnMut(Item, &SourceSet) -> Option<PodPlan>,
 ) -> anyhow::Result<Pass> {
     let assumptions = assume.to_assumptions()?;
     let collected = crate::input::collect(inputs);
@@ -98,7 +99,7 @@ pub fn load_and_translate(
                     },
                     other => Item::Other(Box::new(other)),
                 };
-                if let Some(p) = keep(item) {
+                if let Some(p) = keep(item, &collected.sources) {
                     plan.pods.push(p);
                 }
             },
@@ -132,20 +133,57 @@ pub fn report_problems(
         writeln!(err, "error: {e}")?;
     }
     render_diagnostics(&mut err, plan, &collected.sources, &loaded.issues)?;
+    write_omitted(&mut err, &loaded.stats)?;
     let no_input = collected.sources.is_empty() && collected.errors.is_empty();
-    let empty = !collected.sources.is_empty() && loaded.stats.documents == 0;
-    if no_input || empty {
-        writeln!(err, "error: the input holds no YAML or JSON documents")?;
+    let empty = if no_input {
+        Some("the input holds no YAML or JSON documents")
+    } else if collected.sources.is_empty() {
+        None
+    } else {
+        loaded.stats.emptiness()
+    };
+    if let Some(why) = empty {
+        writeln!(err, "error: {why}")?;
     }
     Ok(!collected.errors.is_empty()
         || !plan.errors.is_empty()
         || loaded.issues.iter().any(|i| i.level == IssueLevel::Error)
-        || no_input
-        || empty)
+        || loaded
+            .stats
+            .omitted
+            .keys()
+            .any(|(_, l)| *l == IssueLevel::Error)
+        || empty.is_some())
+}
+
+/// One line per diagnostic code with more repeats than were printed.
+pub fn write_omitted(err: &mut dyn Write, stats: &LoadStats) -> std::io::Result<()> {
+    for ((code, level), n) in &stats.omitted {
+        let level = match level {
+            IssueLevel::Note => "note",
+            IssueLevel::Warning => "warning",
+            IssueLevel::Error => "error",
+        };
+        writeln!(
+            err,
+            "… and {n} more {level}(s) [{code}] not shown (the first {} are above)",
+            crate::manifest::MAX_ISSUES_PER_CODE
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let format = match (args.explain, args.output) {
+        (true, _) => PlanFormat::Explain,
+        (false, Output::Table) => PlanFormat::Table,
+        (false, Output::Json) => PlanFormat::Json,
+        (false, Output::Yaml) => PlanFormat::Yaml,
+    };
+    if format == PlanFormat::Json {
+        return run_json_streaming(&args);
+    }
     let Pass {
         plan,
         loaded,
@@ -154,21 +192,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &args.inputs,
         &args.assume,
         "translating",
-        &mut |item| match item {
+        &mut |item, _| match item {
             Item::Pod(_, p) => Some(*p),
             Item::Other(_) => None,
         },
     )?;
-    let format = match (args.explain, args.output) {
-        (true, _) => PlanFormat::Explain,
-        (false, Output::Table) => PlanFormat::Table,
-        (false, Output::Json) => PlanFormat::Json,
-        (false, Output::Yaml) => PlanFormat::Yaml,
-    };
     {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        render(
+        let written = render(
             format,
             &mut out,
             &plan,
@@ -176,8 +208,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             &loaded.issues,
             super::term::width(),
         )
-        .context("writing the output")?;
-        out.flush().context("writing the output")?;
+        .map_err(render_io)
+        .and_then(|()| out.flush());
+        super::tolerate_broken_pipe(written).context("writing the output")?;
     }
     if !loaded.stats.skipped.is_empty() && format != PlanFormat::Json && format != PlanFormat::Yaml
     {
@@ -190,7 +223,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect();
         eprintln!(
             "skipped {total} document(s) without a pod template: {}",
-            kinds.join(", ")
+            crate::render::escape::escape(&kinds.join(", "))
         );
     }
     let failed = report_problems(&plan, &loaded, &collected)?;
@@ -199,4 +232,57 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         exit::OK
     }))
+}
+
+/// `-o json`, streamed: each pod is written as soon as it is translated and then dropped.
+fn run_json_streaming(args: &Args) -> anyhow::Result<ExitCode> {
+    let assumptions = args.assume.to_assumptions()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut stream = Some(JsonStream::begin(&mut out, &assumptions).map_err(render_io)?);
+    let mut write_error: Option<std::io::Error> = None;
+    // A closed stdout stops the writing, not the translation: the diagnostics still decide.
+    let Pass {
+        plan,
+        loaded,
+        collected,
+    } = load_and_translate(
+        &args.inputs,
+        &args.assume,
+        "translating",
+        &mut |item, sources| {
+            if let (Item::Pod(_, p), Some(s), None) = (item, stream.as_mut(), &write_error) {
+                if let Err(e) = s.pod(&p, sources).map_err(render_io) {
+                    write_error = Some(e);
+                }
+            }
+            None
+        },
+    )?;
+    if let Some(e) = write_error {
+        // A broken pipe (`| head`) is not an error; the diagnostics still decide the exit code.
+        super::tolerate_broken_pipe(Err(e)).context("writing the output")?;
+        stream = None;
+    }
+    if let Some(s) = stream.take() {
+        let written = s
+            .finish(&plan, &collected.sources, &loaded.issues)
+            .map_err(render_io)
+            .and_then(|()| out.flush());
+        super::tolerate_broken_pipe(written).context("writing the output")?;
+    }
+    let failed = report_problems(&plan, &loaded, &collected)?;
+    Ok(exit::code(if failed {
+        exit::INPUT_ERROR
+    } else {
+        exit::OK
+    }))
+}
+
+fn render_io(e: RenderError) -> std::io::Error {
+    match e {
+        RenderError::Io(e) => e,
+        RenderError::Json(e) => e.into(),
+        other => std::io::Error::other(other.to_string()),
+    }
 }

@@ -350,6 +350,19 @@ pub struct CheckStats {
     pub excluded: usize,
     /// Documents without a pod template, by kind.
     pub skipped: BTreeMap<String, usize>,
+    /// Kubernetes objects (documents and list items with a `kind`).
+    pub objects: usize,
+    /// Documents that did not parse.
+    pub unparsed: usize,
+    /// Input diagnostics beyond the first few of each code, counted but not reported.
+    pub omitted: BTreeMap<(&'static str, IssueLevel), usize>,
+}
+
+impl CheckStats {
+    /// Why the inputs as a whole are unusable (no document, no Kubernetes object), if so.
+    pub fn emptiness(&self) -> Option<&'static str> {
+        manifest::emptiness(self.documents, self.objects, self.unparsed)
+    }
 }
 
 /// Everything `kcpu check` reports.
@@ -391,6 +404,11 @@ impl CheckReport {
     /// True when an input could not be read or parsed (exit code 2).
     pub fn has_input_errors(&self) -> bool {
         !self.read_errors.is_empty()
+            || self
+                .stats
+                .omitted
+                .keys()
+                .any(|(_, level)| *level == IssueLevel::Error)
             || self.findings.iter().any(|f| {
                 f.rule == rules::input_error::RULE.meta.id && f.severity == Severity::Error
             })
@@ -449,6 +467,11 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
     let mut policy_spans: BTreeSet<Span> = BTreeSet::new();
     for l in loaded {
         report.stats.documents += l.stats.documents;
+        report.stats.objects += l.stats.objects;
+        report.stats.unparsed += l.stats.unparsed;
+        for (k, n) in &l.stats.omitted {
+            *report.stats.omitted.entry(*k).or_insert(0) += n;
+        }
         for (k, n) in &l.stats.skipped {
             *report.stats.skipped.entry(k.clone()).or_insert(0) += n;
         }
@@ -574,6 +597,7 @@ fn loader_finding(issue: &LoadIssue, policy_spans: &BTreeSet<Span>) -> Option<Fi
         f.severity = match issue.level {
             IssueLevel::Error => Severity::Error,
             IssueLevel::Warning => Severity::Warning,
+            IssueLevel::Note => Severity::Info,
         };
         f.message = format!("{} [{}]", issue.message, issue.code);
     }
@@ -581,10 +605,17 @@ fn loader_finding(issue: &LoadIssue, policy_spans: &BTreeSet<Span>) -> Option<Fi
     Some(f)
 }
 
+/// Applies the policy's severity to a rule's findings. A finding the rule itself made milder
+/// than the rule's default (KCPU003 on a non-CPU resource is a warning) stays at most that
+/// mild: the policy can lower it further, not raise it.
 fn stamp(out: &mut [Finding], rule: &Rule, policy: &Policy) {
     let sev = policy.severity(rule.meta.id, rule.meta.default_severity);
     for f in out {
-        f.severity = sev;
+        f.severity = if f.severity < rule.meta.default_severity {
+            sev.min(f.severity)
+        } else {
+            sev
+        };
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod kinds;
 pub mod model;
 pub(crate) mod raw;
+pub mod yaml_number;
 
 use crate::quantity;
 use crate::source::{SourceId, Span};
@@ -45,13 +46,88 @@ impl Default for LoadOptions {
     }
 }
 
+/// Most diagnostics kept per code (per [`Loaded`]); the rest are only counted in
+/// [`LoadStats::omitted`], so a million bad documents cost neither a million lines nor their
+/// memory.
+pub const MAX_ISSUES_PER_CODE: usize = 20;
+
 /// What loading a source produced besides the objects themselves.
 #[derive(Debug, Clone, Default)]
 pub struct LoadStats {
     /// Documents read (empty documents excluded).
     pub documents: usize,
+    /// Kubernetes objects seen (documents and `List` items with a `kind`).
+    pub objects: usize,
+    /// Documents that are not YAML or JSON at all.
+    pub unparsed: usize,
     /// Documents skipped because they hold no pod template, by kind.
     pub skipped: BTreeMap<String, usize>,
+    /// Diagnostics not kept beyond [`MAX_ISSUES_PER_CODE`], by code and level.
+    pub omitted: BTreeMap<(&'static str, IssueLevel), usize>,
+}
+
+impl LoadStats {
+    /// Why the input as a whole is unusable, if it is: it holds no document, or no document
+    /// is a Kubernetes object (every command then exits 2, so that a failed `helm template |
+    /// kcpu check -` fails CI instead of checking nothing).
+    pub fn emptiness(&self) -> Option<&'static str> {
+        emptiness(self.documents, self.objects, self.unparsed)
+    }
+
+    /// Adds another source's counters.
+    pub fn add(&mut self, other: LoadStats) {
+        self.documents += other.documents;
+        self.objects += other.objects;
+        self.unparsed += other.unparsed;
+        for (k, n) in other.skipped {
+            *self.skipped.entry(k).or_default() += n;
+        }
+        for (k, n) in other.omitted {
+            *self.omitted.entry(k).or_default() += n;
+        }
+    }
+
+    /// Total number of omitted diagnostics.
+    pub fn omitted_total(&self) -> usize {
+        self.omitted.values().sum()
+    }
+}
+
+/// Why a whole input of `documents` documents, `objects` Kubernetes objects and `unparsed`
+/// unparsable documents is unusable (see [`LoadStats::emptiness`]).
+pub fn emptiness(documents: usize, objects: usize, unparsed: usize) -> Option<&'static str> {
+    if documents == 0 {
+        Some("the input holds no YAML or JSON documents")
+    } else if objects == 0 && unparsed < documents {
+        Some("the input holds no Kubernetes object (no document has a `kind`)")
+    } else {
+        None
+    }
+}
+
+/// Appends `issue` unless [`MAX_ISSUES_PER_CODE`] issues of its code are already kept, in
+/// which case it is counted in `omitted`.
+pub fn push_capped(
+    issues: &mut Vec<LoadIssue>,
+    counts: &mut BTreeMap<&'static str, usize>,
+    omitted: &mut BTreeMap<(&'static str, IssueLevel), usize>,
+    issue: LoadIssue,
+) {
+    let n = counts.entry(issue.code).or_insert(0);
+    if *n < MAX_ISSUES_PER_CODE {
+        *n += 1;
+        issues.push(issue);
+    } else {
+        *omitted.entry((issue.code, issue.level)).or_insert(0) += 1;
+    }
+}
+
+fn issue_counts(issues: &[LoadIssue]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for i in issues {
+        *counts.entry(i.code).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// Everything loaded from a set of sources (see [`load_source`]).
@@ -82,11 +158,11 @@ impl Loaded {
     /// Appends another source's result.
     pub fn extend(&mut self, other: Loaded) {
         self.objects.extend(other.objects);
-        self.issues.extend(other.issues);
-        self.stats.documents += other.stats.documents;
-        for (k, n) in other.stats.skipped {
-            *self.stats.skipped.entry(k).or_default() += n;
+        let mut counts = issue_counts(&self.issues);
+        for i in other.issues {
+            push_capped(&mut self.issues, &mut counts, &mut self.stats.omitted, i);
         }
+        self.stats.add(other.stats);
     }
 }
 
@@ -117,26 +193,50 @@ pub fn visit_source(
     issues: &mut Vec<LoadIssue>,
     stats: &mut LoadStats,
 ) {
+    let mut counts = issue_counts(issues);
     for (doc_index, (start, doc)) in split_documents(text).into_iter().enumerate() {
         if is_blank_document(doc) {
             continue;
         }
         stats.documents += 1;
+        let mut omitted = BTreeMap::new();
         let base = Base {
             source: id,
             offset: start,
         };
         if doc.len() > opts.max_document_bytes {
-            issues.push(LoadIssue {
-                level: IssueLevel::Error,
-                code: "yaml-budget",
-                message: format!(
-                    "document is {} bytes, more than the limit of {}",
-                    doc.len(),
-                    opts.max_document_bytes
-                ),
-                hint: Some("split the document, or check that this is really a manifest".into()),
-                span: Span::new(id, start, start),
+            stats.unparsed += 1;
+            push_capped(
+                issues,
+                &mut counts,
+                &mut stats.omitted,
+                LoadIssue {
+                    level: IssueLevel::Error,
+                    code: "yaml-budget",
+                    message: format!(
+                        "document is {} bytes, more than the limit of {}",
+                        doc.len(),
+                        opts.max_document_bytes
+                    ),
+                    hint: Some(
+                        "split the document, or check that this is really a manifest".into(),
+                    ),
+                    span: Span::new(id, start, start),
+                },
+            );
+            continue;
+        }
+        if let Some(patch) = json_patch(doc) {
+            // A JSON 6902 patch (kustomize `patches:`) is not an object: note it, skip it.
+            stats.objects += 1;
+            *stats.skipped.entry("(JSON patch)".into()).or_default() += 1;
+            let span = Span::new(id, start + patch, start + patch);
+            push_capped(issues, &mut counts, &mut stats.omitted, LoadIssue {
+                level: IssueLevel::Note,
+                code: "partial-object",
+                message: "a JSON patch (a list of `op`/`path` operations), not an object; skipped".into(),
+                hint: Some("kcpu reads rendered manifests: run `kustomize build` (or `kubectl kustomize`) and check its output".into()),
+                span,
             });
             continue;
         }
@@ -156,13 +256,46 @@ pub fn visit_source(
                     issues,
                     doc_index,
                     on_object,
+                    counts: &mut counts,
+                    omitted: &mut omitted,
+                    json: doc
+                        .trim_start_matches(|c: char| c.is_whitespace() || c == '-')
+                        .starts_with('{'),
+                    doc,
                 };
                 cx.object(obj, Vec::new(), stats);
             }
             Ok(None) => stats.documents -= 1,
-            Err(e) => issues.push(yaml_error(&e, base, doc)),
+            Err(e) => {
+                stats.unparsed += 1;
+                push_capped(issues, &mut counts, &mut omitted, yaml_error(&e, base, doc));
+            }
+        }
+        for (k, n) in omitted {
+            *stats.omitted.entry(k).or_insert(0) += n;
         }
     }
+}
+
+/// The offset of the first operation when `doc` is a JSON 6902 patch: a top-level sequence
+/// whose first item is a mapping with `op` and `path` keys (block or flow style).
+fn json_patch(doc: &str) -> Option<usize> {
+    let body = doc
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != "---")
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let first = body
+        .strip_prefix("- ")
+        .or_else(|| body.strip_prefix("[{").or_else(|| body.strip_prefix("[ {")))?;
+    let has = |k: &str| {
+        first.contains(&format!("{k}:"))
+            || first.contains(&format!("\"{k}\":"))
+            || first.contains(&format!("\"{k}\" :"))
+    };
+    (has("op") && has("path")).then(|| doc.find(['-', '[']).unwrap_or(0))
 }
 
 /// Splits a stream at YAML document markers. Each piece starts at its `---` line (kept, so
@@ -307,6 +440,12 @@ struct Cx<'a> {
     issues: &'a mut Vec<LoadIssue>,
     doc_index: usize,
     on_object: &'a mut dyn FnMut(Object),
+    counts: &'a mut BTreeMap<&'static str, usize>,
+    omitted: &'a mut BTreeMap<(&'static str, IssueLevel), usize>,
+    /// The document is JSON (`{` first): numbers keep their text on the API path.
+    json: bool,
+    /// The document's text (`base.offset` is its start in the source).
+    doc: &'a str,
 }
 
 fn text(t: Text) -> String {
@@ -314,23 +453,31 @@ fn text(t: Text) -> String {
 }
 
 impl Cx<'_> {
-    fn warn(&mut self, code: &'static str, message: String, hint: Option<String>, span: Span) {
-        self.issues.push(LoadIssue {
-            level: IssueLevel::Warning,
+    fn push(
+        &mut self,
+        level: IssueLevel,
+        code: &'static str,
+        message: String,
+        hint: Option<String>,
+        span: Span,
+    ) {
+        let issue = LoadIssue {
+            level,
             code,
             message,
             hint,
             span,
-        });
+        };
+        push_capped(self.issues, self.counts, self.omitted, issue);
+    }
+    fn note(&mut self, code: &'static str, message: String, hint: Option<String>, span: Span) {
+        self.push(IssueLevel::Note, code, message, hint, span);
+    }
+    fn warn(&mut self, code: &'static str, message: String, hint: Option<String>, span: Span) {
+        self.push(IssueLevel::Warning, code, message, hint, span);
     }
     fn error(&mut self, code: &'static str, message: String, hint: Option<String>, span: Span) {
-        self.issues.push(LoadIssue {
-            level: IssueLevel::Error,
-            code,
-            message,
-            hint,
-            span,
-        });
+        self.push(IssueLevel::Error, code, message, hint, span);
     }
 
     fn object(&mut self, obj: Spanned<RawObject>, list_path: Vec<usize>, stats: &mut LoadStats) {
@@ -359,6 +506,7 @@ impl Cx<'_> {
             *stats.skipped.entry("(no kind)".into()).or_default() += 1;
             return;
         }
+        stats.objects += 1;
         let meta = self.metadata(o.metadata);
         let spec = o
             .spec
@@ -416,6 +564,21 @@ impl Cx<'_> {
             },
         };
         let builtin = kinds::pod_path(&kind).is_some();
+        if builtin && pod.is_none() {
+            // No pod spec at all (`spec.template` missing): a strategic-merge patch or an
+            // overlay fragment, which kustomize completes. Not an error; nothing to translate.
+            self.note(
+                "partial-object",
+                format!("{kind} {:?} has no pod template: a partial object (a patch or overlay?); skipped", meta.name),
+                Some("kcpu reads complete manifests: run `kustomize build` (or `helm template`) and check its output".into()),
+                span,
+            );
+            *stats
+                .skipped
+                .entry(format!("{kind} (partial)"))
+                .or_default() += 1;
+            return;
+        }
         let Some((pod_span, pod)) = pod.filter(|(_, p)| p.containers.is_some()) else {
             if builtin {
                 self.error(
@@ -595,8 +758,22 @@ impl Cx<'_> {
             let key_span = self.base.spanned(&k);
             let vspan = self.base.defined(&v);
             let raw = v.value.unwrap_or_default();
-            let parsed = quantity::parse_manifest(&raw);
+            let mut parsed = quantity::parse_manifest(&raw);
+            if self.is_plain_scalar(vspan) {
+                parsed = self.api_number(&raw, parsed, &k.value, owner, vspan);
+            }
             match (&parsed, k.value.as_str()) {
+                // Memory decides the QoS class (and so the cgroup tier and shares); any other
+                // resource cannot change a CPU value.
+                (Err(e), key) if key != "cpu" && key != "memory" => self.warn(
+                    "invalid-quantity",
+                    format!(
+                        "invalid {} quantity {raw:?} in {owner:?}: {}; not a CPU value, so the CPU values are still used",
+                        k.value, e.reason
+                    ),
+                    Some("unless it is substituted before apply (a template placeholder?), the API server rejects the object".into()),
+                    vspan,
+                ),
                 (Err(e), _) => self.error(
                     "invalid-quantity",
                     format!(
@@ -647,6 +824,72 @@ impl Cx<'_> {
             entries,
             span: Some(span),
         }
+    }
+
+    /// True when the value at `span` is a plain scalar (not quoted, not a block scalar, not
+    /// tagged, not an alias) in a YAML document.
+    fn is_plain_scalar(&self, span: Span) -> bool {
+        if self.json {
+            return false;
+        }
+        let at = span.start.checked_sub(self.base.offset);
+        at.and_then(|i| self.doc.get(i..))
+            .and_then(|t| t.chars().next())
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
+    }
+
+    /// The quantity the API server reads from an unquoted number (see [`yaml_number`]), with
+    /// a warning when it differs from the digits as written.
+    fn api_number(
+        &mut self,
+        raw: &str,
+        exact: Result<quantity::Quantity, quantity::QuantityError>,
+        key: &str,
+        owner: &str,
+        span: Span,
+    ) -> Result<quantity::Quantity, quantity::QuantityError> {
+        use yaml_number::ApiScalar;
+        let (json, kind) = match yaml_number::api_text(raw) {
+            ApiScalar::Text => return exact,
+            ApiScalar::Integer(t) => (t, "an integer"),
+            ApiScalar::Float(Some(t)) => (t, "a float64"),
+            ApiScalar::Float(None) => {
+                return Err(quantity::QuantityError {
+                    input: raw.to_string(),
+                    reason: "an unquoted infinity or NaN is a float64 that JSON cannot encode"
+                        .into(),
+                    hint: Some("write a number, e.g. \"2\" or \"500m\"".into()),
+                    kind: quantity::QuantityErrorKind::Syntax,
+                })
+            }
+        };
+        if json == raw {
+            return exact;
+        }
+        let api = quantity::parse_manifest(&json);
+        let same = match (&exact, &api) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if !same {
+            let shown = |r: &Result<quantity::Quantity, quantity::QuantityError>| match r {
+                Ok(q) => format!("{}m", q.milli_value()),
+                Err(_) => "invalid".to_string(),
+            };
+            let lossy = kind == "a float64";
+            self.warn(
+                "unquoted-number",
+                format!(
+                    "unquoted {key} value {raw} in {owner:?} is read by the API server as {kind}{}: {json} ({}), not {} as written",
+                    if lossy { " (float64, precision lost)" } else { "" },
+                    shown(&api),
+                    shown(&exact),
+                ),
+                Some(format!("quote it to keep the exact value: {key}: \"{raw}\"")),
+                span,
+            );
+        }
+        api
     }
 
     fn limit_range(&mut self, metadata: Metadata, spec: Option<RawSpec>, span: Span) {

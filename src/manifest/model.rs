@@ -278,6 +278,8 @@ pub struct Hpa {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IssueLevel {
+    /// Information (a document recognised and skipped on purpose, such as a patch).
+    Note,
     /// The document still produced a result.
     Warning,
     /// The document (or a value in it) could not be used.

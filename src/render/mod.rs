@@ -3,6 +3,7 @@
 //! One file per output format and result type; only `cli` decides where the bytes go.
 
 pub mod chart;
+pub mod escape;
 pub mod findings;
 pub mod plan;
 pub mod report;

@@ -8,6 +8,7 @@
 
 use crate::manifest::model::{IssueLevel, LoadIssue, Role};
 use crate::profile::{Assumptions, CgroupVersion};
+use crate::render::escape::escape;
 use crate::source::{Position, SourceSet, Span};
 use crate::translate::{
     CgroupPaths, CgroupValues, ContainerPlan, Explained, Plan, PodPlan, QosClass, QosTier, Step,
@@ -171,7 +172,7 @@ pub fn diagnostics(
             source: sources.position(i.span),
         };
         match i.level {
-            IssueLevel::Warning => warnings.push(d),
+            IssueLevel::Note | IssueLevel::Warning => warnings.push(d),
             IssueLevel::Error => errors.push(d),
         }
     }
@@ -201,35 +202,7 @@ pub fn document<'a>(plan: &'a Plan, sources: &SourceSet, issues: &[LoadIssue]) -
     let pods = plan
         .pods
         .iter()
-        .map(|p| PodView {
-            kind: &p.kind,
-            namespace: &p.namespace,
-            name: &p.name,
-            qos: p.qos.value,
-            source: sources.position(p.span),
-            pod: &p.pod,
-            containers: p
-                .containers
-                .iter()
-                .map(|c| ContainerView {
-                    name: &c.name,
-                    role: c.role,
-                    request_millicores: c.request_millicores.value,
-                    limit_millicores: c.limit_millicores.value,
-                    values: &c.values,
-                    exclusive_cpus: c.exclusive_cpus,
-                    cgroup_path: c.cgroup.for_driver(driver),
-                    source: sources.position(c.span),
-                    notes: &c.notes,
-                })
-                .collect(),
-            qos_tier: p.qos_tier,
-            cgroup_path: p.cgroup.for_driver(driver),
-            cgroup_paths: &p.cgroup,
-            request_millicores: p.request_millicores.value,
-            limit_millicores: p.limit_millicores.value,
-            notes: &p.notes,
-        })
+        .map(|p| pod_view(p, driver, sources))
         .collect();
     let (warnings, errors) = diagnostics(plan, sources, issues);
     PlanDocument {
@@ -237,6 +210,103 @@ pub fn document<'a>(plan: &'a Plan, sources: &SourceSet, issues: &[LoadIssue]) -
         pods,
         warnings,
         errors,
+    }
+}
+
+/// One pod of the JSON/YAML contract.
+pub fn pod_view<'a>(
+    p: &'a PodPlan,
+    driver: crate::profile::CgroupDriver,
+    sources: &SourceSet,
+) -> PodView<'a> {
+    PodView {
+        kind: &p.kind,
+        namespace: &p.namespace,
+        name: &p.name,
+        qos: p.qos.value,
+        source: sources.position(p.span),
+        pod: &p.pod,
+        containers: p
+            .containers
+            .iter()
+            .map(|c| ContainerView {
+                name: &c.name,
+                role: c.role,
+                request_millicores: c.request_millicores.value,
+                limit_millicores: c.limit_millicores.value,
+                values: &c.values,
+                exclusive_cpus: c.exclusive_cpus,
+                cgroup_path: c.cgroup.for_driver(driver),
+                source: sources.position(c.span),
+                notes: &c.notes,
+            })
+            .collect(),
+        qos_tier: p.qos_tier,
+        cgroup_path: p.cgroup.for_driver(driver),
+        cgroup_paths: &p.cgroup,
+        request_millicores: p.request_millicores.value,
+        limit_millicores: p.limit_millicores.value,
+        notes: &p.notes,
+    }
+}
+
+/// `--output json` written as the translation goes: the assumptions, then each pod as soon
+/// as it is translated (so memory does not grow with the input), then the diagnostics. The
+/// bytes are exactly those of [`render_json`] on the whole plan.
+pub struct JsonStream<'w> {
+    out: &'w mut dyn Write,
+    driver: crate::profile::CgroupDriver,
+    pods: usize,
+}
+
+/// `value` pretty-printed, every line after the first indented by `indent` spaces (JSON
+/// strings never hold a raw newline, so this nests it exactly as one pretty document).
+fn pretty_nested<T: Serialize>(value: &T, indent: usize) -> Result<String, RenderError> {
+    let text = serde_json::to_string_pretty(value)?;
+    let pad = format!("\n{}", " ".repeat(indent));
+    Ok(text.replace('\n', &pad))
+}
+
+impl<'w> JsonStream<'w> {
+    /// Writes the opening and the assumptions.
+    pub fn begin(out: &'w mut dyn Write, assumptions: &Assumptions) -> Result<Self, RenderError> {
+        write!(
+            out,
+            "{{\n  \"assumptions\": {},\n  \"pods\": [",
+            pretty_nested(assumptions, 2)?
+        )?;
+        Ok(JsonStream {
+            out,
+            driver: assumptions.driver,
+            pods: 0,
+        })
+    }
+
+    /// Writes one pod.
+    pub fn pod(&mut self, p: &PodPlan, sources: &SourceSet) -> Result<(), RenderError> {
+        let sep = if self.pods == 0 { "\n    " } else { ",\n    " };
+        let view = pod_view(p, self.driver, sources);
+        write!(self.out, "{sep}{}", pretty_nested(&view, 4)?)?;
+        self.pods += 1;
+        Ok(())
+    }
+
+    /// Writes the diagnostics (of `plan`, whose pods were streamed) and the closing brace.
+    pub fn finish(
+        self,
+        plan: &Plan,
+        sources: &SourceSet,
+        issues: &[LoadIssue],
+    ) -> Result<(), RenderError> {
+        let (warnings, errors) = diagnostics(plan, sources, issues);
+        let close = if self.pods == 0 { "]" } else { "\n  ]" };
+        write!(
+            self.out,
+            "{close},\n  \"warnings\": {},\n  \"errors\": {}\n}}\n",
+            pretty_nested(&warnings, 2)?,
+            pretty_nested(&errors, 2)?
+        )?;
+        Ok(())
     }
 }
 
@@ -344,19 +414,27 @@ pub fn render_diagnostics(
     let (warnings, errors) = diagnostics(plan, sources, issues);
     for d in warnings.iter().chain(&errors) {
         let level = match d.level {
+            IssueLevel::Note => "note",
             IssueLevel::Warning => "warning",
             IssueLevel::Error => "error",
         };
-        writeln!(out, "{}: {level}[{}]: {}", d.source, d.code, d.message)?;
+        writeln!(
+            out,
+            "{}: {level}[{}]: {}",
+            escape(&d.source.to_string()),
+            d.code,
+            escape(&d.message)
+        )?;
         if let Some(h) = &d.hint {
-            writeln!(out, "  hint: {h}")?;
+            writeln!(out, "  hint: {}", escape(h))?;
         }
     }
     Ok(())
 }
 
+/// `Kind namespace/name`, escaped for a terminal (names come from the manifest).
 fn workload_label(p: &PodPlan) -> String {
-    format!("{} {}/{}", p.kind, p.namespace, p.name)
+    escape(&format!("{} {}/{}", p.kind, p.namespace, p.name)).into_owned()
 }
 
 /// Display width of `s` in terminal columns (wide CJK characters count two).
@@ -516,7 +594,7 @@ pub fn render_table(
         lines.push(TableLine::Heading(format!(
             "{}  {}:{}",
             workload_label(p),
-            at.file,
+            escape(&at.file),
             at.line
         )));
         let mut row = vec![
@@ -528,7 +606,7 @@ pub fn render_table(
         row.extend(value_cells(&p.pod, a.cgroup));
         lines.push(TableLine::Cells(row));
         for n in &p.notes {
-            notes.push(format!("{}: {n}", workload_label(p)));
+            notes.push(format!("{}: {}", workload_label(p), escape(n)));
         }
         for c in &p.containers {
             let role = if c.exclusive_cpus > 0 {
@@ -537,7 +615,7 @@ pub fn render_table(
                 c.role.as_str().to_string()
             };
             let mut row = vec![
-                format!("  {}", c.name),
+                format!("  {}", escape(&c.name)),
                 role,
                 millis(c.request_millicores.value),
                 millis(c.limit_millicores.value),
@@ -545,7 +623,12 @@ pub fn render_table(
             row.extend(value_cells(&c.values, a.cgroup));
             lines.push(TableLine::Cells(row));
             for n in &c.notes {
-                notes.push(format!("{} container {}: {n}", workload_label(p), c.name));
+                notes.push(format!(
+                    "{} container {}: {}",
+                    workload_label(p),
+                    escape(&c.name),
+                    escape(n)
+                ));
             }
         }
     }
@@ -581,7 +664,7 @@ pub fn render_table(
 
 fn write_steps(out: &mut dyn Write, indent: &str, steps: &[Step]) -> io::Result<()> {
     for s in steps {
-        writeln!(out, "{indent}- {}", s.text)?;
+        writeln!(out, "{indent}- {}", escape(&s.text))?;
         writeln!(out, "{indent}    [{}]", s.source)?;
     }
     Ok(())
@@ -632,9 +715,9 @@ fn write_container(
     writeln!(
         out,
         "  container {} ({}) at {}",
-        c.name,
+        escape(&c.name),
         c.role.as_str(),
-        sources.position(c.span)
+        escape(&sources.position(c.span).to_string())
     )?;
     writeln!(out, "    cgroup: {}", c.cgroup.for_driver(a.driver))?;
     writeln!(out, "    request = {}", millis(c.request_millicores.value))?;
@@ -646,7 +729,7 @@ fn write_container(
     }
     write_values(out, &c.values, a.cgroup)?;
     for n in &c.notes {
-        writeln!(out, "    note: {n}")?;
+        writeln!(out, "    note: {}", escape(n))?;
     }
     Ok(())
 }
@@ -661,7 +744,12 @@ pub fn render_explain(out: &mut dyn Write, plan: &Plan, sources: &SourceSet) -> 
     }
     for p in &plan.pods {
         writeln!(out)?;
-        writeln!(out, "{} at {}", workload_label(p), sources.position(p.span))?;
+        writeln!(
+            out,
+            "{} at {}",
+            workload_label(p),
+            escape(&sources.position(p.span).to_string())
+        )?;
         writeln!(
             out,
             "  QoS = {} (tier {})",
@@ -683,7 +771,7 @@ pub fn render_explain(out: &mut dyn Write, plan: &Plan, sources: &SourceSet) -> 
             write_container(out, c, a, sources)?;
         }
         for n in &p.notes {
-            writeln!(out, "  note: {n}")?;
+            writeln!(out, "  note: {}", escape(n))?;
         }
     }
     if !plan.pods.is_empty() {

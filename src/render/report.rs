@@ -55,6 +55,8 @@ pub fn escape_html(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&#39;"),
+            // Control characters (ESC, BEL, bidi overrides) never reach the page raw.
+            c if crate::render::escape::is_unsafe(c) && c != '\n' => o.extend(c.escape_debug()),
             _ => o.push(c),
         }
     }
@@ -63,7 +65,8 @@ pub fn escape_html(s: &str) -> String {
 
 /// Escapes text for a Markdown table cell.
 pub fn escape_md(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    crate::render::escape::escape(s)
+        .replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -10,6 +10,7 @@ mod ecosystem;
 mod ci;
 mod cluster;
 mod fidelity;
+mod hardening;
 mod report;
 mod sim;
 mod translate;

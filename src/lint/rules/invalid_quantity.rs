@@ -187,10 +187,20 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
                 e.value.span,
             )
             .label("not a Kubernetes quantity")
-            .note(
-                "the API server rejects the whole object, so none of its CPU settings are applied",
-            )
             .subject(cx.subject(e.container));
+        if resource == "cpu" || resource == "memory" {
+            f = f.note(
+                "the API server rejects the whole object, so none of its CPU settings are applied",
+            );
+        } else {
+            // Neither CPU nor memory (which decides the QoS class), often a template
+            // placeholder such as `${COUNT}` substituted before apply: a warning, the CPU
+            // values are still checked.
+            f.severity = Severity::Warning;
+            f = f.note(
+                "not a CPU value, so the CPU checks still ran; unless it is substituted before apply (a template placeholder?), the API server rejects the whole object",
+            );
+        }
         if let Some((new, applicability, why)) = repair(raw, resource == "cpu") {
             f = f.help(format!("{why}: {new:?}"));
             f = f.fix(Fix {

@@ -3,7 +3,9 @@
 
 use super::{requote, written_cpu};
 use crate::finding::{Applicability, Edit, Finding, Fix, Severity};
+use crate::lint::rules::CpuEntry;
 use crate::lint::{Check, FixKind, Rule, RuleMeta, WorkloadCx};
+use crate::manifest::model::QuantityValue;
 use crate::quantity::{self, Quantity};
 
 /// The rule.
@@ -117,6 +119,52 @@ pub fn flags(raw: &str) -> bool {
         .is_some()
 }
 
+/// The value `v` will have once `--fix` ran: this rule's mechanical replacement when it has
+/// one, else the value as written.
+fn after_fix(v: &QuantityValue) -> Option<Quantity> {
+    let q = v.parsed.as_ref().ok().copied()?;
+    match assess(&v.raw, q) {
+        Some((_, Some((new, Applicability::Mechanical)))) => quantity::parse_manifest(&new).ok(),
+        _ => Some(q),
+    }
+}
+
+/// When replacing `e` with `new` would leave a limit below its request (both after every
+/// fix of this rule), the other value as written; the API server rejects such an object
+/// (`ValidateResourceRequirements`: the request must be less than or equal to the limit),
+/// so a fix must never produce it.
+fn conflict(cx: &WorkloadCx<'_>, e: &CpuEntry<'_>, new: &str) -> Option<String> {
+    let new_q = quantity::parse_manifest(new).ok()?;
+    let is_limit = e.what.ends_with("limit");
+    let other: Option<&QuantityValue> = match e.container {
+        Some(c) => {
+            let cc = cx
+                .containers
+                .iter()
+                .find(|cc| std::ptr::eq(cc.container, c))?;
+            let v = if is_limit { &cc.request } else { &cc.limit };
+            v.as_ref().map(|v| v.value)
+        }
+        None if e.what.starts_with("pod-level") => {
+            let r = cx.workload.pod.resources.as_ref()?;
+            if is_limit {
+                r.requests.cpu()
+            } else {
+                r.limits.cpu()
+            }
+        }
+        None => None,
+    };
+    let other = other?;
+    let other_q = after_fix(other)?;
+    let (request, limit) = if is_limit {
+        (other_q, new_q)
+    } else {
+        (new_q, other_q)
+    };
+    (limit < request).then(|| other.raw.trim().to_string())
+}
+
 fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
     for e in written_cpu(cx) {
         let Ok(q) = e.value.parsed else { continue };
@@ -135,6 +183,23 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
             f.note("a CPU request of 0 gives cpu.shares=2 (cpu.weight=1 on cgroup v2)")
         } else {
             f.note("no node has this many CPUs: as a request the pod never schedules; as a limit it is no limit at all")
+        };
+        let fix = match fix {
+            None => None,
+            Some((new, applicability)) => Some(match conflict(cx, &e, &new) {
+                Some(other) if applicability == Applicability::Mechanical => {
+                    let (request, limit) = if e.what.ends_with("limit") {
+                        (other.as_str(), new.as_str())
+                    } else {
+                        (new.as_str(), other.as_str())
+                    };
+                    f = f.note(format!(
+                    "`--fix` does not apply {new:?}: the request ({request}) would then exceed the limit ({limit}), which the API server rejects (KCPU009). Alternatives: lower the request to at most the limit, raise the limit to at least the request, or remove the limit"
+                ));
+                    (new, Applicability::Suggestion)
+                }
+                _ => (new, applicability),
+            }),
         };
         match fix {
             Some((new, applicability)) => {

@@ -8,11 +8,14 @@ use crate::lint::CheckReport;
 use crate::source::SourceSet;
 use std::io::{self, Write};
 
-/// Escapes a message (workflow-command data): `%`, CR and LF.
+/// Escapes a message (workflow-command data): `%`, CR and LF, then every other control
+/// character as in text output (an ESC would still colour or hide parts of the log).
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    let s = s
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    crate::render::escape::escape(&s).into_owned()
 }
 
 /// Escapes a property value: as data, plus `:` and `,`.
@@ -91,5 +94,6 @@ mod tests {
     fn escaping() {
         assert_eq!(escape_data("50% of\nperiods"), "50%25 of%0Aperiods");
         assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+        assert_eq!(escape_data("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
     }
 }

@@ -3,13 +3,15 @@
 use super::{count, plural, region, RenderOptions};
 use crate::finding::Severity;
 use crate::lint::{rules, CheckReport};
+use crate::render::escape::escape;
 use crate::source::SourceSet;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-/// Escapes text for a table cell.
+/// Escapes text for a table cell (control characters first, see [`escape`]).
 pub fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    escape(s)
+        .replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace('\n', " ")
         .replace('<', "&lt;")
@@ -49,7 +51,7 @@ pub fn render(
         opts.fail_on,
         opts.policy
             .as_ref()
-            .map(|p| format!("; policy `{p}`"))
+            .map(|p| format!("; policy `{}`", cell(p)))
             .unwrap_or_default()
     )?;
     for r in &report.read_errors {

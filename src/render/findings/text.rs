@@ -5,6 +5,7 @@
 use super::{count, diff_of_edits, edits_where, mechanical_edits, plural, region, RenderOptions};
 use crate::finding::{Applicability, Finding, Severity};
 use crate::lint::CheckReport;
+use crate::render::escape::{escape, escape_keep_lines};
 use crate::source::SourceSet;
 use annotate_snippets::{AnnotationKind, Element, Level, Origin, Renderer, Snippet};
 use anstyle::{AnsiColor, Style};
@@ -59,8 +60,8 @@ pub fn render(
             out,
             "{}: {}: {}\n",
             p.severity(Severity::Error, "error"),
-            e.path,
-            e.message
+            escape(&e.path),
+            escape(&e.message)
         )?;
     }
     for f in &report.findings {
@@ -90,6 +91,7 @@ pub fn render(
 }
 
 fn write_diff(diff: &str, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let diff = escape_keep_lines(diff);
     for line in diff.lines() {
         let styled = if line.starts_with("+++") || line.starts_with("---") {
             p.bold(line)
@@ -132,7 +134,17 @@ fn finding(
     };
     let id = format!("{} {}", f.rule, f.name);
     let mut elements: Vec<Element> = Vec::new();
-    let label = f.label.clone().unwrap_or_default();
+    // Names, messages and source lines come from the manifest: escaped before they reach a
+    // terminal or CI log (the caret columns are moved by what the escaping adds).
+    let label = escape(f.label.as_deref().unwrap_or_default()).into_owned();
+    let file = escape(&r.file).into_owned();
+    let message = escape(&f.message).into_owned();
+    let subject = f.subject.as_ref().map(|s| escape(&s.to_string()).into_owned());
+    let notes: Vec<String> = f.notes.iter().map(|n| escape(n).into_owned()).collect();
+    let help = f.help.as_deref().map(|h| escape(h).into_owned());
+    let fix_title = f.fix.as_ref().map(|x| escape(&x.title).into_owned());
+    let line_text = escape_keep_lines(&r.line_text).into_owned();
+    let moved = |at: usize| escape_keep_lines(&r.line_text[..at]).len();
     if !(r.line_text.is_empty() && r.line == 0) {
         let start = byte_at(&r.line_text, r.column);
         let end = if r.end_line == r.line {
@@ -148,11 +160,11 @@ fn finding(
                 .next()
                 .map_or(start, |c| start + c.len_utf8())
         };
-        let mut snippet = Snippet::source(r.line_text.as_str())
+        let mut snippet = Snippet::source(line_text.as_str())
             .line_start(r.line)
-            .path(r.file.as_str())
+            .path(file.as_str())
             .fold(false);
-        let ann = AnnotationKind::Primary.span(start..end);
+        let ann = AnnotationKind::Primary.span(moved(start)..moved(end));
         snippet = snippet.annotation(if label.is_empty() {
             ann
         } else {
@@ -160,15 +172,15 @@ fn finding(
         });
         elements.push(snippet.into());
     } else {
-        elements.push(Origin::path(r.file.as_str()).line(r.line).into());
+        elements.push(Origin::path(file.as_str()).line(r.line).into());
     }
-    if let Some(s) = &f.subject {
-        elements.push(Level::NOTE.with_name("in").message(s.to_string()).into());
+    if let Some(s) = &subject {
+        elements.push(Level::NOTE.with_name("in").message(s.as_str()).into());
     }
-    for n in &f.notes {
+    for n in &notes {
         elements.push(Level::NOTE.message(n.as_str()).into());
     }
-    if let Some(h) = &f.help {
+    if let Some(h) = &help {
         elements.push(Level::HELP.message(h.as_str()).into());
     }
     if let Some(fix) = &f.fix {
@@ -180,12 +192,12 @@ fn finding(
         elements.push(
             Level::HELP
                 .with_name(how)
-                .message(fix.title.as_str())
+                .message(fix_title.as_deref().unwrap_or(fix.title.as_str()))
                 .into(),
         );
     }
     let group = level
-        .primary_title(f.message.as_str())
+        .primary_title(message.as_str())
         .id(id.as_str())
         .elements(elements);
     let renderer = if p.on {
@@ -204,7 +216,7 @@ fn summary(
 ) -> io::Result<()> {
     let s = &report.stats;
     let policy = match &opts.policy {
-        Some(path) => format!(" with policy {path}"),
+        Some(path) => format!(" with policy {}", escape(path)),
         None => " with the default policy".to_string(),
     };
     let excluded = if s.excluded > 0 {
@@ -240,6 +252,20 @@ fn summary(
         ));
     }
     writeln!(out, "{line}.")?;
+    if !s.omitted.is_empty() {
+        let parts: Vec<String> = s
+            .omitted
+            .iter()
+            .map(|((code, _), n)| format!("{code} × {n}"))
+            .collect();
+        writeln!(
+            out,
+            "{} repeated input diagnostics not listed (only the first {} of each kind are): {}.",
+            s.omitted.values().sum::<usize>(),
+            crate::manifest::MAX_ISSUES_PER_CODE,
+            parts.join(", ")
+        )?;
+    }
     if !report.read_errors.is_empty() {
         writeln!(
             out,

@@ -403,3 +403,25 @@ fn broken_pipe_is_reported() {
         );
     }
 }
+
+#[test]
+fn streamed_json_is_byte_identical() {
+    let (ws, sources, issues) = fixture();
+    for plan in [
+        translate(&ws, &Assumptions::default()),
+        translate(&[], &Assumptions::default()),
+    ] {
+        let mut whole = Vec::new();
+        render_json(&mut whole, &plan, &sources, &issues).unwrap();
+        let mut streamed = Vec::new();
+        let mut s = JsonStream::begin(&mut streamed, &plan.assumptions).unwrap();
+        for p in &plan.pods {
+            s.pod(p, &sources).unwrap();
+        }
+        s.finish(&plan, &sources, &issues).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            String::from_utf8(whole).unwrap()
+        );
+    }
+}
