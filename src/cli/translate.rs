@@ -9,6 +9,7 @@ use super::assume::AssumptionArgs;
 use super::exit;
 use crate::manifest::model::{IssueLevel, Object};
 use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
+use crate::render::oci::render_oci;
 use crate::render::plan::{render, render_diagnostics, PlanFormat};
 use crate::translate::{translate_workload, Plan};
 use anyhow::Context;
@@ -24,6 +25,9 @@ pub enum Output {
     Json,
     /// The same document as YAML.
     Yaml,
+    /// Per container the OCI runtime-spec `linux.resources.cpu` and `linux.cgroupsPath`
+    /// containerd hands to runc/crun (JSON).
+    Oci,
 }
 
 /// Arguments of `kcpu translate`.
@@ -109,20 +113,27 @@ pub fn report_problems(
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (plan, loaded, collected) = load_and_translate(&args.inputs, &args.assume)?;
     let format = match (args.explain, args.output) {
-        (true, _) => PlanFormat::Explain,
-        (false, Output::Table) => PlanFormat::Table,
-        (false, Output::Json) => PlanFormat::Json,
-        (false, Output::Yaml) => PlanFormat::Yaml,
+        (true, _) => Some(PlanFormat::Explain),
+        (false, Output::Table) => Some(PlanFormat::Table),
+        (false, Output::Json) => Some(PlanFormat::Json),
+        (false, Output::Yaml) => Some(PlanFormat::Yaml),
+        (false, Output::Oci) => None,
     };
     {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        render(format, &mut out, &plan, &collected.sources, &loaded.issues)
-            .context("writing the output")?;
+        match format {
+            Some(f) => render(f, &mut out, &plan, &collected.sources, &loaded.issues),
+            None => render_oci(&mut out, &plan, &collected.sources, &loaded.issues),
+        }
+        .context("writing the output")?;
         out.flush().context("writing the output")?;
     }
-    if !loaded.stats.skipped.is_empty() && format != PlanFormat::Json && format != PlanFormat::Yaml
-    {
+    let machine = matches!(
+        format,
+        None | Some(PlanFormat::Json) | Some(PlanFormat::Yaml)
+    );
+    if !loaded.stats.skipped.is_empty() && !machine {
         let total: usize = loaded.stats.skipped.values().sum();
         let kinds: Vec<String> = loaded
             .stats

@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod findings;
+pub mod oci;
 pub mod plan;
 pub mod report;
 pub mod report_charts;

@@ -14,6 +14,7 @@
 //! runc/crun.
 
 pub mod kubelet;
+pub mod oci;
 pub mod plan;
 pub mod pod;
 pub mod runtime;
@@ -679,12 +680,13 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
                 src::GUARANTEED_CPUS,
             ));
         }
+        let cri = CpuResources {
+            shares,
+            quota,
+            period,
+        };
         let values = writer::files(
-            CpuResources {
-                shares,
-                quota,
-                period,
-            },
+            cri,
             Derivations {
                 shares: c_shares_steps,
                 quota: c_quota_steps,
@@ -712,6 +714,7 @@ pub fn translate_workload(w: &Workload, a: &Assumptions) -> Result<PodPlan, Tran
             request_millicores: Explained::new(milli(request), req_expl_steps),
             limit_millicores: Explained::new(limit_value, lim_steps),
             values,
+            cri,
             exclusive_cpus: exclusive[i],
             cgroup: CgroupPaths {
                 cgroupfs: format!("{}/<container-id>", pod_paths.cgroupfs),
