@@ -27,6 +27,7 @@ pub mod clock;
 pub mod events;
 pub mod init;
 pub mod measure;
+pub mod oci;
 pub mod sampler;
 pub mod spawn;
 pub mod worker;
