@@ -940,3 +940,129 @@ fn oci_differential_runc() {
 fn oci_differential_crun() {
     oci_differential("crun");
 }
+
+/// Every directory below `parent` in every cgroup hierarchy (the runtime creates the
+/// container's cgroups in memory, pids, … too).
+fn oci_leftovers(parent: &str) -> Vec<PathBuf> {
+    kcpu::runner::oci::all_mounts()
+        .into_iter()
+        .map(|(m, _)| m.join(parent))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// `kcpu run --oci`: the runtime writes the values (read back and equal to the translation
+/// for its preset), the worker runs inside the container and is measured like a native run,
+/// and nothing is left in any hierarchy or in the runtime's state.
+fn oci_run(name: &str) {
+    let _g = serial();
+    let h = require!();
+    if find_program(name).is_none() {
+        eprintln!("skipped: {name} is not installed (apt-get install {name})");
+        return;
+    }
+    let sc = Scratch::new(&format!("ocirun-{name}"), h.clone());
+    let (code, v) = run_json(sc.cmd().args([
+        "--oci",
+        name,
+        "--quota",
+        "20ms",
+        "--period",
+        "100ms",
+        "--shares",
+        "512",
+        "--load",
+        "spin:threads=1",
+        "--duration",
+        "1s",
+    ]));
+    assert_eq!(code, 0, "{v}");
+    let rt = v["environment"]["oci_runtime"].as_str().unwrap_or_default();
+    assert!(rt.starts_with(name), "{v}");
+    let usage = f(&v, "/summary/totals/usage_cores");
+    let rb = v["groups"][0]["read_back"].to_string();
+    eprintln!("--oci {rt}: usage {usage:.3} cores (quota 0.2), read back {rb}");
+    match h.version {
+        Version::V1 => assert!(rb.contains("\"20000\"") && rb.contains("\"512\""), "{rb}"),
+        Version::V2 => assert!(rb.contains("20000 100000"), "{rb}"),
+    }
+    assert!((0.15..=0.23).contains(&usage), "usage {usage}");
+    assert!(f(&v, "/summary/totals/throttled_ratio") > 0.5, "{v}");
+    assert!(
+        oci_leftovers(&sc.parent).is_empty(),
+        "{:?}",
+        oci_leftovers(&sc.parent)
+    );
+    let state = sc.state.path().join(format!("oci-{name}"));
+    let ids: Vec<_> = std::fs::read_dir(&state)
+        .map(|r| r.flatten().count())
+        .into_iter()
+        .collect();
+    assert!(ids.iter().all(|n| *n == 0), "runtime state left: {ids:?}");
+}
+
+#[test]
+fn oci_run_runc() {
+    oci_run("runc");
+}
+
+#[test]
+fn oci_run_crun() {
+    oci_run("crun");
+}
+
+/// SIGKILL of `kcpu run --oci`: the container outlives kcpu (no PDEATHSIG across the
+/// runtime), `kcpu run --cleanup` deletes it (`delete --force`) and every cgroup it had.
+#[test]
+fn oci_sigkill_then_cleanup_removes_everything() {
+    let _g = serial();
+    let h = require!();
+    if find_program("runc").is_none() {
+        eprintln!("skipped: runc is not installed (apt-get install runc)");
+        return;
+    }
+    let sc = Scratch::new("ocikill", h.clone());
+    let mut child = sc
+        .cmd()
+        .args([
+            "--oci",
+            "runc",
+            "--quota",
+            "20ms",
+            "--load",
+            "spin:threads=1",
+            "--duration",
+            "30s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let leaf = sc.wait_for_leaf(Duration::from_secs(20));
+    assert!(leaf.is_some(), "the container never ran");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!oci_leftovers(&sc.parent).is_empty());
+    let out = Command::new(kcpu_bin())
+        .env("KCPU_STATE_DIR", sc.state.path())
+        .args(["run", "--cleanup", "--cgroup-parent", &sc.parent])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (_, pids) = leaf.unwrap_or_default();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        pids.iter().all(|p| !alive(*p)),
+        "container processes survive"
+    );
+    assert!(
+        oci_leftovers(&sc.parent).is_empty(),
+        "{:?}",
+        oci_leftovers(&sc.parent)
+    );
+    eprintln!(
+        "after SIGKILL, --cleanup: {}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+}

@@ -6,6 +6,7 @@
 pub mod assume;
 pub mod check;
 pub mod exit;
+pub mod oci;
 pub mod pick;
 pub mod progress;
 pub mod report;

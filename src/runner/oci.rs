@@ -20,15 +20,19 @@
 //! which only that cgroup2 mount is unmounted: crun sees a pure v1 host, and nothing on the
 //! host changes.
 
+use super::init::{Exit, Init};
 use crate::cgroupfs::cleanup::{owner_alive, parse_run_id, remove_tree};
 use crate::cgroupfs::detect::Layout;
-use crate::cgroupfs::{CgroupIo, CgroupName, Version};
+use crate::cgroupfs::{v1, v2, CgroupIo, CgroupName, CpuLimits, Group, ReadBack, Version};
 use crate::profile::{Runtime, RuntimeFamily};
 use crate::translate::oci::{parse_version, preset_for, LinuxCpu, RuntimeVersion};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{ChildStdin, ChildStdout, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Why a runtime operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -276,6 +280,8 @@ fn place(from: &Path, to: &Path) -> Result<(), OciError> {
     if let Some(p) = to.parent() {
         std::fs::create_dir_all(p).map_err(io_err("mkdir", p))?;
     }
+    // The loader path `ldd` prints is often a symlink: place the file it points to.
+    let from = &std::fs::canonicalize(from).map_err(io_err("resolve", from))?;
     if std::fs::hard_link(from, to).is_ok() {
         return Ok(());
     }
@@ -319,6 +325,18 @@ impl Bundle {
         cpu: &LinuxCpu,
         cgroups_path: &str,
     ) -> Result<Bundle, OciError> {
+        Bundle::with_root(rootfs.path(), Path::new("/"), "/", args, cpu, cgroups_path)
+    }
+
+    /// Like [`Bundle::new`] with any read-only `root`, working directory `cwd` and `PATH`.
+    pub fn with_root(
+        root: &Path,
+        cwd: &Path,
+        path_env: &str,
+        args: &[OsString],
+        cpu: &LinuxCpu,
+        cgroups_path: &str,
+    ) -> Result<Bundle, OciError> {
         let tmp = tempfile::Builder::new()
             .prefix("kcpu-bundle-")
             .tempdir()
@@ -333,11 +351,11 @@ impl Bundle {
                 "terminal": false,
                 "user": {"uid": 0, "gid": 0},
                 "args": args,
-                "env": ["PATH=/"],
-                "cwd": "/",
+                "env": [format!("PATH={path_env}")],
+                "cwd": cwd,
                 "noNewPrivileges": true
             },
-            "root": {"path": rootfs.path(), "readonly": true},
+            "root": {"path": root, "readonly": true},
             "hostname": "kcpu",
             "mounts": [
                 {"destination": "/proc", "type": "proc", "source": "proc"},
@@ -453,9 +471,309 @@ pub fn sweep_stale(io: &dyn CgroupIo, rt: &OciRuntime, parent: &CgroupName) -> S
                 }
             }
         }
-        if version == Version::V1 && io.subdirs(&pdir).is_ok_and(|c| c.is_empty()) {
+        if io.subdirs(&pdir).is_ok_and(|c| c.is_empty()) {
             let _ = io.rmdir(&pdir);
         }
     }
     s
+}
+
+// --------------------------------------------------------------------------------------------
+// `kcpu run --oci`: containers inside a run
+
+/// The runtime and each container's spec, keyed by the run's slot path `<pod>/<container>`
+/// (the sanitized cgroup names).
+#[derive(Debug, Clone)]
+pub struct OciBackend {
+    /// The detected runtime.
+    pub runtime: OciRuntime,
+    /// `linux.resources.cpu` per slot path; a slot without an entry gets an empty object.
+    pub specs: BTreeMap<String, LinuxCpu>,
+}
+
+impl PartialEq for OciBackend {
+    fn eq(&self, other: &Self) -> bool {
+        self.runtime.program == other.runtime.program && self.specs == other.specs
+    }
+}
+
+/// How long a runtime command may take.
+const RUNTIME_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `cmd` through the mini-init (which reaps every child of the process, so std's own
+/// `wait` cannot be used while a run is active) and waits for it.
+fn run_via_init(init: &Init, cmd: &mut Command, action: &str) -> Result<(), OciError> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = init.spawn(cmd).map_err(|source| OciError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    let stderr = child.stderr.take();
+    let pid = child.id();
+    let end = Instant::now() + RUNTIME_TIMEOUT;
+    let exit = loop {
+        init.reap();
+        if let Some(e) = init.exit_of(pid) {
+            break e;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            return Err(OciError::Failed {
+                program,
+                action: action.into(),
+                status: format!("no exit after {} s", RUNTIME_TIMEOUT.as_secs()),
+                stderr: String::new(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    if exit == Exit::Code(0) {
+        return Ok(());
+    }
+    let mut text = String::new();
+    if let Some(mut e) = stderr {
+        let _ = e.read_to_string(&mut text);
+    }
+    Err(OciError::Failed {
+        program,
+        action: action.into(),
+        status: format!("{exit:?}"),
+        stderr: text.trim().to_string(),
+    })
+}
+
+/// A container created for a run.
+#[derive(Debug)]
+pub struct Created {
+    /// Container id.
+    pub id: String,
+    /// Pid of the container's process (adopted by this process, watched by the mini-init).
+    pub pid: u32,
+    /// Its stdin (the runtime passes its own stdio through).
+    pub stdin: Option<ChildStdin>,
+    /// Its stdout.
+    pub stdout: Option<ChildStdout>,
+}
+
+/// The containers of one `kcpu run`: created in `<parent>/<run-id>/<pod>/<container>` (the
+/// groups kcpu's run tree made), deleted with `delete --force` after each run and on drop;
+/// on drop the run's directories in the hierarchies kcpu's tree does not manage go too.
+pub struct Session<'a> {
+    backend: &'a OciBackend,
+    init: &'a Init,
+    rootfs: Rootfs,
+    parent: CgroupName,
+    run_id: String,
+    own_mounts: Vec<PathBuf>,
+    live: Vec<(String, Bundle)>,
+    seq: usize,
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("run_id", &self.run_id)
+            .field("live", &self.live.len())
+            .finish()
+    }
+}
+
+impl<'a> Session<'a> {
+    /// Builds the rootfs from `worker_exe`. `own_mounts` are the hierarchies kcpu's run tree
+    /// removes itself.
+    pub fn new(
+        backend: &'a OciBackend,
+        init: &'a Init,
+        worker_exe: &Path,
+        parent: CgroupName,
+        run_id: String,
+        own_mounts: Vec<PathBuf>,
+    ) -> Result<Session<'a>, OciError> {
+        Ok(Session {
+            backend,
+            init,
+            rootfs: Rootfs::new(worker_exe)?,
+            parent,
+            run_id,
+            own_mounts,
+            live: Vec::new(),
+            seq: 0,
+        })
+    }
+
+    /// Creates the container of `slot` (`<pod>/<container>`) running `args`: the kcpu worker
+    /// (`command = false`, args after `/kcpu`) from the minimal rootfs, or a user command
+    /// (`command = true`) with the host's root read-only as its root and the current
+    /// directory as its working directory. stdin/stdout are pipes when `piped`, else
+    /// inherited; stderr is inherited.
+    pub fn create(
+        &mut self,
+        slot: &str,
+        args: &[OsString],
+        command: bool,
+        piped: bool,
+    ) -> Result<Created, OciError> {
+        let cpu = self.backend.specs.get(slot).cloned().unwrap_or_default();
+        let id = format!("{}-{}", self.run_id, self.seq);
+        self.seq += 1;
+        let path = format!("/{}/{}/{slot}", self.parent, self.run_id);
+        let bundle = if command {
+            let cwd = std::env::current_dir().map_err(io_err("getcwd", Path::new(".")))?;
+            let path_env = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+            Bundle::with_root(Path::new("/"), &cwd, &path_env, args, &cpu, &path)?
+        } else {
+            let mut full = vec![OsString::from("/kcpu")];
+            full.extend(args.iter().cloned());
+            Bundle::new(&self.rootfs, &full, &cpu, &path)?
+        };
+        let mut cmd = self.backend.runtime.create_command(&bundle, &id);
+        if piped {
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+        }
+        cmd.stderr(Stdio::inherit());
+        let program = self.backend.runtime.program.display().to_string();
+        let mut child = self
+            .init
+            .spawn(&mut cmd)
+            .map_err(|source| OciError::Spawn {
+                program: program.clone(),
+                source,
+            })?;
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
+        let pid = child.id();
+        let end = Instant::now() + RUNTIME_TIMEOUT;
+        let exit = loop {
+            self.init.reap();
+            if let Some(e) = self.init.exit_of(pid) {
+                break Some(e);
+            }
+            if Instant::now() > end {
+                let _ = child.kill();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        // Registered before checking the exit: a half-created container is deleted too.
+        self.live.push((id.clone(), bundle));
+        if exit != Some(Exit::Code(0)) {
+            return Err(OciError::Failed {
+                program,
+                action: "create".into(),
+                status: format!("{exit:?}"),
+                stderr: "see the runtime's message above".into(),
+            });
+        }
+        let cpid = self
+            .live
+            .last()
+            .and_then(|(_, b)| b.pid())
+            .ok_or_else(|| OciError::Failed {
+                program: program.clone(),
+                action: "create".into(),
+                status: "no pid file".into(),
+                stderr: String::new(),
+            })?;
+        self.init.watch(cpid);
+        Ok(Created {
+            id,
+            pid: cpid,
+            stdin,
+            stdout,
+        })
+    }
+
+    /// `start ID`: the container's process runs.
+    pub fn start(&self, id: &str) -> Result<(), OciError> {
+        let mut cmd = self.backend.runtime.command(&["start", id]);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        run_via_init(self.init, &mut cmd, "start")
+    }
+
+    /// `delete --force` for every container of this session (errors are collected, the rest
+    /// still goes).
+    pub fn delete_all(&mut self) -> Vec<OciError> {
+        let mut errors = Vec::new();
+        for (id, _bundle) in std::mem::take(&mut self.live) {
+            let mut cmd = self.backend.runtime.command(&["delete", "--force", &id]);
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            if let Err(e) = run_via_init(self.init, &mut cmd, "delete") {
+                errors.push(e);
+            }
+        }
+        errors
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &OciRuntime {
+        &self.backend.runtime
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        let _ = self.delete_all();
+        let io = crate::cgroupfs::RealFs;
+        for (mount, version) in all_mounts() {
+            if self.own_mounts.contains(&mount) {
+                continue;
+            }
+            let pdir = mount.join(self.parent.as_str());
+            let rdir = pdir.join(&self.run_id);
+            if io.exists(&rdir) {
+                let _ = remove_tree(&io, &rdir, version);
+            }
+            if io.subdirs(&pdir).is_ok_and(|c| c.is_empty()) {
+                let _ = io.rmdir(&pdir);
+            }
+        }
+    }
+}
+
+/// Reads a container group's CPU files after the runtime wrote them and compares the values
+/// with kcpu's prediction `want` (the translated values for this runtime's preset): the
+/// read-back, and one line per disagreement.
+pub fn read_back(
+    io: &dyn CgroupIo,
+    group: &Group,
+    want: &CpuLimits,
+) -> (Vec<ReadBack>, Vec<String>) {
+    let files: &[&str] = match group.version {
+        Version::V1 => &[v1::CPU_SHARES, v1::CPU_CFS_QUOTA_US, v1::CPU_CFS_PERIOD_US],
+        Version::V2 => &[v2::CPU_WEIGHT, v2::CPU_MAX],
+    };
+    let rb = files
+        .iter()
+        .map(|f| ReadBack {
+            file: (*f).to_string(),
+            value: io
+                .read(&group.cpu_dir.join(f))
+                .map(|t| t.trim().to_string())
+                .unwrap_or_else(|e| format!("<{e}>")),
+        })
+        .collect();
+    let mut differs = Vec::new();
+    match group.read_limits(io) {
+        Ok(got) => {
+            if let Some(s) = want.share {
+                if got.share != Some(s) {
+                    differs.push(format!(
+                        "the runtime wrote {:?}, kcpu predicted {s:?}",
+                        got.share
+                    ));
+                }
+            }
+            if got.quota != want.quota || got.period != want.period {
+                differs.push(format!(
+                    "the runtime wrote quota {} period {}, kcpu predicted quota {} period {}",
+                    got.quota, got.period, want.quota, want.period
+                ));
+            }
+        }
+        Err(e) => differs.push(format!("cannot read the values back: {e}")),
+    }
+    (rb, differs)
 }
