@@ -869,57 +869,42 @@ fn oci_differential(name: &str) {
     let rootfs = Rootfs::new(&kcpu_bin()).unwrap();
     let parent = format!("kcpu-test-oci-{name}");
     let t0 = Instant::now();
-    // One container at a time per thread, four threads: runtime start-up dominates.
-    let threads = 4;
-    let results: Vec<(usize, Vec<String>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (rt, rootfs, cases, parent, h) = (&rt, &rootfs, &cases, &parent, &h);
-                scope.spawn(move || {
-                    let mut matched = 0usize;
-                    let mut mismatches = Vec::new();
-                    for (i, case) in cases.iter().enumerate().skip(t).step_by(threads) {
-                        let id = format!("d{i}");
-                        let bundle = Bundle::new(
-                            rootfs,
-                            &["/kcpu".into(), "--version".into()],
-                            &case.cpu,
-                            &format!("/{parent}/run/{id}"),
-                        )
-                        .unwrap();
-                        if let Err(e) = rt.create(&bundle, &id) {
-                            mismatches.push(format!("{}: create failed: {e}", case.label));
-                            continue;
-                        }
-                        let dir = h.cpu_mount.join(parent).join("run").join(&id);
-                        for f in predict(&case.cpu, rt.preset, cv) {
-                            let got = std::fs::read_to_string(dir.join(f.file))
-                                .map(|s| s.trim().to_string())
-                                .unwrap_or_else(|e| format!("<{e}>"));
-                            if got == f.value {
-                                matched += 1;
-                            } else {
-                                mismatches.push(format!(
-                                    "{} ({}): {} = {got:?}, kcpu predicts {:?}",
-                                    case.label,
-                                    serde_json::to_string(&case.cpu).unwrap_or_default(),
-                                    f.file,
-                                    f.value
-                                ));
-                            }
-                        }
-                        if let Err(e) = rt.delete_force(&id) {
-                            mismatches.push(format!("{}: delete failed: {e}", case.label));
-                        }
-                    }
-                    (matched, mismatches)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let matched: usize = results.iter().map(|r| r.0).sum();
-    let mismatches: Vec<String> = results.into_iter().flat_map(|r| r.1).collect();
+    let mut matched = 0usize;
+    let mut mismatches = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let id = format!("d{i}");
+        let bundle = Bundle::new(
+            &rootfs,
+            &["/kcpu".into(), "--version".into()],
+            &case.cpu,
+            &format!("/{parent}/run/{id}"),
+        )
+        .unwrap();
+        if let Err(e) = rt.create(&bundle, &id) {
+            mismatches.push(format!("{}: create failed: {e}", case.label));
+            continue;
+        }
+        let dir = h.cpu_mount.join(&parent).join("run").join(&id);
+        for f in predict(&case.cpu, rt.preset, cv) {
+            let got = std::fs::read_to_string(dir.join(f.file))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|e| format!("<{e}>"));
+            if got == f.value {
+                matched += 1;
+            } else {
+                mismatches.push(format!(
+                    "{} ({}): {} = {got:?}, kcpu predicts {:?}",
+                    case.label,
+                    serde_json::to_string(&case.cpu).unwrap_or_default(),
+                    f.file,
+                    f.value
+                ));
+            }
+        }
+        if let Err(e) = rt.delete_force(&id) {
+            mismatches.push(format!("{}: delete failed: {e}", case.label));
+        }
+    }
     let removed = remove_run_dirs(&RealFs, &CgroupName::parent(&parent).unwrap(), "run");
     let left: Vec<PathBuf> = all_mounts()
         .into_iter()
