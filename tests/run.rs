@@ -831,13 +831,7 @@ fn oci_grid(preset: kcpu::profile::Runtime, cv: kcpu::profile::CgroupVersion) ->
     cases
 }
 
-fn find_program(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|f| f.is_file())
-    })
-}
+use kcpu::runner::oci::find_program;
 
 /// For every combination, kcpu's prediction for the detected runtime version
 /// (`translate::oci::predict`) equals the files the runtime wrote (containers are created, never

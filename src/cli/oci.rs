@@ -6,12 +6,12 @@
 use super::assume::AssumptionArgs;
 use crate::cgroupfs::{CgroupName, RealFs, Share, Version};
 use crate::profile::{CgroupDriver, CgroupVersion};
-use crate::runner::oci::{sweep_stale, OciBackend, OciRuntime, Swept};
+use crate::runner::oci::{find_program, sweep_stale, OciBackend, OciRuntime, Swept};
 use crate::translate::oci::{predict, LinuxCpu};
 use crate::units::{Shares, Weight};
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Detects `name` (a program on PATH or a path), says which preset it maps to, and makes
 /// the translation use that preset with the cgroupfs driver (kcpu hands the runtime a
@@ -25,8 +25,7 @@ pub fn detect(
         format!("--oci {name}: install it (apt-get install {name}) or give its path")
     })?;
     eprintln!(
-        "kcpu run: --oci {}: {} → --runtime {} (driver cgroupfs){}",
-        format!("{name:?}"),
+        "kcpu run: --oci {name:?}: {} → --runtime {} (driver cgroupfs){}",
         rt.version,
         rt.preset,
         if rt.hide_unified {
@@ -100,8 +99,7 @@ pub fn sweep(rt: &OciRuntime, parent: &str) -> anyhow::Result<Swept> {
     let s = sweep_stale(&RealFs, rt, &CgroupName::parent(parent)?);
     for id in &s.containers {
         eprintln!(
-            "kcpu run: deleted container {} of a dead kcpu run ({})",
-            format!("{id:?}"),
+            "kcpu run: deleted container {id:?} of a dead kcpu run ({})",
             rt.version
         );
     }
@@ -112,7 +110,7 @@ pub fn sweep(rt: &OciRuntime, parent: &str) -> anyhow::Result<Swept> {
 pub fn sweep_installed(state_dir: &Path, parent: &str) -> Vec<Swept> {
     let mut out = Vec::new();
     for name in ["runc", "crun"] {
-        let Some(p) = find_on_path(name) else {
+        let Some(p) = find_program(name) else {
             continue;
         };
         if let Ok(rt) = OciRuntime::detect(&p, state_dir) {
@@ -122,12 +120,4 @@ pub fn sweep_installed(state_dir: &Path, parent: &str) -> Vec<Swept> {
         }
     }
     out
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|f| f.is_file())
-    })
 }

@@ -238,6 +238,15 @@ impl OciRuntime {
     }
 }
 
+/// The first `name` on `PATH`.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    })
+}
+
 /// True on a hybrid host whose cgroup2 mount has controllers (crun refuses it).
 fn hybrid_with_controllers() -> bool {
     std::fs::read_to_string(Path::new(UNIFIED).join("cgroup.controllers"))
