@@ -68,11 +68,31 @@ strip -o "$stage/files/kcpu" "$kcpubin"
 strip -o "$stage/run-tests" "$testbin"
 echo "v2vm-test: build $(( (t1 - t0) / 1000000 )) ms; test binary $(du -h "$stage/run-tests" | cut -f1), kcpu $(du -h "$stage/files/kcpu" | cut -f1)" >&2
 
+# OCI runtimes for the differential suite and `run --oci` tests (tests/run.rs oci_*): the
+# Debian binaries plus every library `ldd` lists (runc links libseccomp; crun links libsystemd,
+# libseccomp, libcap, libyajl, libgcrypt, liblzma, libzstd, liblz4, libgpg-error), at the same
+# paths. Without them the tests print `skipped: runc is not installed`.
+for rt in runc crun; do
+  p=$(command -v "$rt" || true)
+  [[ -n $p ]] || { echo "v2vm-test: $rt not installed; its tests will skip" >&2; continue; }
+  mkdir -p "$stage/files$(dirname "$p")"
+  cp -L "$p" "$stage/files$p"
+  { ldd "$p" 2>/dev/null | grep -oE '/[^ ]+' || true; } | while read -r lib; do
+    [[ -e $lib ]] || continue
+    mkdir -p "$stage/files$(dirname "$lib")"
+    cp -L "$lib" "$stage/files$lib"
+  done
+done
+
 export V2VM_FILES="$stage/files"
 export V2VM_SUBTREE="+cpu"
-export V2VM_ENV="V2VM_GUEST=1 KCPU_BIN=/kcpu RUST_BACKTRACE=1 TERM=dumb ${V2VM_ENV:-}"
+export V2VM_ENV="V2VM_GUEST=1 KCPU_BIN=/kcpu PATH=/usr/sbin:/usr/bin:/sbin:/bin RUST_BACKTRACE=1 TERM=dumb ${V2VM_ENV:-}"
 rc=0
-"$RUNNER" "$stage/run-tests" --test-threads=1 --nocapture "$@" || rc=$?
+# The OCI tests (424 runtime containers per runtime) did not finish inside V2VM_TIMEOUT=600 s under
+# TCG on the loaded 2-core machine; they run only with KCPU_VM_OCI=1 (and a larger V2VM_TIMEOUT).
+extra=()
+if [[ ${KCPU_VM_OCI:-0} != 1 ]]; then extra=(--skip oci_); fi
+"$RUNNER" "$stage/run-tests" --test-threads=1 --nocapture "${extra[@]}" "$@" || rc=$?
 t2=$(date +%s%N)
 echo "v2vm-test: exit $rc; build $(( (t1 - t0) / 1000000 )) ms, VM run $(( (t2 - t1) / 1000000 )) ms" >&2
 exit "$rc"

@@ -732,3 +732,337 @@ fn manifest_container_compare_reports_both_summaries() {
     let sim = f(&v, "/simulated/summary/totals/usage_cores");
     assert!(sim <= 1.0 * 1.02 + 0.1, "{sim}");
 }
+
+// ------------------------------------------------------------------------------------------
+// Differential suite: real OCI runtimes as the oracle of `translate`.
+
+/// CPU quantities of the grid (issue 15).
+const OCI_QUANTITIES: &[&str] = &[
+    "0", "1m", "2m", "10m", "15m", "333m", "999m", "1000m", "1001m", "1.5", "64", "256",
+];
+
+/// One combination: a label and the `linux.resources.cpu` containerd would build.
+struct OciCase {
+    label: String,
+    cpu: kcpu::translate::oci::LinuxCpu,
+}
+
+fn milli_of(q: &str) -> i64 {
+    kcpu::quantity::parse(q)
+        .map(|q| q.milli_value())
+        .unwrap_or(0)
+}
+
+/// Pods with one container each, translated by kcpu for `preset` on cgroup `cv`: every
+/// request/limit pair at the default period, limits (alone and with a 10m request) at custom
+/// and odd periods, and burst on top of limited ones.
+fn oci_grid(preset: kcpu::profile::Runtime, cv: kcpu::profile::CgroupVersion) -> Vec<OciCase> {
+    use kcpu::manifest::{load_source, model::Object, LoadOptions};
+    use kcpu::profile::{Assumptions, CgroupDriver, GateOverrides};
+    use kcpu::translate::oci::LinuxCpu;
+    let mut specs: Vec<(Option<&str>, Option<&str>, u64)> = Vec::new();
+    let opts = std::iter::once(None).chain(OCI_QUANTITIES.iter().map(|q| Some(*q)));
+    for r in opts.clone() {
+        for l in opts.clone() {
+            if let (Some(r), Some(l)) = (r, l) {
+                if milli_of(r) > milli_of(l) {
+                    continue;
+                }
+            }
+            specs.push((r, l, 100_000));
+        }
+    }
+    for period in [1_000u64, 7_777, 33_333, 250_000, 1_000_000] {
+        for l in OCI_QUANTITIES {
+            specs.push((None, Some(l), period));
+            if milli_of(l) >= 10 {
+                specs.push((Some("10m"), Some(l), period));
+            }
+        }
+    }
+    let mut cases = Vec::new();
+    for (r, l, period) in specs {
+        let mut res = String::new();
+        if let Some(r) = r {
+            res.push_str(&format!("        requests: {{cpu: \"{r}\"}}\n"));
+        }
+        if let Some(l) = l {
+            res.push_str(&format!("        limits: {{cpu: \"{l}\"}}\n"));
+        }
+        let yaml = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n    - name: c\n{}",
+            if res.is_empty() {
+                String::new()
+            } else {
+                format!("      resources:\n{res}")
+            }
+        );
+        let a = Assumptions {
+            cgroup: cv,
+            runtime: preset,
+            driver: CgroupDriver::Cgroupfs,
+            cfs_period: PeriodUs(period),
+            gates: GateOverrides {
+                custom_cpu_cfs_quota_period: Some(period != 100_000),
+                ..GateOverrides::default()
+            },
+            ..Assumptions::default()
+        };
+        let loaded = load_source(kcpu::source::SourceId(0), &yaml, &LoadOptions::default());
+        for o in loaded.objects {
+            let Object::Workload(w) = o else { continue };
+            let plan = kcpu::translate::translate_workload(&w, &a).expect("translate");
+            for c in &plan.containers {
+                let label = format!(
+                    "request {} limit {} period {period}",
+                    r.unwrap_or("-"),
+                    l.unwrap_or("-")
+                );
+                let cpu = LinuxCpu::from_cri(c.cri);
+                if let (Some(q), 100_000 | 7_777) = (cpu.quota.filter(|q| *q > 0), period) {
+                    for burst in [q as u64 / 2, q as u64] {
+                        cases.push(OciCase {
+                            label: format!("{label} burst {burst}"),
+                            cpu: LinuxCpu {
+                                burst: Some(burst),
+                                ..cpu.clone()
+                            },
+                        });
+                    }
+                }
+                cases.push(OciCase { label, cpu });
+            }
+        }
+    }
+    cases
+}
+
+use kcpu::runner::oci::find_program;
+
+/// For every combination, kcpu's prediction for the detected runtime version
+/// (`translate::oci::predict`) equals the files the runtime wrote (containers are created, never
+/// started, then deleted).
+fn oci_differential(name: &str) {
+    use kcpu::profile::CgroupVersion;
+    use kcpu::runner::oci::{all_mounts, remove_run_dirs, Bundle, OciRuntime, Rootfs};
+    use kcpu::translate::oci::predict;
+    let _g = serial();
+    let h = require!();
+    let Some(program) = find_program(name) else {
+        eprintln!("skipped: {name} is not installed (apt-get install {name})");
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let rt = match OciRuntime::detect(&program, state.path()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            return;
+        }
+    };
+    let cv = match h.version {
+        Version::V1 => CgroupVersion::V1,
+        Version::V2 => CgroupVersion::V2,
+    };
+    let cases = oci_grid(rt.preset, cv);
+    assert!(cases.len() >= 200, "{} combinations", cases.len());
+    let rootfs = Rootfs::new(&kcpu_bin()).unwrap();
+    let parent = format!("kcpu-test-oci-{name}");
+    let t0 = Instant::now();
+    let mut matched = 0usize;
+    let mut mismatches = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let id = format!("d{i}");
+        let bundle = Bundle::new(
+            &rootfs,
+            &["/kcpu".into(), "--version".into()],
+            &case.cpu,
+            &format!("/{parent}/run/{id}"),
+        )
+        .unwrap();
+        if let Err(e) = rt.create(&bundle, &id) {
+            mismatches.push(format!("{}: create failed: {e}", case.label));
+            continue;
+        }
+        let dir = h.cpu_mount.join(&parent).join("run").join(&id);
+        for f in predict(&case.cpu, rt.preset, cv) {
+            let got = std::fs::read_to_string(dir.join(f.file))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|e| format!("<{e}>"));
+            if got == f.value {
+                matched += 1;
+            } else {
+                mismatches.push(format!(
+                    "{} ({}): {} = {got:?}, kcpu predicts {:?}",
+                    case.label,
+                    serde_json::to_string(&case.cpu).unwrap_or_default(),
+                    f.file,
+                    f.value
+                ));
+            }
+        }
+        if let Err(e) = rt.delete_force(&id) {
+            mismatches.push(format!("{}: delete failed: {e}", case.label));
+        }
+    }
+    let removed = remove_run_dirs(&RealFs, &CgroupName::parent(&parent).unwrap(), "run");
+    let left: Vec<PathBuf> = all_mounts()
+        .into_iter()
+        .map(|(m, _)| m.join(&parent))
+        .filter(|p| p.exists())
+        .collect();
+    eprintln!(
+        "{} (preset {}) on cgroup {}: {} combinations, {matched} files matched, {} disagreements, {:.1} s; removed {} dirs in {} hierarchies",
+        rt.version,
+        rt.preset,
+        cv,
+        cases.len(),
+        mismatches.len(),
+        t0.elapsed().as_secs_f64(),
+        removed.len(),
+        all_mounts().len()
+    );
+    assert!(
+        mismatches.is_empty(),
+        "{} disagreements:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn oci_differential_runc() {
+    oci_differential("runc");
+}
+
+#[test]
+fn oci_differential_crun() {
+    oci_differential("crun");
+}
+
+/// Every directory below `parent` in every cgroup hierarchy (the runtime creates the
+/// container's cgroups in memory, pids, … too).
+fn oci_leftovers(parent: &str) -> Vec<PathBuf> {
+    kcpu::runner::oci::all_mounts()
+        .into_iter()
+        .map(|(m, _)| m.join(parent))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// `kcpu run --oci`: the runtime writes the values (read back and equal to the translation
+/// for its preset), the worker runs inside the container and is measured like a native run,
+/// and nothing is left in any hierarchy or in the runtime's state.
+fn oci_run(name: &str) {
+    let _g = serial();
+    let h = require!();
+    if find_program(name).is_none() {
+        eprintln!("skipped: {name} is not installed (apt-get install {name})");
+        return;
+    }
+    let sc = Scratch::new(&format!("ocirun-{name}"), h.clone());
+    let (code, v) = run_json(sc.cmd().args([
+        "--oci",
+        name,
+        "--quota",
+        "20ms",
+        "--period",
+        "100ms",
+        "--shares",
+        "512",
+        "--load",
+        "spin:threads=1",
+        "--duration",
+        "1s",
+    ]));
+    assert_eq!(code, 0, "{v}");
+    let rt = v["environment"]["oci_runtime"].as_str().unwrap_or_default();
+    assert!(rt.starts_with(name), "{v}");
+    let usage = f(&v, "/summary/totals/usage_cores");
+    let rb = v["groups"][0]["read_back"].to_string();
+    eprintln!("--oci {rt}: usage {usage:.3} cores (quota 0.2), read back {rb}");
+    match h.version {
+        Version::V1 => assert!(rb.contains("\"20000\"") && rb.contains("\"512\""), "{rb}"),
+        Version::V2 => assert!(rb.contains("20000 100000"), "{rb}"),
+    }
+    assert!((0.15..=0.23).contains(&usage), "usage {usage}");
+    assert!(f(&v, "/summary/totals/throttled_ratio") > 0.5, "{v}");
+    assert!(
+        oci_leftovers(&sc.parent).is_empty(),
+        "{:?}",
+        oci_leftovers(&sc.parent)
+    );
+    let state = sc.state.path().join(format!("oci-{name}"));
+    let ids: Vec<_> = std::fs::read_dir(&state)
+        .map(|r| r.flatten().count())
+        .into_iter()
+        .collect();
+    assert!(ids.iter().all(|n| *n == 0), "runtime state left: {ids:?}");
+}
+
+#[test]
+fn oci_run_runc() {
+    oci_run("runc");
+}
+
+#[test]
+fn oci_run_crun() {
+    oci_run("crun");
+}
+
+/// SIGKILL of `kcpu run --oci`: the container outlives kcpu (no PDEATHSIG across the
+/// runtime), `kcpu run --cleanup` deletes it (`delete --force`) and every cgroup it had.
+#[test]
+fn oci_sigkill_then_cleanup_removes_everything() {
+    let _g = serial();
+    let h = require!();
+    if find_program("runc").is_none() {
+        eprintln!("skipped: runc is not installed (apt-get install runc)");
+        return;
+    }
+    let sc = Scratch::new("ocikill", h.clone());
+    let mut child = sc
+        .cmd()
+        .args([
+            "--oci",
+            "runc",
+            "--quota",
+            "20ms",
+            "--load",
+            "spin:threads=1",
+            "--duration",
+            "30s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let leaf = sc.wait_for_leaf(Duration::from_secs(20));
+    assert!(leaf.is_some(), "the container never ran");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!oci_leftovers(&sc.parent).is_empty());
+    let out = Command::new(kcpu_bin())
+        .env("KCPU_STATE_DIR", sc.state.path())
+        .args(["run", "--cleanup", "--cgroup-parent", &sc.parent])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (_, pids) = leaf.unwrap_or_default();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        pids.iter().all(|p| !alive(*p)),
+        "container processes survive"
+    );
+    assert!(
+        oci_leftovers(&sc.parent).is_empty(),
+        "{:?}",
+        oci_leftovers(&sc.parent)
+    );
+    eprintln!(
+        "after SIGKILL, --cleanup: {}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+}

@@ -10,6 +10,7 @@ pub mod collect;
 pub mod emit_job;
 pub mod exit;
 pub mod output;
+pub mod oci;
 pub mod pick;
 pub mod policy;
 pub mod probe;

@@ -165,6 +165,12 @@ pub struct Args {
     /// Write a chart of the measured timeline (per-interval usage vs quota, throttled intervals).
     #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub chart: Option<PathBuf>,
+    /// Run the container with a real OCI runtime (`runc`, `crun`, or a path): a minimal
+    /// bundle with the kcpu worker (a command gets the host's root read-only), the translated
+    /// `linux.resources.cpu`, a cgroupsPath under the parent; the runtime's version picks the
+    /// `--runtime` preset.
+    #[arg(long, value_name = "RUNTIME")]
+    pub oci: Option<String>,
     /// A command to run under the CPU values instead of the built-in load.
     #[arg(last = true)]
     pub command: Vec<OsString>,
@@ -242,6 +248,8 @@ struct Target {
     source: Option<String>,
     /// The work as the user should read it (the load text, or the command).
     work_text: String,
+    /// The primary container's OCI `linux.resources.cpu` (`--oci`).
+    oci: crate::translate::oci::LinuxCpu,
 }
 
 /// The work: `--load`, a command, or the container's declared load (`(text, where from)`).
@@ -274,7 +282,16 @@ fn target(args: &Args, version: CgroupVersion) -> anyhow::Result<Target> {
         }
         let lim = limits(args)?;
         let work = work_of(args, None)?;
+        let oci = super::oci::direct_spec(
+            args.shares,
+            args.weight.filter(|_| args.oci.is_some()),
+            lim.quota.0,
+            lim.period.0,
+            lim.burst.map(|b| b.0),
+            args.idle,
+        )?;
         return Ok(Target {
+            oci,
             plan: single_plan(lim, work.clone()),
             limits: lim,
             load: match work {
@@ -359,6 +376,7 @@ fn target(args: &Args, version: CgroupVersion) -> anyhow::Result<Target> {
         _ => String::new(),
     };
     Ok(Target {
+        oci: crate::translate::oci::LinuxCpu::from_cri(c.cri),
         plan: Plan {
             pods: vec![PodPlan {
                 name: entry.pod.name.clone(),
@@ -527,7 +545,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let chart_format = super::output::chart_format(args.chart.as_deref())?;
     let env = env()?;
-    let t = target(&args, env.hierarchy.version)?;
+    let mut args = args;
+    let rt = match &args.oci {
+        Some(name) => Some(super::oci::detect(
+            &name.clone(),
+            &env.state_dir,
+            &mut args.assume,
+        )?),
+        None => None,
+    };
+    let mut t = target(&args, env.hierarchy.version)?;
+    let oci = match rt {
+        Some(rt) => {
+            if t.source.is_none() {
+                // Direct flags: the runtime turns shares into a weight on v2.
+                let share = super::oci::expected_share(&t.oci, &rt, env.hierarchy.version);
+                t.limits.share = share;
+                if let Some(c) = t.plan.pods.get_mut(0).and_then(|p| p.containers.get_mut(0)) {
+                    c.limits.share = share;
+                }
+            }
+            super::oci::sweep(&rt, &args.cgroup_parent)?;
+            let (pod, container) = t
+                .plan
+                .pods
+                .first()
+                .and_then(|p| {
+                    p.containers
+                        .first()
+                        .map(|c| (p.name.clone(), c.name.clone()))
+                })
+                .unwrap_or_default();
+            Some(super::oci::backend(rt, &pod, &container, t.oci.clone())?)
+        }
+        None => None,
+    };
     if args.compare && t.load.is_none() {
         bail!(
             "--compare needs a built-in load (--load or a kcpu.dev/load annotation), not a command"
@@ -565,6 +617,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         drain: None,
         noisy_cores: args.noisy_cores,
         sweep_stale: true,
+        oci,
     };
     let mut sink = Progress::new(runs);
     let result = measure(&env, &t.plan, &opts, &mut sink);
@@ -677,11 +730,16 @@ fn cleanup(args: &Args) -> anyhow::Result<ExitCode> {
         &parents,
         &StateDir(env.state_dir.clone()),
     )?;
+    let swept = super::oci::sweep_installed(&env.state_dir, &args.cgroup_parent);
     let mut out = std::io::stdout().lock();
     if args.output == Output::Json {
         serde_json::to_writer_pretty(&mut out, &removed)?;
         writeln!(out)?;
-    } else if removed.is_empty() {
+    } else if removed.is_empty()
+        && swept
+            .iter()
+            .all(|s| s.dirs.is_empty() && s.containers.is_empty())
+    {
         writeln!(out, "kcpu run --cleanup: nothing to remove")?;
     } else {
         for r in &removed {
@@ -692,6 +750,15 @@ fn cleanup(args: &Args) -> anyhow::Result<ExitCode> {
                 r.owner_pid,
                 r.dirs.len()
             )?;
+        }
+        for s in &swept {
+            if !s.dirs.is_empty() {
+                writeln!(
+                    out,
+                    "removed {} cgroup(s) an OCI runtime created for dead runs in the other hierarchies",
+                    s.dirs.len()
+                )?;
+            }
         }
     }
     Ok(exit::code(exit::OK))

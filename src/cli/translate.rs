@@ -9,6 +9,7 @@ use super::assume::AssumptionArgs;
 use super::exit;
 use crate::manifest::model::{IssueLevel, Object, Workload};
 use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
+use crate::render::oci::render_oci;
 use crate::render::plan::{render, render_diagnostics, JsonStream, PlanFormat, RenderError};
 use crate::source::SourceSet;
 use crate::translate::{translate_workload, Plan, PodPlan};
@@ -25,6 +26,9 @@ pub enum Output {
     Json,
     /// The same document as YAML.
     Yaml,
+    /// Per container the OCI runtime-spec `linux.resources.cpu` and `linux.cgroupsPath`
+    /// containerd hands to runc/crun (JSON).
+    Oci,
 }
 
 /// Arguments of `kcpu translate`.
@@ -176,12 +180,13 @@ pub fn write_omitted(err: &mut dyn Write, stats: &LoadStats) -> std::io::Result<
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = match (args.explain, args.output) {
-        (true, _) => PlanFormat::Explain,
-        (false, Output::Table) => PlanFormat::Table,
-        (false, Output::Json) => PlanFormat::Json,
-        (false, Output::Yaml) => PlanFormat::Yaml,
+        (true, _) => Some(PlanFormat::Explain),
+        (false, Output::Table) => Some(PlanFormat::Table),
+        (false, Output::Json) => Some(PlanFormat::Json),
+        (false, Output::Yaml) => Some(PlanFormat::Yaml),
+        (false, Output::Oci) => None,
     };
-    if format == PlanFormat::Json {
+    if format == Some(PlanFormat::Json) {
         return run_json_streaming(&args);
     }
     let Pass {
@@ -200,20 +205,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        let written = render(
-            format,
-            &mut out,
-            &plan,
-            &collected.sources,
-            &loaded.issues,
-            super::term::width(),
-        )
-        .map_err(render_io)
+        let written = match format {
+            Some(f) => render(
+                f,
+                &mut out,
+                &plan,
+                &collected.sources,
+                &loaded.issues,
+                super::term::width(),
+            )
+            .map_err(render_io),
+            None => render_oci(&mut out, &plan, &collected.sources, &loaded.issues),
+        }
         .and_then(|()| out.flush());
         super::tolerate_broken_pipe(written).context("writing the output")?;
     }
-    if !loaded.stats.skipped.is_empty() && format != PlanFormat::Json && format != PlanFormat::Yaml
-    {
+    let machine = matches!(
+        format,
+        None | Some(PlanFormat::Json) | Some(PlanFormat::Yaml)
+    );
+    if !loaded.stats.skipped.is_empty() && !machine {
         let total: usize = loaded.stats.skipped.values().sum();
         let kinds: Vec<String> = loaded
             .stats

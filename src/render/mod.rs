@@ -5,6 +5,7 @@
 pub mod chart;
 pub mod escape;
 pub mod findings;
+pub mod oci;
 pub mod plan;
 pub mod report;
 pub mod report_charts;

@@ -16,7 +16,7 @@
 //! After the `Init` is dropped, the signal handlers stay installed (signal-hook cannot restore
 //! the default disposition); the CLI exits right after a run.
 
-use rustix::process::{kill_process, set_child_subreaper, waitpid, Pid, Signal, WaitOptions};
+use rustix::process::{kill_process, set_child_subreaper, wait, Pid, Signal, WaitOptions};
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,7 +71,10 @@ impl Inner {
         let _g = lock(&self.spawn_lock);
         let mut changed = false;
         loop {
-            match waitpid(None, WaitOptions::NOHANG) {
+            // `wait` is waitpid(-1): any child. `waitpid(None, …)` is wait4(0), children in our
+            // process group only, which misses an adopted container process (its runtime
+            // made it a session leader) and any command that calls setsid.
+            match wait(WaitOptions::NOHANG) {
                 Ok(Some((pid, status))) => {
                     let exit = match (status.exit_status(), status.terminating_signal()) {
                         (Some(c), _) => Exit::Code(c),
@@ -188,6 +191,12 @@ impl Init {
         let child = cmd.spawn()?;
         lock(&self.inner.state).watched.insert(child.id() as i32);
         Ok(child)
+    }
+
+    /// Watches `pid`, a process this one adopted as subreaper (a container's process once its
+    /// runtime's `create` exited), so that its exit is recorded like a spawned child's.
+    pub fn watch(&self, pid: u32) {
+        lock(&self.inner.state).watched.insert(pid as i32);
     }
 
     /// Reaps whatever has exited now (the signal thread does this on SIGCHLD too).

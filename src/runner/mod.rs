@@ -28,6 +28,7 @@ pub mod events;
 pub mod init;
 pub mod kernel;
 pub mod measure;
+pub mod oci;
 pub mod sampler;
 pub mod spawn;
 pub mod worker;
@@ -135,6 +136,9 @@ pub struct Options {
     pub noisy_cores: f64,
     /// Remove stale groups of dead owners first.
     pub sweep_stale: bool,
+    /// Run each container with a real OCI runtime (`kcpu run --oci`) instead of starting the
+    /// workers in kcpu's groups directly; see [`oci`].
+    pub oci: Option<oci::OciBackend>,
 }
 
 impl Default for Options {
@@ -151,6 +155,7 @@ impl Default for Options {
             drain: None,
             noisy_cores: DEFAULT_NOISY_CORES,
             sweep_stale: true,
+            oci: None,
         }
     }
 }
@@ -223,6 +228,9 @@ pub enum RunError {
     /// A termination signal arrived; everything was cleaned up.
     #[error("interrupted by signal {0}; all processes and cgroups of the run were removed")]
     Interrupted(i32),
+    /// The OCI runtime failed (`--oci`).
+    #[error(transparent)]
+    Oci(#[from] oci::OciError),
 }
 
 /// Figures of one group over all runs.
@@ -318,6 +326,9 @@ pub struct Environment {
     pub max_runner_cpu_percent: f64,
     /// Seed of the load generator's random numbers (same seed, same arrivals).
     pub seed: u64,
+    /// The OCI runtime that ran the containers (`--oci`), with its version and preset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oci_runtime: Option<String>,
 }
 
 /// Result of [`measure`].
@@ -480,6 +491,19 @@ pub fn measure(
     if opts.isolate {
         tree.isolate()?;
     }
+    let mut oci_session = match &opts.oci {
+        Some(b) => Some(oci::Session::new(
+            b,
+            &init,
+            &env.worker_exe,
+            CgroupName::parent(&opts.parent)?,
+            tree.run_id().to_string(),
+            std::iter::once(env.hierarchy.cpu_mount.clone())
+                .chain(env.hierarchy.acct_mount.clone())
+                .collect(),
+        )?),
+        None => None,
+    };
 
     // Flatten containers with work; the first is the primary.
     struct Slot {
@@ -557,7 +581,12 @@ pub fn measure(
         for (si, s) in slots.iter().enumerate() {
             let c = &plan.pods[s.pod].containers[s.container];
             let g = tree.group(&[names[s.pod].0.clone(), names[s.pod].1[s.container].clone()])?;
-            let rb = g.apply(&*io, &c.limits)?;
+            // With --oci the runtime writes the values (read back once the container exists).
+            let rb = if oci_session.is_some() {
+                Vec::new()
+            } else {
+                g.apply(&*io, &c.limits)?
+            };
             if run == 0 {
                 read_backs[si] = rb;
             }
@@ -585,7 +614,15 @@ pub fn measure(
                 return Err(RunError::Plan("internal: command slot".into()));
             };
             run_command(
-                &init, &mut tree, &groups[0], argv, &mut files, &mut own, opts, run,
+                &init,
+                &mut tree,
+                &groups[0],
+                argv,
+                &mut files,
+                &mut own,
+                opts,
+                run,
+                oci_session.as_mut().map(|s| (s, slots[0].path.as_str())),
             )?
         } else {
             let mut next_cpu = 0usize;
@@ -615,6 +652,7 @@ pub fn measure(
                     drain,
                     &pin_list,
                     &s.path,
+                    oci_session.as_mut(),
                 )?;
                 workers.push(w);
             }
@@ -661,6 +699,20 @@ pub fn measure(
             };
             (info, out.1)
         };
+        if let Some(sess) = &oci_session {
+            if run == 0 {
+                for (si, s) in slots.iter().enumerate() {
+                    let want = &plan.pods[s.pod].containers[s.container].limits;
+                    let (rb, differs) = oci::read_back(&*io, &groups[si], want);
+                    for d in differs {
+                        sink.event(&RunEvent::Warning {
+                            message: format!("{} ({}): {d}", s.path, sess.runtime().version),
+                        });
+                    }
+                    read_backs[si] = rb;
+                }
+            }
+        }
         // 5. Totals per group.
         let noisy = info.noisy;
         let bg = info.background_cores;
@@ -706,6 +758,13 @@ pub fn measure(
         infos.push(info);
         drop(files);
         drop(own);
+        if let Some(sess) = oci_session.as_mut() {
+            for e in sess.delete_all() {
+                sink.event(&RunEvent::Warning {
+                    message: e.to_string(),
+                });
+            }
+        }
         for (pn, _) in &names {
             tree.remove(std::slice::from_ref(pn))?;
         }
@@ -737,6 +796,10 @@ pub fn measure(
             .map(|i| i.runner_cpu_cores * 100.0)
             .fold(0.0, f64::max),
         seed: opts.seed,
+        oci_runtime: oci_session.as_ref().map(|s| {
+            let r = s.runtime();
+            format!("{} (preset {})", r.version, r.preset)
+        }),
     };
     let groups: Vec<GroupMeasurement> = slots
         .iter()
@@ -801,38 +864,55 @@ fn start_worker(
     drain: Nanos,
     cpus: &[usize],
     path: &str,
+    oci: Option<&mut oci::Session<'_>>,
 ) -> Result<Running, RunError> {
-    let mut cmd = Command::new(&env.worker_exe);
-    cmd.arg("__worker")
-        .arg("--load")
-        .arg(load.to_string())
-        .arg("--duration-ns")
-        .arg(opts.duration.0.to_string())
-        .arg("--drain-ns")
-        .arg(drain.0.to_string())
-        .arg("--seed")
-        .arg(opts.seed.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    let mut args: Vec<OsString> = vec![
+        "__worker".into(),
+        "--load".into(),
+        load.to_string().into(),
+        "--duration-ns".into(),
+        opts.duration.0.to_string().into(),
+        "--drain-ns".into(),
+        drain.0.to_string().into(),
+        "--seed".into(),
+        opts.seed.to_string().into(),
+    ];
     if !cpus.is_empty() {
-        cmd.arg("--cpus").arg(
+        args.push("--cpus".into());
+        args.push(
             cpus.iter()
                 .map(|c| c.to_string())
                 .collect::<Vec<_>>()
-                .join(","),
+                .join(",")
+                .into(),
         );
     }
-    let procs = spawn::open_procs(&group.procs_files()).map_err(|source| RunError::Spawn {
-        what: path.into(),
-        source,
-    })?;
-    spawn::join_cgroups_before_exec(&mut cmd, procs);
-    let mut child = init.spawn(&mut cmd).map_err(|source| RunError::Spawn {
-        what: format!("{} __worker", env.worker_exe.display()),
-        source,
-    })?;
-    let stdout = child.stdout.take().ok_or_else(|| RunError::Worker {
+    let (pid, stdin, stdout) = match oci {
+        Some(sess) => {
+            let c = sess.create(path, &args, false, true)?;
+            sess.start(&c.id)?;
+            (c.pid, c.stdin, c.stdout)
+        }
+        None => {
+            let mut cmd = Command::new(&env.worker_exe);
+            cmd.args(&args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit());
+            let procs =
+                spawn::open_procs(&group.procs_files()).map_err(|source| RunError::Spawn {
+                    what: path.into(),
+                    source,
+                })?;
+            spawn::join_cgroups_before_exec(&mut cmd, procs);
+            let mut child = init.spawn(&mut cmd).map_err(|source| RunError::Spawn {
+                what: format!("{} __worker", env.worker_exe.display()),
+                source,
+            })?;
+            (child.id(), child.stdin.take(), child.stdout.take())
+        }
+    };
+    let stdout = stdout.ok_or_else(|| RunError::Worker {
         group: path.into(),
         reason: "no stdout".into(),
     })?;
@@ -852,8 +932,8 @@ fn start_worker(
     });
     Ok(Running {
         group_index,
-        pid: child.id(),
-        stdin: child.stdin.take(),
+        pid,
+        stdin,
         ready: rx,
         lines,
     })
@@ -1077,14 +1157,26 @@ fn run_command(
     own: &mut GroupFiles,
     opts: &Options,
     run: u32,
+    oci: Option<(&mut oci::Session<'_>, &str)>,
 ) -> Result<(RunInfo, Outcome), RunError> {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
-    let procs = spawn::open_procs(&group.procs_files()).map_err(|source| RunError::Spawn {
-        what: argv[0].to_string_lossy().into_owned(),
-        source,
-    })?;
-    spawn::join_cgroups_before_exec(&mut cmd, procs);
+    // --oci: the container is created (values written) before the window opens, started in it.
+    let created = match oci {
+        Some((sess, path)) => {
+            let c = sess.create(path, argv, true, false)?;
+            Some((sess, c))
+        }
+        None => {
+            let procs =
+                spawn::open_procs(&group.procs_files()).map_err(|source| RunError::Spawn {
+                    what: argv[0].to_string_lossy().into_owned(),
+                    source,
+                })?;
+            spawn::join_cgroups_before_exec(&mut cmd, procs);
+            None
+        }
+    };
     let before = read_all(files)?;
     let window = open_window(own)?;
     let start = now_ns();
@@ -1093,17 +1185,25 @@ fn run_command(
         sfiles.push(f.reopen()?);
     }
     let sampler = Sampler::start(sfiles, start, opts.interval.0);
-    let child = match init.spawn(&mut cmd) {
-        Ok(c) => c,
-        Err(source) => {
-            drop(sampler.stop());
-            return Err(RunError::Spawn {
-                what: argv[0].to_string_lossy().into_owned(),
-                source,
-            });
+    let pid = match created {
+        Some((sess, c)) => {
+            if let Err(e) = sess.start(&c.id) {
+                drop(sampler.stop());
+                return Err(e.into());
+            }
+            c.pid
         }
+        None => match init.spawn(&mut cmd) {
+            Ok(child) => child.id(),
+            Err(source) => {
+                drop(sampler.stop());
+                return Err(RunError::Spawn {
+                    what: argv[0].to_string_lossy().into_owned(),
+                    source,
+                });
+            }
+        },
     };
-    let pid = child.id();
     loop {
         match init.wait(Duration::from_secs(3600)) {
             Event::AllExited => break,

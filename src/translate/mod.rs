@@ -14,6 +14,7 @@
 //! runc/crun.
 
 pub mod kubelet;
+pub mod oci;
 pub mod plan;
 pub mod pod;
 pub mod runtime;
@@ -703,12 +704,13 @@ fn container_plan(
             src::GUARANTEED_CPUS,
         ));
     }
+    let cri = CpuResources {
+        shares,
+        quota,
+        period,
+    };
     let values = writer::files(
-        CpuResources {
-            shares,
-            quota,
-            period,
-        },
+        cri,
         Derivations {
             shares: c_shares_steps,
             quota: c_quota_steps,
@@ -735,6 +737,7 @@ fn container_plan(
         request_millicores: Explained::new(milli(request), req_expl_steps),
         limit_millicores: Explained::new(limit_value, lim_steps),
         values,
+        cri,
         exclusive_cpus: exclusive,
         cgroup: CgroupPaths {
             cgroupfs: format!("{}/<container-id>", paths.cgroupfs),

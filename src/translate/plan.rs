@@ -170,6 +170,10 @@ pub struct ContainerPlan {
     /// The container cgroup's files.
     #[serde(flatten)]
     pub values: CgroupValues,
+    /// The CRI `LinuxContainerResources` CPU fields the kubelet sends (0 = not sent); the OCI
+    /// spec is built from them ([`super::oci::LinuxCpu::from_cri`]).
+    #[serde(skip)]
+    pub cri: super::writer::CpuResources,
     /// CPUs the static CPU manager assigns exclusively (0 = shared pool).
     pub exclusive_cpus: u64,
     /// Container cgroup path under both drivers.

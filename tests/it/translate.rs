@@ -290,3 +290,86 @@ fn identical_names_from_different_files_are_told_apart() {
         "{headings:?}"
     );
 }
+/// `--output oci`: the containers in `--output json` order, each with `linux.resources.cpu`
+/// as containerd builds it (only non-zero CRI fields) and `linux.cgroupsPath`.
+#[test]
+fn oci_output_matches_json_order_and_drops_zero_fields() {
+    let o = run(
+        &[
+            "translate",
+            "fixtures/",
+            "--output",
+            "oci",
+            "--cgroup",
+            "v1",
+            "--driver",
+            "cgroupfs",
+        ],
+        None,
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let oci: serde_json::Value = serde_json::from_str(&o.stdout).expect("oci json");
+    let j = run(
+        &[
+            "translate",
+            "fixtures/",
+            "--output",
+            "json",
+            "--cgroup",
+            "v1",
+            "--driver",
+            "cgroupfs",
+        ],
+        None,
+    );
+    let json: serde_json::Value = serde_json::from_str(&j.stdout).expect("json");
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["pods"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["containers"].as_array().cloned().unwrap_or_default())
+            .map(|c| c["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert!(names(&oci).len() > 5);
+    assert_eq!(names(&oci), names(&json));
+    let mut checked = 0;
+    for (p, jp) in oci["pods"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(json["pods"].as_array().into_iter().flatten())
+    {
+        for (c, jc) in p["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .zip(jc_list(jp))
+        {
+            let cpu = &c["linux"]["resources"]["cpu"];
+            // shares are always sent (MilliCPUToShares never returns 0) and land verbatim in v1.
+            assert_eq!(cpu["shares"], jc["cpu.shares"], "{c}");
+            // a quota is in the spec exactly when the v1 quota file is not the kernel default.
+            match cpu.get("quota") {
+                Some(q) => assert_eq!(q, &jc["cpu.cfs_quota_us"], "{c}"),
+                None => assert_eq!(jc["cpu.cfs_quota_us"], -1, "{c}"),
+            }
+            let path = c["linux"]["cgroupsPath"].as_str().unwrap_or_default();
+            assert!(
+                path.starts_with("/kubepods") && path.ends_with("/<container-id>"),
+                "{path}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 5);
+    insta::assert_snapshot!(
+        "translate_oci_web",
+        run(&["translate", "fixtures/web.yaml", "--output", "oci"], None).stdout
+    );
+}
+
+fn jc_list(p: &serde_json::Value) -> Vec<serde_json::Value> {
+    p["containers"].as_array().cloned().unwrap_or_default()
+}
