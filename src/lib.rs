@@ -19,6 +19,8 @@ pub mod lint;
 pub mod manifest;
 pub mod profile;
 pub mod quantity;
+pub mod recommend;
+pub mod record;
 pub mod render;
 pub mod runner;
 pub mod sim;

@@ -8,6 +8,8 @@ pub mod check;
 pub mod exit;
 pub mod pick;
 pub mod progress;
+pub mod recommend;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod simulate;
@@ -38,6 +40,10 @@ pub enum Command {
     Simulate(simulate::Args),
     /// Apply the values to real cgroups, run load inside them and measure throttling.
     Run(run::Args),
+    /// Record a program's per-thread CPU use at 1 ms resolution into a trace (`trace:FILE` load).
+    Record(record::Args),
+    /// Recommend the smallest CPU limit (quota, period, burst) meeting a throttling target.
+    Recommend(recommend::Args),
     /// Capacity-planning report (HTML, Markdown, JSON, charts) from manifests or a cluster dump.
     Report(report::Args),
     /// Internal: the load worker started by `kcpu run` inside its cgroup.
@@ -65,6 +71,8 @@ pub fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Run(a) => run::run(a),
         Command::Report(a) => report::run(a),
+        Command::Record(a) => record::run(a),
+        Command::Recommend(a) => recommend::run(a),
         Command::Worker(a) => worker::run(a),
     };
     match result {

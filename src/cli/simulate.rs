@@ -40,7 +40,7 @@ use std::process::ExitCode;
 /// HZ used when the running kernel's configuration cannot be read.
 pub const FALLBACK_HZ: u32 = 250;
 /// Largest scenario or trace file read (bytes).
-const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Output format of `kcpu simulate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -204,18 +204,27 @@ pub fn parse_config_hz(text: &str) -> Option<u32> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// The running kernel's HZ and where it came from, or the fallback.
-fn detect_hz() -> (u32, String) {
+/// `/boot/config-<release>` of the running kernel.
+fn kernel_config_path() -> String {
     let release = rustix::system::uname()
         .release()
         .to_string_lossy()
         .into_owned();
-    let path = format!("/boot/config-{release}");
-    match std::fs::read_to_string(&path)
+    format!("/boot/config-{release}")
+}
+
+/// The running kernel's `CONFIG_HZ`, when its configuration is readable.
+pub(crate) fn detect_hz_value() -> Option<u32> {
+    std::fs::read_to_string(kernel_config_path())
         .ok()
         .as_deref()
         .and_then(parse_config_hz)
-    {
+}
+
+/// The running kernel's HZ and where it came from, or the fallback.
+fn detect_hz() -> (u32, String) {
+    let path = kernel_config_path();
+    match detect_hz_value() {
         Some(hz) => (hz, format!("CONFIG_HZ from {path}")),
         None => (FALLBACK_HZ, format!("default; {path} not readable")),
     }
