@@ -135,7 +135,15 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
                     match translate_workload(&w, &assumptions) {
                         Ok(pod) => entries.push(Entry {
                             pod,
-                            loads: load_annotations(&w),
+                            loads: load_annotations(&w)
+                                .into_iter()
+                                .map(|(k, v)| {
+                                    let v = crate::record::format::resolve_annotation_load(
+                                        &v, &src.name,
+                                    );
+                                    (k, v)
+                                })
+                                .collect(),
                             replicas: w.replicas.unwrap_or(1),
                         }),
                         Err(e) => plan.errors.push(e),

@@ -361,13 +361,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             None
         }
     };
-    // The load and the directory its relative trace path is resolved against.
-    let (load_text, base, load_from) = match (&a.load, &picked) {
-        (Some(l), _) => (l.clone(), None, "--load".to_string()),
+    // The load (an annotation's relative trace path is relative to the manifest).
+    let (load_text, load_from) = match (&a.load, &picked) {
+        (Some(l), _) => (l.clone(), "--load".to_string()),
         (None, Some(p)) => match &p.declared_load {
             Some((key, v)) => (
-                v.clone(),
-                p.path.parent().map(Path::to_path_buf),
+                crate::record::format::resolve_annotation_load(v, &p.path.to_string_lossy()),
                 format!("annotation {key}"),
             ),
             None => bail!(
@@ -383,10 +382,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let profile = parse_load(&load_text)?;
     let trace = match &profile {
         LoadProfile::Trace { path } => {
-            let p = match &base {
-                Some(dir) if Path::new(path).is_relative() => dir.join(path),
-                _ => PathBuf::from(path),
-            };
+            let p = PathBuf::from(path);
             let t = read_trace_file(&p)?;
             if t.requests.is_empty() {
                 bail!("trace {} holds no CPU use", p.display());

@@ -163,6 +163,7 @@ fn load_for(
     first_app: bool,
     limit_m: i64,
     request_m: i64,
+    manifest: &str,
 ) -> Option<(LoadProfile, &'static str)> {
     let per = format!("kcpu.dev/load.{container}");
     let annotated = w.annotation(&per).or_else(|| {
@@ -173,10 +174,8 @@ fn load_for(
         }
     });
     if let Some(a) = annotated {
-        return parse_load(&a.value)
-            .ok()
-            .filter(|l| !matches!(l, LoadProfile::Trace { .. }))
-            .map(|l| (l, "annotation"));
+        let text = crate::record::format::resolve_annotation_load(&a.value, manifest);
+        return parse_load(&text).ok().map(|l| (l, "annotation"));
     }
     let threads = (limit_m as u64).div_ceil(1000) as u32 + 1;
     let period = 100_000_000u64;
@@ -267,8 +266,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 is_first,
                 limit_m,
                 c.request_millicores.value.unwrap_or(0),
+                inp.collected
+                    .sources
+                    .get(w.span.source)
+                    .map_or("<stdin>", |s| s.name.as_str()),
             ) else {
                 continue;
+            };
+            // A `trace:` load reads its file; a bad trace skips this container only.
+            let trace = match super::simulate::read_trace(&profile, None) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!(
+                        "warning: {:?} container {:?}: {e:#}; not simulated",
+                        format!("{}/{}", p.namespace, p.name),
+                        c.name
+                    );
+                    continue;
+                }
             };
             let limits = Limits {
                 quota,
@@ -284,6 +299,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 profile,
                 from,
                 limits,
+                trace,
             ));
         }
     }
@@ -292,9 +308,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     jobs.truncate(args.max_simulations);
     let bar = super::progress::bar(jobs.len() as u64, "simulating");
     let mut riskiest: Option<(f64, usize)> = None;
-    for (i, (wl, cname, limit_m, cpu_max, profile, from, limits)) in jobs.iter().enumerate() {
+    for (i, (wl, cname, limit_m, cpu_max, profile, from, limits, trace)) in jobs.iter().enumerate()
+    {
         let plan = RunPlan::new(sim_duration, RUNS, SEED);
-        let out = sim::simulate_container(cname, *limits, profile, None, &machine, &plan)
+        let out = sim::simulate_container(cname, *limits, profile, trace.clone(), &machine, &plan)
             .with_context(|| format!("simulating {wl} {cname}"))?;
         let t = &out.summary.totals;
         if riskiest.is_none_or(|(r, _)| t.throttled_ratio > r) {
@@ -364,10 +381,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?;
     }
     if let Some((_, i)) = riskiest {
-        let (wl, cname, _, _, profile, _, limits) = &jobs[i];
+        let (wl, cname, _, _, profile, _, limits, trace) = &jobs[i];
         let mut plan = RunPlan::new(sim_duration, 1, SEED);
         plan.timeline = Some(Nanos::from_ms(10));
-        let out = sim::simulate_container(cname, *limits, profile, None, &machine, &plan)?;
+        let out =
+            sim::simulate_container(cname, *limits, profile, trace.clone(), &machine, &plan)?;
         let title = format!("Riskiest container: {wl} {cname} under {profile}");
         let groups = [out];
         let c = SimChart {

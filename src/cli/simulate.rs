@@ -260,6 +260,15 @@ pub(crate) fn read_trace(
     Ok(Some(rows))
 }
 
+/// Threads of a load: a recorded trace's thread count, else the profile's (at least 1).
+fn load_threads(load: &LoadProfile, trace: Option<&[Request]>) -> u32 {
+    match (load, trace) {
+        (LoadProfile::Trace { .. }, Some(t)) => crate::sim::load::trace_threads(t),
+        _ => load.threads(),
+    }
+    .max(1)
+}
+
 /// Formats a group's limit (`100ms/100ms +burst 50ms (1.00 CPU)` or `unlimited`).
 pub fn limit_text(l: &Limits) -> String {
     if l.quota.is_unlimited() {
@@ -420,7 +429,7 @@ fn one_container(args: &Options, m: &pick::Manifests) -> anyhow::Result<FromMani
         context.push(("load from".to_string(), load_from.clone()));
     }
     let trace = read_trace(&load, None)?;
-    let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
+    let cpus = args.cpus.unwrap_or_else(|| load_threads(&load, trace.as_deref()));
     let json = ManifestJson {
         cgroup: version.to_string(),
         max_replicas: None,
@@ -734,7 +743,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             weight,
         };
         let trace = read_trace(&load, None)?;
-        let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
+        let cpus = args.cpus.unwrap_or_else(|| load_threads(&load, trace.as_deref()));
         (
             vec![GroupConfig {
                 trace,
