@@ -8,7 +8,8 @@
 //! kept open per thread (one `pread` per thread and sample; opening and closing the file each
 //! time costs several times more). Threads with CPU since the previous sample get a row.
 //!
-//! Every `rescan` (20 ms by default) the sampler looks for new threads and processes:
+//! Every `rescan` (20 ms by default) the sampler looks for new threads, and on every
+//! [`CHILDREN_EVERY`]th rescan for new processes:
 //! - command or `--pid`: the root process's tasks (`/proc/<pid>/task`) and, recursively, the
 //!   children each task lists in `/proc/<pid>/task/<tid>/children` (kernel
 //!   `fs/proc/array.c` `children_seq_show`; needs `CONFIG_PROC_CHILDREN`, else only the root
@@ -21,12 +22,21 @@
 //! the trace's total with the CPU the kernel reports for the reaped command (`getrusage`
 //! `RUSAGE_CHILDREN`) and prints the coverage.
 //!
+//! Cost: before reading a process's threads the sampler reads the process's CPU clock (one
+//! system call, [`crate::runner::spawn::process_cpu_clock_ns`]); when it has not moved, none
+//! of its threads ran and none is read. A thread idle for [`IDLE_AFTER`] samples is read on
+//! every [`IDLE_READ_EVERY`]th sample only, unless the process clock moved by more than the
+//! threads read account for (then every thread is read at once), so no CPU time is lost and
+//! only a blip below [`RESIDUAL_NS`] of an idle thread can be attributed up to 16 samples late.
+//! `examples/sampler_cost.rs` measures the per-read costs.
+//!
 //! Memory: one entry per live thread, and rows go straight into a buffered writer.
 //! The sampler's own CPU time (`CLOCK_PROCESS_CPUTIME_ID` of `kcpu record`, which only
 //! samples) over the wall time is its overhead, printed and written into the trace's end line.
 
 use super::format::{end_line, header_text, row_text, thread_line, Header, Row};
 use crate::runner::clock::{now_ns, precise_timers, process_cpu_ns, sleep_until};
+use crate::runner::spawn::process_cpu_clock_ns;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
@@ -76,7 +86,12 @@ pub struct Outcome {
     pub overhead_pct: f64,
     /// Data rows written.
     pub rows: u64,
+    /// Thread reads skipped because the thread's process used no CPU since the last sample.
+    pub gated_reads: u64,
 }
+
+/// Child processes are searched on every this many rescans (each costs one read per thread).
+pub const CHILDREN_EVERY: u64 = 5;
 
 /// Why recording failed.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +115,46 @@ struct Tracked {
     last_ns: u64,
     index: u32,
     seen: bool,
+    /// Consecutive samples without CPU.
+    idle: u32,
+}
+
+/// Samples without CPU after which a thread is read less often.
+const IDLE_AFTER: u32 = 3;
+/// An idle thread is still read on every this many samples.
+const IDLE_READ_EVERY: u64 = 16;
+/// Process CPU not accounted for by the threads read that makes the sampler read the idle
+/// ones too (the clock and the thread reads are not simultaneous, so a little always differs).
+const RESIDUAL_NS: u64 = 50_000;
+
+/// Reads one thread and writes its row; `Some(delta)`, or `None` when the thread is gone.
+fn sample_thread(
+    th: &mut Tracked,
+    start_ns: u64,
+    w: &mut dyn Write,
+    o: &mut Outcome,
+) -> Result<Option<u64>, RecordError> {
+    let Some(v) = read_schedstat(&th.file) else {
+        return Ok(None);
+    };
+    let d = v.saturating_sub(th.last_ns);
+    th.last_ns = v;
+    if d == 0 {
+        th.idle = th.idle.saturating_add(1);
+        return Ok(Some(0));
+    }
+    th.idle = 0;
+    w.write_all(
+        row_text(&Row {
+            start_ns,
+            thread: th.index,
+            cpu_ns: d,
+        })
+        .as_bytes(),
+    )?;
+    o.rows += 1;
+    o.cpu_ns += d;
+    Ok(Some(d))
 }
 
 /// `sum_exec_runtime` from schedstat text (`"123 456 7\n"`).
@@ -111,7 +166,8 @@ pub fn parse_schedstat(text: &[u8]) -> Option<u64> {
     std::str::from_utf8(&text[..end]).ok()?.parse().ok()
 }
 
-fn read_schedstat(f: &File) -> Option<u64> {
+/// `sum_exec_runtime` of the thread whose `schedstat` file is open as `f`.
+pub fn read_schedstat(f: &File) -> Option<u64> {
     let mut buf = [0u8; 96];
     let n = rustix::io::pread(f, &mut buf, 0).ok()?;
     parse_schedstat(&buf[..n])
@@ -136,11 +192,18 @@ fn ids_in(text: &str) -> impl Iterator<Item = u32> + '_ {
 }
 
 /// The (pid, tid) pairs of the target now.
-fn discover(target: &Target) -> Result<Vec<(u32, u32)>, RecordError> {
+fn discover(
+    target: &Target,
+    children: bool,
+    known: &[u32],
+) -> Result<Vec<(u32, u32)>, RecordError> {
     match target {
         Target::Process(root) => {
             let mut out = Vec::new();
             let mut queue = vec![*root];
+            if !children {
+                queue.extend_from_slice(known);
+            }
             let mut seen = std::collections::BTreeSet::new();
             while let Some(pid) = queue.pop() {
                 if !seen.insert(pid) || seen.len() > 100_000 {
@@ -149,6 +212,9 @@ fn discover(target: &Target) -> Result<Vec<(u32, u32)>, RecordError> {
                 let task_dir = PathBuf::from(format!("/proc/{pid}/task"));
                 for tid in numeric_entries(&task_dir) {
                     out.push((pid, tid));
+                    if !children {
+                        continue;
+                    }
                     if let Ok(c) = std::fs::read_to_string(task_dir.join(format!("{tid}/children")))
                     {
                         queue.extend(ids_in(&c));
@@ -204,10 +270,12 @@ pub fn record(
     w.write_all(header_text(&header).as_bytes())?;
     let cpu0 = process_cpu_ns();
     let t0 = now_ns();
-    let mut threads: BTreeMap<u32, Tracked> = BTreeMap::new();
+    let mut threads: BTreeMap<(u32, u32), Tracked> = BTreeMap::new();
+    let mut proc_clock: BTreeMap<u32, u64> = BTreeMap::new();
     let mut next_index = 0u32;
     let mut o = Outcome::default();
     let mut next_rescan = 0u64;
+    let mut rescans = 0u64;
     let mut first_scan = true;
     let mut k = 0u64;
     loop {
@@ -220,8 +288,11 @@ pub fn record(
             for th in threads.values_mut() {
                 th.seen = false;
             }
-            for (pid, tid) in discover(target)? {
-                if let Some(th) = threads.get_mut(&tid) {
+            let children = rescans % CHILDREN_EVERY == 0;
+            rescans += 1;
+            let known: Vec<u32> = proc_clock.keys().copied().collect();
+            for (pid, tid) in discover(target, children, &known)? {
+                if let Some(th) = threads.get_mut(&(pid, tid)) {
                     th.seen = true;
                     continue;
                 }
@@ -238,44 +309,70 @@ pub fn record(
                 next_index += 1;
                 w.write_all(thread_line(index, tid, &comm(pid, tid)).as_bytes())?;
                 threads.insert(
-                    tid,
+                    (pid, tid),
                     Tracked {
                         file,
                         last_ns: base,
                         index,
                         seen: true,
+                        idle: 0,
                     },
                 );
             }
             first_scan = false;
             // Threads the rescan did not list are gone (their last interval is lost).
+            // With `children` off, processes found earlier are kept (their threads were listed).
             threads.retain(|_, th| th.seen);
+            proc_clock.retain(|pid, _| threads.keys().any(|(p, _)| p == pid));
             o.max_live_threads = o.max_live_threads.max(threads.len() as u32);
         }
         let mut gone = Vec::new();
-        for (tid, th) in threads.iter_mut() {
-            match read_schedstat(&th.file) {
-                Some(v) => {
-                    let d = v.saturating_sub(th.last_ns);
-                    th.last_ns = v;
-                    if d > 0 {
-                        w.write_all(
-                            row_text(&Row {
-                                start_ns,
-                                thread: th.index,
-                                cpu_ns: d,
-                            })
-                            .as_bytes(),
-                        )?;
-                        o.rows += 1;
-                        o.cpu_ns += d;
+        let pids: Vec<u32> = {
+            let mut v: Vec<u32> = threads.keys().map(|(p, _)| *p).collect();
+            v.dedup();
+            v
+        };
+        for pid in pids {
+            // The process's CPU clock says how much all its threads ran since the last sample
+            // (`None`: not a process leader, e.g. cgroup thread ids, or gone: read everything).
+            let clock = process_cpu_clock_ns(pid);
+            let moved = clock.map(|v| (v, proc_clock.insert(pid, v)));
+            let budget = match moved {
+                Some((v, Some(last))) if v == last => {
+                    o.gated_reads += threads.range((pid, 0)..=(pid, u32::MAX)).count() as u64;
+                    continue;
+                }
+                Some((v, Some(last))) => Some(v.saturating_sub(last)),
+                _ => None,
+            };
+            let mut read_sum = 0u64;
+            let mut skipped = Vec::new();
+            for (&key, th) in threads.range_mut((pid, 0)..=(pid, u32::MAX)) {
+                // A thread idle for a while is read every IDLE_READ_EVERY samples only, unless
+                // the process clock shows CPU the threads read so far do not account for.
+                if budget.is_some() && th.idle >= IDLE_AFTER && k % IDLE_READ_EVERY != 0 {
+                    skipped.push(key);
+                    continue;
+                }
+                match sample_thread(th, start_ns, &mut w, &mut o)? {
+                    Some(d) => read_sum += d,
+                    None => gone.push(key),
+                }
+            }
+            if budget.is_some_and(|b| b > read_sum + RESIDUAL_NS) {
+                for key in skipped {
+                    if let Some(th) = threads.get_mut(&key) {
+                        if sample_thread(th, start_ns, &mut w, &mut o)?.is_none() {
+                            gone.push(key);
+                        }
                     }
                 }
-                None => gone.push(*tid),
+            } else {
+                o.gated_reads += skipped.len() as u64;
             }
         }
-        for tid in gone {
-            threads.remove(&tid);
+        for key in gone {
+            threads.remove(&key);
         }
         o.samples += 1;
         let finished = done()
