@@ -2,6 +2,7 @@
 //! that other load on the machine changes it little): one `pread` of a thread's
 //! `/proc/<pid>/task/<tid>/schedstat` and one read of a process CPU clock.
 //!
+//! Companion of `kcpu record -- kcpu __burst --threads 5 --work 1ms --every 20ms --idle 45`.
 //! `cargo run --release --example sampler_cost [THREADS] [ROUNDS]` (defaults 50, 2000): starts
 //! THREADS sleeping threads, then ROUNDS times reads every thread's schedstat, and prints the
 //! CPU time per read and what a 1 ms sampler reading THREADS threads costs in % of one core.

@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod assume;
+pub mod burst;
 pub mod check;
 pub mod exit;
 pub mod pick;
@@ -46,6 +47,9 @@ pub enum Command {
     Recommend(recommend::Args),
     /// Capacity-planning report (HTML, Markdown, JSON, charts) from manifests or a cluster dump.
     Report(report::Args),
+    /// Internal: a program with a known bursty CPU pattern (record demos and tests).
+    #[command(name = "__burst", hide = true)]
+    Burst(burst::Args),
     /// Internal: the load worker started by `kcpu run` inside its cgroup.
     #[command(name = "__worker", hide = true)]
     Worker(worker::Args),
@@ -74,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Record(a) => record::run(a),
         Command::Recommend(a) => recommend::run(a),
         Command::Worker(a) => worker::run(a),
+        Command::Burst(a) => burst::run(a),
     };
     match result {
         Ok(code) => code,
