@@ -214,6 +214,11 @@ pub struct Totals {
     pub limits_over_allocatable: Option<f64>,
 }
 
+/// `ThrottleRow::load_from` of a container whose load is declared (`kcpu.dev/load` annotation).
+pub const LOAD_FROM_ANNOTATION: &str = "annotation";
+/// `ThrottleRow::load_from` of a container simulated under the assumed request-sized burst.
+pub const LOAD_FROM_WHAT_IF: &str = "what-if: request-sized burst";
+
 /// Throttling risk of one limited container (filled by the caller from `kcpu simulate`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThrottleRow {
@@ -227,7 +232,7 @@ pub struct ThrottleRow {
     pub cpu_max: String,
     /// Load profile simulated.
     pub load: String,
-    /// `annotation` or `default`.
+    /// [`LOAD_FROM_ANNOTATION`] (a prediction) or [`LOAD_FROM_WHAT_IF`] (an assumed load).
     pub load_from: &'static str,
     /// Fraction of periods throttled.
     pub throttled_ratio: f64,

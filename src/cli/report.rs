@@ -3,12 +3,14 @@
 //!
 //! The throttling section simulates every limited app container (up to `--max-simulations`)
 //! with `kcpu simulate`'s engine: under its `kcpu.dev/load.<container>` or `kcpu.dev/load`
-//! annotation (the latter for the first app container, as `kcpu check` reads it) or, without
-//! one, under a default profile: the container's request as the mean demand, arriving every
-//! CFS period as one synchronous burst on `ceil(limit) + 1` threads — one runnable thread more
-//! than the limit's whole CPUs, the pattern of a thread pool or GC sized to the node rather than
-//! to the limit. That default answers "does a burst at the request level fit the quota", not
-//! "what does this service really do": declare the load to get a real answer.
+//! annotation (the latter for the first app container, as `kcpu check` reads it): those rows are
+//! predictions. A container without one is not predicted: it appears only in a labelled "what
+//! if" table, under an assumed profile: the container's request as the mean demand, arriving
+//! every CFS period as one synchronous burst on `ceil(limit) + 1` threads — one runnable thread
+//! more than the limit's whole CPUs, the pattern of a thread pool or GC sized to the node rather
+//! than to the limit. That answers "does a burst at the request level fit the quota", not "what
+//! does this service really do"; the throttling chart and the riskiest-container timeline use
+//! declared loads only. A container the simulator refuses is skipped with its reason.
 #![allow(clippy::print_stderr)]
 
 use super::assume::AssumptionArgs;
@@ -175,7 +177,9 @@ fn load_for(
     });
     if let Some(a) = annotated {
         let text = crate::record::format::resolve_annotation_load(&a.value, manifest);
-        return parse_load(&text).ok().map(|l| (l, "annotation"));
+        return parse_load(&text)
+            .ok()
+            .map(|l| (l, capacity::LOAD_FROM_ANNOTATION));
     }
     let threads = (limit_m as u64).div_ceil(1000) as u32 + 1;
     let period = 100_000_000u64;
@@ -187,7 +191,7 @@ fn load_for(
             work: Nanos(work),
             every: Nanos(period),
         },
-        "default",
+        capacity::LOAD_FROM_WHAT_IF,
     ))
 }
 
@@ -245,6 +249,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_or(4, |m| (m as u64).div_ceil(1000).max(1) as u32);
     let machine = Machine::new(cpus);
     let mut jobs = Vec::new();
+    let mut not_simulated = Vec::new();
     for (w, p) in &inp.pairs {
         let mut first_app = true;
         for c in &p.containers {
@@ -277,11 +282,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let trace = match super::simulate::read_trace(&profile, None) {
                 Ok(t) => t,
                 Err(e) => {
-                    eprintln!(
-                        "warning: {:?} container {:?}: {e:#}; not simulated",
-                        format!("{}/{}", p.namespace, p.name),
-                        c.name
-                    );
+                    not_simulated.push(format!(
+                        "{}/{} {}: not simulated: {e:#}",
+                        p.namespace, p.name, c.name
+                    ));
                     continue;
                 }
             };
@@ -303,7 +307,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    jobs.sort_by_key(|j| j.5 != "annotation");
+    jobs.sort_by_key(|j| j.5 != capacity::LOAD_FROM_ANNOTATION);
     let skipped = jobs.len().saturating_sub(args.max_simulations);
     jobs.truncate(args.max_simulations);
     let bar = super::progress::bar(jobs.len() as u64, "simulating");
@@ -311,10 +315,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (i, (wl, cname, limit_m, cpu_max, profile, from, limits, trace)) in jobs.iter().enumerate()
     {
         let plan = RunPlan::new(sim_duration, RUNS, SEED);
-        let out = sim::simulate_container(cname, *limits, profile, trace.clone(), &machine, &plan)
-            .with_context(|| format!("simulating {wl} {cname}"))?;
+        // One container the simulator refuses (e.g. a 100M limit whose load would create
+        // billions of requests) is skipped with its reason; the rest of the report is written.
+        let out = match sim::simulate_container(
+            cname,
+            *limits,
+            profile,
+            trace.clone(),
+            &machine,
+            &plan,
+        ) {
+            Ok(o) => o,
+            Err(e) => {
+                not_simulated.push(format!("{wl} {cname}: not simulated: {e}"));
+                bar.inc(1);
+                continue;
+            }
+        };
         let t = &out.summary.totals;
-        if riskiest.is_none_or(|(r, _)| t.throttled_ratio > r) {
+        // The riskiest-container chart only among declared loads: an assumed load is no risk.
+        if *from == capacity::LOAD_FROM_ANNOTATION
+            && riskiest.is_none_or(|(r, _)| t.throttled_ratio > r)
+        {
             riskiest = Some((t.throttled_ratio, i));
         }
         report.throttling.push(ThrottleRow {
@@ -371,7 +393,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             render(&c, ChartFormat::Png)?,
         )?;
     }
-    if !report.throttling.is_empty() {
+    if report
+        .throttling
+        .iter()
+        .any(|t| t.load_from == capacity::LOAD_FROM_ANNOTATION)
+    {
         let c = report_charts::throttling(&report, args.threshold);
         write_chart(
             "throttling",
@@ -409,6 +435,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .filter(|i| i.level == crate::manifest::model::IssueLevel::Error)
             .map(|i| format!("{}: {}", inp.collected.sources.position(i.span), i.message)),
     );
+    problems.extend(not_simulated);
+    if riskiest.is_none() && !report.throttling.is_empty() {
+        problems.push(
+            "no riskiest-container timeline: no limited container declares a load (kcpu.dev/load annotation)".into(),
+        );
+    }
     if skipped > 0 {
         problems.push(format!(
             "{skipped} limited container(s) not simulated (--max-simulations {})",
@@ -427,6 +459,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         assumptions: &inp.plan.assumptions,
         inputs,
         problems,
+        model: machine.describe(),
         report: &report,
         charts,
     };

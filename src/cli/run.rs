@@ -48,8 +48,9 @@ use crate::runner::{
     measure, ContainerPlan, Env, Measurement, Options, PhaseMode, Pin, Plan, PodPlan, RunError,
     Work,
 };
+use crate::sim::fidelity::runner_machine;
 use crate::sim::load::{parse_load, LoadProfile};
-use crate::sim::{simulate_container, CpuWeight, Limits, Machine, Phase, RunPlan};
+use crate::sim::{simulate_container, CpuWeight, KernelModel, Limits, Phase, RunPlan};
 use crate::stats::{compare, usage_in_window_us, Comparison, Tolerances};
 use crate::trace::{RunResult, Summary};
 use crate::units::{
@@ -396,19 +397,13 @@ fn single_plan(limits: CpuLimits, work: Work) -> Plan {
     }
 }
 
-/// True when the kernel release `r` (`6.18.44-…`) is at least `major.minor`.
-fn kernel_at_least(r: &str, major: u64, minor: u64) -> bool {
-    let mut it = r.split(|c: char| !c.is_ascii_digit());
-    let a = it.next().and_then(|x| x.parse::<u64>().ok());
-    let b = it.next().and_then(|x| x.parse::<u64>().ok());
-    matches!((a, b), (Some(a), Some(b)) if (a, b) >= (major, minor))
-}
-
 /// The simulated counterpart of a measurement: each run at its measured phase.
 #[derive(Debug, Clone, Serialize)]
 struct Simulated {
     /// The machine the simulator modelled.
     cpus: u32,
+    /// Kernel model and modelling choices, in words.
+    model: String,
     hz: u32,
     slice_us: u64,
     limits: Limits,
@@ -436,18 +431,14 @@ fn simulate_measured(
         burst: Usec(limits.burst.map_or(0, |b| b.0)),
         weight,
     };
-    let mut machine = Machine::new(e.cpus.clamp(1, 1024) as u32);
-    machine.hz = hz.unwrap_or_else(|| {
-        e.hz.map_or(super::simulate::FALLBACK_HZ, |h| h.min(10_000) as u32)
-    });
+    let kernel = KernelModel::for_release(Some(&e.kernel), e.hz.map(|h| h.min(10_000) as u32));
+    let mut machine = runner_machine(e.cpus.clamp(1, 1024) as u32, kernel);
+    if let Some(h) = hz {
+        machine.hz = h;
+    }
     if let Some(us) = e.slice_us {
         machine.slice = Nanos::from_us(us);
     }
-    machine.initial_silo_ns = if kernel_at_least(&e.kernel, 6, 18) {
-        1
-    } else {
-        0
-    };
     let trace = super::simulate::read_trace(load, None)?;
     let period_ns = limits.period.0.max(1) * 1_000;
     let mut per_run = Vec::new();
@@ -455,6 +446,8 @@ fn simulate_measured(
     let mut wake = Vec::new();
     for r in &m.summary.per_run {
         let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(r.run as u64));
+        // The worker draws Poisson arrivals from the run's seed as given.
+        plan.arrival_seed = Some(seed);
         plan.phase = Phase::Fixed(Nanos((r.phase_us * 1_000) % period_ns));
         let o = simulate_container(
             "simulated",
@@ -480,6 +473,7 @@ fn simulate_measured(
     }
     Ok(Simulated {
         cpus: machine.cpus,
+        model: machine.describe(),
         hz: machine.hz,
         slice_us: machine.slice.0 / 1_000,
         limits: sim_limits,

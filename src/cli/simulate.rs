@@ -25,8 +25,8 @@ use crate::render::trace::{write_groups_table, write_json, write_summary_table, 
 use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
 use crate::sim::scenario::{parse_quota, parse_scenario, parse_us};
 use crate::sim::{
-    default_quantum, simulate_node_with_progress, CpuWeight, GroupConfig, GroupOutcome, Limits,
-    Machine, Phase, RunPlan,
+    default_quantum, simulate_node_with_progress, Accounting, CpuWeight, GroupConfig, GroupOutcome,
+    KernelModel, Limits, Machine, Phase, RunPlan,
 };
 use crate::units::{
     format_duration, parse_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight,
@@ -117,6 +117,14 @@ pub struct Options {
     /// Scheduler tick rate CONFIG_HZ; 0 = exact (no tick) [default: the running kernel's, else 250]
     #[arg(long, value_name = "N")]
     pub hz: Option<u32>,
+    /// When runtime is charged: `tick` (pure compute, overruns by up to one tick) or
+    /// `continuous` (a workload that reads its CPU clock or enters the kernel often, e.g. `kcpu
+    /// run`'s worker); see README "How accurate is simulate"
+    #[arg(long, value_name = "tick|continuous", default_value = "tick", value_parser = parse_accounting)]
+    pub accounting: Accounting,
+    /// CPU time each request costs beyond its nominal work (wake-up, system calls), e.g. `50us`
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration_arg)]
+    pub request_overhead: Nanos,
     /// sched_cfs_bandwidth_slice_us: runtime a CPU pulls from the pool at a time
     #[arg(long, value_name = "DURATION", default_value = "5ms", value_parser = parse_duration_arg)]
     pub slice: Nanos,
@@ -141,6 +149,14 @@ pub struct Options {
 
 fn parse_duration_arg(s: &str) -> Result<Nanos, String> {
     parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn parse_accounting(s: &str) -> Result<Accounting, String> {
+    match s {
+        "tick" => Ok(Accounting::Tick),
+        "continuous" => Ok(Accounting::Continuous),
+        _ => Err("expected tick or continuous".into()),
+    }
 }
 
 fn parse_quota_arg(s: &str) -> Result<QuotaUs, String> {
@@ -645,6 +661,14 @@ fn node_from_manifests(args: &Options, m: &pick::Manifests) -> anyhow::Result<Fr
 #[derive(Serialize)]
 struct MachineJson {
     cpus: u32,
+    /// The kernel model and modelling choices, in words.
+    model: String,
+    /// The kernel model.
+    kernel: KernelModel,
+    /// When runtime is charged (`tick` or `continuous`).
+    accounting: Accounting,
+    /// CPU time added to every request beyond its work, µs.
+    request_overhead_us: u64,
     hz: u32,
     hz_source: String,
     slice_us: u64,
@@ -753,9 +777,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )
     };
 
-    let mut machine = Machine::new(cpus);
+    let release = rustix::system::uname()
+        .release()
+        .to_string_lossy()
+        .into_owned();
+    let kernel = KernelModel::for_release(
+        Some(&release),
+        (args.hz.is_some() || !hz_source.starts_with("default")).then_some(hz),
+    );
+    let mut machine = Machine::for_kernel(cpus, kernel);
     machine.hz = hz;
     machine.slice = args.slice;
+    machine.accounting = args.accounting;
+    machine.request_overhead = args.request_overhead;
     let phase = match (args.phase, args.phase_sweep) {
         (Some(p), _) => Phase::Fixed(p),
         (None, Some(step)) => Phase::Sweep(step),
@@ -804,6 +838,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 format_duration(machine.slice)
             ),
         ),
+        ("model".to_string(), machine.describe()),
         (
             "runs".to_string(),
             format!(
@@ -823,6 +858,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let report = ReportJson {
                 machine: MachineJson {
                     cpus,
+                    model: machine.describe(),
+                    kernel: machine.kernel.clone(),
+                    accounting: machine.accounting,
+                    request_overhead_us: machine.request_overhead.0 / 1_000,
                     hz,
                     hz_source: hz_source.clone(),
                     slice_us: machine.slice.0 / 1_000,
@@ -848,6 +887,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 context.insert(0, ("limit".to_string(), limit_text(&one.limits)));
                 context.insert(1, ("weight".to_string(), weight_text(one.limits.weight)));
                 context.insert(2, ("load".to_string(), one.load.clone()));
+                if args.scenario.is_none() && args.inputs.is_empty() {
+                    context.insert(3, ("load from".to_string(), "--load flag".to_string()));
+                }
                 for (i, kv) in manifest_context.into_iter().enumerate() {
                     context.insert(i, kv);
                 }

@@ -26,8 +26,10 @@ pub struct ReportDoc<'a> {
     pub assumptions: &'a Assumptions,
     /// The inputs, as given.
     pub inputs: Vec<String>,
-    /// Input problems (`file:line:col: message`).
+    /// Input problems (`file:line:col: message`) and containers left out of the simulation.
     pub problems: Vec<String>,
+    /// The kernel model every throttling figure assumes ([`crate::sim::Machine::describe`]).
+    pub model: String,
     /// The report.
     pub report: &'a CapacityReport,
     /// Charts.
@@ -216,34 +218,46 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
             })
             .collect(),
     ));
-    out.push((
-        "Throttling risk",
+    let row = |t: &crate::capacity::ThrottleRow| {
         vec![
-            "workload",
-            "container",
-            "cpu.max",
-            "load (from)",
-            "periods throttled",
-            "p50 ms",
-            "p99 ms",
-            "CPUs used",
-            "why",
-        ],
+            t.workload.clone(),
+            t.container.clone(),
+            t.cpu_max.clone(),
+            format!("{} ({})", t.load, t.load_from),
+            format!("{:.0}%", t.throttled_ratio * 100.0),
+            format!("{:.1}", t.p50_ms),
+            format!("{:.1}", t.p99_ms),
+            format!("{:.2}", t.usage_cores),
+            t.explanation.clone(),
+        ]
+    };
+    let header = vec![
+        "workload",
+        "container",
+        "cpu.max",
+        "load (from)",
+        "periods throttled",
+        "p50 ms",
+        "p99 ms",
+        "CPUs used",
+        "why",
+    ];
+    out.push((
+        "Throttling prediction (containers with a declared load)",
+        header.clone(),
         r.throttling
             .iter()
-            .map(|t| {
-                vec![
-                    t.workload.clone(),
-                    t.container.clone(),
-                    t.cpu_max.clone(),
-                    format!("{} ({})", t.load, t.load_from),
-                    format!("{:.0}%", t.throttled_ratio * 100.0),
-                    format!("{:.1}", t.p50_ms),
-                    format!("{:.1}", t.p99_ms),
-                    format!("{:.2}", t.usage_cores),
-                    t.explanation.clone(),
-                ]
-            })
+            .filter(|t| t.load_from == crate::capacity::LOAD_FROM_ANNOTATION)
+            .map(row)
+            .collect(),
+    ));
+    out.push((
+        "What if (assumed load, not a prediction): the request arriving as one burst per period",
+        header,
+        r.throttling
+            .iter()
+            .filter(|t| t.load_from != crate::capacity::LOAD_FROM_ANNOTATION)
+            .map(row)
             .collect(),
     ));
     out
@@ -289,6 +303,20 @@ fn findings(d: &ReportDoc) -> Vec<String> {
             "Highest limit/request ratios: {}",
             r.top_limit_request_ratio.join(", ")
         ));
+    }
+    let declared = r
+        .throttling
+        .iter()
+        .filter(|t| t.load_from == crate::capacity::LOAD_FROM_ANNOTATION)
+        .count();
+    let what_if = r.throttling.len() - declared;
+    if what_if > 0 {
+        v.push(format!(
+            "{what_if} limited container(s) declare no load (kcpu.dev/load annotation): their throttling is not predicted; the \"What if\" table shows an assumed request-sized burst per period, not what they do."
+        ));
+    }
+    if !r.throttling.is_empty() {
+        v.push(format!("Throttling figures: {}.", d.model));
     }
     v.extend(d.problems.iter().map(|p| format!("Input problem: {p}")));
     v
@@ -443,6 +471,7 @@ mod tests {
             assumptions: &a,
             inputs: vec!["<in>".into()],
             problems: vec![],
+            model: String::new(),
             report: &r,
             charts: vec![],
         };

@@ -219,11 +219,17 @@ pub fn nodes(r: &CapacityReport) -> BarChart {
     }
 }
 
-/// Predicted throttled periods per limited container, with the 25 % alert line.
+/// Predicted throttled periods per limited container with a declared load (an assumed
+/// "what if" load is no prediction, so it is not drawn), with the 25 % alert line.
 pub fn throttling(r: &CapacityReport, threshold_percent: f64) -> BarChart {
-    let rows: Vec<_> = r.throttling.iter().take(MAX_BARS).collect();
+    let rows: Vec<_> = r
+        .throttling
+        .iter()
+        .filter(|t| t.load_from == crate::capacity::LOAD_FROM_ANNOTATION)
+        .take(MAX_BARS)
+        .collect();
     BarChart {
-        title: "Predicted throttling per limited container (kcpu simulate)".into(),
+        title: "Predicted throttling per container with a declared load (kcpu simulate)".into(),
         y_label: "periods throttled (%)".into(),
         x_label: "container".into(),
         categories: rows.iter().map(|t| t.container.clone()).collect(),

@@ -271,6 +271,9 @@ pub struct RunInfo {
     pub background_cores: f64,
     /// Steal time, cores.
     pub steal_cores: f64,
+    /// User time of niced processes during the run, cores (part of `background_cores`; with
+    /// `--isolate` they hardly compete: a nice-19 task weighs 15 against the parent's 262144).
+    pub nice_cores: f64,
     /// `background_cores` above the threshold.
     pub noisy: bool,
     /// The runner's own CPU (all its threads) during the run, in cores.
@@ -956,13 +959,15 @@ fn close_window(
     let cpu1 = process_cpu_ns();
     let wall = end.saturating_sub(start).max(1);
     let window = now_ns().saturating_sub(w.t0).max(1);
-    let (busy, steal) = match (w.stat0, stat1) {
+    let (busy, steal, nice) = match (w.stat0, stat1) {
         (Some(a), Some(b)) => (
             b.busy_ticks.saturating_sub(a.busy_ticks),
             b.steal_ticks.saturating_sub(a.steal_ticks),
+            b.nice_ticks.saturating_sub(a.nice_ticks),
         ),
-        _ => (0, 0),
+        _ => (0, 0, 0),
     };
+    let ticks_to_cores = |t: u64| t as f64 * (1e9 / sampler::USER_HZ as f64) / window as f64;
     let runner_ns = cpu1.saturating_sub(w.cpu0);
     let bg = background_cores(
         busy,
@@ -976,7 +981,8 @@ fn close_window(
         edge_uncertainty_us: None,
         wall_ms: wall as f64 / 1e6,
         background_cores: bg,
-        steal_cores: steal as f64 * (1e9 / sampler::USER_HZ as f64) / window as f64,
+        steal_cores: ticks_to_cores(steal),
+        nice_cores: ticks_to_cores(nice),
         noisy: bg > noisy_cores,
         runner_cpu_cores: runner_ns as f64 / window as f64,
         sampler_cpu_cores: sampler_cpu_ns as f64 / window as f64,

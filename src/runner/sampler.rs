@@ -327,6 +327,9 @@ pub struct ProcStat {
     pub busy_ticks: u64,
     /// Steal ticks (time a hypervisor gave to someone else).
     pub steal_ticks: u64,
+    /// `nice` ticks: user time of processes with a positive nice value (e.g. builds under
+    /// `nice -n 19`), a subset of `busy_ticks`.
+    pub nice_ticks: u64,
 }
 
 impl ProcStat {
@@ -343,6 +346,7 @@ impl ProcStat {
         Some(ProcStat {
             busy_ticks: f(0) + f(1) + f(2) + f(5) + f(6) + f(7),
             steal_ticks: f(7),
+            nice_ticks: f(1),
         })
     }
 
@@ -378,6 +382,7 @@ mod tests {
         let s = ProcStat::parse("cpu  100 5 50 1000 7 3 2 10 0 0\ncpu0 1 1 1 1\n").unwrap();
         assert_eq!(s.busy_ticks, 100 + 5 + 50 + 3 + 2 + 10);
         assert_eq!(s.steal_ticks, 10);
+        assert_eq!(s.nice_ticks, 5);
         assert!(ProcStat::parse("intr 1").is_none());
         assert!(ProcStat::read().is_some());
         // 2 s of busy ticks over 1 s, of which 1 s was ours and 0.1 s the runner: 0.9 cores.

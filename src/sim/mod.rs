@@ -32,6 +32,8 @@
 //! is counted with its latency up to that point, a lower bound).
 
 pub mod cfs;
+pub mod fidelity;
+pub mod kernel;
 pub mod load;
 pub mod node;
 pub mod scenario;
@@ -39,6 +41,7 @@ pub mod scenario;
 use crate::stats::{percentiles_ns, throttled_ratio};
 use crate::trace::{RunResult, Sample, Summary, Totals};
 use crate::units::{format_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight};
+pub use kernel::{Accounting, KernelModel};
 use load::{arrivals, LoadProfile, Request};
 use node::{Engine, EngineParams, GroupSetup, LoadKind};
 use rand::{Rng, SeedableRng};
@@ -167,22 +170,54 @@ pub struct Machine {
     pub quantum: Option<Nanos>,
     /// Periodic load-balance interval (cfs.md §6.4: "a balancer that equalises load each ~4 ms").
     pub balance_interval: Nanos,
-    /// Runtime each per-CPU silo holds right after the configuration write: 1 ns since Linux 6.18
-    /// (cfs.md correction 5), 0 before.
+    /// Runtime each per-CPU silo holds when the load starts: 1 ns right after the configuration
+    /// write since Linux 6.18 (cfs.md correction 5), 0 before; up to `min_cfs_rq_runtime` (1 ms)
+    /// in a group whose tasks already ran (see [`kernel`]).
     pub initial_silo_ns: i64,
+    /// When runtime is charged: at ticks (pure compute) or continuously (see [`Accounting`]).
+    pub accounting: Accounting,
+    /// CPU time every request costs beyond its nominal work (wake-up, the sleep system call,
+    /// the load generator's own loop). 0 by default: an assumption stated in every output.
+    pub request_overhead: Nanos,
+    /// The kernel this machine follows (reported in every output).
+    pub kernel: KernelModel,
 }
 
 impl Machine {
-    /// A machine with `cpus` CPUs and kernel defaults (HZ 250, slice 5 ms, 6.18 semantics).
+    /// A machine with `cpus` CPUs and the assumed kernel (6.18, HZ 250, slice 5 ms).
     pub fn new(cpus: u32) -> Machine {
+        Machine::for_kernel(cpus, KernelModel::assumed())
+    }
+
+    /// A machine with `cpus` CPUs following `kernel` (its HZ and its silo start).
+    pub fn for_kernel(cpus: u32, kernel: KernelModel) -> Machine {
         Machine {
             cpus,
-            hz: 250,
+            hz: kernel.hz,
             slice: Nanos(cfs::DEFAULT_SLICE_NS),
             quantum: None,
             balance_interval: Nanos::from_ms(4),
-            initial_silo_ns: 1,
+            initial_silo_ns: kernel.initial_silo_ns,
+            accounting: Accounting::Tick,
+            request_overhead: Nanos(0),
+            kernel,
         }
+    }
+
+    /// One line naming the kernel model and every modelling choice that changes the numbers.
+    pub fn describe(&self) -> String {
+        let hz = if self.hz == 0 {
+            "exact (HZ 0)".to_string()
+        } else {
+            format!("HZ {}", self.hz)
+        };
+        format!(
+            "{}; simulated with {hz}, slice {}, {} accounting, request overhead {}",
+            self.kernel.describe(),
+            format_duration(self.slice),
+            self.accounting,
+            format_duration(self.request_overhead)
+        )
     }
 
     fn tick_ns(&self) -> u64 {
@@ -228,6 +263,9 @@ pub struct RunPlan {
     pub timeline: Option<Nanos>,
     /// Fix the tick grid offset instead of drawing it per run.
     pub tick_offset: Option<Nanos>,
+    /// Generate Poisson arrivals from exactly this seed in every run (what `kcpu run`'s worker
+    /// does) instead of a seed derived per run and group.
+    pub arrival_seed: Option<u64>,
 }
 
 impl RunPlan {
@@ -240,6 +278,7 @@ impl RunPlan {
             phase: Phase::Random,
             timeline: None,
             tick_offset: None,
+            arrival_seed: None,
         }
     }
 }
@@ -416,6 +455,11 @@ fn validate(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan) -> Result
             "slice must be between 1us and 1s (sched_cfs_bandwidth_slice_us)".into(),
         ));
     }
+    if machine.request_overhead.0 > 1_000_000_000 {
+        return Err(SimError::InvalidMachine(
+            "request overhead must be at most 1s".into(),
+        ));
+    }
     if plan.duration.0 == 0 || plan.duration.0 > MAX_DURATION_NS {
         return Err(SimError::InvalidPlan(
             "duration must be greater than 0 and at most 24h".into(),
@@ -535,7 +579,9 @@ fn run_once(
             Phase::Sweep(step) => (run as u64 * step.0) % period_ns,
         };
         phases_us.push(phase_ns / 1_000);
-        let load_seed = run_seed(plan.seed, run, 1 + gi as u64);
+        let load_seed = plan
+            .arrival_seed
+            .unwrap_or_else(|| run_seed(plan.seed, run, 1 + gi as u64));
         let (kind, threads, requests) = match &g.load {
             LoadProfile::Spin { threads } => (LoadKind::Spin, *threads, Vec::new()),
             LoadProfile::Periodic { threads, .. } => (
@@ -593,6 +639,11 @@ fn run_once(
     let params = EngineParams {
         cpus: machine.cpus,
         tick_ns,
+        acct_tick_ns: match machine.accounting {
+            Accounting::Tick => tick_ns,
+            Accounting::Continuous => 0,
+        },
+        request_overhead_ns: machine.request_overhead.0,
         tick_offset_ns,
         quantum_ns: machine
             .quantum

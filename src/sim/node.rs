@@ -115,6 +115,12 @@ pub(crate) struct EngineParams {
     pub cpus: u32,
     /// Tick length (1/HZ); 0 = exact mode.
     pub tick_ns: u64,
+    /// Interval at which a running thread's runtime is charged and checked against its silo:
+    /// `tick_ns` for compute that never enters the kernel, 0 for a workload that triggers
+    /// `update_curr()` continuously (see [`super::Accounting`]).
+    pub acct_tick_ns: u64,
+    /// CPU time added to every request beyond its nominal work (see [`super::Machine`]).
+    pub request_overhead_ns: u64,
     /// Offset of the tick grid, in `[0, tick_ns)`.
     pub tick_offset_ns: u64,
     /// Time slice of a thread when others are waiting on its CPU.
@@ -275,7 +281,7 @@ impl Engine {
                 .iter()
                 .map(|r| Req {
                     arrival: r.arrival.0,
-                    work: r.work.0.max(1),
+                    work: r.work.0.max(1) + p.request_overhead_ns,
                     thread: r.thread.unwrap_or(0) % nthreads,
                     start: NEVER,
                     end: NEVER,
@@ -344,6 +350,16 @@ impl Engine {
 
     fn is_tick(&self, t: u64) -> bool {
         self.p.tick_ns == 0 || t % self.p.tick_ns == self.p.tick_offset_ns
+    }
+
+    /// The first instant at or after `t` at which the running thread's runtime is charged and
+    /// checked: `t` itself with continuous accounting, else the first tick.
+    fn first_acct_ge(&self, t: u64) -> u64 {
+        if self.p.acct_tick_ns == 0 {
+            t
+        } else {
+            self.first_tick_ge(t)
+        }
     }
 
     /// The first tick at or after `t` (ticks at `tick_offset + k·tick`).
@@ -601,7 +617,7 @@ impl Engine {
         }
         if let Some(bw) = &self.groups[th.group as usize].bw {
             let r = bw.silos[c].remaining_ns.max(0) as u64;
-            next = next.min(self.first_tick_ge(now + r));
+            next = next.min(self.first_acct_ge(now + r));
         }
         if self.ready_count(c) > 1 {
             let due = (self.cpus[c].run_start + self.p.quantum_ns).max(now);
@@ -630,9 +646,10 @@ impl Engine {
             }
         }
         let tick = self.is_tick(now);
-        if running && tick {
-            // Scheduler tick: update_curr() → __account_cfs_rq_runtime(); on failure
-            // resched_curr() and throttle_cfs_rq() at put_prev_entity().
+        if running && (tick || self.p.acct_tick_ns == 0) {
+            // Scheduler tick (or, with continuous accounting, any update_curr()):
+            // __account_cfs_rq_runtime(); on failure resched_curr() and the throttle at
+            // put_prev_entity() (6.18: at the return to user space, microseconds later).
             if let Some(bw) = self.groups[g].bw.as_mut() {
                 if !bw.account(c, now) && bw.throttle(c, now, true) {
                     running = false;

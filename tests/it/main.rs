@@ -6,6 +6,7 @@
 
 mod architecture;
 mod check;
+mod fidelity;
 mod report;
 mod sim;
 mod translate;

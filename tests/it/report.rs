@@ -165,3 +165,49 @@ fn browser_renders(html: &Path) {
         "the rendered page looks blank (variance {var:.1}, {dark} dark bytes)"
     );
 }
+
+/// Issue 13 defect 2: one container with `limits: {cpu: 100M}` made `kcpu report` exit 2 and
+/// write nothing. Its simulation is skipped with the reason; the rest is written. Issue 11: a
+/// container without a declared load is a labelled "what if", never a prediction.
+#[test]
+fn one_unsimulatable_container_does_not_cost_the_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = Command::cargo_bin("kcpu").expect("kcpu binary");
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("CI");
+    let o = c
+        .args([
+            "report",
+            "tests/data/report/huge-limit.yaml",
+            "--nodes",
+            "2x4cpu",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run kcpu report");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md written");
+    assert!(
+        md.contains("t/huge c: not simulated:"),
+        "the skipped container and its reason are in the report:\n{md}"
+    );
+    let json = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    let rows = v["report"]["throttling"]
+        .as_array()
+        .expect("throttling rows");
+    assert_eq!(rows.len(), 1, "the other container is still simulated");
+    assert_eq!(rows[0]["load_from"], "what-if: request-sized burst");
+    assert!(md.contains("## What if (assumed load, not a prediction)"));
+    assert!(md.contains("declare no load"));
+    assert!(
+        !dir.path().join("timeline.svg").exists() && !dir.path().join("throttling.svg").exists(),
+        "no riskiest-container or throttling chart without a declared load"
+    );
+    assert!(md.contains("no limited container declares a load"));
+}

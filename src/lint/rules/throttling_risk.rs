@@ -166,11 +166,12 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         )
         .label(format!("{percent:.0}% of periods throttled"))
         .note(format!(
-            "simulated {SIM_RUNS} × {} s on a {cpus}-CPU node with cpu.max \"{} {}\" (load from {}): {} of {} periods throttled, {} ms throttled in total, {:.2} CPUs used on average",
+            "simulated {SIM_RUNS} × {} s on a {cpus}-CPU node with cpu.max \"{} {}\" (load from {}; {}): {} of {} periods throttled, {} ms throttled in total, {:.2} CPUs used on average",
             SIM_DURATION_MS / 1000,
             quota.0,
             limits.period.0,
             d.from,
+            machine.describe(),
             t.nr_throttled,
             t.nr_periods,
             t.throttled_time_us / 1000,
