@@ -371,8 +371,17 @@ mod tests {
             max_throttled: Some(0.0),
             p99_added_ns: None,
         };
-        let r = recommend(&g, &machine(), &plan, &goal, &space(), 400, &kubelet, &|_| {})
-            .unwrap();
+        let r = recommend(
+            &g,
+            &machine(),
+            &plan,
+            &goal,
+            &space(),
+            400,
+            &kubelet,
+            &|_| {},
+        )
+        .unwrap();
         assert!(r.best.meets);
         // A period may hold the two 40 ms requests (80 ms) plus the slice reservations.
         assert!(
@@ -381,7 +390,10 @@ mod tests {
             r.best
         );
         let below = r.below.expect("the step below was simulated");
-        assert!(!below.meets && below.worst_throttled_ratio > 0.0, "{below:?}");
+        assert!(
+            !below.meets && below.worst_throttled_ratio > 0.0,
+            "{below:?}"
+        );
         assert_eq!(below.limit_millicores + 50, r.best.limit_millicores);
     }
 
@@ -394,8 +406,17 @@ mod tests {
             max_throttled: None,
             p99_added_ns: Some(5_000_000),
         };
-        let no_burst =
-            recommend(&g, &machine(), &plan, &goal, &space(), 300, &kubelet, &|_| {}).unwrap();
+        let no_burst = recommend(
+            &g,
+            &machine(),
+            &plan,
+            &goal,
+            &space(),
+            300,
+            &kubelet,
+            &|_| {},
+        )
+        .unwrap();
         let sp = Space {
             allow_burst: true,
             ..space()
@@ -419,7 +440,10 @@ mod tests {
             ..space()
         };
         let e = recommend(&g, &machine(), &plan, &goal, &sp, 100, &kubelet, &|_| {});
-        assert!(matches!(e, Err(RecommendError::Unreachable { .. })), "{e:?}");
+        assert!(
+            matches!(e, Err(RecommendError::Unreachable { .. })),
+            "{e:?}"
+        );
         let none = Goal {
             max_throttled: None,
             p99_added_ns: None,

@@ -39,7 +39,10 @@ pub struct Args {
 /// Runs the bursts.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.threads + a.idle > crate::sim::load::MAX_THREADS || a.every.0 == 0 {
-        anyhow::bail!("at most {} threads, and --every > 0", crate::sim::load::MAX_THREADS);
+        anyhow::bail!(
+            "at most {} threads, and --every > 0",
+            crate::sim::load::MAX_THREADS
+        );
     }
     let step = ((STEP_NS as f64 / calibrate()) as u64).max(1);
     let start = now_ns() + 5_000_000;

@@ -15,10 +15,10 @@ use crate::manifest::model::{Object, Role, Workload};
 use crate::manifest::{visit_source, LoadOptions, LoadStats};
 use crate::profile::{Assumptions, CgroupVersion};
 use crate::quantity::format_millicores;
-use crate::record::format::{self as trace_format, Trace};
 use crate::recommend::{
-    percentile, recommend, Evaluation, Goal, Recommendation, RecommendError, Space,
+    percentile, recommend, Evaluation, Goal, RecommendError, Recommendation, Space,
 };
+use crate::record::format::{self as trace_format, Trace};
 use crate::sim::load::{arrivals, parse_load, LoadProfile};
 use crate::sim::{CpuWeight, GroupConfig, Limits, Machine, RunPlan};
 use crate::source::SourceId;
@@ -161,8 +161,8 @@ fn pick_container(path: &Path, sel: &PickArgs) -> anyhow::Result<Picked> {
     let Some(container) = sel.container.as_deref() else {
         bail!("a manifest needs --container NAME");
     };
-    let src = crate::input::read_one(&path.to_string_lossy())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let src =
+        crate::input::read_one(&path.to_string_lossy()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let ws = workloads(&src.text);
     let mut found = Vec::new();
     for w in &ws {
@@ -182,7 +182,8 @@ fn pick_container(path: &Path, sel: &PickArgs) -> anyhow::Result<Picked> {
                 continue;
             }
             let q = |v: Option<&crate::manifest::model::QuantityValue>| {
-                v.and_then(|q| q.parsed.as_ref().ok()).map(|q| q.millicpu().0)
+                v.and_then(|q| q.parsed.as_ref().ok())
+                    .map(|q| q.millicpu().0)
             };
             found.push(Picked {
                 path: path.to_path_buf(),
@@ -227,7 +228,12 @@ fn translate_one(
     limit_millicores: i64,
 ) -> anyhow::Result<CgroupValues> {
     let req = request_millicores
-        .map(|r| format!("      requests: {{cpu: \"{}\"}}\n", format_millicores(MilliCpu(r))))
+        .map(|r| {
+            format!(
+                "      requests: {{cpu: \"{}\"}}\n",
+                format_millicores(MilliCpu(r))
+            )
+        })
         .unwrap_or_default();
     let text = format!(
         "apiVersion: v1\nkind: Pod\nmetadata: {{name: recommended}}\nspec:\n  containers:\n  - name: app\n    resources:\n{req}      limits: {{cpu: \"{}\"}}\n",
@@ -398,11 +404,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .or(header.as_ref().map(|h| h.cpus))
         .unwrap_or(threads)
         .max(1);
-    let hz = a
-        .hz
-        .or(header.as_ref().and_then(|h| h.hz))
-        .or_else(super::simulate::detect_hz_value)
-        .unwrap_or(super::simulate::FALLBACK_HZ);
+    let hz =
+        a.hz.or(header.as_ref().and_then(|h| h.hz))
+            .or_else(super::simulate::detect_hz_value)
+            .unwrap_or(super::simulate::FALLBACK_HZ);
     let duration = match (a.duration, &trace) {
         (Some(d), _) => d,
         (None, Some(t)) => Nanos(t.duration_ns().div_ceil(1_000_000) * 1_000_000),
@@ -430,13 +435,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let window_us = periods_us[0];
     let (load_cpu_ns, mean_millicores) = match &profile {
-        LoadProfile::Spin { threads } => (
-            duration.0 * *threads as u64,
-            *threads as i64 * 1_000,
-        ),
+        LoadProfile::Spin { threads } => (duration.0 * *threads as u64, *threads as i64 * 1_000),
         _ => {
             let cpu = as_trace.cpu_ns().min(u64::MAX / 2);
-            (cpu, (cpu as f64 * 1_000.0 / duration.0 as f64).ceil() as i64)
+            (
+                cpu,
+                (cpu as f64 * 1_000.0 / duration.0 as f64).ceil() as i64,
+            )
         }
     };
     let per_window = match &profile {
@@ -462,10 +467,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         periods_us: periods_us.clone(),
         allow_burst: a.allow_burst,
         step_millicores: a.step,
-        max_millicores: a
-            .max_limit
-            .unwrap_or(cpus as i64 * 1_000)
-            .max(a.step),
+        max_millicores: a.max_limit.unwrap_or(cpus as i64 * 1_000).max(a.step),
         phases: a.phases,
     };
     let version = assumptions.cgroup;
@@ -514,7 +516,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         notes.push("burst: the kubelet never writes cpu.max.burst / cpu.cfs_burst_us; set it with a runtime hook or by hand".into());
     }
     if header.is_none() && trace.is_some() {
-        notes.push("the trace is in the older arrival,work format (one shared queue, no machine facts)".into());
+        notes.push(
+            "the trace is in the older arrival,work format (one shared queue, no machine facts)"
+                .into(),
+        );
     }
     let request_for_values = pct_millicores.clamp(1, best.limit_millicores.max(1));
     let values = translate_one(
@@ -533,7 +538,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let fixed = if a.fix {
         match &picked {
-            Some(p) => Some(fix_manifest(p, best.limit_millicores, &assumptions, &mut notes)?),
+            Some(p) => Some(fix_manifest(
+                p,
+                best.limit_millicores,
+                &assumptions,
+                &mut notes,
+            )?),
             None => None,
         }
     } else {
@@ -610,7 +620,12 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
     if let Some(p) = picked {
         row(
             "container",
-            term(&format!("{} container {} ({})", p.label, p.container, p.path.display())),
+            term(&format!(
+                "{} container {} ({})",
+                p.label,
+                p.container,
+                p.path.display()
+            )),
         );
         if let Some(l) = p.limit_millicores {
             row("current limit", format_millicores(MilliCpu(l)));
@@ -623,7 +638,14 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
     if let Some(d) = o.goal.p99_added_ns {
         goal.push(format!("p99 at most +{}", format_duration(Nanos(d))));
     }
-    row("goal", format!("{}, in every one of {} phases", goal.join(" and "), o.model.phases));
+    row(
+        "goal",
+        format!(
+            "{}, in every one of {} phases",
+            goal.join(" and "),
+            o.model.phases
+        ),
+    );
     row(
         "model",
         format!(
@@ -786,13 +808,16 @@ fn fix_manifest(
         bail!("--fix: the edited manifest would not load the same workloads; nothing written");
     }
     for w in &after {
-        translate_workload(w, assumptions)
-            .map_err(|e| anyhow::anyhow!("--fix: the edited manifest would not translate ({e}); nothing written"))?;
+        translate_workload(w, assumptions).map_err(|e| {
+            anyhow::anyhow!("--fix: the edited manifest would not translate ({e}); nothing written")
+        })?;
     }
     let name = p.path.to_string_lossy();
     super::check::write_atomically(&p.path, new_text.as_bytes())
         .with_context(|| format!("writing the fixed {name}"))?;
-    Ok(crate::render::findings::unified_diff(&name, &p.text, &new_text))
+    Ok(crate::render::findings::unified_diff(
+        &name, &p.text, &new_text,
+    ))
 }
 
 #[cfg(test)]

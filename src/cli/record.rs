@@ -49,7 +49,11 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// The command to start and record (after `--`)
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -117,7 +121,11 @@ fn zombie_cpu_ns(pid: u32) -> Option<u64> {
     let rest = &text[text.rfind(')')? + 1..];
     let f: Vec<&str> = rest.split_whitespace().collect();
     // rest[0] is field 3 (state): fields 14..=17 are rest[11..=14].
-    let ticks: u64 = f.get(11..15)?.iter().filter_map(|v| v.parse::<u64>().ok()).sum();
+    let ticks: u64 = f
+        .get(11..15)?
+        .iter()
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
     Some(ticks * 10_000_000)
 }
 
@@ -178,7 +186,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             if !d.is_dir() {
                 bail!("{} is not a cgroup directory", d.display());
             }
-            (Some(Target::Cgroup(d.clone())), format!("cgroup {}", d.display()))
+            (
+                Some(Target::Cgroup(d.clone())),
+                format!("cgroup {}", d.display()),
+            )
         }
         (None, None, true) => {
             bail!("nothing to record: give a command after `--`, --pid PID or --cgroup DIR")

@@ -410,8 +410,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let (wl, cname, _, _, profile, _, limits, trace) = &jobs[i];
         let mut plan = RunPlan::new(sim_duration, 1, SEED);
         plan.timeline = Some(Nanos::from_ms(10));
-        let out =
-            sim::simulate_container(cname, *limits, profile, trace.clone(), &machine, &plan)?;
+        let out = sim::simulate_container(cname, *limits, profile, trace.clone(), &machine, &plan)?;
         let title = format!("Riskiest container: {wl} {cname} under {profile}");
         let groups = [out];
         let c = SimChart {

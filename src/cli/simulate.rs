@@ -445,7 +445,9 @@ fn one_container(args: &Options, m: &pick::Manifests) -> anyhow::Result<FromMani
         context.push(("load from".to_string(), load_from.clone()));
     }
     let trace = read_trace(&load, None)?;
-    let cpus = args.cpus.unwrap_or_else(|| load_threads(&load, trace.as_deref()));
+    let cpus = args
+        .cpus
+        .unwrap_or_else(|| load_threads(&load, trace.as_deref()));
     let json = ManifestJson {
         cgroup: version.to_string(),
         max_replicas: None,
@@ -767,7 +769,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             weight,
         };
         let trace = read_trace(&load, None)?;
-        let cpus = args.cpus.unwrap_or_else(|| load_threads(&load, trace.as_deref()));
+        let cpus = args
+            .cpus
+            .unwrap_or_else(|| load_threads(&load, trace.as_deref()));
         (
             vec![GroupConfig {
                 trace,

@@ -191,7 +191,10 @@ pub fn header_text(h: &Header) -> String {
 
 /// The informative line that introduces thread `index` (`# thread 3 tid=4250 comm="w"`).
 pub fn thread_line(index: u32, tid: u32, comm: &str) -> String {
-    format!("# thread {index} tid={tid} comm={}\n", quote(comm.trim_end()))
+    format!(
+        "# thread {index} tid={tid} comm={}\n",
+        quote(comm.trim_end())
+    )
 }
 
 /// One data row, ending in `\n`.
@@ -468,7 +471,9 @@ mod tests {
             assert!(parse(&format!("{head}{bad}")).is_err(), "{bad:?}");
         }
         assert!(parse("# kcpu-trace v1\nstart_ns,thread,cpu_ns\n0,0,1\n").is_err());
-        assert!(parse("# kcpu-trace v1\n# cpus=0\n# interval_ns=1\nstart_ns,thread,cpu_ns\n").is_err());
+        assert!(
+            parse("# kcpu-trace v1\n# cpus=0\n# interval_ns=1\nstart_ns,thread,cpu_ns\n").is_err()
+        );
     }
 
     #[test]
@@ -488,9 +493,18 @@ mod tests {
             resolve_annotation_load("trace:t.csv", "deploy/app.yaml"),
             "trace:deploy/t.csv"
         );
-        assert_eq!(resolve_annotation_load("trace:t.csv", "app.yaml"), "trace:t.csv");
-        assert_eq!(resolve_annotation_load("trace:/x/t.csv", "d/a.yaml"), "trace:/x/t.csv");
-        assert_eq!(resolve_annotation_load("trace:t.csv", "<stdin>"), "trace:t.csv");
+        assert_eq!(
+            resolve_annotation_load("trace:t.csv", "app.yaml"),
+            "trace:t.csv"
+        );
+        assert_eq!(
+            resolve_annotation_load("trace:/x/t.csv", "d/a.yaml"),
+            "trace:/x/t.csv"
+        );
+        assert_eq!(
+            resolve_annotation_load("trace:t.csv", "<stdin>"),
+            "trace:t.csv"
+        );
         assert_eq!(
             resolve_annotation_load("spin:threads=1", "d/a.yaml"),
             "spin:threads=1"

@@ -288,7 +288,7 @@ pub fn record(
             for th in threads.values_mut() {
                 th.seen = false;
             }
-            let children = rescans % CHILDREN_EVERY == 0;
+            let children = rescans.is_multiple_of(CHILDREN_EVERY);
             rescans += 1;
             let known: Vec<u32> = proc_clock.keys().copied().collect();
             for (pid, tid) in discover(target, children, &known)? {
@@ -350,7 +350,7 @@ pub fn record(
             for (&key, th) in threads.range_mut((pid, 0)..=(pid, u32::MAX)) {
                 // A thread idle for a while is read every IDLE_READ_EVERY samples only, unless
                 // the process clock shows CPU the threads read so far do not account for.
-                if budget.is_some() && th.idle >= IDLE_AFTER && k % IDLE_READ_EVERY != 0 {
+                if budget.is_some() && th.idle >= IDLE_AFTER && !k.is_multiple_of(IDLE_READ_EVERY) {
                     skipped.push(key);
                     continue;
                 }
