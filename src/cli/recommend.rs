@@ -11,8 +11,10 @@
 use super::assume::AssumptionArgs;
 use super::exit;
 use super::pick::{self, PickArgs};
+use super::record::parse_positive;
+use super::simulate::OutputFormat;
 use crate::manifest::model::{Object, Role, Workload};
-use crate::manifest::{visit_source, LoadOptions, LoadStats};
+use crate::manifest::{load_source, LoadOptions};
 use crate::profile::{Assumptions, CgroupVersion};
 use crate::quantity::format_millicores;
 use crate::recommend::{
@@ -23,20 +25,11 @@ use crate::sim::load::{arrivals, parse_load, LoadProfile};
 use crate::sim::{CpuWeight, GroupConfig, Limits, Machine, RunPlan};
 use crate::source::SourceId;
 use crate::translate::{translate_workload, CgroupValues};
-use crate::units::{format_duration, parse_duration, MilliCpu, Nanos, PeriodUs, Usec};
+use crate::units::{format_duration, MilliCpu, Nanos, PeriodUs, Usec};
 use anyhow::{bail, Context};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    /// A human-readable table.
-    Table,
-    /// JSON (`recommendation.limit_millicores`, `quota_us`, `period_us`, `burst_us`, …).
-    Json,
-}
 
 /// Arguments of `kcpu recommend`.
 #[derive(Debug, clap::Args)]
@@ -62,11 +55,11 @@ pub struct Args {
     #[arg(long, value_name = "P%", value_parser = parse_percent)]
     pub max_throttled: Option<f64>,
     /// Goal: at most this much p99 latency added by the limit, in every phase (e.g. 10ms)
-    #[arg(long, value_name = "DURATION", value_parser = parse_dur)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive)]
     pub p99_added: Option<Nanos>,
     /// Periods to search (comma separated). Anything but the kubelet's period needs
     /// `cpuCFSQuotaPeriod` and the CustomCPUCFSQuotaPeriod gate on the whole node [default: the kubelet's, --cfs-period]
-    #[arg(long, value_name = "D,D,…", value_delimiter = ',', value_parser = parse_dur)]
+    #[arg(long, value_name = "D,D,…", value_delimiter = ',', value_parser = parse_positive)]
     pub periods: Vec<Nanos>,
     /// Also search burst = quota (cpu.max.burst / cpu.cfs_burst_us; the kubelet never writes
     /// it, so it needs a runtime hook or manual cgroup setup)
@@ -88,7 +81,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub hz: Option<u32>,
     /// Simulated time per run [default: the trace's length, else 10s]
-    #[arg(long, value_name = "DURATION", value_parser = parse_dur)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive)]
     pub duration: Option<Nanos>,
     /// Phases per period: each candidate is simulated with the load starting at 0, P/N, 2P/N, …
     #[arg(long, value_name = "N", default_value_t = 10)]
@@ -102,14 +95,6 @@ pub struct Args {
     /// Edit the manifest's limits.cpu in place (atomically) and print the diff
     #[arg(long, requires = "manifest")]
     pub fix: bool,
-}
-
-fn parse_dur(s: &str) -> Result<Nanos, String> {
-    let d = parse_duration(s).map_err(|e| e.to_string())?;
-    if d.0 == 0 {
-        return Err("must be greater than 0".into());
-    }
-    Ok(d)
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {
@@ -139,22 +124,14 @@ struct Picked {
 }
 
 fn workloads(text: &str) -> Vec<Workload> {
-    let mut out = Vec::new();
-    let mut issues = Vec::new();
-    let mut stats = LoadStats::default();
-    visit_source(
-        SourceId(0),
-        text,
-        &LoadOptions::default(),
-        &mut |o| {
-            if let Object::Workload(w) = o {
-                out.push(*w);
-            }
-        },
-        &mut issues,
-        &mut stats,
-    );
-    out
+    load_source(SourceId(0), text, &LoadOptions::default())
+        .objects
+        .into_iter()
+        .filter_map(|o| match o {
+            Object::Workload(w) => Some(*w),
+            _ => None,
+        })
+        .collect()
 }
 
 fn pick_container(path: &Path, sel: &PickArgs) -> anyhow::Result<Picked> {
@@ -605,6 +582,15 @@ fn term(s: &str) -> String {
         .collect()
 }
 
+/// `  FILE N` when a burst is set, else nothing.
+fn burst_file(file: &str, us: u64) -> String {
+    if us > 0 {
+        format!("  {file} {us}")
+    } else {
+        String::new()
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1} %", x * 100.0)
 }
@@ -713,11 +699,7 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
             c.cfs_quota_us,
             c.cfs_period_us,
             c.shares,
-            if c.burst_us > 0 {
-                format!("  cpu.cfs_burst_us {}", c.burst_us)
-            } else {
-                String::new()
-            }
+            burst_file("cpu.cfs_burst_us", c.burst_us)
         ),
     );
     row(
@@ -726,11 +708,7 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
             "cpu.max \"{}\"  cpu.weight {}{}",
             c.max,
             c.weight,
-            if c.burst_us > 0 {
-                format!("  cpu.max.burst {}", c.burst_us)
-            } else {
-                String::new()
-            }
+            burst_file("cpu.max.burst", c.burst_us)
         ),
     );
     println!("{t}");

@@ -57,7 +57,8 @@ pub struct Args {
     pub command: Vec<OsString>,
 }
 
-fn parse_positive(s: &str) -> Result<Nanos, String> {
+/// A duration greater than zero (clap value parser).
+pub(crate) fn parse_positive(s: &str) -> Result<Nanos, String> {
     let d = parse_duration(s).map_err(|e| e.to_string())?;
     if d.0 == 0 {
         return Err("must be greater than 0".into());
