@@ -481,8 +481,9 @@ mod tests {
         let mut text = header_text(&sample_header());
         text.push_str("0,0,1000000\n99000000,0,1000000\n99500000,1,500000\n");
         let t = parse(&text).unwrap();
+        // The 0.5 ms row at 99.5 ms spreads over its interval [99.5, 100.5) ms.
         let w = usage_per_window(&t, 50_000_000);
-        assert_eq!(w, vec![1_000_000, 1_500_000]);
+        assert_eq!(w, vec![1_000_000, 1_250_000, 250_000]);
         let w = usage_per_window(&t, 99_500_000);
         assert_eq!(w, vec![1_500_000, 1_000_000]);
     }

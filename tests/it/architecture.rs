@@ -18,6 +18,8 @@ const PURE: &[&str] = &[
     "stats.rs",
     "capacity.rs",
     "render",
+    "record/format.rs",
+    "recommend.rs",
 ];
 
 /// Names a pure module must not use.
