@@ -23,6 +23,8 @@ pub mod manifest;
 pub mod probe;
 pub mod profile;
 pub mod quantity;
+pub mod recommend;
+pub mod record;
 pub mod render;
 pub mod runner;
 pub mod sim;

@@ -1065,4 +1065,94 @@ fn oci_sigkill_then_cleanup_removes_everything() {
         String::from_utf8_lossy(&out.stdout).trim(),
         String::from_utf8_lossy(&out.stderr).trim()
     );
+/// Record → recommend → apply with `kcpu run` on a real program with a known bursty pattern
+/// (2 threads × 20 ms of CPU every 200 ms: 0.2 cores on average, 40 ms in one burst): the
+/// recommended limit meets the throttling goal on the real kernel, and a limit 15 % lower
+/// misses it.
+#[test]
+fn recorded_program_recommended_limit_meets_the_goal_and_15_percent_less_misses_it() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("recommend", h);
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("burst.trace.csv");
+    let rec = Command::new(kcpu_bin())
+        .args(["record", "--out"])
+        .arg(&trace)
+        .args(["--", &kcpu_bin().to_string_lossy(), "__burst"])
+        .args([
+            "--threads",
+            "2",
+            "--work",
+            "20ms",
+            "--every",
+            "200ms",
+            "--duration",
+            "4s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        rec.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rec.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rec.stdout).starts_with("burst: 2 thread(s)"));
+    let goal = 0.10;
+    let load = format!("trace:{}", trace.display());
+    let out = Command::new(kcpu_bin())
+        .args(["recommend", "--load", &load, "--max-throttled", "10%"])
+        .args(["--cgroup", "v1", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let limit = f(&v, "/recommendation/limit_millicores");
+    let quota_us = f(&v, "/recommendation/quota_us");
+    assert_eq!(f(&v, "/recommendation/period_us"), 100_000.0);
+    assert!((200.0..=2_000.0).contains(&limit), "{v}");
+    let measure = |quota_us: f64| -> (f64, Value) {
+        let (code, m) = run_json(sc.cmd().args([
+            "--quota",
+            &format!("{}us", quota_us.round() as u64),
+            "--period",
+            "100ms",
+            "--load",
+            &load,
+            "--duration",
+            "4s",
+            "--runs",
+            "2",
+            "--isolate",
+        ]));
+        assert_eq!(code, 0, "{m}");
+        (f(&m, "/summary/totals/throttled_ratio"), m)
+    };
+    let (at, m_at) = measure(quota_us);
+    let (lower, m_lower) = measure(quota_us * 0.85);
+    eprintln!(
+        "recommended {limit}m (quota {quota_us} us): throttled {at:.3} of periods (background {:.2} cores); 15% lower: {lower:.3} (background {:.2} cores)",
+        f(&m_at, "/environment/mean_background_cores"),
+        f(&m_lower, "/environment/mean_background_cores")
+    );
+    assert!(at <= goal, "recommended limit misses the goal: {at}");
+    // Other load on the machine spreads the program's bursts (while recorded and replayed),
+    // which only lowers throttling: the "15 % lower misses" half needs a quiet machine, and a
+    // noisy measurement is discarded (the brief: record background CPU, discard noisy runs).
+    let background = f(&m_lower, "/environment/mean_background_cores")
+        .max(f(&m_at, "/environment/mean_background_cores"));
+    if background > 0.5 {
+        eprintln!(
+            "skipped: the 15%-lower half (background {background:.2} cores > 0.5: measurement discarded)"
+        );
+    } else {
+        assert!(lower > goal, "15% lower still meets the goal: {lower}");
+    }
+    assert!(sc.leftovers().is_empty());
 }

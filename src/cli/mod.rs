@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod assume;
+pub mod burst;
 pub mod check;
 pub mod ecosystem;
 pub mod collect;
@@ -14,6 +15,8 @@ pub mod oci;
 pub mod pick;
 pub mod policy;
 pub mod probe;
+pub mod recommend;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod simulate;
@@ -45,6 +48,10 @@ pub enum Command {
     Simulate(simulate::Args),
     /// Apply the values to real cgroups, run load inside them and measure throttling.
     Run(run::Args),
+    /// Record a program's per-thread CPU use at 1 ms resolution into a trace (`trace:FILE` load).
+    Record(record::Args),
+    /// Recommend the smallest CPU limit (quota, period, burst) meeting a throttling target.
+    Recommend(recommend::Args),
     /// Capacity-planning report (HTML, Markdown, JSON, charts) from manifests or a cluster dump.
     Report(report::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
@@ -62,6 +69,9 @@ pub enum Command {
     Collect(collect::Args),
     /// Inside a pod: read the own cgroup, run the load in-process, print one JSON line per run.
     Probe(probe::Args),
+    /// Internal: a program with a known bursty CPU pattern (record demos and tests).
+    #[command(name = "__burst", hide = true)]
+    Burst(burst::Args),
     /// Internal: the load worker started by `kcpu run` inside its cgroup.
     #[command(name = "__worker", hide = true)]
     Worker(worker::Args),
@@ -91,7 +101,10 @@ pub fn main() -> ExitCode {
         Command::Man(a) => ecosystem::man(a),
         Command::Probe(a) => probe::run(a),
         Command::Collect(a) => collect::run(a),
+        Command::Record(a) => record::run(a),
+        Command::Recommend(a) => recommend::run(a),
         Command::Worker(a) => worker::run(a),
+        Command::Burst(a) => burst::run(a),
     };
     match result {
         Ok(code) => code,

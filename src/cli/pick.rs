@@ -119,11 +119,22 @@ pub fn label(p: &PodPlan) -> String {
 /// `kcpu translate`) and make this fail.
 pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manifests> {
     let mut entries = Vec::new();
-    let pass = load_and_translate(inputs, assume, "translating", &mut |item, _| {
+    let pass = load_and_translate(inputs, assume, "translating", &mut |item, sources| {
         if let Item::Pod(w, pod) = item {
+            // `trace:` paths in annotations are relative to the manifest that names them.
+            let manifest = sources
+                .get(pod.span.source)
+                .map(|f| f.name.as_str())
+                .unwrap_or_default();
             entries.push(Entry {
+                loads: load_annotations(&w)
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = crate::record::format::resolve_annotation_load(&v, manifest);
+                        (k, v)
+                    })
+                    .collect(),
                 pod: *pod,
-                loads: load_annotations(&w),
                 replicas: w.replicas.unwrap_or(1),
             });
         }

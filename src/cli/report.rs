@@ -145,6 +145,7 @@ fn load_for(
     first_app: bool,
     limit_m: i64,
     request_m: i64,
+    manifest: &str,
 ) -> Option<(LoadProfile, &'static str)> {
     let per = format!("kcpu.dev/load.{container}");
     let annotated = w.annotation(&per).or_else(|| {
@@ -155,9 +156,9 @@ fn load_for(
         }
     });
     if let Some(a) = annotated {
-        return parse_load(&a.value)
+        let text = crate::record::format::resolve_annotation_load(&a.value, manifest);
+        return parse_load(&text)
             .ok()
-            .filter(|l| !matches!(l, LoadProfile::Trace { .. }))
             .map(|l| (l, capacity::LOAD_FROM_ANNOTATION));
     }
     let threads = (limit_m as u64).div_ceil(1000) as u32 + 1;
@@ -228,6 +229,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_or(4, |m| (m as u64).div_ceil(1000).max(1) as u32);
     let machine = Machine::new(cpus);
     let mut jobs = Vec::new();
+    let mut not_simulated = Vec::new();
     for (w, p) in &inp.pairs {
         let mut first_app = true;
         for c in &p.containers {
@@ -249,8 +251,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 is_first,
                 limit_m,
                 c.request_millicores.value.unwrap_or(0),
+                inp.collected
+                    .sources
+                    .get(w.span.source)
+                    .map_or("<stdin>", |s| s.name.as_str()),
             ) else {
                 continue;
+            };
+            // A `trace:` load reads its file; a bad trace skips this container only.
+            let trace = match super::simulate::read_trace(&profile, None) {
+                Ok(t) => t,
+                Err(e) => {
+                    not_simulated.push(format!(
+                        "{}/{} {}: not simulated: {e:#}",
+                        p.namespace, p.name, c.name
+                    ));
+                    continue;
+                }
             };
             let limits = Limits {
                 quota,
@@ -266,6 +283,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 profile,
                 from,
                 limits,
+                trace,
             ));
         }
     }
@@ -274,12 +292,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     jobs.truncate(args.max_simulations);
     let bar = super::output::bar(jobs.len() as u64, "simulating");
     let mut riskiest: Option<(f64, usize)> = None;
-    let mut not_simulated = Vec::new();
-    for (i, (wl, cname, limit_m, cpu_max, profile, from, limits)) in jobs.iter().enumerate() {
+    for (i, (wl, cname, limit_m, cpu_max, profile, from, limits, trace)) in jobs.iter().enumerate()
+    {
         let plan = RunPlan::new(sim_duration, RUNS, SEED);
         // One container the simulator refuses (e.g. a 100M limit whose load would create
         // billions of requests) is skipped with its reason; the rest of the report is written.
-        let out = match sim::simulate_container(cname, *limits, profile, None, &machine, &plan) {
+        let out = match sim::simulate_container(
+            cname,
+            *limits,
+            profile,
+            trace.clone(),
+            &machine,
+            &plan,
+        ) {
             Ok(o) => o,
             Err(e) => {
                 not_simulated.push(format!("{wl} {cname}: not simulated: {e}"));
@@ -364,10 +389,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?;
     }
     if let Some((_, i)) = riskiest {
-        let (wl, cname, _, _, profile, _, limits) = &jobs[i];
+        let (wl, cname, _, _, profile, _, limits, trace) = &jobs[i];
         let mut plan = RunPlan::new(sim_duration, 1, SEED);
         plan.timeline = Some(Nanos::from_ms(10));
-        let out = sim::simulate_container(cname, *limits, profile, None, &machine, &plan)?;
+        let out = sim::simulate_container(cname, *limits, profile, trace.clone(), &machine, &plan)?;
         let title = format!("Riskiest container: {wl} {cname} under {profile}");
         let groups = [out];
         let c = SimChart {

@@ -40,7 +40,7 @@ use std::process::ExitCode;
 /// HZ used when the running kernel's configuration cannot be read.
 pub const FALLBACK_HZ: u32 = 250;
 /// Largest scenario or trace file read (bytes).
-const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Output format of `kcpu simulate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -254,6 +254,15 @@ pub(crate) fn read_trace(
     Ok(Some(rows))
 }
 
+/// Threads of a load: a recorded trace's thread count, else the profile's (at least 1).
+fn load_threads(load: &LoadProfile, trace: Option<&[Request]>) -> u32 {
+    match (load, trace) {
+        (LoadProfile::Trace { .. }, Some(t)) => crate::sim::load::trace_threads(t),
+        _ => load.threads(),
+    }
+    .max(1)
+}
+
 /// Formats a group's limit (`100ms/100ms +burst 50ms (1.00 CPU)` or `unlimited`).
 pub fn limit_text(l: &Limits) -> String {
     if l.quota.is_unlimited() {
@@ -409,7 +418,9 @@ fn one_container(args: &Options, m: &pick::Manifests) -> anyhow::Result<FromMani
         context.push(("load from".to_string(), load_from.clone()));
     }
     let trace = read_trace(&load, None)?;
-    let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
+    let cpus = args
+        .cpus
+        .unwrap_or_else(|| load_threads(&load, trace.as_deref()));
     let json = ManifestJson {
         cgroup: version.to_string(),
         max_replicas: None,
@@ -721,7 +732,9 @@ fn groups(args: &Options) -> anyhow::Result<FromManifests> {
         weight,
     };
     let trace = read_trace(&load, None)?;
-    let cpus = args.cpus.unwrap_or_else(|| load.threads().max(1));
+    let cpus = args
+        .cpus
+        .unwrap_or_else(|| load_threads(&load, trace.as_deref()));
     Ok(FromManifests {
         groups: vec![GroupConfig {
             trace,

@@ -7,8 +7,10 @@
 //! which the load starts. Then:
 //! - `spin`: every thread burns until `start + duration`;
 //! - `periodic`: requests are bound to threads; each thread serves its own requests in order;
-//! - `poisson` / `trace`: one shared FIFO queue; a free thread takes the oldest request
-//!   (an atomic index into the arrival-sorted schedule, which is the same thing).
+//! - `poisson` / older `arrival,work` traces: one shared FIFO queue; a free thread takes the
+//!   oldest request (an atomic index into the arrival-sorted schedule, which is the same thing);
+//! - `kcpu record` traces: one thread per recorded thread, each serving its own rows in order
+//!   (the recorded CPU of each sampling interval, burned from the interval's start).
 //!
 //! The schedule is open loop: a request's scheduled time never depends on completions, so a
 //! late request queues behind the previous one. Work is measured on the thread's own CPU clock
@@ -18,7 +20,7 @@
 //! Requests that could not start before `start + duration + drain` are counted as incomplete.
 
 use super::clock::{now_ns, precise_timers, sleep_until, thread_cpu_ns};
-use crate::sim::load::{arrivals, parse_trace_csv, LoadProfile, Request};
+use crate::sim::load::{arrivals, parse_trace_csv, trace_threads, LoadProfile, Request};
 use crate::units::Nanos;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
@@ -269,7 +271,6 @@ pub fn run_worker(
     input: impl BufRead,
     mut output: impl Write,
 ) -> Result<WorkerDone, WorkerError> {
-    let threads = spec.load.threads().max(1);
     let schedule: Vec<Request> = match &spec.load {
         LoadProfile::Trace { path } => {
             let text = std::fs::read_to_string(path).map_err(|source| WorkerError::Trace {
@@ -283,6 +284,15 @@ pub fn run_worker(
         }
         other => arrivals(other, spec.duration, spec.seed),
     };
+    // A recorded trace replays each recorded thread on its own thread.
+    let per_thread_trace = matches!(spec.load, LoadProfile::Trace { .. })
+        && !schedule.is_empty()
+        && schedule.iter().all(|r| r.thread.is_some());
+    let threads = if per_thread_trace {
+        trace_threads(&schedule)
+    } else {
+        spec.load.threads().max(1)
+    };
     let ns_per_iter = calibrate();
     let step = ((STEP_NS as f64 / ns_per_iter) as u64).max(1);
     let gate = Arc::new(StartGate {
@@ -293,9 +303,10 @@ pub fn run_worker(
     let next = Arc::new(AtomicUsize::new(0));
     let mut handles = Vec::new();
     for i in 0..threads {
+        let bound = matches!(spec.load, LoadProfile::Periodic { .. }) || per_thread_trace;
         let job = match &spec.load {
             LoadProfile::Spin { .. } => Job::Spin,
-            LoadProfile::Periodic { .. } => Job::Bound(
+            _ if bound => Job::Bound(
                 schedule
                     .iter()
                     .filter(|r| r.thread == Some(i))

@@ -8,7 +8,8 @@
 //!   completions, so a late request queues behind the previous one on its thread.
 //! - `poisson:rate=R/s,work=D,threads=N` — Poisson arrivals at R per second into a shared
 //!   queue served by N worker threads.
-//! - `trace:FILE.csv` — arrivals read from a CSV of `arrival,work` durations (the caller reads
+//! - `trace:FILE` — a `kcpu record` trace (per-thread CPU per sampling interval; format in
+//!   [`crate::record::format`]) or the older CSV of `arrival,work` durations (the caller reads
 //!   the file and passes its text to [`parse_trace_csv`]).
 //!
 //! Because the simulator and the runner both take their request schedule from [`arrivals`],
@@ -233,35 +234,20 @@ pub struct Request {
     pub thread: Option<u32>,
 }
 
-/// Parses trace CSV text: one `arrival,work` pair of durations per line (`0ms,15ms`), with
-/// optional header and `#` comments. Rows are sorted by arrival.
+/// Parses a trace file's text ([`crate::record::format`]): a `kcpu record` trace gives requests
+/// bound to their recorded threads; the older `arrival,work` format (`0ms,15ms` per line, with
+/// optional header and `#` comments) gives requests for one shared queue. Sorted by arrival.
 pub fn parse_trace_csv(text: &str) -> Result<Vec<Request>, LoadError> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let l = line.trim();
-        if l.is_empty()
-            || l.starts_with('#')
-            || (i == 0 && l.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
-        {
-            continue;
-        }
-        let bad = |reason: String| LoadError {
-            input: format!("line {}: {l}", i + 1),
-            reason,
-        };
-        let (a, w) = l
-            .split_once(',')
-            .ok_or_else(|| bad("expected arrival,work".into()))?;
-        let arrival = parse_duration(a).map_err(|e| bad(e.to_string()))?;
-        let work = parse_duration(w).map_err(|e| bad(e.to_string()))?;
-        out.push(Request {
-            arrival,
-            work,
-            thread: None,
-        });
-    }
-    out.sort_by_key(|r| r.arrival);
-    Ok(out)
+    crate::record::format::parse(text).map(|t| t.requests)
+}
+
+/// Number of threads a trace's requests are bound to (1 for a shared-queue trace).
+pub fn trace_threads(requests: &[Request]) -> u32 {
+    requests
+        .iter()
+        .filter_map(|r| r.thread)
+        .max()
+        .map_or(1, |t| t + 1)
 }
 
 /// The request schedule of `profile` over `[0, duration)`; empty for `spin` (its threads are

@@ -587,7 +587,13 @@ fn run_once(
                     .copied()
                     .collect();
                 reqs.sort_by_key(|r| r.arrival);
-                (LoadKind::Shared, 1, reqs)
+                // A recorded trace binds each request to its thread; the older format has
+                // one shared queue.
+                if reqs.iter().all(|r| r.thread.is_some()) && !reqs.is_empty() {
+                    (LoadKind::Bound, load::trace_threads(&reqs), reqs)
+                } else {
+                    (LoadKind::Shared, 1, reqs)
+                }
             }
         };
         let bandwidth = bandwidth_params(&g.limits, machine);

@@ -23,6 +23,8 @@ const PURE: &[&str] = &[
     "render",
     "emit_job.rs",
     "collect.rs",
+    "record/format.rs",
+    "recommend.rs",
 ];
 
 /// Names a pure module must not use.

@@ -1,0 +1,460 @@
+//! The search behind `kcpu recommend` (pure core): the smallest CPU limit whose simulated
+//! throttling meets a target over every phase.
+//!
+//! For each allowed period (and burst setting), the limit in millicores is searched by
+//! bisection on a grid of `step` millicores between the load's mean use and its thread count.
+//! A candidate *meets* the target when, in every run of a phase sweep (the load starting at
+//! `0, P/n, 2P/n, …` after a period edge), the throttled share of periods is at most
+//! `max_throttled` and the run's p99 latency exceeds the same run without a limit by at most
+//! `p99_added`. Throttling falls as the limit rises (more quota per period never adds a
+//! throttled period for the same arrivals), which is what makes bisection valid; the search
+//! still reports the evaluation just below the answer, so a non-monotone step would show.
+//!
+//! The simulator is [`crate::sim`]; the caller supplies the cgroup values a limit translates to
+//! (so the kubelet's and runtime's rounding is the one the node would write).
+
+use crate::sim::{
+    simulate_node, GroupConfig, GroupOutcome, Limits, Machine, Phase, RunPlan, SimError,
+};
+use crate::units::{Nanos, PeriodUs, Usec};
+use serde::Serialize;
+
+/// What "good enough" means.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Goal {
+    /// Largest allowed share of throttled periods (0..1), in every phase.
+    pub max_throttled: Option<f64>,
+    /// Largest allowed p99 latency added by the limit, in every phase.
+    pub p99_added_ns: Option<u64>,
+}
+
+/// Where to search.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Space {
+    /// Periods allowed (µs); the first is the default and wins ties.
+    pub periods_us: Vec<u64>,
+    /// Also try burst = quota (the kernel's maximum, `cpu.max.burst` / `cpu.cfs_burst_us`).
+    pub allow_burst: bool,
+    /// Grid of the limit, in millicores.
+    pub step_millicores: i64,
+    /// Largest limit tried, in millicores.
+    pub max_millicores: i64,
+    /// Phases per period in the sweep.
+    pub phases: u32,
+}
+
+/// One simulated candidate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// The CPU limit.
+    pub limit_millicores: i64,
+    /// The cgroup values it was simulated with.
+    pub quota_us: i64,
+    /// Period, µs.
+    pub period_us: u64,
+    /// Burst, µs (0 = none).
+    pub burst_us: u64,
+    /// Throttled share of periods, worst phase.
+    pub worst_throttled_ratio: f64,
+    /// Throttled share of periods over all phases.
+    pub throttled_ratio: f64,
+    /// p99 latency added by the limit (limited − unlimited, same run), worst phase, ms.
+    pub worst_p99_added_ms: f64,
+    /// Throttled time per second of run, averaged over phases, ms.
+    pub throttled_ms_per_s: f64,
+    /// Whether it meets the goal.
+    pub meets: bool,
+}
+
+/// The answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommendation {
+    /// The smallest candidate that meets the goal.
+    pub best: Evaluation,
+    /// The same period and burst one step lower (the margin), when above the floor.
+    pub below: Option<Evaluation>,
+    /// Every evaluation, in the order made.
+    pub evaluated: Vec<Evaluation>,
+    /// p99 latency of the load without a limit (worst phase), ms.
+    pub unlimited_p99_ms: f64,
+}
+
+/// Why there is no recommendation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RecommendError {
+    /// The goal is empty or out of range.
+    #[error("invalid goal: {0}")]
+    Goal(String),
+    /// The search space is empty or out of range.
+    #[error("invalid search: {0}")]
+    Space(String),
+    /// Even the largest limit misses the goal.
+    #[error("no limit up to {max_millicores}m meets the goal (at that limit: {worst_throttled_pct:.1} % of periods throttled, p99 +{worst_p99_added_ms:.1} ms in the worst phase); the load needs more CPU than that, or no limit")]
+    Unreachable {
+        /// Largest limit tried.
+        max_millicores: i64,
+        /// Its worst-phase throttled share, percent.
+        worst_throttled_pct: f64,
+        /// Its worst-phase added p99, ms.
+        worst_p99_added_ms: f64,
+    },
+    /// The simulator refused the input.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+}
+
+/// The cgroup values a limit of `millicores` at `period` translates to (burst is set by the
+/// search).
+pub type Translate<'a> = dyn Fn(i64, PeriodUs) -> Result<Limits, RecommendError> + Sync + 'a;
+
+fn sweep_plan(base: &RunPlan, period_us: u64, phases: u32) -> RunPlan {
+    let step = (period_us * 1_000 / phases.max(1) as u64).max(1);
+    RunPlan {
+        phase: Phase::Sweep(Nanos(step)),
+        timeline: None,
+        ..base.clone()
+    }
+}
+
+fn run(
+    group: &GroupConfig,
+    limits: Limits,
+    machine: &Machine,
+    plan: &RunPlan,
+) -> Result<GroupOutcome, RecommendError> {
+    let g = GroupConfig {
+        limits,
+        ..group.clone()
+    };
+    let mut out = simulate_node(std::slice::from_ref(&g), machine, plan)?;
+    out.pop()
+        .ok_or_else(|| RecommendError::Space("the simulator returned no result".into()))
+}
+
+/// Per-run p99 latencies (ms) of an outcome.
+fn p99s(o: &GroupOutcome) -> Vec<f64> {
+    o.summary
+        .per_run
+        .iter()
+        .map(|r| r.totals.latency.p99_ms)
+        .collect()
+}
+
+fn evaluate(
+    millicores: i64,
+    limits: Limits,
+    o: &GroupOutcome,
+    base_p99: &[f64],
+    goal: &Goal,
+    duration: Nanos,
+) -> Evaluation {
+    let runs = &o.summary.per_run;
+    let worst_ratio = runs
+        .iter()
+        .map(|r| r.totals.throttled_ratio)
+        .fold(0.0, f64::max);
+    let worst_added = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| r.totals.latency.p99_ms - base_p99.get(i).copied().unwrap_or(0.0))
+        .fold(0.0, f64::max);
+    let run_s = runs.len().max(1) as f64 * duration.0 as f64 / 1e9;
+    let throttled_ms_per_s = o.summary.totals.throttled_time_us as f64 / 1e3 / run_s;
+    let meets = goal.max_throttled.is_none_or(|m| worst_ratio <= m + 1e-12)
+        && goal
+            .p99_added_ns
+            .is_none_or(|d| worst_added <= d as f64 / 1e6 + 1e-9);
+    Evaluation {
+        limit_millicores: millicores,
+        quota_us: limits.quota.0,
+        period_us: limits.period.0,
+        burst_us: limits.burst.0,
+        worst_throttled_ratio: worst_ratio,
+        throttled_ratio: o.summary.totals.throttled_ratio,
+        worst_p99_added_ms: worst_added,
+        throttled_ms_per_s,
+        meets,
+    }
+}
+
+/// Searches the smallest limit meeting `goal` for `group` (its `limits` give the weight; its
+/// load and trace are simulated), on `machine`, with runs of `base.duration` and seed
+/// `base.seed`. `floor_millicores` is where the bisection starts (the load's mean use: any
+/// smaller limit throttles without end). `on_eval` is called after each simulation.
+#[allow(clippy::too_many_arguments)]
+pub fn recommend(
+    group: &GroupConfig,
+    machine: &Machine,
+    base: &RunPlan,
+    goal: &Goal,
+    space: &Space,
+    floor_millicores: i64,
+    translate: &Translate<'_>,
+    on_eval: &dyn Fn(&Evaluation),
+) -> Result<Recommendation, RecommendError> {
+    if goal.max_throttled.is_none() && goal.p99_added_ns.is_none() {
+        return Err(RecommendError::Goal(
+            "give --max-throttled P% and/or --p99-added DURATION".into(),
+        ));
+    }
+    if goal
+        .max_throttled
+        .is_some_and(|m| !(0.0..=1.0).contains(&m))
+    {
+        return Err(RecommendError::Goal(
+            "--max-throttled must be between 0% and 100%".into(),
+        ));
+    }
+    if space.periods_us.is_empty() || space.step_millicores <= 0 || space.phases == 0 {
+        return Err(RecommendError::Space(
+            "need at least one period, a positive step and at least one phase".into(),
+        ));
+    }
+    if space.max_millicores < space.step_millicores {
+        return Err(RecommendError::Space(format!(
+            "the largest limit ({}m) is below the step ({}m)",
+            space.max_millicores, space.step_millicores
+        )));
+    }
+    let step = space.step_millicores;
+    let grid = |m: i64| (m.max(step) + step - 1) / step * step;
+    let lo0 = grid(floor_millicores).min(space.max_millicores / step * step);
+    let hi0 = space.max_millicores / step * step;
+    let mut evaluated = Vec::new();
+    let mut best: Option<(Evaluation, Option<Evaluation>)> = None;
+    let mut unlimited_p99_ms = 0.0f64;
+    let mut top_miss: Option<Evaluation> = None;
+    let bursts: &[bool] = if space.allow_burst {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    for &period_us in &space.periods_us {
+        let plan = sweep_plan(base, period_us, space.phases);
+        let unlimited = Limits {
+            quota: crate::units::QuotaUs::UNLIMITED,
+            period: PeriodUs(period_us),
+            burst: Usec(0),
+            weight: group.limits.weight,
+        };
+        let base_out = run(group, unlimited, machine, &plan)?;
+        let base_p99 = p99s(&base_out);
+        unlimited_p99_ms = unlimited_p99_ms.max(base_p99.iter().copied().fold(0.0, f64::max));
+        for &burst in bursts {
+            let mut eval_at = |m: i64| -> Result<Evaluation, RecommendError> {
+                let mut limits = translate(m, PeriodUs(period_us))?;
+                if burst && !limits.quota.is_unlimited() {
+                    limits.burst = Usec(limits.quota.0.max(0) as u64);
+                }
+                let o = run(group, limits, machine, &plan)?;
+                let e = evaluate(m, limits, &o, &base_p99, goal, base.duration);
+                on_eval(&e);
+                evaluated.push(e.clone());
+                Ok(e)
+            };
+            let top = eval_at(hi0)?;
+            if !top.meets {
+                top_miss = Some(top);
+                continue;
+            }
+            // Invariant: `hi` meets; everything below `lo` that was tried misses.
+            let (mut lo, mut hi, mut hi_eval) = (lo0, hi0, top);
+            let mut below: Option<Evaluation> = None;
+            let first = eval_at(lo)?;
+            if first.meets {
+                hi_eval = first;
+                hi = lo;
+            } else {
+                below = Some(first);
+                while hi - lo > step {
+                    let mid = grid(lo + (hi - lo) / 2);
+                    let mid = if mid >= hi { hi - step } else { mid };
+                    let e = eval_at(mid)?;
+                    if e.meets {
+                        hi = mid;
+                        hi_eval = e;
+                    } else {
+                        lo = mid;
+                        below = Some(e);
+                    }
+                }
+            }
+            let _ = hi;
+            let below = below.filter(|b| b.limit_millicores + step == hi_eval.limit_millicores);
+            let better = best
+                .as_ref()
+                .is_none_or(|(b, _)| hi_eval.limit_millicores < b.limit_millicores);
+            if better {
+                best = Some((hi_eval, below));
+            }
+        }
+    }
+    match best {
+        Some((best, below)) => Ok(Recommendation {
+            best,
+            below,
+            evaluated,
+            unlimited_p99_ms,
+        }),
+        None => {
+            let t = top_miss.unwrap_or(Evaluation {
+                limit_millicores: hi0,
+                quota_us: 0,
+                period_us: 0,
+                burst_us: 0,
+                worst_throttled_ratio: 0.0,
+                throttled_ratio: 0.0,
+                worst_p99_added_ms: 0.0,
+                throttled_ms_per_s: 0.0,
+                meets: false,
+            });
+            Err(RecommendError::Unreachable {
+                max_millicores: hi0,
+                worst_throttled_pct: t.worst_throttled_ratio * 100.0,
+                worst_p99_added_ms: t.worst_p99_added_ms,
+            })
+        }
+    }
+}
+
+/// The nearest-rank `pct` percentile of `values` (0 when empty).
+pub fn percentile(values: &[u64], pct: f64) -> u64 {
+    if values.is_empty() {
+        return 0;
+    }
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    let k = ((pct / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+    v[k.min(v.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::load::parse_load;
+    use crate::sim::CpuShare;
+    use crate::units::QuotaUs;
+
+    fn kubelet(m: i64, p: PeriodUs) -> Result<Limits, RecommendError> {
+        Ok(Limits {
+            quota: QuotaUs((m * p.0 as i64 / 1000).max(1000)),
+            period: p,
+            burst: Usec(0),
+            weight: CpuShare::default(),
+        })
+    }
+
+    fn space() -> Space {
+        Space {
+            periods_us: vec![100_000],
+            allow_burst: false,
+            step_millicores: 50,
+            max_millicores: 2_000,
+            phases: 4,
+        }
+    }
+
+    fn machine() -> Machine {
+        Machine {
+            hz: 0,
+            ..Machine::new(2)
+        }
+    }
+
+    #[test]
+    fn bursty_load_needs_more_than_its_mean() {
+        // 2 threads × 40 ms every 200 ms: mean 0.4 cores, but 80 ms of CPU arrive at once.
+        let load = parse_load("periodic:threads=2,work=40ms,every=200ms").unwrap();
+        let g = GroupConfig::new("g", Limits::default(), load);
+        let plan = RunPlan::new(Nanos::from_ms(2_000), 1, 1);
+        let goal = Goal {
+            max_throttled: Some(0.0),
+            p99_added_ns: None,
+        };
+        let r = recommend(
+            &g,
+            &machine(),
+            &plan,
+            &goal,
+            &space(),
+            400,
+            &kubelet,
+            &|_| {},
+        )
+        .unwrap();
+        assert!(r.best.meets);
+        // A period may hold the two 40 ms requests (80 ms) plus the slice reservations.
+        assert!(
+            (800..=1_000).contains(&r.best.limit_millicores),
+            "{:?}",
+            r.best
+        );
+        let below = r.below.expect("the step below was simulated");
+        assert!(
+            !below.meets && below.worst_throttled_ratio > 0.0,
+            "{below:?}"
+        );
+        assert_eq!(below.limit_millicores + 50, r.best.limit_millicores);
+    }
+
+    #[test]
+    fn latency_goal_and_burst() {
+        let load = parse_load("periodic:threads=1,work=30ms,every=100ms").unwrap();
+        let g = GroupConfig::new("g", Limits::default(), load);
+        let plan = RunPlan::new(Nanos::from_ms(2_000), 1, 1);
+        let goal = Goal {
+            max_throttled: None,
+            p99_added_ns: Some(5_000_000),
+        };
+        let no_burst = recommend(
+            &g,
+            &machine(),
+            &plan,
+            &goal,
+            &space(),
+            300,
+            &kubelet,
+            &|_| {},
+        )
+        .unwrap();
+        let sp = Space {
+            allow_burst: true,
+            ..space()
+        };
+        let burst = recommend(&g, &machine(), &plan, &goal, &sp, 300, &kubelet, &|_| {}).unwrap();
+        assert!(no_burst.best.worst_p99_added_ms <= 5.0);
+        assert!(burst.best.limit_millicores <= no_burst.best.limit_millicores);
+    }
+
+    #[test]
+    fn unreachable_and_bad_goals() {
+        let load = parse_load("spin:threads=2").unwrap();
+        let g = GroupConfig::new("g", Limits::default(), load);
+        let plan = RunPlan::new(Nanos::from_ms(500), 1, 1);
+        let goal = Goal {
+            max_throttled: Some(0.0),
+            p99_added_ns: None,
+        };
+        let sp = Space {
+            max_millicores: 1_000,
+            ..space()
+        };
+        let e = recommend(&g, &machine(), &plan, &goal, &sp, 100, &kubelet, &|_| {});
+        assert!(
+            matches!(e, Err(RecommendError::Unreachable { .. })),
+            "{e:?}"
+        );
+        let none = Goal {
+            max_throttled: None,
+            p99_added_ns: None,
+        };
+        assert!(recommend(&g, &machine(), &plan, &none, &sp, 100, &kubelet, &|_| {}).is_err());
+    }
+
+    #[test]
+    fn percentile_nearest_rank() {
+        assert_eq!(percentile(&[5, 1, 3, 2, 4], 50.0), 3);
+        assert_eq!(percentile(&[5, 1, 3, 2, 4], 95.0), 5);
+        assert_eq!(percentile(&[], 95.0), 0);
+    }
+}
