@@ -275,9 +275,16 @@ fn policy_objects() {
 
 #[test]
 fn missing_containers_in_builtin_kind_is_an_error() {
-    let (l, _) = load("kind: Deployment\nmetadata: {name: x}\nspec: {replicas: 1}\n");
+    // A pod template without `containers` (a typo such as `container:`) is an error.
+    let (l, _) =
+        load("kind: Deployment\nmetadata: {name: x}\nspec: {template: {spec: {container: []}}}\n");
     assert_eq!(l.issues.len(), 1);
     assert_eq!(l.issues[0].code, "no-containers");
+    // No pod template at all is a partial object (a kustomize patch): a note, skipped.
+    let (l, _) = load("kind: Deployment\nmetadata: {name: x}\nspec: {replicas: 1}\n");
+    assert_eq!(l.issues.len(), 1);
+    assert_eq!(l.issues[0].code, "partial-object");
+    assert_eq!(l.issues[0].level, IssueLevel::Note);
 }
 
 #[test]

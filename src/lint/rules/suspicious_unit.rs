@@ -184,23 +184,24 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         } else {
             f.note("no node has this many CPUs: as a request the pod never schedules; as a limit it is no limit at all")
         };
-        let fix = match fix {
-            None => None,
-            Some((new, applicability)) => Some(match conflict(cx, &e, &new) {
-                Some(other) if applicability == Applicability::Mechanical => {
-                    let (request, limit) = if e.what.ends_with("limit") {
-                        (other.as_str(), new.as_str())
-                    } else {
-                        (new.as_str(), other.as_str())
-                    };
-                    f = f.note(format!(
+        let mut conflict_note = None;
+        let fix = fix.map(|(new, applicability)| match conflict(cx, &e, &new) {
+            Some(other) if applicability == Applicability::Mechanical => {
+                let (request, limit) = if e.what.ends_with("limit") {
+                    (other.as_str(), new.as_str())
+                } else {
+                    (new.as_str(), other.as_str())
+                };
+                conflict_note = Some(format!(
                     "`--fix` does not apply {new:?}: the request ({request}) would then exceed the limit ({limit}), which the API server rejects (KCPU009). Alternatives: lower the request to at most the limit, raise the limit to at least the request, or remove the limit"
                 ));
-                    (new, Applicability::Suggestion)
-                }
-                _ => (new, applicability),
-            }),
-        };
+                (new, Applicability::Suggestion)
+            }
+            _ => (new, applicability),
+        });
+        if let Some(n) = conflict_note {
+            f = f.note(n);
+        }
         match fix {
             Some((new, applicability)) => {
                 f = f.help(format!("did you mean {new:?}?")).fix(Fix {
