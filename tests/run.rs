@@ -843,7 +843,6 @@ use kcpu::runner::oci::find_program;
 /// (`translate::oci::predict`) equals the files the runtime wrote (containers are created, never
 /// started, then deleted).
 fn oci_differential(name: &str) {
-    use kcpu::profile::CgroupVersion;
     use kcpu::runner::oci::{all_mounts, remove_run_dirs, Bundle, OciRuntime, Rootfs};
     use kcpu::translate::oci::predict;
     let _g = serial();
@@ -860,10 +859,7 @@ fn oci_differential(name: &str) {
             return;
         }
     };
-    let cv = match h.version {
-        Version::V1 => CgroupVersion::V1,
-        Version::V2 => CgroupVersion::V2,
-    };
+    let cv = h.version;
     let cases = oci_grid(rt.preset, cv);
     assert!(cases.len() >= 200, "{} combinations", cases.len());
     let rootfs = Rootfs::new(&kcpu_bin()).unwrap();
@@ -983,8 +979,10 @@ fn oci_run(name: &str) {
     let rb = v["groups"][0]["read_back"].to_string();
     eprintln!("--oci {rt}: usage {usage:.3} cores (quota 0.2), read back {rb}");
     match h.version {
-        Version::V1 => assert!(rb.contains("\"20000\"") && rb.contains("\"512\""), "{rb}"),
-        Version::V2 => assert!(rb.contains("20000 100000"), "{rb}"),
+        kcpu::cpu::CgroupVersion::V1 => {
+            assert!(rb.contains("\"20000\"") && rb.contains("\"512\""), "{rb}")
+        }
+        kcpu::cpu::CgroupVersion::V2 => assert!(rb.contains("20000 100000"), "{rb}"),
     }
     assert!((0.15..=0.23).contains(&usage), "usage {usage}");
     assert!(f(&v, "/summary/totals/throttled_ratio") > 0.5, "{v}");
@@ -1065,6 +1063,8 @@ fn oci_sigkill_then_cleanup_removes_everything() {
         String::from_utf8_lossy(&out.stdout).trim(),
         String::from_utf8_lossy(&out.stderr).trim()
     );
+}
+
 /// Record → recommend → apply with `kcpu run` on a real program with a known bursty pattern
 /// (2 threads × 20 ms of CPU every 200 ms: 0.2 cores on average, 40 ms in one burst): the
 /// recommended limit meets the throttling goal on the real kernel, and a limit 15 % lower

@@ -6,12 +6,12 @@
 pub mod assume;
 pub mod burst;
 pub mod check;
-pub mod ecosystem;
 pub mod collect;
+pub mod ecosystem;
 pub mod emit_job;
 pub mod exit;
-pub mod output;
 pub mod oci;
+pub mod output;
 pub mod pick;
 pub mod policy;
 pub mod probe;

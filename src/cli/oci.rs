@@ -4,7 +4,8 @@
 #![allow(clippy::print_stderr)]
 
 use super::assume::AssumptionArgs;
-use crate::cgroupfs::{CgroupName, RealFs, Share, Version};
+use crate::cgroupfs::{CgroupName, RealFs};
+use crate::cpu::{CgroupVersion as Version, CpuShare as Share};
 use crate::profile::{CgroupDriver, CgroupVersion};
 use crate::runner::oci::{find_program, sweep_stale, OciBackend, OciRuntime, Swept};
 use crate::translate::oci::{predict, LinuxCpu};

@@ -402,7 +402,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         a.periods.iter().map(|p| p.0 / 1_000).collect()
     };
     for p in &periods_us {
-        if !(crate::sim::MIN_PERIOD_US..=crate::sim::MAX_PERIOD_US).contains(p) {
+        if !(PeriodUs::MIN.0..=PeriodUs::MAX.0).contains(p) {
             bail!("--periods: {p}us is outside the kernel's 1ms..1s");
         }
     }
@@ -505,7 +505,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         cfs_quota_us: values.cfs_quota_us.value.0,
         cfs_period_us: values.cfs_period_us.value.0,
         shares: values.shares.value.0,
-        max: values.max.value.clone(),
+        max: values.max.value.to_string(),
         weight: values.weight.value.0,
         burst_us: best.burst_us,
     };
@@ -787,7 +787,7 @@ fn fix_manifest(
         })?;
     }
     let name = p.path.to_string_lossy();
-    super::check::write_atomically(&p.path, new_text.as_bytes())
+    super::output::replace_atomically(&p.path, new_text.as_bytes())
         .with_context(|| format!("writing the fixed {name}"))?;
     Ok(crate::render::findings::unified_diff(
         &name, &p.text, &new_text,

@@ -215,7 +215,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 super::term::width(),
             )
             .map_err(render_io),
-            None => render_oci(&mut out, &plan, &collected.sources, &loaded.issues),
+            None => {
+                render_oci(&mut out, &plan, &collected.sources, &loaded.issues).map_err(render_io)
+            }
         }
         .and_then(|()| out.flush());
         super::tolerate_broken_pipe(written).context("writing the output")?;

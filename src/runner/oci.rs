@@ -23,7 +23,8 @@
 use super::init::{Exit, Init};
 use crate::cgroupfs::cleanup::{owner_alive, parse_run_id, remove_tree};
 use crate::cgroupfs::detect::Layout;
-use crate::cgroupfs::{v1, v2, CgroupIo, CgroupName, CpuLimits, Group, ReadBack, Version};
+use crate::cgroupfs::{v1, v2, CgroupIo, CgroupName, CpuLimits, Group, ReadBack};
+use crate::cpu::CgroupVersion as Version;
 use crate::profile::{Runtime, RuntimeFamily};
 use crate::translate::oci::{parse_version, preset_for, LinuxCpu, RuntimeVersion};
 use serde_json::json;

@@ -6,9 +6,9 @@
 
 mod architecture;
 mod check;
-mod ecosystem;
 mod ci;
 mod cluster;
+mod ecosystem;
 mod fidelity;
 mod hardening;
 mod report;

@@ -139,7 +139,10 @@ fn finding(
     let label = escape(f.label.as_deref().unwrap_or_default()).into_owned();
     let file = escape(&r.file).into_owned();
     let message = escape(&f.message).into_owned();
-    let subject = f.subject.as_ref().map(|s| escape(&s.to_string()).into_owned());
+    let subject = f
+        .subject
+        .as_ref()
+        .map(|s| escape(&s.to_string()).into_owned());
     let notes: Vec<String> = f.notes.iter().map(|n| escape(n).into_owned()).collect();
     let help = f.help.as_deref().map(|h| escape(h).into_owned());
     let fix_title = f.fix.as_ref().map(|x| escape(&x.title).into_owned());
