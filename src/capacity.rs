@@ -406,16 +406,18 @@ fn workload_row(p: &PodPlan, replicas: u32, replicas_from: String) -> WorkloadRo
 
 /// Cluster-wide totals over the namespaces and the node shapes.
 fn totals(r: &CapacityReport, nodes: &[NodeShape]) -> Totals {
-    let mut t = Totals::default();
-    t.workloads = r.workloads.len() as u32;
-    t.pods = r.namespaces.iter().map(|n| n.pods).sum();
-    t.request_millicores = r.namespaces.iter().map(|n| n.request_millicores).sum();
-    t.limit_millicores = r.namespaces.iter().map(|n| n.limit_millicores).sum();
-    t.unlimited_pods = r.namespaces.iter().map(|n| n.unlimited_pods).sum();
-    t.allocatable_millicores = nodes
-        .iter()
-        .map(|n| n.allocatable_millicores * i64::from(n.count))
-        .sum();
+    let mut t = Totals {
+        workloads: r.workloads.len() as u32,
+        pods: r.namespaces.iter().map(|n| n.pods).sum(),
+        request_millicores: r.namespaces.iter().map(|n| n.request_millicores).sum(),
+        limit_millicores: r.namespaces.iter().map(|n| n.limit_millicores).sum(),
+        unlimited_pods: r.namespaces.iter().map(|n| n.unlimited_pods).sum(),
+        allocatable_millicores: nodes
+            .iter()
+            .map(|n| n.allocatable_millicores * i64::from(n.count))
+            .sum(),
+        ..Totals::default()
+    };
     let limited = t.unlimited_pods < t.pods;
     t.overcommit_limits_over_requests = limited
         .then(|| ratio(t.limit_millicores, t.request_millicores))

@@ -28,6 +28,10 @@ pub use super::run::Output;
 
 /// Arguments of `kcpu collect`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kubectl logs -l kcpu.dev/run=<id> --prefix | kcpu collect --compare app.yaml
+  kcpu collect probe-lines.txt --compare app.yaml --output json
+  kcpu collect --prometheus throttling.json --compare app.yaml")]
 pub struct Args {
     /// Files of probe lines (`-` = standard input; the default when no --prometheus is given).
     pub inputs: Vec<String>,

@@ -29,6 +29,9 @@ use std::sync::Arc;
 
 /// Arguments of `kcpu probe`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kcpu probe --load spin:threads=1 --duration 2s --runs 3
+  kcpu probe --load periodic:threads=2,work=80ms,every=200ms --runs 20 --seed 7")]
 pub struct Args {
     /// Load profile (`--load` grammar of `kcpu run`).
     #[arg(long, required_unless_present = "idle")]

@@ -241,7 +241,7 @@ pub fn predict(cpu: &LinuxCpu, r: Runtime, version: CgroupVersion) -> Vec<FileVa
         }
         CgroupVersion::V2 => {
             out.push(fv("cpu.weight", v.weight.value, v.weight.kernel_default));
-            out.push(fv("cpu.max", &v.max.value, v.max.kernel_default));
+            out.push(fv("cpu.max", v.max.value, v.max.kernel_default));
             out.push(fv("cpu.max.burst", burst.unwrap_or(0), burst.is_none()));
         }
     }
