@@ -412,6 +412,13 @@ pub fn all_mounts() -> Vec<(PathBuf, Version)> {
         .unwrap_or_default()
 }
 
+/// Removes `pdir` (kcpu's parent in one hierarchy) when nothing is left under it; returns it
+/// when it was removed.
+fn remove_parent_if_empty(io: &dyn CgroupIo, pdir: &Path) -> Option<PathBuf> {
+    (io.subdirs(pdir).is_ok_and(|c| c.is_empty()) && io.rmdir(pdir).is_ok())
+        .then(|| pdir.to_path_buf())
+}
+
 /// Removes `<mount>/<parent>/<run>` in every hierarchy (kill, then rmdir bottom-up), and the
 /// parent when it is left empty. For the hierarchies kcpu's own [`crate::cgroupfs::tree`]
 /// does not manage (memory, pids, …), where the runtime created the container's cgroups.
@@ -425,9 +432,7 @@ pub fn remove_run_dirs(io: &dyn CgroupIo, parent: &CgroupName, run: &str) -> Vec
                 removed.extend(r);
             }
         }
-        if io.subdirs(&pdir).is_ok_and(|c| c.is_empty()) && io.rmdir(&pdir).is_ok() {
-            removed.push(pdir);
-        }
+        removed.extend(remove_parent_if_empty(io, &pdir));
     }
     removed
 }
@@ -481,9 +486,8 @@ pub fn sweep_stale(io: &dyn CgroupIo, rt: &OciRuntime, parent: &CgroupName) -> S
                 }
             }
         }
-        if io.subdirs(&pdir).is_ok_and(|c| c.is_empty()) {
-            let _ = io.rmdir(&pdir);
-        }
+        // An empty parent left by an earlier run is removed, and said (`--cleanup` reports it).
+        s.dirs.extend(remove_parent_if_empty(io, &pdir));
     }
     s
 }
@@ -736,9 +740,7 @@ impl Drop for Session<'_> {
             if io.exists(&rdir) {
                 let _ = remove_tree(&io, &rdir, version);
             }
-            if io.subdirs(&pdir).is_ok_and(|c| c.is_empty()) {
-                let _ = io.rmdir(&pdir);
-            }
+            let _ = remove_parent_if_empty(&io, &pdir);
         }
     }
 }
