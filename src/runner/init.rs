@@ -20,7 +20,8 @@ use rustix::process::{kill_process, set_child_subreaper, wait, Pid, Signal, Wait
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command};
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -191,6 +192,43 @@ impl Init {
         let child = cmd.spawn()?;
         lock(&self.inner.state).watched.insert(child.id() as i32);
         Ok(child)
+    }
+
+    /// Runs `cmd` to its end with stdout captured (at most `limit` bytes kept) as a watched
+    /// child. `Command::output` must not be used while an `Init` is active: the reaper thread
+    /// may reap the child first, `output` then fails with ECHILD and its caller sees nothing
+    /// (this made `kcpu run --oci` build a rootfs without its loader under load).
+    pub fn output(
+        &self,
+        cmd: &mut Command,
+        limit: u64,
+        timeout: Duration,
+    ) -> std::io::Result<(Exit, Vec<u8>)> {
+        cmd.stdout(Stdio::piped());
+        let mut child = self.spawn(cmd)?;
+        let mut out = Vec::new();
+        if let Some(s) = child.stdout.take() {
+            let mut s = s.take(limit);
+            s.read_to_end(&mut out)?;
+            // Whatever is past the limit is drained so the child is not blocked on a full pipe.
+            std::io::copy(s.get_mut(), &mut std::io::sink())?;
+        }
+        let pid = child.id();
+        let end = Instant::now() + timeout;
+        loop {
+            self.reap();
+            if let Some(e) = self.exit_of(pid) {
+                return Ok((e, out));
+            }
+            if Instant::now() > end {
+                let _ = child.kill();
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no exit after {} s", timeout.as_secs()),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Watches `pid`, a process this one adopted as subreaper (a container's process once its

@@ -261,8 +261,42 @@ pub struct Rootfs {
 }
 
 impl Rootfs {
-    /// Builds it from `exe` (hard link, else copy) and `ldd exe`.
+    /// Builds it from `exe` (hard link, else copy) and `ldd exe`. Not while an [`Init`] is
+    /// active: use [`Rootfs::under`] then.
     pub fn new(exe: &Path) -> Result<Rootfs, OciError> {
+        let libs = Command::new("ldd")
+            .arg(exe)
+            .stderr(Stdio::null())
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        Rootfs::with_libraries(exe, &libraries_from_ldd(&libs))
+    }
+
+    /// Like [`Rootfs::new`], with `ldd` run as a child of `init` (whose reaper would otherwise
+    /// take ldd's exit from `Command::output`, leaving the rootfs without its loader).
+    pub fn under(init: &Init, exe: &Path) -> Result<Rootfs, OciError> {
+        let mut cmd = Command::new("ldd");
+        cmd.arg(exe).stdin(Stdio::null()).stderr(Stdio::null());
+        let (exit, out) = init
+            .output(&mut cmd, 1 << 20, RUNTIME_TIMEOUT)
+            .map_err(|source| OciError::Spawn {
+                program: "ldd".into(),
+                source,
+            })?;
+        let libs = libraries_from_ldd(&out);
+        if exit != Exit::Code(0) && is_dynamic(exe) {
+            return Err(OciError::Failed {
+                program: "ldd".into(),
+                action: format!("list the libraries of {}", exe.display()),
+                status: format!("{exit:?}"),
+                stderr: String::new(),
+            });
+        }
+        Rootfs::with_libraries(exe, &libs)
+    }
+
+    fn with_libraries(exe: &Path, libs: &[PathBuf]) -> Result<Rootfs, OciError> {
         let dir = tempfile::Builder::new()
             .prefix("kcpu-rootfs-")
             .tempdir()
@@ -273,9 +307,9 @@ impl Rootfs {
             std::fs::create_dir_all(&p).map_err(io_err("mkdir", &p))?;
         }
         place(exe, &root.join("kcpu"))?;
-        for lib in shared_libraries(exe) {
-            let rel = lib.strip_prefix("/").unwrap_or(&lib);
-            place(&lib, &root.join(rel))?;
+        for lib in libs {
+            let rel = lib.strip_prefix("/").unwrap_or(lib);
+            place(lib, &root.join(rel))?;
         }
         Ok(Rootfs { dir })
     }
@@ -300,12 +334,37 @@ fn place(from: &Path, to: &Path) -> Result<(), OciError> {
         .map_err(io_err("copy", from))
 }
 
-/// Absolute library paths `ldd` lists for `exe` (none for a static binary or without ldd).
-fn shared_libraries(exe: &Path) -> Vec<PathBuf> {
-    let Ok(out) = Command::new("ldd").arg(exe).stderr(Stdio::null()).output() else {
-        return Vec::new();
+/// True when `exe` is an ELF file with a program interpreter (`PT_INTERP`): a dynamic
+/// executable, which cannot start in a rootfs without its loader.
+fn is_dynamic(exe: &Path) -> bool {
+    // ELF64 little-endian header: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at 0x38.
+    let Ok(b) = std::fs::read(exe) else {
+        return false;
     };
-    String::from_utf8_lossy(&out.stdout)
+    let u16_at = |o: usize| {
+        b.get(o..o + 2)
+            .map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
+    };
+    let u64_at = |o: usize| {
+        b.get(o..o + 8)
+            .and_then(|s| s.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    if b.get(..5) != Some(b"\x7fELF\x02") {
+        return false;
+    }
+    let (Some(phoff), Some(size), Some(num)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38)) else {
+        return false;
+    };
+    (0..num).any(|i| {
+        let o = phoff as usize + i * size;
+        b.get(o..o + 4) == Some(&3u32.to_le_bytes()[..]) // PT_INTERP
+    })
+}
+
+/// Absolute library paths in `ldd`'s output (none for a static binary or without ldd).
+fn libraries_from_ldd(out: &[u8]) -> Vec<PathBuf> {
+    String::from_utf8_lossy(out)
         .lines()
         .filter_map(|l| {
             let path = match l.split_once("=>") {
@@ -606,7 +665,7 @@ impl<'a> Session<'a> {
         Ok(Session {
             backend,
             init,
-            rootfs: Rootfs::new(worker_exe)?,
+            rootfs: Rootfs::under(init, worker_exe)?,
             parent,
             run_id,
             own_mounts,
@@ -788,4 +847,43 @@ pub fn read_back(
         Err(e) => differs.push(format!("cannot read the values back: {e}")),
     }
     (rb, differs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ldd_output_gives_absolute_paths_only() {
+        let out = b"\tlinux-vdso.so.1 (0x00007ffd)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)\n\t/lib64/ld-linux-x86-64.so.2 (0x00007f)\n\tlibfoo.so => not found\n";
+        assert_eq!(
+            libraries_from_ldd(out),
+            vec![
+                PathBuf::from("/lib/x86_64-linux-gnu/libc.so.6"),
+                PathBuf::from("/lib64/ld-linux-x86-64.so.2")
+            ]
+        );
+        assert!(libraries_from_ldd(b"\tnot a dynamic executable\n").is_empty());
+    }
+
+    #[test]
+    fn an_elf_with_pt_interp_is_dynamic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Minimal ELF64 header with one program header at 0x40.
+        let mut elf = vec![0u8; 0x40 + 0x38];
+        elf[..5].copy_from_slice(b"\x7fELF\x02");
+        elf[0x20..0x28].copy_from_slice(&0x40u64.to_le_bytes());
+        elf[0x36..0x38].copy_from_slice(&0x38u16.to_le_bytes());
+        elf[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes());
+        elf[0x40..0x44].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+        let p = dir.path().join("static");
+        std::fs::write(&p, &elf).expect("write");
+        assert!(!is_dynamic(&p));
+        elf[0x40..0x44].copy_from_slice(&3u32.to_le_bytes()); // PT_INTERP
+        std::fs::write(&p, &elf).expect("write");
+        assert!(is_dynamic(&p));
+        std::fs::write(&p, b"#!/bin/sh\n").expect("write");
+        assert!(!is_dynamic(&p));
+        assert!(!is_dynamic(&dir.path().join("missing")));
+    }
 }
