@@ -2,6 +2,8 @@
 //! through it. Its own test binary, because an active `Init` reaps every child of the process
 //! (other tests' `Command::output` would lose their children's exits).
 
+#![allow(clippy::print_stderr)]
+
 use kcpu::runner::init::{Exit, Init};
 use kcpu::runner::oci::Rootfs;
 use std::process::Command;
