@@ -823,3 +823,56 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The runner's measured window and start-up (issue 11, `fidelity::runner_machine`)
+
+#[test]
+fn until_done_window_stops_counting_periods_at_the_last_completion() {
+    // One 30 ms request at phase 10 ms under quota 50 ms / period 100 ms, 2 s: the timer runs
+    // two more edges after the request (idle mark, then stop); the runner's window ends at the
+    // completion, so it sees the one edge before it at most.
+    let mut m = machine(2, 0);
+    m.accounting = Accounting::Continuous;
+    let l = limits(50, 100, 0);
+    let mut plan = fixed_plan(2_000, 10);
+    let load = "periodic:threads=1,work=30ms,every=5s";
+    let whole = one(l, load, &m, &plan).summary.totals;
+    plan.window = Window::UntilDone;
+    let done = one(l, load, &m, &plan).summary.totals;
+    assert_eq!(whole.nr_periods, 2, "{whole:?}");
+    assert_eq!(done.nr_periods, 0, "{done:?}");
+    // Usage stays the one over the duration.
+    assert!((whole.usage_cores - done.usage_cores).abs() < 1e-9);
+}
+
+#[test]
+fn start_up_draw_throttles_the_second_thread_at_demand_equal_to_quota() {
+    // eq-quota of the fidelity grid: 2 threads × 5 ms every 100 ms, quota 10 ms. With 1 ms per
+    // CPU taken from the first period's pool by the start-up, one thread gets 1 + 5 ms, the other
+    // 1 + 3 ms: exactly one request per period is throttled until the next edge, the other
+    // finishes at once. Without the start-up both silos pull 5 ms: both finish (50 µs overhead
+    // aside) and none waits.
+    let mut m = machine(2, 0);
+    m.accounting = Accounting::Continuous;
+    m.startup = Some(fidelity::RUNNER_STARTUP);
+    let plan = fixed_plan(2_000, 20);
+    let o = one(
+        limits(10, 100, 0),
+        "periodic:threads=2,work=5ms,every=100ms",
+        &m,
+        &plan,
+    );
+    let t = o.summary.totals;
+    assert!(t.throttled_ratio > 0.9, "{t:?}");
+    assert!(t.latency.p50_ms < 6.0, "{t:?}");
+    assert!(t.latency.p99_ms > 70.0, "{t:?}");
+    m.startup = None;
+    let o = one(
+        limits(10, 100, 0),
+        "periodic:threads=2,work=5ms,every=100ms",
+        &m,
+        &plan,
+    );
+    assert_eq!(o.summary.totals.nr_throttled, 0, "{:?}", o.summary.totals);
+}
