@@ -20,6 +20,7 @@
 use super::assume::AssumptionArgs;
 use super::pick::{self, PickArgs};
 use crate::manifest::model::Role;
+use crate::profile::CgroupVersion;
 use crate::render::chart::{render, ChartFormat, SimChart};
 use crate::render::trace::{write_groups_table, write_json, write_summary_table, GroupRow};
 use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
@@ -495,46 +496,72 @@ fn node_from_manifests(args: &Options, m: &pick::Manifests) -> anyhow::Result<Fr
     }
     let owned: Vec<pick::Entry> = entries.iter().map(|e| (*e).clone()).collect();
     let labels = pod_labels(&owned);
-    let mut groups = Vec::new();
-    let mut provenance = Vec::new();
-    let mut idle = Vec::new();
-    let mut capped = Vec::new();
-    let (mut declared, mut defaulted) = (0u32, 0u32);
+    let mut node = NodeGroups::default();
     for (e, label) in entries.iter().zip(&labels) {
+        node.add_workload(args, version, e, label)?;
+    }
+    if node.groups.len() > crate::sim::scenario::MAX_GROUPS {
+        bail!(
+            "node mode would simulate {} groups (more than {}): lower --max-replicas or select with --workload",
+            node.groups.len(),
+            crate::sim::scenario::MAX_GROUPS
+        );
+    }
+    if node.groups.is_empty() {
+        bail!(
+            "no container to simulate: none has a kcpu.dev/load annotation and --default-load is none (idle: {})",
+            node.idle.join(", ")
+        );
+    }
+    let context = node.context(args, version, entries.len());
+    Ok(FromManifests {
+        groups: node.groups,
+        cpus,
+        context,
+        json: Some(ManifestJson {
+            cgroup: version.to_string(),
+            max_replicas: Some(args.max_replicas),
+            groups: node.provenance,
+            idle: node.idle,
+        }),
+        input_errors: false,
+    })
+}
+
+/// Node mode's groups as they are gathered, with where they came from.
+#[derive(Default)]
+struct NodeGroups {
+    groups: Vec<GroupConfig>,
+    provenance: Vec<ManifestGroupJson>,
+    /// Containers without a load (not simulated).
+    idle: Vec<String>,
+    /// Workloads whose replicas `--max-replicas` capped.
+    capped: Vec<String>,
+    /// Groups with a declared load, and with the default load.
+    declared: u32,
+    defaulted: u32,
+}
+
+impl NodeGroups {
+    /// Every long-running container of one workload, `min(replicas, --max-replicas)` times.
+    fn add_workload(
+        &mut self,
+        args: &Options,
+        version: CgroupVersion,
+        e: &pick::Entry,
+        label: &str,
+    ) -> anyhow::Result<()> {
         let replicas = e.replicas.min(args.max_replicas);
         if replicas < e.replicas {
-            capped.push(format!("{label} {}→{replicas}", e.replicas));
+            self.capped
+                .push(format!("{label} {}→{replicas}", e.replicas));
         }
         for c in &e.pod.containers {
             if c.role == Role::Init {
                 continue;
             }
-            let (load, load_from) = match e.declared_load(&c.name) {
-                Some(d) => {
-                    let l = parse_load(&d.text).map_err(|err| {
-                        anyhow::anyhow!("{}: annotation {}: {err}", pick::label(&e.pod), d.key)
-                    })?;
-                    declared += replicas;
-                    (l, format!("annotation {}", d.key))
-                }
-                None => {
-                    let l = match &args.default_load {
-                        DefaultLoad::Request => request_load(c.request_millicores.value)
-                            .map(|l| (l, "request".to_string())),
-                        DefaultLoad::None => None,
-                        DefaultLoad::Profile(p) => Some((p.clone(), "--default-load".to_string())),
-                    };
-                    match l {
-                        Some(x) => {
-                            defaulted += replicas;
-                            x
-                        }
-                        None => {
-                            idle.push(format!("{label}/{}", c.name));
-                            continue;
-                        }
-                    }
-                }
+            let Some((load, load_from)) = self.container_load(args, e, c, label, replicas)? else {
+                continue;
             };
             let (share, v) = c.values.for_version(version);
             let burst = match args.burst {
@@ -555,84 +582,110 @@ fn node_from_manifests(args: &Options, m: &pick::Manifests) -> anyhow::Result<Fr
                 } else {
                     format!("{label}/{}", c.name)
                 };
-                provenance.push(manifest_group(e, r, &name, c, load_from.clone()));
-                groups.push(GroupConfig {
+                self.provenance
+                    .push(manifest_group(e, r, &name, c, load_from.clone()));
+                self.groups.push(GroupConfig {
                     trace: trace.clone(),
                     ..GroupConfig::new(name, limits, load.clone())
                 });
             }
         }
+        Ok(())
     }
-    if groups.len() > crate::sim::scenario::MAX_GROUPS {
-        bail!(
-            "node mode would simulate {} groups (more than {}): lower --max-replicas or select with --workload",
-            groups.len(),
-            crate::sim::scenario::MAX_GROUPS
-        );
+
+    /// A container's load and where it came from: its annotation, else `--default-load`;
+    /// `None` (and counted idle) without either.
+    fn container_load(
+        &mut self,
+        args: &Options,
+        e: &pick::Entry,
+        c: &crate::translate::ContainerPlan,
+        label: &str,
+        replicas: u32,
+    ) -> anyhow::Result<Option<(LoadProfile, String)>> {
+        if let Some(d) = e.declared_load(&c.name) {
+            let l = parse_load(&d.text).map_err(|err| {
+                anyhow::anyhow!("{}: annotation {}: {err}", pick::label(&e.pod), d.key)
+            })?;
+            self.declared += replicas;
+            return Ok(Some((l, format!("annotation {}", d.key))));
+        }
+        let l = match &args.default_load {
+            DefaultLoad::Request => {
+                request_load(c.request_millicores.value).map(|l| (l, "request".to_string()))
+            }
+            DefaultLoad::None => None,
+            DefaultLoad::Profile(p) => Some((p.clone(), "--default-load".to_string())),
+        };
+        match l {
+            Some(x) => {
+                self.defaulted += replicas;
+                Ok(Some(x))
+            }
+            None => {
+                self.idle.push(format!("{label}/{}", c.name));
+                Ok(None)
+            }
+        }
     }
-    if groups.is_empty() {
-        bail!(
-            "no container to simulate: none has a kcpu.dev/load annotation and --default-load is none (idle: {})",
-            idle.join(", ")
-        );
-    }
-    let default_text = match &args.default_load {
-        DefaultLoad::Request => "request (periodic, uses its CPU request every 100ms)".to_string(),
-        DefaultLoad::None => "none".to_string(),
-        DefaultLoad::Profile(p) => p.to_string(),
-    };
-    let weight_files = files_text(groups[0].limits.weight);
-    let mut context = vec![
-        (
-            "manifests".to_string(),
-            format!(
-                "{} workload{} → {} groups, values translated for cgroup {version} ({weight_files}); pod and QoS levels folded into each container's own weight",
-                entries.len(),
-                if entries.len() == 1 { "" } else { "s" },
-                groups.len()
+
+    /// The table's context lines about the manifests, the loads, and what was left out.
+    fn context(
+        &self,
+        args: &Options,
+        version: CgroupVersion,
+        workloads: usize,
+    ) -> Vec<(String, String)> {
+        let default_text = match &args.default_load {
+            DefaultLoad::Request => {
+                "request (periodic, uses its CPU request every 100ms)".to_string()
+            }
+            DefaultLoad::None => "none".to_string(),
+            DefaultLoad::Profile(p) => p.to_string(),
+        };
+        let weight_files = files_text(self.groups[0].limits.weight);
+        let (declared, defaulted) = (self.declared, self.defaulted);
+        let mut context = vec![
+            (
+                "manifests".to_string(),
+                format!(
+                    "{} workload{} → {} groups, values translated for cgroup {version} ({weight_files}); pod and QoS levels folded into each container's own weight",
+                    workloads,
+                    if workloads == 1 { "" } else { "s" },
+                    self.groups.len()
+                ),
             ),
-        ),
-        (
-            "loads".to_string(),
-            format!(
-                "{declared} groups from kcpu.dev/load annotations, {defaulted} from --default-load {default_text}"
+            (
+                "loads".to_string(),
+                format!(
+                    "{declared} groups from kcpu.dev/load annotations, {defaulted} from --default-load {default_text}"
+                ),
             ),
-        ),
-    ];
-    if !idle.is_empty() {
-        context.push(("idle (not simulated)".to_string(), idle.join(", ")));
+        ];
+        if !self.idle.is_empty() {
+            context.push(("idle (not simulated)".to_string(), self.idle.join(", ")));
+        }
+        if !self.capped.is_empty() {
+            context.push((
+                "replicas capped".to_string(),
+                format!(
+                    "--max-replicas {}: {}",
+                    args.max_replicas,
+                    self.capped.join(", ")
+                ),
+            ));
+        }
+        if let Some(b) = args.burst {
+            context.push((
+                "burst".to_string(),
+                format!(
+                    "{} for every group with a quota (at most its quota)",
+                    format_duration(Nanos::from_us(b.0))
+                ),
+            ));
+        }
+        context
     }
-    if !capped.is_empty() {
-        context.push((
-            "replicas capped".to_string(),
-            format!(
-                "--max-replicas {}: {}",
-                args.max_replicas,
-                capped.join(", ")
-            ),
-        ));
-    }
-    if let Some(b) = args.burst {
-        context.push((
-            "burst".to_string(),
-            format!(
-                "{} for every group with a quota (at most its quota)",
-                format_duration(Nanos::from_us(b.0))
-            ),
-        ));
-    }
-    Ok(FromManifests {
-        groups,
-        cpus,
-        context,
-        json: Some(ManifestJson {
-            cgroup: version.to_string(),
-            max_replicas: Some(args.max_replicas),
-            groups: provenance,
-            idle,
-        }),
-        input_errors: false,
-    })
 }
 
 #[derive(Serialize)]
