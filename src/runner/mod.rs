@@ -567,9 +567,11 @@ pub fn measure(
         }
         // 1. Fresh groups with their values.
         let mut groups: Vec<Group> = Vec::new();
+        let mut pod_groups: Vec<Group> = Vec::new();
         for (pi, p) in plan.pods.iter().enumerate() {
             let pg = tree.group(std::slice::from_ref(&names[pi].0))?;
             let rb = pg.apply(&*io, &p.limits)?;
+            pod_groups.push(pg.clone());
             if run == 0 {
                 pod_values.push(PodValues {
                     name: names[pi].0.to_string(),
@@ -677,6 +679,20 @@ pub fn measure(
                         "run {run}: no period edge seen; the phase of this run is unknown"
                     ),
                 });
+            }
+            // The workers' start-up (calibration, thread creation) ran inside their groups and
+            // left runtime in the per-CPU silos (up to `min_cfs_rq_runtime`, 1 ms per CPU, kept
+            // across periods). Writing the values again resets every silo and refills the pool
+            // (core.c `tg_set_cfs_bandwidth`: `runtime_remaining` = 0, 1 since 6.18; cfs.md §1.1),
+            // keeping the period grid, so each run starts as a freshly created container does and
+            // as the simulator starts. With --oci the runtime's values are left alone.
+            if oci_session.is_none() {
+                for (pi, p) in plan.pods.iter().enumerate() {
+                    pod_groups[pi].apply(&*io, &p.limits)?;
+                }
+                for (si, s) in slots.iter().enumerate() {
+                    groups[si].apply(&*io, &plan.pods[s.pod].containers[s.container].limits)?;
+                }
             }
             let phase = phase_list[run as usize];
             let earliest = now_ns() + 20_000_000;
@@ -1075,7 +1091,7 @@ fn run_load(
     for f in files.iter() {
         sfiles.push(f.reopen()?);
     }
-    let sampler = Sampler::start(sfiles, start, opts.interval.0);
+    let sampler = Sampler::start_with_mark(sfiles, start, opts.interval.0, Some(opts.duration.0));
     for w in &mut workers {
         if let Some(stdin) = w.stdin.as_mut() {
             let _ = writeln!(stdin, "start {start}").and_then(|_| stdin.flush());
@@ -1184,7 +1200,7 @@ fn run_command(
     for f in files.iter() {
         sfiles.push(f.reopen()?);
     }
-    let sampler = Sampler::start(sfiles, start, opts.interval.0);
+    let sampler = Sampler::start_with_mark(sfiles, start, opts.interval.0, Some(opts.duration.0));
     let pid = match created {
         Some((sess, c)) => {
             if let Err(e) = sess.start(&c.id) {

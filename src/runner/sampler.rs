@@ -261,7 +261,20 @@ fn to_sample(t_ns: u64, c: &Counters) -> Sample {
 
 impl Sampler {
     /// Starts sampling `groups` at `t0_ns` and then every `interval_ns`.
-    pub fn start(mut groups: Vec<GroupFiles>, t0_ns: u64, interval_ns: u64) -> Sampler {
+    pub fn start(groups: Vec<GroupFiles>, t0_ns: u64, interval_ns: u64) -> Sampler {
+        Sampler::start_with_mark(groups, t0_ns, interval_ns, None)
+    }
+
+    /// Like [`Sampler::start`], plus one sample at `t0 + mark_ns` (the end of the duration, so
+    /// usage over `[0, duration)` is read there instead of interpolated between two samples:
+    /// a throttled group uses its quota at the start of each period, so a straight line between
+    /// two period samples misses up to a whole quota).
+    pub fn start_with_mark(
+        mut groups: Vec<GroupFiles>,
+        t0_ns: u64,
+        interval_ns: u64,
+        mark_ns: Option<u64>,
+    ) -> Sampler {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let stop2 = stop.clone();
         let interval_ns = interval_ns.max(1_000_000);
@@ -273,8 +286,17 @@ impl Sampler {
                 ..Default::default()
             };
             let mut k = 0u64;
+            let mut mark = mark_ns.map(|m| t0_ns + m);
             loop {
-                let due = t0_ns + k * interval_ns;
+                let regular = t0_ns + k * interval_ns;
+                let (due, is_mark) = match mark {
+                    Some(m) if m < regular => (m, true),
+                    Some(m) if m == regular => {
+                        mark = None;
+                        (regular, false)
+                    }
+                    _ => (regular, false),
+                };
                 {
                     let (m, cv) = &*stop2;
                     let mut stopped = m.lock().unwrap_or_else(|e| e.into_inner());
@@ -304,7 +326,11 @@ impl Sampler {
                         Err(_) => out.errors += 1,
                     }
                 }
-                k += 1;
+                if is_mark {
+                    mark = None;
+                } else {
+                    k += 1;
+                }
             }
         });
         Sampler { stop, handle }

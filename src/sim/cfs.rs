@@ -139,6 +139,23 @@ impl Bandwidth {
         }
     }
 
+    /// [`super::Startup`]: every silo holds `silo_ns` (as far as the pool lasts, CPU by CPU),
+    /// taken from the pool when `from_pool` (the start-up ran in the current period), else the
+    /// pool was refilled since.
+    pub fn prefill_silos(&mut self, silo_ns: i64, from_pool: bool) {
+        for s in &mut self.silos {
+            let want = (silo_ns - s.remaining_ns).max(0);
+            let got = if from_pool {
+                let g = want.min(self.pool_ns.max(0));
+                self.pool_ns -= g;
+                g
+            } else {
+                want
+            };
+            s.remaining_ns += got;
+        }
+    }
+
     /// A group whose limit is written while it was unlimited (`tg_set_cfs_bandwidth`, core.c, on
     /// a group created with `runtime = 0` by `init_cfs_bandwidth`): the refill gives
     /// `min(0 + quota, quota + burst) = quota`, the period timer starts at the write, silos hold

@@ -4,7 +4,7 @@
 //!
 //! The replay simulates what was measured: the kernel model of the recorded release and HZ, and
 //! the machine of [`runner_machine`] (what `kcpu run`'s worker does to a group: continuous
-//! accounting, a measured per-request overhead, silos holding 1 ms from its calibration).
+//! accounting, a measured per-request overhead, silos reset by a write of the values).
 //! Poisson arrivals use the runner's seed as given ([`super::RunPlan::arrival_seed`]).
 
 use super::load::{parse_load, LoadProfile, Request};
@@ -23,16 +23,25 @@ use serde::Deserialize;
 /// never throttled) used 0.081 cores, i.e. 4.05 ms per 4 ms request.
 pub const RUNNER_REQUEST_OVERHEAD: Nanos = Nanos(50_000);
 
+/// The runner's start-up before each run's load ([`super::Startup`]): its start message is
+/// written 2 ms before the load (`runner::run_load` reads the baseline counters then) and wakes
+/// every worker thread, which leaves `min_cfs_rq_runtime` (1 ms) in each CPU's silo.
+pub const RUNNER_STARTUP: super::Startup = super::Startup {
+    lead: Nanos(2_000_000),
+    silo: Nanos(super::cfs::MIN_CFS_RQ_RUNTIME_NS as u64),
+};
+
 /// The machine that reproduces a `kcpu run` measurement (`run --compare` and the replay): the
 /// kernel's model plus what the runner's worker does to its group (see [`super::kernel`]): it
 /// reads its CPU clock every ~25 µs, so runtime is charged continuously; each request costs
-/// [`RUNNER_REQUEST_OVERHEAD`] beyond its work; its calibration ran inside the group before the
-/// load, so every silo starts with the 1 ms (`min_cfs_rq_runtime`) a dequeue leaves behind.
+/// [`RUNNER_REQUEST_OVERHEAD`] beyond its work. Its silos start as the kernel leaves them after a
+/// write of the values (the runner writes them again right before each run's load starts, so the
+/// runtime its calibration left in the silos is gone): the kernel model's `initial_silo_ns`.
 pub fn runner_machine(cpus: u32, kernel: KernelModel) -> Machine {
     let mut m = Machine::for_kernel(cpus, kernel);
     m.accounting = Accounting::Continuous;
     m.request_overhead = RUNNER_REQUEST_OVERHEAD;
-    m.initial_silo_ns = super::cfs::MIN_CFS_RQ_RUNTIME_NS;
+    m.startup = Some(RUNNER_STARTUP);
     m
 }
 
@@ -56,6 +65,7 @@ pub fn simulate_measured_runs(
             let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(run as u64));
             plan.phase = Phase::Fixed(Nanos((phase_us * 1_000) % period_ns));
             plan.arrival_seed = Some(seed);
+            plan.window = super::Window::UntilDone;
             simulate_container(name, limits, load, trace.clone(), machine, &plan)
         })
         .collect()

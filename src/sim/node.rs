@@ -152,8 +152,13 @@ pub(crate) struct EngineParams {
     pub balance_ns: u64,
     /// Silo runtime after the configuration write (1 ns since 6.18).
     pub initial_silo_ns: i64,
+    /// (lead, silo): [`super::Startup`].
+    pub startup: Option<(u64, i64)>,
     /// Measured window `[0, duration)`.
     pub duration_ns: u64,
+    /// Read the counters when the last request completes (no spinning thread), not at
+    /// `duration_ns` ([`super::Window::UntilDone`]).
+    pub window_until_done: bool,
     /// Extra simulated time after the window to let started requests finish.
     pub drain_ns: u64,
     /// Timeline sampling interval, if a timeline is wanted.
@@ -317,9 +322,16 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            let bw = s
-                .bandwidth
-                .map(|bp| Bandwidth::new(bp, ncpu, s.grid_offset_ns, p.initial_silo_ns));
+            let bw = s.bandwidth.map(|bp| {
+                let mut b = Bandwidth::new(bp, ncpu, s.grid_offset_ns, p.initial_silo_ns);
+                if let Some((lead, silo)) = p.startup {
+                    // The edge before the load is at grid_offset − period; the start-up ran in
+                    // the same period unless that edge lies within `lead` of the start.
+                    let since_edge = bp.period_ns - s.grid_offset_ns % bp.period_ns;
+                    b.prefill_silos(silo, since_edge >= lead);
+                }
+                b
+            });
             let mark = PeriodMark {
                 start_ns: 0,
                 usage_ns: 0,
@@ -440,6 +452,12 @@ impl Engine {
         let mut last_t = u64::MAX;
         let mut same = 0u64;
         let mut stop_at = cap;
+        let until_done = self.p.window_until_done && !self.threads.iter().any(|t| t.spin);
+        let mut counted = false;
+        if until_done && self.outstanding == 0 {
+            self.snapshot_end(0);
+            (snapped, counted) = (true, true);
+        }
         while let Some(Reverse(EventKey {
             time: t,
             kind,
@@ -487,9 +505,18 @@ impl Engine {
                 EventKind::Balance => self.on_balance(t),
                 EventKind::Edge | EventKind::Slack | EventKind::Cpu => {} // stale generation
             }
+            if until_done && !counted && self.outstanding == 0 {
+                // The worker exits with its last request: the runner reads the counters now
+                // (usage stays the one over [0, duration), as `run --compare` compares it).
+                self.count_until(&mut snapped, t);
+                counted = true;
+            }
         }
         if !snapped {
             self.snapshot_end(end);
+        }
+        if until_done && !counted {
+            self.count_until(&mut snapped, stop_at);
         }
         Ok(self.results(stop_at))
     }
@@ -1191,6 +1218,22 @@ impl Engine {
         let next = now + bw.params.period_ns;
         if next <= self.p.duration_ns {
             self.push(next, EventKind::Grid, g as u32, 0);
+        }
+    }
+
+    /// [`super::Window::UntilDone`]: the counters as of `t` (the last completion). Before the
+    /// end of the duration this is the whole snapshot; after it only the counters change.
+    fn count_until(&mut self, snapped: &mut bool, t: u64) {
+        if !*snapped {
+            self.snapshot_end(t);
+            *snapped = true;
+            return;
+        }
+        for g in 0..self.groups.len() {
+            let stat = self.stat(g);
+            if let Some(end) = self.groups[g].at_end.as_mut() {
+                end.0 = stat;
+            }
         }
     }
 
