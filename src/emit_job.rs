@@ -222,36 +222,10 @@ pub fn emit(pod: &Value, t: &Target, s: &JobSettings) -> Result<Vec<Value>, Emit
     }
     let name = dns_label(&["kcpu", &s.run_id, &t.name, &t.container], 52);
     let trace_cm = s.trace.as_ref().map(|_| dns_label(&[&name, "trace"], 63));
-    let probe_args = vec![
-        "probe".to_string(),
-        "--load".into(),
-        s.load.clone(),
-        "--duration".into(),
-        format!("{}s", s.duration_s),
-        "--seed".into(),
-        s.seed.to_string(),
-        "--run-id".into(),
-        s.run_id.clone(),
-        "--workload".into(),
-        format!("{}/{}/{}", t.kind, t.namespace, t.name),
-        "--container".into(),
-        t.container.clone(),
-    ];
+    let probe_args = probe_args(t, s);
     let build = |c: &Value, role_args: Vec<String>| -> Value {
         if is_target(c) {
-            let mut pc = container(c, &s.image, probe_args.clone());
-            let env = json!([
-                field_env("KCPU_NODE_NAME", "spec.nodeName"),
-                field_env("KCPU_POD_NAME", "metadata.name"),
-                field_env("KCPU_POD_NAMESPACE", "metadata.namespace"),
-                field_env("KCPU_POD_UID", "metadata.uid"),
-            ]);
-            pc["env"] = env;
-            if trace_cm.is_some() {
-                pc["volumeMounts"] =
-                    json!([{"name": "kcpu-trace", "mountPath": TRACE_DIR, "readOnly": true}]);
-            }
-            pc
+            probe_container(c, &s.image, probe_args.clone(), trace_cm.is_some())
         } else {
             container(c, &s.image, role_args)
         }
@@ -267,8 +241,90 @@ pub fn emit(pod: &Value, t: &Target, s: &JobSettings) -> Result<Vec<Value>, Emit
             build(c, idle_args(if sidecar { None } else { Some(0) }))
         })
         .collect();
-
     let labels = labels(s, t);
+    let spec = job_pod_spec(pod, s, init, app, trace_cm.as_deref());
+    let mut metadata = json!({
+        "name": name,
+        "labels": labels,
+        "annotations": {
+            "kcpu.dev/source": workload,
+            "kcpu.dev/load": s.load,
+        },
+    });
+    if !t.namespace.is_empty() {
+        metadata["namespace"] = json!(t.namespace);
+    }
+    let job = json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata,
+        "spec": {
+            "completionMode": "Indexed",
+            "completions": s.runs,
+            "parallelism": s.parallelism.min(s.runs).max(1),
+            "backoffLimit": 0,
+            "ttlSecondsAfterFinished": s.ttl_seconds,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": Value::Object(spec),
+            },
+        },
+    });
+    let mut out = Vec::new();
+    if let (Some(cm), Some((file, text))) = (&trace_cm, &s.trace) {
+        out.push(trace_config_map(cm, file, text, &labels, t)?);
+    }
+    out.push(job);
+    Ok(out)
+}
+
+/// `kcpu probe`'s arguments for the target container.
+fn probe_args(t: &Target, s: &JobSettings) -> Vec<String> {
+    vec![
+        "probe".to_string(),
+        "--load".into(),
+        s.load.clone(),
+        "--duration".into(),
+        format!("{}s", s.duration_s),
+        "--seed".into(),
+        s.seed.to_string(),
+        "--run-id".into(),
+        s.run_id.clone(),
+        "--workload".into(),
+        format!("{}/{}/{}", t.kind, t.namespace, t.name),
+        "--container".into(),
+        t.container.clone(),
+    ]
+}
+
+/// The target container running `kcpu probe`, with the downward-API facts it records and the
+/// trace mounted when one is shipped.
+fn probe_container(c: &Value, image: &str, args: Vec<String>, trace: bool) -> Value {
+    let mut pc = container(c, image, args);
+    let env = json!([
+        field_env("KCPU_NODE_NAME", "spec.nodeName"),
+        field_env("KCPU_POD_NAME", "metadata.name"),
+        field_env("KCPU_POD_NAMESPACE", "metadata.namespace"),
+        field_env("KCPU_POD_UID", "metadata.uid"),
+    ]);
+    pc["env"] = env;
+    if trace {
+        pc["volumeMounts"] =
+            json!([{"name": "kcpu-trace", "mountPath": TRACE_DIR, "readOnly": true}]);
+    }
+    pc
+}
+
+/// The Job's pod spec: hardened, the workload's scheduling fields (runtime class, pod
+/// resources, tolerations, affinity, node selector plus `--node-selector`), spread over nodes
+/// when no selector is given, and the containers.
+fn job_pod_spec(
+    pod: &Value,
+    s: &JobSettings,
+    init: Vec<Value>,
+    app: Vec<Value>,
+    trace_cm: Option<&str>,
+) -> Map<String, Value> {
     let mut spec = Map::new();
     spec.insert("restartPolicy".into(), json!("Never"));
     spec.insert("automountServiceAccountToken".into(), json!(false));
@@ -306,58 +362,36 @@ pub fn emit(pod: &Value, t: &Target, s: &JobSettings) -> Result<Vec<Value>, Emit
         spec.insert("initContainers".into(), json!(init));
     }
     spec.insert("containers".into(), json!(app));
-    if let Some(cm) = &trace_cm {
+    if let Some(cm) = trace_cm {
         spec.insert(
             "volumes".into(),
             json!([{"name": "kcpu-trace", "configMap": {"name": cm}}]),
         );
     }
+    spec
+}
 
-    let mut metadata = json!({
-        "name": name,
-        "labels": labels,
-        "annotations": {
-            "kcpu.dev/source": workload,
-            "kcpu.dev/load": s.load,
-        },
-    });
+/// The ConfigMap that ships a trace file to the probe.
+fn trace_config_map(
+    cm: &str,
+    file: &str,
+    text: &str,
+    labels: &Value,
+    t: &Target,
+) -> Result<Value, EmitError> {
+    if text.len() > MAX_TRACE_BYTES {
+        return Err(EmitError::TraceTooLarge(text.len()));
+    }
+    let mut meta = json!({"name": cm, "labels": labels});
     if !t.namespace.is_empty() {
-        metadata["namespace"] = json!(t.namespace);
+        meta["namespace"] = json!(t.namespace);
     }
-    let job = json!({
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": metadata,
-        "spec": {
-            "completionMode": "Indexed",
-            "completions": s.runs,
-            "parallelism": s.parallelism.min(s.runs).max(1),
-            "backoffLimit": 0,
-            "ttlSecondsAfterFinished": s.ttl_seconds,
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": Value::Object(spec),
-            },
-        },
-    });
-    let mut out = Vec::new();
-    if let (Some(cm), Some((file, text))) = (&trace_cm, &s.trace) {
-        if text.len() > MAX_TRACE_BYTES {
-            return Err(EmitError::TraceTooLarge(text.len()));
-        }
-        let mut meta = json!({"name": cm, "labels": labels});
-        if !t.namespace.is_empty() {
-            meta["namespace"] = json!(t.namespace);
-        }
-        out.push(json!({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": meta,
-            "data": {file.as_str(): text},
-        }));
-    }
-    out.push(job);
-    Ok(out)
+    Ok(json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta,
+        "data": {file: text},
+    }))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod finding;
 pub mod input;
 pub mod lint;
 pub mod manifest;
+pub mod predict;
 pub mod probe;
 pub mod profile;
 pub mod quantity;

@@ -155,19 +155,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: no input given; pass files, directories, or `-` to read standard input\n\nUsage: kcpu check [OPTIONS] [PATHS]...");
         return Ok(exit::code(exit::INPUT_ERROR));
     }
-    let loaded = if args.no_policy {
-        Ok(None)
-    } else {
-        super::policy::load(args.policy.as_deref(), &args.paths)
-    };
-    let (policy, policy_path) = match loaded.map(|p| match p {
-        Some((policy, shown)) => (policy, Some(shown)),
-        None => (Policy::default(), None),
-    }) {
-        Ok(p) => p,
+    match settings(&args) {
+        Ok(s) => execute(&args, s),
         Err(msg) => {
             eprintln!("error: {msg}");
-            return Ok(exit::code(exit::INPUT_ERROR));
+            Ok(exit::code(exit::INPUT_ERROR))
+        }
+    }
+}
+
+/// The flags and the policy file, read.
+struct Settings {
+    policy: Policy,
+    /// The policy file, as shown.
+    policy_path: Option<String>,
+    /// The lowest severity that fails the run (`None`: never).
+    fail_on: Option<Severity>,
+    /// Whether styles reach standard output.
+    choice: anstream::ColorChoice,
+}
+
+/// The settings, or the policy file's error message.
+fn settings(args: &Args) -> Result<Settings, String> {
+    let (policy, policy_path) = if args.no_policy {
+        (Policy::default(), None)
+    } else {
+        match super::policy::load(args.policy.as_deref(), &args.paths)? {
+            Some((policy, shown)) => (policy, Some(shown)),
+            None => (Policy::default(), None),
         }
     };
     let fail_on = match args.fail_on {
@@ -177,8 +192,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(FailOn::Never) => None,
         None => Some(policy.fail_on.unwrap_or(Severity::Error)),
     };
-    let (mut sources, mut report) = check(&args.paths, &policy);
-    let to_file = args.output.is_some();
     // The renderer styles the text format; `anstream` decides whether the styles reach the
     // terminal (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, a terminal or not) and strips them otherwise.
     let choice = match args.color {
@@ -186,52 +199,98 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ColorArg::Never => anstream::ColorChoice::Never,
         ColorArg::Auto => anstream::ColorChoice::Auto,
     };
-    let color = !to_file && choice != anstream::ColorChoice::Never;
+    Ok(Settings {
+        policy,
+        policy_path,
+        fail_on,
+        choice,
+    })
+}
+
+fn execute(args: &Args, s: Settings) -> anyhow::Result<ExitCode> {
+    let (mut sources, mut report) = check(&args.paths, &s.policy);
+    let to_file = args.output.is_some();
+    let color = !to_file && s.choice != anstream::ColorChoice::Never;
     let mut fixed_note = None;
     if args.fix {
         let outcome = apply_fixes(&sources, &report)?;
-        if !outcome.diff.is_empty() {
-            // The diff goes to stdout for text, to stderr for machine-readable formats.
-            if args.format == FormatArg::Text && !to_file {
-                let mut out = std::io::stdout().lock();
-                super::tolerate_broken_pipe(writeln!(out, "{}", outcome.diff))?;
-            } else {
-                eprintln!("{}", outcome.diff);
-            }
-        }
-        for note in &outcome.notes {
-            eprintln!("note: {note}");
-        }
+        fixed_note = report_fixes(args, &outcome)?;
         if outcome.files > 0 {
-            fixed_note = Some(format!(
-                "Fixed {} in {}.",
-                render::plural(outcome.edits, "value"),
-                render::plural(outcome.files, "file")
-            ));
             // Re-check so every position and count reflects the files as they are now.
-            (sources, report) = check(&args.paths, &policy);
+            (sources, report) = check(&args.paths, &s.policy);
         }
     }
     let opts = RenderOptions {
         color,
-        fail_on: fail_on.unwrap_or(Severity::Error),
-        policy: policy_path,
+        fail_on: s.fail_on.unwrap_or(Severity::Error),
+        policy: s.policy_path,
         version: env!("CARGO_PKG_VERSION").to_string(),
         fix_mode: args.fix,
     };
-    let format = format_of(args.format);
+    write_reports(args, &report, &sources, &opts, s.choice)?;
+    if let Some(n) = fixed_note {
+        say(args, &n)?;
+    }
+    let code = if report.has_input_errors() {
+        exit::INPUT_ERROR
+    } else if s.fail_on.is_some_and(|t| report.fails(t)) {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    };
+    Ok(exit::code(code))
+}
+
+/// A line for the user beside the report: on standard output with the text format there,
+/// else on standard error (so machine-readable output stays parseable).
+fn say(args: &Args, text: &str) -> anyhow::Result<()> {
+    if args.format == FormatArg::Text && args.output.is_none() {
+        let mut out = std::io::stdout().lock();
+        super::tolerate_broken_pipe(writeln!(out, "{text}"))?;
+    } else {
+        eprintln!("{text}");
+    }
+    Ok(())
+}
+
+/// Prints the fixes' diff and notes; returns the "Fixed N values in M files." line, printed
+/// after the report, when a file changed.
+fn report_fixes(args: &Args, outcome: &FixOutcome) -> anyhow::Result<Option<String>> {
+    if !outcome.diff.is_empty() {
+        say(args, &outcome.diff)?;
+    }
+    for note in &outcome.notes {
+        eprintln!("note: {note}");
+    }
+    Ok((outcome.files > 0).then(|| {
+        format!(
+            "Fixed {} in {}.",
+            render::plural(outcome.edits, "value"),
+            render::plural(outcome.files, "file")
+        )
+    }))
+}
+
+/// Writes the `--report` files, then the report itself to `--output` or standard output.
+fn write_reports(
+    args: &Args,
+    report: &CheckReport,
+    sources: &SourceSet,
+    opts: &RenderOptions,
+    choice: anstream::ColorChoice,
+) -> anyhow::Result<()> {
     for (f, path) in &args.reports {
         let mut buf = Vec::new();
         let opts = RenderOptions {
             color: false,
             ..opts.clone()
         };
-        render::render(format_of(*f), &report, &sources, &opts, &mut buf)?;
+        render::render(format_of(*f), report, sources, &opts, &mut buf)?;
         std::fs::write(path, &buf)
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }
     let mut buf = Vec::new();
-    render::render(format, &report, &sources, &opts, &mut buf)?;
+    render::render(format_of(args.format), report, sources, opts, &mut buf)?;
     match &args.output {
         Some(path) => super::output::write_new(path, &buf)
             .with_context(|| format!("writing the report to {}", path.display()))?,
@@ -240,22 +299,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             super::tolerate_broken_pipe(out.write_all(&buf).and_then(|()| out.flush()))?;
         }
     }
-    if let Some(n) = fixed_note {
-        if args.format == FormatArg::Text && !to_file {
-            let mut out = std::io::stdout().lock();
-            super::tolerate_broken_pipe(writeln!(out, "{n}"))?;
-        } else {
-            eprintln!("{n}");
-        }
-    }
-    let code = if report.has_input_errors() {
-        exit::INPUT_ERROR
-    } else if fail_on.is_some_and(|t| report.fails(t)) {
-        exit::FINDINGS
-    } else {
-        exit::OK
-    };
-    Ok(exit::code(code))
+    Ok(())
 }
 
 fn check(paths: &[String], policy: &Policy) -> (SourceSet, CheckReport) {

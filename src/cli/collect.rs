@@ -222,35 +222,16 @@ fn limits_text(l: &Limits) -> String {
     format!("quota {q}/{} µs, {w}", l.period.0)
 }
 
-/// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut inputs = args.inputs.clone();
-    if inputs.is_empty() && args.prometheus.is_empty() {
-        inputs.push("-".into());
-    }
-    let mut probes = ProbeInput::default();
-    for name in &inputs {
-        let text = read_input(name)?;
-        let shown = if name == "-" { "<stdin>" } else { name };
-        collect::parse_probe_lines(shown, &text, &mut probes);
-    }
-    for e in &probes.errors {
-        eprintln!("error: {}", e.escape_debug());
-    }
-    let manifests = if args.compare.is_empty() {
-        None
-    } else {
-        Some(pick::load(&args.compare, &args.assume)?)
-    };
-
-    // 1. cgroup files against the prediction.
+/// The cgroup files of each probe run against the translation of its `--compare` manifest;
+/// `true` when some file differs.
+fn probe_checks(probes: &ProbeInput, manifests: Option<&Manifests>) -> (Vec<ProbeCheck>, bool) {
     let mut checks = Vec::new();
     let mut mismatch = false;
     for (at, r) in &probes.records {
         let (Some(w), Some(c)) = (&r.workload, &r.container) else {
             continue;
         };
-        let Some(m) = &manifests else { break };
+        let Some(m) = manifests else { break };
         let mut parts = w.splitn(3, '/');
         let (kind, ns, name) = (
             parts.next().unwrap_or(""),
@@ -278,9 +259,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     }
 
-    // 2. Measured vs simulated per group.
-    let mut groups: BTreeMap<(String, String, String, String, String), Vec<&ProbeRecord>> =
-        BTreeMap::new();
+    (checks, mismatch)
+}
+
+/// Probe runs grouped by workload, container, node type, limits and load.
+type Groups<'a> = BTreeMap<(String, String, String, String, String), Vec<&'a ProbeRecord>>;
+
+/// Measured vs simulated throttling per group of probe runs.
+fn group_rows(probes: &ProbeInput, trace: Option<&PathBuf>) -> Vec<GroupRow> {
+    let mut groups: Groups<'_> = BTreeMap::new();
     for (_, r) in &probes.records {
         let lim = recorded_limits(r)
             .map(|l| limits_text(&l))
@@ -296,71 +283,86 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .or_default()
             .push(r);
     }
-    let mut rows = Vec::new();
-    for ((workload, container, node_type, limits, load), rs) in groups {
-        let periods: u64 = rs.iter().map(|r| r.measured.nr_periods).sum();
-        let throttled: u64 = rs.iter().map(|r| r.measured.nr_throttled).sum();
-        let measured_p99 =
-            rs.iter().map(|r| r.measured.latency_ms[2]).sum::<f64>() / rs.len() as f64;
-        let first = rs[0];
-        let mut assumptions = Vec::new();
-        let hz = first.node.hz.unwrap_or_else(|| {
-            assumptions.push(format!(
-                "HZ {} assumed (the node's CONFIG_HZ was not readable)",
-                super::simulate::FALLBACK_HZ
-            ));
-            super::simulate::FALLBACK_HZ
-        });
-        let sim = match (recorded_limits(first), parse_load(&first.load)) {
-            (Some(l), Ok(load)) => simulate(
-                l,
-                &load,
-                args.trace.as_ref(),
-                first.node.cpus_allowed,
-                hz,
-                Nanos((first.duration_s * 1e9) as u64),
-                rs.len() as u32,
-                first.seed,
-            )
-            .map_err(|e| format!("{e:#}")),
-            (None, _) => Err("the recorded cgroup files are incomplete".to_string()),
-            (_, Err(e)) => Err(e.to_string()),
-        };
-        let (st, sp) = match sim {
-            Ok((t, p)) => (Some(t), Some(p)),
-            Err(e) => {
-                assumptions.push(format!("no simulation: {e}"));
-                (None, None)
-            }
-        };
-        rows.push(GroupRow {
-            workload,
-            container,
-            node_type,
-            limits,
-            load,
-            runs: rs.len(),
-            measured_throttled_ratio: (periods > 0).then(|| throttled as f64 / periods as f64),
-            measured_p99_ms: measured_p99,
-            simulated_throttled_ratio: st,
-            simulated_p99_ms: sp,
-            assumptions,
-        });
-    }
+    groups
+        .into_iter()
+        .map(|((workload, container, node_type, limits, load), rs)| {
+            group_row(workload, container, node_type, limits, load, &rs, trace)
+        })
+        .collect()
+}
 
-    // 3. Production beside prediction.
+/// One group of probe runs: measured totals, and the simulation at the recorded parameters.
+fn group_row(
+    workload: String,
+    container: String,
+    node_type: String,
+    limits: String,
+    load: String,
+    rs: &[&ProbeRecord],
+    trace: Option<&PathBuf>,
+) -> GroupRow {
+    let periods: u64 = rs.iter().map(|r| r.measured.nr_periods).sum();
+    let throttled: u64 = rs.iter().map(|r| r.measured.nr_throttled).sum();
+    let measured_p99 = rs.iter().map(|r| r.measured.latency_ms[2]).sum::<f64>() / rs.len() as f64;
+    let first = rs[0];
+    let mut assumptions = Vec::new();
+    let hz = first.node.hz.unwrap_or_else(|| {
+        assumptions.push(format!(
+            "HZ {} assumed (the node's CONFIG_HZ was not readable)",
+            super::simulate::FALLBACK_HZ
+        ));
+        super::simulate::FALLBACK_HZ
+    });
+    let sim = match (recorded_limits(first), parse_load(&first.load)) {
+        (Some(l), Ok(load)) => simulate(
+            l,
+            &load,
+            trace,
+            first.node.cpus_allowed,
+            hz,
+            Nanos((first.duration_s * 1e9) as u64),
+            rs.len() as u32,
+            first.seed,
+        )
+        .map_err(|e| format!("{e:#}")),
+        (None, _) => Err("the recorded cgroup files are incomplete".to_string()),
+        (_, Err(e)) => Err(e.to_string()),
+    };
+    let (st, sp) = match sim {
+        Ok((t, p)) => (Some(t), Some(p)),
+        Err(e) => {
+            assumptions.push(format!("no simulation: {e}"));
+            (None, None)
+        }
+    };
+    GroupRow {
+        workload,
+        container,
+        node_type,
+        limits,
+        load,
+        runs: rs.len(),
+        measured_throttled_ratio: (periods > 0).then(|| throttled as f64 / periods as f64),
+        measured_p99_ms: measured_p99,
+        simulated_throttled_ratio: st,
+        simulated_p99_ms: sp,
+        assumptions,
+    }
+}
+
+/// Production throttling (Prometheus exports) beside the prediction of the matching
+/// `--compare` workload.
+fn production_rows(args: &Args, manifests: Option<&Manifests>) -> anyhow::Result<Vec<ProdRow>> {
     let mut prod = BTreeMap::new();
     for p in &args.prometheus {
         let text =
             std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
         collect::parse_prometheus(&text, &mut prod).with_context(|| format!("{}", p.display()))?;
     }
-    let version = manifests
-        .as_ref()
-        .map_or(CgroupVersion::V2, |m| m.assumptions.cgroup);
+    let version = manifests.map_or(CgroupVersion::V2, |m| m.assumptions.cgroup);
     let mut production = Vec::new();
     for p in prod.into_values() {
-        let matched = manifests.as_ref().and_then(|m| {
+        let matched = manifests.and_then(|m| {
             m.entries.iter().find_map(|e| {
                 (e.pod.namespace == p.namespace
                     && collect::pod_of(&e.pod.kind, &e.pod.name, &p.pod))
@@ -374,59 +376,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .flatten()
             })
         });
-        let (workload, predicted, prediction) = match matched {
-            None => (None, None, "no workload in --compare matches".to_string()),
-            Some((e, c)) => {
-                let label = pick::label(&e.pod);
-                match e.declared_load(&c.name) {
-                    None => (
-                        Some(label),
-                        None,
-                        format!(
-                            "no prediction: no {}{} annotation",
-                            pick::LOAD_ANNOTATION_PREFIX,
-                            c.name
-                        ),
-                    ),
-                    Some(d) => {
-                        let (share, max) = c.values.for_version(version);
-                        let limits = Limits {
-                            quota: max.quota,
-                            period: max.period,
-                            burst: Usec(0),
-                            weight: share,
-                        };
-                        match parse_load(&d.text)
-                            .map_err(anyhow::Error::from)
-                            .and_then(|l| {
-                                simulate(
-                                    limits,
-                                    &l,
-                                    args.trace.as_ref(),
-                                    args.node_cpus,
-                                    super::simulate::FALLBACK_HZ,
-                                    args.duration,
-                                    5,
-                                    1,
-                                )
-                            }) {
-                            Ok((t, _)) => (
-                                Some(label),
-                                Some(t),
-                                format!(
-                                    "simulated {} ({}) on {} CPUs, HZ {} (assumed)",
-                                    d.text,
-                                    d.key,
-                                    args.node_cpus,
-                                    super::simulate::FALLBACK_HZ
-                                ),
-                            ),
-                            Err(e) => (Some(label), None, format!("no prediction: {e:#}")),
-                        }
-                    }
-                }
-            }
-        };
+        let (workload, predicted, prediction) = prediction(args, version, matched);
         production.push(ProdRow {
             throttled_ratio: p.throttled_ratio(),
             usage_cores: p.usage_cores(),
@@ -437,6 +387,95 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     }
 
+    Ok(production)
+}
+
+/// The prediction for one production container: its workload's label, the simulated throttled
+/// ratio, and how it was obtained (or why there is none).
+fn prediction(
+    args: &Args,
+    version: CgroupVersion,
+    matched: Option<(&pick::Entry, &crate::translate::ContainerPlan)>,
+) -> (Option<String>, Option<f64>, String) {
+    match matched {
+        None => (None, None, "no workload in --compare matches".to_string()),
+        Some((e, c)) => {
+            let label = pick::label(&e.pod);
+            match e.declared_load(&c.name) {
+                None => (
+                    Some(label),
+                    None,
+                    format!(
+                        "no prediction: no {}{} annotation",
+                        pick::LOAD_ANNOTATION_PREFIX,
+                        c.name
+                    ),
+                ),
+                Some(d) => {
+                    let (share, max) = c.values.for_version(version);
+                    let limits = Limits {
+                        quota: max.quota,
+                        period: max.period,
+                        burst: Usec(0),
+                        weight: share,
+                    };
+                    match parse_load(&d.text)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|l| {
+                            simulate(
+                                limits,
+                                &l,
+                                args.trace.as_ref(),
+                                args.node_cpus,
+                                super::simulate::FALLBACK_HZ,
+                                args.duration,
+                                5,
+                                1,
+                            )
+                        }) {
+                        Ok((t, _)) => (
+                            Some(label),
+                            Some(t),
+                            format!(
+                                "simulated {} ({}) on {} CPUs, HZ {} (assumed)",
+                                d.text,
+                                d.key,
+                                args.node_cpus,
+                                super::simulate::FALLBACK_HZ
+                            ),
+                        ),
+                        Err(e) => (Some(label), None, format!("no prediction: {e:#}")),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut inputs = args.inputs.clone();
+    if inputs.is_empty() && args.prometheus.is_empty() {
+        inputs.push("-".into());
+    }
+    let mut probes = ProbeInput::default();
+    for name in &inputs {
+        let text = read_input(name)?;
+        let shown = if name == "-" { "<stdin>" } else { name };
+        collect::parse_probe_lines(shown, &text, &mut probes);
+    }
+    for e in &probes.errors {
+        eprintln!("error: {}", e.escape_debug());
+    }
+    let manifests = if args.compare.is_empty() {
+        None
+    } else {
+        Some(pick::load(&args.compare, &args.assume)?)
+    };
+
+    let (checks, mismatch) = probe_checks(&probes, manifests.as_ref());
+    let rows = group_rows(&probes, args.trace.as_ref());
+    let production = production_rows(&args, manifests.as_ref())?;
     let report = Report {
         probes: probes.records.len(),
         skipped_lines: probes.skipped,
@@ -479,119 +518,138 @@ fn clean(s: &str) -> String {
 }
 
 fn write_tables(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
-    use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
     writeln!(
         out,
         "{} probe run(s) read, {} other line(s) skipped.",
         r.probes, r.skipped_lines
     )?;
     if !r.checks.is_empty() {
-        let mut t = Table::new();
-        t.load_style(UTF8_BORDERS_ONLY);
-        t.set_header(vec![
-            "probe",
-            "workload / container",
-            "file",
-            "predicted",
-            "recorded",
-            "",
-            "rule",
-        ]);
-        for c in &r.checks {
-            if let Some(n) = &c.note {
-                t.add_row(vec![
-                    clean(&c.at),
-                    clean(&c.workload),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    "?".into(),
-                    clean(n),
-                ]);
-            }
-            for f in &c.files {
-                t.add_row(vec![
-                    clean(&c.at),
-                    format!("{} / {}", clean(&c.workload), clean(&c.container)),
-                    f.file.clone(),
-                    f.expected.clone(),
-                    f.actual.as_deref().map_or("(missing)".into(), clean),
-                    if f.agrees() { "ok" } else { "DIFFERS" }.into(),
-                    if f.agrees() {
-                        String::new()
-                    } else {
-                        f.rule.clone()
-                    },
-                ]);
-            }
-        }
-        writeln!(out, "\ncgroup files vs translate\n{t}")?;
+        checks_table(out, r)?;
     }
     if !r.groups.is_empty() {
-        let mut t = Table::new();
-        t.load_style(UTF8_BORDERS_ONLY);
-        t.set_header(vec![
-            "workload / container",
-            "node type",
-            "limits",
-            "load",
-            "runs",
-            "throttled measured",
-            "simulated",
-            "p99 ms measured",
-            "simulated",
-            "notes",
-        ]);
-        for g in &r.groups {
-            t.add_row(vec![
-                format!("{} / {}", clean(&g.workload), clean(&g.container)),
-                clean(&g.node_type),
-                g.limits.clone(),
-                clean(&g.load),
-                g.runs.to_string(),
-                pct(g.measured_throttled_ratio),
-                pct(g.simulated_throttled_ratio),
-                format!("{:.2}", g.measured_p99_ms),
-                g.simulated_p99_ms.map_or("-".into(), |v| format!("{v:.2}")),
-                clean(&g.assumptions.join("; ")),
-            ]);
-        }
-        writeln!(
-            out,
-            "\nthrottling per node type: measured vs simulate at the recorded parameters\n{t}"
-        )?;
+        groups_table(out, r)?;
     }
     if !r.production.is_empty() {
-        let mut t = Table::new();
-        t.load_style(UTF8_BORDERS_ONLY);
-        t.set_header(vec![
-            "namespace/pod",
-            "container",
-            "throttled (production)",
-            "usage cores",
-            "workload",
-            "predicted",
-            "prediction",
-        ]);
-        for p in &r.production {
+        production_table(out, r)?;
+    }
+    Ok(())
+}
+
+/// A table with borders only and this header.
+fn table(header: Vec<&str>) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
+    t.set_header(header);
+    t
+}
+
+/// The cgroup files of each probe run against translate.
+fn checks_table(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
+    let mut t = table(vec![
+        "probe",
+        "workload / container",
+        "file",
+        "predicted",
+        "recorded",
+        "",
+        "rule",
+    ]);
+    for c in &r.checks {
+        if let Some(n) = &c.note {
             t.add_row(vec![
-                format!(
-                    "{}/{}",
-                    clean(&p.production.namespace),
-                    clean(&p.production.pod)
-                ),
-                clean(&p.production.container),
-                pct(p.throttled_ratio),
-                p.usage_cores.map_or("-".into(), |v| format!("{v:.3}")),
-                p.workload.as_deref().map_or("-".into(), clean),
-                pct(p.predicted_throttled_ratio),
-                clean(&p.prediction),
+                clean(&c.at),
+                clean(&c.workload),
+                String::new(),
+                String::new(),
+                String::new(),
+                "?".into(),
+                clean(n),
             ]);
         }
-        writeln!(
-            out,
-            "\nproduction throttling (Prometheus) beside the prediction\n{t}"
-        )?;
+        for f in &c.files {
+            t.add_row(vec![
+                clean(&c.at),
+                format!("{} / {}", clean(&c.workload), clean(&c.container)),
+                f.file.clone(),
+                f.expected.clone(),
+                f.actual.as_deref().map_or("(missing)".into(), clean),
+                if f.agrees() { "ok" } else { "DIFFERS" }.into(),
+                if f.agrees() {
+                    String::new()
+                } else {
+                    f.rule.clone()
+                },
+            ]);
+        }
     }
+    writeln!(out, "\ncgroup files vs translate\n{t}")?;
+    Ok(())
+}
+
+/// Measured vs simulated throttling per node type.
+fn groups_table(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
+    let mut t = table(vec![
+        "workload / container",
+        "node type",
+        "limits",
+        "load",
+        "runs",
+        "throttled measured",
+        "simulated",
+        "p99 ms measured",
+        "simulated",
+        "notes",
+    ]);
+    for g in &r.groups {
+        t.add_row(vec![
+            format!("{} / {}", clean(&g.workload), clean(&g.container)),
+            clean(&g.node_type),
+            g.limits.clone(),
+            clean(&g.load),
+            g.runs.to_string(),
+            pct(g.measured_throttled_ratio),
+            pct(g.simulated_throttled_ratio),
+            format!("{:.2}", g.measured_p99_ms),
+            g.simulated_p99_ms.map_or("-".into(), |v| format!("{v:.2}")),
+            clean(&g.assumptions.join("; ")),
+        ]);
+    }
+    writeln!(
+        out,
+        "\nthrottling per node type: measured vs simulate at the recorded parameters\n{t}"
+    )?;
+    Ok(())
+}
+
+/// Production throttling beside the prediction.
+fn production_table(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
+    let mut t = table(vec![
+        "namespace/pod",
+        "container",
+        "throttled (production)",
+        "usage cores",
+        "workload",
+        "predicted",
+        "prediction",
+    ]);
+    for p in &r.production {
+        t.add_row(vec![
+            format!(
+                "{}/{}",
+                clean(&p.production.namespace),
+                clean(&p.production.pod)
+            ),
+            clean(&p.production.container),
+            pct(p.throttled_ratio),
+            p.usage_cores.map_or("-".into(), |v| format!("{v:.3}")),
+            p.workload.as_deref().map_or("-".into(), clean),
+            pct(p.predicted_throttled_ratio),
+            clean(&p.prediction),
+        ]);
+    }
+    writeln!(
+        out,
+        "\nproduction throttling (Prometheus) beside the prediction\n{t}"
+    )?;
     Ok(())
 }

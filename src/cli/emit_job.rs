@@ -106,20 +106,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             c.name
         ),
     };
-    let (load, trace) = match parse_load(&load_text)? {
-        LoadProfile::Trace { path } => {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading the trace {path}"))?;
-            crate::sim::load::parse_trace_csv(&text)?;
-            let file = std::path::Path::new(&path)
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "trace.csv".into());
-            let file = emit_job::dns_label(&[&file], 63).replace('-', "_");
-            (format!("trace:{TRACE_DIR}/{file}"), Some((file, text)))
-        }
-        _ => (load_text.clone(), None),
-    };
+    let (load, trace) = job_load(&load_text)?;
     let (raw, list_path) = raw_object(
         &args.inputs,
         &entry.pod.kind,
@@ -128,25 +115,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     )?;
     let pod = emit_job::pod_spec(&raw, &list_path)
         .with_context(|| format!("{}: no pod spec", pick::label(&entry.pod)))?;
-    let namespace = {
-        let mut o = &raw;
-        for &i in &list_path {
-            o = &o["items"][i];
-        }
-        o.pointer("/metadata/namespace")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
+    let namespace = namespace_of(&raw, &list_path);
     let runs = args.runs.unwrap_or(1).max(1);
     let duration_s = args.duration.0.div_ceil(1_000_000_000).max(1);
-    let mut node_selector = BTreeMap::new();
-    for kv in &e.node_selector {
-        let Some((k, v)) = kv.split_once('=') else {
-            bail!("--node-selector {kv:?}: expected KEY=VALUE");
-        };
-        node_selector.insert(k.to_string(), v.to_string());
-    }
+    let node_selector = node_selector(&e.node_selector)?;
     let run_id = match &e.run_id {
         Some(id) => {
             let clean = emit_job::dns_label(&[id], 20);
@@ -186,6 +158,70 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         container: c.name.clone(),
     };
     let objects = emit_job::emit(pod, &target, &settings)?;
+    print_objects(
+        &objects,
+        &pick::label(&entry.pod),
+        &target,
+        &load_text,
+        &settings,
+    )?;
+    Ok(exit::code(exit::OK))
+}
+
+/// The load the Job runs: a `trace:` load's CSV is checked and shipped in the Job's ConfigMap
+/// (returned as file name and text), and the load names it under [`TRACE_DIR`].
+fn job_load(load_text: &str) -> anyhow::Result<(String, Option<(String, String)>)> {
+    Ok(match parse_load(load_text)? {
+        LoadProfile::Trace { path } => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the trace {path}"))?;
+            crate::sim::load::parse_trace_csv(&text)?;
+            let file = std::path::Path::new(&path)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "trace.csv".into());
+            let file = emit_job::dns_label(&[&file], 63).replace('-', "_");
+            (format!("trace:{TRACE_DIR}/{file}"), Some((file, text)))
+        }
+        _ => (load_text.to_string(), None),
+    })
+}
+
+/// The namespace of the object at `list_path` (items of nested lists) in `raw`, or "".
+fn namespace_of(raw: &serde_json::Value, list_path: &[usize]) -> String {
+    let mut o = raw;
+    for &i in list_path {
+        o = &o["items"][i];
+    }
+    o.pointer("/metadata/namespace")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// `--node-selector KEY=VALUE`…
+fn node_selector(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut node_selector = BTreeMap::new();
+    for kv in pairs {
+        let Some((k, v)) = kv.split_once('=') else {
+            bail!("--node-selector {kv:?}: expected KEY=VALUE");
+        };
+        node_selector.insert(k.to_string(), v.to_string());
+    }
+    Ok(node_selector)
+}
+
+/// Prints the objects as YAML documents after a header saying how to apply, wait, collect and
+/// clean up.
+fn print_objects(
+    objects: &[serde_json::Value],
+    label: &str,
+    target: &Target,
+    load_text: &str,
+    settings: &JobSettings,
+) -> anyhow::Result<()> {
+    let runs = settings.runs;
+    let duration_s = settings.duration_s;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -193,8 +229,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
          # kubectl apply -f THIS && kubectl wait --for=condition=complete job -l kcpu.dev/run={}\n\
          # kubectl logs -l kcpu.dev/run={} --prefix --tail=-1 | kcpu collect --compare MANIFESTS\n\
          # cleanup: kubectl delete job,configmap -l kcpu.dev/run={}",
-        pick::label(&entry.pod),
-        c.name,
+        label,
+        target.container,
         runs,
         duration_s,
         load_text,
@@ -202,10 +238,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         settings.run_id,
         settings.run_id
     )?;
-    for o in &objects {
+    for o in objects {
         let y = serde_saphyr::to_string(o).context("rendering YAML")?;
         writeln!(out, "---\n{}", y.trim_end())?;
     }
     out.flush()?;
-    Ok(exit::code(exit::OK))
+    Ok(())
 }

@@ -330,6 +330,31 @@ struct Output<'a> {
 
 /// Runs `kcpu recommend`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let s = settings(&a)?;
+    execute(&a, &s)
+}
+
+/// The flags, checked and resolved: the container, its load and the simulated model.
+struct Settings {
+    assumptions: Assumptions,
+    picked: Option<Picked>,
+    /// The load as given, and where it came from.
+    load_text: String,
+    load_from: String,
+    profile: LoadProfile,
+    /// The recorded trace of a `trace:` load.
+    trace: Option<Trace>,
+    /// The load as a trace (recorded or generated), for the mean and percentile figures.
+    as_trace: Trace,
+    threads: u32,
+    cpus: u32,
+    hz: u32,
+    duration: Nanos,
+    /// Candidate periods, µs (the first is the request figures' window).
+    periods_us: Vec<u64>,
+}
+
+fn settings(a: &Args) -> anyhow::Result<Settings> {
     let assumptions = a.assume.to_assumptions()?;
     let picked = match &a.manifest {
         Some(p) => Some(pick_container(p, &a.pick)?),
@@ -340,36 +365,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             None
         }
     };
-    // The load (an annotation's relative trace path is relative to the manifest).
-    let (load_text, load_from) = match (&a.load, &picked) {
-        (Some(l), _) => (l.clone(), "--load".to_string()),
-        (None, Some(p)) => match &p.declared_load {
-            Some((key, v)) => (
-                crate::record::format::resolve_annotation_load(v, &p.path.to_string_lossy()),
-                format!("annotation {key}"),
-            ),
-            None => bail!(
-                "no --load given and {} container {} has no {}{} annotation",
-                p.label,
-                p.container,
-                pick::LOAD_ANNOTATION_PREFIX,
-                p.container
-            ),
-        },
-        (None, None) => bail!("give --load trace:FILE (or a profile), or a MANIFEST --container NAME with a kcpu.dev/load annotation"),
-    };
+    let (load_text, load_from) = load_text(a, picked.as_ref())?;
     let profile = parse_load(&load_text)?;
-    let trace = match &profile {
-        LoadProfile::Trace { path } => {
-            let p = PathBuf::from(path);
-            let t = read_trace_file(&p)?;
-            if t.requests.is_empty() {
-                bail!("trace {} holds no CPU use", p.display());
-            }
-            Some(t)
-        }
-        _ => None,
-    };
+    let trace = read_load_trace(&profile)?;
     let header = trace.as_ref().and_then(|t| t.header.clone());
     let threads = trace.as_ref().map_or(profile.threads(), |t| t.threads);
     let cpus = a
@@ -386,7 +384,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         (None, Some(t)) => Nanos(t.duration_ns().div_ceil(1_000_000) * 1_000_000),
         (None, None) => Nanos::from_ms(10_000),
     };
-    // The load as a trace, for the mean and percentile figures.
     let as_trace = match &trace {
         Some(t) => t.clone(),
         None => Trace {
@@ -395,9 +392,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             threads,
         },
     };
-    let default_period = assumptions.cfs_period;
     let periods_us: Vec<u64> = if a.periods.is_empty() {
-        vec![default_period.0]
+        vec![assumptions.cfs_period.0]
     } else {
         a.periods.iter().map(|p| p.0 / 1_000).collect()
     };
@@ -406,20 +402,80 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             bail!("--periods: {p}us is outside the kernel's 1ms..1s");
         }
     }
-    let window_us = periods_us[0];
-    let (load_cpu_ns, mean_millicores) = match &profile {
-        LoadProfile::Spin { threads } => (duration.0 * *threads as u64, *threads as i64 * 1_000),
+    Ok(Settings {
+        assumptions,
+        picked,
+        load_text,
+        load_from,
+        profile,
+        trace,
+        as_trace,
+        threads,
+        cpus,
+        hz,
+        duration,
+        periods_us,
+    })
+}
+
+/// The load text and where it came from: `--load`, else the picked container's annotation (a
+/// relative trace path is relative to the manifest).
+fn load_text(a: &Args, picked: Option<&Picked>) -> anyhow::Result<(String, String)> {
+    Ok(match (&a.load, picked) {
+        (Some(l), _) => (l.clone(), "--load".to_string()),
+        (None, Some(p)) => match &p.declared_load {
+            Some((key, v)) => (
+                crate::record::format::resolve_annotation_load(v, &p.path.to_string_lossy()),
+                format!("annotation {key}"),
+            ),
+            None => bail!(
+                "no --load given and {} container {} has no {}{} annotation",
+                p.label,
+                p.container,
+                pick::LOAD_ANNOTATION_PREFIX,
+                p.container
+            ),
+        },
+        (None, None) => bail!("give --load trace:FILE (or a profile), or a MANIFEST --container NAME with a kcpu.dev/load annotation"),
+    })
+}
+
+/// The recorded trace of a `trace:` load (it must hold some CPU use).
+fn read_load_trace(profile: &LoadProfile) -> anyhow::Result<Option<Trace>> {
+    let LoadProfile::Trace { path } = profile else {
+        return Ok(None);
+    };
+    let p = PathBuf::from(path);
+    let t = read_trace_file(&p)?;
+    if t.requests.is_empty() {
+        bail!("trace {} holds no CPU use", p.display());
+    }
+    Ok(Some(t))
+}
+
+/// What the load uses: its CPU time, its mean, and its percentile per window.
+struct Usage {
+    load_cpu_ns: u64,
+    mean_millicores: i64,
+    pct_millicores: i64,
+    window_us: u64,
+}
+
+fn usage(a: &Args, s: &Settings) -> anyhow::Result<Usage> {
+    let window_us = s.periods_us[0];
+    let (load_cpu_ns, mean_millicores) = match &s.profile {
+        LoadProfile::Spin { threads } => (s.duration.0 * *threads as u64, *threads as i64 * 1_000),
         _ => {
-            let cpu = as_trace.cpu_ns().min(u64::MAX / 2);
+            let cpu = s.as_trace.cpu_ns().min(u64::MAX / 2);
             (
                 cpu,
-                (cpu as f64 * 1_000.0 / duration.0 as f64).ceil() as i64,
+                (cpu as f64 * 1_000.0 / s.duration.0 as f64).ceil() as i64,
             )
         }
     };
-    let per_window = match &profile {
+    let per_window = match &s.profile {
         LoadProfile::Spin { threads } => vec![*threads as u64 * window_us * 1_000],
-        _ => trace_format::usage_per_window(&as_trace, window_us * 1_000),
+        _ => trace_format::usage_per_window(&s.as_trace, window_us * 1_000),
     };
     let pct_millicores = (percentile(&per_window, a.request_percentile) as f64 * 1_000.0
         / (window_us as f64 * 1_000.0))
@@ -427,48 +483,66 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !(0.0..=100.0).contains(&a.request_percentile) {
         bail!("--request-percentile must be between 0 and 100");
     }
-    let machine = Machine {
-        hz,
-        ..Machine::new(cpus)
-    };
-    let plan = RunPlan::new(duration, 1, a.seed);
-    let goal = Goal {
+    Ok(Usage {
+        load_cpu_ns,
+        mean_millicores,
+        pct_millicores,
+        window_us,
+    })
+}
+
+fn goal(a: &Args) -> Goal {
+    Goal {
         max_throttled: a.max_throttled,
         p99_added_ns: a.p99_added.map(|d| d.0),
+    }
+}
+
+/// The limit search over the simulator, with a progress bar.
+fn search(a: &Args, s: &Settings, mean_millicores: i64) -> Result<Recommendation, RecommendError> {
+    let machine = Machine {
+        hz: s.hz,
+        ..Machine::new(s.cpus)
     };
+    let plan = RunPlan::new(s.duration, 1, a.seed);
     let space = Space {
-        periods_us: periods_us.clone(),
+        periods_us: s.periods_us.clone(),
         allow_burst: a.allow_burst,
         step_millicores: a.step,
-        max_millicores: a.max_limit.unwrap_or(cpus as i64 * 1_000).max(a.step),
+        max_millicores: a.max_limit.unwrap_or(s.cpus as i64 * 1_000).max(a.step),
         phases: a.phases,
     };
-    let version = assumptions.cgroup;
+    let version = s.assumptions.cgroup;
     let translate = |m: i64, p: PeriodUs| -> Result<Limits, RecommendError> {
-        translate_one(&with_period(&assumptions, p), None, m)
+        translate_one(&with_period(&s.assumptions, p), None, m)
             .and_then(|v| limits_of(&v, version))
             .map_err(|e| RecommendError::Space(format!("translating {m}m: {e:#}")))
     };
     let group = GroupConfig {
-        trace: trace.as_ref().map(|t| t.requests.clone()),
-        ..GroupConfig::new("recommend", Limits::default(), profile.clone())
+        trace: s.trace.as_ref().map(|t| t.requests.clone()),
+        ..GroupConfig::new("recommend", Limits::default(), s.profile.clone())
     };
     let bar = super::output::bar(
-        (periods_us.len() as u64) * if a.allow_burst { 2 } else { 1 } * 10,
+        (s.periods_us.len() as u64) * if a.allow_burst { 2 } else { 1 } * 10,
         "simulating candidate limits",
     );
     let result = recommend(
         &group,
         &machine,
         &plan,
-        &goal,
+        &goal(a),
         &space,
         mean_millicores,
         &translate,
         &|_| bar.inc(1),
     );
     bar.finish_and_clear();
-    let rec = match result {
+    result
+}
+
+fn execute(a: &Args, s: &Settings) -> anyhow::Result<ExitCode> {
+    let u = usage(a, s)?;
+    let rec = match search(a, s, u.mean_millicores) {
         Ok(r) => r,
         Err(e @ RecommendError::Unreachable { .. }) => {
             eprintln!("kcpu recommend: {e}");
@@ -477,31 +551,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let best = &rec.best;
-    let mut notes = Vec::new();
-    if best.period_us != default_period.0 {
-        notes.push(format!(
-            "period {} differs from the kubelet's {}: it needs cpuCFSQuotaPeriod and the CustomCPUCFSQuotaPeriod gate on the node (it applies to every pod there)",
-            format_duration(Nanos::from_us(best.period_us)),
-            format_duration(Nanos::from_us(default_period.0))
-        ));
-    }
-    if best.burst_us > 0 {
-        notes.push("burst: the kubelet never writes cpu.max.burst / cpu.cfs_burst_us; set it with a runtime hook or by hand".into());
-    }
-    if header.is_none() && trace.is_some() {
-        notes.push(
-            "the trace is in the older arrival,work format (one shared queue, no machine facts)"
-                .into(),
-        );
-    }
-    let request_for_values = pct_millicores.clamp(1, best.limit_millicores.max(1));
+    let mut notes = notes(s, best);
+    let request_for_values = u.pct_millicores.clamp(1, best.limit_millicores.max(1));
     let values = translate_one(
-        &with_period(&assumptions, PeriodUs(best.period_us)),
+        &with_period(&s.assumptions, PeriodUs(best.period_us)),
         Some(request_for_values),
         best.limit_millicores,
     )?;
     let cgroup = CgroupJson {
-        version: version.to_string(),
+        version: s.assumptions.cgroup.to_string(),
         cfs_quota_us: values.cfs_quota_us.value.0,
         cfs_period_us: values.cfs_period_us.value.0,
         shares: values.shares.value.0,
@@ -509,22 +567,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         weight: values.weight.value.0,
         burst_us: best.burst_us,
     };
-    let fixed = if a.fix {
-        match &picked {
-            Some(p) => Some(fix_manifest(
-                p,
-                best.limit_millicores,
-                &assumptions,
-                &mut notes,
-            )?),
-            None => None,
-        }
-    } else {
-        None
+    let fixed = match (&s.picked, a.fix) {
+        (Some(p), true) => Some(fix_manifest(
+            p,
+            best.limit_millicores,
+            &s.assumptions,
+            &mut notes,
+        )?),
+        _ => None,
     };
     let out = Output {
-        load: format!("{load_text} ({load_from})"),
-        goal,
+        load: format!("{} ({})", s.load_text, s.load_from),
+        goal: goal(a),
         recommendation: RecommendationJson {
             limit: format_millicores(MilliCpu(best.limit_millicores)),
             limit_millicores: best.limit_millicores,
@@ -536,21 +590,21 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         },
         below: rec.below.as_ref(),
         request: RequestJson {
-            mean_millicores,
+            mean_millicores: u.mean_millicores,
             percentile: a.request_percentile,
-            percentile_millicores: pct_millicores,
-            window_us,
+            percentile_millicores: u.pct_millicores,
+            window_us: u.window_us,
         },
         cgroup,
         unlimited_p99_ms: rec.unlimited_p99_ms,
         model: ModelJson {
-            cpus,
-            hz,
-            duration_ms: duration.0 / 1_000_000,
+            cpus: s.cpus,
+            hz: s.hz,
+            duration_ms: s.duration.0 / 1_000_000,
             phases: a.phases,
             seed: a.seed,
-            load_cpu_ms: load_cpu_ns / 1_000_000,
-            threads,
+            load_cpu_ms: u.load_cpu_ns / 1_000_000,
+            threads: s.threads,
         },
         notes,
         evaluated: &rec.evaluated,
@@ -558,9 +612,33 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     match a.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&out)?),
-        OutputFormat::Table => print_table(&out, &rec, picked.as_ref()),
+        OutputFormat::Table => print_table(&out, &rec, s.picked.as_ref()),
     }
     Ok(exit::code(exit::OK))
+}
+
+/// What the recommendation needs beyond the kubelet, and how the trace was read.
+fn notes(s: &Settings, best: &Evaluation) -> Vec<String> {
+    let default_period = s.assumptions.cfs_period;
+    let mut notes = Vec::new();
+    if best.period_us != default_period.0 {
+        notes.push(format!(
+            "period {} differs from the kubelet's {}: it needs cpuCFSQuotaPeriod and the CustomCPUCFSQuotaPeriod gate on the node (it applies to every pod there)",
+            format_duration(Nanos::from_us(best.period_us)),
+            format_duration(Nanos::from_us(default_period.0))
+        ));
+    }
+    if best.burst_us > 0 {
+        notes.push("burst: the kubelet never writes cpu.max.burst / cpu.cfs_burst_us; set it with a runtime hook or by hand".into());
+    }
+    let header = s.trace.as_ref().and_then(|t| t.header.as_ref());
+    if header.is_none() && s.trace.is_some() {
+        notes.push(
+            "the trace is in the older arrival,work format (one shared queue, no machine facts)"
+                .into(),
+        );
+    }
+    notes
 }
 
 /// Untrusted text (names, paths, annotation values) with control characters escaped, so it
@@ -592,15 +670,36 @@ fn pct(x: f64) -> String {
 }
 
 fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
-    let r = &o.recommendation;
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::NOTHING);
-    let mut row = |k: &str, v: String| {
-        t.add_row(vec![k.to_string(), v]);
-    };
-    row("load", term(&o.load));
+    input_rows(&mut t, o, picked);
+    result_rows(&mut t, o, rec);
+    let c = &o.cgroup;
+    println!("{t}");
+    println!(
+        "(values translated for --cgroup {} with request = the p{} figure; {} candidate simulations)",
+        c.version,
+        o.request.percentile,
+        rec.evaluated.len()
+    );
+    for n in &o.notes {
+        println!("note: {}", term(n));
+    }
+    if let Some(d) = &o.fixed {
+        print!("{d}");
+    }
+}
+
+fn row(t: &mut comfy_table::Table, k: &str, v: String) {
+    t.add_row(vec![k.to_string(), v]);
+}
+
+/// The table's rows about the input: load, container, goal, model.
+fn input_rows(t: &mut comfy_table::Table, o: &Output<'_>, picked: Option<&Picked>) {
+    row(t, "load", term(&o.load));
     if let Some(p) = picked {
         row(
+            t,
             "container",
             term(&format!(
                 "{} container {} ({})",
@@ -610,7 +709,7 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
             )),
         );
         if let Some(l) = p.limit_millicores {
-            row("current limit", format_millicores(MilliCpu(l)));
+            row(t, "current limit", format_millicores(MilliCpu(l)));
         }
     }
     let mut goal = Vec::new();
@@ -621,6 +720,7 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
         goal.push(format!("p99 at most +{}", format_duration(Nanos(d))));
     }
     row(
+        t,
         "goal",
         format!(
             "{}, in every one of {} phases",
@@ -629,6 +729,7 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
         ),
     );
     row(
+        t,
         "model",
         format!(
             "{} CPU(s), HZ {}, {} per run, {} thread(s), load {:.3} cores on average",
@@ -639,7 +740,13 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
             o.model.load_cpu_ms as f64 / o.model.duration_ms.max(1) as f64
         ),
     );
+}
+
+/// The table's rows about the result: the limit, its margin, the request and the cgroup files.
+fn result_rows(t: &mut comfy_table::Table, o: &Output<'_>, rec: &Recommendation) {
+    let r = &o.recommendation;
     row(
+        t,
         "recommended limit",
         format!(
             "{} (quota {} per {}{})",
@@ -654,6 +761,7 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
         ),
     );
     row(
+        t,
         "  at that limit",
         format!(
             "worst phase {} of periods throttled, p99 +{:.2} ms (unlimited p99 {:.2} ms)",
@@ -664,6 +772,7 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
     );
     match o.below {
         Some(b) => row(
+            t,
             "  one step lower",
             format!(
                 "{}: worst phase {} throttled, p99 +{:.2} ms (misses the goal)",
@@ -673,11 +782,13 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
             ),
         ),
         None => row(
+            t,
             "  one step lower",
             "not simulated (the recommendation is the search floor: the load's mean use)".into(),
         ),
     }
     row(
+        t,
         "request",
         format!(
             "{} (mean use) … {} (p{} of use per {} window)",
@@ -689,6 +800,7 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
     );
     let c = &o.cgroup;
     row(
+        t,
         "cgroup v1",
         format!(
             "cpu.cfs_quota_us {}  cpu.cfs_period_us {}  cpu.shares {}{}",
@@ -699,6 +811,7 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
         ),
     );
     row(
+        t,
         "cgroup v2",
         format!(
             "cpu.max \"{}\"  cpu.weight {}{}",
@@ -707,19 +820,6 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
             burst_file("cpu.max.burst", c.burst_us)
         ),
     );
-    println!("{t}");
-    println!(
-        "(values translated for --cgroup {} with request = the p{} figure; {} candidate simulations)",
-        c.version,
-        o.request.percentile,
-        rec.evaluated.len()
-    );
-    for n in &o.notes {
-        println!("note: {}", term(n));
-    }
-    if let Some(d) = &o.fixed {
-        print!("{d}");
-    }
 }
 
 /// Quantity text for `millicores`, in the quoting style of the value it replaces.

@@ -175,8 +175,35 @@ fn print_summary(o: &Outcome, a: &Args, coverage: Option<(u64, u64)>) {
 
 /// Runs `kcpu record`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    // `Some(target)` when attaching; `None` when starting the command.
-    let (attach, text) = match (&a.pid, &a.cgroup, a.command.is_empty()) {
+    let (attach, text) = target(&a)?;
+    let mut file = std::fs::File::create(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let signals = Signals::register()?;
+    let settings = Settings {
+        interval_ns: a.interval.0,
+        rescan_ns: a.rescan.0,
+        duration_ns: a.duration.map(|d| d.0),
+        attach: attach.is_some(),
+    };
+    let header = machine_header(text);
+    let recording = Recording {
+        settings,
+        header,
+        file: &mut file,
+        stop: &stop,
+        signals: &signals,
+    };
+    match attach {
+        Some(target) => record_attached(&a, &target, recording),
+        None => record_command(&a, recording),
+    }
+}
+
+/// What to record, and how the header names it: `Some(target)` when attaching; `None` when
+/// starting the command.
+fn target(a: &Args) -> anyhow::Result<(Option<Target>, String)> {
+    Ok(match (&a.pid, &a.cgroup, a.command.is_empty()) {
         (Some(p), _, _) => {
             if !std::path::Path::new(&format!("/proc/{p}")).exists() {
                 bail!("no process with PID {p}");
@@ -204,34 +231,53 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 .join(" ");
             (None, format!("command {text}"))
         }
-    };
-    let mut file = std::fs::File::create(&a.out)
-        .with_context(|| format!("cannot create {}", a.out.display()))?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let term = Arc::new(AtomicBool::new(false));
-    let int = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())?;
-    signal_hook::flag::register(signal_hook::consts::SIGINT, int.clone())?;
-    let settings = Settings {
-        interval_ns: a.interval.0,
-        rescan_ns: a.rescan.0,
-        duration_ns: a.duration.map(|d| d.0),
-        attach: attach.is_some(),
-    };
-    let header = machine_header(text);
-    if let Some(target) = attach {
-        let attached = stop.clone();
-        let mut done = || {
-            if term.load(Ordering::Relaxed) || int.load(Ordering::Relaxed) {
-                attached.store(true, Ordering::Relaxed);
-            }
-            false
-        };
-        let o = record(&target, settings, header, &mut file, &stop, &mut done)
-            .with_context(|| format!("recording into {}", a.out.display()))?;
-        report(&o, &a, None)?;
-        return Ok(exit::code(exit::OK));
+    })
+}
+
+/// SIGTERM and SIGINT, as flags the sampling loop polls.
+struct Signals {
+    term: Arc<AtomicBool>,
+    int: Arc<AtomicBool>,
+}
+
+impl Signals {
+    fn register() -> anyhow::Result<Signals> {
+        let term = Arc::new(AtomicBool::new(false));
+        let int = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())?;
+        signal_hook::flag::register(signal_hook::consts::SIGINT, int.clone())?;
+        Ok(Signals { term, int })
     }
+}
+
+/// One recording's settings, header, output file, stop flag and signals.
+struct Recording<'a> {
+    settings: Settings,
+    header: Header,
+    file: &'a mut std::fs::File,
+    stop: &'a Arc<AtomicBool>,
+    signals: &'a Signals,
+}
+
+/// Records a running process or cgroup until a signal (or `--duration`).
+fn record_attached(a: &Args, target: &Target, r: Recording<'_>) -> anyhow::Result<ExitCode> {
+    let (term, int) = (&r.signals.term, &r.signals.int);
+    let attached = r.stop.clone();
+    let mut done = || {
+        if term.load(Ordering::Relaxed) || int.load(Ordering::Relaxed) {
+            attached.store(true, Ordering::Relaxed);
+        }
+        false
+    };
+    let o = record(target, r.settings, r.header, r.file, r.stop, &mut done)
+        .with_context(|| format!("recording into {}", a.out.display()))?;
+    report(&o, a, None)?;
+    Ok(exit::code(exit::OK))
+}
+
+/// Starts the command and records it until it exits; signals are forwarded to it.
+fn record_command(a: &Args, r: Recording<'_>) -> anyhow::Result<ExitCode> {
+    let (term, int) = (&r.signals.term, &r.signals.int);
     let program = &a.command[0];
     let mut cmd = std::process::Command::new(program);
     cmd.args(&a.command[1..]);
@@ -243,8 +289,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut exited_cpu = None;
     let mut done = || {
         for (flag, sig) in [
-            (&term, rustix::process::Signal::TERM),
-            (&int, rustix::process::Signal::INT),
+            (term, rustix::process::Signal::TERM),
+            (int, rustix::process::Signal::INT),
         ] {
             if flag.swap(false, Ordering::Relaxed) {
                 if let Some(p) = rpid {
@@ -269,15 +315,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let recorded = record(
         &Target::Process(pid),
-        settings,
-        header,
-        &mut file,
-        &stop,
+        r.settings,
+        r.header,
+        r.file,
+        r.stop,
         &mut done,
     );
     let status = proc.wait().context("waiting for the command")?;
     let o = recorded.with_context(|| format!("recording into {}", a.out.display()))?;
-    report(&o, &a, exited_cpu.map(|total| (o.cpu_ns, total)))?;
+    report(&o, a, exited_cpu.map(|total| (o.cpu_ns, total)))?;
     Ok(ExitCode::from(status_code(status)))
 }
 

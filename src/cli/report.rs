@@ -19,15 +19,16 @@ use super::translate::{load_and_translate, Item};
 use crate::capacity::{self, NodeShape, ThrottleRow};
 use crate::manifest::model::{Hpa, Object, Role, Workload};
 use crate::manifest::Loaded;
-use crate::render::chart::{render, ChartFormat, SimChart};
+use crate::predict::{self, Job};
+use crate::render::chart::{render, Chart, ChartFormat, SimChart};
 use crate::render::report::{write_html, write_json, write_markdown, ChartDoc, ReportDoc};
 use crate::render::report_charts;
 use crate::sim::load::{parse_load, LoadProfile};
-use crate::sim::{self, CpuShare, Limits, Machine, RunPlan};
+use crate::sim::{Machine, RunPlan};
 use crate::translate::{Plan, PodPlan};
-use crate::units::{Nanos, Usec};
+use crate::units::Nanos;
 use anyhow::{bail, Context};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `kcpu report`.
@@ -138,7 +139,8 @@ fn node_shapes(args: &Args) -> anyhow::Result<(Vec<NodeShape>, Option<String>)> 
     Ok((shapes, Some(shown)))
 }
 
-/// The load a container is simulated under, and where it comes from.
+/// The load a container is simulated under, and where it comes from: its `kcpu.dev/load*`
+/// annotation, else the assumed "what if" load ([`predict::assumed_load`]).
 fn load_for(
     w: &Workload,
     container: &str,
@@ -161,101 +163,147 @@ fn load_for(
             .ok()
             .map(|l| (l, capacity::LOAD_FROM_ANNOTATION));
     }
-    let threads = (limit_m as u64).div_ceil(1000) as u32 + 1;
-    let period = 100_000_000u64;
-    let demand_m = if request_m > 0 { request_m } else { limit_m };
-    let work = (demand_m as u64 * period / 1000) / u64::from(threads);
-    (work > 0).then_some((
-        LoadProfile::Periodic {
-            threads,
-            work: Nanos(work),
-            every: Nanos(period),
-        },
-        capacity::LOAD_FROM_WHAT_IF,
-    ))
+    predict::assumed_load(limit_m, request_m).map(|l| (l, capacity::LOAD_FROM_WHAT_IF))
 }
 
-fn explain(quota_us: i64, period_us: u64, load: &LoadProfile, ratio: f64) -> String {
-    let q = quota_us as f64 / 1000.0;
-    let p = period_us as f64 / 1000.0;
-    let shape = match load {
-        LoadProfile::Periodic {
-            threads,
-            work,
-            every,
-        } => {
-            format!(
-                "{threads} thread(s) × {} every {}: bursts of {} of CPU",
-                crate::units::format_duration(*work),
-                crate::units::format_duration(*every),
-                crate::units::format_duration(Nanos(work.0 * u64::from(*threads)))
-            )
-        }
-        other => other.to_string(),
-    };
-    let verdict = if ratio > 0.0 {
-        "a burst needs more CPU inside one period than the quota, so its threads wait for the next refill"
-    } else {
-        "every burst fits in the quota of the period it starts in"
-    };
-    format!("quota {q:.1} ms per {p:.0} ms period, no burst; {shape}; {verdict}")
+/// Output formats of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Html,
+    Markdown,
+    Json,
+}
+
+/// `--format`: a comma-separated list of html, md (markdown), json.
+fn parse_formats(text: &str) -> anyhow::Result<Vec<Format>> {
+    text.split(',')
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .map(|f| match f.as_str() {
+            "html" => Ok(Format::Html),
+            "md" | "markdown" => Ok(Format::Markdown),
+            "json" => Ok(Format::Json),
+            _ => bail!("--format: unknown format {f:?} (html, md, json)"),
+        })
+        .collect()
+}
+
+/// The flags, checked and parsed: what the report is built from.
+struct Settings {
+    formats: Vec<Format>,
+    sim_duration: Nanos,
+    shapes: Vec<NodeShape>,
+    /// The policy file the node shapes came from, as shown.
+    policy_path: Option<String>,
+}
+
+fn settings(args: &Args) -> anyhow::Result<Settings> {
+    let formats = parse_formats(&args.format)?;
+    let sim_duration = crate::units::parse_duration(&args.sim_duration)
+        .map_err(|e| anyhow::anyhow!("--sim-duration: {e}"))?;
+    let (shapes, policy_path) = node_shapes(args)?;
+    Ok(Settings {
+        formats,
+        sim_duration,
+        shapes,
+        policy_path,
+    })
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let formats: Vec<String> = args
-        .format
-        .split(',')
-        .map(|s| s.trim().to_lowercase())
-        .filter(|s| !s.is_empty())
-        .collect();
-    for f in &formats {
-        if !["html", "md", "markdown", "json"].contains(&f.as_str()) {
-            bail!("--format: unknown format {f:?} (html, md, json)");
-        }
-    }
-    let sim_duration = crate::units::parse_duration(&args.sim_duration)
-        .map_err(|e| anyhow::anyhow!("--sim-duration: {e}"))?;
-    let (shapes, policy_path) = node_shapes(&args)?;
+    let settings = settings(&args)?;
+    execute(&args, &settings)
+}
+
+fn execute(args: &Args, s: &Settings) -> anyhow::Result<ExitCode> {
     let inp = load(&args.inputs, &args.assume)?;
     let refs: Vec<(&Workload, &PodPlan)> = inp.pairs.iter().map(|(w, p)| (w, p)).collect();
-    let mut report = capacity::build(&refs, &inp.hpas, &shapes);
+    let mut report = capacity::build(&refs, &inp.hpas, &s.shapes);
+    let largest = s.shapes.iter().map(|s| s.capacity_millicores).max();
+    let machine = Machine::new(predict::node_cpus(largest));
+    let mut sims = throttling_jobs(&inp);
+    sims.skipped = sims.jobs.len().saturating_sub(args.max_simulations);
+    sims.jobs.truncate(args.max_simulations);
+    let riskiest = simulate_jobs(&mut report, &mut sims, &machine, s.sim_duration);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let charts = write_charts(args, s, &report, riskiest.map(|i| &sims.jobs[i]), &machine)?;
+    let failed = super::translate::report_problems(&inp.plan, &inp.loaded, &inp.collected)?;
+    let notes = notes(args, s, &report, &sims, riskiest.is_some());
+    let mut inputs = args.inputs.clone();
+    if let Some(p) = &s.policy_path {
+        inputs.push(format!("policy {p}"));
+    }
+    let doc = ReportDoc {
+        assumptions: &inp.plan.assumptions,
+        inputs,
+        problems: problems(&inp),
+        notes,
+        model: machine.describe(),
+        report: &report,
+        charts,
+    };
+    let written = write_documents(&args.out, &s.formats, &doc)?;
+    eprintln!(
+        "wrote {} ({} workloads, {} pods, {} containers simulated)",
+        written.join(", "),
+        report.totals.workloads,
+        report.totals.pods,
+        report.throttling.len()
+    );
+    Ok(exit::code(if failed {
+        exit::INPUT_ERROR
+    } else {
+        exit::OK
+    }))
+}
 
-    // Throttling risk.
-    let cpus = shapes
-        .iter()
-        .map(|s| s.capacity_millicores)
-        .max()
-        .map_or(4, |m| (m as u64).div_ceil(1000).max(1) as u32);
-    let machine = Machine::new(cpus);
+/// One limited container of the throttling section.
+struct SimJob {
+    workload: String,
+    limit_millicores: i64,
+    cpu_max: crate::cpu::CpuMax,
+    from: &'static str,
+    job: Job,
+}
+
+/// The throttling section's work: the jobs, and what was left out.
+struct SimJobs {
+    jobs: Vec<SimJob>,
+    /// Containers not simulated, with the reason.
+    not_simulated: Vec<String>,
+    /// Limited containers left out by `--max-simulations`.
+    skipped: usize,
+}
+
+/// Every limited app container with a load (declared ones first).
+fn throttling_jobs(inp: &Inputs) -> SimJobs {
     let mut jobs = Vec::new();
     let mut not_simulated = Vec::new();
     for (w, p) in &inp.pairs {
+        let manifest = inp
+            .collected
+            .sources
+            .get(w.span.source)
+            .map_or("<stdin>", |s| s.name.as_str());
         let mut first_app = true;
         for c in &p.containers {
             if c.role == Role::Init {
                 continue;
             }
             let is_first = c.role == Role::Container && std::mem::take(&mut first_app);
-            let quota = c.values.cfs_quota_us.value;
             let Some(limit_m) = c
                 .limit_millicores
                 .value
-                .filter(|_| !quota.is_unlimited() && quota.0 > 0)
+                .filter(|_| predict::limits(c).is_some())
             else {
                 continue;
             };
-            let Some((profile, from)) = load_for(
-                w,
-                &c.name,
-                is_first,
-                limit_m,
-                c.request_millicores.value.unwrap_or(0),
-                inp.collected
-                    .sources
-                    .get(w.span.source)
-                    .map_or("<stdin>", |s| s.name.as_str()),
-            ) else {
+            let request_m = c.request_millicores.value.unwrap_or(0);
+            let Some((profile, from)) =
+                load_for(w, &c.name, is_first, limit_m, request_m, manifest)
+            else {
                 continue;
             };
             // A `trace:` load reads its file; a bad trace skips this container only.
@@ -269,68 +317,69 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     continue;
                 }
             };
-            let limits = Limits {
-                quota,
-                period: c.values.cfs_period_us.value,
-                burst: Usec(0),
-                weight: CpuShare::Shares(c.values.shares.value),
+            let Some(job) = Job::new(c, profile, trace) else {
+                continue;
             };
-            jobs.push((
-                format!("{}/{}", p.namespace, p.name),
-                c.name.clone(),
-                limit_m,
-                c.values.max.value,
-                profile,
+            jobs.push(SimJob {
+                workload: format!("{}/{}", p.namespace, p.name),
+                limit_millicores: limit_m,
+                cpu_max: c.values.max.value,
                 from,
-                limits,
-                trace,
-            ));
+                job,
+            });
         }
     }
-    jobs.sort_by_key(|j| j.5 != capacity::LOAD_FROM_ANNOTATION);
-    let skipped = jobs.len().saturating_sub(args.max_simulations);
-    jobs.truncate(args.max_simulations);
-    let bar = super::output::bar(jobs.len() as u64, "simulating");
+    jobs.sort_by_key(|j| j.from != capacity::LOAD_FROM_ANNOTATION);
+    SimJobs {
+        jobs,
+        not_simulated,
+        skipped: 0,
+    }
+}
+
+/// Simulates every job into `report.throttling` (riskiest first); returns the index of the
+/// riskiest job with a declared load.
+fn simulate_jobs(
+    report: &mut capacity::CapacityReport,
+    sims: &mut SimJobs,
+    machine: &Machine,
+    sim_duration: Nanos,
+) -> Option<usize> {
+    let bar = super::output::bar(sims.jobs.len() as u64, "simulating");
     let mut riskiest: Option<(f64, usize)> = None;
-    for (i, (wl, cname, limit_m, cpu_max, profile, from, limits, trace)) in jobs.iter().enumerate()
-    {
-        let plan = RunPlan::new(sim_duration, RUNS, SEED);
+    let plan = RunPlan::new(sim_duration, RUNS, SEED);
+    for (i, j) in sims.jobs.iter().enumerate() {
+        let cname = &j.job.container;
         // One container the simulator refuses (e.g. a 100M limit whose load would create
         // billions of requests) is skipped with its reason; the rest of the report is written.
-        let out = match sim::simulate_container(
-            cname,
-            *limits,
-            profile,
-            trace.clone(),
-            &machine,
-            &plan,
-        ) {
+        let out = match j.job.simulate(machine, &plan) {
             Ok(o) => o,
             Err(e) => {
-                not_simulated.push(format!("{wl} {cname}: not simulated: {e}"));
+                sims.not_simulated
+                    .push(format!("{} {cname}: not simulated: {e}", j.workload));
                 bar.inc(1);
                 continue;
             }
         };
         let t = &out.summary.totals;
         // The riskiest-container chart only among declared loads: an assumed load is no risk.
-        if *from == capacity::LOAD_FROM_ANNOTATION
+        if j.from == capacity::LOAD_FROM_ANNOTATION
             && riskiest.is_none_or(|(r, _)| t.throttled_ratio > r)
         {
             riskiest = Some((t.throttled_ratio, i));
         }
         report.throttling.push(ThrottleRow {
-            workload: wl.clone(),
+            workload: j.workload.clone(),
             container: cname.clone(),
-            limit_millicores: *limit_m,
-            cpu_max: *cpu_max,
-            load: profile.to_string(),
-            load_from: from,
+            limit_millicores: j.limit_millicores,
+            cpu_max: j.cpu_max,
+            load: j.job.load.to_string(),
+            load_from: j.from,
             throttled_ratio: t.throttled_ratio,
             p99_ms: t.latency.p99_ms,
             p50_ms: t.latency.p50_ms,
             usage_cores: t.usage_cores,
-            explanation: explain(limits.quota.0, limits.period.0, profile, t.throttled_ratio),
+            explanation: predict::explain(&j.job.limits, &j.job.load, t.throttled_ratio),
         });
         bar.inc(1);
     }
@@ -343,71 +392,71 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .partial_cmp(&a.throttled_ratio)
             .unwrap_or(std::cmp::Ordering::Equal)
     });
+    riskiest.map(|(_, i)| i)
+}
 
-    // Charts.
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+/// Writes one chart as SVG and PNG into `out`.
+fn write_chart<C: Chart>(
+    out: &Path,
+    file: &str,
+    title: String,
+    chart: &C,
+) -> anyhow::Result<ChartDoc> {
+    let svg = render(chart, ChartFormat::Svg)?;
+    let png = render(chart, ChartFormat::Png)?;
+    super::output::write_new(&out.join(format!("{file}.svg")), &svg)?;
+    super::output::write_new(&out.join(format!("{file}.png")), &png)?;
+    Ok(ChartDoc {
+        title,
+        file: file.to_string(),
+        svg: String::from_utf8_lossy(&svg).into_owned(),
+    })
+}
+
+/// The report's charts: namespaces, nodes, throttling (declared loads only), and the riskiest
+/// container's timeline.
+fn write_charts(
+    args: &Args,
+    s: &Settings,
+    report: &capacity::CapacityReport,
+    riskiest: Option<&SimJob>,
+    machine: &Machine,
+) -> anyhow::Result<Vec<ChartDoc>> {
     let mut charts = Vec::new();
-    let mut write_chart =
-        |file: &str, title: String, svg: Vec<u8>, png: Vec<u8>| -> anyhow::Result<()> {
-            super::output::write_new(&args.out.join(format!("{file}.svg")), &svg)?;
-            super::output::write_new(&args.out.join(format!("{file}.png")), &png)?;
-            charts.push(ChartDoc {
-                title,
-                file: file.to_string(),
-                svg: String::from_utf8_lossy(&svg).into_owned(),
-            });
-            Ok(())
-        };
-    let ns = report_charts::namespaces(&report);
-    write_chart(
-        "namespaces",
-        ns.title.clone(),
-        render(&ns, ChartFormat::Svg)?,
-        render(&ns, ChartFormat::Png)?,
-    )?;
+    let ns = report_charts::namespaces(report);
+    charts.push(write_chart(&args.out, "namespaces", ns.title.clone(), &ns)?);
     if !report.node_fit.nodes.is_empty() {
-        let c = report_charts::nodes(&report);
-        write_chart(
-            "nodes",
-            c.title.clone(),
-            render(&c, ChartFormat::Svg)?,
-            render(&c, ChartFormat::Png)?,
-        )?;
+        let c = report_charts::nodes(report);
+        charts.push(write_chart(&args.out, "nodes", c.title.clone(), &c)?);
     }
     if report
         .throttling
         .iter()
         .any(|t| t.load_from == capacity::LOAD_FROM_ANNOTATION)
     {
-        let c = report_charts::throttling(&report, args.threshold);
-        write_chart(
-            "throttling",
-            c.title.clone(),
-            render(&c, ChartFormat::Svg)?,
-            render(&c, ChartFormat::Png)?,
-        )?;
+        let c = report_charts::throttling(report, args.threshold);
+        charts.push(write_chart(&args.out, "throttling", c.title.clone(), &c)?);
     }
-    if let Some((_, i)) = riskiest {
-        let (wl, cname, _, _, profile, _, limits, trace) = &jobs[i];
-        let mut plan = RunPlan::new(sim_duration, 1, SEED);
+    if let Some(j) = riskiest {
+        let mut plan = RunPlan::new(s.sim_duration, 1, SEED);
         plan.timeline = Some(Nanos::from_ms(10));
-        let out = sim::simulate_container(cname, *limits, profile, trace.clone(), &machine, &plan)?;
-        let title = format!("Riskiest container: {wl} {cname} under {profile}");
+        let out = j.job.simulate(machine, &plan)?;
+        let title = format!(
+            "Riskiest container: {} {} under {}",
+            j.workload, j.job.container, j.job.load
+        );
         let groups = [out];
         let c = SimChart {
             groups: &groups,
             title: &title,
         };
-        write_chart(
-            "timeline",
-            title.clone(),
-            render(&c, ChartFormat::Svg)?,
-            render(&c, ChartFormat::Png)?,
-        )?;
+        charts.push(write_chart(&args.out, "timeline", title.clone(), &c)?);
     }
+    Ok(charts)
+}
 
-    let failed = super::translate::report_problems(&inp.plan, &inp.loaded, &inp.collected)?;
+/// Input problems: collection errors and manifest errors, with their positions.
+fn problems(inp: &Inputs) -> Vec<String> {
     let mut problems: Vec<String> = inp.collected.errors.iter().map(|e| e.to_string()).collect();
     problems.extend(
         inp.loaded
@@ -416,58 +465,49 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .filter(|i| i.level == crate::manifest::model::IssueLevel::Error)
             .map(|i| format!("{}: {}", inp.collected.sources.position(i.span), i.message)),
     );
-    // Not input problems: what the report left out, and why.
-    let mut notes = not_simulated;
-    if riskiest.is_none() && !report.throttling.is_empty() {
+    problems
+}
+
+/// Not input problems: what the report left out, and why.
+fn notes(
+    args: &Args,
+    s: &Settings,
+    report: &capacity::CapacityReport,
+    sims: &SimJobs,
+    has_riskiest: bool,
+) -> Vec<String> {
+    let mut notes = sims.not_simulated.clone();
+    if !has_riskiest && !report.throttling.is_empty() {
         notes.push(
             "no riskiest-container timeline: no limited container declares a load (kcpu.dev/load annotation)".into(),
         );
     }
-    if skipped > 0 {
+    if sims.skipped > 0 {
         notes.push(format!(
-            "{skipped} limited container(s) not simulated (--max-simulations {})",
-            args.max_simulations
+            "{} limited container(s) not simulated (--max-simulations {})",
+            sims.skipped, args.max_simulations
         ));
     }
-    if shapes.is_empty() {
+    if s.shapes.is_empty() {
         notes.push("no node shapes: give --nodes (e.g. 3x8cpu) or a policy file with nodes".into());
     }
-    let mut inputs = args.inputs.clone();
-    if let Some(p) = policy_path {
-        inputs.push(format!("policy {p}"));
-    }
-    let doc = ReportDoc {
-        assumptions: &inp.plan.assumptions,
-        inputs,
-        problems,
-        notes,
-        model: machine.describe(),
-        report: &report,
-        charts,
-    };
+    notes
+}
+
+/// Writes the report in every format; returns the paths written.
+fn write_documents(out: &Path, formats: &[Format], doc: &ReportDoc) -> anyhow::Result<Vec<String>> {
     let mut written = Vec::new();
-    for f in &formats {
-        let (name, bytes) = match f.as_str() {
-            "html" => ("report.html", to_bytes(|o| write_html(o, &doc))?),
-            "md" | "markdown" => ("report.md", to_bytes(|o| write_markdown(o, &doc))?),
-            _ => ("report.json", to_bytes(|o| write_json(o, &doc))?),
+    for f in formats {
+        let (name, bytes) = match f {
+            Format::Html => ("report.html", to_bytes(|o| write_html(o, doc))?),
+            Format::Markdown => ("report.md", to_bytes(|o| write_markdown(o, doc))?),
+            Format::Json => ("report.json", to_bytes(|o| write_json(o, doc))?),
         };
-        let path = args.out.join(name);
+        let path = out.join(name);
         super::output::write_new(&path, &bytes)?;
         written.push(path.display().to_string());
     }
-    eprintln!(
-        "wrote {} ({} workloads, {} pods, {} containers simulated)",
-        written.join(", "),
-        report.totals.workloads,
-        report.totals.pods,
-        report.throttling.len()
-    );
-    Ok(exit::code(if failed {
-        exit::INPUT_ERROR
-    } else {
-        exit::OK
-    }))
+    Ok(written)
 }
 
 fn to_bytes(

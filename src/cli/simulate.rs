@@ -20,7 +20,8 @@
 use super::assume::AssumptionArgs;
 use super::pick::{self, PickArgs};
 use crate::manifest::model::Role;
-use crate::render::chart::{render, SimChart};
+use crate::profile::CgroupVersion;
+use crate::render::chart::{render, ChartFormat, SimChart};
 use crate::render::trace::{write_groups_table, write_json, write_summary_table, GroupRow};
 use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
 use crate::sim::scenario::{parse_quota, parse_scenario, parse_us};
@@ -495,46 +496,72 @@ fn node_from_manifests(args: &Options, m: &pick::Manifests) -> anyhow::Result<Fr
     }
     let owned: Vec<pick::Entry> = entries.iter().map(|e| (*e).clone()).collect();
     let labels = pod_labels(&owned);
-    let mut groups = Vec::new();
-    let mut provenance = Vec::new();
-    let mut idle = Vec::new();
-    let mut capped = Vec::new();
-    let (mut declared, mut defaulted) = (0u32, 0u32);
+    let mut node = NodeGroups::default();
     for (e, label) in entries.iter().zip(&labels) {
+        node.add_workload(args, version, e, label)?;
+    }
+    if node.groups.len() > crate::sim::scenario::MAX_GROUPS {
+        bail!(
+            "node mode would simulate {} groups (more than {}): lower --max-replicas or select with --workload",
+            node.groups.len(),
+            crate::sim::scenario::MAX_GROUPS
+        );
+    }
+    if node.groups.is_empty() {
+        bail!(
+            "no container to simulate: none has a kcpu.dev/load annotation and --default-load is none (idle: {})",
+            node.idle.join(", ")
+        );
+    }
+    let context = node.context(args, version, entries.len());
+    Ok(FromManifests {
+        groups: node.groups,
+        cpus,
+        context,
+        json: Some(ManifestJson {
+            cgroup: version.to_string(),
+            max_replicas: Some(args.max_replicas),
+            groups: node.provenance,
+            idle: node.idle,
+        }),
+        input_errors: false,
+    })
+}
+
+/// Node mode's groups as they are gathered, with where they came from.
+#[derive(Default)]
+struct NodeGroups {
+    groups: Vec<GroupConfig>,
+    provenance: Vec<ManifestGroupJson>,
+    /// Containers without a load (not simulated).
+    idle: Vec<String>,
+    /// Workloads whose replicas `--max-replicas` capped.
+    capped: Vec<String>,
+    /// Groups with a declared load, and with the default load.
+    declared: u32,
+    defaulted: u32,
+}
+
+impl NodeGroups {
+    /// Every long-running container of one workload, `min(replicas, --max-replicas)` times.
+    fn add_workload(
+        &mut self,
+        args: &Options,
+        version: CgroupVersion,
+        e: &pick::Entry,
+        label: &str,
+    ) -> anyhow::Result<()> {
         let replicas = e.replicas.min(args.max_replicas);
         if replicas < e.replicas {
-            capped.push(format!("{label} {}→{replicas}", e.replicas));
+            self.capped
+                .push(format!("{label} {}→{replicas}", e.replicas));
         }
         for c in &e.pod.containers {
             if c.role == Role::Init {
                 continue;
             }
-            let (load, load_from) = match e.declared_load(&c.name) {
-                Some(d) => {
-                    let l = parse_load(&d.text).map_err(|err| {
-                        anyhow::anyhow!("{}: annotation {}: {err}", pick::label(&e.pod), d.key)
-                    })?;
-                    declared += replicas;
-                    (l, format!("annotation {}", d.key))
-                }
-                None => {
-                    let l = match &args.default_load {
-                        DefaultLoad::Request => request_load(c.request_millicores.value)
-                            .map(|l| (l, "request".to_string())),
-                        DefaultLoad::None => None,
-                        DefaultLoad::Profile(p) => Some((p.clone(), "--default-load".to_string())),
-                    };
-                    match l {
-                        Some(x) => {
-                            defaulted += replicas;
-                            x
-                        }
-                        None => {
-                            idle.push(format!("{label}/{}", c.name));
-                            continue;
-                        }
-                    }
-                }
+            let Some((load, load_from)) = self.container_load(args, e, c, label, replicas)? else {
+                continue;
             };
             let (share, v) = c.values.for_version(version);
             let burst = match args.burst {
@@ -555,84 +582,110 @@ fn node_from_manifests(args: &Options, m: &pick::Manifests) -> anyhow::Result<Fr
                 } else {
                     format!("{label}/{}", c.name)
                 };
-                provenance.push(manifest_group(e, r, &name, c, load_from.clone()));
-                groups.push(GroupConfig {
+                self.provenance
+                    .push(manifest_group(e, r, &name, c, load_from.clone()));
+                self.groups.push(GroupConfig {
                     trace: trace.clone(),
                     ..GroupConfig::new(name, limits, load.clone())
                 });
             }
         }
+        Ok(())
     }
-    if groups.len() > crate::sim::scenario::MAX_GROUPS {
-        bail!(
-            "node mode would simulate {} groups (more than {}): lower --max-replicas or select with --workload",
-            groups.len(),
-            crate::sim::scenario::MAX_GROUPS
-        );
+
+    /// A container's load and where it came from: its annotation, else `--default-load`;
+    /// `None` (and counted idle) without either.
+    fn container_load(
+        &mut self,
+        args: &Options,
+        e: &pick::Entry,
+        c: &crate::translate::ContainerPlan,
+        label: &str,
+        replicas: u32,
+    ) -> anyhow::Result<Option<(LoadProfile, String)>> {
+        if let Some(d) = e.declared_load(&c.name) {
+            let l = parse_load(&d.text).map_err(|err| {
+                anyhow::anyhow!("{}: annotation {}: {err}", pick::label(&e.pod), d.key)
+            })?;
+            self.declared += replicas;
+            return Ok(Some((l, format!("annotation {}", d.key))));
+        }
+        let l = match &args.default_load {
+            DefaultLoad::Request => {
+                request_load(c.request_millicores.value).map(|l| (l, "request".to_string()))
+            }
+            DefaultLoad::None => None,
+            DefaultLoad::Profile(p) => Some((p.clone(), "--default-load".to_string())),
+        };
+        match l {
+            Some(x) => {
+                self.defaulted += replicas;
+                Ok(Some(x))
+            }
+            None => {
+                self.idle.push(format!("{label}/{}", c.name));
+                Ok(None)
+            }
+        }
     }
-    if groups.is_empty() {
-        bail!(
-            "no container to simulate: none has a kcpu.dev/load annotation and --default-load is none (idle: {})",
-            idle.join(", ")
-        );
-    }
-    let default_text = match &args.default_load {
-        DefaultLoad::Request => "request (periodic, uses its CPU request every 100ms)".to_string(),
-        DefaultLoad::None => "none".to_string(),
-        DefaultLoad::Profile(p) => p.to_string(),
-    };
-    let weight_files = files_text(groups[0].limits.weight);
-    let mut context = vec![
-        (
-            "manifests".to_string(),
-            format!(
-                "{} workload{} → {} groups, values translated for cgroup {version} ({weight_files}); pod and QoS levels folded into each container's own weight",
-                entries.len(),
-                if entries.len() == 1 { "" } else { "s" },
-                groups.len()
+
+    /// The table's context lines about the manifests, the loads, and what was left out.
+    fn context(
+        &self,
+        args: &Options,
+        version: CgroupVersion,
+        workloads: usize,
+    ) -> Vec<(String, String)> {
+        let default_text = match &args.default_load {
+            DefaultLoad::Request => {
+                "request (periodic, uses its CPU request every 100ms)".to_string()
+            }
+            DefaultLoad::None => "none".to_string(),
+            DefaultLoad::Profile(p) => p.to_string(),
+        };
+        let weight_files = files_text(self.groups[0].limits.weight);
+        let (declared, defaulted) = (self.declared, self.defaulted);
+        let mut context = vec![
+            (
+                "manifests".to_string(),
+                format!(
+                    "{} workload{} → {} groups, values translated for cgroup {version} ({weight_files}); pod and QoS levels folded into each container's own weight",
+                    workloads,
+                    if workloads == 1 { "" } else { "s" },
+                    self.groups.len()
+                ),
             ),
-        ),
-        (
-            "loads".to_string(),
-            format!(
-                "{declared} groups from kcpu.dev/load annotations, {defaulted} from --default-load {default_text}"
+            (
+                "loads".to_string(),
+                format!(
+                    "{declared} groups from kcpu.dev/load annotations, {defaulted} from --default-load {default_text}"
+                ),
             ),
-        ),
-    ];
-    if !idle.is_empty() {
-        context.push(("idle (not simulated)".to_string(), idle.join(", ")));
+        ];
+        if !self.idle.is_empty() {
+            context.push(("idle (not simulated)".to_string(), self.idle.join(", ")));
+        }
+        if !self.capped.is_empty() {
+            context.push((
+                "replicas capped".to_string(),
+                format!(
+                    "--max-replicas {}: {}",
+                    args.max_replicas,
+                    self.capped.join(", ")
+                ),
+            ));
+        }
+        if let Some(b) = args.burst {
+            context.push((
+                "burst".to_string(),
+                format!(
+                    "{} for every group with a quota (at most its quota)",
+                    format_duration(Nanos::from_us(b.0))
+                ),
+            ));
+        }
+        context
     }
-    if !capped.is_empty() {
-        context.push((
-            "replicas capped".to_string(),
-            format!(
-                "--max-replicas {}: {}",
-                args.max_replicas,
-                capped.join(", ")
-            ),
-        ));
-    }
-    if let Some(b) = args.burst {
-        context.push((
-            "burst".to_string(),
-            format!(
-                "{} for every group with a quota (at most its quota)",
-                format_duration(Nanos::from_us(b.0))
-            ),
-        ));
-    }
-    Ok(FromManifests {
-        groups,
-        cpus,
-        context,
-        json: Some(ManifestJson {
-            cgroup: version.to_string(),
-            max_replicas: Some(args.max_replicas),
-            groups: provenance,
-            idle,
-        }),
-        input_errors: false,
-    })
 }
 
 #[derive(Serialize)]
@@ -747,9 +800,20 @@ fn groups(args: &Options) -> anyhow::Result<FromManifests> {
     })
 }
 
-/// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let args = *args.opts;
+/// The flags, checked and read, that do not depend on the groups.
+struct Settings {
+    chart_format: Option<ChartFormat>,
+    /// The running kernel (release, `CONFIG_HZ`).
+    running: crate::runner::kernel::KernelInfo,
+    hz: u32,
+    /// Where `hz` came from.
+    hz_source: String,
+    /// Several groups share a node (a scenario, or manifests without `--container`).
+    node_mode: bool,
+    phase: Phase,
+}
+
+fn settings(args: &Options) -> anyhow::Result<Settings> {
     let chart_format = super::output::chart_format(args.chart.as_deref())?;
     let running = crate::runner::kernel::detect();
     let (hz, hz_source) = match args.hz {
@@ -758,34 +822,81 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let node_mode =
         args.scenario.is_some() || (!args.inputs.is_empty() && args.pick.container.is_none());
-    let FromManifests {
-        groups,
-        cpus,
-        context: manifest_context,
-        json: manifest_json,
-        input_errors,
-    } = groups(&args)?;
-
-    let kernel = KernelModel::for_release(
-        Some(&running.release),
-        (args.hz.is_some() || !hz_source.starts_with("default")).then_some(hz),
-    );
-    let mut machine = Machine::for_kernel(cpus, kernel);
-    machine.hz = hz;
-    machine.slice = args.slice;
-    machine.accounting = args.accounting;
-    machine.request_overhead = args.request_overhead;
     let phase = match (args.phase, args.phase_sweep) {
         (Some(p), _) => Phase::Fixed(p),
         (None, Some(step)) => Phase::Sweep(step),
         (None, None) => Phase::Random,
     };
+    Ok(Settings {
+        chart_format,
+        running,
+        hz,
+        hz_source,
+        node_mode,
+        phase,
+    })
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let args = *args.opts;
+    let settings = settings(&args)?;
+    execute(&args, &settings)
+}
+
+fn execute(args: &Options, s: &Settings) -> anyhow::Result<ExitCode> {
+    let from = groups(args)?;
+    let machine = machine(args, s, from.cpus);
     let mut plan = RunPlan::new(args.duration, args.runs, args.seed);
-    plan.phase = phase;
-    if chart_format.is_some() {
+    plan.phase = s.phase;
+    if s.chart_format.is_some() {
         plan.timeline = Some(Nanos((args.duration.0 / 600).max(1_000_000)));
     }
+    let outcomes = simulate_with_bar(&from.groups, &machine, &plan, s.phase)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.output {
+        OutputFormat::Json => {
+            write_json_report(&mut out, args, s, &machine, &plan, &outcomes, &from)?
+        }
+        OutputFormat::Table => {
+            let context = run_context(args, s, &machine, &outcomes);
+            write_tables(&mut out, args, s, context, &outcomes, from.context)?;
+        }
+    }
+    out.flush()?;
+    if let (Some(path), Some(format)) = (&args.chart, s.chart_format) {
+        write_chart(path, format, &outcomes, from.cpus)?;
+    }
+    Ok(crate::cli::exit::code(if from.input_errors {
+        crate::cli::exit::INPUT_ERROR
+    } else {
+        crate::cli::exit::OK
+    }))
+}
 
+/// The simulated machine: the kernel model of the running kernel (its HZ only when known or
+/// given), with the flags' slice, accounting and request overhead.
+fn machine(args: &Options, s: &Settings, cpus: u32) -> Machine {
+    let kernel = KernelModel::for_release(
+        Some(&s.running.release),
+        (args.hz.is_some() || !s.hz_source.starts_with("default")).then_some(s.hz),
+    );
+    let mut machine = Machine::for_kernel(cpus, kernel);
+    machine.hz = s.hz;
+    machine.slice = args.slice;
+    machine.accounting = args.accounting;
+    machine.request_overhead = args.request_overhead;
+    machine
+}
+
+/// Simulates the groups with a progress bar counting runs (one per phase step in a sweep).
+fn simulate_with_bar(
+    groups: &[GroupConfig],
+    machine: &Machine,
+    plan: &RunPlan,
+    phase: Phase,
+) -> anyhow::Result<Vec<GroupOutcome>> {
     let bar = indicatif::ProgressBar::new(plan.runs as u64);
     let total_runs = match phase {
         Phase::Sweep(step) => {
@@ -799,27 +910,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         _ => plan.runs as u64,
     };
     bar.set_length(total_runs);
-    let outcomes = simulate_node_with_progress(&groups, &machine, &plan, &|| bar.inc(1))?;
+    let outcomes = simulate_node_with_progress(groups, machine, plan, &|| bar.inc(1))?;
     bar.finish_and_clear();
+    Ok(outcomes)
+}
 
-    let phase_text = match phase {
+/// The table's context lines about the machine, the model and the runs.
+fn run_context(
+    args: &Options,
+    s: &Settings,
+    machine: &Machine,
+    outcomes: &[GroupOutcome],
+) -> Vec<(String, String)> {
+    let phase_text = match s.phase {
         Phase::Random => "random per run (from the seed)".to_string(),
         Phase::Fixed(p) => format!("{} after a period edge", format_duration(p)),
         Phase::Sweep(step) => format!("sweep 0..period step {}", format_duration(step)),
     };
-    let hz_text = if hz == 0 {
+    let hz_text = if s.hz == 0 {
         "exact (no tick)".to_string()
     } else {
-        format!("HZ {hz} ({hz_source})")
+        format!("HZ {} ({})", s.hz, s.hz_source)
     };
-    let quantum = machine
-        .quantum
-        .unwrap_or_else(|| default_quantum(machine.cpus));
-    let mut context = vec![
+    vec![
         (
             "machine".to_string(),
             format!(
-                "{cpus} CPUs, {hz_text}, bandwidth slice {}",
+                "{} CPUs, {hz_text}, bandwidth slice {}",
+                machine.cpus,
                 format_duration(machine.slice)
             ),
         ),
@@ -834,95 +952,111 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 phase_text
             ),
         ),
-    ];
+    ]
+}
 
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    match args.output {
-        OutputFormat::Json => {
-            let report = ReportJson {
-                machine: MachineJson {
-                    cpus,
-                    model: machine.describe(),
-                    kernel: machine.kernel.clone(),
-                    accounting: machine.accounting,
-                    request_overhead_us: machine.request_overhead.0 / 1_000,
-                    hz,
-                    hz_source: hz_source.clone(),
-                    slice_us: machine.slice.0 / 1_000,
-                    quantum_us: quantum.0 / 1_000,
-                },
-                plan: PlanJson {
-                    duration_ms: args.duration.0 as f64 / 1e6,
-                    runs: plan.runs,
-                    seed: args.seed,
-                    phase,
-                },
-                groups: &outcomes,
-                manifest: manifest_json.as_ref(),
-            };
-            write_json(&mut out, &report)?;
-        }
-        OutputFormat::Table => {
-            let single = match outcomes.as_slice() {
-                [one] if !node_mode => Some(one),
-                _ => None,
-            };
-            if let Some(one) = single {
-                context.insert(0, ("limit".to_string(), limit_text(&one.limits)));
-                context.insert(1, ("weight".to_string(), weight_text(one.limits.weight)));
-                context.insert(2, ("load".to_string(), one.load.clone()));
-                if args.scenario.is_none() && args.inputs.is_empty() {
-                    context.insert(3, ("load from".to_string(), "--load flag".to_string()));
-                }
-                for (i, kv) in manifest_context.into_iter().enumerate() {
-                    context.insert(i, kv);
-                }
-                write_summary_table(&mut out, &context, &one.summary)?;
-            } else {
-                context.extend(manifest_context);
-                let limits: Vec<String> = outcomes.iter().map(|o| limit_text(&o.limits)).collect();
-                let weights: Vec<String> = outcomes
-                    .iter()
-                    .map(|o| short_weight_text(o.limits.weight))
-                    .collect();
-                let rows: Vec<GroupRow<'_>> = outcomes
-                    .iter()
-                    .zip(limits.iter().zip(&weights))
-                    .map(|(o, (l, w))| GroupRow {
-                        name: &o.name,
-                        limit: l,
-                        weight: w,
-                        load: &o.load,
-                        summary: &o.summary,
-                    })
-                    .collect();
-                write_groups_table(&mut out, &context, &rows)?;
+fn write_json_report<W: Write>(
+    out: &mut W,
+    args: &Options,
+    s: &Settings,
+    machine: &Machine,
+    plan: &RunPlan,
+    outcomes: &[GroupOutcome],
+    from: &FromManifests,
+) -> anyhow::Result<()> {
+    let quantum = machine
+        .quantum
+        .unwrap_or_else(|| default_quantum(machine.cpus));
+    let report = ReportJson {
+        machine: MachineJson {
+            cpus: machine.cpus,
+            model: machine.describe(),
+            kernel: machine.kernel.clone(),
+            accounting: machine.accounting,
+            request_overhead_us: machine.request_overhead.0 / 1_000,
+            hz: s.hz,
+            hz_source: s.hz_source.clone(),
+            slice_us: machine.slice.0 / 1_000,
+            quantum_us: quantum.0 / 1_000,
+        },
+        plan: PlanJson {
+            duration_ms: args.duration.0 as f64 / 1e6,
+            runs: plan.runs,
+            seed: args.seed,
+            phase: s.phase,
+        },
+        groups: outcomes,
+        manifest: from.json.as_ref(),
+    };
+    write_json(out, &report)?;
+    Ok(())
+}
+
+/// The table output: one group's summary (its limit, weight and load first), or the groups
+/// table of a node.
+fn write_tables<W: Write>(
+    out: &mut W,
+    args: &Options,
+    s: &Settings,
+    mut context: Vec<(String, String)>,
+    outcomes: &[GroupOutcome],
+    manifest_context: Vec<(String, String)>,
+) -> anyhow::Result<()> {
+    if let [one] = outcomes {
+        if !s.node_mode {
+            context.insert(0, ("limit".to_string(), limit_text(&one.limits)));
+            context.insert(1, ("weight".to_string(), weight_text(one.limits.weight)));
+            context.insert(2, ("load".to_string(), one.load.clone()));
+            if args.scenario.is_none() && args.inputs.is_empty() {
+                context.insert(3, ("load from".to_string(), "--load flag".to_string()));
             }
+            for (i, kv) in manifest_context.into_iter().enumerate() {
+                context.insert(i, kv);
+            }
+            write_summary_table(out, &context, &one.summary)?;
+            return Ok(());
         }
     }
-    out.flush()?;
+    context.extend(manifest_context);
+    let limits: Vec<String> = outcomes.iter().map(|o| limit_text(&o.limits)).collect();
+    let weights: Vec<String> = outcomes
+        .iter()
+        .map(|o| short_weight_text(o.limits.weight))
+        .collect();
+    let rows: Vec<GroupRow<'_>> = outcomes
+        .iter()
+        .zip(limits.iter().zip(&weights))
+        .map(|(o, (l, w))| GroupRow {
+            name: &o.name,
+            limit: l,
+            weight: w,
+            load: &o.load,
+            summary: &o.summary,
+        })
+        .collect();
+    write_groups_table(out, &context, &rows)?;
+    Ok(())
+}
 
-    if let (Some(path), Some(format)) = (&args.chart, chart_format) {
-        let title = match outcomes.as_slice() {
-            [one] => format!("kcpu simulate: {}, {}", limit_text(&one.limits), one.load),
-            many => format!("kcpu simulate: {} groups on {cpus} CPUs", many.len()),
-        };
-        let bytes = render(
-            &SimChart {
-                groups: &outcomes,
-                title: &title,
-            },
-            format,
-        )?;
-        super::output::write_new(path, &bytes)
-            .with_context(|| format!("cannot write chart {}", path.display()))?;
-    }
-    Ok(crate::cli::exit::code(if input_errors {
-        crate::cli::exit::INPUT_ERROR
-    } else {
-        crate::cli::exit::OK
-    }))
+fn write_chart(
+    path: &Path,
+    format: ChartFormat,
+    outcomes: &[GroupOutcome],
+    cpus: u32,
+) -> anyhow::Result<()> {
+    let title = match outcomes {
+        [one] => format!("kcpu simulate: {}, {}", limit_text(&one.limits), one.load),
+        many => format!("kcpu simulate: {} groups on {cpus} CPUs", many.len()),
+    };
+    let bytes = render(
+        &SimChart {
+            groups: outcomes,
+            title: &title,
+        },
+        format,
+    )?;
+    super::output::write_new(path, &bytes)
+        .with_context(|| format!("cannot write chart {}", path.display()))
 }
 
 #[cfg(test)]

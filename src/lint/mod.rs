@@ -457,14 +457,25 @@ struct WorkloadOutcome {
     checked: CheckedWorkload,
 }
 
-/// Checks loaded sources (`loaded[i]` belongs to source `i`).
-pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> CheckReport {
-    let mut report = CheckReport::default();
-    report.stats.files = sources.len();
-    let mut limit_ranges: BTreeMap<&str, Vec<&LimitRange>> = BTreeMap::new();
-    let mut quotas: BTreeMap<&str, Vec<&ResourceQuota>> = BTreeMap::new();
-    let mut workloads: Vec<&Workload> = Vec::new();
-    let mut policy_spans: BTreeSet<Span> = BTreeSet::new();
+/// The objects of all sources, sorted for the checks.
+#[derive(Default)]
+struct Gathered<'a> {
+    limit_ranges: BTreeMap<&'a str, Vec<&'a LimitRange>>,
+    quotas: BTreeMap<&'a str, Vec<&'a ResourceQuota>>,
+    /// Workloads the policy selects.
+    workloads: Vec<&'a Workload>,
+    /// Spans of LimitRange and ResourceQuota values (loader issues there are policy findings).
+    policy_spans: BTreeSet<Span>,
+}
+
+/// Adds up the loader statistics and sorts the objects by kind.
+fn gather<'a>(
+    sources: &SourceSet,
+    loaded: &'a [Loaded],
+    policy: &Policy,
+    report: &mut CheckReport,
+) -> Gathered<'a> {
+    let mut g = Gathered::default();
     for l in loaded {
         report.stats.documents += l.stats.documents;
         report.stats.objects += l.stats.objects;
@@ -480,25 +491,28 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
                 Object::Workload(w) => {
                     let path = sources.get(w.span.source).map_or("", |f| f.name.as_str());
                     if policy.selects(w, path) {
-                        workloads.push(w);
+                        g.workloads.push(w);
                     } else {
                         report.stats.excluded += 1;
                     }
                 }
                 Object::LimitRange(lr) => {
                     for list in [&lr.default_limits, &lr.default_requests, &lr.max, &lr.min] {
-                        policy_spans.extend(list.entries.values().map(|v| v.span));
-                        policy_spans.extend(list.entries.values().map(|v| v.key_span));
+                        g.policy_spans.extend(list.entries.values().map(|v| v.span));
+                        g.policy_spans
+                            .extend(list.entries.values().map(|v| v.key_span));
                     }
-                    limit_ranges
+                    g.limit_ranges
                         .entry(lr.namespace.as_deref().unwrap_or("default"))
                         .or_default()
                         .push(lr);
                 }
                 Object::ResourceQuota(rq) => {
-                    policy_spans.extend(rq.hard.entries.values().map(|v| v.span));
-                    policy_spans.extend(rq.hard.entries.values().map(|v| v.key_span));
-                    quotas
+                    g.policy_spans
+                        .extend(rq.hard.entries.values().map(|v| v.span));
+                    g.policy_spans
+                        .extend(rq.hard.entries.values().map(|v| v.key_span));
+                    g.quotas
                         .entry(rq.namespace.as_deref().unwrap_or("default"))
                         .or_default()
                         .push(rq);
@@ -507,13 +521,22 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
             }
         }
     }
-    report.stats.workloads = workloads.len();
+    g
+}
+
+/// Checks loaded sources (`loaded[i]` belongs to source `i`).
+pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> CheckReport {
+    let mut report = CheckReport::default();
+    report.stats.files = sources.len();
+    let g = gather(sources, loaded, policy, &mut report);
+    report.stats.workloads = g.workloads.len();
     let assumptions = policy.assumptions();
     let empty: Vec<&LimitRange> = Vec::new();
-    let outcomes: Vec<WorkloadOutcome> = workloads
+    let outcomes: Vec<WorkloadOutcome> = g
+        .workloads
         .par_iter()
         .map(|w| {
-            let lrs = limit_ranges.get(w.namespace()).unwrap_or(&empty);
+            let lrs = g.limit_ranges.get(w.namespace()).unwrap_or(&empty);
             let text = sources.get(w.span.source).map_or("", |f| f.text.as_str());
             check_workload(w, lrs, policy, &assumptions, text)
         })
@@ -530,7 +553,25 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
                 .push(t);
         }
     }
-    for (ns, qs) in &quotas {
+    check_namespaces(&g.quotas, &by_namespace, policy, &mut report);
+    loader_findings(loaded, &g.policy_spans, policy, &mut report);
+    report
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report
+        .suppressed
+        .sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
+    report
+}
+
+/// The namespace rules over every namespace with a ResourceQuota.
+fn check_namespaces(
+    quotas: &BTreeMap<&str, Vec<&ResourceQuota>>,
+    by_namespace: &BTreeMap<String, Vec<PodTotals>>,
+    policy: &Policy,
+    report: &mut CheckReport,
+) {
+    for (ns, qs) in quotas {
         let pods = by_namespace.get(*ns).map_or(&[][..], |v| v.as_slice());
         let cx = NamespaceCx {
             namespace: ns,
@@ -549,9 +590,18 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
             }
         }
     }
+}
+
+/// The loader's issues as findings (configurable ones with the policy's severity).
+fn loader_findings(
+    loaded: &[Loaded],
+    policy_spans: &BTreeSet<Span>,
+    policy: &Policy,
+    report: &mut CheckReport,
+) {
     for l in loaded {
         for issue in &l.issues {
-            if let Some(mut f) = loader_finding(issue, &policy_spans) {
+            if let Some(mut f) = loader_finding(issue, policy_spans) {
                 if let Some(rule) = rules::lookup(f.rule).filter(|r| r.meta.configurable) {
                     if !policy.enabled(rule.meta.id) {
                         continue;
@@ -562,13 +612,6 @@ pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> 
             }
         }
     }
-    report
-        .findings
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    report
-        .suppressed
-        .sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
-    report
 }
 
 /// Loader codes that workload rules report from the model themselves (KCPU003, KCPU017); the

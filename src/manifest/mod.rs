@@ -517,52 +517,7 @@ impl Cx<'_> {
             "HorizontalPodAutoscaler" => return self.hpa(meta, spec.map(|s| s.1), span),
             _ => {}
         }
-        // Locate the pod spec.
-        let (pod, template_meta, replicas) = match kinds::pod_path(&kind) {
-            Some(kinds::PodPath::Spec) => (spec, None, None),
-            Some(kinds::PodPath::Template) => {
-                let t = o.template.0.unwrap_or_default();
-                (
-                    t.spec
-                        .map(|s| (self.base.spanned(&s), s.value.0.unwrap_or_default())),
-                    t.metadata.0,
-                    None,
-                )
-            }
-            _ => match spec {
-                Some((_, s)) => {
-                    let replicas = s
-                        .replicas
-                        .0
-                        .as_deref()
-                        .and_then(|r| r.trim().parse::<u32>().ok());
-                    if let Some(jt) = s.job_template.0 {
-                        let t = jt
-                            .spec
-                            .0
-                            .and_then(|js| js.template)
-                            .and_then(|t| t.value.0)
-                            .unwrap_or_default();
-                        (
-                            t.spec
-                                .map(|s| (self.base.spanned(&s), s.value.0.unwrap_or_default())),
-                            t.metadata.0,
-                            replicas,
-                        )
-                    } else if let Some(t) = s.template.and_then(|t| t.value.0) {
-                        (
-                            t.spec
-                                .map(|s| (self.base.spanned(&s), s.value.0.unwrap_or_default())),
-                            t.metadata.0,
-                            replicas,
-                        )
-                    } else {
-                        (None, None, replicas)
-                    }
-                }
-                None => (None, None, None),
-            },
-        };
+        let (pod, template_meta, replicas) = self.locate_pod(&kind, spec, o.template);
         let builtin = kinds::pod_path(&kind).is_some();
         if builtin && pod.is_none() {
             // No pod spec at all (`spec.template` missing): a strategic-merge patch or an
@@ -614,6 +569,57 @@ impl Cx<'_> {
             list_path,
         };
         (self.on_object)(Object::Workload(Box::new(w)));
+    }
+
+    /// Where `kind` keeps its pod spec: `spec` (Pod), `template.spec` (PodTemplate), or a
+    /// workload's `spec.template.spec` / `spec.jobTemplate.spec.template.spec`. Returns the pod
+    /// spec with its span, the template's metadata, and `spec.replicas` of a workload.
+    fn locate_pod(
+        &self,
+        kind: &str,
+        spec: Option<(Span, RawSpec)>,
+        template: Lenient<raw::RawTemplate>,
+    ) -> (Option<(Span, RawSpec)>, Option<raw::RawMeta>, Option<u32>) {
+        match kinds::pod_path(kind) {
+            Some(kinds::PodPath::Spec) => (spec, None, None),
+            Some(kinds::PodPath::Template) => {
+                let (pod, meta) = self.template_pod(template.0.unwrap_or_default());
+                (pod, meta, None)
+            }
+            _ => match spec {
+                Some((_, s)) => {
+                    let replicas = s
+                        .replicas
+                        .0
+                        .as_deref()
+                        .and_then(|r| r.trim().parse::<u32>().ok());
+                    let (pod, meta) = if let Some(jt) = s.job_template.0 {
+                        let t = jt
+                            .spec
+                            .0
+                            .and_then(|js| js.template)
+                            .and_then(|t| t.value.0)
+                            .unwrap_or_default();
+                        self.template_pod(t)
+                    } else if let Some(t) = s.template.and_then(|t| t.value.0) {
+                        self.template_pod(t)
+                    } else {
+                        (None, None)
+                    };
+                    (pod, meta, replicas)
+                }
+                None => (None, None, None),
+            },
+        }
+    }
+
+    /// A pod template's spec (with its span) and metadata.
+    fn template_pod(&self, t: raw::RawTemplate) -> (Option<(Span, RawSpec)>, Option<raw::RawMeta>) {
+        (
+            t.spec
+                .map(|s| (self.base.spanned(&s), s.value.0.unwrap_or_default())),
+            t.metadata.0,
+        )
     }
 
     fn metadata(&mut self, m: Lenient<raw::RawMeta>) -> Metadata {

@@ -15,6 +15,8 @@
 
 use crate::sim::GroupOutcome;
 use crate::trace::Sample;
+use plotters::coord::cartesian::Cartesian2d;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
@@ -231,45 +233,35 @@ impl Chart for RunChart<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
-        let e = ChartError::from;
         let (_, h) = self.size();
-        let (head, body) = root.split_vertically(40);
-        head.draw(&Text::new(
-            self.title.to_string(),
-            (12, 10),
-            (FONT, 18).into_font(),
-        ))
-        .map_err(e)?;
+        let body = titled(root, self.title)?;
         let (top, bottom) = body.split_vertically((h - 40) * 62 / 100);
         let pts = intervals(self.timeline);
         let x_max = pts.iter().map(|p| p.t_s).fold(0.0f64, f64::max).max(1e-3);
+        self.draw_usage(&top, &pts, x_max)?;
+        draw_periods(&bottom, &pts, x_max)
+    }
+}
+
+impl RunChart<'_> {
+    /// Measured usage per sampling interval against the quota.
+    fn draw_usage<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        pts: &[Interval],
+        x_max: f64,
+    ) -> Result<(), ChartError> {
+        let e = ChartError::from;
         let y_data = pts.iter().map(|p| p.cores).fold(0.0f64, f64::max);
         let y_max = (y_data.max(self.quota_cores.unwrap_or(0.0)) * 1.15).max(0.1);
-        let mut c = ChartBuilder::on(&top)
-            .caption(
-                "measured CPU usage per sampling interval, run 0",
-                (FONT, 16),
-            )
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-            .map_err(e)?;
-        c.configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("CPU (cores)")
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
-            .draw()
-            .map_err(e)?;
+        let mut c = plot(
+            area,
+            "measured CPU usage per sampling interval, run 0",
+            (0f64..x_max, 0f64..y_max),
+            ("time (s)", "CPU (cores)"),
+        )?;
         if let Some(q) = self.quota_cores {
-            c.draw_series(LineSeries::new(
-                vec![(0.0, q), (x_max, q)],
-                BLACK.stroke_width(1),
-            ))
-            .map_err(e)?
-            .label("quota / period")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK));
+            level_line(&mut c, q, x_max, BLACK, "quota / period")?;
         }
         let col = series_color(0);
         // Each interval's average as a step: the sampler gives no finer detail.
@@ -286,51 +278,129 @@ impl Chart for RunChart<'_> {
             .filter(|p| p.throttled > 0)
             .map(|p| ((p.start_s + p.t_s) / 2.0, p.cores))
             .collect();
-        if !marks.is_empty() {
-            c.draw_series(marks.iter().map(|&p| Circle::new(p, 3, THROTTLED.filled())))
-                .map_err(e)?
-                .label("interval with throttled periods")
-                .legend(|(x, y)| Circle::new((x + 9, y), 3, THROTTLED.filled()));
-        }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(e)?;
-
-        let p_max = pts.iter().map(|p| p.periods).max().unwrap_or(0).max(1) as f64;
-        let mut b = ChartBuilder::on(&bottom)
-            .caption("periods per interval (throttled in red)", (FONT, 16))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..x_max, 0f64..p_max * 1.15)
-            .map_err(e)?;
-        b.configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("periods")
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
-            .draw()
-            .map_err(e)?;
-        let mut bars = Vec::new();
-        for p in &pts {
-            bars.push(Rectangle::new(
-                [(p.start_s, 0.0), (p.t_s, p.periods as f64)],
-                RGBColor(200, 200, 200).filled(),
-            ));
-            if p.throttled > 0 {
-                bars.push(Rectangle::new(
-                    [(p.start_s, 0.0), (p.t_s, p.throttled as f64)],
-                    THROTTLED.filled(),
-                ));
-            }
-        }
-        b.draw_series(bars).map_err(e)?;
-        Ok(())
+        throttled_marks(&mut c, &marks, "interval with throttled periods")?;
+        legend(&mut c, SeriesLabelPosition::UpperRight)
     }
+}
+
+/// Periods per sampling interval, the throttled ones in red.
+fn draw_periods<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    pts: &[Interval],
+    x_max: f64,
+) -> Result<(), ChartError> {
+    let p_max = pts.iter().map(|p| p.periods).max().unwrap_or(0).max(1) as f64;
+    let mut b = plot(
+        area,
+        "periods per interval (throttled in red)",
+        (0f64..x_max, 0f64..p_max * 1.15),
+        ("time (s)", "periods"),
+    )?;
+    let mut bars = Vec::new();
+    for p in pts {
+        bars.push(Rectangle::new(
+            [(p.start_s, 0.0), (p.t_s, p.periods as f64)],
+            RGBColor(200, 200, 200).filled(),
+        ));
+        if p.throttled > 0 {
+            bars.push(Rectangle::new(
+                [(p.start_s, 0.0), (p.t_s, p.throttled as f64)],
+                THROTTLED.filled(),
+            ));
+        }
+    }
+    b.draw_series(bars).map_err(ChartError::from)?;
+    Ok(())
+}
+
+/// A chart over `f64` × `f64` coordinates.
+pub type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws the title into a 40-pixel head of `root`; returns the rest.
+fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<DrawingArea<DB, Shift>, ChartError> {
+    let (head, body) = root.split_vertically(40);
+    head.draw(&Text::new(
+        title.to_string(),
+        (12, 10),
+        (FONT, 18).into_font(),
+    ))
+    .map_err(ChartError::from)?;
+    Ok(body)
+}
+
+/// A captioned plot of `x` × `y` on `area` with its mesh and axis descriptions drawn.
+fn plot<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
+    (x_desc, y_desc): (&str, &str),
+) -> Result<Plot<'a, DB>, ChartError> {
+    let e = ChartError::from;
+    let mut c = ChartBuilder::on(area)
+        .caption(caption, (FONT, 16))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x, y)
+        .map_err(e)?;
+    c.configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(e)?;
+    Ok(c)
+}
+
+/// Draws the series' legend box at `position`.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    c: &mut Plot<'a, DB>,
+    position: SeriesLabelPosition,
+) -> Result<(), ChartError> {
+    c.configure_series_labels()
+        .position(position)
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(ChartError::from)
+}
+
+/// A horizontal line at `y` across the plot, with its legend entry.
+fn level_line<'a, DB: DrawingBackend + 'a>(
+    c: &mut Plot<'a, DB>,
+    y: f64,
+    x_max: f64,
+    color: RGBColor,
+    label: &str,
+) -> Result<(), ChartError> {
+    c.draw_series(LineSeries::new(
+        vec![(0.0, y), (x_max, y)],
+        color.stroke_width(1),
+    ))
+    .map_err(ChartError::from)?
+    .label(label)
+    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+    Ok(())
+}
+
+/// Red dots on the points of throttled periods or intervals, with their legend entry.
+fn throttled_marks<'a, DB: DrawingBackend + 'a>(
+    c: &mut Plot<'a, DB>,
+    marks: &[(f64, f64)],
+    label: &str,
+) -> Result<(), ChartError> {
+    if !marks.is_empty() {
+        c.draw_series(marks.iter().map(|&p| Circle::new(p, 3, THROTTLED.filled())))
+            .map_err(ChartError::from)?
+            .label(label)
+            .legend(|(x, y)| Circle::new((x + 9, y), 3, THROTTLED.filled()));
+    }
+    Ok(())
 }
 
 /// At most 400 points of the empirical CDF of `lat_ns`, as `(ms, fraction)`.
@@ -373,17 +443,23 @@ impl Chart for SimChart<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
-        let e = ChartError::from;
         let (_, h) = self.size();
-        let (head, body) = root.split_vertically(40);
-        head.draw(&Text::new(
-            self.title.to_string(),
-            (12, 10),
-            (FONT, 18).into_font(),
-        ))
-        .map_err(e)?;
+        let body = titled(root, self.title)?;
         let (top, bottom) = body.split_vertically((h - 40) * 55 / 100);
         let shown = self.shown();
+        self.draw_usage(&top, &shown)?;
+        draw_latency(&bottom, &shown)
+    }
+}
+
+impl SimChart<'_> {
+    /// CPU usage per period of run 0 (the limit drawn when one group is shown).
+    fn draw_usage<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        shown: &[(usize, &GroupOutcome)],
+    ) -> Result<(), ChartError> {
+        let e = ChartError::from;
         let note = if shown.len() < self.groups.len() {
             format!(
                 " (the {} most throttled of {} groups)",
@@ -393,8 +469,6 @@ impl Chart for SimChart<'_> {
         } else {
             String::new()
         };
-
-        // Usage per period.
         let series: Vec<Vec<(f64, f64, bool)>> =
             shown.iter().map(|(_, g)| usage_points(g)).collect();
         let single = if shown.len() == 1 {
@@ -420,37 +494,17 @@ impl Chart for SimChart<'_> {
             .max(1e-3);
         let y_data = series.iter().flatten().map(|p| p.1).fold(0.0f64, f64::max);
         let y_max = (y_data.max(limit_cores.map_or(0.0, |l| l.1)) * 1.15).max(0.1);
-        let mut c = ChartBuilder::on(&top)
-            .caption(format!("CPU usage per period, run 0{note}"), (FONT, 16))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-            .map_err(e)?;
-        c.configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("CPU (cores)")
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
-            .draw()
-            .map_err(e)?;
+        let mut c = plot(
+            area,
+            &format!("CPU usage per period, run 0{note}"),
+            (0f64..x_max, 0f64..y_max),
+            ("time (s)", "CPU (cores)"),
+        )?;
         if let Some((q, qb)) = limit_cores {
-            c.draw_series(LineSeries::new(
-                vec![(0.0, q), (x_max, q)],
-                BLACK.stroke_width(1),
-            ))
-            .map_err(e)?
-            .label("quota / period")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK));
+            level_line(&mut c, q, x_max, BLACK, "quota / period")?;
             if qb > q {
                 let grey = RGBColor(150, 150, 150);
-                c.draw_series(LineSeries::new(
-                    vec![(0.0, qb), (x_max, qb)],
-                    grey.stroke_width(1),
-                ))
-                .map_err(e)?
-                .label("(quota + burst) / period")
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
+                level_line(&mut c, qb, x_max, grey, "(quota + burst) / period")?;
             }
         }
         for (i, ((_, g), pts)) in shown.iter().zip(&series).enumerate() {
@@ -469,75 +523,51 @@ impl Chart for SimChart<'_> {
             .filter(|p| p.2)
             .map(|p| (p.0, p.1))
             .collect();
-        if !marks.is_empty() {
-            c.draw_series(marks.iter().map(|&p| Circle::new(p, 3, THROTTLED.filled())))
-                .map_err(e)?
-                .label("throttled period")
-                .legend(|(x, y)| Circle::new((x + 9, y), 3, THROTTLED.filled()));
-        }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(e)?;
-
-        // Latency CDF.
-        let cdfs: Vec<Vec<(f64, f64)>> = shown
-            .iter()
-            .map(|(_, g)| cdf_points(&g.latencies_ns))
-            .collect();
-        let lat_max = cdfs.iter().flatten().map(|p| p.0).fold(0.0f64, f64::max);
-        let mut l = ChartBuilder::on(&bottom)
-            .caption(
-                "Request latency (scheduled arrival to completion), all runs",
-                (FONT, 16),
-            )
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..(lat_max * 1.05).max(1.0), 0f64..1.0)
-            .map_err(e)?;
-        l.configure_mesh()
-            .x_desc("latency (ms)")
-            .y_desc("fraction of requests")
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
-            .draw()
-            .map_err(e)?;
-        if cdfs.iter().all(|c| c.is_empty()) {
-            let area = l.plotting_area();
-            area.draw(&Text::new(
-                "no requests (spin load)",
-                (0.05, 0.5),
-                (FONT, 14).into_font(),
-            ))
-            .map_err(e)?;
-        }
-        for (i, ((_, g), pts)) in shown.iter().zip(&cdfs).enumerate() {
-            if pts.is_empty() {
-                continue;
-            }
-            let col = series_color(i);
-            l.draw_series(LineSeries::new(pts.iter().copied(), col.stroke_width(2)))
-                .map_err(e)?
-                .label(g.name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
-                });
-        }
-        if cdfs.iter().any(|c| !c.is_empty()) {
-            l.configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .label_font((FONT, 12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(e)?;
-        }
-        Ok(())
+        throttled_marks(&mut c, &marks, "throttled period")?;
+        legend(&mut c, SeriesLabelPosition::UpperRight)
     }
+}
+
+/// The request latency CDF of every shown group, over all runs.
+fn draw_latency<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    shown: &[(usize, &GroupOutcome)],
+) -> Result<(), ChartError> {
+    let e = ChartError::from;
+    let cdfs: Vec<Vec<(f64, f64)>> = shown
+        .iter()
+        .map(|(_, g)| cdf_points(&g.latencies_ns))
+        .collect();
+    let lat_max = cdfs.iter().flatten().map(|p| p.0).fold(0.0f64, f64::max);
+    let mut l = plot(
+        area,
+        "Request latency (scheduled arrival to completion), all runs",
+        (0f64..(lat_max * 1.05).max(1.0), 0f64..1.0),
+        ("latency (ms)", "fraction of requests"),
+    )?;
+    if cdfs.iter().all(|c| c.is_empty()) {
+        let area = l.plotting_area();
+        area.draw(&Text::new(
+            "no requests (spin load)",
+            (0.05, 0.5),
+            (FONT, 14).into_font(),
+        ))
+        .map_err(e)?;
+    }
+    for (i, ((_, g), pts)) in shown.iter().zip(&cdfs).enumerate() {
+        if pts.is_empty() {
+            continue;
+        }
+        let col = series_color(i);
+        l.draw_series(LineSeries::new(pts.iter().copied(), col.stroke_width(2)))
+            .map_err(e)?
+            .label(g.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+    }
+    if cdfs.iter().any(|c| !c.is_empty()) {
+        legend(&mut l, SeriesLabelPosition::LowerRight)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

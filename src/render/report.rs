@@ -141,9 +141,20 @@ impl TableDoc {
 /// The tables of the report — shared by HTML and Markdown so the two always agree.
 fn tables(d: &ReportDoc) -> Vec<TableDoc> {
     let r = d.report;
+    let mut out = vec![
+        totals_table(r),
+        namespaces_table(r),
+        workloads_table(r),
+        node_fit_table(r),
+    ];
+    out.extend(throttling_tables(r));
+    out
+}
+
+/// Cluster totals and overcommit ratios.
+fn totals_table(r: &CapacityReport) -> TableDoc {
     let t = &r.totals;
-    let mut out = Vec::new();
-    out.push(TableDoc {
+    TableDoc {
         title: "Totals",
         header: vec![
             "workloads",
@@ -168,8 +179,12 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
             no_limits(t.limits_over_allocatable, pct),
         ]],
         key: None,
-    });
-    out.push(TableDoc {
+    }
+}
+
+/// Per-namespace requests, limits and QoS mix.
+fn namespaces_table(r: &CapacityReport) -> TableDoc {
+    TableDoc {
         title: "Namespaces",
         header: vec![
             "namespace",
@@ -205,8 +220,12 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
             "requests",
             r.namespaces.iter().map(|n| n.request_millicores).collect(),
         )),
-    });
-    out.push(TableDoc {
+    }
+}
+
+/// Per-workload pod values and containers.
+fn workloads_table(r: &CapacityReport) -> TableDoc {
+    TableDoc {
         title: "Workloads",
         header: vec![
             "workload",
@@ -259,9 +278,13 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
                 .map(|w| w.total_request_millicores)
                 .collect(),
         )),
-    });
+    }
+}
+
+/// Requests packed onto the node shapes.
+fn node_fit_table(r: &CapacityReport) -> TableDoc {
     let f = &r.node_fit;
-    out.push(TableDoc {
+    TableDoc {
         title: "Node fit",
         header: vec![
             "node",
@@ -292,7 +315,11 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
                 .map(|n| n.pods_millicores + n.daemonset_millicores)
                 .collect(),
         )),
-    });
+    }
+}
+
+/// The throttling tables: declared loads (predictions), then assumed loads ("what if").
+fn throttling_tables(r: &CapacityReport) -> [TableDoc; 2] {
     let row = |t: &crate::capacity::ThrottleRow| {
         vec![
             t.workload.clone(),
@@ -317,7 +344,7 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
         "CPUs used",
         "why",
     ];
-    out.push(TableDoc {
+    let declared = TableDoc {
         title: "Throttling prediction (containers with a declared load)",
         header: header.clone(),
         rows: r
@@ -328,9 +355,10 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
             .collect(),
         // Already riskiest first.
         key: None,
-    });
-    out.push(TableDoc {
-        title: "What if (assumed load, not a prediction): the request arriving as one burst per period",
+    };
+    let assumed = TableDoc {
+        title:
+            "What if (assumed load, not a prediction): the request arriving as one burst per period",
         header,
         rows: r
             .throttling
@@ -339,8 +367,8 @@ fn tables(d: &ReportDoc) -> Vec<TableDoc> {
             .map(row)
             .collect(),
         key: None,
-    });
-    out
+    };
+    [declared, assumed]
 }
 
 /// A ratio over limits, or "no limits" when no pod has one (not `0.00×`).

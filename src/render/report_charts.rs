@@ -7,7 +7,7 @@
 //! and one outlier more than twice the runner-up drawn cut at that scale (its value still
 //! written), so a giant bar does not flatten the others.
 
-use super::chart::{series_color, Chart, ChartError, FONT, THROTTLED};
+use super::chart::{series_color, Chart, ChartError, Plot, FONT, THROTTLED};
 use crate::capacity::CapacityReport;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -179,9 +179,7 @@ impl Chart for BarChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let n = self.categories.len().max(1);
         let x_max = self.scale();
-        // Category i is drawn at y = n - 1 - i, so the first (largest) is on top.
         let cats = self.categories.clone();
-        let y_of = move |i: usize| (n - 1 - i) as f64;
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, (FONT, 20))
             .margin(14)
@@ -207,6 +205,36 @@ impl Chart for BarChart {
             .axis_desc_style((FONT, 15))
             .draw()
             .map_err(err)?;
+        let base = self.draw_bars(&mut chart, x_max)?;
+        draw_totals(&mut chart, &base, x_max)?;
+        if let Some((name, values)) = &self.marker {
+            draw_marker(&mut chart, name, values, n, x_max)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+/// Category `i` of `n` is drawn at y = n - 1 - i, so the first (largest) is on top.
+fn y_of(n: usize, i: usize) -> f64 {
+    (n - 1 - i) as f64
+}
+
+impl BarChart {
+    /// The stacked bars of every series; returns each category's total.
+    fn draw_bars<'a, DB: DrawingBackend + 'a>(
+        &self,
+        chart: &mut Plot<'a, DB>,
+        x_max: f64,
+    ) -> Result<Vec<f64>, ChartError> {
+        let n = self.categories.len().max(1);
         let mut base = vec![0.0f64; n];
         for (k, (name, values)) in self.series.iter().enumerate() {
             let color = if self.alarm {
@@ -218,7 +246,7 @@ impl Chart for BarChart {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    let y = y_of(i);
+                    let y = y_of(n, i);
                     let (x0, x1) = (base[i].min(x_max), (base[i] + v).min(x_max));
                     base[i] += v;
                     Rectangle::new([(x0, y - 0.35), (x1, y + 0.35)], color.mix(0.85).filled())
@@ -232,56 +260,66 @@ impl Chart for BarChart {
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
                 });
         }
-        // The value at the end of every bar ("… (cut)" when beyond the scale).
-        let labels: Vec<_> = base
-            .iter()
-            .enumerate()
-            .map(|(i, total)| {
-                let cut = *total > x_max;
-                let text = if cut {
-                    format!("{} (cut)", fmt_value(*total))
-                } else {
-                    fmt_value(*total)
-                };
-                let x = if cut {
-                    x_max * 0.80
-                } else {
-                    total + x_max * 0.01
-                };
-                Text::new(text, (x, y_of(i) + 0.3), (FONT, 12))
-            })
-            .collect();
-        chart.draw_series(labels).map_err(err)?;
-        if let Some((name, values)) = &self.marker {
-            let lines: Vec<_> = values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    let y = y_of(i);
-                    PathElement::new(
-                        vec![(v.min(x_max), y - 0.45), (v.min(x_max), y + 0.45)],
-                        BLACK.stroke_width(3),
-                    )
-                })
-                .collect();
-            chart
-                .draw_series(lines)
-                .map_err(err)?
-                .label(name.clone())
-                .legend(|(x, y)| {
-                    PathElement::new(vec![(x + 6, y - 6), (x + 6, y + 6)], BLACK.stroke_width(3))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        Ok(base)
     }
+}
+
+/// The value at the end of every bar ("… (cut)" when beyond the scale).
+fn draw_totals<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Plot<'a, DB>,
+    base: &[f64],
+    x_max: f64,
+) -> Result<(), ChartError> {
+    let n = base.len();
+    let labels: Vec<_> = base
+        .iter()
+        .enumerate()
+        .map(|(i, total)| {
+            let cut = *total > x_max;
+            let text = if cut {
+                format!("{} (cut)", fmt_value(*total))
+            } else {
+                fmt_value(*total)
+            };
+            let x = if cut {
+                x_max * 0.80
+            } else {
+                total + x_max * 0.01
+            };
+            Text::new(text, (x, y_of(n, i) + 0.3), (FONT, 12))
+        })
+        .collect();
+    chart.draw_series(labels).map_err(err)?;
+    Ok(())
+}
+
+/// The marker series: a vertical line on every bar (e.g. the limit beside the request).
+fn draw_marker<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Plot<'a, DB>,
+    name: &str,
+    values: &[f64],
+    n: usize,
+    x_max: f64,
+) -> Result<(), ChartError> {
+    let lines: Vec<_> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let y = y_of(n, i);
+            PathElement::new(
+                vec![(v.min(x_max), y - 0.45), (v.min(x_max), y + 0.45)],
+                BLACK.stroke_width(3),
+            )
+        })
+        .collect();
+    chart
+        .draw_series(lines)
+        .map_err(err)?
+        .label(name)
+        .legend(|(x, y)| {
+            PathElement::new(vec![(x + 6, y - 6), (x + 6, y + 6)], BLACK.stroke_width(3))
+        });
+    Ok(())
 }
 
 fn cores(m: i64) -> f64 {

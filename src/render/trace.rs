@@ -126,6 +126,17 @@ pub struct RunNotes {
     pub footer: Vec<String>,
 }
 
+/// The `key: value` context lines, then a blank line when there were any.
+fn write_context<W: Write>(w: &mut W, context: &[(String, String)]) -> io::Result<()> {
+    for (k, v) in context {
+        writeln!(w, "{k}: {v}")?;
+    }
+    if !context.is_empty() {
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
 /// Writes one group's summary: `context` as `key: value` lines, the totals, and the per-run
 /// table (run, phase, counters, usage, latency).
 pub fn write_summary_table<W: Write>(
@@ -143,12 +154,7 @@ pub fn write_summary_table_with<W: Write>(
     summary: &Summary,
     notes: &RunNotes,
 ) -> io::Result<()> {
-    for (k, v) in context {
-        writeln!(w, "{k}: {v}")?;
-    }
-    if !context.is_empty() {
-        writeln!(w)?;
-    }
+    write_context(w, context)?;
     let mut t = new_table();
     t.set_header(vec!["totals", "all runs"]);
     t.add_row(vec![
@@ -233,12 +239,7 @@ pub fn write_groups_table<W: Write>(
     context: &[(String, String)],
     rows: &[GroupRow<'_>],
 ) -> io::Result<()> {
-    for (k, v) in context {
-        writeln!(w, "{k}: {v}")?;
-    }
-    if !context.is_empty() {
-        writeln!(w)?;
-    }
+    write_context(w, context)?;
     let mut t = new_table();
     t.set_header(vec![
         "group",

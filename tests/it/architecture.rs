@@ -20,6 +20,7 @@ const PURE: &[&str] = &[
     "trace.rs",
     "stats.rs",
     "capacity.rs",
+    "predict.rs",
     "render",
     "emit_job.rs",
     "collect.rs",

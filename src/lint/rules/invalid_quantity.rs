@@ -57,9 +57,12 @@ fn parses(s: &str) -> bool {
     quantity::parse(s).is_ok_and(|q| !q.is_negative())
 }
 
+/// A repair: the new text, whether `--fix` may apply it, and why.
+type Repair = (String, Applicability, &'static str);
+
 /// A repair for an invalid quantity, when one is clear: the new text and whether `--fix` may
 /// apply it.
-pub fn repair(raw: &str, cpu: bool) -> Option<(String, Applicability, &'static str)> {
+pub fn repair(raw: &str, cpu: bool) -> Option<Repair> {
     let t = raw.trim();
     // 1. Inner white space ("500 m", "1 Gi").
     if t.chars().any(char::is_whitespace) {
@@ -69,45 +72,70 @@ pub fn repair(raw: &str, cpu: bool) -> Option<(String, Applicability, &'static s
         }
     }
     let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-    // 2. Commas.
+    let lower = t.to_ascii_lowercase();
     if t.contains(',') {
-        let commas = t.matches(',').count();
-        let (head, tail) = t.split_once(',').unwrap_or((&t, ""));
-        let tail_digits = tail.chars().take_while(char::is_ascii_digit).count();
-        let head_digits = !head.is_empty() && head.chars().all(|c| c.is_ascii_digit());
-        let grouped: String = t.chars().filter(|&c| c != ',').collect();
-        let decimal = t.replacen(',', ".", 1);
-        if commas > 1 && head_digits {
-            if parses(&grouped) {
-                return Some((
-                    grouped,
-                    Applicability::Mechanical,
-                    "remove the thousands separators",
-                ));
-            }
-        } else if commas == 1 && tail_digits == 3 && head_digits {
-            let suffix = &tail[3..];
-            if suffix == "m" && parses(&grouped) {
-                return Some((
-                    grouped,
-                    Applicability::Mechanical,
-                    "remove the thousands separator",
-                ));
-            }
-            // `1,500` could be 1.5 or 1500: a human decides.
-            if parses(&decimal) {
-                return Some((
-                    decimal,
-                    Applicability::Suggestion,
-                    "a comma followed by three digits may be a decimal comma or a thousands separator",
-                ));
-            }
-        } else if commas == 1 && parses(&decimal) {
-            return Some((decimal, Applicability::Mechanical, "use a decimal point"));
+        if let Some(r) = commas(&t) {
+            return Some(r);
         }
     }
-    // 3. Unit words ("2 cores", "0.5cpu", "500 millicores").
-    let lower = t.to_ascii_lowercase();
+    if cpu {
+        if let Some(r) = unit_word(&t, &lower) {
+            return Some(r);
+        }
+    }
+    // No Kubernetes suffix contains l, I, O or o.
+    if t.chars().any(|c| matches!(c, 'l' | 'I' | 'O' | 'o')) {
+        if let Some(r) = letters_for_digits(&t) {
+            return Some(r);
+        }
+    }
+    if cpu {
+        return milli_typed_as_mi(&lower);
+    }
+    None
+}
+
+/// 2. Commas: thousands separators, or a decimal comma.
+fn commas(t: &str) -> Option<Repair> {
+    let commas = t.matches(',').count();
+    let (head, tail) = t.split_once(',').unwrap_or((t, ""));
+    let tail_digits = tail.chars().take_while(char::is_ascii_digit).count();
+    let head_digits = !head.is_empty() && head.chars().all(|c| c.is_ascii_digit());
+    let grouped: String = t.chars().filter(|&c| c != ',').collect();
+    let decimal = t.replacen(',', ".", 1);
+    if commas > 1 && head_digits {
+        if parses(&grouped) {
+            return Some((
+                grouped,
+                Applicability::Mechanical,
+                "remove the thousands separators",
+            ));
+        }
+    } else if commas == 1 && tail_digits == 3 && head_digits {
+        let suffix = &tail[3..];
+        if suffix == "m" && parses(&grouped) {
+            return Some((
+                grouped,
+                Applicability::Mechanical,
+                "remove the thousands separator",
+            ));
+        }
+        // `1,500` could be 1.5 or 1500: a human decides.
+        if parses(&decimal) {
+            return Some((
+                decimal,
+                Applicability::Suggestion,
+                "a comma followed by three digits may be a decimal comma or a thousands separator",
+            ));
+        }
+    } else if commas == 1 && parses(&decimal) {
+        return Some((decimal, Applicability::Mechanical, "use a decimal point"));
+    }
+    None
+}
+
+/// 3. Unit words on CPU ("2 cores", "0.5cpu", "500 millicores").
+fn unit_word(t: &str, lower: &str) -> Option<Repair> {
     for (word, with) in [
         ("millicores", "m"),
         ("millicore", "m"),
@@ -120,42 +148,46 @@ pub fn repair(raw: &str, cpu: bool) -> Option<(String, Applicability, &'static s
         ("cpus", ""),
         ("cpu", ""),
     ] {
-        if cpu && lower.ends_with(word) {
+        if lower.ends_with(word) {
             let c = format!("{}{with}", &t[..t.len() - word.len()]);
             if parses(&c) {
                 return Some((c, Applicability::Suggestion, "drop the unit word"));
             }
         }
     }
-    // 4. Letters typed for digits ("l0m", "1O0m"): no Kubernetes suffix contains l, I, O or o.
-    if t.chars().any(|c| matches!(c, 'l' | 'I' | 'O' | 'o')) {
-        let c: String = t
-            .chars()
-            .map(|c| match c {
-                'l' | 'I' => '1',
-                'O' | 'o' => '0',
-                c => c,
-            })
-            .collect();
+    None
+}
+
+/// 4. Letters typed for digits ("l0m", "1O0m").
+fn letters_for_digits(t: &str) -> Option<Repair> {
+    let c: String = t
+        .chars()
+        .map(|c| match c {
+            'l' | 'I' => '1',
+            'O' | 'o' => '0',
+            c => c,
+        })
+        .collect();
+    if parses(&c) {
+        return Some((
+            c,
+            Applicability::Suggestion,
+            "a letter stands where a digit belongs",
+        ));
+    }
+    None
+}
+
+/// 5. `mi`/`MI` on CPU: millicores were almost certainly meant.
+fn milli_typed_as_mi(lower: &str) -> Option<Repair> {
+    if let Some(num) = lower.strip_suffix("mi") {
+        let c = format!("{num}m");
         if parses(&c) {
             return Some((
                 c,
                 Applicability::Suggestion,
-                "a letter stands where a digit belongs",
+                "CPU has no `mi` suffix; millicores are `m`",
             ));
-        }
-    }
-    // 5. `mi`/`MI` on CPU: millicores were almost certainly meant.
-    if cpu {
-        if let Some(num) = lower.strip_suffix("mi") {
-            let c = format!("{num}m");
-            if parses(&c) {
-                return Some((
-                    c,
-                    Applicability::Suggestion,
-                    "CPU has no `mi` suffix; millicores are `m`",
-                ));
-            }
         }
     }
     None

@@ -4,6 +4,7 @@
 use crate::finding::{Finding, Severity};
 use crate::lint::{Check, FixKind, Rule, RuleMeta, WorkloadCx};
 use crate::manifest::model::Role;
+use crate::predict;
 use crate::sim::{self, load};
 use crate::units::Nanos;
 
@@ -65,8 +66,6 @@ bursts, or remove the limit (see KCPU002).
 const SIM_DURATION_MS: u64 = 2_000;
 const SIM_RUNS: u32 = 4;
 const SIM_SEED: u64 = 0x6b63_7075;
-/// CPUs of the simulated node when the policy lists no node shapes.
-const DEFAULT_NODE_CPUS: u32 = 4;
 
 struct Declared<'a> {
     text: &'a str,
@@ -95,9 +94,7 @@ fn declared<'a>(cx: &WorkloadCx<'a>, name: &str, first_app: bool) -> Option<Decl
 
 fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
     let Some(plan) = &cx.plan else { return };
-    let cpus = cx.policy.largest_node().map_or(DEFAULT_NODE_CPUS, |n| {
-        ((n.capacity.0 + 999) / 1000).clamp(1, 1024) as u32
-    });
+    let cpus = predict::node_cpus(cx.policy.largest_node().map(|n| n.capacity.0));
     let machine = sim::Machine::new(cpus);
     let threshold = cx.policy.throttling.threshold_percent;
     let mut first_app = true;
@@ -109,8 +106,7 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         let Some(d) = declared(cx, &c.container.name, is_first) else {
             continue;
         };
-        let quota = cp.values.cfs_quota_us.value;
-        if quota.is_unlimited() || quota.0 == 0 {
+        if predict::limits(cp).is_none() {
             continue; // no CFS quota: nothing can be throttled
         }
         let span = d
@@ -133,21 +129,11 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         if matches!(profile, load::LoadProfile::Trace { .. }) {
             continue; // traces are files; `kcpu simulate` reads them
         }
-        let limits = sim::Limits {
-            quota,
-            period: cp.values.cfs_period_us.value,
-            burst: crate::units::Usec(0),
-            weight: sim::CpuShare::Shares(cp.values.shares.value),
+        let Some(job) = predict::Job::new(cp, profile, None) else {
+            continue;
         };
         let run_plan = sim::RunPlan::new(Nanos::from_ms(SIM_DURATION_MS), SIM_RUNS, SIM_SEED);
-        let Ok(outcome) = sim::simulate_container(
-            &c.container.name,
-            limits,
-            &profile,
-            None,
-            &machine,
-            &run_plan,
-        ) else {
+        let Ok(outcome) = job.simulate(&machine, &run_plan) else {
             continue;
         };
         let t = &outcome.summary.totals;
@@ -168,8 +154,8 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         .note(format!(
             "simulated {SIM_RUNS} × {} s on a {cpus}-CPU node with cpu.max \"{} {}\" (load from {}; {}): {} of {} periods throttled, {} ms throttled in total, {:.2} CPUs used on average",
             SIM_DURATION_MS / 1000,
-            quota.0,
-            limits.period.0,
+            job.limits.quota.0,
+            job.limits.period.0,
             d.from,
             machine.describe(),
             t.nr_throttled,

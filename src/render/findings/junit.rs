@@ -34,23 +34,25 @@ fn classname(f: &Finding, file: &str) -> String {
         .map_or_else(|| file.to_string(), |s| s.object())
 }
 
-/// Builds the report.
-pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) -> Report {
+/// A case's findings and suppressed findings.
+type Cases<'a> = BTreeMap<CaseKey, (Vec<&'a Finding>, Vec<&'a Suppressed>)>;
+
+/// Every case (workload × rule that ran, and each finding's own), in first-seen order.
+fn cases<'a>(report: &'a CheckReport, sources: &SourceSet) -> (Cases<'a>, Vec<CaseKey>) {
     let file_of = |span: crate::source::Span| {
         sources
             .get(span.source)
             .map_or_else(|| "?".to_string(), |f| f.name.clone())
     };
-    let mut cases: BTreeMap<CaseKey, (Vec<&Finding>, Vec<&Suppressed>)> = BTreeMap::new();
+    let mut cases: Cases<'a> = BTreeMap::new();
     let mut order: Vec<CaseKey> = Vec::new();
-    let mut touch =
-        |k: CaseKey, cases: &mut BTreeMap<CaseKey, (Vec<&Finding>, Vec<&Suppressed>)>| {
-            if !cases.contains_key(&k) {
-                order.push(k.clone());
-                cases.insert(k.clone(), (Vec::new(), Vec::new()));
-            }
-            k
-        };
+    let mut touch = |k: CaseKey, cases: &mut Cases<'a>| {
+        if !cases.contains_key(&k) {
+            order.push(k.clone());
+            cases.insert(k.clone(), (Vec::new(), Vec::new()));
+        }
+        k
+    };
     for w in &report.checked {
         for rule in &w.rules {
             touch((file_of(w.span), w.subject.object(), rule), &mut cases);
@@ -73,57 +75,76 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
             c.1.push(s);
         }
     }
+    (cases, order)
+}
+
+/// One test case: failed by its findings at or above `--fail-on`, skipped when only
+/// suppressed findings remain, else passed; lower findings in its system-out.
+fn case(
+    (_, class, rule): &CaseKey,
+    findings: &[&Finding],
+    suppressed: &[&Suppressed],
+    sources: &SourceSet,
+    opts: &RenderOptions,
+) -> TestCase {
+    let name = crate::lint::lookup(rule).map_or_else(
+        || rule.to_string(),
+        |r| format!("{} {}", r.meta.id, r.meta.name),
+    );
+    let failing: Vec<&&Finding> = findings
+        .iter()
+        .filter(|f| f.severity >= opts.fail_on)
+        .collect();
+    let status = if let Some(first) = failing.first() {
+        let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        st.set_message(first.message.clone());
+        st.set_type(first.severity.as_str());
+        st.set_description(
+            failing
+                .iter()
+                .map(|f| describe(f, sources))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        st
+    } else if findings.is_empty() && !suppressed.is_empty() {
+        let mut st = TestCaseStatus::skipped();
+        let reasons: Vec<String> = suppressed
+            .iter()
+            .map(|s| s.reason.clone().unwrap_or_else(|| "no reason given".into()))
+            .collect();
+        st.set_message(format!(
+            "suppressed by kcpu.dev/ignore: {}",
+            reasons.join("; ")
+        ));
+        st
+    } else {
+        TestCaseStatus::success()
+    };
+    let mut case = TestCase::new(name, status);
+    case.set_classname(class.clone());
+    let below: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity < opts.fail_on)
+        .map(|f| format!("{}: {}", f.severity, describe(f, sources)))
+        .collect();
+    if !below.is_empty() {
+        case.set_system_out(below.join("\n"));
+    }
+    case
+}
+
+/// Builds the report.
+pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) -> Report {
+    let (cases, order) = cases(report, sources);
     let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
     let mut suite_order: Vec<String> = Vec::new();
     for k in order {
         let Some((findings, suppressed)) = cases.get(&k) else {
             continue;
         };
-        let (file, class, rule) = &k;
-        let name = crate::lint::lookup(rule).map_or_else(
-            || rule.to_string(),
-            |r| format!("{} {}", r.meta.id, r.meta.name),
-        );
-        let failing: Vec<&&Finding> = findings
-            .iter()
-            .filter(|f| f.severity >= opts.fail_on)
-            .collect();
-        let status = if let Some(first) = failing.first() {
-            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            st.set_message(first.message.clone());
-            st.set_type(first.severity.as_str());
-            st.set_description(
-                failing
-                    .iter()
-                    .map(|f| describe(f, sources))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            );
-            st
-        } else if findings.is_empty() && !suppressed.is_empty() {
-            let mut st = TestCaseStatus::skipped();
-            let reasons: Vec<String> = suppressed
-                .iter()
-                .map(|s| s.reason.clone().unwrap_or_else(|| "no reason given".into()))
-                .collect();
-            st.set_message(format!(
-                "suppressed by kcpu.dev/ignore: {}",
-                reasons.join("; ")
-            ));
-            st
-        } else {
-            TestCaseStatus::success()
-        };
-        let mut case = TestCase::new(name, status);
-        case.set_classname(class.clone());
-        let below: Vec<String> = findings
-            .iter()
-            .filter(|f| f.severity < opts.fail_on)
-            .map(|f| format!("{}: {}", f.severity, describe(f, sources)))
-            .collect();
-        if !below.is_empty() {
-            case.set_system_out(below.join("\n"));
-        }
+        let case = case(&k, findings, suppressed, sources, opts);
+        let file = &k.0;
         if !suites.contains_key(file) {
             suite_order.push(file.clone());
         }

@@ -66,43 +66,7 @@ pub fn render(
         writeln!(out)?;
     }
     if !report.findings.is_empty() {
-        writeln!(out, "| Severity | Rule | Location | Object | Message |")?;
-        writeln!(out, "|---|---|---|---|---|")?;
-        for f in &report.findings {
-            let r = region(sources, f.span);
-            let object = f
-                .subject
-                .as_ref()
-                .map_or_else(String::new, |s| match &s.container {
-                    Some(c) => format!("{} ({c})", s.object()),
-                    None => s.object(),
-                });
-            writeln!(
-                out,
-                "| {} | `{}` {} | `{}:{}:{}` | {} | {} |",
-                f.severity,
-                f.rule,
-                f.name,
-                cell(&r.file),
-                r.line,
-                r.column,
-                cell(&object),
-                cell(&f.message)
-            )?;
-        }
-        writeln!(out)?;
-        let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
-        for f in &report.findings {
-            *per_rule.entry(f.rule).or_insert(0) += 1;
-        }
-        writeln!(out, "<details><summary>Findings per rule</summary>\n")?;
-        writeln!(out, "| Rule | Name | Findings |")?;
-        writeln!(out, "|---|---|---:|")?;
-        for (id, n) in per_rule {
-            let name = rules::lookup(id).map_or("", |r| r.meta.name);
-            writeln!(out, "| `{id}` | {name} | {n} |")?;
-        }
-        writeln!(out, "\n</details>\n")?;
+        findings_tables(report, sources, out)?;
     } else {
         writeln!(out, "No findings.\n")?;
     }
@@ -127,5 +91,51 @@ pub fn render(
             plural(fixable, "finding")
         )?;
     }
+    Ok(())
+}
+
+/// The findings table, then the count per rule (folded).
+fn findings_tables(
+    report: &CheckReport,
+    sources: &SourceSet,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "| Severity | Rule | Location | Object | Message |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for f in &report.findings {
+        let r = region(sources, f.span);
+        let object = f
+            .subject
+            .as_ref()
+            .map_or_else(String::new, |s| match &s.container {
+                Some(c) => format!("{} ({c})", s.object()),
+                None => s.object(),
+            });
+        writeln!(
+            out,
+            "| {} | `{}` {} | `{}:{}:{}` | {} | {} |",
+            f.severity,
+            f.rule,
+            f.name,
+            cell(&r.file),
+            r.line,
+            r.column,
+            cell(&object),
+            cell(&f.message)
+        )?;
+    }
+    writeln!(out)?;
+    let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &report.findings {
+        *per_rule.entry(f.rule).or_insert(0) += 1;
+    }
+    writeln!(out, "<details><summary>Findings per rule</summary>\n")?;
+    writeln!(out, "| Rule | Name | Findings |")?;
+    writeln!(out, "|---|---|---:|")?;
+    for (id, n) in per_rule {
+        let name = rules::lookup(id).map_or("", |r| r.meta.name);
+        writeln!(out, "| `{id}` | {name} | {n} |")?;
+    }
+    writeln!(out, "\n</details>\n")?;
     Ok(())
 }

@@ -134,53 +134,7 @@ fn result(f: &Finding, sources: &SourceSet, suppression: Option<&Suppressed>) ->
         .fix
         .iter()
         .filter(|x| x.applicability == crate::finding::Applicability::Mechanical)
-        .map(|x| {
-            let mut by_file: BTreeMap<String, Vec<Replacement>> = BTreeMap::new();
-            for e in &x.edits {
-                let name = sources
-                    .get(e.span.source)
-                    .map_or_else(|| "?".to_string(), |s| s.name.clone());
-                let deleted = match sources.get(e.span.source) {
-                    Some(s) => {
-                        let (l, c) = s.lines.line_col(&s.text, e.span.start);
-                        let (el, ec) = s.lines.line_col(&s.text, e.span.end);
-                        Region::builder()
-                            .start_line(l as i64)
-                            .start_column(c as i64)
-                            .end_line(el as i64)
-                            .end_column(ec as i64)
-                            .build()
-                    }
-                    None => Region::builder().start_line(1).build(),
-                };
-                by_file.entry(name).or_default().push(
-                    Replacement::builder()
-                        .deleted_region(deleted)
-                        .inserted_content(
-                            ArtifactContent::builder()
-                                .text(e.replacement.clone())
-                                .build(),
-                        )
-                        .build(),
-                );
-            }
-            Fix::builder()
-                .description(Message::builder().text(x.title.clone()).build())
-                .artifact_changes(
-                    by_file
-                        .into_iter()
-                        .map(|(name, replacements)| {
-                            ArtifactChange::builder()
-                                .artifact_location(
-                                    ArtifactLocation::builder().uri(uri(&name)).build(),
-                                )
-                                .replacements(replacements)
-                                .build()
-                        })
-                        .collect::<Vec<_>>(),
-                )
-                .build()
-        })
+        .map(|x| fix(x, sources))
         .collect();
     let builder = SarifResult::builder()
         .rule_id(f.rule)
@@ -198,6 +152,53 @@ fn result(f: &Finding, sources: &SourceSet, suppression: Option<&Suppressed>) ->
             .suppressions(vec![suppressed(s)])
             .build(),
     }
+}
+
+/// A mechanical fix as SARIF replacements, grouped by file.
+fn fix(x: &crate::finding::Fix, sources: &SourceSet) -> Fix {
+    let mut by_file: BTreeMap<String, Vec<Replacement>> = BTreeMap::new();
+    for e in &x.edits {
+        let name = sources
+            .get(e.span.source)
+            .map_or_else(|| "?".to_string(), |s| s.name.clone());
+        let deleted = match sources.get(e.span.source) {
+            Some(s) => {
+                let (l, c) = s.lines.line_col(&s.text, e.span.start);
+                let (el, ec) = s.lines.line_col(&s.text, e.span.end);
+                Region::builder()
+                    .start_line(l as i64)
+                    .start_column(c as i64)
+                    .end_line(el as i64)
+                    .end_column(ec as i64)
+                    .build()
+            }
+            None => Region::builder().start_line(1).build(),
+        };
+        by_file.entry(name).or_default().push(
+            Replacement::builder()
+                .deleted_region(deleted)
+                .inserted_content(
+                    ArtifactContent::builder()
+                        .text(e.replacement.clone())
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    Fix::builder()
+        .description(Message::builder().text(x.title.clone()).build())
+        .artifact_changes(
+            by_file
+                .into_iter()
+                .map(|(name, replacements)| {
+                    ArtifactChange::builder()
+                        .artifact_location(ArtifactLocation::builder().uri(uri(&name)).build())
+                        .replacements(replacements)
+                        .build()
+                })
+                .collect::<Vec<_>>(),
+        )
+        .build()
 }
 
 fn suppressed(s: &Suppressed) -> Suppression {
