@@ -177,7 +177,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(FailOn::Never) => None,
         None => Some(policy.fail_on.unwrap_or(Severity::Error)),
     };
-    let (mut sources, mut report) = check(&args.paths, &policy);
+    // Only JUnit lists every workload checked; the others need the findings alone.
+    let junit =
+        args.format == FormatArg::Junit || args.reports.iter().any(|(f, _)| *f == FormatArg::Junit);
+    let (mut sources, mut report) = check(&args.paths, &policy, junit);
     let to_file = args.output.is_some();
     // The renderer styles the text format; `anstream` decides whether the styles reach the
     // terminal (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, a terminal or not) and strips them otherwise.
@@ -209,7 +212,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 render::plural(outcome.files, "file")
             ));
             // Re-check so every position and count reflects the files as they are now.
-            (sources, report) = check(&args.paths, &policy);
+            (sources, report) = check(&args.paths, &policy, junit);
         }
     }
     let opts = RenderOptions {
@@ -258,10 +261,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(exit::code(code))
 }
 
-fn check(paths: &[String], policy: &Policy) -> (SourceSet, CheckReport) {
+fn check(paths: &[String], policy: &Policy, junit: bool) -> (SourceSet, CheckReport) {
     // Directory walks skip dotfiles, so a `.kcpu.yaml` next to the manifests is not an input.
     let input::Collected { sources, errors } = input::collect(paths);
-    let mut report = lint::check_sources(&sources, policy, &LoadOptions::default());
+    let mut report = lint::check_streaming(&sources, policy, &LoadOptions::default(), junit);
     report.read_errors = errors
         .into_iter()
         .map(|e| ReadError {
