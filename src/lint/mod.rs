@@ -543,7 +543,7 @@ struct Streamer<'a> {
     keep_checked: bool,
     report: CheckReport,
     by_namespace: BTreeMap<String, Vec<PodTotals>>,
-    batch: Vec<Box<Workload>>,
+    batch: Vec<Workload>,
 }
 
 impl Streamer<'_> {
@@ -551,7 +551,7 @@ impl Streamer<'_> {
     fn object(&mut self, o: Object, path: &str, text: &str) {
         if let Object::Workload(w) = o {
             if self.policy.selects(&w, path) {
-                self.batch.push(w);
+                self.batch.push(*w);
                 if self.batch.len() >= BATCH {
                     self.flush(text);
                 }
