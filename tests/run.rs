@@ -1303,7 +1303,8 @@ fn fault_sigkill_of_a_worker_stops_the_run_and_leaves_nothing() {
 
 /// A real refusal of the `cgroup.procs` write: a SCHED_FIFO task may not join a v1 cpu group
 /// without real-time runtime (`cpu.rt_runtime_us` is 0 in a new group; linux
-/// kernel/sched/rt.c `sched_rt_can_attach`, EINVAL), so kcpu started under `chrt -f` sees
+/// kernel/sched/rt.c `sched_rt_can_attach` returns 0 and kernel/sched/core.c
+/// `cpu_cgroup_can_attach` turns that into EINVAL), so kcpu started under `chrt -f` sees
 /// its worker's move into the group fail between fork and exec.
 #[test]
 fn fault_a_refused_cgroup_procs_write_is_a_clear_error_and_leaves_nothing() {
@@ -1315,37 +1316,46 @@ fn fault_a_refused_cgroup_procs_write_is_a_clear_error_and_leaves_nothing() {
     }
     let sc = Scratch::new("procs", h);
     let mut cmd = Command::new("chrt");
-    cmd.args(["-f", "1"])
-        .arg(kcpu_bin())
-        .env("KCPU_STATE_DIR", sc.state.path())
-        .args(["run", "--cgroup-parent", &sc.parent])
-        .args([
-            "--quota",
-            "50ms",
-            "--load",
-            "spin:threads=1",
-            "--duration",
-            "300ms",
-        ]);
-    let out = match cmd.output() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("skipped: chrt (util-linux) not available: {e}");
-            return;
-        }
+    cmd.args(["-f", "1"]).arg(kcpu_bin());
+    let Some((code, err)) = short_run(cmd, sc.state.path(), &sc.parent, "SCHED_FIFO worker") else {
+        return;
     };
-    let err = String::from_utf8_lossy(&out.stderr);
-    eprintln!(
-        "SCHED_FIFO worker → kcpu exited {:?}: {}",
-        out.status.code(),
-        err.trim()
-    );
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("refused its move into") && err.contains("cgroup.procs"),
         "{err}"
     );
     assert!(sc.leftovers().is_empty(), "{:?}", sc.leftovers());
+}
+
+/// Runs `cmd` + `run` with a 300 ms spin below `parent`; prints and returns the exit code
+/// and stderr, or `None` (with a printed skip reason) when `cmd` cannot be started.
+fn short_run(
+    mut cmd: Command,
+    state: &Path,
+    parent: &str,
+    what: &str,
+) -> Option<(Option<i32>, String)> {
+    let out = cmd
+        .env("KCPU_STATE_DIR", state)
+        .args(["run", "--cgroup-parent", parent])
+        .args(["--quota", "50ms", "--load", "spin:threads=1"])
+        .args(["--duration", "300ms"])
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("skipped: cannot start {what}: {e}");
+            return None;
+        }
+    };
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!(
+        "{what} → kcpu exited {:?}: {}",
+        out.status.code(),
+        err.trim()
+    );
+    Some((out.status.code(), err))
 }
 
 #[test]
@@ -1362,32 +1372,10 @@ fn fault_without_root_run_is_an_input_error_and_creates_nothing() {
     let mut cmd = Command::new(kcpu_bin());
     std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
     std::os::unix::process::CommandExt::gid(&mut cmd, 65534);
-    let out = cmd
-        .env("KCPU_STATE_DIR", state.path())
-        .args(["run", "--cgroup-parent", &sc.parent])
-        .args([
-            "--quota",
-            "50ms",
-            "--load",
-            "spin:threads=1",
-            "--duration",
-            "300ms",
-        ])
-        .output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("skipped: cannot start kcpu as uid 65534: {e}");
-            return;
-        }
+    let Some((code, err)) = short_run(cmd, state.path(), &sc.parent, "kcpu as uid 65534") else {
+        return;
     };
-    let err = String::from_utf8_lossy(&out.stderr);
-    eprintln!(
-        "as uid 65534 → kcpu exited {:?}: {}",
-        out.status.code(),
-        err.trim()
-    );
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("needs root") && err.contains("Permission denied"),
         "{err}"
