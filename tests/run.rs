@@ -1162,3 +1162,226 @@ fn recorded_program_recommended_limit_meets_the_goal_and_15_percent_less_misses_
     }
     assert!(sc.leftovers().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fault injection (issue 13): each fault ends with a clear message, the exit code of
+// src/cli/exit.rs, no process and no cgroup left below the run's parent in any hierarchy.
+
+/// Real files, with one injected fault: the write of `refuse` fails with EINVAL (what the
+/// kernel answers for a value it rejects), or the group `remove` is removed right after it is
+/// created (rmdir on the real kernel, so every later access finds it gone).
+struct Faulty {
+    refuse: Option<&'static str>,
+    remove: Option<&'static str>,
+}
+
+impl kcpu::cgroupfs::CgroupIo for Faulty {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        RealFs.read(path)
+    }
+    fn write(&self, path: &Path, value: &str) -> std::io::Result<()> {
+        if self.refuse.is_some_and(|f| path.ends_with(f)) {
+            return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        RealFs.write(path, value)
+    }
+    fn mkdir(&self, path: &Path) -> std::io::Result<()> {
+        RealFs.mkdir(path)?;
+        if self.remove.is_some_and(|d| path.ends_with(d)) {
+            RealFs.rmdir(path)?;
+        }
+        Ok(())
+    }
+    fn rmdir(&self, path: &Path) -> std::io::Result<()> {
+        RealFs.rmdir(path)
+    }
+    fn subdirs(&self, path: &Path) -> std::io::Result<Vec<PathBuf>> {
+        RealFs.subdirs(path)
+    }
+}
+
+fn faulty_run(sc: &Scratch, h: CpuHierarchy, io: Faulty) -> String {
+    let env = Env {
+        io: Arc::new(io),
+        hierarchy: h,
+        state_dir: sc.state.path().to_path_buf(),
+        worker_exe: kcpu_bin(),
+    };
+    let opts = Options {
+        parent: sc.parent.clone(),
+        duration: Nanos::from_ms(300),
+        runs: 1,
+        ..Default::default()
+    };
+    let limits = CpuLimits {
+        quota: QuotaUs(50_000),
+        period: PeriodUs(100_000),
+        ..Default::default()
+    };
+    let work = Work::Load(parse_load("spin:threads=1").unwrap());
+    let mut sink = VecSink::default();
+    let e = kcpu::runner::measure_single(&env, limits, work, &opts, &mut sink)
+        .expect_err("the fault must fail the run");
+    error_chain(&e)
+}
+
+#[test]
+fn fault_a_refused_write_names_the_file_and_leaves_nothing() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("refused", h.clone());
+    let file = match h.version {
+        CgroupVersion::V1 => "cpu.cfs_quota_us",
+        CgroupVersion::V2 => "cpu.max",
+    };
+    let msg = faulty_run(
+        &sc,
+        h,
+        Faulty {
+            refuse: Some(file),
+            remove: None,
+        },
+    );
+    eprintln!("refused {file}: {msg}");
+    assert!(
+        msg.contains(file) && msg.contains("Invalid argument"),
+        "{msg}"
+    );
+    assert!(sc.leftovers().is_empty(), "{:?}", sc.leftovers());
+}
+
+#[test]
+fn fault_the_cgroup_removed_underneath_is_an_error_and_leaves_nothing() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("removed", h.clone());
+    let msg = faulty_run(
+        &sc,
+        h,
+        Faulty {
+            refuse: None,
+            remove: Some("pod/main"),
+        },
+    );
+    eprintln!("removed underneath: {msg}");
+    assert!(msg.contains("main"), "the message names the group: {msg}");
+    assert!(sc.leftovers().is_empty(), "{:?}", sc.leftovers());
+}
+
+#[test]
+fn fault_sigkill_of_a_worker_stops_the_run_and_leaves_nothing() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("killworker", h);
+    let child = spawn_long(&sc);
+    let Some((_, pids)) = sc.wait_for_leaf(Duration::from_secs(20)) else {
+        panic!("no worker appeared");
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    for &p in &pids {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(p as i32).unwrap(),
+            rustix::process::Signal::KILL,
+        )
+        .unwrap();
+    }
+    let kcpu_pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    eprintln!(
+        "worker SIGKILLed → kcpu exited {:?}: {}",
+        out.status.code(),
+        err.trim()
+    );
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("was killed by signal 9 (SIGKILL)"), "{err}");
+    let live: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+    assert!(live.is_empty(), "{live:?}");
+    assert!(zombie_children(kcpu_pid).is_empty());
+    assert!(sc.leftovers().is_empty(), "{:?}", sc.leftovers());
+}
+
+/// A real refusal of the `cgroup.procs` write: a SCHED_FIFO task may not join a v1 cpu group
+/// without real-time runtime (`cpu.rt_runtime_us` is 0 in a new group; linux
+/// kernel/sched/rt.c `sched_rt_can_attach` returns 0 and kernel/sched/core.c
+/// `cpu_cgroup_can_attach` turns that into EINVAL), so kcpu started under `chrt -f` sees
+/// its worker's move into the group fail between fork and exec.
+#[test]
+fn fault_a_refused_cgroup_procs_write_is_a_clear_error_and_leaves_nothing() {
+    let _g = serial();
+    let h = require!();
+    if h.version != CgroupVersion::V1 || !h.cpu_mount.join("cpu.rt_runtime_us").exists() {
+        eprintln!("skipped: needs cgroup v1 with real-time group scheduling (cpu.rt_runtime_us)");
+        return;
+    }
+    let sc = Scratch::new("procs", h);
+    let mut cmd = Command::new("chrt");
+    cmd.args(["-f", "1"]).arg(kcpu_bin());
+    let Some((code, err)) = short_run(cmd, sc.state.path(), &sc.parent, "SCHED_FIFO worker") else {
+        return;
+    };
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("refused its move into") && err.contains("cgroup.procs"),
+        "{err}"
+    );
+    assert!(sc.leftovers().is_empty(), "{:?}", sc.leftovers());
+}
+
+/// Runs `cmd` + `run` with a 300 ms spin below `parent`; prints and returns the exit code
+/// and stderr, or `None` (with a printed skip reason) when `cmd` cannot be started.
+fn short_run(
+    mut cmd: Command,
+    state: &Path,
+    parent: &str,
+    what: &str,
+) -> Option<(Option<i32>, String)> {
+    let out = cmd
+        .env("KCPU_STATE_DIR", state)
+        .args(["run", "--cgroup-parent", parent])
+        .args(["--quota", "50ms", "--load", "spin:threads=1"])
+        .args(["--duration", "300ms"])
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("skipped: cannot start {what}: {e}");
+            return None;
+        }
+    };
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!(
+        "{what} → kcpu exited {:?}: {}",
+        out.status.code(),
+        err.trim()
+    );
+    Some((out.status.code(), err))
+}
+
+#[test]
+fn fault_without_root_run_is_an_input_error_and_creates_nothing() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("nonroot", h);
+    let state = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        state.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let mut cmd = Command::new(kcpu_bin());
+    std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
+    std::os::unix::process::CommandExt::gid(&mut cmd, 65534);
+    let Some((code, err)) = short_run(cmd, state.path(), &sc.parent, "kcpu as uid 65534") else {
+        return;
+    };
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("needs root") && err.contains("Permission denied"),
+        "{err}"
+    );
+    assert!(
+        sc.parent_dirs().iter().all(|d| !d.exists()),
+        "nothing created"
+    );
+}

@@ -208,7 +208,10 @@ fn settings(args: &Args) -> Result<Settings, String> {
 }
 
 fn execute(args: &Args, s: Settings) -> anyhow::Result<ExitCode> {
-    let (mut sources, mut report) = check(&args.paths, &s.policy);
+    // Only JUnit lists every workload checked; the others need the findings alone.
+    let junit =
+        args.format == FormatArg::Junit || args.reports.iter().any(|(f, _)| *f == FormatArg::Junit);
+    let (mut sources, mut report) = check(&args.paths, &s.policy, junit);
     let to_file = args.output.is_some();
     let color = !to_file && s.choice != anstream::ColorChoice::Never;
     let mut fixed_note = None;
@@ -217,7 +220,7 @@ fn execute(args: &Args, s: Settings) -> anyhow::Result<ExitCode> {
         fixed_note = report_fixes(args, &outcome)?;
         if outcome.files > 0 {
             // Re-check so every position and count reflects the files as they are now.
-            (sources, report) = check(&args.paths, &s.policy);
+            (sources, report) = check(&args.paths, &s.policy, junit);
         }
     }
     let opts = RenderOptions {
@@ -302,10 +305,10 @@ fn write_reports(
     Ok(())
 }
 
-fn check(paths: &[String], policy: &Policy) -> (SourceSet, CheckReport) {
+fn check(paths: &[String], policy: &Policy, junit: bool) -> (SourceSet, CheckReport) {
     // Directory walks skip dotfiles, so a `.kcpu.yaml` next to the manifests is not an input.
     let input::Collected { sources, errors } = input::collect(paths);
-    let mut report = lint::check_sources(&sources, policy, &LoadOptions::default());
+    let mut report = lint::check_streaming(&sources, policy, &LoadOptions::default(), junit);
     report.read_errors = errors
         .into_iter()
         .map(|e| ReadError {

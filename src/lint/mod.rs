@@ -2,11 +2,13 @@
 //! engine that runs the rules over loaded manifests.
 //!
 //! Flow of [`check_sources`]:
-//! 1. every source is loaded in parallel (rayon) by [`manifest::visit_source`];
-//! 2. LimitRanges and ResourceQuotas are grouped by namespace;
+//! 1. a first pass reads only the documents that mention a LimitRange or ResourceQuota
+//!    ([`manifest::visit_documents_containing`]) and groups those objects by namespace;
+//! 2. every source is then read document by document by [`manifest::visit_source`];
 //! 3. every workload selected by the policy gets its namespace's LimitRange defaults
-//!    ([`defaults`]) and is checked by the workload rules, in parallel; findings named in its
-//!    `kcpu.dev/ignore` annotation are moved to the suppressed list ([`ignore`]);
+//!    ([`defaults`]) and is checked by the workload rules, in parallel batches, then dropped;
+//!    findings named in its `kcpu.dev/ignore` annotation are moved to the suppressed list
+//!    ([`ignore`]);
 //! 4. namespace rules (ResourceQuota totals) run over the per-workload totals;
 //! 5. loader diagnostics become findings (KCPU000 for YAML and input errors);
 //! 6. findings are sorted by source, position and rule, so output is deterministic.
@@ -23,10 +25,10 @@ use crate::finding::{Finding, Severity, Subject};
 use crate::manifest::model::{
     Container, IssueLevel, LimitRange, LoadIssue, Object, QuantityValue, ResourceQuota, Workload,
 };
-use crate::manifest::{self, LoadOptions, Loaded};
+use crate::manifest::{self, LoadOptions};
 use crate::profile::Assumptions;
 use crate::quantity::Quantity;
-use crate::source::{SourceId, SourceSet, Span};
+use crate::source::{SourceSet, Span};
 use crate::translate::{self, PodPlan};
 use defaults::{ContainerRef, Defaulted, Field};
 pub use policy::Policy;
@@ -437,17 +439,92 @@ impl CheckReport {
     }
 }
 
-/// Loads every source (in parallel) and checks it.
+/// Loads every source and checks it, keeping the workload list JUnit needs
+/// ([`CheckReport::checked`]).
 pub fn check_sources(sources: &SourceSet, policy: &Policy, opts: &LoadOptions) -> CheckReport {
-    let files: Vec<(SourceId, &str)> = sources
-        .iter()
-        .map(|(id, f)| (id, f.text.as_str()))
-        .collect();
-    let loaded: Vec<Loaded> = files
-        .par_iter()
-        .map(|(id, text)| manifest::load_source(*id, text, opts))
-        .collect();
-    check_loaded(sources, &loaded, policy)
+    check_streaming(sources, policy, opts, true)
+}
+
+/// Workloads checked together (in parallel) before the next ones are read.
+const BATCH: usize = 512;
+
+/// Checks every source document by document, so memory follows the findings, not the input:
+/// a first pass parses only the documents that mention a LimitRange or ResourceQuota (the
+/// objects other documents depend on), then every workload is checked as it is read and
+/// dropped. Only the totals of workloads in namespaces with a quota are kept, and the
+/// per-workload list for JUnit ([`CheckReport::checked`]) only when `keep_checked`.
+pub fn check_streaming(
+    sources: &SourceSet,
+    policy: &Policy,
+    opts: &LoadOptions,
+    keep_checked: bool,
+) -> CheckReport {
+    let mut policy_objects = Vec::new();
+    for (id, f) in sources.iter() {
+        manifest::visit_documents_containing(
+            id,
+            &f.text,
+            opts,
+            &["LimitRange", "ResourceQuota"],
+            &mut |o| {
+                if matches!(o, Object::LimitRange(_) | Object::ResourceQuota(_)) {
+                    policy_objects.push(o);
+                }
+            },
+        );
+    }
+    let mut limit_ranges: BTreeMap<&str, Vec<&LimitRange>> = BTreeMap::new();
+    let mut quotas: BTreeMap<&str, Vec<&ResourceQuota>> = BTreeMap::new();
+    let mut policy_spans: BTreeSet<Span> = BTreeSet::new();
+    for o in &policy_objects {
+        match o {
+            Object::LimitRange(lr) => {
+                for list in [&lr.default_limits, &lr.default_requests, &lr.max, &lr.min] {
+                    policy_spans.extend(list.entries.values().map(|v| v.span));
+                    policy_spans.extend(list.entries.values().map(|v| v.key_span));
+                }
+                limit_ranges
+                    .entry(lr.namespace.as_deref().unwrap_or("default"))
+                    .or_default()
+                    .push(lr);
+            }
+            Object::ResourceQuota(rq) => {
+                policy_spans.extend(rq.hard.entries.values().map(|v| v.span));
+                policy_spans.extend(rq.hard.entries.values().map(|v| v.key_span));
+                quotas
+                    .entry(rq.namespace.as_deref().unwrap_or("default"))
+                    .or_default()
+                    .push(rq);
+            }
+            _ => {}
+        }
+    }
+    let mut st = Streamer {
+        policy,
+        assumptions: policy.assumptions(),
+        limit_ranges: &limit_ranges,
+        quotas: &quotas,
+        keep_checked,
+        report: CheckReport::default(),
+        by_namespace: BTreeMap::new(),
+        batch: Vec::new(),
+    };
+    st.report.stats.files = sources.len();
+    for (id, f) in sources.iter() {
+        let mut stats = manifest::LoadStats::default();
+        let mut issues = Vec::new();
+        manifest::visit_source(
+            id,
+            &f.text,
+            opts,
+            &mut |o| st.object(o, &f.name, &f.text),
+            &mut issues,
+            &mut stats,
+        );
+        st.flush(&f.text);
+        st.loaded(stats, &issues, &policy_spans);
+    }
+    st.finish()
 }
 
 struct WorkloadOutcome {
@@ -457,160 +534,124 @@ struct WorkloadOutcome {
     checked: CheckedWorkload,
 }
 
-/// The objects of all sources, sorted for the checks.
-#[derive(Default)]
-struct Gathered<'a> {
-    limit_ranges: BTreeMap<&'a str, Vec<&'a LimitRange>>,
-    quotas: BTreeMap<&'a str, Vec<&'a ResourceQuota>>,
-    /// Workloads the policy selects.
-    workloads: Vec<&'a Workload>,
-    /// Spans of LimitRange and ResourceQuota values (loader issues there are policy findings).
-    policy_spans: BTreeSet<Span>,
+/// The state of [`check_streaming`] between documents.
+struct Streamer<'a> {
+    policy: &'a Policy,
+    assumptions: Assumptions,
+    limit_ranges: &'a BTreeMap<&'a str, Vec<&'a LimitRange>>,
+    quotas: &'a BTreeMap<&'a str, Vec<&'a ResourceQuota>>,
+    keep_checked: bool,
+    report: CheckReport,
+    by_namespace: BTreeMap<String, Vec<PodTotals>>,
+    batch: Vec<Workload>,
 }
 
-/// Adds up the loader statistics and sorts the objects by kind.
-fn gather<'a>(
-    sources: &SourceSet,
-    loaded: &'a [Loaded],
-    policy: &Policy,
-    report: &mut CheckReport,
-) -> Gathered<'a> {
-    let mut g = Gathered::default();
-    for l in loaded {
-        report.stats.documents += l.stats.documents;
-        report.stats.objects += l.stats.objects;
-        report.stats.unparsed += l.stats.unparsed;
-        for (k, n) in &l.stats.omitted {
-            *report.stats.omitted.entry(*k).or_insert(0) += n;
-        }
-        for (k, n) in &l.stats.skipped {
-            *report.stats.skipped.entry(k.clone()).or_insert(0) += n;
-        }
-        for o in &l.objects {
-            match o {
-                Object::Workload(w) => {
-                    let path = sources.get(w.span.source).map_or("", |f| f.name.as_str());
-                    if policy.selects(w, path) {
-                        g.workloads.push(w);
-                    } else {
-                        report.stats.excluded += 1;
-                    }
+impl Streamer<'_> {
+    /// Takes one loaded object of the source named `path` with text `text`.
+    fn object(&mut self, o: Object, path: &str, text: &str) {
+        if let Object::Workload(w) = o {
+            if self.policy.selects(&w, path) {
+                self.batch.push(*w);
+                if self.batch.len() >= BATCH {
+                    self.flush(text);
                 }
-                Object::LimitRange(lr) => {
-                    for list in [&lr.default_limits, &lr.default_requests, &lr.max, &lr.min] {
-                        g.policy_spans.extend(list.entries.values().map(|v| v.span));
-                        g.policy_spans
-                            .extend(list.entries.values().map(|v| v.key_span));
-                    }
-                    g.limit_ranges
-                        .entry(lr.namespace.as_deref().unwrap_or("default"))
-                        .or_default()
-                        .push(lr);
-                }
-                Object::ResourceQuota(rq) => {
-                    g.policy_spans
-                        .extend(rq.hard.entries.values().map(|v| v.span));
-                    g.policy_spans
-                        .extend(rq.hard.entries.values().map(|v| v.key_span));
-                    g.quotas
-                        .entry(rq.namespace.as_deref().unwrap_or("default"))
-                        .or_default()
-                        .push(rq);
-                }
-                Object::Hpa(_) => {}
+            } else {
+                self.report.stats.excluded += 1;
             }
         }
     }
-    g
-}
 
-/// Checks loaded sources (`loaded[i]` belongs to source `i`).
-pub fn check_loaded(sources: &SourceSet, loaded: &[Loaded], policy: &Policy) -> CheckReport {
-    let mut report = CheckReport::default();
-    report.stats.files = sources.len();
-    let g = gather(sources, loaded, policy, &mut report);
-    report.stats.workloads = g.workloads.len();
-    let assumptions = policy.assumptions();
-    let empty: Vec<&LimitRange> = Vec::new();
-    let outcomes: Vec<WorkloadOutcome> = g
-        .workloads
-        .par_iter()
-        .map(|w| {
-            let lrs = g.limit_ranges.get(w.namespace()).unwrap_or(&empty);
-            let text = sources.get(w.span.source).map_or("", |f| f.text.as_str());
-            check_workload(w, lrs, policy, &assumptions, text)
-        })
-        .collect();
-    let mut by_namespace: BTreeMap<String, Vec<PodTotals>> = BTreeMap::new();
-    for o in outcomes {
-        report.findings.extend(o.findings);
-        report.suppressed.extend(o.suppressed);
-        report.checked.push(o.checked);
-        if let Some(t) = o.totals {
-            by_namespace
-                .entry(t.subject.namespace.clone())
-                .or_default()
-                .push(t);
-        }
-    }
-    check_namespaces(&g.quotas, &by_namespace, policy, &mut report);
-    loader_findings(loaded, &g.policy_spans, policy, &mut report);
-    report
-        .findings
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    report
-        .suppressed
-        .sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
-    report
-}
-
-/// The namespace rules over every namespace with a ResourceQuota.
-fn check_namespaces(
-    quotas: &BTreeMap<&str, Vec<&ResourceQuota>>,
-    by_namespace: &BTreeMap<String, Vec<PodTotals>>,
-    policy: &Policy,
-    report: &mut CheckReport,
-) {
-    for (ns, qs) in quotas {
-        let pods = by_namespace.get(*ns).map_or(&[][..], |v| v.as_slice());
-        let cx = NamespaceCx {
-            namespace: ns,
-            quotas: qs,
-            pods,
-            policy,
-        };
-        for rule in rules::RULES {
-            if let Check::Namespace(f) = rule.check {
-                if policy.enabled(rule.meta.id) {
-                    let mut out = Vec::new();
-                    f(&cx, &mut out);
-                    stamp(&mut out, rule, policy);
-                    report.findings.extend(out);
+    /// Checks the batched workloads (all from the source with text `text`) and drops them.
+    fn flush(&mut self, text: &str) {
+        let empty: Vec<&LimitRange> = Vec::new();
+        let batch = std::mem::take(&mut self.batch);
+        let outcomes: Vec<WorkloadOutcome> = batch
+            .par_iter()
+            .map(|w| {
+                let lrs = self.limit_ranges.get(w.namespace()).unwrap_or(&empty);
+                check_workload(w, lrs, self.policy, &self.assumptions, text)
+            })
+            .collect();
+        self.report.stats.workloads += outcomes.len();
+        for o in outcomes {
+            self.report.findings.extend(o.findings);
+            self.report.suppressed.extend(o.suppressed);
+            if self.keep_checked {
+                self.report.checked.push(o.checked);
+            }
+            if let Some(t) = o.totals {
+                if self.quotas.contains_key(t.subject.namespace.as_str()) {
+                    self.by_namespace
+                        .entry(t.subject.namespace.clone())
+                        .or_default()
+                        .push(t);
                 }
             }
         }
     }
-}
 
-/// The loader's issues as findings (configurable ones with the policy's severity).
-fn loader_findings(
-    loaded: &[Loaded],
-    policy_spans: &BTreeSet<Span>,
-    policy: &Policy,
-    report: &mut CheckReport,
-) {
-    for l in loaded {
-        for issue in &l.issues {
+    /// Adds one source's loader counters and turns its diagnostics into findings.
+    fn loaded(
+        &mut self,
+        l: manifest::LoadStats,
+        issues: &[LoadIssue],
+        policy_spans: &BTreeSet<Span>,
+    ) {
+        let stats = &mut self.report.stats;
+        stats.documents += l.documents;
+        stats.objects += l.objects;
+        stats.unparsed += l.unparsed;
+        for (k, n) in l.omitted {
+            *stats.omitted.entry(k).or_insert(0) += n;
+        }
+        for (k, n) in l.skipped {
+            *stats.skipped.entry(k).or_insert(0) += n;
+        }
+        for issue in issues {
             if let Some(mut f) = loader_finding(issue, policy_spans) {
                 if let Some(rule) = rules::lookup(f.rule).filter(|r| r.meta.configurable) {
-                    if !policy.enabled(rule.meta.id) {
+                    if !self.policy.enabled(rule.meta.id) {
                         continue;
                     }
-                    f.severity = policy.severity(rule.meta.id, rule.meta.default_severity);
+                    f.severity = self
+                        .policy
+                        .severity(rule.meta.id, rule.meta.default_severity);
                 }
-                report.findings.push(f);
+                self.report.findings.push(f);
             }
         }
+    }
+
+    /// Runs the namespace rules and sorts the findings.
+    fn finish(mut self) -> CheckReport {
+        let policy = self.policy;
+        for (ns, qs) in self.quotas {
+            let pods = self.by_namespace.get(*ns).map_or(&[][..], |v| v.as_slice());
+            let cx = NamespaceCx {
+                namespace: ns,
+                quotas: qs,
+                pods,
+                policy,
+            };
+            for rule in rules::RULES {
+                if let Check::Namespace(f) = rule.check {
+                    if policy.enabled(rule.meta.id) {
+                        let mut out = Vec::new();
+                        f(&cx, &mut out);
+                        stamp(&mut out, rule, policy);
+                        self.report.findings.extend(out);
+                    }
+                }
+            }
+        }
+        let report = &mut self.report;
+        report
+            .findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        report
+            .suppressed
+            .sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
+        self.report
     }
 }
 
@@ -742,4 +783,62 @@ pub fn check_text(name: &str, text: &str, policy: &Policy) -> (SourceSet, CheckR
     set.add(crate::source::SourceFile::new(name, text));
     let report = check_sources(&set, policy, &LoadOptions::default());
     (set, report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A LimitRange and a ResourceQuota that come after the workloads they govern, in another
+    /// file, still apply: the first pass finds them before any workload is checked.
+    #[test]
+    fn streaming_sees_policy_objects_that_come_later() {
+        let mut set = SourceSet::default();
+        set.add(crate::source::SourceFile::new(
+            "a.yaml",
+            "kind: Deployment\nmetadata: {name: a, namespace: ns}\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n      - name: c\n        resources: {requests: {cpu: 50m}, limits: {cpu: \"4\"}}\n",
+        ));
+        set.add(crate::source::SourceFile::new(
+            "b.yaml",
+            "kind: LimitRange\nmetadata: {name: lr, namespace: ns}\nspec:\n  limits:\n  - type: Container\n    min: {cpu: 100m}\n    max: {cpu: \"2\"}\n---\nkind: ResourceQuota\nmetadata: {name: q, namespace: ns}\nspec:\n  hard: {limits.cpu: \"1\"}\n",
+        ));
+        let policy = Policy::default();
+        let opts = LoadOptions::default();
+        let full = check_sources(&set, &policy, &opts);
+        let rules: Vec<&str> = full.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(
+            rules.iter().filter(|r| **r == "KCPU014").count(),
+            2,
+            "{rules:?}"
+        );
+        assert!(
+            rules.contains(&"KCPU015"),
+            "quota over the limits total: {rules:?}"
+        );
+        assert_eq!(full.checked.len(), 1);
+        assert_eq!(full.stats.workloads, 1);
+        assert_eq!(full.stats.documents, 3);
+        let lean = check_streaming(&set, &policy, &opts, false);
+        assert_eq!(lean.findings, full.findings);
+        assert!(
+            lean.checked.is_empty(),
+            "only JUnit keeps the workload list"
+        );
+    }
+
+    /// Batches end at source boundaries and at `BATCH` workloads; every workload is checked
+    /// against its own source's text.
+    #[test]
+    fn streaming_checks_every_batch() {
+        let doc = "---\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources: {limits: {cpu: 100M}}\n";
+        let text = doc.repeat(BATCH + 3);
+        let (_, report) = check_text("many.yaml", &text, &Policy::default());
+        assert_eq!(report.stats.workloads, BATCH + 3);
+        let unit = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == "KCPU004")
+            .count();
+        assert_eq!(unit, BATCH + 3, "one suspicious-unit finding per pod");
+    }
 }

@@ -195,8 +195,62 @@ pub fn visit_source(
 ) {
     let mut counts = issue_counts(issues);
     for (doc_index, (start, doc)) in split_documents(text).into_iter().enumerate() {
-        if is_blank_document(doc) {
+        let mut visit = Visit {
+            issues: &mut *issues,
+            counts: &mut counts,
+            stats: &mut *stats,
+            on_object: &mut *on_object,
+        };
+        visit.document(id, doc_index, start, doc, opts);
+    }
+}
+
+/// Streams the objects of the documents of one source whose text contains one of
+/// `needles` (e.g. `LimitRange`), dropping their diagnostics: a cheap first pass that
+/// finds the few objects other documents depend on without parsing the whole stream.
+pub fn visit_documents_containing(
+    id: SourceId,
+    text: &str,
+    opts: &LoadOptions,
+    needles: &[&str],
+    on_object: &mut dyn FnMut(Object),
+) {
+    let mut counts = BTreeMap::new();
+    for (doc_index, (start, doc)) in split_documents(text).into_iter().enumerate() {
+        if !needles.iter().any(|n| doc.contains(n)) {
             continue;
+        }
+        let mut visit = Visit {
+            issues: &mut Vec::new(),
+            counts: &mut counts,
+            stats: &mut LoadStats::default(),
+            on_object: &mut *on_object,
+        };
+        visit.document(id, doc_index, start, doc, opts);
+    }
+}
+
+/// Where one document's objects, diagnostics and counters go.
+struct Visit<'a> {
+    issues: &'a mut Vec<LoadIssue>,
+    counts: &'a mut BTreeMap<&'static str, usize>,
+    stats: &'a mut LoadStats,
+    on_object: &'a mut dyn FnMut(Object),
+}
+
+impl Visit<'_> {
+    /// Reads document `doc_index` (text `doc`, starting at byte `start` of source `id`).
+    fn document(
+        &mut self,
+        id: SourceId,
+        doc_index: usize,
+        start: usize,
+        doc: &str,
+        opts: &LoadOptions,
+    ) {
+        let (issues, counts, stats) = (&mut *self.issues, &mut *self.counts, &mut *self.stats);
+        if is_blank_document(doc) {
+            return;
         }
         stats.documents += 1;
         let mut omitted = BTreeMap::new();
@@ -208,7 +262,7 @@ pub fn visit_source(
             stats.unparsed += 1;
             push_capped(
                 issues,
-                &mut counts,
+                counts,
                 &mut stats.omitted,
                 LoadIssue {
                     level: IssueLevel::Error,
@@ -224,21 +278,21 @@ pub fn visit_source(
                     span: Span::new(id, start, start),
                 },
             );
-            continue;
+            return;
         }
         if let Some(patch) = json_patch(doc) {
             // A JSON 6902 patch (kustomize `patches:`) is not an object: note it, skip it.
             stats.objects += 1;
             *stats.skipped.entry("(JSON patch)".into()).or_default() += 1;
             let span = Span::new(id, start + patch, start + patch);
-            push_capped(issues, &mut counts, &mut stats.omitted, LoadIssue {
+            push_capped(issues, counts, &mut stats.omitted, LoadIssue {
                 level: IssueLevel::Note,
                 code: "partial-object",
                 message: "a JSON patch (a list of `op`/`path` operations), not an object; skipped".into(),
                 hint: Some("kcpu reads rendered manifests: run `kustomize build` (or `kubectl kustomize`) and check its output".into()),
                 span,
             });
-            continue;
+            return;
         }
         let options = serde_saphyr::options! {
             budget: serde_saphyr::budget! {
@@ -255,8 +309,8 @@ pub fn visit_source(
                     base,
                     issues,
                     doc_index,
-                    on_object,
-                    counts: &mut counts,
+                    on_object: &mut *self.on_object,
+                    counts,
                     omitted: &mut omitted,
                     json: doc
                         .trim_start_matches(|c: char| c.is_whitespace() || c == '-')
@@ -268,7 +322,7 @@ pub fn visit_source(
             Ok(None) => stats.documents -= 1,
             Err(e) => {
                 stats.unparsed += 1;
-                push_capped(issues, &mut counts, &mut omitted, yaml_error(&e, base, doc));
+                push_capped(issues, counts, &mut omitted, yaml_error(&e, base, doc));
             }
         }
         for (k, n) in omitted {
