@@ -22,7 +22,7 @@ use crate::recommend::{
 };
 use crate::record::format::{self as trace_format, Trace};
 use crate::sim::load::{arrivals, parse_load, LoadProfile};
-use crate::sim::{GroupConfig, Limits, Machine, RunPlan};
+use crate::sim::{Accounting, GroupConfig, KernelModel, Limits, Machine, RunPlan};
 use crate::source::SourceId;
 use crate::translate::{translate_workload, CgroupValues};
 use crate::units::{format_duration, MilliCpu, Nanos, PeriodUs, Usec};
@@ -80,6 +80,11 @@ pub struct Args {
     /// CONFIG_HZ of the model; 0 = exact [default: the trace's, else the running kernel's, else 250]
     #[arg(long, value_name = "N")]
     pub hz: Option<u32>,
+    /// When the kernel charges the program's runtime: `tick` (it rarely enters the kernel),
+    /// `continuous` (it reads its CPU clock or blocks often; every `kcpu run` replay), or
+    /// `both`: the limit must meet the goal under each (README "How accurate is simulate")
+    #[arg(long, value_enum, default_value_t = AccountingChoice::Both)]
+    pub accounting: AccountingChoice,
     /// Simulated time per run [default: the trace's length, else 10s]
     #[arg(long, value_name = "DURATION", value_parser = parse_positive)]
     pub duration: Option<Nanos>,
@@ -297,12 +302,33 @@ struct RecommendationJson {
     burst_us: u64,
     worst_throttled_ratio: f64,
     worst_p99_added_ms: f64,
+    /// The accounting model that gave the worst figures.
+    worst_accounting: Accounting,
+}
+
+impl RecommendationJson {
+    fn of(best: &Evaluation) -> RecommendationJson {
+        RecommendationJson {
+            limit: format_millicores(MilliCpu(best.limit_millicores)),
+            limit_millicores: best.limit_millicores,
+            quota_us: best.quota_us,
+            period_us: best.period_us,
+            burst_us: best.burst_us,
+            worst_throttled_ratio: best.worst_throttled_ratio,
+            worst_p99_added_ms: best.worst_p99_added_ms,
+            worst_accounting: best.worst_accounting,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
 struct ModelJson {
     cpus: u32,
     hz: u32,
+    /// The kernel model ([`KernelModel::describe`]).
+    kernel: String,
+    /// The accounting models every candidate was simulated under.
+    accounting: Vec<Accounting>,
     duration_ms: u64,
     phases: u32,
     seed: u64,
@@ -328,20 +354,23 @@ struct Output<'a> {
     fixed: Option<String>,
 }
 
-/// Runs `kcpu recommend`.
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let assumptions = a.assume.to_assumptions()?;
-    let picked = match &a.manifest {
-        Some(p) => Some(pick_container(p, &a.pick)?),
-        None => {
-            if a.pick.container.is_some() {
-                bail!("--container needs a MANIFEST");
-            }
-            None
-        }
-    };
-    // The load (an annotation's relative trace path is relative to the manifest).
-    let (load_text, load_from) = match (&a.load, &picked) {
+/// The load to search for, read once.
+struct LoadFacts {
+    /// As given, and where it came from.
+    text: String,
+    from: String,
+    profile: LoadProfile,
+    trace: Option<Trace>,
+    threads: u32,
+    duration: Nanos,
+    /// The load as a trace, for the mean and percentile figures.
+    as_trace: Trace,
+}
+
+/// `--load`, else the container's annotation (a relative trace path is relative to the
+/// manifest), read and measured.
+fn read_load(a: &Args, picked: Option<&Picked>) -> anyhow::Result<LoadFacts> {
+    let (text, from) = match (&a.load, picked) {
         (Some(l), _) => (l.clone(), "--load".to_string()),
         (None, Some(p)) => match &p.declared_load {
             Some((key, v)) => (
@@ -358,7 +387,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         },
         (None, None) => bail!("give --load trace:FILE (or a profile), or a MANIFEST --container NAME with a kcpu.dev/load annotation"),
     };
-    let profile = parse_load(&load_text)?;
+    let profile = parse_load(&text)?;
     let trace = match &profile {
         LoadProfile::Trace { path } => {
             let p = PathBuf::from(path);
@@ -370,23 +399,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
-    let header = trace.as_ref().and_then(|t| t.header.clone());
     let threads = trace.as_ref().map_or(profile.threads(), |t| t.threads);
-    let cpus = a
-        .cpus
-        .or(header.as_ref().map(|h| h.cpus))
-        .unwrap_or(threads)
-        .max(1);
-    let hz =
-        a.hz.or(header.as_ref().and_then(|h| h.hz))
-            .or_else(|| crate::runner::kernel::detect().hz)
-            .unwrap_or(super::simulate::FALLBACK_HZ);
     let duration = match (a.duration, &trace) {
         (Some(d), _) => d,
         (None, Some(t)) => Nanos(t.duration_ns().div_ceil(1_000_000) * 1_000_000),
         (None, None) => Nanos::from_ms(10_000),
     };
-    // The load as a trace, for the mean and percentile figures.
     let as_trace = match &trace {
         Some(t) => t.clone(),
         None => Trace {
@@ -395,7 +413,90 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             threads,
         },
     };
-    let default_period = assumptions.cfs_period;
+    Ok(LoadFacts {
+        text,
+        from,
+        profile,
+        trace,
+        threads,
+        duration,
+        as_trace,
+    })
+}
+
+/// Which accounting models a candidate must meet the goal under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccountingChoice {
+    /// Runtime charged at scheduler ticks (a program that rarely enters the kernel).
+    Tick,
+    /// Runtime charged continuously (a program that reads its CPU clock or blocks often, and
+    /// every `kcpu run` replay).
+    Continuous,
+    /// Both: the limit must meet the goal whichever way the program is charged.
+    Both,
+}
+
+impl AccountingChoice {
+    fn models(self) -> &'static [Accounting] {
+        match self {
+            AccountingChoice::Tick => &[Accounting::Tick],
+            AccountingChoice::Continuous => &[Accounting::Continuous],
+            AccountingChoice::Both => &[Accounting::Tick, Accounting::Continuous],
+        }
+    }
+}
+
+/// The machine models of the search: the kernel the trace was recorded on (its release and
+/// `CONFIG_HZ` from the header), else the running kernel, chosen the way `simulate` chooses it
+/// ([`KernelModel::for_release`]); one machine per accounting model.
+fn machines(a: &Args, header: Option<&trace_format::Header>, cpus: u32) -> Vec<Machine> {
+    let running = crate::runner::kernel::detect();
+    let release = header
+        .map(|h| h.kernel.clone())
+        .filter(|k| !k.is_empty())
+        .unwrap_or(running.release);
+    let known_hz = a.hz.or(header.and_then(|h| h.hz)).or(running.hz);
+    let kernel = KernelModel::for_release(Some(&release), known_hz);
+    a.accounting
+        .models()
+        .iter()
+        .map(|&accounting| {
+            let mut m = Machine::for_kernel(cpus, kernel.clone());
+            m.hz = known_hz.unwrap_or(super::simulate::FALLBACK_HZ);
+            m.accounting = accounting;
+            if let Some(us) = running.slice_us.filter(|_| header.is_none()) {
+                m.slice = Nanos::from_us(us);
+            }
+            m
+        })
+        .collect()
+}
+
+/// Mean use and the request percentile, in millicores, and the CPU of the load (ns).
+fn request_figures(a: &Args, l: &LoadFacts, window_us: u64) -> anyhow::Result<(u64, i64, i64)> {
+    if !(0.0..=100.0).contains(&a.request_percentile) {
+        bail!("--request-percentile must be between 0 and 100");
+    }
+    let (load_cpu_ns, mean_millicores) = match &l.profile {
+        LoadProfile::Spin { threads } => (l.duration.0 * *threads as u64, *threads as i64 * 1_000),
+        _ => {
+            let cpu = l.as_trace.cpu_ns().min(u64::MAX / 2);
+            let mean = (cpu as f64 * 1_000.0 / l.duration.0 as f64).ceil() as i64;
+            (cpu, mean)
+        }
+    };
+    let per_window = match &l.profile {
+        LoadProfile::Spin { threads } => vec![*threads as u64 * window_us * 1_000],
+        _ => trace_format::usage_per_window(&l.as_trace, window_us * 1_000),
+    };
+    let pct_millicores = (percentile(&per_window, a.request_percentile) as f64 * 1_000.0
+        / (window_us as f64 * 1_000.0))
+        .ceil() as i64;
+    Ok((load_cpu_ns, mean_millicores, pct_millicores))
+}
+
+/// The periods to search (µs): `--periods`, else the kubelet's.
+fn periods(a: &Args, default_period: PeriodUs) -> anyhow::Result<Vec<u64>> {
     let periods_us: Vec<u64> = if a.periods.is_empty() {
         vec![default_period.0]
     } else {
@@ -406,32 +507,73 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             bail!("--periods: {p}us is outside the kernel's 1ms..1s");
         }
     }
-    let window_us = periods_us[0];
-    let (load_cpu_ns, mean_millicores) = match &profile {
-        LoadProfile::Spin { threads } => (duration.0 * *threads as u64, *threads as i64 * 1_000),
-        _ => {
-            let cpu = as_trace.cpu_ns().min(u64::MAX / 2);
-            (
-                cpu,
-                (cpu as f64 * 1_000.0 / duration.0 as f64).ceil() as i64,
-            )
-        }
-    };
-    let per_window = match &profile {
-        LoadProfile::Spin { threads } => vec![*threads as u64 * window_us * 1_000],
-        _ => trace_format::usage_per_window(&as_trace, window_us * 1_000),
-    };
-    let pct_millicores = (percentile(&per_window, a.request_percentile) as f64 * 1_000.0
-        / (window_us as f64 * 1_000.0))
-        .ceil() as i64;
-    if !(0.0..=100.0).contains(&a.request_percentile) {
-        bail!("--request-percentile must be between 0 and 100");
+    Ok(periods_us)
+}
+
+/// Notes on what the recommendation needs beyond the kubelet.
+fn notes_for(best: &Evaluation, default_period: PeriodUs, l: &LoadFacts) -> Vec<String> {
+    let mut notes = Vec::new();
+    if best.period_us != default_period.0 {
+        notes.push(format!(
+            "period {} differs from the kubelet's {}: it needs cpuCFSQuotaPeriod and the CustomCPUCFSQuotaPeriod gate on the node (it applies to every pod there)",
+            format_duration(Nanos::from_us(best.period_us)),
+            format_duration(Nanos::from_us(default_period.0))
+        ));
     }
-    let machine = Machine {
-        hz,
-        ..Machine::new(cpus)
+    if best.burst_us > 0 {
+        notes.push("burst: the kubelet never writes cpu.max.burst / cpu.cfs_burst_us; set it with a runtime hook or by hand".into());
+    }
+    if l.trace.as_ref().is_some_and(|t| t.header.is_none()) {
+        notes.push(
+            "the trace is in the older arrival,work format (one shared queue, no machine facts)"
+                .into(),
+        );
+    }
+    notes
+}
+
+/// The cgroup values of request = `request_millicores`, limit = the recommendation.
+fn cgroup_json(
+    assumptions: &Assumptions,
+    best: &Evaluation,
+    request_millicores: i64,
+) -> anyhow::Result<CgroupJson> {
+    let values = translate_one(
+        &with_period(assumptions, PeriodUs(best.period_us)),
+        Some(request_millicores.clamp(1, best.limit_millicores.max(1))),
+        best.limit_millicores,
+    )?;
+    Ok(CgroupJson {
+        version: assumptions.cgroup.to_string(),
+        cfs_quota_us: values.cfs_quota_us.value.0,
+        cfs_period_us: values.cfs_period_us.value.0,
+        shares: values.shares.value.0,
+        max: values.max.value.to_string(),
+        weight: values.weight.value.0,
+        burst_us: best.burst_us,
+    })
+}
+
+/// Runs `kcpu recommend`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let assumptions = a.assume.to_assumptions()?;
+    let picked = match &a.manifest {
+        Some(p) => Some(pick_container(p, &a.pick)?),
+        None if a.pick.container.is_some() => bail!("--container needs a MANIFEST"),
+        None => None,
     };
-    let plan = RunPlan::new(duration, 1, a.seed);
+    let l = read_load(&a, picked.as_ref())?;
+    let header = l.trace.as_ref().and_then(|t| t.header.as_ref());
+    let cpus = a
+        .cpus
+        .or(header.map(|h| h.cpus))
+        .unwrap_or(l.threads)
+        .max(1);
+    let machines = machines(&a, header, cpus);
+    let default_period = assumptions.cfs_period;
+    let periods_us = periods(&a, default_period)?;
+    let window_us = periods_us[0];
+    let (load_cpu_ns, mean_millicores, pct_millicores) = request_figures(&a, &l, window_us)?;
     let goal = Goal {
         max_throttled: a.max_throttled,
         p99_added_ns: a.p99_added.map(|d| d.0),
@@ -450,21 +592,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .map_err(|e| RecommendError::Space(format!("translating {m}m: {e:#}")))
     };
     let group = GroupConfig {
-        trace: trace.as_ref().map(|t| t.requests.clone()),
-        ..GroupConfig::new("recommend", Limits::default(), profile.clone())
+        trace: l.trace.as_ref().map(|t| t.requests.clone()),
+        ..GroupConfig::new("recommend", Limits::default(), l.profile.clone())
     };
     let bar = super::output::bar(
         (periods_us.len() as u64) * if a.allow_burst { 2 } else { 1 } * 10,
         "simulating candidate limits",
     );
+    let plan = RunPlan::new(l.duration, 1, a.seed);
     let result = recommend(
-        &group,
-        &machine,
-        &plan,
-        &goal,
-        &space,
-        mean_millicores,
-        &translate,
+        &group, &machines, &plan, &goal, &space, mean_millicores, &translate,
         &|_| bar.inc(1),
     );
     bar.finish_and_clear();
@@ -477,63 +614,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let best = &rec.best;
-    let mut notes = Vec::new();
-    if best.period_us != default_period.0 {
-        notes.push(format!(
-            "period {} differs from the kubelet's {}: it needs cpuCFSQuotaPeriod and the CustomCPUCFSQuotaPeriod gate on the node (it applies to every pod there)",
-            format_duration(Nanos::from_us(best.period_us)),
-            format_duration(Nanos::from_us(default_period.0))
-        ));
-    }
-    if best.burst_us > 0 {
-        notes.push("burst: the kubelet never writes cpu.max.burst / cpu.cfs_burst_us; set it with a runtime hook or by hand".into());
-    }
-    if header.is_none() && trace.is_some() {
-        notes.push(
-            "the trace is in the older arrival,work format (one shared queue, no machine facts)"
-                .into(),
-        );
-    }
-    let request_for_values = pct_millicores.clamp(1, best.limit_millicores.max(1));
-    let values = translate_one(
-        &with_period(&assumptions, PeriodUs(best.period_us)),
-        Some(request_for_values),
-        best.limit_millicores,
-    )?;
-    let cgroup = CgroupJson {
-        version: version.to_string(),
-        cfs_quota_us: values.cfs_quota_us.value.0,
-        cfs_period_us: values.cfs_period_us.value.0,
-        shares: values.shares.value.0,
-        max: values.max.value.to_string(),
-        weight: values.weight.value.0,
-        burst_us: best.burst_us,
-    };
-    let fixed = if a.fix {
-        match &picked {
-            Some(p) => Some(fix_manifest(
-                p,
-                best.limit_millicores,
-                &assumptions,
-                &mut notes,
-            )?),
-            None => None,
-        }
-    } else {
-        None
+    let mut notes = notes_for(best, default_period, &l);
+    let cgroup = cgroup_json(&assumptions, best, pct_millicores)?;
+    let fixed = match (&picked, a.fix) {
+        (Some(p), true) => Some(fix_manifest(p, best.limit_millicores, &assumptions, &mut notes)?),
+        _ => None,
     };
     let out = Output {
-        load: format!("{load_text} ({load_from})"),
+        load: format!("{} ({})", l.text, l.from),
         goal,
-        recommendation: RecommendationJson {
-            limit: format_millicores(MilliCpu(best.limit_millicores)),
-            limit_millicores: best.limit_millicores,
-            quota_us: best.quota_us,
-            period_us: best.period_us,
-            burst_us: best.burst_us,
-            worst_throttled_ratio: best.worst_throttled_ratio,
-            worst_p99_added_ms: best.worst_p99_added_ms,
-        },
+        recommendation: RecommendationJson::of(best),
         below: rec.below.as_ref(),
         request: RequestJson {
             mean_millicores,
@@ -545,12 +635,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         unlimited_p99_ms: rec.unlimited_p99_ms,
         model: ModelJson {
             cpus,
-            hz,
-            duration_ms: duration.0 / 1_000_000,
+            hz: machines.first().map_or(0, |m| m.hz),
+            kernel: machines.first().map(|m| m.kernel.describe()).unwrap_or_default(),
+            accounting: machines.iter().map(|m| m.accounting).collect(),
+            duration_ms: l.duration.0 / 1_000_000,
             phases: a.phases,
             seed: a.seed,
             load_cpu_ms: load_cpu_ns / 1_000_000,
-            threads,
+            threads: l.threads,
         },
         notes,
         evaluated: &rec.evaluated,
@@ -591,13 +683,10 @@ fn pct(x: f64) -> String {
     format!("{:.1} %", x * 100.0)
 }
 
-fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
-    let r = &o.recommendation;
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::NOTHING);
-    let mut row = |k: &str, v: String| {
-        t.add_row(vec![k.to_string(), v]);
-    };
+/// The rows above the recommendation: load, container, goal, model.
+fn input_rows(o: &Output<'_>, picked: Option<&Picked>) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
+    let mut row = |k: &'static str, v: String| rows.push((k, v));
     row("load", term(&o.load));
     if let Some(p) = picked {
         row(
@@ -639,6 +728,28 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
             o.model.load_cpu_ms as f64 / o.model.duration_ms.max(1) as f64
         ),
     );
+    let accounting: Vec<String> = o.model.accounting.iter().map(|a| a.to_string()).collect();
+    row(
+        "kernel",
+        format!(
+            "{}; {} accounting (the goal must hold under each)",
+            o.model.kernel,
+            accounting.join(" and ")
+        ),
+    );
+    rows
+}
+
+fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
+    let r = &o.recommendation;
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING);
+    for (k, v) in input_rows(o, picked) {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    let mut row = |k: &str, v: String| {
+        t.add_row(vec![k.to_string(), v]);
+    };
     row(
         "recommended limit",
         format!(
@@ -656,10 +767,11 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
     row(
         "  at that limit",
         format!(
-            "worst phase {} of periods throttled, p99 +{:.2} ms (unlimited p99 {:.2} ms)",
+            "worst phase {} of periods throttled, p99 +{:.2} ms (unlimited p99 {:.2} ms; worst under {} accounting)",
             pct(r.worst_throttled_ratio),
             r.worst_p99_added_ms,
-            rec.unlimited_p99_ms
+            rec.unlimited_p99_ms,
+            r.worst_accounting
         ),
     );
     match o.below {
