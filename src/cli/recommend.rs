@@ -253,19 +253,10 @@ fn limits_of(v: &CgroupValues, version: CgroupVersion) -> anyhow::Result<Limits>
     })
 }
 
-fn read_trace_file(path: &Path) -> anyhow::Result<Trace> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read trace {}", path.display()))?;
-    if meta.len() > super::simulate::MAX_INPUT_BYTES {
-        bail!(
-            "trace {} is larger than {} MiB",
-            path.display(),
-            super::simulate::MAX_INPUT_BYTES >> 20
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read trace {}", path.display()))?;
-    trace_format::parse(&text).with_context(|| format!("in trace {}", path.display()))
+fn read_trace_file(path: &Path, until_ns: Option<u64>) -> anyhow::Result<Trace> {
+    // Streamed line by line: memory is the requests kept, not the file's text.
+    trace_format::read_file(path, until_ns)
+        .with_context(|| format!("cannot read trace {}", path.display()))
 }
 
 #[derive(Debug, Serialize)]
@@ -391,7 +382,7 @@ fn read_load(a: &Args, picked: Option<&Picked>) -> anyhow::Result<LoadFacts> {
     let trace = match &profile {
         LoadProfile::Trace { path } => {
             let p = PathBuf::from(path);
-            let t = read_trace_file(&p)?;
+            let t = read_trace_file(&p, a.duration.map(|d| d.0))?;
             if t.requests.is_empty() {
                 bail!("trace {} holds no CPU use", p.display());
             }

@@ -22,7 +22,7 @@ use super::pick::{self, PickArgs};
 use crate::manifest::model::Role;
 use crate::render::chart::{render, SimChart};
 use crate::render::trace::{write_groups_table, write_json, write_summary_table, GroupRow};
-use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
+use crate::sim::load::{parse_load, LoadProfile, Request};
 use crate::sim::scenario::{parse_quota, parse_scenario, parse_us};
 use crate::sim::{
     default_quantum, simulate_node_with_progress, Accounting, CpuShare, GroupConfig, GroupOutcome,
@@ -249,9 +249,10 @@ pub(crate) fn read_trace(
         Some(dir) if Path::new(path).is_relative() => dir.join(path),
         _ => PathBuf::from(path),
     };
-    let text = read_text(&p, "trace")?;
-    let rows = parse_trace_csv(&text).with_context(|| format!("in trace {}", p.display()))?;
-    Ok(Some(rows))
+    // Streamed line by line: memory is the requests, not the file's text.
+    let t = crate::record::format::read_file(&p, None)
+        .with_context(|| format!("cannot read trace {}", p.display()))?;
+    Ok(Some(t.requests))
 }
 
 /// Threads of a load: a recorded trace's thread count, else the profile's (at least 1).

@@ -24,7 +24,7 @@
 //! Requests that could not start before `start + duration + drain` are counted as incomplete.
 
 use super::clock::{now_ns, precise_timers, sleep_until, thread_cpu_ns};
-use crate::sim::load::{arrivals, parse_trace_csv, trace_threads, LoadProfile, Request};
+use crate::sim::load::{arrivals, trace_threads, LoadProfile, Request};
 use crate::units::Nanos;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
@@ -306,14 +306,18 @@ pub fn run_worker(
 ) -> Result<WorkerDone, WorkerError> {
     let schedule: Vec<Request> = match &spec.load {
         LoadProfile::Trace { path } => {
-            let text = std::fs::read_to_string(path).map_err(|source| WorkerError::Trace {
-                path: path.clone(),
-                source,
-            })?;
-            parse_trace_csv(&text)?
-                .into_iter()
-                .filter(|r| r.arrival < spec.duration)
-                .collect()
+            // Streamed: only the rows the run replays are kept.
+            let until = Some(spec.duration.0);
+            match crate::record::format::read_file(std::path::Path::new(path), until) {
+                Ok(t) => t.requests,
+                Err(crate::record::format::ReadError::Io(source)) => {
+                    return Err(WorkerError::Trace {
+                        path: path.clone(),
+                        source,
+                    })
+                }
+                Err(crate::record::format::ReadError::Parse(e)) => return Err(e.into()),
+            }
         }
         other => arrivals(other, spec.duration, spec.seed),
     };
