@@ -19,8 +19,7 @@
 //! (so the kubelet's and runtime's rounding is the one the node would write).
 
 use crate::sim::{
-    simulate_node, Accounting, GroupConfig, GroupOutcome, Limits, Machine, Phase, RunPlan,
-    SimError,
+    simulate_node, Accounting, GroupConfig, GroupOutcome, Limits, Machine, Phase, RunPlan, SimError,
 };
 use crate::units::{Nanos, PeriodUs, Usec};
 use serde::Serialize;
@@ -228,7 +227,9 @@ fn validate(goal: &Goal, space: &Space, machines: &[Machine]) -> Result<(), Reco
         ));
     }
     if machines.is_empty() {
-        return Err(RecommendError::Space("need at least one machine model".into()));
+        return Err(RecommendError::Space(
+            "need at least one machine model".into(),
+        ));
     }
     if space.max_millicores < space.step_millicores {
         return Err(RecommendError::Space(format!(
@@ -418,7 +419,9 @@ pub fn recommend(
         }),
         None => Err(RecommendError::Unreachable {
             max_millicores: hi0,
-            worst_throttled_pct: top_miss.as_ref().map_or(0.0, |t| t.worst_throttled_ratio * 100.0),
+            worst_throttled_pct: top_miss
+                .as_ref()
+                .map_or(0.0, |t| t.worst_throttled_ratio * 100.0),
             worst_p99_added_ms: top_miss.as_ref().map_or(0.0, |t| t.worst_p99_added_ms),
         }),
     }
@@ -497,7 +500,10 @@ mod tests {
         let tick = with(&[Accounting::Tick]).best;
         let cont = with(&[Accounting::Continuous]).best;
         let both = with(&[Accounting::Tick, Accounting::Continuous]);
-        assert_ne!(tick.limit_millicores, cont.limit_millicores, "{tick:?} {cont:?}");
+        assert_ne!(
+            tick.limit_millicores, cont.limit_millicores,
+            "{tick:?} {cont:?}"
+        );
         assert_eq!(
             both.best.limit_millicores,
             tick.limit_millicores.max(cont.limit_millicores)

@@ -1111,7 +1111,13 @@ fn recorded_program_recommended_limit_meets_the_goal_and_15_percent_less_misses_
     // test whatever its nice value, and spreads the program's bursts while it is recorded.
     let rec = sc
         .cmd()
-        .args(["--isolate", "--", &kcpu_bin().to_string_lossy(), "record", "--out"])
+        .args([
+            "--isolate",
+            "--",
+            &kcpu_bin().to_string_lossy(),
+            "record",
+            "--out",
+        ])
         .arg(&trace)
         .args(["--", &kcpu_bin().to_string_lossy(), "__burst"])
         .args([

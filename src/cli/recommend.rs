@@ -545,6 +545,54 @@ fn cgroup_json(
     })
 }
 
+/// The output document.
+#[allow(clippy::too_many_arguments)]
+fn output<'a>(
+    a: &Args,
+    l: &LoadFacts,
+    rec: &'a Recommendation,
+    goal: Goal,
+    cgroup: CgroupJson,
+    machines: &[Machine],
+    (load_cpu_ns, mean_millicores, pct_millicores, window_us): (u64, i64, i64, u64),
+    notes: Vec<String>,
+    fixed: Option<String>,
+) -> Output<'a> {
+    let best = &rec.best;
+    let cpus = machines.first().map_or(1, |m| m.cpus);
+    Output {
+        load: format!("{} ({})", l.text, l.from),
+        goal,
+        recommendation: RecommendationJson::of(best),
+        below: rec.below.as_ref(),
+        request: RequestJson {
+            mean_millicores,
+            percentile: a.request_percentile,
+            percentile_millicores: pct_millicores,
+            window_us,
+        },
+        cgroup,
+        unlimited_p99_ms: rec.unlimited_p99_ms,
+        model: ModelJson {
+            cpus,
+            hz: machines.first().map_or(0, |m| m.hz),
+            kernel: machines
+                .first()
+                .map(|m| m.kernel.describe())
+                .unwrap_or_default(),
+            accounting: machines.iter().map(|m| m.accounting).collect(),
+            duration_ms: l.duration.0 / 1_000_000,
+            phases: a.phases,
+            seed: a.seed,
+            load_cpu_ms: load_cpu_ns / 1_000_000,
+            threads: l.threads,
+        },
+        notes,
+        evaluated: &rec.evaluated,
+        fixed,
+    }
+}
+
 /// Runs `kcpu recommend`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let assumptions = a.assume.to_assumptions()?;
@@ -592,7 +640,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     );
     let plan = RunPlan::new(l.duration, 1, a.seed);
     let result = recommend(
-        &group, &machines, &plan, &goal, &space, mean_millicores, &translate,
+        &group,
+        &machines,
+        &plan,
+        &goal,
+        &space,
+        mean_millicores,
+        &translate,
         &|_| bar.inc(1),
     );
     bar.finish_and_clear();
@@ -608,37 +662,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut notes = notes_for(best, default_period, &l);
     let cgroup = cgroup_json(&assumptions, best, pct_millicores)?;
     let fixed = match (&picked, a.fix) {
-        (Some(p), true) => Some(fix_manifest(p, best.limit_millicores, &assumptions, &mut notes)?),
+        (Some(p), true) => Some(fix_manifest(
+            p,
+            best.limit_millicores,
+            &assumptions,
+            &mut notes,
+        )?),
         _ => None,
     };
-    let out = Output {
-        load: format!("{} ({})", l.text, l.from),
-        goal,
-        recommendation: RecommendationJson::of(best),
-        below: rec.below.as_ref(),
-        request: RequestJson {
-            mean_millicores,
-            percentile: a.request_percentile,
-            percentile_millicores: pct_millicores,
-            window_us,
-        },
-        cgroup,
-        unlimited_p99_ms: rec.unlimited_p99_ms,
-        model: ModelJson {
-            cpus,
-            hz: machines.first().map_or(0, |m| m.hz),
-            kernel: machines.first().map(|m| m.kernel.describe()).unwrap_or_default(),
-            accounting: machines.iter().map(|m| m.accounting).collect(),
-            duration_ms: l.duration.0 / 1_000_000,
-            phases: a.phases,
-            seed: a.seed,
-            load_cpu_ms: load_cpu_ns / 1_000_000,
-            threads: l.threads,
-        },
-        notes,
-        evaluated: &rec.evaluated,
-        fixed,
-    };
+    let figures = (load_cpu_ns, mean_millicores, pct_millicores, window_us);
+    let out = output(&a, &l, &rec, goal, cgroup, &machines, figures, notes, fixed);
     match a.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&out)?),
         OutputFormat::Table => print_table(&out, &rec, picked.as_ref()),

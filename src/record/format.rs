@@ -335,7 +335,8 @@ impl Parser {
                 self.row(l).map_err(bad)
             }
             Mode::Requests => {
-                if l.starts_with('#') || (i == 0 && l.starts_with(|c: char| c.is_ascii_alphabetic()))
+                if l.starts_with('#')
+                    || (i == 0 && l.starts_with(|c: char| c.is_ascii_alphabetic()))
                 {
                     return Ok(());
                 }
@@ -455,7 +456,11 @@ pub fn read(r: impl std::io::BufRead, until_ns: Option<u64>) -> Result<Trace, Re
     let mut i = 0usize;
     loop {
         buf.clear();
-        let n = std::io::BufRead::read_until(&mut std::io::Read::take(&mut r, MAX_LINE_BYTES as u64 + 1), b'\n', &mut buf)?;
+        let n = std::io::BufRead::read_until(
+            &mut std::io::Read::take(&mut r, MAX_LINE_BYTES as u64 + 1),
+            b'\n',
+            &mut buf,
+        )?;
         if n == 0 {
             break;
         }
@@ -716,7 +721,11 @@ mod tests {
         assert_eq!(streamed, parse(&text).unwrap());
         assert_eq!(streamed.requests.len(), 20_000);
         // The older format streams too (sorted at the end), and a line without end is refused.
-        let old = read("0ms,1ms\n# c\n10ms,2ms\n5ms,1ms\n".as_bytes(), Some(8_000_000)).unwrap();
+        let old = read(
+            "0ms,1ms\n# c\n10ms,2ms\n5ms,1ms\n".as_bytes(),
+            Some(8_000_000),
+        )
+        .unwrap();
         assert_eq!(old.header, None);
         assert_eq!(old.requests.len(), 2);
         assert!(old.requests[0].arrival < old.requests[1].arrival);
@@ -725,6 +734,10 @@ mod tests {
         assert!(e.to_string().contains("longer than"), "{e}");
         // An error in a comment counts only when the file is a kcpu-trace.
         assert!(read("# cpus=0\n0ms,1ms\n".as_bytes(), None).is_ok());
-        assert!(read("# cpus=0\n# interval_ns=1\nstart_ns,thread,cpu_ns\n".as_bytes(), None).is_err());
+        assert!(read(
+            "# cpus=0\n# interval_ns=1\nstart_ns,thread,cpu_ns\n".as_bytes(),
+            None
+        )
+        .is_err());
     }
 }

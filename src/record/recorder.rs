@@ -357,7 +357,7 @@ impl Sampler<'_> {
                 None => self.gone.push(key),
             }
         }
-        if !budget.is_some_and(|b| b > read_sum + RESIDUAL_NS) {
+        if budget.is_none_or(|b| b <= read_sum + RESIDUAL_NS) {
             self.o.gated_reads += self.skipped.len() as u64;
             return Ok(());
         }

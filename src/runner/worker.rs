@@ -298,13 +298,10 @@ fn thread_main(
     out
 }
 
-/// Runs the worker protocol on `input`/`output` (stdin/stdout in `kcpu __worker`).
-pub fn run_worker(
-    spec: &WorkerSpec,
-    input: impl BufRead,
-    mut output: impl Write,
-) -> Result<WorkerDone, WorkerError> {
-    let schedule: Vec<Request> = match &spec.load {
+/// The requests of the run: a trace's rows before the duration (streamed: only those are kept),
+/// else the profile's arrivals.
+fn schedule(spec: &WorkerSpec) -> Result<Vec<Request>, WorkerError> {
+    Ok(match &spec.load {
         LoadProfile::Trace { path } => {
             // Streamed: only the rows the run replays are kept.
             let until = Some(spec.duration.0);
@@ -320,7 +317,16 @@ pub fn run_worker(
             }
         }
         other => arrivals(other, spec.duration, spec.seed),
-    };
+    })
+}
+
+/// Runs the worker protocol on `input`/`output` (stdin/stdout in `kcpu __worker`).
+pub fn run_worker(
+    spec: &WorkerSpec,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> Result<WorkerDone, WorkerError> {
+    let schedule = schedule(spec)?;
     // A recorded trace replays each recorded thread on its own thread.
     let per_thread_trace = matches!(spec.load, LoadProfile::Trace { .. })
         && !schedule.is_empty()
