@@ -255,7 +255,9 @@ fn limits_of(v: &CgroupValues, version: CgroupVersion) -> anyhow::Result<Limits>
 
 fn read_trace_file(path: &Path, until_ns: Option<u64>) -> anyhow::Result<Trace> {
     // Streamed line by line: memory is the requests kept, not the file's text.
-    trace_format::read_file(path, until_ns)
+    let f = std::fs::File::open(path)
+        .with_context(|| format!("cannot read trace {}", path.display()))?;
+    trace_format::read(std::io::BufReader::with_capacity(1 << 16, f), until_ns)
         .with_context(|| format!("cannot read trace {}", path.display()))
 }
 

@@ -250,9 +250,11 @@ pub(crate) fn read_trace(
         _ => PathBuf::from(path),
     };
     // Streamed line by line: memory is the requests, not the file's text.
-    let t = crate::record::format::read_file(&p, None)
+    let f =
+        std::fs::File::open(&p).with_context(|| format!("cannot read trace {}", p.display()))?;
+    let rows = crate::sim::load::read_trace(std::io::BufReader::with_capacity(1 << 16, f), None)
         .with_context(|| format!("cannot read trace {}", p.display()))?;
-    Ok(Some(t.requests))
+    Ok(Some(rows))
 }
 
 /// Threads of a load: a recorded trace's thread count, else the profile's (at least 1).

@@ -484,12 +484,6 @@ pub fn read(r: impl std::io::BufRead, until_ns: Option<u64>) -> Result<Trace, Re
     Ok(p.finish())
 }
 
-/// Opens and reads the trace file at `path` ([`read`]).
-pub fn read_file(path: &std::path::Path, until_ns: Option<u64>) -> Result<Trace, ReadError> {
-    let f = std::fs::File::open(path)?;
-    read(std::io::BufReader::with_capacity(1 << 16, f), until_ns)
-}
-
 /// The older format: one `arrival,work` pair of durations per line (`0ms,15ms`), with optional
 /// header and `#` comments; rows sorted by arrival, all in one shared queue.
 pub fn parse_requests(text: &str) -> Result<Vec<Request>, LoadError> {

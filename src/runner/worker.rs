@@ -24,7 +24,7 @@
 //! Requests that could not start before `start + duration + drain` are counted as incomplete.
 
 use super::clock::{now_ns, precise_timers, sleep_until, thread_cpu_ns};
-use crate::sim::load::{arrivals, trace_threads, LoadProfile, Request};
+use crate::sim::load::{arrivals, read_trace, trace_threads, LoadProfile, ReadError, Request};
 use crate::units::Nanos;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
@@ -305,15 +305,15 @@ fn schedule(spec: &WorkerSpec) -> Result<Vec<Request>, WorkerError> {
         LoadProfile::Trace { path } => {
             // Streamed: only the rows the run replays are kept.
             let until = Some(spec.duration.0);
-            match crate::record::format::read_file(std::path::Path::new(path), until) {
-                Ok(t) => t.requests,
-                Err(crate::record::format::ReadError::Io(source)) => {
-                    return Err(WorkerError::Trace {
-                        path: path.clone(),
-                        source,
-                    })
-                }
-                Err(crate::record::format::ReadError::Parse(e)) => return Err(e.into()),
+            let io = |source| WorkerError::Trace {
+                path: path.clone(),
+                source,
+            };
+            let f = std::fs::File::open(path).map_err(io)?;
+            match read_trace(std::io::BufReader::with_capacity(1 << 16, f), until) {
+                Ok(t) => t,
+                Err(ReadError::Io(source)) => return Err(io(source)),
+                Err(ReadError::Parse(e)) => return Err(e.into()),
             }
         }
         other => arrivals(other, spec.duration, spec.seed),
