@@ -10,11 +10,16 @@
 //! throttled period for the same arrivals), which is what makes bisection valid; the search
 //! still reports the evaluation just below the answer, so a non-monotone step would show.
 //!
+//! Each candidate is simulated under every machine model the caller gives (normally the kernel's
+//! model with tick and with continuous accounting: where the kernel charges runtime depends on
+//! how often the program enters it, see [`crate::sim::kernel`]); it meets the target only if it
+//! does under each, and the reported figures are the worst of them.
+//!
 //! The simulator is [`crate::sim`]; the caller supplies the cgroup values a limit translates to
 //! (so the kubelet's and runtime's rounding is the one the node would write).
 
 use crate::sim::{
-    simulate_node, GroupConfig, GroupOutcome, Limits, Machine, Phase, RunPlan, SimError,
+    simulate_node, Accounting, GroupConfig, GroupOutcome, Limits, Machine, Phase, RunPlan, SimError,
 };
 use crate::units::{Nanos, PeriodUs, Usec};
 use serde::Serialize;
@@ -62,7 +67,9 @@ pub struct Evaluation {
     pub worst_p99_added_ms: f64,
     /// Throttled time per second of run, averaged over phases, ms.
     pub throttled_ms_per_s: f64,
-    /// Whether it meets the goal.
+    /// The accounting model whose figures were the worst (when several were simulated).
+    pub worst_accounting: Accounting,
+    /// Whether it meets the goal (under every machine model).
     pub meets: bool,
 }
 
@@ -140,6 +147,7 @@ fn p99s(o: &GroupOutcome) -> Vec<f64> {
         .collect()
 }
 
+/// One candidate on one machine model.
 fn evaluate(
     millicores: i64,
     limits: Limits,
@@ -147,6 +155,7 @@ fn evaluate(
     base_p99: &[f64],
     goal: &Goal,
     duration: Nanos,
+    accounting: Accounting,
 ) -> Evaluation {
     let runs = &o.summary.per_run;
     let worst_ratio = runs
@@ -173,25 +182,32 @@ fn evaluate(
         throttled_ratio: o.summary.totals.throttled_ratio,
         worst_p99_added_ms: worst_added,
         throttled_ms_per_s,
+        worst_accounting: accounting,
         meets,
     }
 }
 
-/// Searches the smallest limit meeting `goal` for `group` (its `limits` give the weight; its
-/// load and trace are simulated), on `machine`, with runs of `base.duration` and seed
-/// `base.seed`. `floor_millicores` is where the bisection starts (the load's mean use: any
-/// smaller limit throttles without end). `on_eval` is called after each simulation.
-#[allow(clippy::too_many_arguments)]
-pub fn recommend(
-    group: &GroupConfig,
-    machine: &Machine,
-    base: &RunPlan,
-    goal: &Goal,
-    space: &Space,
-    floor_millicores: i64,
-    translate: &Translate<'_>,
-    on_eval: &dyn Fn(&Evaluation),
-) -> Result<Recommendation, RecommendError> {
+/// The worse of two evaluations of one candidate under different machine models: the worst
+/// figures of both, and it meets the goal only if both do.
+fn worse(a: Evaluation, b: Evaluation) -> Evaluation {
+    let b_worse = (b.worst_throttled_ratio, b.worst_p99_added_ms)
+        > (a.worst_throttled_ratio, a.worst_p99_added_ms);
+    Evaluation {
+        worst_throttled_ratio: a.worst_throttled_ratio.max(b.worst_throttled_ratio),
+        throttled_ratio: a.throttled_ratio.max(b.throttled_ratio),
+        worst_p99_added_ms: a.worst_p99_added_ms.max(b.worst_p99_added_ms),
+        throttled_ms_per_s: a.throttled_ms_per_s.max(b.throttled_ms_per_s),
+        worst_accounting: if b_worse {
+            b.worst_accounting
+        } else {
+            a.worst_accounting
+        },
+        meets: a.meets && b.meets,
+        ..a
+    }
+}
+
+fn validate(goal: &Goal, space: &Space, machines: &[Machine]) -> Result<(), RecommendError> {
     if goal.max_throttled.is_none() && goal.p99_added_ns.is_none() {
         return Err(RecommendError::Goal(
             "give --max-throttled P% and/or --p99-added DURATION".into(),
@@ -210,17 +226,157 @@ pub fn recommend(
             "need at least one period, a positive step and at least one phase".into(),
         ));
     }
+    if machines.is_empty() {
+        return Err(RecommendError::Space(
+            "need at least one machine model".into(),
+        ));
+    }
     if space.max_millicores < space.step_millicores {
         return Err(RecommendError::Space(format!(
             "the largest limit ({}m) is below the step ({}m)",
             space.max_millicores, space.step_millicores
         )));
     }
-    let step = space.step_millicores;
-    let grid = |m: i64| (m.max(step) + step - 1) / step * step;
-    let lo0 = grid(floor_millicores).min(space.max_millicores / step * step);
-    let hi0 = space.max_millicores / step * step;
-    let mut evaluated = Vec::new();
+    Ok(())
+}
+
+/// The state of one search: what is simulated, and every evaluation made.
+struct Search<'a> {
+    group: &'a GroupConfig,
+    machines: &'a [Machine],
+    goal: &'a Goal,
+    translate: &'a Translate<'a>,
+    on_eval: &'a dyn Fn(&Evaluation),
+    duration: Nanos,
+    step: i64,
+    evaluated: Vec<Evaluation>,
+}
+
+/// One period (and burst setting) of the search: its sweep plan and the unlimited p99s per
+/// machine model.
+struct Setting {
+    plan: RunPlan,
+    period_us: u64,
+    burst: bool,
+    base_p99: Vec<Vec<f64>>,
+}
+
+impl Search<'_> {
+    fn grid(&self, m: i64) -> i64 {
+        (m.max(self.step) + self.step - 1) / self.step * self.step
+    }
+
+    /// Per machine model: the p99 latencies without a limit.
+    fn unlimited(&self, period_us: u64, plan: &RunPlan) -> Result<Vec<Vec<f64>>, RecommendError> {
+        let unlimited = Limits {
+            quota: crate::units::QuotaUs::UNLIMITED,
+            period: PeriodUs(period_us),
+            burst: Usec(0),
+            weight: self.group.limits.weight,
+        };
+        self.machines
+            .iter()
+            .map(|m| run(self.group, unlimited, m, plan).map(|o| p99s(&o)))
+            .collect()
+    }
+
+    /// `m` millicores under every machine model (the worst of them).
+    fn eval_at(&mut self, s: &Setting, m: i64) -> Result<Evaluation, RecommendError> {
+        let mut limits = (self.translate)(m, PeriodUs(s.period_us))?;
+        if s.burst && !limits.quota.is_unlimited() {
+            limits.burst = Usec(limits.quota.0.max(0) as u64);
+        }
+        let mut acc: Option<Evaluation> = None;
+        for (machine, base_p99) in self.machines.iter().zip(&s.base_p99) {
+            let o = run(self.group, limits, machine, &s.plan)?;
+            let e = evaluate(
+                m,
+                limits,
+                &o,
+                base_p99,
+                self.goal,
+                self.duration,
+                machine.accounting,
+            );
+            acc = Some(match acc {
+                Some(a) => worse(a, e),
+                None => e,
+            });
+        }
+        let e = acc.ok_or_else(|| RecommendError::Space("no machine model".into()))?;
+        (self.on_eval)(&e);
+        self.evaluated.push(e.clone());
+        Ok(e)
+    }
+
+    /// Bisection between `lo0` and `hi0` (grid points): `Ok((smallest meeting, the step below
+    /// it when simulated))`, or `Err(the evaluation at hi0)` when even that misses.
+    fn bisect(
+        &mut self,
+        s: &Setting,
+        lo0: i64,
+        hi0: i64,
+    ) -> Result<Result<(Evaluation, Option<Evaluation>), Evaluation>, RecommendError> {
+        let top = self.eval_at(s, hi0)?;
+        if !top.meets {
+            return Ok(Err(top));
+        }
+        // Invariant: `hi` meets; everything below `lo` that was tried misses.
+        let (mut lo, mut hi, mut hi_eval) = (lo0, hi0, top);
+        let mut below: Option<Evaluation> = None;
+        let first = self.eval_at(s, lo)?;
+        if first.meets {
+            hi_eval = first;
+        } else {
+            below = Some(first);
+            while hi - lo > self.step {
+                let mid = self.grid(lo + (hi - lo) / 2);
+                let mid = if mid >= hi { hi - self.step } else { mid };
+                let e = self.eval_at(s, mid)?;
+                if e.meets {
+                    hi = mid;
+                    hi_eval = e;
+                } else {
+                    lo = mid;
+                    below = Some(e);
+                }
+            }
+        }
+        let below = below.filter(|b| b.limit_millicores + self.step == hi_eval.limit_millicores);
+        Ok(Ok((hi_eval, below)))
+    }
+}
+
+/// Searches the smallest limit meeting `goal` for `group` (its `limits` give the weight; its
+/// load and trace are simulated), with runs of `base.duration` and seed `base.seed`, under
+/// every machine model of `machines` (a candidate meets the goal only if it does under each;
+/// e.g. tick and continuous accounting, the two bounds of where the kernel charges runtime).
+/// `floor_millicores` is where the bisection starts (the load's mean use: any smaller limit
+/// throttles without end). `on_eval` is called after each candidate.
+#[allow(clippy::too_many_arguments)]
+pub fn recommend(
+    group: &GroupConfig,
+    machines: &[Machine],
+    base: &RunPlan,
+    goal: &Goal,
+    space: &Space,
+    floor_millicores: i64,
+    translate: &Translate<'_>,
+    on_eval: &dyn Fn(&Evaluation),
+) -> Result<Recommendation, RecommendError> {
+    validate(goal, space, machines)?;
+    let mut search = Search {
+        group,
+        machines,
+        goal,
+        translate,
+        on_eval,
+        duration: base.duration,
+        step: space.step_millicores,
+        evaluated: Vec::new(),
+    };
+    let hi0 = space.max_millicores / search.step * search.step;
+    let lo0 = search.grid(floor_millicores).min(hi0);
     let mut best: Option<(Evaluation, Option<Evaluation>)> = None;
     let mut unlimited_p99_ms = 0.0f64;
     let mut top_miss: Option<Evaluation> = None;
@@ -231,61 +387,26 @@ pub fn recommend(
     };
     for &period_us in &space.periods_us {
         let plan = sweep_plan(base, period_us, space.phases);
-        let unlimited = Limits {
-            quota: crate::units::QuotaUs::UNLIMITED,
-            period: PeriodUs(period_us),
-            burst: Usec(0),
-            weight: group.limits.weight,
-        };
-        let base_out = run(group, unlimited, machine, &plan)?;
-        let base_p99 = p99s(&base_out);
-        unlimited_p99_ms = unlimited_p99_ms.max(base_p99.iter().copied().fold(0.0, f64::max));
+        let base_p99 = search.unlimited(period_us, &plan)?;
+        let max_p99 = base_p99.iter().flatten().copied().fold(0.0, f64::max);
+        unlimited_p99_ms = unlimited_p99_ms.max(max_p99);
         for &burst in bursts {
-            let mut eval_at = |m: i64| -> Result<Evaluation, RecommendError> {
-                let mut limits = translate(m, PeriodUs(period_us))?;
-                if burst && !limits.quota.is_unlimited() {
-                    limits.burst = Usec(limits.quota.0.max(0) as u64);
-                }
-                let o = run(group, limits, machine, &plan)?;
-                let e = evaluate(m, limits, &o, &base_p99, goal, base.duration);
-                on_eval(&e);
-                evaluated.push(e.clone());
-                Ok(e)
+            let setting = Setting {
+                plan: plan.clone(),
+                period_us,
+                burst,
+                base_p99: base_p99.clone(),
             };
-            let top = eval_at(hi0)?;
-            if !top.meets {
-                top_miss = Some(top);
-                continue;
-            }
-            // Invariant: `hi` meets; everything below `lo` that was tried misses.
-            let (mut lo, mut hi, mut hi_eval) = (lo0, hi0, top);
-            let mut below: Option<Evaluation> = None;
-            let first = eval_at(lo)?;
-            if first.meets {
-                hi_eval = first;
-                hi = lo;
-            } else {
-                below = Some(first);
-                while hi - lo > step {
-                    let mid = grid(lo + (hi - lo) / 2);
-                    let mid = if mid >= hi { hi - step } else { mid };
-                    let e = eval_at(mid)?;
-                    if e.meets {
-                        hi = mid;
-                        hi_eval = e;
-                    } else {
-                        lo = mid;
-                        below = Some(e);
+            match search.bisect(&setting, lo0, hi0)? {
+                Err(top) => top_miss = Some(top),
+                Ok((hi_eval, below)) => {
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|(b, _)| hi_eval.limit_millicores < b.limit_millicores);
+                    if better {
+                        best = Some((hi_eval, below));
                     }
                 }
-            }
-            let _ = hi;
-            let below = below.filter(|b| b.limit_millicores + step == hi_eval.limit_millicores);
-            let better = best
-                .as_ref()
-                .is_none_or(|(b, _)| hi_eval.limit_millicores < b.limit_millicores);
-            if better {
-                best = Some((hi_eval, below));
             }
         }
     }
@@ -293,27 +414,16 @@ pub fn recommend(
         Some((best, below)) => Ok(Recommendation {
             best,
             below,
-            evaluated,
+            evaluated: search.evaluated,
             unlimited_p99_ms,
         }),
-        None => {
-            let t = top_miss.unwrap_or(Evaluation {
-                limit_millicores: hi0,
-                quota_us: 0,
-                period_us: 0,
-                burst_us: 0,
-                worst_throttled_ratio: 0.0,
-                throttled_ratio: 0.0,
-                worst_p99_added_ms: 0.0,
-                throttled_ms_per_s: 0.0,
-                meets: false,
-            });
-            Err(RecommendError::Unreachable {
-                max_millicores: hi0,
-                worst_throttled_pct: t.worst_throttled_ratio * 100.0,
-                worst_p99_added_ms: t.worst_p99_added_ms,
-            })
-        }
+        None => Err(RecommendError::Unreachable {
+            max_millicores: hi0,
+            worst_throttled_pct: top_miss
+                .as_ref()
+                .map_or(0.0, |t| t.worst_throttled_ratio * 100.0),
+            worst_p99_added_ms: top_miss.as_ref().map_or(0.0, |t| t.worst_p99_added_ms),
+        }),
     }
 }
 
@@ -354,11 +464,59 @@ mod tests {
         }
     }
 
-    fn machine() -> Machine {
-        Machine {
+    fn machine() -> Vec<Machine> {
+        vec![Machine {
             hz: 0,
             ..Machine::new(2)
-        }
+        }]
+    }
+
+    #[test]
+    fn every_machine_model_must_meet_the_goal() {
+        // 2 threads × 20 ms every 200 ms, near the cliff: continuous accounting stops a silo
+        // when it runs dry, tick accounting lets it overrun up to a tick, so the two models
+        // need different limits; searching under both needs the larger.
+        let load = parse_load("periodic:threads=2,work=20ms,every=200ms").unwrap();
+        let g = GroupConfig::new("g", Limits::default(), load);
+        let plan = RunPlan::new(Nanos::from_ms(2_000), 1, 1);
+        let goal = Goal {
+            max_throttled: Some(0.0),
+            p99_added_ns: None,
+        };
+        let sp = Space {
+            step_millicores: 10,
+            ..space()
+        };
+        let with = |acc: &[Accounting]| {
+            let ms: Vec<Machine> = acc
+                .iter()
+                .map(|&accounting| Machine {
+                    accounting,
+                    ..Machine::new(2)
+                })
+                .collect();
+            recommend(&g, &ms, &plan, &goal, &sp, 200, &kubelet, &|_| {}).unwrap()
+        };
+        let tick = with(&[Accounting::Tick]).best;
+        let cont = with(&[Accounting::Continuous]).best;
+        let both = with(&[Accounting::Tick, Accounting::Continuous]);
+        assert_ne!(
+            tick.limit_millicores, cont.limit_millicores,
+            "{tick:?} {cont:?}"
+        );
+        assert_eq!(
+            both.best.limit_millicores,
+            tick.limit_millicores.max(cont.limit_millicores)
+        );
+        let harder = if cont.limit_millicores > tick.limit_millicores {
+            Accounting::Continuous
+        } else {
+            Accounting::Tick
+        };
+        let below = both.below.expect("the step below was simulated");
+        assert!(!below.meets);
+        assert_eq!(below.worst_accounting, harder);
+        assert!(recommend(&g, &[], &plan, &goal, &sp, 200, &kubelet, &|_| {}).is_err());
     }
 
     #[test]

@@ -1065,25 +1065,59 @@ fn oci_sigkill_then_cleanup_removes_everything() {
     );
 }
 
+/// For each `every_ns` block of a recorded trace, the most CPU (ms) it holds in a window of
+/// `window_ns` (sliding by 10 ms): how concentrated each burst was while recorded.
+fn burst_peaks_ms(trace: &Path, every_ns: u64, window_ns: u64) -> Vec<f64> {
+    const BUCKET: u64 = 10_000_000;
+    let mut buckets: Vec<u64> = Vec::new();
+    for line in std::fs::read_to_string(trace).unwrap().lines() {
+        let cols: Vec<u64> = line.split(',').filter_map(|c| c.parse().ok()).collect();
+        if let [start, _thread, cpu] = cols[..] {
+            let b = (start / BUCKET) as usize;
+            if buckets.len() <= b {
+                buckets.resize(b + 1, 0);
+            }
+            buckets[b] += cpu;
+        }
+    }
+    let w = (window_ns / BUCKET).max(1) as usize;
+    let sums: Vec<u64> = buckets.windows(w).map(|x| x.iter().sum()).collect();
+    let per = (every_ns / BUCKET).max(1) as usize;
+    sums.chunks(per)
+        .map(|c| c.iter().copied().max().unwrap_or(0) as f64 / 1e6)
+        .collect()
+}
+
 /// Record → recommend → apply with `kcpu run` on a real program with a known bursty pattern
 /// (2 threads × 20 ms of CPU every 200 ms: 0.2 cores on average, 40 ms in one burst): the
 /// recommended limit meets the throttling goal on the real kernel, and a limit 15 % lower
 /// misses it.
 ///
-/// Ignored (run with `cargo test --release --test run -- --ignored`): on a quiet machine at
-/// integration (background 0.01 cores) the recommended 430m measured 18 % of periods throttled
-/// against the 10 % goal, while it passed twice under load; the recommendation is not yet proven
-/// on the real kernel (issue 12 stays open for it).
+/// Ignored until stop 19: on a quiet machine the recommended 430m measured 18 % of periods
+/// throttled against the 10 % goal. Two causes, both fixed: recommend simulated tick accounting
+/// only, while the program (and its replay) reads its CPU clock every ~25 µs and is charged
+/// continuously (it now must meet the goal under tick *and* continuous accounting); and the
+/// replay burned each 1 ms row on top of the worker's own wake-up and overshoot CPU (3.6 % more
+/// than recorded, now burned to the thread's cumulative CPU target).
 #[test]
-#[ignore = "recommendation missed its goal on a quiet machine (18 % vs 10 %); issue 12 open"]
 fn recorded_program_recommended_limit_meets_the_goal_and_15_percent_less_misses_it() {
     let _g = serial();
     let h = require!();
     let sc = Scratch::new("recommend", h);
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("burst.trace.csv");
-    let rec = Command::new(kcpu_bin())
-        .args(["record", "--out"])
+    // Recorded inside an unlimited kcpu cgroup with the maximum weight (`run --isolate`): with
+    // autogroup (sched_autogroup_enabled=1) every other session's build weighs as much as this
+    // test whatever its nice value, and spreads the program's bursts while it is recorded.
+    let rec = sc
+        .cmd()
+        .args([
+            "--isolate",
+            "--",
+            &kcpu_bin().to_string_lossy(),
+            "record",
+            "--out",
+        ])
         .arg(&trace)
         .args(["--", &kcpu_bin().to_string_lossy(), "__burst"])
         .args([
@@ -1104,7 +1138,7 @@ fn recorded_program_recommended_limit_meets_the_goal_and_15_percent_less_misses_
         "{}",
         String::from_utf8_lossy(&rec.stderr)
     );
-    assert!(String::from_utf8_lossy(&rec.stdout).starts_with("burst: 2 thread(s)"));
+    assert!(String::from_utf8_lossy(&rec.stdout).contains("burst: 2 thread(s)"));
     let goal = 0.10;
     let load = format!("trace:{}", trace.display());
     let out = Command::new(kcpu_bin())
@@ -1151,11 +1185,28 @@ fn recorded_program_recommended_limit_meets_the_goal_and_15_percent_less_misses_
     // Other load on the machine spreads the program's bursts (while recorded and replayed),
     // which only lowers throttling: the "15 % lower misses" half needs a quiet machine, and a
     // noisy measurement is discarded (the brief: record background CPU, discard noisy runs).
-    let background = f(&m_lower, "/environment/mean_background_cores")
-        .max(f(&m_at, "/environment/mean_background_cores"));
-    if background > 0.5 {
+    // Competing CPU is background minus niced CPU (as the fidelity suite counts it): nice-19
+    // builds get 15/1024 of a CPU against the normal-priority program.
+    let competing = |m: &Value| {
+        m.pointer("/runs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|r| f(r, "/background_cores") - f(r, "/nice_cores"))
+            .fold(0.0, f64::max)
+    };
+    let background = competing(&m_lower).max(competing(&m_at));
+    // The recording is disturbed when the bursts were spread out while recorded: then the
+    // trace (and the recommendation) is of a smoother load, which a lower limit may still meet.
+    let mut peaks = burst_peaks_ms(&trace, 200_000_000, 30_000_000);
+    peaks.sort_by(f64::total_cmp);
+    let peak = peaks.get(peaks.len() / 2).copied().unwrap_or(0.0);
+    eprintln!(
+        "competing CPU (background minus niced) while replayed: {background:.2} cores at most; recorded bursts: median {peak:.1} ms of CPU in 30 ms (40 undisturbed)"
+    );
+    if background > 0.5 || peak < 36.0 {
         eprintln!(
-            "skipped: the 15%-lower half (background {background:.2} cores > 0.5: measurement discarded)"
+            "skipped: the 15%-lower half (competing {background:.2} cores > 0.5 or bursts spread while recorded: measurement discarded)"
         );
     } else {
         assert!(lower > goal, "15% lower still meets the goal: {lower}");

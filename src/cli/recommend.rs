@@ -22,7 +22,7 @@ use crate::recommend::{
 };
 use crate::record::format::{self as trace_format, Trace};
 use crate::sim::load::{arrivals, parse_load, LoadProfile};
-use crate::sim::{GroupConfig, Limits, Machine, RunPlan};
+use crate::sim::{Accounting, GroupConfig, KernelModel, Limits, Machine, RunPlan};
 use crate::source::SourceId;
 use crate::translate::{translate_workload, CgroupValues};
 use crate::units::{format_duration, MilliCpu, Nanos, PeriodUs, Usec};
@@ -80,6 +80,11 @@ pub struct Args {
     /// CONFIG_HZ of the model; 0 = exact [default: the trace's, else the running kernel's, else 250]
     #[arg(long, value_name = "N")]
     pub hz: Option<u32>,
+    /// When the kernel charges the program's runtime: `tick` (it rarely enters the kernel),
+    /// `continuous` (it reads its CPU clock or blocks often; every `kcpu run` replay), or
+    /// `both`: the limit must meet the goal under each (README "How accurate is simulate")
+    #[arg(long, value_enum, default_value_t = AccountingChoice::Both)]
+    pub accounting: AccountingChoice,
     /// Simulated time per run [default: the trace's length, else 10s]
     #[arg(long, value_name = "DURATION", value_parser = parse_positive)]
     pub duration: Option<Nanos>,
@@ -248,19 +253,12 @@ fn limits_of(v: &CgroupValues, version: CgroupVersion) -> anyhow::Result<Limits>
     })
 }
 
-fn read_trace_file(path: &Path) -> anyhow::Result<Trace> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read trace {}", path.display()))?;
-    if meta.len() > super::simulate::MAX_INPUT_BYTES {
-        bail!(
-            "trace {} is larger than {} MiB",
-            path.display(),
-            super::simulate::MAX_INPUT_BYTES >> 20
-        );
-    }
-    let text = std::fs::read_to_string(path)
+fn read_trace_file(path: &Path, until_ns: Option<u64>) -> anyhow::Result<Trace> {
+    // Streamed line by line: memory is the requests kept, not the file's text.
+    let f = std::fs::File::open(path)
         .with_context(|| format!("cannot read trace {}", path.display()))?;
-    trace_format::parse(&text).with_context(|| format!("in trace {}", path.display()))
+    trace_format::read(std::io::BufReader::with_capacity(1 << 16, f), until_ns)
+        .with_context(|| format!("cannot read trace {}", path.display()))
 }
 
 #[derive(Debug, Serialize)]
@@ -297,12 +295,33 @@ struct RecommendationJson {
     burst_us: u64,
     worst_throttled_ratio: f64,
     worst_p99_added_ms: f64,
+    /// The accounting model that gave the worst figures.
+    worst_accounting: Accounting,
+}
+
+impl RecommendationJson {
+    fn of(best: &Evaluation) -> RecommendationJson {
+        RecommendationJson {
+            limit: format_millicores(MilliCpu(best.limit_millicores)),
+            limit_millicores: best.limit_millicores,
+            quota_us: best.quota_us,
+            period_us: best.period_us,
+            burst_us: best.burst_us,
+            worst_throttled_ratio: best.worst_throttled_ratio,
+            worst_p99_added_ms: best.worst_p99_added_ms,
+            worst_accounting: best.worst_accounting,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
 struct ModelJson {
     cpus: u32,
     hz: u32,
+    /// The kernel model ([`KernelModel::describe`]).
+    kernel: String,
+    /// The accounting models every candidate was simulated under.
+    accounting: Vec<Accounting>,
     duration_ms: u64,
     phases: u32,
     seed: u64,
@@ -328,100 +347,23 @@ struct Output<'a> {
     fixed: Option<String>,
 }
 
-/// Runs `kcpu recommend`.
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let s = settings(&a)?;
-    execute(&a, &s)
-}
-
-/// The flags, checked and resolved: the container, its load and the simulated model.
-struct Settings {
-    assumptions: Assumptions,
-    picked: Option<Picked>,
-    /// The load as given, and where it came from.
-    load_text: String,
-    load_from: String,
+/// The load to search for, read once.
+struct LoadFacts {
+    /// As given, and where it came from.
+    text: String,
+    from: String,
     profile: LoadProfile,
-    /// The recorded trace of a `trace:` load.
     trace: Option<Trace>,
-    /// The load as a trace (recorded or generated), for the mean and percentile figures.
-    as_trace: Trace,
     threads: u32,
-    cpus: u32,
-    hz: u32,
     duration: Nanos,
-    /// Candidate periods, µs (the first is the request figures' window).
-    periods_us: Vec<u64>,
+    /// The load as a trace, for the mean and percentile figures.
+    as_trace: Trace,
 }
 
-fn settings(a: &Args) -> anyhow::Result<Settings> {
-    let assumptions = a.assume.to_assumptions()?;
-    let picked = match &a.manifest {
-        Some(p) => Some(pick_container(p, &a.pick)?),
-        None => {
-            if a.pick.container.is_some() {
-                bail!("--container needs a MANIFEST");
-            }
-            None
-        }
-    };
-    let (load_text, load_from) = load_text(a, picked.as_ref())?;
-    let profile = parse_load(&load_text)?;
-    let trace = read_load_trace(&profile)?;
-    let header = trace.as_ref().and_then(|t| t.header.clone());
-    let threads = trace.as_ref().map_or(profile.threads(), |t| t.threads);
-    let cpus = a
-        .cpus
-        .or(header.as_ref().map(|h| h.cpus))
-        .unwrap_or(threads)
-        .max(1);
-    let hz =
-        a.hz.or(header.as_ref().and_then(|h| h.hz))
-            .or_else(|| crate::runner::kernel::detect().hz)
-            .unwrap_or(super::simulate::FALLBACK_HZ);
-    let duration = match (a.duration, &trace) {
-        (Some(d), _) => d,
-        (None, Some(t)) => Nanos(t.duration_ns().div_ceil(1_000_000) * 1_000_000),
-        (None, None) => Nanos::from_ms(10_000),
-    };
-    let as_trace = match &trace {
-        Some(t) => t.clone(),
-        None => Trace {
-            header: None,
-            requests: arrivals(&profile, duration, a.seed),
-            threads,
-        },
-    };
-    let periods_us: Vec<u64> = if a.periods.is_empty() {
-        vec![assumptions.cfs_period.0]
-    } else {
-        a.periods.iter().map(|p| p.0 / 1_000).collect()
-    };
-    for p in &periods_us {
-        if !(PeriodUs::MIN.0..=PeriodUs::MAX.0).contains(p) {
-            bail!("--periods: {p}us is outside the kernel's 1ms..1s");
-        }
-    }
-    Ok(Settings {
-        assumptions,
-        picked,
-        load_text,
-        load_from,
-        profile,
-        trace,
-        as_trace,
-        threads,
-        cpus,
-        hz,
-        duration,
-        periods_us,
-    })
-}
-
-/// The load text and where it came from: `--load`, else the picked container's annotation (a
-/// relative trace path is relative to the manifest).
-fn load_text(a: &Args, picked: Option<&Picked>) -> anyhow::Result<(String, String)> {
-    Ok(match (&a.load, picked) {
+/// `--load`, else the container's annotation (a relative trace path is relative to the
+/// manifest), read and measured.
+fn read_load(a: &Args, picked: Option<&Picked>) -> anyhow::Result<LoadFacts> {
+    let (text, from) = match (&a.load, picked) {
         (Some(l), _) => (l.clone(), "--load".to_string()),
         (None, Some(p)) => match &p.declared_load {
             Some((key, v)) => (
@@ -437,189 +379,132 @@ fn load_text(a: &Args, picked: Option<&Picked>) -> anyhow::Result<(String, Strin
             ),
         },
         (None, None) => bail!("give --load trace:FILE (or a profile), or a MANIFEST --container NAME with a kcpu.dev/load annotation"),
+    };
+    let profile = parse_load(&text)?;
+    let trace = match &profile {
+        LoadProfile::Trace { path } => {
+            let p = PathBuf::from(path);
+            let t = read_trace_file(&p, a.duration.map(|d| d.0))?;
+            if t.requests.is_empty() {
+                bail!("trace {} holds no CPU use", p.display());
+            }
+            Some(t)
+        }
+        _ => None,
+    };
+    let threads = trace.as_ref().map_or(profile.threads(), |t| t.threads);
+    let duration = match (a.duration, &trace) {
+        (Some(d), _) => d,
+        (None, Some(t)) => Nanos(t.duration_ns().div_ceil(1_000_000) * 1_000_000),
+        (None, None) => Nanos::from_ms(10_000),
+    };
+    let as_trace = match &trace {
+        Some(t) => t.clone(),
+        None => Trace {
+            header: None,
+            requests: arrivals(&profile, duration, a.seed),
+            threads,
+        },
+    };
+    Ok(LoadFacts {
+        text,
+        from,
+        profile,
+        trace,
+        threads,
+        duration,
+        as_trace,
     })
 }
 
-/// The recorded trace of a `trace:` load (it must hold some CPU use).
-fn read_load_trace(profile: &LoadProfile) -> anyhow::Result<Option<Trace>> {
-    let LoadProfile::Trace { path } = profile else {
-        return Ok(None);
-    };
-    let p = PathBuf::from(path);
-    let t = read_trace_file(&p)?;
-    if t.requests.is_empty() {
-        bail!("trace {} holds no CPU use", p.display());
+/// Which accounting models a candidate must meet the goal under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccountingChoice {
+    /// Runtime charged at scheduler ticks (a program that rarely enters the kernel).
+    Tick,
+    /// Runtime charged continuously (a program that reads its CPU clock or blocks often, and
+    /// every `kcpu run` replay).
+    Continuous,
+    /// Both: the limit must meet the goal whichever way the program is charged.
+    Both,
+}
+
+impl AccountingChoice {
+    fn models(self) -> &'static [Accounting] {
+        match self {
+            AccountingChoice::Tick => &[Accounting::Tick],
+            AccountingChoice::Continuous => &[Accounting::Continuous],
+            AccountingChoice::Both => &[Accounting::Tick, Accounting::Continuous],
+        }
     }
-    Ok(Some(t))
 }
 
-/// What the load uses: its CPU time, its mean, and its percentile per window.
-struct Usage {
-    load_cpu_ns: u64,
-    mean_millicores: i64,
-    pct_millicores: i64,
-    window_us: u64,
+/// The machine models of the search: the kernel the trace was recorded on (its release and
+/// `CONFIG_HZ` from the header), else the running kernel, chosen the way `simulate` chooses it
+/// ([`KernelModel::for_release`]); one machine per accounting model.
+fn machines(a: &Args, header: Option<&trace_format::Header>, cpus: u32) -> Vec<Machine> {
+    let running = crate::runner::kernel::detect();
+    let release = header
+        .map(|h| h.kernel.clone())
+        .filter(|k| !k.is_empty())
+        .unwrap_or(running.release);
+    let known_hz = a.hz.or(header.and_then(|h| h.hz)).or(running.hz);
+    let kernel = KernelModel::for_release(Some(&release), known_hz);
+    a.accounting
+        .models()
+        .iter()
+        .map(|&accounting| {
+            let mut m = Machine::for_kernel(cpus, kernel.clone());
+            m.hz = known_hz.unwrap_or(super::simulate::FALLBACK_HZ);
+            m.accounting = accounting;
+            if let Some(us) = running.slice_us.filter(|_| header.is_none()) {
+                m.slice = Nanos::from_us(us);
+            }
+            m
+        })
+        .collect()
 }
 
-fn usage(a: &Args, s: &Settings) -> anyhow::Result<Usage> {
-    let window_us = s.periods_us[0];
-    let (load_cpu_ns, mean_millicores) = match &s.profile {
-        LoadProfile::Spin { threads } => (s.duration.0 * *threads as u64, *threads as i64 * 1_000),
+/// Mean use and the request percentile, in millicores, and the CPU of the load (ns).
+fn request_figures(a: &Args, l: &LoadFacts, window_us: u64) -> anyhow::Result<(u64, i64, i64)> {
+    if !(0.0..=100.0).contains(&a.request_percentile) {
+        bail!("--request-percentile must be between 0 and 100");
+    }
+    let (load_cpu_ns, mean_millicores) = match &l.profile {
+        LoadProfile::Spin { threads } => (l.duration.0 * *threads as u64, *threads as i64 * 1_000),
         _ => {
-            let cpu = s.as_trace.cpu_ns().min(u64::MAX / 2);
-            (
-                cpu,
-                (cpu as f64 * 1_000.0 / s.duration.0 as f64).ceil() as i64,
-            )
+            let cpu = l.as_trace.cpu_ns().min(u64::MAX / 2);
+            let mean = (cpu as f64 * 1_000.0 / l.duration.0 as f64).ceil() as i64;
+            (cpu, mean)
         }
     };
-    let per_window = match &s.profile {
+    let per_window = match &l.profile {
         LoadProfile::Spin { threads } => vec![*threads as u64 * window_us * 1_000],
-        _ => trace_format::usage_per_window(&s.as_trace, window_us * 1_000),
+        _ => trace_format::usage_per_window(&l.as_trace, window_us * 1_000),
     };
     let pct_millicores = (percentile(&per_window, a.request_percentile) as f64 * 1_000.0
         / (window_us as f64 * 1_000.0))
         .ceil() as i64;
-    if !(0.0..=100.0).contains(&a.request_percentile) {
-        bail!("--request-percentile must be between 0 and 100");
-    }
-    Ok(Usage {
-        load_cpu_ns,
-        mean_millicores,
-        pct_millicores,
-        window_us,
-    })
+    Ok((load_cpu_ns, mean_millicores, pct_millicores))
 }
 
-fn goal(a: &Args) -> Goal {
-    Goal {
-        max_throttled: a.max_throttled,
-        p99_added_ns: a.p99_added.map(|d| d.0),
-    }
-}
-
-/// The limit search over the simulator, with a progress bar.
-fn search(a: &Args, s: &Settings, mean_millicores: i64) -> Result<Recommendation, RecommendError> {
-    let machine = Machine {
-        hz: s.hz,
-        ..Machine::new(s.cpus)
+/// The periods to search (µs): `--periods`, else the kubelet's.
+fn periods(a: &Args, default_period: PeriodUs) -> anyhow::Result<Vec<u64>> {
+    let periods_us: Vec<u64> = if a.periods.is_empty() {
+        vec![default_period.0]
+    } else {
+        a.periods.iter().map(|p| p.0 / 1_000).collect()
     };
-    let plan = RunPlan::new(s.duration, 1, a.seed);
-    let space = Space {
-        periods_us: s.periods_us.clone(),
-        allow_burst: a.allow_burst,
-        step_millicores: a.step,
-        max_millicores: a.max_limit.unwrap_or(s.cpus as i64 * 1_000).max(a.step),
-        phases: a.phases,
-    };
-    let version = s.assumptions.cgroup;
-    let translate = |m: i64, p: PeriodUs| -> Result<Limits, RecommendError> {
-        translate_one(&with_period(&s.assumptions, p), None, m)
-            .and_then(|v| limits_of(&v, version))
-            .map_err(|e| RecommendError::Space(format!("translating {m}m: {e:#}")))
-    };
-    let group = GroupConfig {
-        trace: s.trace.as_ref().map(|t| t.requests.clone()),
-        ..GroupConfig::new("recommend", Limits::default(), s.profile.clone())
-    };
-    let bar = super::output::bar(
-        (s.periods_us.len() as u64) * if a.allow_burst { 2 } else { 1 } * 10,
-        "simulating candidate limits",
-    );
-    let result = recommend(
-        &group,
-        &machine,
-        &plan,
-        &goal(a),
-        &space,
-        mean_millicores,
-        &translate,
-        &|_| bar.inc(1),
-    );
-    bar.finish_and_clear();
-    result
-}
-
-fn execute(a: &Args, s: &Settings) -> anyhow::Result<ExitCode> {
-    let u = usage(a, s)?;
-    let rec = match search(a, s, u.mean_millicores) {
-        Ok(r) => r,
-        Err(e @ RecommendError::Unreachable { .. }) => {
-            eprintln!("kcpu recommend: {e}");
-            return Ok(exit::code(exit::FINDINGS));
+    for p in &periods_us {
+        if !(PeriodUs::MIN.0..=PeriodUs::MAX.0).contains(p) {
+            bail!("--periods: {p}us is outside the kernel's 1ms..1s");
         }
-        Err(e) => return Err(e.into()),
-    };
-    let best = &rec.best;
-    let mut notes = notes(s, best);
-    let request_for_values = u.pct_millicores.clamp(1, best.limit_millicores.max(1));
-    let values = translate_one(
-        &with_period(&s.assumptions, PeriodUs(best.period_us)),
-        Some(request_for_values),
-        best.limit_millicores,
-    )?;
-    let cgroup = CgroupJson {
-        version: s.assumptions.cgroup.to_string(),
-        cfs_quota_us: values.cfs_quota_us.value.0,
-        cfs_period_us: values.cfs_period_us.value.0,
-        shares: values.shares.value.0,
-        max: values.max.value.to_string(),
-        weight: values.weight.value.0,
-        burst_us: best.burst_us,
-    };
-    let fixed = match (&s.picked, a.fix) {
-        (Some(p), true) => Some(fix_manifest(
-            p,
-            best.limit_millicores,
-            &s.assumptions,
-            &mut notes,
-        )?),
-        _ => None,
-    };
-    let out = Output {
-        load: format!("{} ({})", s.load_text, s.load_from),
-        goal: goal(a),
-        recommendation: RecommendationJson {
-            limit: format_millicores(MilliCpu(best.limit_millicores)),
-            limit_millicores: best.limit_millicores,
-            quota_us: best.quota_us,
-            period_us: best.period_us,
-            burst_us: best.burst_us,
-            worst_throttled_ratio: best.worst_throttled_ratio,
-            worst_p99_added_ms: best.worst_p99_added_ms,
-        },
-        below: rec.below.as_ref(),
-        request: RequestJson {
-            mean_millicores: u.mean_millicores,
-            percentile: a.request_percentile,
-            percentile_millicores: u.pct_millicores,
-            window_us: u.window_us,
-        },
-        cgroup,
-        unlimited_p99_ms: rec.unlimited_p99_ms,
-        model: ModelJson {
-            cpus: s.cpus,
-            hz: s.hz,
-            duration_ms: s.duration.0 / 1_000_000,
-            phases: a.phases,
-            seed: a.seed,
-            load_cpu_ms: u.load_cpu_ns / 1_000_000,
-            threads: s.threads,
-        },
-        notes,
-        evaluated: &rec.evaluated,
-        fixed,
-    };
-    match a.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&out)?),
-        OutputFormat::Table => print_table(&out, &rec, s.picked.as_ref()),
     }
-    Ok(exit::code(exit::OK))
+    Ok(periods_us)
 }
 
-/// What the recommendation needs beyond the kubelet, and how the trace was read.
-fn notes(s: &Settings, best: &Evaluation) -> Vec<String> {
-    let default_period = s.assumptions.cfs_period;
+/// Notes on what the recommendation needs beyond the kubelet.
+fn notes_for(best: &Evaluation, default_period: PeriodUs, l: &LoadFacts) -> Vec<String> {
     let mut notes = Vec::new();
     if best.period_us != default_period.0 {
         notes.push(format!(
@@ -631,14 +516,169 @@ fn notes(s: &Settings, best: &Evaluation) -> Vec<String> {
     if best.burst_us > 0 {
         notes.push("burst: the kubelet never writes cpu.max.burst / cpu.cfs_burst_us; set it with a runtime hook or by hand".into());
     }
-    let header = s.trace.as_ref().and_then(|t| t.header.as_ref());
-    if header.is_none() && s.trace.is_some() {
+    if l.trace.as_ref().is_some_and(|t| t.header.is_none()) {
         notes.push(
             "the trace is in the older arrival,work format (one shared queue, no machine facts)"
                 .into(),
         );
     }
     notes
+}
+
+/// The cgroup values of request = `request_millicores`, limit = the recommendation.
+fn cgroup_json(
+    assumptions: &Assumptions,
+    best: &Evaluation,
+    request_millicores: i64,
+) -> anyhow::Result<CgroupJson> {
+    let values = translate_one(
+        &with_period(assumptions, PeriodUs(best.period_us)),
+        Some(request_millicores.clamp(1, best.limit_millicores.max(1))),
+        best.limit_millicores,
+    )?;
+    Ok(CgroupJson {
+        version: assumptions.cgroup.to_string(),
+        cfs_quota_us: values.cfs_quota_us.value.0,
+        cfs_period_us: values.cfs_period_us.value.0,
+        shares: values.shares.value.0,
+        max: values.max.value.to_string(),
+        weight: values.weight.value.0,
+        burst_us: best.burst_us,
+    })
+}
+
+/// The output document.
+#[allow(clippy::too_many_arguments)]
+fn output<'a>(
+    a: &Args,
+    l: &LoadFacts,
+    rec: &'a Recommendation,
+    goal: Goal,
+    cgroup: CgroupJson,
+    machines: &[Machine],
+    (load_cpu_ns, mean_millicores, pct_millicores, window_us): (u64, i64, i64, u64),
+    notes: Vec<String>,
+    fixed: Option<String>,
+) -> Output<'a> {
+    let best = &rec.best;
+    let cpus = machines.first().map_or(1, |m| m.cpus);
+    Output {
+        load: format!("{} ({})", l.text, l.from),
+        goal,
+        recommendation: RecommendationJson::of(best),
+        below: rec.below.as_ref(),
+        request: RequestJson {
+            mean_millicores,
+            percentile: a.request_percentile,
+            percentile_millicores: pct_millicores,
+            window_us,
+        },
+        cgroup,
+        unlimited_p99_ms: rec.unlimited_p99_ms,
+        model: ModelJson {
+            cpus,
+            hz: machines.first().map_or(0, |m| m.hz),
+            kernel: machines
+                .first()
+                .map(|m| m.kernel.describe())
+                .unwrap_or_default(),
+            accounting: machines.iter().map(|m| m.accounting).collect(),
+            duration_ms: l.duration.0 / 1_000_000,
+            phases: a.phases,
+            seed: a.seed,
+            load_cpu_ms: load_cpu_ns / 1_000_000,
+            threads: l.threads,
+        },
+        notes,
+        evaluated: &rec.evaluated,
+        fixed,
+    }
+}
+
+/// Runs `kcpu recommend`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let assumptions = a.assume.to_assumptions()?;
+    let picked = match &a.manifest {
+        Some(p) => Some(pick_container(p, &a.pick)?),
+        None if a.pick.container.is_some() => bail!("--container needs a MANIFEST"),
+        None => None,
+    };
+    let l = read_load(&a, picked.as_ref())?;
+    let header = l.trace.as_ref().and_then(|t| t.header.as_ref());
+    let cpus = a
+        .cpus
+        .or(header.map(|h| h.cpus))
+        .unwrap_or(l.threads)
+        .max(1);
+    let machines = machines(&a, header, cpus);
+    let default_period = assumptions.cfs_period;
+    let periods_us = periods(&a, default_period)?;
+    let window_us = periods_us[0];
+    let (load_cpu_ns, mean_millicores, pct_millicores) = request_figures(&a, &l, window_us)?;
+    let goal = Goal {
+        max_throttled: a.max_throttled,
+        p99_added_ns: a.p99_added.map(|d| d.0),
+    };
+    let space = Space {
+        periods_us: periods_us.clone(),
+        allow_burst: a.allow_burst,
+        step_millicores: a.step,
+        max_millicores: a.max_limit.unwrap_or(cpus as i64 * 1_000).max(a.step),
+        phases: a.phases,
+    };
+    let version = assumptions.cgroup;
+    let translate = |m: i64, p: PeriodUs| -> Result<Limits, RecommendError> {
+        translate_one(&with_period(&assumptions, p), None, m)
+            .and_then(|v| limits_of(&v, version))
+            .map_err(|e| RecommendError::Space(format!("translating {m}m: {e:#}")))
+    };
+    let group = GroupConfig {
+        trace: l.trace.as_ref().map(|t| t.requests.clone()),
+        ..GroupConfig::new("recommend", Limits::default(), l.profile.clone())
+    };
+    let bar = super::output::bar(
+        (periods_us.len() as u64) * if a.allow_burst { 2 } else { 1 } * 10,
+        "simulating candidate limits",
+    );
+    let plan = RunPlan::new(l.duration, 1, a.seed);
+    let result = recommend(
+        &group,
+        &machines,
+        &plan,
+        &goal,
+        &space,
+        mean_millicores,
+        &translate,
+        &|_| bar.inc(1),
+    );
+    bar.finish_and_clear();
+    let rec = match result {
+        Ok(r) => r,
+        Err(e @ RecommendError::Unreachable { .. }) => {
+            eprintln!("kcpu recommend: {e}");
+            return Ok(exit::code(exit::FINDINGS));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let best = &rec.best;
+    let mut notes = notes_for(best, default_period, &l);
+    let cgroup = cgroup_json(&assumptions, best, pct_millicores)?;
+    let fixed = match (&picked, a.fix) {
+        (Some(p), true) => Some(fix_manifest(
+            p,
+            best.limit_millicores,
+            &assumptions,
+            &mut notes,
+        )?),
+        _ => None,
+    };
+    let figures = (load_cpu_ns, mean_millicores, pct_millicores, window_us);
+    let out = output(&a, &l, &rec, goal, cgroup, &machines, figures, notes, fixed);
+    match a.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&out)?),
+        OutputFormat::Table => print_table(&out, &rec, picked.as_ref()),
+    }
+    Ok(exit::code(exit::OK))
 }
 
 /// Untrusted text (names, paths, annotation values) with control characters escaped, so it
@@ -669,37 +709,13 @@ fn pct(x: f64) -> String {
     format!("{:.1} %", x * 100.0)
 }
 
-fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::NOTHING);
-    input_rows(&mut t, o, picked);
-    result_rows(&mut t, o, rec);
-    let c = &o.cgroup;
-    println!("{t}");
-    println!(
-        "(values translated for --cgroup {} with request = the p{} figure; {} candidate simulations)",
-        c.version,
-        o.request.percentile,
-        rec.evaluated.len()
-    );
-    for n in &o.notes {
-        println!("note: {}", term(n));
-    }
-    if let Some(d) = &o.fixed {
-        print!("{d}");
-    }
-}
-
-fn row(t: &mut comfy_table::Table, k: &str, v: String) {
-    t.add_row(vec![k.to_string(), v]);
-}
-
-/// The table's rows about the input: load, container, goal, model.
-fn input_rows(t: &mut comfy_table::Table, o: &Output<'_>, picked: Option<&Picked>) {
-    row(t, "load", term(&o.load));
+/// The rows above the recommendation: load, container, goal, model.
+fn input_rows(o: &Output<'_>, picked: Option<&Picked>) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
+    let mut row = |k: &'static str, v: String| rows.push((k, v));
+    row("load", term(&o.load));
     if let Some(p) = picked {
         row(
-            t,
             "container",
             term(&format!(
                 "{} container {} ({})",
@@ -709,7 +725,7 @@ fn input_rows(t: &mut comfy_table::Table, o: &Output<'_>, picked: Option<&Picked
             )),
         );
         if let Some(l) = p.limit_millicores {
-            row(t, "current limit", format_millicores(MilliCpu(l)));
+            row("current limit", format_millicores(MilliCpu(l)));
         }
     }
     let mut goal = Vec::new();
@@ -720,7 +736,6 @@ fn input_rows(t: &mut comfy_table::Table, o: &Output<'_>, picked: Option<&Picked
         goal.push(format!("p99 at most +{}", format_duration(Nanos(d))));
     }
     row(
-        t,
         "goal",
         format!(
             "{}, in every one of {} phases",
@@ -729,7 +744,6 @@ fn input_rows(t: &mut comfy_table::Table, o: &Output<'_>, picked: Option<&Picked
         ),
     );
     row(
-        t,
         "model",
         format!(
             "{} CPU(s), HZ {}, {} per run, {} thread(s), load {:.3} cores on average",
@@ -740,13 +754,29 @@ fn input_rows(t: &mut comfy_table::Table, o: &Output<'_>, picked: Option<&Picked
             o.model.load_cpu_ms as f64 / o.model.duration_ms.max(1) as f64
         ),
     );
+    let accounting: Vec<String> = o.model.accounting.iter().map(|a| a.to_string()).collect();
+    row(
+        "kernel",
+        format!(
+            "{}; {} accounting (the goal must hold under each)",
+            o.model.kernel,
+            accounting.join(" and ")
+        ),
+    );
+    rows
 }
 
-/// The table's rows about the result: the limit, its margin, the request and the cgroup files.
-fn result_rows(t: &mut comfy_table::Table, o: &Output<'_>, rec: &Recommendation) {
+fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
     let r = &o.recommendation;
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING);
+    for (k, v) in input_rows(o, picked) {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    let mut row = |k: &str, v: String| {
+        t.add_row(vec![k.to_string(), v]);
+    };
     row(
-        t,
         "recommended limit",
         format!(
             "{} (quota {} per {}{})",
@@ -761,18 +791,17 @@ fn result_rows(t: &mut comfy_table::Table, o: &Output<'_>, rec: &Recommendation)
         ),
     );
     row(
-        t,
         "  at that limit",
         format!(
-            "worst phase {} of periods throttled, p99 +{:.2} ms (unlimited p99 {:.2} ms)",
+            "worst phase {} of periods throttled, p99 +{:.2} ms (unlimited p99 {:.2} ms; worst under {} accounting)",
             pct(r.worst_throttled_ratio),
             r.worst_p99_added_ms,
-            rec.unlimited_p99_ms
+            rec.unlimited_p99_ms,
+            r.worst_accounting
         ),
     );
     match o.below {
         Some(b) => row(
-            t,
             "  one step lower",
             format!(
                 "{}: worst phase {} throttled, p99 +{:.2} ms (misses the goal)",
@@ -782,13 +811,11 @@ fn result_rows(t: &mut comfy_table::Table, o: &Output<'_>, rec: &Recommendation)
             ),
         ),
         None => row(
-            t,
             "  one step lower",
             "not simulated (the recommendation is the search floor: the load's mean use)".into(),
         ),
     }
     row(
-        t,
         "request",
         format!(
             "{} (mean use) … {} (p{} of use per {} window)",
@@ -800,7 +827,6 @@ fn result_rows(t: &mut comfy_table::Table, o: &Output<'_>, rec: &Recommendation)
     );
     let c = &o.cgroup;
     row(
-        t,
         "cgroup v1",
         format!(
             "cpu.cfs_quota_us {}  cpu.cfs_period_us {}  cpu.shares {}{}",
@@ -811,7 +837,6 @@ fn result_rows(t: &mut comfy_table::Table, o: &Output<'_>, rec: &Recommendation)
         ),
     );
     row(
-        t,
         "cgroup v2",
         format!(
             "cpu.max \"{}\"  cpu.weight {}{}",
@@ -820,6 +845,19 @@ fn result_rows(t: &mut comfy_table::Table, o: &Output<'_>, rec: &Recommendation)
             burst_file("cpu.max.burst", c.burst_us)
         ),
     );
+    println!("{t}");
+    println!(
+        "(values translated for --cgroup {} with request = the p{} figure; {} candidate simulations)",
+        c.version,
+        o.request.percentile,
+        rec.evaluated.len()
+    );
+    for n in &o.notes {
+        println!("note: {}", term(n));
+    }
+    if let Some(d) = &o.fixed {
+        print!("{d}");
+    }
 }
 
 /// Quantity text for `millicores`, in the quoting style of the value it replaces.

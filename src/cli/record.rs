@@ -39,8 +39,9 @@ pub struct Args {
     /// Sampling interval
     #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = parse_interval)]
     pub interval: Nanos,
-    /// How often to look for new threads and child processes
-    #[arg(long, value_name = "DURATION", default_value = "20ms", value_parser = parse_interval)]
+    /// How often to look for new child processes and threads (a new thread of a known
+    /// process is also found at the first sample in which it uses CPU)
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_interval)]
     pub rescan: Nanos,
     /// Stop recording after this long (the command keeps running)
     #[arg(long, value_name = "DURATION", value_parser = parse_positive)]

@@ -23,7 +23,7 @@ use crate::manifest::model::Role;
 use crate::profile::CgroupVersion;
 use crate::render::chart::{render, ChartFormat, SimChart};
 use crate::render::trace::{write_groups_table, write_json, write_summary_table, GroupRow};
-use crate::sim::load::{parse_load, parse_trace_csv, LoadProfile, Request};
+use crate::sim::load::{parse_load, LoadProfile, Request};
 use crate::sim::scenario::{parse_quota, parse_scenario, parse_us};
 use crate::sim::{
     default_quantum, simulate_node_with_progress, Accounting, CpuShare, GroupConfig, GroupOutcome,
@@ -250,8 +250,11 @@ pub(crate) fn read_trace(
         Some(dir) if Path::new(path).is_relative() => dir.join(path),
         _ => PathBuf::from(path),
     };
-    let text = read_text(&p, "trace")?;
-    let rows = parse_trace_csv(&text).with_context(|| format!("in trace {}", p.display()))?;
+    // Streamed line by line: memory is the requests, not the file's text.
+    let f =
+        std::fs::File::open(&p).with_context(|| format!("cannot read trace {}", p.display()))?;
+    let rows = crate::sim::load::read_trace(std::io::BufReader::with_capacity(1 << 16, f), None)
+        .with_context(|| format!("cannot read trace {}", p.display()))?;
     Ok(Some(rows))
 }
 

@@ -202,6 +202,11 @@ pub fn row_text(r: &Row) -> String {
     format!("{},{},{}\n", r.start_ns, r.thread, r.cpu_ns)
 }
 
+/// Writes one data row (as [`row_text`]) without allocating.
+pub fn write_row(w: &mut dyn std::io::Write, r: &Row) -> std::io::Result<()> {
+    writeln!(w, "{},{},{}", r.start_ns, r.thread, r.cpu_ns)
+}
+
 /// The closing `# end k=v …` line.
 pub fn end_line(facts: &[(&str, String)]) -> String {
     let mut s = String::from("# end");
@@ -238,126 +243,257 @@ fn header_value(h: &mut Header, key: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses a trace: a kcpu-trace (see the module docs) or the older `arrival,work` request
-/// format. Errors name the line.
-pub fn parse(text: &str) -> Result<Trace, LoadError> {
-    let is_kcpu = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .is_some_and(|l| l == COLUMNS);
-    if !is_kcpu {
-        let requests = parse_requests(text)?;
-        return Ok(Trace {
-            header: None,
-            requests,
-            threads: 1,
-        });
+/// Longest line a trace reader accepts (a row is under 64 bytes; a header line is short).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Which of the two formats a trace turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Before the first line that is neither empty nor a comment.
+    Unknown,
+    /// A kcpu-trace: header until the column line, then rows.
+    Kcpu { in_header: bool },
+    /// The older `arrival,work` format.
+    Requests,
+}
+
+/// A trace parser fed one line at a time, so a trace is never held as text: memory is the
+/// requests kept (rows before `until_ns`), whatever the file's size.
+struct Parser {
+    mode: Mode,
+    header: Header,
+    requests: Vec<Request>,
+    threads: u32,
+    last_start: u64,
+    until_ns: Option<u64>,
+    /// A kcpu-trace row at or after `until_ns` was reached: the rest is not needed.
+    done: bool,
+    /// The first error in the comments before the first data line (a header error only if
+    /// the column line follows).
+    pending: Option<LoadError>,
+}
+
+impl Parser {
+    fn new(until_ns: Option<u64>) -> Parser {
+        Parser {
+            mode: Mode::Unknown,
+            header: Header::default(),
+            requests: Vec::new(),
+            threads: 0,
+            last_start: 0,
+            until_ns,
+            done: false,
+            pending: None,
+        }
     }
-    let mut header = Header::default();
-    let mut in_header = true;
-    let mut requests = Vec::new();
-    let mut threads = 0u32;
-    let mut last_start = 0u64;
-    for (i, line) in text.lines().enumerate() {
+
+    /// Line `i` (0-based) of the trace.
+    fn line(&mut self, i: usize, line: &str) -> Result<(), LoadError> {
         let l = line.trim();
         let bad = |reason: String| LoadError {
             input: format!("line {}: {}", i + 1, excerpt(l)),
             reason,
         };
         if l.is_empty() {
-            continue;
+            return Ok(());
         }
-        if in_header {
+        if self.mode == Mode::Unknown && !l.starts_with('#') {
             if l == COLUMNS {
-                in_header = false;
-                if header.interval_ns == 0 {
-                    return Err(bad("the header lacks `# interval_ns=N`".into()));
+                self.mode = Mode::Kcpu { in_header: true };
+                if let Some(e) = self.pending.take() {
+                    return Err(e);
                 }
-                continue;
+            } else {
+                self.mode = Mode::Requests;
+                self.header = Header::default();
+                self.pending = None;
             }
-            if let Some(kv) = l.strip_prefix('#') {
-                if let Some((k, v)) = kv.trim().split_once('=') {
-                    header_value(&mut header, k.trim(), v.trim()).map_err(bad)?;
+        }
+        match self.mode {
+            Mode::Unknown => {
+                // Comments before the first data line: a kcpu-trace header if it turns out so
+                // (an error in it only counts then).
+                if let Err(e) = self.header_line(l) {
+                    self.pending.get_or_insert(bad(e));
                 }
+                Ok(())
             }
-            continue;
+            Mode::Kcpu { in_header: true } => {
+                if l == COLUMNS {
+                    self.mode = Mode::Kcpu { in_header: false };
+                    if self.header.interval_ns == 0 {
+                        return Err(bad("the header lacks `# interval_ns=N`".into()));
+                    }
+                    return Ok(());
+                }
+                self.header_line(l).map_err(bad)
+            }
+            Mode::Kcpu { in_header: false } => {
+                if l.starts_with('#') {
+                    return Ok(());
+                }
+                self.row(l).map_err(bad)
+            }
+            Mode::Requests => {
+                if l.starts_with('#')
+                    || (i == 0 && l.starts_with(|c: char| c.is_ascii_alphabetic()))
+                {
+                    return Ok(());
+                }
+                self.request(l).map_err(bad)
+            }
         }
-        if l.starts_with('#') {
-            continue;
+    }
+
+    fn header_line(&mut self, l: &str) -> Result<(), String> {
+        if let Some(kv) = l.strip_prefix('#') {
+            if let Some((k, v)) = kv.trim().split_once('=') {
+                header_value(&mut self.header, k.trim(), v.trim())?;
+            }
         }
+        Ok(())
+    }
+
+    fn row(&mut self, l: &str) -> Result<(), String> {
         let mut f = l.split(',');
         let (Some(a), Some(b), Some(c), None) = (f.next(), f.next(), f.next(), f.next()) else {
-            return Err(bad(format!("expected {COLUMNS}")));
+            return Err(format!("expected {COLUMNS}"));
         };
-        let field = |v: &str, name: &str| -> Result<u64, LoadError> {
+        let field = |v: &str, name: &str| -> Result<u64, String> {
             v.trim()
                 .parse::<u64>()
-                .map_err(|_| bad(format!("{name} must be a whole number of ns, got {v:?}")))
+                .map_err(|_| format!("{name} must be a whole number of ns, got {v:?}"))
         };
         let start = field(a, "start_ns")?;
         let thread = field(b, "thread")?;
         let cpu = field(c, "cpu_ns")?;
         if thread >= MAX_THREADS as u64 {
-            return Err(bad(format!(
+            return Err(format!(
                 "thread index {thread} is beyond the limit of {MAX_THREADS} threads"
-            )));
+            ));
         }
-        if start < last_start {
-            return Err(bad("rows must be in time order".into()));
+        if start < self.last_start {
+            return Err("rows must be in time order".into());
         }
-        last_start = start;
-        threads = threads.max(thread as u32 + 1);
+        self.last_start = start;
+        if self.until_ns.is_some_and(|u| start >= u) {
+            self.done = true;
+            return Ok(());
+        }
+        self.threads = self.threads.max(thread as u32 + 1);
         if cpu > 0 {
-            requests.push(Request {
+            self.requests.push(Request {
                 arrival: Nanos(start),
                 work: Nanos(cpu),
                 thread: Some(thread as u32),
             });
         }
+        Ok(())
     }
-    if in_header {
-        return Err(LoadError {
-            input: "trace".into(),
-            reason: format!("no `{COLUMNS}` line"),
-        });
+
+    fn request(&mut self, l: &str) -> Result<(), String> {
+        let (a, w) = l
+            .split_once(',')
+            .ok_or_else(|| "expected arrival,work".to_string())?;
+        let arrival = parse_duration(a).map_err(|e| e.to_string())?;
+        let work = parse_duration(w).map_err(|e| e.to_string())?;
+        if self.until_ns.is_none_or(|u| arrival.0 < u) {
+            self.requests.push(Request {
+                arrival,
+                work,
+                thread: None,
+            });
+        }
+        Ok(())
     }
-    Ok(Trace {
-        header: Some(header),
-        requests,
-        threads: threads.max(1),
-    })
+
+    fn finish(mut self) -> Trace {
+        if let Mode::Kcpu { .. } = self.mode {
+            return Trace {
+                header: Some(self.header),
+                requests: self.requests,
+                threads: self.threads.max(1),
+            };
+        }
+        self.requests.sort_by_key(|r| r.arrival);
+        Trace {
+            header: None,
+            requests: self.requests,
+            threads: 1,
+        }
+    }
+}
+
+/// Parses a trace: a kcpu-trace (see the module docs) or the older `arrival,work` request
+/// format. Errors name the line.
+pub fn parse(text: &str) -> Result<Trace, LoadError> {
+    let mut p = Parser::new(None);
+    for (i, line) in text.lines().enumerate() {
+        p.line(i, line)?;
+    }
+    Ok(p.finish())
+}
+
+/// Why a trace could not be read from a stream.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Reading failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The text is not a trace.
+    #[error(transparent)]
+    Parse(#[from] LoadError),
+}
+
+/// Reads a trace from `r` line by line (never the whole text at once; lines longer than
+/// [`MAX_LINE_BYTES`] are an error) and keeps only the requests that arrive before `until_ns`
+/// (a kcpu-trace is in time order, so reading stops at the first row past it). Memory is the
+/// requests kept, ~24 bytes each, however long the file.
+pub fn read(r: impl std::io::BufRead, until_ns: Option<u64>) -> Result<Trace, ReadError> {
+    let mut p = Parser::new(until_ns);
+    let mut r = r;
+    let mut buf = Vec::with_capacity(256);
+    let mut i = 0usize;
+    loop {
+        buf.clear();
+        let n = std::io::BufRead::read_until(
+            &mut std::io::Read::take(&mut r, MAX_LINE_BYTES as u64 + 1),
+            b'\n',
+            &mut buf,
+        )?;
+        if n == 0 {
+            break;
+        }
+        if n > MAX_LINE_BYTES {
+            return Err(LoadError {
+                input: format!("line {}", i + 1),
+                reason: format!("longer than {} KiB", MAX_LINE_BYTES >> 10),
+            }
+            .into());
+        }
+        let line = std::str::from_utf8(&buf).map_err(|_| LoadError {
+            input: format!("line {}", i + 1),
+            reason: "not UTF-8".into(),
+        })?;
+        p.line(i, line)?;
+        i += 1;
+        if p.done {
+            break;
+        }
+    }
+    Ok(p.finish())
 }
 
 /// The older format: one `arrival,work` pair of durations per line (`0ms,15ms`), with optional
 /// header and `#` comments; rows sorted by arrival, all in one shared queue.
 pub fn parse_requests(text: &str) -> Result<Vec<Request>, LoadError> {
-    let mut out = Vec::new();
+    let mut p = Parser::new(None);
+    p.mode = Mode::Requests;
     for (i, line) in text.lines().enumerate() {
-        let l = line.trim();
-        if l.is_empty()
-            || l.starts_with('#')
-            || (i == 0 && l.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
-        {
-            continue;
-        }
-        let bad = |reason: String| LoadError {
-            input: format!("line {}: {}", i + 1, excerpt(l)),
-            reason,
-        };
-        let (a, w) = l
-            .split_once(',')
-            .ok_or_else(|| bad("expected arrival,work".into()))?;
-        let arrival = parse_duration(a).map_err(|e| bad(e.to_string()))?;
-        let work = parse_duration(w).map_err(|e| bad(e.to_string()))?;
-        out.push(Request {
-            arrival,
-            work,
-            thread: None,
-        });
+        p.line(i, line)?;
     }
-    out.sort_by_key(|r| r.arrival);
-    Ok(out)
+    p.requests.sort_by_key(|r| r.arrival);
+    Ok(p.requests)
 }
 
 /// The load text of a `kcpu.dev/load*` annotation with a relative `trace:` path made relative to
@@ -517,5 +653,85 @@ mod tests {
         for v in ["plain", "with space", "q\"uote", "nl\nx", "tab\tü", ""] {
             assert_eq!(unquote(&quote(v)), v, "{v:?}");
         }
+    }
+
+    /// A trace generated on demand: `rows` rows of 2 threads at 1 ms, never held as text.
+    struct Generated {
+        rows: u64,
+        next: u64,
+        pending: Vec<u8>,
+        produced: u64,
+    }
+
+    impl Generated {
+        fn new(rows: u64) -> Generated {
+            let h = header_text(&sample_header()).into_bytes();
+            Generated {
+                rows,
+                next: 0,
+                pending: h,
+                produced: 0,
+            }
+        }
+    }
+
+    impl std::io::Read for Generated {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            while self.pending.len() < buf.len() && self.next < self.rows {
+                let r = Row {
+                    start_ns: self.next / 2 * 1_000_000,
+                    thread: (self.next % 2) as u32,
+                    cpu_ns: 250_000 + self.next % 7,
+                };
+                self.pending.extend_from_slice(row_text(&r).as_bytes());
+                self.next += 1;
+            }
+            let n = buf.len().min(self.pending.len());
+            buf[..n].copy_from_slice(&self.pending[..n]);
+            self.pending.drain(..n);
+            self.produced += n as u64;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_hour_long_trace_is_streamed_and_read_only_as_far_as_needed() {
+        // One hour at 1 ms with 2 threads: 7.2 M rows, about 150 MB of text.
+        let mut g = Generated::new(7_200_000);
+        let t = read(std::io::BufReader::new(&mut g), Some(2_000_000_000)).unwrap();
+        assert_eq!(t.requests.len(), 4_000);
+        assert_eq!(t.threads, 2);
+        assert!(t.requests.iter().all(|r| r.arrival.0 < 2_000_000_000));
+        // Reading stopped at the first row past the limit (plus one buffer).
+        assert!(g.produced < 200_000, "read {} bytes", g.produced);
+    }
+
+    #[test]
+    fn streamed_read_equals_parse_and_bounds_lines() {
+        let mut g = Generated::new(20_000);
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut g, &mut text).unwrap();
+        let streamed = read(std::io::BufReader::new(Generated::new(20_000)), None).unwrap();
+        assert_eq!(streamed, parse(&text).unwrap());
+        assert_eq!(streamed.requests.len(), 20_000);
+        // The older format streams too (sorted at the end), and a line without end is refused.
+        let old = read(
+            "0ms,1ms\n# c\n10ms,2ms\n5ms,1ms\n".as_bytes(),
+            Some(8_000_000),
+        )
+        .unwrap();
+        assert_eq!(old.header, None);
+        assert_eq!(old.requests.len(), 2);
+        assert!(old.requests[0].arrival < old.requests[1].arrival);
+        let long = vec![b'1'; MAX_LINE_BYTES + 10];
+        let e = read(&long[..], None).unwrap_err();
+        assert!(e.to_string().contains("longer than"), "{e}");
+        // An error in a comment counts only when the file is a kcpu-trace.
+        assert!(read("# cpus=0\n0ms,1ms\n".as_bytes(), None).is_ok());
+        assert!(read(
+            "# cpus=0\n# interval_ns=1\nstart_ns,thread,cpu_ns\n".as_bytes(),
+            None
+        )
+        .is_err());
     }
 }

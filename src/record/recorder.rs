@@ -8,8 +8,11 @@
 //! kept open per thread (one `pread` per thread and sample; opening and closing the file each
 //! time costs several times more). Threads with CPU since the previous sample get a row.
 //!
-//! Every `rescan` (20 ms by default) the sampler looks for new threads, and on every
-//! [`CHILDREN_EVERY`]th rescan for new processes:
+//! The sampler looks for new threads and processes at the start, every `rescan` (100 ms by
+//! default; child processes on every [`CHILDREN_EVERY`]th), and at once when a process's CPU
+//! clock moved by more than its tracked threads account for (a thread it does not know ran, or
+//! one exited): a new thread of a known process is found in the sample in which it first uses
+//! CPU, without listing `/proc/<pid>/task` 50 times a second. A rescan lists:
 //! - command or `--pid`: the root process's tasks (`/proc/<pid>/task`) and, recursively, the
 //!   children each task lists in `/proc/<pid>/task/<tid>/children` (kernel
 //!   `fs/proc/array.c` `children_seq_show`; needs `CONFIG_PROC_CHILDREN`, else only the root
@@ -34,7 +37,7 @@
 //! The sampler's own CPU time (`CLOCK_PROCESS_CPUTIME_ID` of `kcpu record`, which only
 //! samples) over the wall time is its overhead, printed and written into the trace's end line.
 
-use super::format::{end_line, header_text, row_text, thread_line, Header, Row};
+use super::format::{end_line, header_text, thread_line, write_row, Header, Row};
 use crate::runner::clock::{now_ns, precise_timers, process_cpu_ns, sleep_until};
 use crate::runner::spawn::process_cpu_clock_ns;
 use std::collections::BTreeMap;
@@ -90,8 +93,9 @@ pub struct Outcome {
     pub gated_reads: u64,
 }
 
-/// Child processes are searched on every this many rescans (each costs one read per thread).
-pub const CHILDREN_EVERY: u64 = 5;
+/// Child processes are searched on every this many periodic rescans (each costs one read per
+/// thread).
+pub const CHILDREN_EVERY: u64 = 1;
 
 /// Why recording failed.
 #[derive(Debug, thiserror::Error)]
@@ -144,13 +148,13 @@ fn sample_thread(
         return Ok(Some(0));
     }
     th.idle = 0;
-    w.write_all(
-        row_text(&Row {
+    write_row(
+        w,
+        &Row {
             start_ns,
             thread: th.index,
             cpu_ns: d,
-        })
-        .as_bytes(),
+        },
     )?;
     o.rows += 1;
     o.cpu_ns += d;
@@ -252,149 +256,147 @@ fn alive(target: &Target) -> bool {
     }
 }
 
-/// Records `target` into `out` until `settings.duration_ns` elapses, `done()` returns true
-/// (the caller's command exited), the target disappears, or `stop` is set. `header` gets the
-/// interval; the rest of it is the caller's (machine facts, target text).
-pub fn record(
-    target: &Target,
+/// The sampler's state between samples.
+struct Sampler<'a> {
+    target: &'a Target,
     settings: Settings,
-    mut header: Header,
-    out: &mut dyn Write,
-    stop: &AtomicBool,
-    done: &mut dyn FnMut() -> bool,
-) -> Result<Outcome, RecordError> {
-    precise_timers();
-    let interval = settings.interval_ns.max(10_000);
-    header.interval_ns = interval;
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
-    w.write_all(header_text(&header).as_bytes())?;
-    let cpu0 = process_cpu_ns();
-    let t0 = now_ns();
-    let mut threads: BTreeMap<(u32, u32), Tracked> = BTreeMap::new();
-    let mut proc_clock: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut next_index = 0u32;
-    let mut o = Outcome::default();
-    let mut next_rescan = 0u64;
-    let mut rescans = 0u64;
-    let mut first_scan = true;
-    let mut k = 0u64;
-    loop {
-        let now = now_ns();
-        let t = now - t0;
-        // Rows are stamped with the start of the interval that just ended.
-        let start_ns = t.saturating_sub(interval) / interval * interval;
-        if t >= next_rescan {
-            next_rescan = t + settings.rescan_ns.max(interval);
-            for th in threads.values_mut() {
-                th.seen = false;
-            }
-            let children = rescans.is_multiple_of(CHILDREN_EVERY);
-            rescans += 1;
-            let known: Vec<u32> = proc_clock.keys().copied().collect();
-            for (pid, tid) in discover(target, children, &known)? {
-                if let Some(th) = threads.get_mut(&(pid, tid)) {
-                    th.seen = true;
-                    continue;
-                }
-                let path = format!("/proc/{pid}/task/{tid}/schedstat");
-                let Ok(file) = File::open(&path) else {
-                    continue; // exited meanwhile
-                };
-                let base = if first_scan && settings.attach {
-                    read_schedstat(&file).unwrap_or(0)
-                } else {
-                    0
-                };
-                let index = next_index;
-                next_index += 1;
-                w.write_all(thread_line(index, tid, &comm(pid, tid)).as_bytes())?;
-                threads.insert(
-                    (pid, tid),
-                    Tracked {
-                        file,
-                        last_ns: base,
-                        index,
-                        seen: true,
-                        idle: 0,
-                    },
-                );
-            }
-            first_scan = false;
-            // Threads the rescan did not list are gone (their last interval is lost).
-            // With `children` off, processes found earlier are kept (their threads were listed).
-            threads.retain(|_, th| th.seen);
-            proc_clock.retain(|pid, _| threads.keys().any(|(p, _)| p == pid));
-            o.max_live_threads = o.max_live_threads.max(threads.len() as u32);
+    interval: u64,
+    threads: BTreeMap<(u32, u32), Tracked>,
+    proc_clock: BTreeMap<u32, u64>,
+    next_index: u32,
+    o: Outcome,
+    rescans: u64,
+    first_scan: bool,
+    /// Sample number.
+    k: u64,
+    /// Reused per sample (no allocation per sample once warm).
+    pids: Vec<u32>,
+    gone: Vec<(u32, u32)>,
+    skipped: Vec<(u32, u32)>,
+    /// A sample found CPU no tracked thread accounts for: rescan at the next sample.
+    untracked_cpu: bool,
+}
+
+impl Sampler<'_> {
+    /// Finds new threads (and, with `children`, new child processes) and drops the gone ones.
+    fn rescan(&mut self, children: bool, w: &mut dyn Write) -> Result<(), RecordError> {
+        for th in self.threads.values_mut() {
+            th.seen = false;
         }
-        let mut gone = Vec::new();
-        let pids: Vec<u32> = {
-            let mut v: Vec<u32> = threads.keys().map(|(p, _)| *p).collect();
-            v.dedup();
-            v
-        };
-        for pid in pids {
-            // The process's CPU clock says how much all its threads ran since the last sample
-            // (`None`: not a process leader, e.g. cgroup thread ids, or gone: read everything).
-            let clock = process_cpu_clock_ns(pid);
-            let moved = clock.map(|v| (v, proc_clock.insert(pid, v)));
-            let budget = match moved {
-                Some((v, Some(last))) if v == last => {
-                    o.gated_reads += threads.range((pid, 0)..=(pid, u32::MAX)).count() as u64;
-                    continue;
-                }
-                Some((v, Some(last))) => Some(v.saturating_sub(last)),
-                _ => None,
+        self.rescans += 1;
+        let known: Vec<u32> = self.proc_clock.keys().copied().collect();
+        for (pid, tid) in discover(self.target, children, &known)? {
+            if let Some(th) = self.threads.get_mut(&(pid, tid)) {
+                th.seen = true;
+                continue;
+            }
+            let path = format!("/proc/{pid}/task/{tid}/schedstat");
+            let Ok(file) = File::open(&path) else {
+                continue; // exited meanwhile
             };
-            let mut read_sum = 0u64;
-            let mut skipped = Vec::new();
-            for (&key, th) in threads.range_mut((pid, 0)..=(pid, u32::MAX)) {
-                // A thread idle for a while is read every IDLE_READ_EVERY samples only, unless
-                // the process clock shows CPU the threads read so far do not account for.
-                if budget.is_some() && th.idle >= IDLE_AFTER && !k.is_multiple_of(IDLE_READ_EVERY) {
-                    skipped.push(key);
-                    continue;
-                }
-                match sample_thread(th, start_ns, &mut w, &mut o)? {
-                    Some(d) => read_sum += d,
-                    None => gone.push(key),
-                }
-            }
-            if budget.is_some_and(|b| b > read_sum + RESIDUAL_NS) {
-                for key in skipped {
-                    if let Some(th) = threads.get_mut(&key) {
-                        if sample_thread(th, start_ns, &mut w, &mut o)?.is_none() {
-                            gone.push(key);
-                        }
-                    }
-                }
+            let base = if self.first_scan && self.settings.attach {
+                read_schedstat(&file).unwrap_or(0)
             } else {
-                o.gated_reads += skipped.len() as u64;
+                0
+            };
+            let index = self.next_index;
+            self.next_index += 1;
+            w.write_all(thread_line(index, tid, &comm(pid, tid)).as_bytes())?;
+            let t = Tracked {
+                file,
+                last_ns: base,
+                index,
+                seen: true,
+                idle: 0,
+            };
+            self.threads.insert((pid, tid), t);
+        }
+        self.first_scan = false;
+        // Threads the rescan did not list are gone (their last interval is lost).
+        // With `children` off, processes found earlier are kept (their threads were listed).
+        self.threads.retain(|_, th| th.seen);
+        let threads = &self.threads;
+        self.proc_clock
+            .retain(|pid, _| threads.range((*pid, 0)..=(*pid, u32::MAX)).next().is_some());
+        self.o.max_live_threads = self.o.max_live_threads.max(self.threads.len() as u32);
+        Ok(())
+    }
+
+    /// Reads the threads of `pid` whose process clock moved; rows stamped `start_ns`.
+    fn sample_process(
+        &mut self,
+        pid: u32,
+        start_ns: u64,
+        w: &mut dyn Write,
+    ) -> Result<(), RecordError> {
+        // The process's CPU clock says how much all its threads ran since the last sample
+        // (`None`: not a process leader, e.g. cgroup thread ids, or gone: read everything).
+        let clock = process_cpu_clock_ns(pid);
+        let moved = clock.map(|v| (v, self.proc_clock.insert(pid, v)));
+        let range = (pid, 0)..=(pid, u32::MAX);
+        let budget = match moved {
+            Some((v, Some(last))) if v == last => {
+                self.o.gated_reads += self.threads.range(range).count() as u64;
+                return Ok(());
+            }
+            Some((v, Some(last))) => Some(v.saturating_sub(last)),
+            _ => None,
+        };
+        let mut read_sum = 0u64;
+        self.skipped.clear();
+        for (&key, th) in self.threads.range_mut(range) {
+            // A thread idle for a while is read every IDLE_READ_EVERY samples only, unless
+            // the process clock shows CPU the threads read so far do not account for.
+            if budget.is_some() && th.idle >= IDLE_AFTER && !self.k.is_multiple_of(IDLE_READ_EVERY)
+            {
+                self.skipped.push(key);
+                continue;
+            }
+            match sample_thread(th, start_ns, w, &mut self.o)? {
+                Some(d) => read_sum += d,
+                None => self.gone.push(key),
             }
         }
-        for key in gone {
-            threads.remove(&key);
+        if budget.is_none_or(|b| b <= read_sum + RESIDUAL_NS) {
+            self.o.gated_reads += self.skipped.len() as u64;
+            return Ok(());
         }
-        o.samples += 1;
-        let finished = done()
-            || stop.load(Ordering::Relaxed)
-            || settings.duration_ns.is_some_and(|d| t >= d)
-            || (threads.is_empty() && !alive(target));
-        if finished {
-            o.duration_ns = t;
-            break;
+        for i in 0..self.skipped.len() {
+            let key = self.skipped[i];
+            if let Some(th) = self.threads.get_mut(&key) {
+                match sample_thread(th, start_ns, w, &mut self.o)? {
+                    Some(d) => read_sum += d,
+                    None => self.gone.push(key),
+                }
+            }
         }
-        k += 1;
-        let mut deadline = t0 + k * interval;
-        let after = now_ns();
-        if after > deadline + interval {
-            o.late_samples += 1;
-            // Skip the missed ticks rather than sampling in a burst.
-            k = (after - t0) / interval + 1;
-            deadline = t0 + k * interval;
+        // Still unaccounted CPU: a thread the sampler does not know yet ran (or one exited).
+        if budget.is_some_and(|b| b > read_sum + RESIDUAL_NS) {
+            self.untracked_cpu = true;
         }
-        sleep_until(deadline);
+        Ok(())
     }
-    o.threads = next_index;
+
+    /// One sample of every tracked process.
+    fn sample(&mut self, start_ns: u64, w: &mut dyn Write) -> Result<(), RecordError> {
+        self.pids.clear();
+        self.pids.extend(self.threads.keys().map(|(p, _)| *p));
+        self.pids.dedup();
+        self.gone.clear();
+        for i in 0..self.pids.len() {
+            let pid = self.pids[i];
+            self.sample_process(pid, start_ns, w)?;
+        }
+        for i in 0..self.gone.len() {
+            self.threads.remove(&self.gone[i]);
+        }
+        self.o.samples += 1;
+        Ok(())
+    }
+}
+
+/// Writes the closing line and computes the overhead.
+fn finish(mut o: Outcome, cpu0: u64, w: &mut dyn Write) -> Result<Outcome, RecordError> {
     o.sampler_cpu_ns = process_cpu_ns().saturating_sub(cpu0);
     o.overhead_pct = if o.duration_ns > 0 {
         o.sampler_cpu_ns as f64 * 100.0 / o.duration_ns as f64
@@ -415,6 +417,82 @@ pub fn record(
     )?;
     w.flush()?;
     Ok(o)
+}
+
+/// Records `target` into `out` until `settings.duration_ns` elapses, `done()` returns true
+/// (the caller's command exited), the target disappears, or `stop` is set. `header` gets the
+/// interval; the rest of it is the caller's (machine facts, target text).
+///
+/// Rescans: at the start, whenever a sample finds CPU in a process clock that its tracked
+/// threads do not account for (a new thread ran), and every `settings.rescan_ns` (new child
+/// processes, whose CPU is not in the parent's clock, on every [`CHILDREN_EVERY`]th).
+pub fn record(
+    target: &Target,
+    settings: Settings,
+    mut header: Header,
+    out: &mut dyn Write,
+    stop: &AtomicBool,
+    done: &mut dyn FnMut() -> bool,
+) -> Result<Outcome, RecordError> {
+    precise_timers();
+    let interval = settings.interval_ns.max(10_000);
+    header.interval_ns = interval;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+    w.write_all(header_text(&header).as_bytes())?;
+    let cpu0 = process_cpu_ns();
+    let t0 = now_ns();
+    let mut s = Sampler {
+        target,
+        settings,
+        interval,
+        threads: BTreeMap::new(),
+        proc_clock: BTreeMap::new(),
+        next_index: 0,
+        o: Outcome::default(),
+        rescans: 0,
+        first_scan: true,
+        k: 0,
+        pids: Vec::new(),
+        gone: Vec::new(),
+        skipped: Vec::new(),
+        untracked_cpu: false,
+    };
+    let mut next_rescan = 0u64;
+    loop {
+        let t = now_ns() - t0;
+        // Rows are stamped with the start of the interval that just ended.
+        let start_ns = t.saturating_sub(s.interval) / s.interval * s.interval;
+        if t >= next_rescan || s.untracked_cpu {
+            let periodic = t >= next_rescan;
+            if periodic {
+                next_rescan = t + s.settings.rescan_ns.max(s.interval);
+            }
+            let children = periodic && s.rescans.is_multiple_of(CHILDREN_EVERY);
+            s.untracked_cpu = false;
+            s.rescan(children || s.first_scan, &mut w)?;
+        }
+        s.sample(start_ns, &mut w)?;
+        let finished = done()
+            || stop.load(Ordering::Relaxed)
+            || s.settings.duration_ns.is_some_and(|d| t >= d)
+            || (s.threads.is_empty() && !alive(target));
+        if finished {
+            s.o.duration_ns = t;
+            break;
+        }
+        s.k += 1;
+        let mut deadline = t0 + s.k * s.interval;
+        let after = now_ns();
+        if after > deadline + s.interval {
+            s.o.late_samples += 1;
+            // Skip the missed ticks rather than sampling in a burst.
+            s.k = (after - t0) / s.interval + 1;
+            deadline = t0 + s.k * s.interval;
+        }
+        sleep_until(deadline);
+    }
+    s.o.threads = s.next_index;
+    finish(s.o, cpu0, &mut w)
 }
 
 #[cfg(test)]

@@ -241,6 +241,17 @@ pub fn parse_trace_csv(text: &str) -> Result<Vec<Request>, LoadError> {
     crate::record::format::parse(text).map(|t| t.requests)
 }
 
+pub use crate::record::format::ReadError;
+
+/// The requests of a trace read line by line from `r` that arrive before `until_ns`
+/// ([`crate::record::format::read`]).
+pub fn read_trace(
+    r: impl std::io::BufRead,
+    until_ns: Option<u64>,
+) -> Result<Vec<Request>, crate::record::format::ReadError> {
+    crate::record::format::read(r, until_ns).map(|t| t.requests)
+}
+
 /// Number of threads a trace's requests are bound to (1 for a shared-queue trace).
 pub fn trace_threads(requests: &[Request]) -> u32 {
     requests
