@@ -630,7 +630,7 @@ fn oci_backend(
                 .map(|c| (p.name.clone(), c.name.clone()))
         })
         .unwrap_or_default();
-    Ok(super::oci::backend(rt, &pod, &container, t.oci.clone())?)
+    super::oci::backend(rt, &pod, &container, t.oci.clone())
 }
 
 /// The runner's options from the flags (phases, runs, pinning).

@@ -848,7 +848,7 @@ fn start_workers(
 ) -> Result<Vec<Running>, RunError> {
     let mut next_cpu = 0usize;
     let mut workers = Vec::new();
-    for si in 0..ctx.layout.slots.len() {
+    for (si, group) in groups.iter().enumerate().take(ctx.layout.slots.len()) {
         let Work::Load(load) = &ctx.container(si).work else {
             continue;
         };
@@ -863,7 +863,7 @@ fn start_workers(
                 })
                 .collect(),
         };
-        let w = start_worker(ctx, &groups[si], si, load, &pin_list, oci.as_deref_mut())?;
+        let w = start_worker(ctx, group, si, load, &pin_list, oci.as_deref_mut())?;
         workers.push(w);
     }
     Ok(workers)

@@ -232,7 +232,7 @@ mod tests {
     use super::*;
     use crate::cgroupfs::fake::FakeKernel;
     use crate::cgroupfs::{CgroupVersion, Group};
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Mutex;
 
@@ -271,7 +271,7 @@ mod tests {
         }
     }
 
-    fn write_counters(dir: &PathBuf, periods: u64, throttled: u64, thr_ns: u64, usage_ns: u64) {
+    fn write_counters(dir: &Path, periods: u64, throttled: u64, thr_ns: u64, usage_ns: u64) {
         std::fs::write(
             dir.join("cpu.stat"),
             format!("nr_periods {periods}\nnr_throttled {throttled}\nthrottled_time {thr_ns}\n"),
