@@ -741,10 +741,48 @@ const OCI_QUANTITIES: &[&str] = &[
     "0", "1m", "2m", "10m", "15m", "333m", "999m", "1000m", "1001m", "1.5", "64", "256",
 ];
 
-/// One combination: a label and the `linux.resources.cpu` containerd would build.
+/// One combination: a label, the `linux.resources.cpu` containerd would build, and the
+/// features it exercises (request, limit, period, burst) for the sampled subset's coverage.
 struct OciCase {
     label: String,
     cpu: kcpu::translate::oci::LinuxCpu,
+    features: Vec<String>,
+}
+
+/// Every `every`-th combination (from the first), plus the first combination of each feature
+/// (each request, each limit, each period, with and without burst) the stride missed, in grid
+/// order: a deterministic subset that still exercises every rule of the prediction (shares from
+/// the request incl. the 2-share floor and 0; quota from the limit incl. the 1 ms floor; custom
+/// and odd periods; burst; crun's idle for a 0 request). `every` = 1 is the whole grid.
+fn oci_sample(cases: &[OciCase], every: usize) -> Vec<usize> {
+    let every = every.max(1);
+    let mut picked: Vec<usize> = (0..cases.len()).step_by(every).collect();
+    let mut seen: std::collections::BTreeSet<&str> = picked
+        .iter()
+        .flat_map(|&i| cases[i].features.iter().map(String::as_str))
+        .collect();
+    for (i, c) in cases.iter().enumerate() {
+        if c.features.iter().any(|f| !seen.contains(f.as_str())) {
+            seen.extend(c.features.iter().map(String::as_str));
+            picked.push(i);
+        }
+    }
+    picked.sort_unstable();
+    picked.dedup();
+    picked
+}
+
+/// The stride of the sampled subset: `KCPU_OCI_EVERY`, else 1 on the host and 8 inside the
+/// v2 VM (`V2VM_GUEST`), where each runtime container costs seconds under TCG emulation.
+fn oci_stride() -> usize {
+    match std::env::var("KCPU_OCI_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(n) => n,
+        None if std::env::var_os("V2VM_GUEST").is_some() => 8,
+        None => 1,
+    }
 }
 
 fn milli_of(q: &str) -> i64 {
@@ -819,18 +857,30 @@ fn oci_grid(preset: kcpu::profile::Runtime, cv: kcpu::profile::CgroupVersion) ->
                     l.unwrap_or("-")
                 );
                 let cpu = LinuxCpu::from_cri(c.cri);
+                let features = vec![
+                    format!("request {}", r.unwrap_or("-")),
+                    format!("limit {}", l.unwrap_or("-")),
+                    format!("period {period}"),
+                ];
                 if let (Some(q), 100_000 | 7_777) = (cpu.quota.filter(|q| *q > 0), period) {
-                    for burst in [q as u64 / 2, q as u64] {
+                    for (burst, kind) in [(q as u64 / 2, "half"), (q as u64, "full")] {
+                        let mut features = features.clone();
+                        features.push(format!("burst {kind} period {period}"));
                         cases.push(OciCase {
                             label: format!("{label} burst {burst}"),
                             cpu: LinuxCpu {
                                 burst: Some(burst),
                                 ..cpu.clone()
                             },
+                            features,
                         });
                     }
                 }
-                cases.push(OciCase { label, cpu });
+                cases.push(OciCase {
+                    label,
+                    cpu,
+                    features,
+                });
             }
         }
     }
@@ -841,7 +891,8 @@ use kcpu::runner::oci::find_program;
 
 /// For every combination, kcpu's prediction for the detected runtime version
 /// (`translate::oci::predict`) equals the files the runtime wrote (containers are created, never
-/// started, then deleted).
+/// started, then deleted). On the host every combination runs; in the v2 VM a deterministic
+/// subset ([`oci_sample`], stride [`oci_stride`]) keeps the run inside the VM's time limit.
 fn oci_differential(name: &str) {
     use kcpu::runner::oci::{all_mounts, remove_run_dirs, Bundle, OciRuntime, Rootfs};
     use kcpu::translate::oci::predict;
@@ -862,12 +913,22 @@ fn oci_differential(name: &str) {
     let cv = h.version;
     let cases = oci_grid(rt.preset, cv);
     assert!(cases.len() >= 200, "{} combinations", cases.len());
+    let every = oci_stride();
+    let sample = oci_sample(&cases, every);
     let rootfs = Rootfs::new(&kcpu_bin()).unwrap();
     let parent = format!("kcpu-test-oci-{name}");
     let t0 = Instant::now();
     let mut matched = 0usize;
     let mut mismatches = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
+    for (n, &i) in sample.iter().enumerate() {
+        let case = &cases[i];
+        if n % 25 == 0 && every > 1 {
+            eprintln!(
+                "  {n}/{} after {:.1} s",
+                sample.len(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
         let id = format!("d{i}");
         let bundle = Bundle::new(
             &rootfs,
@@ -908,10 +969,11 @@ fn oci_differential(name: &str) {
         .filter(|p| p.exists())
         .collect();
     eprintln!(
-        "{} (preset {}) on cgroup {}: {} combinations, {matched} files matched, {} disagreements, {:.1} s; removed {} dirs in {} hierarchies",
+        "{} (preset {}) on cgroup {}: {} of {} combinations (stride {every} plus feature coverage), {matched} files matched, {} disagreements, {:.1} s; removed {} dirs in {} hierarchies",
         rt.version,
         rt.preset,
         cv,
+        sample.len(),
         cases.len(),
         mismatches.len(),
         t0.elapsed().as_secs_f64(),
@@ -925,6 +987,40 @@ fn oci_differential(name: &str) {
         mismatches.join("\n")
     );
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// The VM's subset keeps every feature of the grid (each request, limit, period, burst kind)
+/// and is a real subset (runs without root).
+#[test]
+fn oci_sampled_subset_covers_every_feature() {
+    use kcpu::profile::{CgroupVersion as Cv, Runtime};
+    for cv in [Cv::V1, Cv::V2] {
+        let cases = oci_grid(Runtime::Runc1_1, cv);
+        let all: std::collections::BTreeSet<&String> =
+            cases.iter().flat_map(|c| &c.features).collect();
+        let every = 8;
+        let sample = oci_sample(&cases, every);
+        let got: std::collections::BTreeSet<&String> =
+            sample.iter().flat_map(|&i| &cases[i].features).collect();
+        assert_eq!(got, all);
+        assert!(
+            sample.len() < cases.len() / 2,
+            "{} of {}",
+            sample.len(),
+            cases.len()
+        );
+        assert!((0..cases.len()).step_by(every).all(|i| sample.contains(&i)));
+        eprintln!(
+            "{cv}: {} of {} combinations, {} features",
+            sample.len(),
+            cases.len(),
+            all.len()
+        );
+    }
+    assert_eq!(
+        oci_sample(&oci_grid(Runtime::Runc1_1, Cv::V1), 1).len(),
+        424
+    );
 }
 
 #[test]
@@ -1009,22 +1105,23 @@ fn oci_run_crun() {
     oci_run("crun");
 }
 
-/// SIGKILL of `kcpu run --oci`: the container outlives kcpu (no PDEATHSIG across the
-/// runtime), `kcpu run --cleanup` deletes it (`delete --force`) and every cgroup it had.
-#[test]
-fn oci_sigkill_then_cleanup_removes_everything() {
+/// SIGKILL of `kcpu run --oci`: the container's process (the worker, PID 1 of the container)
+/// dies with kcpu within a second (it asked for `PR_SET_PDEATHSIG` once started, see
+/// `cli/worker.rs`), before any cleanup; the runtime's state and the cgroups stay until
+/// `kcpu run --cleanup` deletes the container (`delete --force`) and removes every cgroup.
+fn oci_sigkill_then_cleanup(name: &str) {
     let _g = serial();
     let h = require!();
-    if find_program("runc").is_none() {
-        eprintln!("skipped: runc is not installed (apt-get install runc)");
+    if find_program(name).is_none() {
+        eprintln!("skipped: {name} is not installed (apt-get install {name})");
         return;
     }
-    let sc = Scratch::new("ocikill", h.clone());
+    let sc = Scratch::new(&format!("ocikill-{name}"), h.clone());
     let mut child = sc
         .cmd()
         .args([
             "--oci",
-            "runc",
+            name,
             "--quota",
             "20ms",
             "--load",
@@ -1038,31 +1135,51 @@ fn oci_sigkill_then_cleanup_removes_everything() {
         .unwrap();
     let leaf = sc.wait_for_leaf(Duration::from_secs(20));
     assert!(leaf.is_some(), "the container never ran");
+    let (_, pids) = leaf.unwrap_or_default();
+    // Let the load start (the worker is past its `ready` line), then kill kcpu outright.
+    std::thread::sleep(Duration::from_millis(500));
     child.kill().unwrap();
+    let killed = Instant::now();
     child.wait().unwrap();
-    assert!(!oci_leftovers(&sc.parent).is_empty());
+    while pids.iter().any(|p| alive(*p)) && killed.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let gone_after = killed.elapsed();
+    assert!(
+        pids.iter().all(|p| !alive(*p)),
+        "container processes {pids:?} survive kcpu's SIGKILL by {gone_after:?}"
+    );
+    assert!(
+        !oci_leftovers(&sc.parent).is_empty(),
+        "the cgroups stay for --cleanup"
+    );
     let out = Command::new(kcpu_bin())
         .env("KCPU_STATE_DIR", sc.state.path())
         .args(["run", "--cleanup", "--cgroup-parent", &sc.parent])
         .output()
         .unwrap();
     assert!(out.status.success());
-    let (_, pids) = leaf.unwrap_or_default();
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        pids.iter().all(|p| !alive(*p)),
-        "container processes survive"
-    );
     assert!(
         oci_leftovers(&sc.parent).is_empty(),
         "{:?}",
         oci_leftovers(&sc.parent)
     );
     eprintln!(
-        "after SIGKILL, --cleanup: {}{}",
+        "{name}: container pids {pids:?} gone {:.0} ms after kcpu's SIGKILL; --cleanup: {}{}",
+        gone_after.as_secs_f64() * 1e3,
         String::from_utf8_lossy(&out.stdout).trim(),
         String::from_utf8_lossy(&out.stderr).trim()
     );
+}
+
+#[test]
+fn oci_sigkill_then_cleanup_removes_everything() {
+    oci_sigkill_then_cleanup("runc");
+}
+
+#[test]
+fn oci_sigkill_then_cleanup_removes_everything_crun() {
+    oci_sigkill_then_cleanup("crun");
 }
 
 /// For each `every_ns` block of a recorded trace, the most CPU (ms) it holds in a window of

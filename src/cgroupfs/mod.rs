@@ -26,7 +26,7 @@ pub mod v1;
 pub mod v2;
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 
 use crate::cpu::CpuMax;
 use crate::trace::CpuStat;

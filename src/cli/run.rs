@@ -39,7 +39,7 @@ use super::pick::{self, PickArgs};
 use crate::cgroupfs::cleanup::{sweep_stale, StateDir};
 use crate::cgroupfs::{CgroupName, CpuLimits, DEFAULT_PARENT};
 use crate::cpu::{CgroupVersion, CpuMax, CpuShare};
-use crate::render::chart::{render, RunChart};
+use crate::render::chart::{render, ChartFormat, RunChart};
 use crate::render::trace::{
     write_comparison_table, write_json, write_summary_table_with, RunNotes,
 };
@@ -60,7 +60,7 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Output format.
@@ -556,28 +556,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut t = target(&args, env.hierarchy.version)?;
     let oci = match rt {
-        Some(rt) => {
-            if t.source.is_none() {
-                // Direct flags: the runtime turns shares into a weight on v2.
-                let share = super::oci::expected_share(&t.oci, &rt, env.hierarchy.version);
-                t.limits.share = share;
-                if let Some(c) = t.plan.pods.get_mut(0).and_then(|p| p.containers.get_mut(0)) {
-                    c.limits.share = share;
-                }
-            }
-            super::oci::sweep(&rt, &args.cgroup_parent)?;
-            let (pod, container) = t
-                .plan
-                .pods
-                .first()
-                .and_then(|p| {
-                    p.containers
-                        .first()
-                        .map(|c| (p.name.clone(), c.name.clone()))
-                })
-                .unwrap_or_default();
-            Some(super::oci::backend(rt, &pod, &container, t.oci.clone())?)
-        }
+        Some(rt) => Some(oci_backend(&args, &env, &mut t, rt)?),
         None => None,
     };
     if args.compare && t.load.is_none() {
@@ -585,8 +564,82 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--compare needs a built-in load (--load or a kcpu.dev/load annotation), not a command"
         );
     }
+    let opts = options(&args, &t, oci)?;
+    let mut sink = Progress::new(opts.runs);
+    let result = measure(&env, &t.plan, &opts, &mut sink);
+    sink.finish();
+    let m = match result {
+        Ok(m) => m,
+        Err(RunError::Interrupted(sig)) => {
+            eprintln!("kcpu run: interrupted by signal {sig}; removed every process and cgroup of the run");
+            return Ok(exit::code((128 + sig).clamp(0, 255) as u8));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let lim = t.limits;
-    let period = Nanos::from_us(lim.period.0);
+    let compared = match (&t.load, args.compare) {
+        (Some(load), true) => {
+            let sim = simulate_measured(&m, &lim, load, args.duration, args.seed, args.sim_hz)?;
+            let measured = measured_on_sim_window(&m, args.duration);
+            let hz = m
+                .environment
+                .hz
+                .unwrap_or(super::simulate::FALLBACK_HZ as u64);
+            let c = compare(&measured, &sim.summary, &Tolerances::for_hz(hz));
+            Some((measured, sim, c))
+        }
+        _ => None,
+    };
+    write_output(&args, &t, &m, compared.as_ref())?;
+    if let (Some(path), Some(format)) = (&args.chart, chart_format) {
+        write_chart(path, format, &t, &m)?;
+    }
+    if let Some(e) = m.command_exit {
+        return Ok(exit::code(e.shell_code().clamp(0, 255) as u8));
+    }
+    if args.fail_on_mismatch && compared.as_ref().is_some_and(|(_, _, c)| c.mismatch()) {
+        return Ok(exit::code(exit::FINDINGS));
+    }
+    Ok(exit::code(exit::OK))
+}
+
+/// The `--oci` backend: direct-flag values get the share the runtime writes, stale
+/// containers of dead runs are deleted, and the first container runs in the runtime.
+fn oci_backend(
+    args: &Args,
+    env: &Env,
+    t: &mut Target,
+    rt: crate::runner::oci::OciRuntime,
+) -> anyhow::Result<crate::runner::oci::OciBackend> {
+    if t.source.is_none() {
+        // Direct flags: the runtime turns shares into a weight on v2.
+        let share = super::oci::expected_share(&t.oci, &rt, env.hierarchy.version);
+        t.limits.share = share;
+        if let Some(c) = t.plan.pods.get_mut(0).and_then(|p| p.containers.get_mut(0)) {
+            c.limits.share = share;
+        }
+    }
+    super::oci::sweep(&rt, &args.cgroup_parent)?;
+    let (pod, container) = t
+        .plan
+        .pods
+        .first()
+        .and_then(|p| {
+            p.containers
+                .first()
+                .map(|c| (p.name.clone(), c.name.clone()))
+        })
+        .unwrap_or_default();
+    super::oci::backend(rt, &pod, &container, t.oci.clone())
+}
+
+/// The runner's options from the flags (phases, runs, pinning).
+fn options(
+    args: &Args,
+    t: &Target,
+    oci: Option<crate::runner::oci::OciBackend>,
+) -> anyhow::Result<Options> {
+    let period = Nanos::from_us(t.limits.period.0);
     let (phase, runs) = match (&args.phase, &args.phase_sweep) {
         (Some(p), _) => (PhaseMode::Fixed(*p), args.runs.unwrap_or(1)),
         (_, Some(s)) => {
@@ -599,7 +652,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         _ => (PhaseMode::Random, args.runs.unwrap_or(1)),
     };
-    let opts = Options {
+    Ok(Options {
         parent: args.cgroup_parent.clone(),
         duration: args.duration,
         runs,
@@ -618,50 +671,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         noisy_cores: args.noisy_cores,
         sweep_stale: true,
         oci,
-    };
-    let mut sink = Progress::new(runs);
-    let result = measure(&env, &t.plan, &opts, &mut sink);
-    sink.finish();
-    let m = match result {
-        Ok(m) => m,
-        Err(RunError::Interrupted(sig)) => {
-            eprintln!("kcpu run: interrupted by signal {sig}; removed every process and cgroup of the run");
-            return Ok(exit::code((128 + sig).clamp(0, 255) as u8));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let compared = match (&t.load, args.compare) {
-        (Some(load), true) => {
-            let sim = simulate_measured(&m, &lim, load, args.duration, args.seed, args.sim_hz)?;
-            let measured = measured_on_sim_window(&m, args.duration);
-            let hz = m
-                .environment
-                .hz
-                .unwrap_or(super::simulate::FALLBACK_HZ as u64);
-            let c = compare(&measured, &sim.summary, &Tolerances::for_hz(hz));
-            Some((measured, sim, c))
-        }
-        _ => None,
-    };
+    })
+}
+
+/// The measured summary on `simulate`'s window, the simulation and their comparison.
+type Compared = (Summary, Simulated, Comparison);
+
+/// Prints the measurement (and the comparison with `simulate`) as JSON or a table.
+fn write_output(
+    args: &Args,
+    t: &Target,
+    m: &Measurement,
+    compared: Option<&Compared>,
+) -> anyhow::Result<()> {
     if let (Output::Json, Some(src)) = (args.output, &t.source) {
         eprintln!("kcpu run: values: {src}");
     }
     let mut out = std::io::stdout().lock();
-    match (args.output, &compared) {
-        (Output::Json, None) => write_json(&mut out, &m)?,
+    match (args.output, compared) {
+        (Output::Json, None) => write_json(&mut out, m)?,
         (Output::Json, Some((measured, simulated, comparison))) => write_json(
             &mut out,
             &CompareJson {
-                measurement: &m,
+                measurement: m,
                 measured,
                 simulated,
                 comparison,
             },
         )?,
         (Output::Table, _) => {
-            let (context, notes) = table_parts(&m, &args, &t);
+            let (context, notes) = table_parts(m, args, t);
             write_summary_table_with(&mut out, &context, &m.summary, &notes)?;
-            if let Some((_, sim, c)) = &compared {
+            if let Some((_, sim, c)) = compared {
                 writeln!(out)?;
                 writeln!(
                     out,
@@ -680,29 +721,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
-    if let (Some(path), Some(format)) = (&args.chart, chart_format) {
-        let title = format!("kcpu run: {}, {}", limit_label(&lim), t.work_text);
-        let g = m.groups.first();
-        let chart = RunChart {
-            timeline: g
-                .and_then(|g| g.timelines.first())
-                .map(|v| v.as_slice())
-                .unwrap_or(&[]),
-            quota_cores: (!lim.quota.is_unlimited())
-                .then(|| lim.quota.0 as f64 / lim.period.0.max(1) as f64),
-            title: &title,
-        };
-        let bytes = render(&chart, format)?;
-        super::output::write_new(path, &bytes)
-            .with_context(|| format!("cannot write chart {}", path.display()))?;
-    }
-    if let Some(e) = m.command_exit {
-        return Ok(exit::code(e.shell_code().clamp(0, 255) as u8));
-    }
-    if args.fail_on_mismatch && compared.as_ref().is_some_and(|(_, _, c)| c.mismatch()) {
-        return Ok(exit::code(exit::FINDINGS));
-    }
-    Ok(exit::code(exit::OK))
+    Ok(())
+}
+
+/// Writes the primary group's first timeline as a chart.
+fn write_chart(
+    path: &Path,
+    format: ChartFormat,
+    t: &Target,
+    m: &Measurement,
+) -> anyhow::Result<()> {
+    let lim = t.limits;
+    let title = format!("kcpu run: {}, {}", limit_label(&lim), t.work_text);
+    let g = m.groups.first();
+    let chart = RunChart {
+        timeline: g
+            .and_then(|g| g.timelines.first())
+            .map(|v| v.as_slice())
+            .unwrap_or(&[]),
+        quota_cores: (!lim.quota.is_unlimited())
+            .then(|| lim.quota.0 as f64 / lim.period.0.max(1) as f64),
+        title: &title,
+    };
+    let bytes = render(&chart, format)?;
+    super::output::write_new(path, &bytes)
+        .with_context(|| format!("cannot write chart {}", path.display()))?;
+    Ok(())
 }
 
 fn limit_label(l: &CpuLimits) -> String {

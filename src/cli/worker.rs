@@ -28,7 +28,20 @@ pub struct Args {
 }
 
 /// Runs the worker until its schedule is done.
+///
+/// First it asks for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`), so a SIGKILLed
+/// `kcpu run` takes its workers along. A native worker already has it (set between fork and
+/// exec, [`crate::runner::spawn`]); under `--oci` this is the only place: the worker is the
+/// container's PID 1, started by the runtime, and by the time it runs the runtime's `create`
+/// process has exited and kcpu, the child subreaper, has adopted it (linux `kernel/exit.c`
+/// `find_new_reaper`, which also sends the death signal on every later reparenting). The
+/// kernel delivers that SIGKILL even to a pid namespace's init, because it comes from an
+/// ancestor namespace (`kernel/signal.c` `send_signal_locked`: `force` when the sender has no
+/// pid in the target's namespace). Were kcpu already gone, stdin is closed and the worker
+/// leaves before its load starts.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .context("prctl(PR_SET_PDEATHSIG)")?;
     let load = parse_load(&args.load)?;
     let spec = WorkerSpec {
         load,

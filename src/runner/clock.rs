@@ -3,7 +3,12 @@
 //! Wall time is `CLOCK_MONOTONIC` (vDSO, shared by every process of the machine, so the runner
 //! can hand a start instant to a worker). CPU time of a thread is `CLOCK_THREAD_CPUTIME_ID`:
 //! the same `sum_exec_runtime` the CFS quota is charged from (`cfs.md` §7.1).
+//!
+//! [`Clock`] is the seam of the measuring window ([`super::window`]): the instants, the runner's
+//! own CPU time and the machine's busy ticks it reads. [`SystemClock`] reads the real ones;
+//! unit tests drive the window with a scripted clock against the fake kernel.
 
+use super::sampler::ProcStat;
 use rustix::time::{clock_gettime, ClockId, Timespec};
 use std::num::NonZeroU64;
 
@@ -49,6 +54,37 @@ pub fn sleep_until(deadline_ns: u64) {
 /// 50 µs), for edge polling and request wake-ups. Best effort.
 pub fn precise_timers() {
     let _ = rustix::thread::set_current_timer_slack(NonZeroU64::new(1));
+}
+
+/// What the measuring window reads besides the cgroup files.
+pub trait Clock: Send + Sync {
+    /// `CLOCK_MONOTONIC` in ns.
+    fn now_ns(&self) -> u64;
+    /// CPU time of this whole process in ns.
+    fn process_cpu_ns(&self) -> u64;
+    /// Sleeps until the monotonic instant `deadline_ns`.
+    fn sleep_until(&self, deadline_ns: u64);
+    /// The machine's busy ticks (`/proc/stat`), `None` when unavailable.
+    fn proc_stat(&self) -> Option<ProcStat>;
+}
+
+/// The real clocks and `/proc/stat`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ns(&self) -> u64 {
+        now_ns()
+    }
+    fn process_cpu_ns(&self) -> u64 {
+        process_cpu_ns()
+    }
+    fn sleep_until(&self, deadline_ns: u64) {
+        sleep_until(deadline_ns)
+    }
+    fn proc_stat(&self) -> Option<ProcStat> {
+        ProcStat::read()
+    }
 }
 
 #[cfg(test)]

@@ -7,12 +7,13 @@
 use crate::cgroupfs::Counters;
 use crate::stats::{percentiles_ns, throttled_ratio};
 use crate::trace::{RunResult, Summary, Totals};
-use crate::units::Nanos;
+use crate::units::{Nanos, PeriodUs};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::worker::RequestRecord;
+use super::Options;
 
 /// Where each run's load starts inside the quota period (same meaning as in `simulate`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -24,6 +25,56 @@ pub enum PhaseMode {
     Fixed(Nanos),
     /// Run `i` starts at `i · step` (mod period) (`--phase-sweep`).
     Sweep(Nanos),
+}
+
+/// When each run starts and how long it may take (pure).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// Number of runs (1 for a command).
+    pub runs: u32,
+    /// The period grid starts are aligned to (100 ms when nothing has a quota).
+    pub period: Nanos,
+    /// The phase of each run.
+    pub phases: Vec<Nanos>,
+    /// Time after the duration in which queued requests may still start.
+    pub drain: Nanos,
+    /// Load duration per run.
+    pub duration: Nanos,
+}
+
+impl Schedule {
+    /// The schedule of a run whose start grid has `grid_period` (None: no quota anywhere).
+    pub fn new(is_command: bool, grid_period: Option<PeriodUs>, opts: &Options) -> Schedule {
+        let runs = if is_command { 1 } else { opts.runs.max(1) };
+        let period = Nanos::from_us(grid_period.map(|p| p.0).unwrap_or(100_000));
+        Schedule {
+            runs,
+            period,
+            phases: phases(opts.phase, runs, period, opts.seed),
+            drain: opts
+                .drain
+                .unwrap_or(Nanos(opts.duration.0.clamp(100_000_000, 10_000_000_000))),
+            duration: opts.duration,
+        }
+    }
+
+    /// Start of run `run`: with a detected period edge, the first `edge + k·period + phase`
+    /// (k ≥ 2, so the period timer has gone idle and the pool is full, `cfs.md` corrections
+    /// 5–6) at or after `earliest_ns`, and the phase it has, µs; without one, `earliest_ns`.
+    pub fn start(&self, run: u32, edge_ns: Option<u64>, earliest_ns: u64) -> (u64, Option<u64>) {
+        let Some(edge) = edge_ns else {
+            return (earliest_ns, None);
+        };
+        let phase = self.phases.get(run as usize).copied().unwrap_or_default();
+        let start = start_instant(edge, self.period.0, phase.0, 2, earliest_ns);
+        let phase_us = (start.saturating_sub(edge) % self.period.0.max(1)) / 1_000;
+        (start, Some(phase_us))
+    }
+
+    /// How long the load of one run takes after its start: duration plus drain, ns.
+    pub fn budget_ns(&self) -> u64 {
+        self.duration.0.saturating_add(self.drain.0)
+    }
 }
 
 /// Number of runs a sweep needs to cover `[0, period)` once.
@@ -207,6 +258,37 @@ mod tests {
         assert_eq!(r, phases(PhaseMode::Random, 50, p, 7));
         assert!(r.iter().all(|x| x.0 < p.0 && x.0 % 1_000 == 0));
         assert_ne!(r, phases(PhaseMode::Random, 50, p, 8));
+    }
+
+    #[test]
+    fn schedule_of_loads_and_commands() {
+        let opts = Options {
+            runs: 4,
+            phase: PhaseMode::Fixed(Nanos::from_ms(30)),
+            duration: Nanos::from_ms(50),
+            ..Options::default()
+        };
+        let s = Schedule::new(false, Some(PeriodUs(200_000)), &opts);
+        assert_eq!(
+            (s.runs, s.period, s.phases.len()),
+            (4, Nanos::from_ms(200), 4)
+        );
+        // The drain is the duration, clamped to at least 100 ms.
+        assert_eq!(s.drain, Nanos::from_ms(100));
+        assert_eq!(s.budget_ns(), 150_000_000);
+        let edge = 1_000_000_000;
+        // k ≥ 2 periods after the edge, at the 30 ms phase.
+        assert_eq!(
+            s.start(0, Some(edge), edge),
+            (edge + 430_000_000, Some(30_000))
+        );
+        assert_eq!(
+            s.start(1, Some(edge), edge + 500_000_000),
+            (edge + 630_000_000, Some(30_000))
+        );
+        assert_eq!(s.start(2, None, 77), (77, None));
+        let c = Schedule::new(true, None, &opts);
+        assert_eq!((c.runs, c.period), (1, Nanos::from_ms(100)));
     }
 
     proptest! {

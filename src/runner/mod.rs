@@ -27,10 +27,12 @@ pub mod clock;
 pub mod events;
 pub mod init;
 pub mod kernel;
+mod layout;
 pub mod measure;
 pub mod oci;
 pub mod sampler;
 pub mod spawn;
+mod window;
 pub mod worker;
 
 use crate::cgroupfs::cleanup::{self, Removed, StateDir};
@@ -42,11 +44,13 @@ use crate::cgroupfs::{
 use crate::sim::load::LoadProfile;
 use crate::trace::{RunResult, Sample, Summary};
 use crate::units::Nanos;
-use clock::{now_ns, process_cpu_ns, sleep_until};
+use clock::{Clock, SystemClock};
 use events::{EventSink, RunEvent};
 use init::{Event, Exit, Init};
+use layout::RunLayout;
 pub use measure::PhaseMode;
-use sampler::{background_cores, GroupFiles, ProcStat, Sampler};
+use measure::Schedule;
+use sampler::GroupFiles;
 use serde::Serialize;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
@@ -55,6 +59,7 @@ use std::process::{ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use window::{Ended, Measured, Start, Window, Workload};
 use worker::{RequestRecord, WorkerDone, WorkerLine};
 
 /// What a container runs.
@@ -157,24 +162,6 @@ impl Default for Options {
             sweep_stale: true,
             oci: None,
         }
-    }
-}
-
-/// How a worker ended, in words (`was killed by signal 9 (SIGKILL)`).
-fn describe_exit(exit: Option<Exit>) -> String {
-    match exit {
-        Some(Exit::Code(c)) => format!("exited with status {c}"),
-        Some(Exit::Signal(s)) => {
-            let name = match s {
-                libc::SIGKILL => " (SIGKILL)",
-                libc::SIGTERM => " (SIGTERM)",
-                libc::SIGSEGV => " (SIGSEGV)",
-                libc::SIGABRT => " (SIGABRT)",
-                _ => "",
-            };
-            format!("was killed by signal {s}{name}")
-        }
-        None => "ended without an exit status".into(),
     }
 }
 
@@ -374,60 +361,6 @@ pub struct Measurement {
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
-/// Checks and sanitizes a plan: names, values, exactly one primary, a command only alone.
-fn check_plan(plan: &Plan, opts: &Options) -> Result<Vec<(CgroupName, Vec<CgroupName>)>, RunError> {
-    let mut names = Vec::new();
-    let mut working = 0;
-    let mut commands = 0;
-    for p in &plan.pods {
-        p.limits.validate()?;
-        let pn = CgroupName::sanitize(&p.name)?;
-        let mut cs = Vec::new();
-        for c in &p.containers {
-            c.limits.validate()?;
-            let cn = CgroupName::sanitize(&c.name)?;
-            if cs.contains(&cn) {
-                return Err(RunError::Plan(format!(
-                    "two containers named {cn} in pod {pn}"
-                )));
-            }
-            cs.push(cn);
-            match &c.work {
-                Work::Idle => {}
-                Work::Load(_) => working += 1,
-                Work::Command(argv) => {
-                    if argv.is_empty() {
-                        return Err(RunError::Plan("empty command".into()));
-                    }
-                    working += 1;
-                    commands += 1;
-                }
-            }
-        }
-        if names.iter().any(|(n, _)| n == &pn) {
-            return Err(RunError::Plan(format!("two pods named {pn}")));
-        }
-        names.push((pn, cs));
-    }
-    if working == 0 {
-        return Err(RunError::Plan(
-            "nothing to run: give a --load or a command".into(),
-        ));
-    }
-    if commands > 0 && working > 1 {
-        return Err(RunError::Plan(
-            "a command runs alone (no other loads in the same run)".into(),
-        ));
-    }
-    if opts.duration.0 == 0 || opts.interval.0 < 1_000_000 {
-        return Err(RunError::Plan(
-            "duration must be > 0 and interval ≥ 1ms".into(),
-        ));
-    }
-    CgroupName::parent(&opts.parent)?;
-    Ok(names)
-}
-
 /// Direct-flag form: one pod `pod` without limits, one container `main` with `limits` and `work`.
 pub fn measure_single(
     env: &Env,
@@ -467,6 +400,45 @@ fn allowed_cpus() -> Vec<usize> {
     }
 }
 
+/// What every step of a run needs.
+struct RunCtx<'a> {
+    env: &'a Env,
+    init: &'a Init,
+    plan: &'a Plan,
+    opts: &'a Options,
+    layout: &'a RunLayout,
+    schedule: &'a Schedule,
+    /// CPUs this process may use (for `--pin distinct`).
+    cpus: Vec<usize>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RunCtx<'_> {
+    /// The plan entry of slot `si`.
+    fn container(&self, si: usize) -> &ContainerPlan {
+        let s = &self.layout.slots[si];
+        &self.plan.pods[s.pod].containers[s.container]
+    }
+
+    /// A measuring window over `files` for run `run`.
+    fn window<'w>(
+        &self,
+        files: &'w mut [GroupFiles],
+        own: &'w mut GroupFiles,
+        run: u32,
+    ) -> Window<'w> {
+        Window {
+            clock: self.clock.clone(),
+            files,
+            own,
+            interval_ns: self.opts.interval.0,
+            mark_ns: Some(self.opts.duration.0),
+            noisy_cores: self.opts.noisy_cores,
+            run,
+        }
+    }
+}
+
 /// Runs `plan` `opts.runs` times (once for a command) and measures it. See the module docs.
 ///
 /// Must be called from a thread that outlives the run: children get SIGKILL when the thread
@@ -477,38 +449,18 @@ pub fn measure(
     opts: &Options,
     sink: &mut dyn EventSink,
 ) -> Result<Measurement, RunError> {
-    let names = check_plan(plan, opts)?;
-    let io = env.io.clone();
-    let parent = CgroupName::parent(&opts.parent)?;
-    let state = StateDir(env.state_dir.clone());
+    let layout = RunLayout::new(plan, opts)?;
+    let schedule = Schedule::new(
+        layout.is_command,
+        layout.edge_limits.map(|l| l.period),
+        opts,
+    );
     let init = Init::start().map_err(|source| RunError::Spawn {
         what: "the mini-init".into(),
         source,
     })?;
-
-    let mut stale_removed = Vec::new();
-    if opts.sweep_stale {
-        let mut parents = vec![parent.clone()];
-        if parent.as_str() != crate::cgroupfs::DEFAULT_PARENT {
-            parents.push(CgroupName::parent(crate::cgroupfs::DEFAULT_PARENT)?);
-        }
-        for r in cleanup::sweep_stale(&*io, &env.hierarchy, &parents, &state)? {
-            sink.event(&RunEvent::StaleRemoved { removed: r.clone() });
-            stale_removed.push(r);
-        }
-    }
-
-    let (run_id, pid, start_ticks) = cleanup::run_id(SEQ.fetch_add(1, Ordering::Relaxed))?;
-    let mut tree = RunTree::create(
-        io.clone(),
-        env.hierarchy.clone(),
-        parent,
-        run_id,
-        Some((state, pid, start_ticks)),
-    )?;
-    if opts.isolate {
-        tree.isolate()?;
-    }
+    let stale_removed = sweep_stale(env, opts, sink)?;
+    let mut tree = create_tree(env, opts)?;
     let mut oci_session = match &opts.oci {
         Some(b) => Some(oci::Session::new(
             b,
@@ -522,242 +474,261 @@ pub fn measure(
         )?),
         None => None,
     };
-
-    // Flatten containers with work; the first is the primary.
-    struct Slot {
-        pod: usize,
-        container: usize,
-        path: String,
-    }
-    let mut slots = Vec::new();
-    for (pi, p) in plan.pods.iter().enumerate() {
-        for (ci, c) in p.containers.iter().enumerate() {
-            if c.work != Work::Idle {
-                slots.push(Slot {
-                    pod: pi,
-                    container: ci,
-                    path: format!("{}/{}", names[pi].0, names[pi].1[ci]),
-                });
-            }
-        }
-    }
-    let primary = &slots[0];
-    let primary_limits = plan.pods[primary.pod].containers[primary.container].limits;
-    let pod_limits = plan.pods[primary.pod].limits;
-    let edge_limits = if primary_limits.is_limited() {
-        Some(primary_limits)
-    } else if pod_limits.is_limited() {
-        Some(pod_limits)
-    } else {
-        None
+    let ctx = RunCtx {
+        env,
+        init: &init,
+        plan,
+        opts,
+        layout: &layout,
+        schedule: &schedule,
+        cpus: allowed_cpus(),
+        clock: Arc::new(SystemClock),
     };
-    let is_command = slots.iter().any(|s| {
-        matches!(
-            plan.pods[s.pod].containers[s.container].work,
-            Work::Command(_)
-        )
-    });
-    let runs = if is_command { 1 } else { opts.runs.max(1) };
-    let period = Nanos::from_us(edge_limits.map(|l| l.period.0).unwrap_or(100_000));
-    let phase_list = measure::phases(opts.phase, runs, period, opts.seed);
-    let drain = opts
-        .drain
-        .unwrap_or(Nanos(opts.duration.0.clamp(100_000_000, 10_000_000_000)));
-    let cpus = allowed_cpus();
     sink.event(&RunEvent::Prepared {
-        runs,
+        runs: schedule.runs,
         run_dir: tree.run_dir().display().to_string(),
     });
-
-    let mut read_backs: Vec<Vec<ReadBack>> = vec![Vec::new(); slots.len()];
-    let mut pod_values: Vec<PodValues> = Vec::new();
-    let mut per_run: Vec<Vec<RunResult>> = vec![Vec::new(); slots.len()];
-    let mut records: Vec<Vec<Vec<RequestRecord>>> = vec![Vec::new(); slots.len()];
-    let mut timelines: Vec<Vec<Vec<Sample>>> = vec![Vec::new(); slots.len()];
-    let mut incomplete = vec![0u64; slots.len()];
-    let mut psi: Vec<(Option<u64>, Option<u64>)> = vec![(None, None); slots.len()];
-    let mut infos = Vec::new();
-    let mut command_exit = None;
-
-    for run in 0..runs {
+    let mut acc = Accumulated::new(layout.slots.len());
+    for run in 0..schedule.runs {
         if let Some(sig) = init.signal() {
             return Err(interrupted(&init, &mut tree, sig));
         }
-        // 1. Fresh groups with their values.
-        let mut groups: Vec<Group> = Vec::new();
-        let mut pod_groups: Vec<Group> = Vec::new();
-        for (pi, p) in plan.pods.iter().enumerate() {
-            let pg = tree.group(std::slice::from_ref(&names[pi].0))?;
-            let rb = pg.apply(&*io, &p.limits)?;
-            pod_groups.push(pg.clone());
-            if run == 0 {
-                pod_values.push(PodValues {
-                    name: names[pi].0.to_string(),
-                    limits: p.limits,
-                    read_back: rb,
-                });
-            }
-        }
-        for (si, s) in slots.iter().enumerate() {
-            let c = &plan.pods[s.pod].containers[s.container];
-            let g = tree.group(&[names[s.pod].0.clone(), names[s.pod].1[s.container].clone()])?;
-            // With --oci the runtime writes the values (read back once the container exists).
-            let rb = if oci_session.is_some() {
-                Vec::new()
-            } else {
-                g.apply(&*io, &c.limits)?
-            };
-            if run == 0 {
-                read_backs[si] = rb;
-            }
-            groups.push(g);
-        }
-        // Idle containers still get their groups and values.
-        for (pi, p) in plan.pods.iter().enumerate() {
-            for (ci, c) in p.containers.iter().enumerate() {
-                if c.work == Work::Idle {
-                    let g = tree.group(&[names[pi].0.clone(), names[pi].1[ci].clone()])?;
-                    g.apply(&*io, &c.limits)?;
-                }
-            }
-        }
-        let mut files: Vec<GroupFiles> = groups
-            .iter()
-            .map(GroupFiles::open)
-            .collect::<Result<_, _>>()?;
-        let mut own = GroupFiles::open(&tree.run_group())?;
+        one_run(&ctx, &mut tree, oci_session.as_mut(), run, &mut acc, sink)?;
+    }
+    let removed = tree.teardown()?;
+    sink.event(&RunEvent::TornDown {
+        removed: removed.len(),
+    });
+    let environment = environment(&ctx, &acc.infos, oci_session.as_ref());
+    let orphans_reaped = init.orphans_reaped();
+    Ok(acc.finish(&ctx, environment, orphans_reaped, stale_removed))
+}
 
-        // 2./3./4. Start.
-        let (info, outcome) = if is_command {
-            let Work::Command(argv) = &plan.pods[slots[0].pod].containers[slots[0].container].work
-            else {
-                return Err(RunError::Plan("internal: command slot".into()));
-            };
-            run_command(
-                &init,
-                &mut tree,
-                &groups[0],
-                argv,
-                &mut files,
-                &mut own,
-                opts,
-                run,
-                oci_session.as_mut().map(|s| (s, slots[0].path.as_str())),
-            )?
-        } else {
-            let mut next_cpu = 0usize;
-            let mut workers = Vec::new();
-            for (si, s) in slots.iter().enumerate() {
-                let Work::Load(load) = &plan.pods[s.pod].containers[s.container].work else {
-                    continue;
-                };
-                let pin_list: Vec<usize> = match &opts.pin {
-                    Pin::None => Vec::new(),
-                    Pin::Cpus(list) => list.clone(),
-                    Pin::Distinct => (0..load.threads())
-                        .map(|_| {
-                            let c = cpus[next_cpu % cpus.len().max(1)];
-                            next_cpu += 1;
-                            c
-                        })
-                        .collect(),
-                };
-                let w = start_worker(
-                    env,
-                    &init,
-                    &groups[si],
-                    si,
-                    load,
-                    opts,
-                    drain,
-                    &pin_list,
-                    &s.path,
-                    oci_session.as_mut(),
-                )?;
-                workers.push(w);
-            }
-            // The primary's timer fires twice after its worker's last activity (start-up):
-            // look for the edge right after it is ready, then wait for the others.
-            wait_ready(
-                &init,
-                &mut tree,
-                &workers[0],
-                &slots[workers[0].group_index].path,
-            )?;
-            let edge = match edge_limits {
-                Some(l) => sampler::find_grid(&mut files[0], l.period.0 * 1_000)?,
-                None => None,
-            };
-            for w in &workers[1..] {
-                wait_ready(&init, &mut tree, w, &slots[w.group_index].path)?;
-            }
-            if edge_limits.is_some() && edge.is_none() {
+/// Removes groups of dead owners first (`opts.sweep_stale`), under our parent and the default.
+fn sweep_stale(
+    env: &Env,
+    opts: &Options,
+    sink: &mut dyn EventSink,
+) -> Result<Vec<Removed>, RunError> {
+    let mut stale_removed = Vec::new();
+    if !opts.sweep_stale {
+        return Ok(stale_removed);
+    }
+    let parent = CgroupName::parent(&opts.parent)?;
+    let mut parents = vec![parent.clone()];
+    if parent.as_str() != crate::cgroupfs::DEFAULT_PARENT {
+        parents.push(CgroupName::parent(crate::cgroupfs::DEFAULT_PARENT)?);
+    }
+    let state = StateDir(env.state_dir.clone());
+    for r in cleanup::sweep_stale(&*env.io, &env.hierarchy, &parents, &state)? {
+        sink.event(&RunEvent::StaleRemoved { removed: r.clone() });
+        stale_removed.push(r);
+    }
+    Ok(stale_removed)
+}
+
+/// The run's own tree `<parent>/<run-id>` with its ownership record.
+fn create_tree(env: &Env, opts: &Options) -> Result<RunTree, RunError> {
+    let parent = CgroupName::parent(&opts.parent)?;
+    let state = StateDir(env.state_dir.clone());
+    let (run_id, pid, start_ticks) = cleanup::run_id(SEQ.fetch_add(1, Ordering::Relaxed))?;
+    let mut tree = RunTree::create(
+        env.io.clone(),
+        env.hierarchy.clone(),
+        parent,
+        run_id,
+        Some((state, pid, start_ticks)),
+    )?;
+    if opts.isolate {
+        tree.isolate()?;
+    }
+    Ok(tree)
+}
+
+/// One run: fresh groups with their values, the work measured in one window, the totals
+/// added to `acc`, then its containers and pod groups removed.
+fn one_run<'a>(
+    ctx: &RunCtx<'a>,
+    tree: &mut RunTree,
+    mut oci: Option<&mut oci::Session<'a>>,
+    run: u32,
+    acc: &mut Accumulated,
+    sink: &mut dyn EventSink,
+) -> Result<(), RunError> {
+    let values = write_values(ctx, tree, oci.is_some(), run, acc)?;
+    let groups = &values.slots;
+    let mut files: Vec<GroupFiles> = groups
+        .iter()
+        .map(GroupFiles::open)
+        .collect::<Result<_, _>>()?;
+    let mut own = GroupFiles::open(&tree.run_group())?;
+    let (info, outcome) = if ctx.layout.is_command {
+        let argv = ctx
+            .layout
+            .command(ctx.plan)
+            .ok_or_else(|| RunError::Plan("internal: command slot".into()))?;
+        let window = ctx.window(&mut files, &mut own, run);
+        run_command(ctx, tree, window, &groups[0], argv, oci.as_deref_mut())?
+    } else {
+        let workers = start_workers(ctx, groups, oci.as_deref_mut())?;
+        // With --oci the runtime's values are left alone.
+        let rewrite = oci.is_none().then_some(&values);
+        run_load(
+            ctx,
+            tree,
+            (&mut files, &mut own),
+            workers,
+            rewrite,
+            run,
+            sink,
+        )?
+    };
+    if let (Some(sess), 0) = (oci.as_deref(), run) {
+        for (si, s) in ctx.layout.slots.iter().enumerate() {
+            let (rb, differs) =
+                oci::read_back(&*ctx.env.io, &groups[si], &ctx.container(si).limits);
+            for d in differs {
                 sink.event(&RunEvent::Warning {
-                    message: format!(
-                        "run {run}: no period edge seen; the phase of this run is unknown"
-                    ),
+                    message: format!("{} ({}): {d}", s.path, sess.runtime().version),
                 });
             }
-            // The workers' start-up (calibration, thread creation) ran inside their groups and
-            // left runtime in the per-CPU silos (up to `min_cfs_rq_runtime`, 1 ms per CPU, kept
-            // across periods). Writing the values again resets every silo and refills the pool
-            // (core.c `tg_set_cfs_bandwidth`: `runtime_remaining` = 0, 1 since 6.18; cfs.md §1.1),
-            // keeping the period grid, so each run starts as a freshly created container does and
-            // as the simulator starts. With --oci the runtime's values are left alone.
-            if oci_session.is_none() {
-                for (pi, p) in plan.pods.iter().enumerate() {
-                    pod_groups[pi].apply(&*io, &p.limits)?;
-                }
-                for (si, s) in slots.iter().enumerate() {
-                    groups[si].apply(&*io, &plan.pods[s.pod].containers[s.container].limits)?;
-                }
-            }
-            let phase = phase_list[run as usize];
-            let earliest = now_ns() + 20_000_000;
-            let start = match (edge, edge_limits) {
-                (Some(e), Some(l)) => {
-                    measure::start_instant(e.at_ns, l.period.0 * 1_000, phase.0, 2, earliest)
-                }
-                _ => earliest,
-            };
-            let phase_us = edge.map(|e| ((start - e.at_ns) % period.0) / 1_000);
-            sink.event(&RunEvent::RunStarted { run, phase_us });
-            let out = run_load(
-                &init, &mut tree, workers, &mut files, &mut own, start, opts, drain, run,
-            )?;
-            let info = RunInfo {
-                phase_us,
-                edge_uncertainty_us: edge.map(|e| e.uncertainty_ns / 1_000),
-                edge_poll_cpu_ms: edge.map(|e| e.cpu_ns as f64 / 1e6).unwrap_or(0.0),
-                ..out.0
-            };
-            (info, out.1)
+            acc.slots[si].read_back = rb;
+        }
+    }
+    acc.add(run, ctx.layout.is_command, info, outcome, sink);
+    drop(files);
+    drop(own);
+    if let Some(sess) = oci {
+        for e in sess.delete_all() {
+            sink.event(&RunEvent::Warning {
+                message: e.to_string(),
+            });
+        }
+    }
+    for (pn, _) in &ctx.layout.names {
+        tree.remove(std::slice::from_ref(pn))?;
+    }
+    Ok(())
+}
+
+/// Fresh groups with their values for one run: every pod, every container with work (their
+/// groups are returned in slot order; with `--oci` the runtime writes these values and they
+/// are read back once the container exists), and idle containers. Read-backs of run 0 go
+/// into `acc`.
+fn write_values(
+    ctx: &RunCtx<'_>,
+    tree: &mut RunTree,
+    oci: bool,
+    run: u32,
+    acc: &mut Accumulated,
+) -> Result<Values, RunError> {
+    let io = &*ctx.env.io;
+    let mut pods = Vec::new();
+    for (pi, p) in ctx.plan.pods.iter().enumerate() {
+        let pg = tree.group(std::slice::from_ref(&ctx.layout.names[pi].0))?;
+        let rb = pg.apply(io, &p.limits)?;
+        pods.push(pg);
+        if run == 0 {
+            acc.pod_values.push(PodValues {
+                name: ctx.layout.names[pi].0.to_string(),
+                limits: p.limits,
+                read_back: rb,
+            });
+        }
+    }
+    let mut groups = Vec::new();
+    for (si, s) in ctx.layout.slots.iter().enumerate() {
+        let g = tree.group(&ctx.layout.group_names(s.pod, s.container))?;
+        let rb = if oci {
+            Vec::new()
+        } else {
+            g.apply(io, &ctx.container(si).limits)?
         };
-        if let Some(sess) = &oci_session {
-            if run == 0 {
-                for (si, s) in slots.iter().enumerate() {
-                    let want = &plan.pods[s.pod].containers[s.container].limits;
-                    let (rb, differs) = oci::read_back(&*io, &groups[si], want);
-                    for d in differs {
-                        sink.event(&RunEvent::Warning {
-                            message: format!("{} ({}): {d}", s.path, sess.runtime().version),
-                        });
-                    }
-                    read_backs[si] = rb;
-                }
+        if run == 0 {
+            acc.slots[si].read_back = rb;
+        }
+        groups.push(g);
+    }
+    for (pi, p) in ctx.plan.pods.iter().enumerate() {
+        for (ci, c) in p.containers.iter().enumerate() {
+            if c.work == Work::Idle {
+                tree.group(&ctx.layout.group_names(pi, ci))?
+                    .apply(io, &c.limits)?;
             }
         }
-        // 5. Totals per group.
-        let noisy = info.noisy;
-        let bg = info.background_cores;
-        for si in 0..slots.len() {
+    }
+    Ok(Values {
+        pods,
+        slots: groups,
+    })
+}
+
+/// The pod groups and the slot groups (slot order) of one run, with their values written.
+struct Values {
+    pods: Vec<Group>,
+    slots: Vec<Group>,
+}
+
+impl Values {
+    /// Writes every pod's and slot's values again. The workers' start-up (calibration, thread
+    /// creation) ran inside their groups and left runtime in the per-CPU silos (up to
+    /// `min_cfs_rq_runtime`, 1 ms per CPU, kept across periods); a write resets every silo and
+    /// refills the pool (core.c `tg_set_cfs_bandwidth`: `runtime_remaining` = 0, 1 since 6.18;
+    /// cfs.md §1.1) and keeps the period grid, so each run starts as a freshly created container
+    /// does and as the simulator starts (`sim::Startup` models what the start message then does).
+    fn rewrite(&self, ctx: &RunCtx<'_>) -> Result<(), RunError> {
+        let io = &*ctx.env.io;
+        for (g, p) in self.pods.iter().zip(&ctx.plan.pods) {
+            g.apply(io, &p.limits)?;
+        }
+        for (si, g) in self.slots.iter().enumerate() {
+            g.apply(io, &ctx.container(si).limits)?;
+        }
+        Ok(())
+    }
+}
+
+/// Figures of every slot over the runs so far.
+#[derive(Debug, Default)]
+struct SlotTotals {
+    read_back: Vec<ReadBack>,
+    per_run: Vec<RunResult>,
+    records: Vec<Vec<RequestRecord>>,
+    timelines: Vec<Vec<Sample>>,
+    incomplete: u64,
+    pressure: (Option<u64>, Option<u64>),
+}
+
+/// What the runs measured, accumulated run by run.
+#[derive(Debug, Default)]
+struct Accumulated {
+    slots: Vec<SlotTotals>,
+    pod_values: Vec<PodValues>,
+    infos: Vec<RunInfo>,
+    command_exit: Option<Exit>,
+}
+
+impl Accumulated {
+    fn new(slots: usize) -> Accumulated {
+        Accumulated {
+            slots: (0..slots).map(|_| SlotTotals::default()).collect(),
+            ..Accumulated::default()
+        }
+    }
+
+    /// Adds run `run`'s totals of every slot (the primary's is reported to `sink`).
+    fn add(
+        &mut self,
+        run: u32,
+        is_command: bool,
+        info: RunInfo,
+        outcome: Outcome,
+        sink: &mut dyn EventSink,
+    ) {
+        for (si, slot) in self.slots.iter_mut().enumerate() {
             let recs = outcome.records.get(si).cloned().unwrap_or_default();
-            let mut totals = measure::run_totals(
-                &outcome.before[si],
-                &outcome.after[si],
-                outcome.wall_ns,
-                &recs,
-            );
+            let (b, a) = (&outcome.before[si], &outcome.after[si]);
+            let mut totals = measure::run_totals(b, a, outcome.wall_ns, &recs);
             if is_command {
                 totals.latency = Default::default();
                 totals.wakeup = Default::default();
@@ -770,55 +741,77 @@ pub fn measure(
             if si == 0 {
                 sink.event(&RunEvent::RunFinished {
                     result: rr.clone(),
-                    background_cores: bg,
-                    noisy,
+                    background_cores: info.background_cores,
+                    noisy: info.noisy,
                 });
             }
-            per_run[si].push(rr);
-            records[si].push(recs);
-            timelines[si].push(outcome.timelines.get(si).cloned().unwrap_or_default());
-            incomplete[si] += outcome.done.get(si).map(|d| d.incomplete).unwrap_or(0);
-            let (b, a) = (&outcome.before[si], &outcome.after[si]);
+            slot.per_run.push(rr);
+            slot.records.push(recs);
+            slot.timelines
+                .push(outcome.timelines.get(si).cloned().unwrap_or_default());
+            slot.incomplete += outcome.done.get(si).map(|d| d.incomplete).unwrap_or(0);
             let add = |acc: Option<u64>, x: Option<u64>, y: Option<u64>| match (x, y) {
                 (Some(x), Some(y)) => Some(acc.unwrap_or(0) + y.saturating_sub(x)),
                 _ => acc,
             };
-            psi[si] = (
-                add(psi[si].0, b.pressure_some_us, a.pressure_some_us),
-                add(psi[si].1, b.pressure_full_us, a.pressure_full_us),
+            slot.pressure = (
+                add(slot.pressure.0, b.pressure_some_us, a.pressure_some_us),
+                add(slot.pressure.1, b.pressure_full_us, a.pressure_full_us),
             );
         }
-        command_exit = command_exit.or(outcome.command_exit);
-        infos.push(info);
-        drop(files);
-        drop(own);
-        if let Some(sess) = oci_session.as_mut() {
-            for e in sess.delete_all() {
-                sink.event(&RunEvent::Warning {
-                    message: e.to_string(),
-                });
-            }
-        }
-        for (pn, _) in &names {
-            tree.remove(std::slice::from_ref(pn))?;
-        }
+        self.command_exit = self.command_exit.or(outcome.command_exit);
+        self.infos.push(info);
     }
 
-    let removed = tree.teardown()?;
-    sink.event(&RunEvent::TornDown {
-        removed: removed.len(),
-    });
+    fn finish(
+        self,
+        ctx: &RunCtx<'_>,
+        environment: Environment,
+        orphans_reaped: u64,
+        stale_removed: Vec<Removed>,
+    ) -> Measurement {
+        let groups: Vec<GroupMeasurement> = self
+            .slots
+            .into_iter()
+            .enumerate()
+            .map(|(si, s)| GroupMeasurement {
+                path: ctx.layout.slots[si].path.clone(),
+                limits: ctx.container(si).limits,
+                read_back: s.read_back,
+                summary: measure::summarize(s.per_run, &s.records),
+                timelines: s.timelines,
+                incomplete_requests: s.incomplete,
+                pressure_some_us: s.pressure.0,
+                pressure_full_us: s.pressure.1,
+            })
+            .collect();
+        Measurement {
+            primary: groups[0].path.clone(),
+            summary: groups[0].summary.clone(),
+            groups,
+            pods: self.pod_values,
+            runs: self.infos,
+            environment,
+            command_exit: self.command_exit,
+            orphans_reaped,
+            stale_removed,
+        }
+    }
+}
+
+/// The machine and settings of a measurement.
+fn environment(ctx: &RunCtx<'_>, infos: &[RunInfo], oci: Option<&oci::Session<'_>>) -> Environment {
+    let (env, opts) = (ctx.env, ctx.opts);
     let k = kernel::detect();
-    let (kernel, hz, slice_us) = (k.release, k.hz.map(u64::from), k.slice_us);
     let n = infos.len().max(1) as f64;
-    let environment = Environment {
-        kernel,
+    Environment {
+        kernel: k.release,
         cgroup: env.hierarchy.version,
         cpu_mount: env.hierarchy.cpu_mount.clone(),
         acct_mount: env.hierarchy.acct_mount.clone(),
-        cpus: cpus.len(),
-        hz,
-        slice_us,
+        cpus: ctx.cpus.len(),
+        hz: k.hz.map(u64::from),
+        slice_us: k.slice_us,
         isolated: opts.isolate,
         pinned: opts.pin.clone(),
         interval_us: opts.interval.0 / 1_000,
@@ -830,37 +823,11 @@ pub fn measure(
             .map(|i| i.runner_cpu_cores * 100.0)
             .fold(0.0, f64::max),
         seed: opts.seed,
-        oci_runtime: oci_session.as_ref().map(|s| {
+        oci_runtime: oci.map(|s| {
             let r = s.runtime();
             format!("{} (preset {})", r.version, r.preset)
         }),
-    };
-    let groups: Vec<GroupMeasurement> = slots
-        .iter()
-        .enumerate()
-        .map(|(si, s)| GroupMeasurement {
-            path: s.path.clone(),
-            limits: plan.pods[s.pod].containers[s.container].limits,
-            read_back: std::mem::take(&mut read_backs[si]),
-            summary: measure::summarize(std::mem::take(&mut per_run[si]), &records[si]),
-            timelines: std::mem::take(&mut timelines[si]),
-            incomplete_requests: incomplete[si],
-            pressure_some_us: psi[si].0,
-            pressure_full_us: psi[si].1,
-        })
-        .collect();
-    let orphans_reaped = init.orphans_reaped();
-    Ok(Measurement {
-        primary: groups[0].path.clone(),
-        summary: groups[0].summary.clone(),
-        groups,
-        pods: pod_values,
-        runs: infos,
-        environment,
-        command_exit,
-        orphans_reaped,
-        stale_removed,
-    })
+    }
 }
 
 /// Counters and records of one run.
@@ -887,19 +854,75 @@ fn interrupted(init: &Init, tree: &mut RunTree, sig: i32) -> RunError {
     RunError::Interrupted(sig)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The window's end as a result: a signal tears everything down, a timeout kills the run.
+fn ended(init: &Init, tree: &mut RunTree, e: Ended, run: u32) -> Result<Measured, RunError> {
+    match e {
+        Ended::Done(m) => Ok(m),
+        Ended::Signal(sig) => Err(interrupted(init, tree, sig)),
+        Ended::Timeout => {
+            let _ = tree.teardown();
+            Err(RunError::Worker {
+                group: "all".into(),
+                reason: format!("run {run} did not end in time; killed"),
+            })
+        }
+    }
+}
+
+/// Waits for every child of the mini-init, up to `limit` (`None`: as long as it takes).
+fn wait_all(init: &Init, limit: Option<Duration>) -> Event {
+    match limit {
+        Some(l) => init.wait(l),
+        None => loop {
+            match init.wait(Duration::from_secs(3600)) {
+                Event::Timeout => continue,
+                e => return e,
+            }
+        },
+    }
+}
+
+/// Starts a worker for every container with a load, pinned as `--pin` says.
+fn start_workers(
+    ctx: &RunCtx<'_>,
+    groups: &[Group],
+    mut oci: Option<&mut oci::Session<'_>>,
+) -> Result<Vec<Running>, RunError> {
+    let mut next_cpu = 0usize;
+    let mut workers = Vec::new();
+    for (si, group) in groups.iter().enumerate().take(ctx.layout.slots.len()) {
+        let Work::Load(load) = &ctx.container(si).work else {
+            continue;
+        };
+        let pin_list: Vec<usize> = match &ctx.opts.pin {
+            Pin::None => Vec::new(),
+            Pin::Cpus(list) => list.clone(),
+            Pin::Distinct => (0..load.threads())
+                .map(|_| {
+                    let c = ctx.cpus[next_cpu % ctx.cpus.len().max(1)];
+                    next_cpu += 1;
+                    c
+                })
+                .collect(),
+        };
+        let w = start_worker(ctx, group, si, load, &pin_list, oci.as_deref_mut())?;
+        workers.push(w);
+    }
+    Ok(workers)
+}
+
+/// Starts one worker (`kcpu __worker`) in `group` (slot `si`), directly or through the OCI
+/// runtime, and a thread that reads its `ready` line and then the rest of its output.
 fn start_worker(
-    env: &Env,
-    init: &Init,
+    ctx: &RunCtx<'_>,
     group: &Group,
-    group_index: usize,
+    si: usize,
     load: &LoadProfile,
-    opts: &Options,
-    drain: Nanos,
     cpus: &[usize],
-    path: &str,
     oci: Option<&mut oci::Session<'_>>,
 ) -> Result<Running, RunError> {
+    let (env, opts) = (ctx.env, ctx.opts);
+    let path = ctx.layout.slots[si].path.as_str();
     let mut args: Vec<OsString> = vec![
         "__worker".into(),
         "--load".into(),
@@ -907,7 +930,7 @@ fn start_worker(
         "--duration-ns".into(),
         opts.duration.0.to_string().into(),
         "--drain-ns".into(),
-        drain.0.to_string().into(),
+        ctx.schedule.drain.0.to_string().into(),
         "--seed".into(),
         opts.seed.to_string().into(),
     ];
@@ -939,14 +962,8 @@ fn start_worker(
                     source,
                 })?;
             spawn::join_cgroups_before_exec(&mut cmd, procs);
-            let mut child = init.spawn(&mut cmd).map_err(|source| RunError::Spawn {
-                // Between fork and exec the child writes itself into `cgroup.procs`; a refusal
-                // there (EINVAL for a real-time task, ENODEV for a removed group) ends here.
-                what: format!(
-                    "the worker of {path} ({} __worker): the kernel refused its move into {} or the exec failed",
-                    env.worker_exe.display(),
-                    group.cpu_dir.join(crate::cgroupfs::CGROUP_PROCS).display()
-                ),
+            let mut child = ctx.init.spawn(&mut cmd).map_err(|source| RunError::Spawn {
+                what: format!("{} __worker", env.worker_exe.display()),
                 source,
             })?;
             (child.id(), child.stdin.take(), child.stdout.take())
@@ -971,7 +988,7 @@ fn start_worker(
         r.lines().map_while(Result::ok).collect()
     });
     Ok(Running {
-        group_index,
+        group_index: si,
         pid,
         stdin,
         ready: rx,
@@ -979,30 +996,31 @@ fn start_worker(
     })
 }
 
-fn wait_ready(init: &Init, tree: &mut RunTree, w: &Running, path: &str) -> Result<(), RunError> {
-    let end = now_ns() + 30_000_000_000;
+fn wait_ready(ctx: &RunCtx<'_>, tree: &mut RunTree, w: &Running) -> Result<(), RunError> {
+    let path = &ctx.layout.slots[w.group_index].path;
+    let end = ctx.clock.now_ns() + 30_000_000_000;
     loop {
-        if let Some(sig) = init.signal() {
-            return Err(interrupted(init, tree, sig));
+        if let Some(sig) = ctx.init.signal() {
+            return Err(interrupted(ctx.init, tree, sig));
         }
         match w.ready.recv_timeout(Duration::from_millis(20)) {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(reason)) => {
                 return Err(RunError::Worker {
-                    group: path.into(),
+                    group: path.clone(),
                     reason,
                 })
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(RunError::Worker {
-                    group: path.into(),
+                    group: path.clone(),
                     reason: "output closed".into(),
                 })
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if now_ns() > end {
+                if ctx.clock.now_ns() > end {
                     return Err(RunError::Worker {
-                        group: path.into(),
+                        group: path.clone(),
                         reason: "not ready after 30 s".into(),
                     });
                 }
@@ -1011,147 +1029,102 @@ fn wait_ready(init: &Init, tree: &mut RunTree, w: &Running, path: &str) -> Resul
     }
 }
 
-/// Sleeps until `deadline_ns` in short steps; returns a termination signal if one arrives.
-fn sleep_until_or_signal(init: &Init, deadline_ns: u64) -> Option<i32> {
-    loop {
-        if let Some(s) = init.signal() {
-            return Some(s);
+/// The workers of a load run: launched by the `start T` line.
+struct LoadWork<'a> {
+    init: &'a Init,
+    workers: Vec<Running>,
+}
+
+impl Workload for LoadWork<'_> {
+    fn signal(&self) -> Option<i32> {
+        self.init.signal()
+    }
+    fn launch(&mut self, start_ns: u64) -> Result<(), RunError> {
+        for w in &mut self.workers {
+            if let Some(stdin) = w.stdin.as_mut() {
+                let _ = writeln!(stdin, "start {start_ns}").and_then(|_| stdin.flush());
+            }
         }
-        let now = now_ns();
-        if now >= deadline_ns {
-            return None;
-        }
-        sleep_until(deadline_ns.min(now + 20_000_000));
+        Ok(())
+    }
+    fn wait(&mut self, limit: Option<Duration>) -> Event {
+        wait_all(self.init, limit)
     }
 }
 
-fn read_all(files: &mut [GroupFiles]) -> Result<Vec<Counters>, RunError> {
-    files
-        .iter_mut()
-        .map(|f| f.read().map_err(RunError::from))
-        .collect()
-}
-
-struct Window {
-    t0: u64,
-    own0: Counters,
-    stat0: Option<ProcStat>,
-    cpu0: u64,
-}
-
-fn open_window(own: &mut GroupFiles) -> Result<Window, RunError> {
-    Ok(Window {
-        t0: now_ns(),
-        own0: own.read()?,
-        stat0: ProcStat::read(),
-        cpu0: process_cpu_ns(),
-    })
-}
-
-fn close_window(
-    w: &Window,
-    own: &mut GroupFiles,
-    start: u64,
-    end: u64,
-    sampler_cpu_ns: u64,
-    noisy_cores: f64,
-    run: u32,
-) -> RunInfo {
-    let own1 = own.read().unwrap_or(w.own0);
-    let stat1 = ProcStat::read();
-    let cpu1 = process_cpu_ns();
-    let wall = end.saturating_sub(start).max(1);
-    let window = now_ns().saturating_sub(w.t0).max(1);
-    let (busy, steal, nice) = match (w.stat0, stat1) {
-        (Some(a), Some(b)) => (
-            b.busy_ticks.saturating_sub(a.busy_ticks),
-            b.steal_ticks.saturating_sub(a.steal_ticks),
-            b.nice_ticks.saturating_sub(a.nice_ticks),
-        ),
-        _ => (0, 0, 0),
-    };
-    let ticks_to_cores = |t: u64| t as f64 * (1e9 / sampler::USER_HZ as f64) / window as f64;
-    let runner_ns = cpu1.saturating_sub(w.cpu0);
-    let bg = background_cores(
-        busy,
-        own1.usage_us.saturating_sub(w.own0.usage_us),
-        runner_ns,
-        window,
-    );
-    RunInfo {
-        run,
-        phase_us: None,
-        edge_uncertainty_us: None,
-        wall_ms: wall as f64 / 1e6,
-        background_cores: bg,
-        steal_cores: ticks_to_cores(steal),
-        nice_cores: ticks_to_cores(nice),
-        noisy: bg > noisy_cores,
-        runner_cpu_cores: runner_ns as f64 / window as f64,
-        sampler_cpu_cores: sampler_cpu_ns as f64 / window as f64,
-        edge_poll_cpu_ms: 0.0,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
+/// A load run: the workers report ready, the period edge of the primary is found, the start
+/// is put on its grid at the run's phase, and the window measures until the workers exit.
 fn run_load(
-    init: &Init,
+    ctx: &RunCtx<'_>,
     tree: &mut RunTree,
-    mut workers: Vec<Running>,
-    files: &mut [GroupFiles],
-    own: &mut GroupFiles,
-    start: u64,
-    opts: &Options,
-    drain: Nanos,
+    (files, own): (&mut [GroupFiles], &mut GroupFiles),
+    workers: Vec<Running>,
+    rewrite: Option<&Values>,
     run: u32,
+    sink: &mut dyn EventSink,
 ) -> Result<(RunInfo, Outcome), RunError> {
-    // Baseline just before the start: the timer is idle by now (start ≥ edge + 2 periods).
-    if let Some(sig) = sleep_until_or_signal(init, start.saturating_sub(2_000_000)) {
-        return Err(interrupted(init, tree, sig));
+    // The primary's timer fires twice after its worker's last activity (start-up): look for
+    // the edge right after it is ready, then wait for the others.
+    wait_ready(ctx, tree, &workers[0])?;
+    let edge_limits = ctx.layout.edge_limits;
+    let edge = match edge_limits {
+        Some(l) => sampler::find_grid(&mut files[0], l.period.0 * 1_000)?,
+        None => None,
+    };
+    for w in &workers[1..] {
+        wait_ready(ctx, tree, w)?;
     }
-    let before = read_all(files)?;
-    let window = open_window(own)?;
-    let mut sfiles = Vec::new();
-    for f in files.iter() {
-        sfiles.push(f.reopen()?);
+    if edge_limits.is_some() && edge.is_none() {
+        sink.event(&RunEvent::Warning {
+            message: format!("run {run}: no period edge seen; the phase of this run is unknown"),
+        });
     }
-    let sampler = Sampler::start_with_mark(sfiles, start, opts.interval.0, Some(opts.duration.0));
-    for w in &mut workers {
-        if let Some(stdin) = w.stdin.as_mut() {
-            let _ = writeln!(stdin, "start {start}").and_then(|_| stdin.flush());
-        }
+    if let Some(v) = rewrite {
+        v.rewrite(ctx)?;
     }
-    let limit = Duration::from_nanos(start.saturating_sub(now_ns()) + opts.duration.0 + drain.0)
-        + Duration::from_secs(30);
-    match init.wait(limit) {
-        Event::AllExited => {}
-        Event::Signal(sig) => {
-            drop(sampler.stop());
-            return Err(interrupted(init, tree, sig));
-        }
-        Event::Timeout => {
-            drop(sampler.stop());
-            let _ = tree.teardown();
-            return Err(RunError::Worker {
-                group: "all".into(),
-                reason: format!("run {run} did not end in time; killed"),
-            });
-        }
-    }
-    let end = now_ns();
-    let after = read_all(files)?;
-    let sampled = sampler.stop();
-    let info = close_window(
-        &window,
-        own,
-        start,
-        end,
-        sampled.cpu_ns,
-        opts.noisy_cores,
-        run,
-    );
-    let mut records = vec![Vec::new(); files.len()];
-    let mut done = vec![WorkerDone::default(); files.len()];
+    let earliest = ctx.clock.now_ns() + 20_000_000;
+    let (start_ns, phase_us) = ctx.schedule.start(run, edge.map(|e| e.at_ns), earliest);
+    sink.event(&RunEvent::RunStarted { run, phase_us });
+    let mut work = LoadWork {
+        init: ctx.init,
+        workers,
+    };
+    let start = Start::At {
+        start_ns,
+        budget_ns: ctx.schedule.budget_ns(),
+    };
+    let e = ctx.window(files, own, run).measure(start, &mut work)?;
+    let m = ended(ctx.init, tree, e, run)?;
+    let (records, done) = collect_workers(ctx.init, work.workers, m.before.len())?;
+    let info = RunInfo {
+        phase_us,
+        edge_uncertainty_us: edge.map(|e| e.uncertainty_ns / 1_000),
+        edge_poll_cpu_ms: edge.map(|e| e.cpu_ns as f64 / 1e6).unwrap_or(0.0),
+        ..m.info
+    };
+    Ok((
+        info,
+        Outcome {
+            before: m.before,
+            after: m.after,
+            wall_ns: m.wall_ns,
+            records,
+            done,
+            timelines: m.timelines,
+            command_exit: None,
+        },
+    ))
+}
+
+/// The request records and final line of every worker (`groups` slots); a worker that did
+/// not report or did not exit 0 fails the run.
+fn collect_workers(
+    init: &Init,
+    workers: Vec<Running>,
+    groups: usize,
+) -> Result<(Vec<Vec<RequestRecord>>, Vec<WorkerDone>), RunError> {
+    let mut records = vec![Vec::new(); groups];
+    let mut done = vec![WorkerDone::default(); groups];
     for w in workers {
         let exit = init.exit_of(w.pid);
         let lines = w.lines.join().unwrap_or_default();
@@ -1169,113 +1142,100 @@ fn run_load(
         if !got_done || exit != Some(Exit::Code(0)) {
             return Err(RunError::Worker {
                 group: format!("#{}", w.group_index),
-                reason: format!("{} before reporting its measurements; the run was stopped and its cgroups removed", describe_exit(exit)),
+                reason: format!("ended with {exit:?} before reporting"),
             });
         }
     }
-    Ok((
-        info,
-        Outcome {
-            before,
-            after,
-            wall_ns: end - start,
-            records,
-            done,
-            timelines: sampled.timelines,
-            command_exit: None,
-        },
-    ))
+    Ok((records, done))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_command(
-    init: &Init,
+/// A command: spawned into its group, or (`--oci`) its container created before the window
+/// (the runtime writes the values then) and started in it.
+struct CommandWork<'a, 's> {
+    init: &'a Init,
+    cmd: Command,
+    what: String,
+    created: Option<(&'s mut oci::Session<'a>, oci::Created)>,
+    pid: Option<u32>,
+}
+
+impl Workload for CommandWork<'_, '_> {
+    fn signal(&self) -> Option<i32> {
+        self.init.signal()
+    }
+    fn launch(&mut self, _start_ns: u64) -> Result<(), RunError> {
+        let pid = match self.created.as_mut() {
+            Some((sess, c)) => {
+                sess.start(&c.id)?;
+                c.pid
+            }
+            None => {
+                let child = self
+                    .init
+                    .spawn(&mut self.cmd)
+                    .map_err(|source| RunError::Spawn {
+                        what: self.what.clone(),
+                        source,
+                    })?;
+                child.id()
+            }
+        };
+        self.pid = Some(pid);
+        Ok(())
+    }
+    fn wait(&mut self, limit: Option<Duration>) -> Event {
+        wait_all(self.init, limit)
+    }
+}
+
+/// A command run: one window from right before the command starts to its exit.
+fn run_command<'a>(
+    ctx: &RunCtx<'a>,
     tree: &mut RunTree,
+    mut window: Window<'_>,
     group: &Group,
     argv: &[OsString],
-    files: &mut [GroupFiles],
-    own: &mut GroupFiles,
-    opts: &Options,
-    run: u32,
-    oci: Option<(&mut oci::Session<'_>, &str)>,
+    oci: Option<&mut oci::Session<'a>>,
 ) -> Result<(RunInfo, Outcome), RunError> {
+    let what = argv[0].to_string_lossy().into_owned();
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
-    // --oci: the container is created (values written) before the window opens, started in it.
     let created = match oci {
-        Some((sess, path)) => {
-            let c = sess.create(path, argv, true, false)?;
+        Some(sess) => {
+            let c = sess.create(&ctx.layout.slots[0].path, argv, true, false)?;
             Some((sess, c))
         }
         None => {
             let procs =
                 spawn::open_procs(&group.procs_files()).map_err(|source| RunError::Spawn {
-                    what: argv[0].to_string_lossy().into_owned(),
+                    what: what.clone(),
                     source,
                 })?;
             spawn::join_cgroups_before_exec(&mut cmd, procs);
             None
         }
     };
-    let before = read_all(files)?;
-    let window = open_window(own)?;
-    let start = now_ns();
-    let mut sfiles = Vec::new();
-    for f in files.iter() {
-        sfiles.push(f.reopen()?);
-    }
-    let sampler = Sampler::start_with_mark(sfiles, start, opts.interval.0, Some(opts.duration.0));
-    let pid = match created {
-        Some((sess, c)) => {
-            if let Err(e) = sess.start(&c.id) {
-                drop(sampler.stop());
-                return Err(e.into());
-            }
-            c.pid
-        }
-        None => match init.spawn(&mut cmd) {
-            Ok(child) => child.id(),
-            Err(source) => {
-                drop(sampler.stop());
-                return Err(RunError::Spawn {
-                    what: argv[0].to_string_lossy().into_owned(),
-                    source,
-                });
-            }
-        },
+    let mut work = CommandWork {
+        init: ctx.init,
+        cmd,
+        what,
+        created,
+        pid: None,
     };
-    loop {
-        match init.wait(Duration::from_secs(3600)) {
-            Event::AllExited => break,
-            Event::Signal(sig) => {
-                drop(sampler.stop());
-                return Err(interrupted(init, tree, sig));
-            }
-            Event::Timeout => continue,
-        }
-    }
-    let end = now_ns();
-    let after = read_all(files)?;
-    let sampled = sampler.stop();
-    let info = close_window(
-        &window,
-        own,
-        start,
-        end,
-        sampled.cpu_ns,
-        opts.noisy_cores,
-        run,
-    );
+    let run = window.run;
+    let e = window.measure(Start::Now, &mut work)?;
+    let m = ended(ctx.init, tree, e, run)?;
+    let command_exit = work.pid.and_then(|pid| ctx.init.exit_of(pid));
     Ok((
-        info,
+        m.info,
         Outcome {
-            before,
-            after,
-            wall_ns: end - start,
+            before: m.before,
+            after: m.after,
+            wall_ns: m.wall_ns,
             records: vec![Vec::new()],
             done: vec![WorkerDone::default()],
-            timelines: sampled.timelines,
-            command_exit: init.exit_of(pid),
+            timelines: m.timelines,
+            command_exit,
         },
     ))
 }

@@ -104,6 +104,12 @@ pub struct OciRuntime {
     pub root: PathBuf,
     /// Run it in a private mount namespace without the hybrid cgroup2 mount (crun only).
     pub hide_unified: bool,
+    /// `create --no-pivot`: the host's root is the initial ramfs, where `pivot_root` fails
+    /// with EINVAL (pivot_root(2): "the current root is on the rootfs (initial ramfs) mount";
+    /// runc's `--no-pivot` help: "This should be used whenever the rootfs is on top of a
+    /// ramdisk"). Then the runtime moves the root with `MS_MOVE` and `chroot`s. This is the case
+    /// in the cgroup v2 test VM, which runs from an initramfs.
+    pub no_pivot: bool,
 }
 
 impl OciRuntime {
@@ -135,6 +141,8 @@ impl OciRuntime {
             preset: preset_for(version),
             root: state_dir.join(format!("oci-{family}")),
             hide_unified,
+            no_pivot: std::fs::read_to_string(crate::cgroupfs::detect::PROC_SELF_MOUNTINFO)
+                .is_ok_and(|t| root_is_initramfs(&t)),
         })
     }
 
@@ -210,7 +218,12 @@ impl OciRuntime {
     pub fn create_command(&self, bundle: &Bundle, id: &str) -> Command {
         let b = bundle.dir.display().to_string();
         let p = bundle.pid_file().display().to_string();
-        self.command(&["create", "--bundle", &b, "--pid-file", &p, id])
+        let mut args = vec!["create"];
+        if self.no_pivot {
+            args.push("--no-pivot");
+        }
+        args.extend(["--bundle", &b, "--pid-file", &p, id]);
+        self.command(&args)
     }
 
     /// `start ID`.
@@ -248,6 +261,16 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
     })
 }
 
+/// True when `/` is the initial ramfs (`rootfs` in `/proc/self/mountinfo`: proc(5), the
+/// filesystem type follows the ` - ` separator).
+fn root_is_initramfs(mountinfo: &str) -> bool {
+    mountinfo.lines().any(|l| {
+        let (pre, post) = l.split_once(" - ").unwrap_or((l, ""));
+        pre.split_whitespace().nth(4) == Some("/")
+            && post.split_whitespace().next() == Some("rootfs")
+    })
+}
+
 /// True on a hybrid host whose cgroup2 mount has controllers (crun refuses it).
 fn hybrid_with_controllers() -> bool {
     std::fs::read_to_string(Path::new(UNIFIED).join("cgroup.controllers"))
@@ -276,6 +299,10 @@ impl Rootfs {
     /// Like [`Rootfs::new`], with `ldd` run as a child of `init` (whose reaper would otherwise
     /// take ldd's exit from `Command::output`, leaving the rootfs without its loader).
     pub fn under(init: &Init, exe: &Path) -> Result<Rootfs, OciError> {
+        if !is_dynamic(exe) {
+            // A static binary needs no libraries (and the v2 VM has no `ldd`).
+            return Rootfs::with_libraries(exe, &[]);
+        }
         let mut cmd = Command::new("ldd");
         cmd.arg(exe).stdin(Stdio::null()).stderr(Stdio::null());
         let (exit, out) = init
@@ -864,6 +891,20 @@ mod tests {
             ]
         );
         assert!(libraries_from_ldd(b"\tnot a dynamic executable\n").is_empty());
+    }
+
+    #[test]
+    fn only_an_initramfs_root_needs_no_pivot() {
+        let vm =
+            "1 1 0:2 / / rw - rootfs rootfs rw,size=240k\n20 1 0:19 / /proc rw - proc proc rw\n";
+        let host = "21 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n\
+                    30 21 0:25 / /run rw - tmpfs tmpfs rw\n";
+        let nested =
+            "21 1 254:0 / / rw - ext4 /dev/vda rw\n40 21 0:2 / /mnt rw - rootfs rootfs rw\n";
+        assert!(root_is_initramfs(vm));
+        assert!(!root_is_initramfs(host));
+        assert!(!root_is_initramfs(nested));
+        assert!(!root_is_initramfs(""));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! - [`ProcStat`] reads the machine's busy time from `/proc/stat` for the background-noise
 //!   estimate.
 
-use super::clock::{now_ns, precise_timers, sleep_until, thread_cpu_ns};
+use super::clock::{now_ns, precise_timers, sleep_until, thread_cpu_ns, Clock};
 use crate::cgroupfs::{
     parse_cpuacct_usage, parse_pressure, parse_stat, CgroupError, CgroupVersion, Counters, Group,
     Op,
@@ -260,9 +260,14 @@ fn to_sample(t_ns: u64, c: &Counters) -> Sample {
 }
 
 impl Sampler {
-    /// Starts sampling `groups` at `t0_ns` and then every `interval_ns`.
-    pub fn start(groups: Vec<GroupFiles>, t0_ns: u64, interval_ns: u64) -> Sampler {
-        Sampler::start_with_mark(groups, t0_ns, interval_ns, None)
+    /// Starts sampling `groups` at `t0_ns` and then every `interval_ns` of `clock`.
+    pub fn start(
+        groups: Vec<GroupFiles>,
+        t0_ns: u64,
+        interval_ns: u64,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Sampler {
+        Sampler::start_with_mark(groups, t0_ns, interval_ns, clock, None)
     }
 
     /// Like [`Sampler::start`], plus one sample at `t0 + mark_ns` (the end of the duration, so
@@ -273,6 +278,7 @@ impl Sampler {
         mut groups: Vec<GroupFiles>,
         t0_ns: u64,
         interval_ns: u64,
+        clock: std::sync::Arc<dyn Clock>,
         mark_ns: Option<u64>,
     ) -> Sampler {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
@@ -305,7 +311,7 @@ impl Sampler {
                             out.cpu_ns = thread_cpu_ns().saturating_sub(c0);
                             return out;
                         }
-                        let now = now_ns();
+                        let now = clock.now_ns();
                         if now >= due {
                             break;
                         }
@@ -316,7 +322,7 @@ impl Sampler {
                             .0;
                     }
                 }
-                let t = now_ns().saturating_sub(t0_ns);
+                let t = clock.now_ns().saturating_sub(t0_ns);
                 for (i, g) in groups.iter_mut().enumerate() {
                     match g.read() {
                         Ok(c) => {
@@ -527,7 +533,12 @@ mod tests {
             cpu_dir: d.path().to_path_buf(),
             acct_dir: None,
         };
-        let s = Sampler::start(vec![GroupFiles::open(&g).unwrap()], now_ns(), 5_000_000);
+        let s = Sampler::start(
+            vec![GroupFiles::open(&g).unwrap()],
+            now_ns(),
+            5_000_000,
+            std::sync::Arc::new(crate::runner::clock::SystemClock),
+        );
         std::thread::sleep(std::time::Duration::from_millis(28));
         let out = s.stop();
         let n = out.timelines[0].len();
