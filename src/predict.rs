@@ -147,7 +147,7 @@ mod tests {
     fn assumed_load_bursts_the_request_on_one_thread_more_than_the_limit() {
         assert_eq!(
             assumed_load(500, 250).map(|l| l.to_string()).as_deref(),
-            Some("periodic:threads=2,work=12500us,every=100ms")
+            Some("periodic:threads=2,work=12.5ms,every=100ms")
         );
         // Without a request the limit is the demand.
         assert_eq!(

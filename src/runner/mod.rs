@@ -165,6 +165,24 @@ impl Default for Options {
     }
 }
 
+/// How a worker ended, in words (`was killed by signal 9 (SIGKILL)`).
+fn describe_exit(exit: Option<Exit>) -> String {
+    match exit {
+        Some(Exit::Code(c)) => format!("exited with status {c}"),
+        Some(Exit::Signal(s)) => {
+            let name = match s {
+                libc::SIGKILL => " (SIGKILL)",
+                libc::SIGTERM => " (SIGTERM)",
+                libc::SIGSEGV => " (SIGSEGV)",
+                libc::SIGABRT => " (SIGABRT)",
+                _ => "",
+            };
+            format!("was killed by signal {s}{name}")
+        }
+        None => "ended without an exit status".into(),
+    }
+}
+
 /// Default noise threshold: 0.2 cores of other work on the machine.
 pub const DEFAULT_NOISY_CORES: f64 = 0.2;
 
@@ -963,7 +981,13 @@ fn start_worker(
                 })?;
             spawn::join_cgroups_before_exec(&mut cmd, procs);
             let mut child = ctx.init.spawn(&mut cmd).map_err(|source| RunError::Spawn {
-                what: format!("{} __worker", env.worker_exe.display()),
+                // Between fork and exec the child writes itself into `cgroup.procs`; a refusal
+                // there (EINVAL for a real-time task, ENODEV for a removed group) ends here.
+                what: format!(
+                    "the worker of {path} ({} __worker): the kernel refused its move into {} or the exec failed",
+                    env.worker_exe.display(),
+                    group.cpu_dir.join(crate::cgroupfs::CGROUP_PROCS).display()
+                ),
                 source,
             })?;
             (child.id(), child.stdin.take(), child.stdout.take())
@@ -1142,7 +1166,10 @@ fn collect_workers(
         if !got_done || exit != Some(Exit::Code(0)) {
             return Err(RunError::Worker {
                 group: format!("#{}", w.group_index),
-                reason: format!("ended with {exit:?} before reporting"),
+                reason: format!(
+                    "{} before reporting its measurements; the run was stopped and its cgroups removed",
+                    describe_exit(exit)
+                ),
             });
         }
     }
