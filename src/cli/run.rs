@@ -276,35 +276,46 @@ fn cpu_limits((share, max): (CpuShare, CpuMax)) -> CpuLimits {
 }
 
 fn target(args: &Args, version: CgroupVersion) -> anyhow::Result<Target> {
-    let Some(container) = args.pick.container.as_deref() else {
-        if !args.inputs.is_empty() {
-            bail!("give --container NAME to run one container of the manifests");
-        }
-        let lim = limits(args)?;
-        let work = work_of(args, None)?;
-        let oci = super::oci::direct_spec(
-            args.shares,
-            args.weight.filter(|_| args.oci.is_some()),
-            lim.quota.0,
-            lim.period.0,
-            lim.burst.map(|b| b.0),
-            args.idle,
-        )?;
-        return Ok(Target {
-            oci,
-            plan: single_plan(lim, work.clone()),
-            limits: lim,
-            load: match work {
-                Work::Load(l) => Some(l),
-                _ => None,
-            },
-            source: None,
-            work_text: args
-                .load
-                .clone()
-                .unwrap_or_else(|| format!("command {:?}", args.command)),
-        });
-    };
+    match args.pick.container.as_deref() {
+        Some(container) => manifest_target(args, version, container),
+        None => direct_target(args),
+    }
+}
+
+/// The target of `--quota`/`--shares`/… flags (no manifests).
+fn direct_target(args: &Args) -> anyhow::Result<Target> {
+    if !args.inputs.is_empty() {
+        bail!("give --container NAME to run one container of the manifests");
+    }
+    let lim = limits(args)?;
+    let work = work_of(args, None)?;
+    let oci = super::oci::direct_spec(
+        args.shares,
+        args.weight.filter(|_| args.oci.is_some()),
+        lim.quota.0,
+        lim.period.0,
+        lim.burst.map(|b| b.0),
+        args.idle,
+    )?;
+    Ok(Target {
+        oci,
+        plan: single_plan(lim, work.clone()),
+        limits: lim,
+        load: match work {
+            Work::Load(l) => Some(l),
+            _ => None,
+        },
+        source: None,
+        work_text: args
+            .load
+            .clone()
+            .unwrap_or_else(|| format!("command {:?}", args.command)),
+    })
+}
+
+/// The target of one container of the manifests: its translated values for this machine's
+/// cgroup version, the pod's other containers idle with theirs.
+fn manifest_target(args: &Args, version: CgroupVersion, container: &str) -> anyhow::Result<Target> {
     if args.inputs.is_empty() {
         bail!("--container needs manifests (kcpu run app.yaml --container NAME ...)");
     }
@@ -858,6 +869,21 @@ impl EventSink for Progress {
 
 /// The context lines, per-run extras and footer of a measurement, for the shared renderer
 /// ([`write_summary_table_with`]).
+/// The "read back" context line of one measured group.
+fn read_back_line(g: &crate::runner::GroupMeasurement) -> (String, String) {
+    let rb: Vec<String> = g
+        .read_back
+        .iter()
+        .map(|r| format!("{}={}", r.file, r.value))
+        .collect();
+    let values = if rb.is_empty() {
+        "(defaults)".into()
+    } else {
+        rb.join(" ")
+    };
+    ("read back".to_string(), format!("{}: {values}", g.path))
+}
+
 fn table_parts(m: &Measurement, args: &Args, t: &Target) -> (Vec<(String, String)>, RunNotes) {
     let e = &m.environment;
     let opt = |v: Option<u64>| v.map_or_else(|| "?".to_string(), |h| h.to_string());
@@ -877,25 +903,7 @@ fn table_parts(m: &Measurement, args: &Args, t: &Target) -> (Vec<(String, String
             e.cpus
         ),
     ));
-    for g in &m.groups {
-        let rb: Vec<String> = g
-            .read_back
-            .iter()
-            .map(|r| format!("{}={}", r.file, r.value))
-            .collect();
-        context.push((
-            "read back".to_string(),
-            format!(
-                "{}: {}",
-                g.path,
-                if rb.is_empty() {
-                    "(defaults)".into()
-                } else {
-                    rb.join(" ")
-                }
-            ),
-        ));
-    }
+    context.extend(m.groups.iter().map(read_back_line));
     context.push(("measured".to_string(), m.primary.clone()));
     context.push((
         "work".to_string(),

@@ -320,6 +320,20 @@ fn schedule(spec: &WorkerSpec) -> Result<Vec<Request>, WorkerError> {
     })
 }
 
+/// The runner's `start <ns>` line; `None` when the runner went away before the start (the
+/// worker then leaves quietly).
+fn read_start(input: impl BufRead) -> Result<Option<u64>, WorkerError> {
+    let mut line = String::new();
+    if input.take(256).read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    line.trim()
+        .strip_prefix("start ")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Some)
+        .ok_or_else(|| WorkerError::Protocol(line.trim().to_string()))
+}
+
 /// Runs the worker protocol on `input`/`output` (stdin/stdout in `kcpu __worker`).
 pub fn run_worker(
     spec: &WorkerSpec,
@@ -391,20 +405,12 @@ pub fn run_worker(
         serde_json::to_string(&WorkerLine::Ready { ns_per_iter }).unwrap_or_default()
     )?;
     output.flush()?;
-    let mut line = String::new();
-    let n = input.take(256).read_line(&mut line)?;
-    let start = if n == 0 {
-        None // the runner went away before the start: leave quietly
-    } else {
-        let s = line
-            .trim()
-            .strip_prefix("start ")
-            .and_then(|v| v.parse::<u64>().ok());
-        if s.is_none() {
+    let start = match read_start(input) {
+        Ok(s) => s,
+        Err(e) => {
             gate.open(None);
-            return Err(WorkerError::Protocol(line.trim().to_string()));
+            return Err(e);
         }
-        s
     };
     gate.open(start);
     let mut done = WorkerDone {
@@ -424,7 +430,17 @@ pub fn run_worker(
     }
     all.sort_by_key(|r| (r.scheduled_ns, r.thread));
     done.requests = all.len() as u64;
-    let mut w = std::io::BufWriter::new(&mut output);
+    write_results(&mut output, all, &done)?;
+    Ok(done)
+}
+
+/// Every request record (in schedule order), then the `done` line.
+fn write_results(
+    output: &mut impl Write,
+    all: Vec<RequestRecord>,
+    done: &WorkerDone,
+) -> Result<(), WorkerError> {
+    let mut w = std::io::BufWriter::new(output);
     for r in all {
         writeln!(
             w,
@@ -435,10 +451,10 @@ pub fn run_worker(
     writeln!(
         w,
         "{}",
-        serde_json::to_string(&WorkerLine::Done(done)).unwrap_or_default()
+        serde_json::to_string(&WorkerLine::Done(*done)).unwrap_or_default()
     )?;
     w.flush()?;
-    Ok(done)
+    Ok(())
 }
 
 #[cfg(test)]

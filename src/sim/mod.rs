@@ -573,6 +573,79 @@ fn bandwidth_params(l: &Limits, machine: &Machine) -> Option<cfs::BandwidthParam
     })
 }
 
+/// The phase (µs) and engine setup of group `gi` for run `run`.
+fn group_setup(
+    g: &GroupConfig,
+    gi: usize,
+    machine: &Machine,
+    plan: &RunPlan,
+    run: u32,
+    rng: &mut ChaCha8Rng,
+) -> (u64, GroupSetup) {
+    let period_ns = g.limits.period.0 * 1_000;
+    let phase_ns = match plan.phase {
+        Phase::Random => rng.random_range(0..g.limits.period.0) * 1_000,
+        Phase::Fixed(p) => p.0 % period_ns,
+        Phase::Sweep(step) => (run as u64 * step.0) % period_ns,
+    };
+    let load_seed = plan
+        .arrival_seed
+        .unwrap_or_else(|| run_seed(plan.seed, run, 1 + gi as u64));
+    let (kind, threads, requests) = match &g.load {
+        LoadProfile::Spin { threads } => (LoadKind::Spin, *threads, Vec::new()),
+        LoadProfile::Periodic { threads, .. } => (
+            LoadKind::Bound,
+            *threads,
+            arrivals(&g.load, plan.duration, load_seed),
+        ),
+        LoadProfile::Poisson { threads, .. } => (
+            LoadKind::Shared,
+            *threads,
+            arrivals(&g.load, plan.duration, load_seed),
+        ),
+        LoadProfile::Trace { .. } => {
+            let mut reqs: Vec<Request> = g
+                .trace
+                .iter()
+                .flatten()
+                .filter(|r| r.arrival < plan.duration)
+                .copied()
+                .collect();
+            reqs.sort_by_key(|r| r.arrival);
+            // A recorded trace binds each request to its thread; the older format has
+            // one shared queue.
+            if reqs.iter().all(|r| r.thread.is_some()) && !reqs.is_empty() {
+                (LoadKind::Bound, load::trace_threads(&reqs), reqs)
+            } else {
+                (LoadKind::Shared, 1, reqs)
+            }
+        }
+    };
+    let bandwidth = bandwidth_params(&g.limits, machine);
+    let changes = g
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                c.at.0,
+                c.limits.weight.kernel_weight(),
+                bandwidth_params(&c.limits, machine),
+            )
+        })
+        .collect();
+    let setup = GroupSetup {
+        weight: g.limits.weight.kernel_weight(),
+        bandwidth,
+        // The load starts φ after an edge: edges at k·P − φ.
+        grid_offset_ns: (period_ns - phase_ns) % period_ns,
+        threads,
+        kind,
+        requests,
+        changes,
+    };
+    (phase_ns / 1_000, setup)
+}
+
 fn run_once(
     groups: &[GroupConfig],
     machine: &Machine,
@@ -594,68 +667,9 @@ fn run_once(
         .max()
         .unwrap_or(0);
     for (gi, g) in groups.iter().enumerate() {
-        let period_ns = g.limits.period.0 * 1_000;
-        let phase_ns = match plan.phase {
-            Phase::Random => rng.random_range(0..g.limits.period.0) * 1_000,
-            Phase::Fixed(p) => p.0 % period_ns,
-            Phase::Sweep(step) => (run as u64 * step.0) % period_ns,
-        };
-        phases_us.push(phase_ns / 1_000);
-        let load_seed = plan
-            .arrival_seed
-            .unwrap_or_else(|| run_seed(plan.seed, run, 1 + gi as u64));
-        let (kind, threads, requests) = match &g.load {
-            LoadProfile::Spin { threads } => (LoadKind::Spin, *threads, Vec::new()),
-            LoadProfile::Periodic { threads, .. } => (
-                LoadKind::Bound,
-                *threads,
-                arrivals(&g.load, plan.duration, load_seed),
-            ),
-            LoadProfile::Poisson { threads, .. } => (
-                LoadKind::Shared,
-                *threads,
-                arrivals(&g.load, plan.duration, load_seed),
-            ),
-            LoadProfile::Trace { .. } => {
-                let mut reqs: Vec<Request> = g
-                    .trace
-                    .iter()
-                    .flatten()
-                    .filter(|r| r.arrival < plan.duration)
-                    .copied()
-                    .collect();
-                reqs.sort_by_key(|r| r.arrival);
-                // A recorded trace binds each request to its thread; the older format has
-                // one shared queue.
-                if reqs.iter().all(|r| r.thread.is_some()) && !reqs.is_empty() {
-                    (LoadKind::Bound, load::trace_threads(&reqs), reqs)
-                } else {
-                    (LoadKind::Shared, 1, reqs)
-                }
-            }
-        };
-        let bandwidth = bandwidth_params(&g.limits, machine);
-        let changes = g
-            .changes
-            .iter()
-            .map(|c| {
-                (
-                    c.at.0,
-                    c.limits.weight.kernel_weight(),
-                    bandwidth_params(&c.limits, machine),
-                )
-            })
-            .collect();
-        setups.push(GroupSetup {
-            weight: g.limits.weight.kernel_weight(),
-            bandwidth,
-            // The load starts φ after an edge: edges at k·P − φ.
-            grid_offset_ns: (period_ns - phase_ns) % period_ns,
-            threads,
-            kind,
-            requests,
-            changes,
-        });
+        let (phase_us, setup) = group_setup(g, gi, machine, plan, run, &mut rng);
+        phases_us.push(phase_us);
+        setups.push(setup);
     }
     let record = run == 0 && plan.timeline.is_some();
     let params = EngineParams {

@@ -414,11 +414,9 @@ impl Engine {
         }
     }
 
-    /// Runs the simulation and returns one result per group, in input order.
-    pub(crate) fn run(mut self) -> Result<Vec<GroupResult>, Stalled> {
-        let end = self.p.duration_ns;
-        let cap = end.saturating_add(self.p.drain_ns);
-        // Timers and recorders.
+    /// The first events: sampling, the period grids of recorded groups, each group's first
+    /// arrival and its planned writes; spinning threads are runnable from the start.
+    fn seed_events(&mut self, end: u64) {
         if let Some(dt) = self.p.sample_ns {
             if dt > 0 {
                 self.push(0, EventKind::Sample, 0, 0);
@@ -448,6 +446,13 @@ impl Engine {
                 self.wake(ti, 0);
             }
         }
+    }
+
+    /// Runs the simulation and returns one result per group, in input order.
+    pub(crate) fn run(mut self) -> Result<Vec<GroupResult>, Stalled> {
+        let end = self.p.duration_ns;
+        let cap = end.saturating_add(self.p.drain_ns);
+        self.seed_events(end);
         let mut snapped = false;
         let mut last_t = u64::MAX;
         let mut same = 0u64;
