@@ -1027,7 +1027,15 @@ fn wait_ready(ctx: &RunCtx<'_>, tree: &mut RunTree, w: &Running) -> Result<(), R
         if let Some(sig) = ctx.init.signal() {
             return Err(interrupted(ctx.init, tree, sig));
         }
-        match w.ready.recv_timeout(Duration::from_millis(20)) {
+        let got = w.ready.recv_timeout(Duration::from_millis(20));
+        // A termination signal forwarded to the worker ends it before it is ready: the signal
+        // decides the outcome (128 + signal), not the worker's missing ready line.
+        if let (Some(sig), Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected)) =
+            (ctx.init.signal(), &got)
+        {
+            return Err(interrupted(ctx.init, tree, sig));
+        }
+        match got {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(reason)) => {
                 return Err(RunError::Worker {
