@@ -9,7 +9,8 @@
 # Each argument is one kcpu command line (split on spaces; no quoting inside). They run one
 # after the other in the same VM as root, with `+cpu` delegated at the cgroup2 root. The exit
 # status is the first non-zero status of the command lines (or the runner's 124/125).
-# Settings: as scripts/v2vm-test.sh (V2VM_RUNNER, KCPU_V2VM_PROFILE, V2VM_*).
+# Settings: as scripts/v2vm-test.sh (V2VM_RUNNER, KCPU_V2VM_PROFILE, V2VM_*); KCPU_V2VM_EXTRA lists
+# host files copied into the guest's root (/NAME).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +35,8 @@ trap 'rm -rf "$stage"' EXIT
 # launcher script that the guest's busybox /bin/sh runs.
 mkdir -p "$stage/files"
 strip -o "$stage/files/kcpu" "$kcpubin"
+# KCPU_V2VM_EXTRA: more host files, copied into the guest's root by name (e.g. a trace).
+for f in ${KCPU_V2VM_EXTRA:-}; do cp "$f" "$stage/files/"; done
 {
   echo 'rc=0'
   for line in "$@"; do

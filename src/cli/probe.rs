@@ -212,6 +212,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             seed,
             cpus: Vec::new(),
             drain: Nanos(duration.0 / 2),
+            burn: crate::runner::worker::Burn::Clock,
         };
         let before = Rc::new(RefCell::new(None));
         let input = std::io::BufReader::new(StartLine {

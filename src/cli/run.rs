@@ -128,6 +128,12 @@ pub struct Args {
     /// Put each worker thread on its own CPU.
     #[arg(long, conflicts_with = "pin_cpus")]
     pub pin: bool,
+    /// How the built-in load burns its work: `clock` reads the thread's CPU clock every ~25 µs
+    /// (the kernel charges the group continuously); `loop` spins a calibrated number of
+    /// iterations without entering the kernel, like most compute code (charged at ticks).
+    /// `--compare` simulates each with the matching accounting.
+    #[arg(long, value_enum, default_value_t = crate::runner::worker::Burn::Clock)]
+    pub burn: crate::runner::worker::Burn,
     /// Put worker threads round robin on these CPUs (e.g. `0` or `0,1`).
     #[arg(long, value_delimiter = ',')]
     pub pin_cpus: Vec<usize>,
@@ -436,6 +442,10 @@ struct Simulated {
     slice_us: u64,
     limits: Limits,
     summary: Summary,
+    /// Why the simulated figures are outside the measured tolerances, when they are
+    /// ([`crate::sim::fidelity::near_quota_caveat`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caveat: Option<String>,
 }
 
 fn simulate_measured(
@@ -459,6 +469,7 @@ fn simulate_measured(
     };
     let kernel = KernelModel::for_release(Some(&e.kernel), e.hz.map(|h| h.min(10_000) as u32));
     let mut machine = runner_machine(e.cpus.clamp(1, 1024) as u32, kernel);
+    machine.accounting = e.burn.accounting();
     if let Some(h) = hz {
         machine.hz = h;
     }
@@ -507,6 +518,7 @@ fn simulate_measured(
         slice_us: machine.slice.0 / 1_000,
         limits: sim_limits,
         summary: crate::stats::aggregate(per_run, &lat, &wake),
+        caveat: crate::sim::fidelity::near_quota_caveat(&sim_limits, load),
     })
 }
 
@@ -682,6 +694,7 @@ fn options(
         noisy_cores: args.noisy_cores,
         sweep_stale: true,
         oci,
+        burn: args.burn,
     })
 }
 
@@ -728,6 +741,9 @@ fn write_output(
                     format_duration(args.duration)
                 )?;
                 write_comparison_table(&mut out, c)?;
+                if let Some(caveat) = &sim.caveat {
+                    writeln!(out, "accuracy: {caveat}")?;
+                }
             }
         }
     }

@@ -1,7 +1,7 @@
 //! `kcpu __worker` (hidden; I/O shell): the load generator that `kcpu run` starts inside a
 //! cgroup. It speaks the line protocol of [`crate::runner::worker`] on stdin/stdout.
 
-use crate::runner::worker::{run_worker, WorkerSpec};
+use crate::runner::worker::{run_worker, Burn, WorkerSpec};
 use crate::sim::load::parse_load;
 use crate::units::Nanos;
 use anyhow::Context;
@@ -25,6 +25,9 @@ pub struct Args {
     /// CPUs to pin threads to, round robin.
     #[arg(long, value_delimiter = ',')]
     pub cpus: Vec<usize>,
+    /// How work is burnt.
+    #[arg(long, value_enum, default_value_t = Burn::Clock)]
+    pub burn: Burn,
 }
 
 /// Runs the worker until its schedule is done.
@@ -49,6 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         cpus: args.cpus,
         drain: Nanos(args.drain_ns),
+        burn: args.burn,
     };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();

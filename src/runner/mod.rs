@@ -144,6 +144,8 @@ pub struct Options {
     /// Run each container with a real OCI runtime (`kcpu run --oci`) instead of starting the
     /// workers in kcpu's groups directly; see [`oci`].
     pub oci: Option<oci::OciBackend>,
+    /// How the built-in load burns its work ([`worker::Burn`]).
+    pub burn: worker::Burn,
 }
 
 impl Default for Options {
@@ -161,6 +163,7 @@ impl Default for Options {
             noisy_cores: DEFAULT_NOISY_CORES,
             sweep_stale: true,
             oci: None,
+            burn: worker::Burn::Clock,
         }
     }
 }
@@ -349,6 +352,8 @@ pub struct Environment {
     pub max_runner_cpu_percent: f64,
     /// Seed of the load generator's random numbers (same seed, same arrivals).
     pub seed: u64,
+    /// How the built-in load burnt its work (`--burn`): decides how the kernel charged it.
+    pub burn: worker::Burn,
     /// The OCI runtime that ran the containers (`--oci`), with its version and preset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oci_runtime: Option<String>,
@@ -841,6 +846,7 @@ fn environment(ctx: &RunCtx<'_>, infos: &[RunInfo], oci: Option<&oci::Session<'_
             .map(|i| i.runner_cpu_cores * 100.0)
             .fold(0.0, f64::max),
         seed: opts.seed,
+        burn: opts.burn,
         oci_runtime: oci.map(|s| {
             let r = s.runtime();
             format!("{} (preset {})", r.version, r.preset)
@@ -951,6 +957,8 @@ fn start_worker(
         ctx.schedule.drain.0.to_string().into(),
         "--seed".into(),
         opts.seed.to_string().into(),
+        "--burn".into(),
+        opts.burn.as_str().into(),
     ];
     if !cpus.is_empty() {
         args.push("--cpus".into());

@@ -34,6 +34,79 @@ use std::sync::{Arc, Condvar, Mutex};
 /// Target duration of one burn step between CPU-clock reads.
 pub const STEP_NS: u64 = 25_000;
 
+/// How the worker measures the work it burns (`kcpu run --burn`).
+///
+/// The choice decides when the kernel charges the group: reading the thread's CPU clock is a
+/// system call (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)` is not served by the vDSO) that runs
+/// `update_curr()` (kernel/sched/core.c `task_sched_runtime()`), so [`Burn::Clock`] is charged
+/// continuously, while [`Burn::Loop`] never enters the kernel while it burns and is charged at
+/// scheduler ticks only, like most compute code. `run --compare` simulates each with the
+/// matching [`crate::sim::Accounting`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Burn {
+    /// Reads its CPU clock every ~25 µs and stops at the exact amount (default).
+    #[default]
+    Clock,
+    /// Spins a number of iterations calibrated before the load, reading no clock while it
+    /// burns (the CPU clock is read once before and once after each request).
+    Loop,
+}
+
+impl Burn {
+    /// How the kernel charges a group burning this way (what `run --compare` simulates).
+    pub fn accounting(self) -> crate::sim::Accounting {
+        match self {
+            Burn::Clock => crate::sim::Accounting::Continuous,
+            Burn::Loop => crate::sim::Accounting::Tick,
+        }
+    }
+
+    /// The name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Burn::Clock => "clock",
+            Burn::Loop => "loop",
+        }
+    }
+}
+
+/// The calibrated burn of one worker.
+#[derive(Debug, Clone, Copy)]
+struct Burner {
+    mode: Burn,
+    /// Iterations of one ~25 µs step.
+    step: u64,
+    /// Cost of one iteration, ns.
+    ns_per_iter: f64,
+}
+
+impl Burner {
+    /// Burns `cpu_ns` of CPU time; returns the CPU time used.
+    fn burn(&self, cpu_ns: u64) -> u64 {
+        match self.mode {
+            Burn::Clock => burn(cpu_ns, self.step),
+            Burn::Loop => burn_loop(cpu_ns, self.ns_per_iter),
+        }
+    }
+
+    /// Burns until the thread's CPU clock reads `target_ns`; returns the CPU time used.
+    fn burn_until(&self, target_ns: u64) -> u64 {
+        match self.mode {
+            Burn::Clock => burn_until(target_ns, self.step),
+            Burn::Loop => burn_loop(target_ns.saturating_sub(thread_cpu_ns()), self.ns_per_iter),
+        }
+    }
+}
+
+/// Burns about `cpu_ns` by spinning the calibrated number of iterations without reading a
+/// clock; returns the CPU time used (read once before and once after).
+pub fn burn_loop(cpu_ns: u64, ns_per_iter: f64) -> u64 {
+    let c0 = thread_cpu_ns();
+    std::hint::black_box(spin((cpu_ns as f64 / ns_per_iter.max(0.01)) as u64));
+    thread_cpu_ns().saturating_sub(c0)
+}
+
 /// What the worker is asked to do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerSpec {
@@ -47,6 +120,8 @@ pub struct WorkerSpec {
     pub cpus: Vec<usize>,
     /// Extra time after `duration` in which queued requests may still start.
     pub drain: Nanos,
+    /// How work is burnt.
+    pub burn: Burn,
 }
 
 /// One served request, times in ns after the load start.
@@ -226,15 +301,15 @@ fn serve(
     r: &Request,
     thread: u32,
     start: u64,
-    step: u64,
+    burner: &Burner,
     out: &mut ThreadOut,
     cpu_target: Option<u64>,
 ) {
     sleep_until(start + r.arrival.0);
     let b = now_ns();
     let cpu = match cpu_target {
-        Some(t) => burn_until(t, step),
-        None => burn(r.work.0, step),
+        Some(t) => burner.burn_until(t),
+        None => burner.burn(r.work.0),
     };
     let e = now_ns();
     out.cpu_ns += cpu;
@@ -253,7 +328,7 @@ fn thread_main(
     gate: Arc<StartGate>,
     spec_dur: u64,
     drain: u64,
-    step: u64,
+    burner: Burner,
 ) -> ThreadOut {
     precise_timers();
     let mut out = ThreadOut {
@@ -269,7 +344,7 @@ fn thread_main(
             sleep_until(start);
             let end = start + spec_dur;
             while now_ns() < end {
-                std::hint::black_box(spin(step));
+                std::hint::black_box(spin(burner.step));
             }
             out.cpu_ns = thread_cpu_ns().saturating_sub(c0);
         }
@@ -282,7 +357,7 @@ fn thread_main(
                     out.incomplete += 1;
                     continue;
                 }
-                serve(r, i, start, step, &mut out, cumulative.then_some(target));
+                serve(r, i, start, &burner, &mut out, cumulative.then_some(target));
             }
         }
         Job::Shared(reqs, next) => loop {
@@ -292,7 +367,7 @@ fn thread_main(
                 out.incomplete += 1;
                 continue;
             }
-            serve(r, i, start, step, &mut out, None);
+            serve(r, i, start, &burner, &mut out, None);
         },
     }
     out
@@ -351,7 +426,11 @@ pub fn run_worker(
         spec.load.threads().max(1)
     };
     let ns_per_iter = calibrate();
-    let step = ((STEP_NS as f64 / ns_per_iter) as u64).max(1);
+    let burner = Burner {
+        mode: spec.burn,
+        step: ((STEP_NS as f64 / ns_per_iter) as u64).max(1),
+        ns_per_iter,
+    };
     let gate = Arc::new(StartGate {
         start: Mutex::new(None),
         cv: Condvar::new(),
@@ -388,7 +467,7 @@ pub fn run_worker(
                     cpu_ns: 0,
                 };
             }
-            thread_main(job, i, tgate, dur, drain, step)
+            thread_main(job, i, tgate, dur, drain, burner)
         }));
         match prx.recv() {
             Ok(Ok(_)) => {}
@@ -469,6 +548,7 @@ mod tests {
             seed: 1,
             cpus: vec![],
             drain: Nanos::from_ms(dur_ms),
+            burn: Burn::Clock,
         };
         let start = now_ns() + start_in_ms * 1_000_000;
         let input = format!("start {start}\n");
@@ -527,6 +607,7 @@ mod tests {
             seed: 1,
             cpus: vec![0],
             drain: Nanos(0),
+            burn: Burn::Clock,
         };
         let mut out = Vec::new();
         let d = run_worker(&spec, &b""[..], &mut out).unwrap();

@@ -23,6 +23,11 @@ use serde::Deserialize;
 /// never throttled) used 0.081 cores, i.e. 4.05 ms per 4 ms request.
 pub const RUNNER_REQUEST_OVERHEAD: Nanos = Nanos(50_000);
 
+/// Delay from a request's scheduled arrival until `kcpu run`'s sleeping worker thread runs (timer
+/// interrupt, wake-up, idle exit, context switch), measured by the worker itself as its wake-up
+/// delay (p50 of unthrottled requests) on cgroup v1, kernel 6.18, HZ 250, quiet machine.
+pub const RUNNER_WAKEUP: Nanos = Nanos(50_000);
+
 /// The runner's start-up before each run's load ([`super::Startup`]): its start message is
 /// written 2 ms before the load (`runner::run_load` reads the baseline counters then) and wakes
 /// every worker thread, which leaves `min_cfs_rq_runtime` (1 ms) in each CPU's silo.
@@ -41,6 +46,7 @@ pub fn runner_machine(cpus: u32, kernel: KernelModel) -> Machine {
     let mut m = Machine::for_kernel(cpus, kernel);
     m.accounting = Accounting::Continuous;
     m.request_overhead = RUNNER_REQUEST_OVERHEAD;
+    m.wakeup_latency = RUNNER_WAKEUP;
     m.startup = Some(RUNNER_STARTUP);
     m
 }
@@ -69,6 +75,32 @@ pub fn simulate_measured_runs(
             simulate_container(name, limits, load, trace.clone(), machine, &plan)
         })
         .collect()
+}
+
+/// Mean demand, as a share of the quota, inside which the fidelity grid found the kernel's
+/// outcome decided by details below the model's resolution: at 100 % and 120 % of the quota
+/// (`eq-quota*`, `above-quota*` in `tests/data/fidelity/`) a pure compute loop's latencies were
+/// off by up to a period in most runs, because a backlog's growth turns on ~1 % of per-request
+/// overhead and on tick timing; at 80 % (`below-quota`) the model agreed.
+pub const NEAR_QUOTA: (f64, f64) = (0.9, 1.3);
+
+/// A caveat for a group whose mean demand lies within [`NEAR_QUOTA`] of its quota: its
+/// throttling and latency figures are outside the measured tolerances and must be read as
+/// indicative. `None` for an unlimited group, a trace (its demand is in its file) or a load
+/// away from the quota.
+pub fn near_quota_caveat(limits: &Limits, load: &LoadProfile) -> Option<String> {
+    let (q, p) = (limits.quota.0, limits.period.0);
+    if q <= 0 || p == 0 {
+        return None;
+    }
+    let quota_cores = q as f64 / p as f64;
+    let share = load.demand_cores()? / quota_cores;
+    (NEAR_QUOTA.0..=NEAR_QUOTA.1).contains(&share).then(|| {
+        format!(
+            "mean demand is {:.0} % of the quota: near the quota the kernel's latencies turn on ~1 % of per-request overhead and on tick timing, outside this model's measured tolerances (README \"How accurate is simulate\"); read the throttling and latency figures as indicative",
+            share * 100.0
+        )
+    })
 }
 
 /// The tolerances of issue 11 (per run): usage ±2 %, throttled-period ratio ±0.05, p50 within
@@ -151,6 +183,10 @@ pub struct Scenario {
     pub load: String,
     /// Measured window per run (`2s`).
     pub duration: String,
+    /// How the worker burnt its work (`kcpu run --burn`): `clock` (the default, and what older
+    /// files without the field measured) or `loop`. Decides the accounting of the replay.
+    #[serde(default)]
+    pub burn: Option<String>,
     /// The runs.
     pub runs: Vec<MeasuredRun>,
 }
@@ -202,6 +238,10 @@ pub fn scenario_machine(s: &Scenario) -> Machine {
     );
     if let Some(us) = s.slice_us {
         m.slice = Nanos::from_us(us);
+    }
+    if s.burn.as_deref() == Some("loop") {
+        // A worker that reads no clock while it burns is charged at ticks only.
+        m.accounting = Accounting::Tick;
     }
     m
 }
@@ -336,4 +376,32 @@ pub fn replay_weights(s: &WeightScenario) -> Result<Vec<f64>, ReplayError> {
     let plan = RunPlan::new(duration, 1, 1);
     let out = super::simulate_node(&groups, &machine, &plan)?;
     Ok(out.iter().map(|o| o.summary.totals.usage_cores).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(quota_us: i64) -> Limits {
+        Limits {
+            quota: QuotaUs(quota_us),
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn near_quota_caveat_covers_demand_from_90_to_130_percent_of_quota() {
+        let caveat = |quota_us, load: &str| {
+            near_quota_caveat(&limits(quota_us), &parse_load(load).expect("load"))
+        };
+        // Issue 11's example: 2 × 5 ms every 100 ms under 10 ms per 100 ms = 100 %.
+        let c = caveat(10_000, "periodic:threads=2,work=5ms,every=100ms").expect("caveat");
+        assert!(c.starts_with("mean demand is 100 % of the quota"), "{c}");
+        assert!(caveat(10_000, "periodic:threads=2,work=6ms,every=100ms").is_some()); // 120 %
+        assert!(caveat(10_000, "periodic:threads=2,work=4ms,every=100ms").is_none()); // 80 %
+        assert!(caveat(10_000, "periodic:threads=2,work=7ms,every=100ms").is_none()); // 140 %
+                                                                                      // The reference case (80 % of quota) and unlimited groups get none.
+        assert!(caveat(100_000, "periodic:threads=2,work=80ms,every=200ms").is_none());
+        assert!(caveat(-1, "periodic:threads=2,work=5ms,every=100ms").is_none());
+    }
 }

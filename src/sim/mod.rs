@@ -153,6 +153,10 @@ pub struct Machine {
     /// CPU time every request costs beyond its nominal work (wake-up, the sleep system call,
     /// the load generator's own loop). 0 by default: an assumption stated in every output.
     pub request_overhead: Nanos,
+    /// Time from a request's arrival until its thread can run when it was asleep (timer
+    /// interrupt, wake-up, idle exit, context switch: not CPU time of the group). 0 by default;
+    /// `kcpu run`'s machine uses the wake-up delay its worker measures ([`fidelity`]).
+    pub wakeup_latency: Nanos,
     /// The kernel this machine follows (reported in every output).
     pub kernel: KernelModel,
     /// Activity of the group just before its load starts (see [`Startup`]); `None` for a group
@@ -194,6 +198,7 @@ impl Machine {
             initial_silo_ns: kernel.initial_silo_ns,
             accounting: Accounting::Tick,
             request_overhead: Nanos(0),
+            wakeup_latency: Nanos(0),
             kernel,
             startup: None,
         }
@@ -206,8 +211,13 @@ impl Machine {
         } else {
             format!("HZ {}", self.hz)
         };
+        let wakeup = if self.wakeup_latency.0 == 0 {
+            String::new()
+        } else {
+            format!(", wake-up latency {}", format_duration(self.wakeup_latency))
+        };
         format!(
-            "{}; simulated with {hz}, slice {}, {} accounting, request overhead {}",
+            "{}; simulated with {hz}, slice {}, {} accounting, request overhead {}{wakeup}",
             self.kernel.describe(),
             format_duration(self.slice),
             self.accounting,
@@ -680,6 +690,7 @@ fn run_once(
             Accounting::Continuous => 0,
         },
         request_overhead_ns: machine.request_overhead.0,
+        wakeup_ns: machine.wakeup_latency.0,
         tick_offset_ns,
         quantum_ns: machine
             .quantum

@@ -144,6 +144,8 @@ pub(crate) struct EngineParams {
     pub acct_tick_ns: u64,
     /// CPU time added to every request beyond its nominal work (see [`super::Machine`]).
     pub request_overhead_ns: u64,
+    /// Delay from a request's arrival to its delivery to the thread (see [`super::Machine`]).
+    pub wakeup_ns: u64,
     /// Offset of the tick grid, in `[0, tick_ns)`.
     pub tick_offset_ns: u64,
     /// Time slice of a thread when others are waiting on its CPU.
@@ -228,6 +230,8 @@ struct Entity {
 #[derive(Debug, Clone, Copy)]
 struct Req {
     arrival: u64,
+    /// When it is delivered to its thread: `arrival` plus the wake-up latency.
+    ready: u64,
     work: u64,
     thread: u32,
     /// First CPU time.
@@ -310,6 +314,7 @@ impl Engine {
                 .iter()
                 .map(|r| Req {
                     arrival: r.arrival.0,
+                    ready: r.arrival.0.saturating_add(p.wakeup_ns),
                     work: r.work.0.max(1) + p.request_overhead_ns,
                     thread: r.thread.unwrap_or(0) % nthreads,
                     start: None,
@@ -432,7 +437,7 @@ impl Engine {
                 }
             }
             if let Some(r) = self.groups[g].reqs.first() {
-                let t = r.arrival;
+                let t = r.ready;
                 self.push(t, EventKind::Arrival, g as u32, 0);
             }
             let writes: Vec<u64> = self.groups[g].changes.iter().map(|c| c.0).collect();
@@ -1108,7 +1113,7 @@ impl Engine {
     fn on_arrival(&mut self, g: usize, now: u64) {
         loop {
             let i = self.groups[g].next_req;
-            if i >= self.groups[g].reqs.len() || self.groups[g].reqs[i].arrival != now {
+            if i >= self.groups[g].reqs.len() || self.groups[g].reqs[i].ready != now {
                 break;
             }
             self.groups[g].next_req += 1;
@@ -1116,7 +1121,7 @@ impl Engine {
         }
         let grp = &self.groups[g];
         if let Some(r) = grp.reqs.get(grp.next_req) {
-            let t = r.arrival;
+            let t = r.ready;
             self.push(t, EventKind::Arrival, g as u32, 0);
         }
     }
