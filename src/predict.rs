@@ -125,7 +125,11 @@ pub fn explain(limits: &Limits, load: &LoadProfile, throttled_ratio: f64) -> Str
     } else {
         "every burst fits in the quota of the period it starts in"
     };
-    format!("quota {q:.1} ms per {p:.0} ms period, no burst; {shape}; {verdict}")
+    let text = format!("quota {q:.1} ms per {p:.0} ms period, no burst; {shape}; {verdict}");
+    match sim::fidelity::near_quota_caveat(limits, load) {
+        Some(caveat) => format!("{text}. Accuracy: {caveat}"),
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -166,7 +170,14 @@ mod tests {
         let load = assumed_load(500, 500).expect("load");
         let text = explain(&l, &load, 0.5);
         assert!(text.starts_with("quota 50.0 ms per 100 ms period, no burst; 2 thread(s)"));
-        assert!(text.ends_with("wait for the next refill"), "{text}");
-        assert!(explain(&l, &load, 0.0).ends_with("starts in"));
+        // Request = limit puts the assumed demand at the quota: the figures are labelled.
+        assert!(
+            text.contains("wait for the next refill. Accuracy: mean demand is 100 % of the quota"),
+            "{text}"
+        );
+        // Away from the quota (request 250m under a 500m limit) there is no caveat.
+        let half = assumed_load(500, 250).expect("load");
+        assert!(explain(&l, &half, 0.5).ends_with("wait for the next refill"));
+        assert!(explain(&l, &half, 0.0).ends_with("starts in"));
     }
 }

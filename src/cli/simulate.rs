@@ -721,6 +721,9 @@ struct ReportJson<'a> {
     machine: MachineJson,
     plan: PlanJson,
     groups: &'a [GroupOutcome],
+    /// Groups whose figures are outside the measured tolerances, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    caveats: Vec<String>,
     /// Manifest mode: where each group's values and load came from.
     #[serde(skip_serializing_if = "Option::is_none")]
     manifest: Option<&'a ManifestJson>,
@@ -935,7 +938,7 @@ fn run_context(
     } else {
         format!("HZ {} ({})", s.hz, s.hz_source)
     };
-    vec![
+    let mut rows = vec![
         (
             "machine".to_string(),
             format!(
@@ -955,7 +958,35 @@ fn run_context(
                 phase_text
             ),
         ),
-    ]
+    ];
+    rows.extend(
+        caveats(outcomes, true)
+            .into_iter()
+            .map(|c| ("accuracy".to_string(), c)),
+    );
+    rows
+}
+
+/// [`crate::sim::fidelity::near_quota_caveat`] of every group, named when there are several
+/// (the name escaped for a terminal when `for_terminal`; JSON escapes its own strings).
+fn caveats(outcomes: &[GroupOutcome], for_terminal: bool) -> Vec<String> {
+    outcomes
+        .iter()
+        .filter_map(|o| {
+            let load = crate::sim::load::parse_load(&o.load).ok()?;
+            let c = crate::sim::fidelity::near_quota_caveat(&o.limits, &load)?;
+            Some(if outcomes.len() > 1 {
+                let name = if for_terminal {
+                    crate::render::escape::escape(&o.name).into_owned()
+                } else {
+                    o.name.clone()
+                };
+                format!("{name}: {c}")
+            } else {
+                c
+            })
+        })
+        .collect()
 }
 
 fn write_json_report<W: Write>(
@@ -989,6 +1020,7 @@ fn write_json_report<W: Write>(
             phase: s.phase,
         },
         groups: outcomes,
+        caveats: caveats(outcomes, false),
         manifest: from.json.as_ref(),
     };
     write_json(out, &report)?;

@@ -169,6 +169,9 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
                 t.latency.p50_ms, t.latency.p99_ms
             ));
         }
+        if let Some(caveat) = sim::fidelity::near_quota_caveat(&job.limits, &job.load) {
+            f = f.note(caveat);
+        }
         out.push(
             f.help("raise the CPU limit, cap the threads (GOMAXPROCS, pool sizes) at the limit, spread the bursts, or drop the limit; `kcpu simulate` shows the timeline")
                 .subject(cx.subject(Some(c.container))),
