@@ -83,6 +83,17 @@ fn wakeup_bytes() -> u32 {
     (RING_PAGES * 4096 / 2) as u32
 }
 
+/// One event of the calling thread per CPU, each with its ring.
+fn own_rings(cpus: &[i32], o: &Options) -> Result<Vec<Ring>, Unavailable> {
+    cpus.iter()
+        .map(|&cpu| {
+            let fd = perf::open(0, cpu, o)
+                .map_err(|e| unavailable(format!("perf_event_open(cpu {cpu})"), e))?;
+            Ring::map(fd, RING_PAGES).map_err(|e| unavailable("mmap", e))
+        })
+        .collect()
+}
+
 /// Open events and their rings, ready to record.
 pub struct Session {
     t0_ns: u64,
@@ -102,19 +113,14 @@ impl Session {
         let cpus = online_cpus()?;
         let o = Options {
             inherit: true,
+            disabled: true,
             enable_on_exec: true,
             wakeup_bytes: wakeup_bytes(),
         };
-        let mut rings = Vec::new();
-        for &cpu in &cpus {
-            let fd = perf::open(0, cpu, &o)
-                .map_err(|e| unavailable(format!("perf_event_open(cpu {cpu})"), e))?;
-            rings.push(Ring::map(fd, RING_PAGES).map_err(|e| unavailable("mmap", e))?);
-        }
         Ok(Session {
             t0_ns: now_ns(),
+            rings: own_rings(&cpus, &o)?,
             cpus,
-            rings,
             redirected: Vec::new(),
             found: Vec::new(),
         })
@@ -123,10 +129,20 @@ impl Session {
     /// Opens events on every thread of `target` now (and, through `inherit`, on the threads
     /// and processes they create later).
     pub fn attach(target: &Target) -> Result<Session, Unavailable> {
+        let cpus = online_cpus()?;
+        // The rings belong to disabled events of kcpu's own thread, which lives as long as the
+        // recording: a ring owned by a target thread would report a hang-up to `poll` as soon
+        // as that thread exited (`is_event_hup`), and `poll` would stop sleeping.
+        let owner = Options {
+            inherit: false,
+            disabled: true,
+            enable_on_exec: false,
+            wakeup_bytes: wakeup_bytes(),
+        };
         let mut s = Session {
             t0_ns: now_ns(),
-            cpus: online_cpus()?,
-            rings: Vec::new(),
+            rings: own_rings(&cpus, &owner)?,
+            cpus,
             redirected: Vec::new(),
             found: Vec::new(),
         };
@@ -137,10 +153,6 @@ impl Session {
             if s.attach_new(target)? == 0 {
                 break;
             }
-        }
-        if s.rings.is_empty() {
-            let e = std::io::Error::from(std::io::ErrorKind::NotFound);
-            return Err(unavailable("no thread of the target could be attached", e));
         }
         Ok(s)
     }
@@ -166,6 +178,7 @@ impl Session {
     fn attach_thread(&mut self, pid: u32, tid: u32) -> Result<bool, Unavailable> {
         let o = Options {
             inherit: true,
+            disabled: false,
             enable_on_exec: false,
             wakeup_bytes: wakeup_bytes(),
         };
@@ -178,14 +191,9 @@ impl Session {
                 Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Ok(false),
                 Err(e) => return Err(unavailable(format!("perf_event_open(tid {tid})"), e)),
             };
-            if let Some(ring) = self.rings.get(i) {
-                perf::set_output(std::os::fd::AsFd::as_fd(&fd), ring.fd())
-                    .map_err(|e| unavailable("PERF_EVENT_IOC_SET_OUTPUT", e))?;
-                self.redirected.push(fd);
-            } else {
-                self.rings
-                    .push(Ring::map(fd, RING_PAGES).map_err(|e| unavailable("mmap", e))?);
-            }
+            perf::set_output(std::os::fd::AsFd::as_fd(&fd), self.rings[i].fd())
+                .map_err(|e| unavailable("PERF_EVENT_IOC_SET_OUTPUT", e))?;
+            self.redirected.push(fd);
         }
         self.found.push((pid, tid, stat));
         Ok(true)

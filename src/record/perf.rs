@@ -55,7 +55,9 @@ mod bit {
 pub struct Options {
     /// Copy the event into every thread and process the task creates later.
     pub inherit: bool,
-    /// Open disabled and let the kernel enable it when the task calls `exec`.
+    /// Open disabled (and never enabled, unless `enable_on_exec`).
+    pub disabled: bool,
+    /// Let the kernel enable it when the task calls `exec`.
     pub enable_on_exec: bool,
     /// Wake a `poll` on the ring once this many bytes are unread.
     pub wakeup_bytes: u32,
@@ -80,8 +82,11 @@ pub fn attr_bytes(o: &Options) -> [u8; ATTR_SIZE] {
     if o.inherit {
         flags |= bit::INHERIT;
     }
+    if o.disabled {
+        flags |= bit::DISABLED;
+    }
     if o.enable_on_exec {
-        flags |= bit::DISABLED | bit::ENABLE_ON_EXEC;
+        flags |= bit::ENABLE_ON_EXEC;
     }
     put(40, &flags.to_ne_bytes());
     put(48, &o.wakeup_bytes.to_ne_bytes());
@@ -253,6 +258,7 @@ mod tests {
     fn attribute_layout_follows_the_uapi_header() {
         let a = attr_bytes(&Options {
             inherit: true,
+            disabled: true,
             enable_on_exec: true,
             wakeup_bytes: 4096,
         });
@@ -271,6 +277,7 @@ mod tests {
         assert_eq!(u32_at(92), libc::CLOCK_MONOTONIC as u32);
         let plain = attr_bytes(&Options {
             inherit: false,
+            disabled: false,
             enable_on_exec: false,
             wakeup_bytes: 0,
         });
