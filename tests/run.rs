@@ -1579,7 +1579,12 @@ fn trace_cpu_by_tid(trace: &Path) -> (String, std::collections::BTreeMap<u32, u6
         } else if let Some(rest) = line.strip_prefix("# thread ") {
             let mut w = rest.split_whitespace();
             let index: u32 = w.next().unwrap().parse().unwrap();
-            let tid: u32 = w.next().unwrap().trim_start_matches("tid=").parse().unwrap();
+            let tid: u32 = w
+                .next()
+                .unwrap()
+                .trim_start_matches("tid=")
+                .parse()
+                .unwrap();
             tid_of.insert(index, tid);
         } else if let [s, t, c] = line.split(',').collect::<Vec<_>>()[..] {
             if let (Ok(_), Ok(t), Ok(c)) = (s.parse::<u64>(), t.parse::<u32>(), c.parse::<u64>()) {
@@ -1601,8 +1606,17 @@ fn both_recorders_measure_a_known_burner_with_51_threads() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let burner = [
-        "__burst", "--threads", "5", "--work", "2ms", "--every", "20ms", "--duration", "3s",
-        "--idle", "45",
+        "__burst",
+        "--threads",
+        "5",
+        "--work",
+        "2ms",
+        "--every",
+        "20ms",
+        "--duration",
+        "3s",
+        "--idle",
+        "45",
     ];
     let mut overheads = Vec::new();
     for recorder in ["perf", "schedstat"] {
@@ -1624,11 +1638,19 @@ fn both_recorders_measure_a_known_burner_with_51_threads() {
         let json = &stderr[stderr.find('{').expect("a JSON summary")..];
         let v: Value = serde_json::from_str(json).unwrap();
         let (name, per_tid) = trace_cpu_by_tid(&trace);
-        let expected = if recorder == "perf" { "perf-switch" } else { "schedstat" };
+        let expected = if recorder == "perf" {
+            "perf-switch"
+        } else {
+            "schedstat"
+        };
         assert_eq!(name, expected);
         assert_eq!(v["outcome"]["recorder"], expected, "{v}");
         assert!(f(&v, "/outcome/threads") >= 51.0, "{v}");
-        let busy: Vec<u64> = per_tid.values().copied().filter(|c| *c > 100_000_000).collect();
+        let busy: Vec<u64> = per_tid
+            .values()
+            .copied()
+            .filter(|c| *c > 100_000_000)
+            .collect();
         assert_eq!(busy.len(), 5, "{recorder}: {per_tid:?}");
         for c in &busy {
             assert!(

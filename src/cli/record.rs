@@ -220,10 +220,10 @@ fn paranoid() -> String {
 
 /// Picks the mechanism per `--recorder`; `open` opens the perf session.
 fn choose(
-    a: &Args,
+    choice: RecorderChoice,
     open: impl FnOnce() -> Result<Session, Unavailable>,
 ) -> anyhow::Result<Mechanism> {
-    Ok(match a.recorder {
+    Ok(match choice {
         RecorderChoice::Schedstat => Mechanism::Poll(None),
         RecorderChoice::Perf => match open() {
             Ok(s) => Mechanism::Perf(s),
@@ -258,9 +258,9 @@ fn record_with(
             record_events(s, target, r.settings, r.header, r.file, r.stop, done)
         }
         Mechanism::Poll(why) => {
-            let because = why.as_deref().map_or(String::new(), |w| {
-                format!("; perf events unavailable: {w}")
-            });
+            let because = why
+                .as_deref()
+                .map_or(String::new(), |w| format!("; perf events unavailable: {w}"));
             eprintln!(
                 "kcpu record: recorder {} (polling every {}{because})",
                 crate::record::recorder::NAME,
@@ -370,7 +370,7 @@ fn record_attached(a: &Args, target: &Target, r: Recording<'_>) -> anyhow::Resul
         }
         false
     };
-    let m = choose(a, || Session::attach(target))?;
+    let m = choose(a.recorder, || Session::attach(target))?;
     let o = record_with(m, a, target, r, &mut done)
         .with_context(|| format!("recording into {}", a.out.display()))?;
     report(&o, a, None)?;
@@ -384,7 +384,7 @@ fn record_command(a: &Args, r: Recording<'_>) -> anyhow::Result<ExitCode> {
     let mut cmd = std::process::Command::new(program);
     cmd.args(&a.command[1..]);
     // Opened on this thread before the fork, so that the command inherits the events.
-    let m = choose(a, Session::before_spawn)?;
+    let m = choose(a.recorder, Session::before_spawn)?;
     let mut proc = cmd
         .spawn()
         .with_context(|| format!("cannot start {}", program.to_string_lossy()))?;
@@ -448,5 +448,31 @@ mod tests {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(status_code(std::process::ExitStatus::from_raw(3 << 8)), 3);
         assert_eq!(status_code(std::process::ExitStatus::from_raw(9)), 137);
+    }
+
+    fn refused() -> Result<Session, Unavailable> {
+        Err(Unavailable {
+            what: "perf_event_open(cpu 0)".into(),
+            source: std::io::Error::from_raw_os_error(libc::EACCES),
+        })
+    }
+
+    #[test]
+    fn without_perf_events_auto_falls_back_to_the_poller_and_says_why() {
+        let Ok(Mechanism::Poll(Some(why))) = choose(RecorderChoice::Auto, refused) else {
+            panic!("auto must fall back to schedstat");
+        };
+        assert!(why.contains("perf_event_open(cpu 0)"), "{why}");
+        let e = choose(RecorderChoice::Perf, refused)
+            .err()
+            .expect("perf is required");
+        let msg = e.to_string();
+        assert!(msg.contains("perf events unavailable") && msg.contains("--recorder schedstat"));
+        let mut opened = false;
+        let m = choose(RecorderChoice::Schedstat, || {
+            opened = true;
+            refused()
+        });
+        assert!(matches!(m, Ok(Mechanism::Poll(None))) && !opened);
     }
 }

@@ -27,7 +27,9 @@
 
 use super::format::{header_text, thread_line, write_row, Header, Row};
 use super::perf::{self, Options, Ring};
-use super::recorder::{alive, discover, finish, read_schedstat, Outcome, RecordError, Settings, Target};
+use super::recorder::{
+    alive, discover, finish, read_schedstat, Outcome, RecordError, Settings, Target,
+};
 use super::switches::{parse_records, Record, Timeline};
 use crate::runner::clock::{now_ns, process_cpu_ns};
 use std::collections::BTreeMap;
@@ -241,7 +243,8 @@ impl Loop<'_> {
                 std::fs::read_to_string(format!("/proc/{}/task/{}/comm", t.pid, t.tid))
                     .unwrap_or_default()
             });
-            self.w.write_all(thread_line(t.index, t.tid, &comm).as_bytes())?;
+            self.w
+                .write_all(thread_line(t.index, t.tid, &comm).as_bytes())?;
         }
         self.rows.clear();
         self.tl.take_rows(now, last, &mut self.rows);
@@ -332,4 +335,96 @@ fn rescan(l: &mut Loop<'_>, target: &Target, now: u64) -> Result<(), RecordError
         l.tl.add_found(*pid, *tid, now);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::clock::thread_cpu_ns;
+
+    #[test]
+    fn online_cpu_lists_parse() {
+        // The real file (every Linux has it); the parser is exercised on its ranges.
+        let cpus = online_cpus().expect("online CPUs");
+        assert!(
+            !cpus.is_empty() && cpus.windows(2).all(|w| w[0] < w[1]),
+            "{cpus:?}"
+        );
+    }
+
+    /// Attaches to this test process, then starts a thread that burns 30 ms: the thread is
+    /// followed (inherited events) and its CPU in the trace matches its own CPU clock.
+    #[test]
+    fn attached_recording_follows_a_new_thread_and_measures_its_cpu() {
+        let me = std::process::id();
+        let session = match Session::attach(&Target::Process(me)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("skipped: perf events unavailable: {e}");
+                return;
+            }
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let c0 = thread_cpu_ns();
+            let mut x = 0u64;
+            while thread_cpu_ns() < c0 + 30_000_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            let _ = tx.send((
+                rustix::thread::gettid().as_raw_nonzero().get() as u32,
+                thread_cpu_ns(),
+            ));
+        });
+        let settings = Settings {
+            interval_ns: 1_000_000,
+            rescan_ns: 100_000_000,
+            duration_ns: Some(250_000_000),
+            attach: true,
+        };
+        let mut out = Vec::new();
+        let stop = AtomicBool::new(false);
+        let header = Header {
+            cpus: 1,
+            target: "test".into(),
+            ..Header::default()
+        };
+        let o = record_events(
+            session,
+            &Target::Process(me),
+            settings,
+            header,
+            &mut out,
+            &stop,
+            &mut || false,
+        )
+        .expect("records");
+        let _ = h.join();
+        let (tid, cpu) = rx.recv().expect("the thread ran");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.contains("# recorder=perf-switch"), "{text}");
+        let index = text
+            .lines()
+            .find_map(|l| {
+                let rest = l.strip_prefix("# thread ")?;
+                let (i, t) = rest.split_once(" tid=")?;
+                (t.split_whitespace().next()? == tid.to_string()).then(|| i.parse::<u32>().ok())?
+            })
+            .expect("the new thread has a thread line");
+        let t = super::super::format::parse(&text).expect("a valid trace");
+        let traced: u64 = t
+            .requests
+            .iter()
+            .filter(|r| r.thread == Some(index))
+            .map(|r| r.work.0)
+            .sum();
+        // Its CPU clock counts from its start; the trace from its first switch-in (the same).
+        assert!(
+            traced.abs_diff(cpu) <= 1_000_000,
+            "traced {traced} ns, thread clock {cpu} ns ({o:?})"
+        );
+        assert_eq!(o.lost_records, 0);
+        assert_eq!(t.cpu_ns(), o.cpu_ns);
+    }
 }

@@ -749,7 +749,10 @@ mod tests {
         assert_eq!(under.unwrap().requests.len(), 2_000);
         let e = read_with_budget(Generated::new_buffered(5_000), None, 3_000).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("--duration") && msg.contains("rows to keep"), "{msg}");
+        assert!(
+            msg.contains("--duration") && msg.contains("rows to keep"),
+            "{msg}"
+        );
         let old = read_with_budget("0ms,1ms\n1ms,1ms\n2ms,1ms\n".as_bytes(), None, 2);
         assert!(old.is_err(), "the older format is budgeted too");
         assert!(budget_error().contains(&MAX_ROWS.to_string()));

@@ -498,7 +498,11 @@ mod tests {
             ]
         );
         assert_eq!((r[0].pid, r[0].tid, r[0].time_ns), (10, 11, 1_000));
-        assert_eq!((r[2].pid, r[2].tid, r[2].time_ns), (10, 12, 3_000), "fork: the child");
+        assert_eq!(
+            (r[2].pid, r[2].tid, r[2].time_ns),
+            (10, 12, 3_000),
+            "fork: the child"
+        );
         assert_eq!((r[4].tid, r[4].time_ns), (10, 500));
     }
 
