@@ -104,8 +104,16 @@ pub struct Session {
     rings: Vec<Ring>,
     /// Events whose records go to a ring of `rings` (kept open: closing one removes it).
     redirected: Vec<OwnedFd>,
-    /// Threads found alive when attaching, with their schedstat file and value then.
-    found: Vec<(u32, u32, Option<(File, u64)>)>,
+    /// Threads found alive when attaching.
+    found: Vec<Found>,
+}
+
+/// A thread found alive when attaching: its ids, and its schedstat file and value then (until
+/// the first drain settles whether it ran).
+struct Found {
+    pid: u32,
+    tid: u32,
+    stat: Option<(File, u64)>,
 }
 
 impl Session {
@@ -161,7 +169,7 @@ impl Session {
 
     /// Attaches threads of `target` not attached yet; the number attached.
     fn attach_new(&mut self, target: &Target) -> Result<usize, Unavailable> {
-        let known: Vec<u32> = self.found.iter().map(|f| f.1).collect();
+        let known: Vec<u32> = self.found.iter().map(|f| f.tid).collect();
         let list = discover(target, true, &[])
             .map_err(|e| unavailable("list the target's threads", std::io::Error::other(e)))?;
         let mut n = 0;
@@ -197,7 +205,7 @@ impl Session {
                 .map_err(|e| unavailable("PERF_EVENT_IOC_SET_OUTPUT", e))?;
             self.redirected.push(fd);
         }
-        self.found.push((pid, tid, stat));
+        self.found.push(Found { pid, tid, stat });
         Ok(true)
     }
 }
@@ -230,13 +238,16 @@ impl Loop<'_> {
             self.tl.apply(r);
         }
         for tid in self.tl.unknown() {
-            let ran = match self.s.found.iter().find(|f| f.1 == tid) {
-                Some((_, _, Some((f, v0)))) => read_schedstat(f).is_some_and(|v| v > *v0),
+            let ran = match self.s.found.iter().find(|f| f.tid == tid) {
+                Some(Found {
+                    stat: Some((f, v0)),
+                    ..
+                }) => read_schedstat(f).is_some_and(|v| v > *v0),
                 _ => false,
             };
             self.tl.resolve(tid, ran);
         }
-        self.s.found.iter_mut().for_each(|f| f.2 = None);
+        self.s.found.iter_mut().for_each(|f| f.stat = None);
         self.tl.advance(now);
         for t in self.tl.take_new_threads() {
             let comm = t.comm.unwrap_or_else(|| {
@@ -278,8 +289,8 @@ pub fn record_events(
     let cpu0 = process_cpu_ns();
     let t0 = session.t0_ns;
     let mut tl = Timeline::new(t0, interval);
-    for (pid, tid, _) in &session.found {
-        tl.add_found(*pid, *tid, t0);
+    for f in &session.found {
+        tl.add_found(f.pid, f.tid, t0);
     }
     let mut l = Loop {
         s: session,
@@ -323,7 +334,7 @@ pub fn record_events(
 /// Attaches threads that joined a cgroup target since the last look.
 fn rescan(l: &mut Loop<'_>, target: &Target, now: u64) -> Result<(), RecordError> {
     let before = l.s.found.len();
-    let known: BTreeMap<u32, ()> = l.s.found.iter().map(|f| (f.1, ())).collect();
+    let known: BTreeMap<u32, ()> = l.s.found.iter().map(|f| (f.tid, ())).collect();
     for (pid, tid) in discover(target, false, &[])? {
         if known.contains_key(&tid) || l.tl.knows(tid) {
             continue;
@@ -331,8 +342,8 @@ fn rescan(l: &mut Loop<'_>, target: &Target, now: u64) -> Result<(), RecordError
         l.s.attach_thread(pid, tid)
             .map_err(|e| RecordError::Perf(e.to_string()))?;
     }
-    for (pid, tid, _) in &l.s.found[before..] {
-        l.tl.add_found(*pid, *tid, now);
+    for f in &l.s.found[before..] {
+        l.tl.add_found(f.pid, f.tid, now);
     }
     Ok(())
 }
@@ -355,6 +366,7 @@ mod tests {
     /// Attaches to this test process, then starts a thread that burns 30 ms: the thread is
     /// followed (inherited events) and its CPU in the trace matches its own CPU clock.
     #[test]
+    #[allow(clippy::print_stderr)]
     fn attached_recording_follows_a_new_thread_and_measures_its_cpu() {
         let me = std::process::id();
         let session = match Session::attach(&Target::Process(me)) {

@@ -90,7 +90,7 @@ pub fn attr_bytes(o: &Options) -> [u8; ATTR_SIZE] {
     }
     put(40, &flags.to_ne_bytes());
     put(48, &o.wakeup_bytes.to_ne_bytes());
-    put(92, &(libc::CLOCK_MONOTONIC as i32).to_ne_bytes());
+    put(92, &libc::CLOCK_MONOTONIC.to_ne_bytes());
     a
 }
 
