@@ -25,10 +25,10 @@
 //! The kernel writes each record in the context of the switching thread: that cost is charged to
 //! the recorded program, not to `kcpu record` (see the README's overhead table).
 
-use super::format::{header_text, thread_line, write_row, Header, Row};
+use super::format::{thread_line, write_row, Header, Row};
 use super::perf::{self, Options, Ring};
 use super::recorder::{
-    alive, discover, finish, read_schedstat, Outcome, RecordError, Settings, Target,
+    alive, begin, discover, finish, read_schedstat, Outcome, RecordError, Settings, Target,
 };
 use super::switches::{parse_records, Record, Timeline};
 use crate::runner::clock::{now_ns, process_cpu_ns};
@@ -276,16 +276,12 @@ pub fn record_events(
     session: Session,
     target: &Target,
     settings: Settings,
-    mut header: Header,
+    header: Header,
     out: &mut dyn Write,
     stop: &AtomicBool,
     done: &mut dyn FnMut() -> bool,
 ) -> Result<Outcome, RecordError> {
-    let interval = settings.interval_ns.max(10_000);
-    header.interval_ns = interval;
-    header.extra.insert("recorder".into(), NAME.into());
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
-    w.write_all(header_text(&header).as_bytes())?;
+    let (interval, mut w) = begin(&settings, header, NAME, out)?;
     let cpu0 = process_cpu_ns();
     let t0 = session.t0_ns;
     let mut tl = Timeline::new(t0, interval);

@@ -434,6 +434,22 @@ pub(super) fn finish(mut o: Outcome, cpu0: u64, w: &mut dyn Write) -> Result<Out
     Ok(o)
 }
 
+/// The row interval (at least 10 µs) and the trace writer, with the header written
+/// (interval and `recorder` filled in).
+pub(super) fn begin<'a>(
+    settings: &Settings,
+    mut header: Header,
+    recorder: &str,
+    out: &'a mut dyn Write,
+) -> Result<(u64, std::io::BufWriter<&'a mut dyn Write>), RecordError> {
+    let interval = settings.interval_ns.max(10_000);
+    header.interval_ns = interval;
+    header.extra.insert("recorder".into(), recorder.into());
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+    w.write_all(header_text(&header).as_bytes())?;
+    Ok((interval, w))
+}
+
 /// Records `target` into `out` until `settings.duration_ns` elapses, `done()` returns true
 /// (the caller's command exited), the target disappears, or `stop` is set. `header` gets the
 /// interval; the rest of it is the caller's (machine facts, target text).
@@ -444,17 +460,13 @@ pub(super) fn finish(mut o: Outcome, cpu0: u64, w: &mut dyn Write) -> Result<Out
 pub fn record(
     target: &Target,
     settings: Settings,
-    mut header: Header,
+    header: Header,
     out: &mut dyn Write,
     stop: &AtomicBool,
     done: &mut dyn FnMut() -> bool,
 ) -> Result<Outcome, RecordError> {
     precise_timers();
-    let interval = settings.interval_ns.max(10_000);
-    header.interval_ns = interval;
-    header.extra.insert("recorder".into(), NAME.into());
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
-    w.write_all(header_text(&header).as_bytes())?;
+    let (interval, mut w) = begin(&settings, header, NAME, out)?;
     let cpu0 = process_cpu_ns();
     let t0 = now_ns();
     let mut s = Sampler {
