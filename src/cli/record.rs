@@ -37,11 +37,12 @@ pub struct Args {
     /// Record every thread of this cgroup directory (v1 `tasks`, v2 `cgroup.threads`)
     #[arg(long, value_name = "DIR", conflicts_with = "command")]
     pub cgroup: Option<PathBuf>,
-    /// Sampling interval
+    /// Row interval of the trace (and the schedstat recorder's sampling interval)
     #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = parse_interval)]
     pub interval: Nanos,
-    /// How often to look for new child processes and threads (a new thread of a known
-    /// process is also found at the first sample in which it uses CPU)
+    /// How often to look for new child processes and threads (schedstat: a new thread of a
+    /// known process is also found at the first sample in which it uses CPU; perf: only
+    /// --cgroup looks again, for threads moved into the cgroup)
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_interval)]
     pub rescan: Nanos,
     /// How to measure: `perf` = the kernel's context-switch records (perf_event_open, no

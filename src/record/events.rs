@@ -85,6 +85,18 @@ fn wakeup_bytes() -> u32 {
     (RING_PAGES * 4096 / 2) as u32
 }
 
+/// Attaching holds one descriptor per thread and CPU (1000 threads on 8 CPUs: 8000), past the
+/// usual soft limit of 1024: lift kcpu's soft limit to its hard limit. When it is still too
+/// low, `perf_event_open` fails with EMFILE and `auto` falls back to the poller, saying so.
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut l = getrlimit(Resource::Nofile);
+    if l.current < l.maximum || (l.current.is_some() && l.maximum.is_none()) {
+        l.current = l.maximum;
+        let _ = setrlimit(Resource::Nofile, l);
+    }
+}
+
 /// One event of the calling thread per CPU, each with its ring.
 fn own_rings(cpus: &[i32], o: &Options) -> Result<Vec<Ring>, Unavailable> {
     cpus.iter()
@@ -140,6 +152,7 @@ impl Session {
     /// and processes they create later).
     pub fn attach(target: &Target) -> Result<Session, Unavailable> {
         let cpus = online_cpus()?;
+        raise_fd_limit();
         // The rings belong to disabled events of kcpu's own thread, which lives as long as the
         // recording: a ring owned by a target thread would report a hang-up to `poll` as soon
         // as that thread exited (`is_event_hup`), and `poll` would stop sleeping.
