@@ -1566,3 +1566,108 @@ fn fault_without_root_run_is_an_input_error_and_creates_nothing() {
         "nothing created"
     );
 }
+
+/// Per-thread CPU (ns) of a trace, keyed by tid (`# thread` lines), and its `recorder`.
+fn trace_cpu_by_tid(trace: &Path) -> (String, std::collections::BTreeMap<u32, u64>) {
+    let text = std::fs::read_to_string(trace).unwrap();
+    let mut tid_of = std::collections::BTreeMap::new();
+    let mut cpu = std::collections::BTreeMap::new();
+    let mut recorder = String::new();
+    for line in text.lines() {
+        if let Some(r) = line.strip_prefix("# recorder=") {
+            recorder = r.to_string();
+        } else if let Some(rest) = line.strip_prefix("# thread ") {
+            let mut w = rest.split_whitespace();
+            let index: u32 = w.next().unwrap().parse().unwrap();
+            let tid: u32 = w
+                .next()
+                .unwrap()
+                .trim_start_matches("tid=")
+                .parse()
+                .unwrap();
+            tid_of.insert(index, tid);
+        } else if let [s, t, c] = line.split(',').collect::<Vec<_>>()[..] {
+            if let (Ok(_), Ok(t), Ok(c)) = (s.parse::<u64>(), t.parse::<u32>(), c.parse::<u64>()) {
+                *cpu.entry(tid_of[&t]).or_insert(0) += c;
+            }
+        }
+    }
+    (recorder, cpu)
+}
+
+/// Records a program with a known CPU pattern (5 threads × 150 bursts of 2 ms, 45 idle
+/// threads: 51 threads) with each recorder: both traces hold every busy thread's 300 ms within
+/// 5 % (the thread also pays its wake-ups), and the total within 1 % + 10 ms of the CPU the
+/// kernel reports for the reaped command (`getrusage`, 10 ms resolution). Prints both
+/// recorders' own CPU (no timed assertion: the machine is shared). Skipped with the reason when
+/// perf events cannot be opened.
+#[test]
+fn both_recorders_measure_a_known_burner_with_51_threads() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let burner = [
+        "__burst",
+        "--threads",
+        "5",
+        "--work",
+        "2ms",
+        "--every",
+        "20ms",
+        "--duration",
+        "3s",
+        "--idle",
+        "45",
+    ];
+    let mut overheads = Vec::new();
+    for recorder in ["perf", "schedstat"] {
+        let trace = dir.path().join(format!("{recorder}.csv"));
+        let out = Command::new(kcpu_bin())
+            .args(["record", "--json", "--recorder", recorder, "--out"])
+            .arg(&trace)
+            .arg("--")
+            .arg(kcpu_bin())
+            .args(burner)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if recorder == "perf" && stderr.contains("perf events unavailable") {
+            eprintln!("skipped: {}", stderr.lines().last().unwrap_or(""));
+            return;
+        }
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let json = &stderr[stderr.find('{').expect("a JSON summary")..];
+        let v: Value = serde_json::from_str(json).unwrap();
+        let (name, per_tid) = trace_cpu_by_tid(&trace);
+        let expected = if recorder == "perf" {
+            "perf-switch"
+        } else {
+            "schedstat"
+        };
+        assert_eq!(name, expected);
+        assert_eq!(v["outcome"]["recorder"], expected, "{v}");
+        assert!(f(&v, "/outcome/threads") >= 51.0, "{v}");
+        let busy: Vec<u64> = per_tid
+            .values()
+            .copied()
+            .filter(|c| *c > 100_000_000)
+            .collect();
+        assert_eq!(busy.len(), 5, "{recorder}: {per_tid:?}");
+        for c in &busy {
+            assert!(
+                (285_000_000..=315_000_000).contains(c),
+                "{recorder}: a busy thread holds {c} ns, expected 300 ms ±5 %: {per_tid:?}"
+            );
+        }
+        let total: u64 = per_tid.values().sum();
+        let rusage = f(&v, "/command_cpu_ns");
+        assert!(
+            (total as f64 - rusage).abs() <= rusage * 0.01 + 10e6,
+            "{recorder}: trace {total} ns, getrusage {rusage} ns"
+        );
+        overheads.push(format!(
+            "{recorder} {:.2} %",
+            f(&v, "/outcome/overhead_pct")
+        ));
+    }
+    eprintln!("recorder CPU over wall time: {}", overheads.join(", "));
+}

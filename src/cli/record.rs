@@ -8,8 +8,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use super::exit;
+use crate::record::events::{self, record_events, Session, Unavailable};
 use crate::record::format::Header;
-use crate::record::recorder::{record, Outcome, Settings, Target};
+use crate::record::recorder::{record, Outcome, RecordError, Settings, Target};
 use crate::units::{format_duration, parse_duration, Nanos};
 use anyhow::{bail, Context};
 use std::ffi::OsString;
@@ -36,13 +37,19 @@ pub struct Args {
     /// Record every thread of this cgroup directory (v1 `tasks`, v2 `cgroup.threads`)
     #[arg(long, value_name = "DIR", conflicts_with = "command")]
     pub cgroup: Option<PathBuf>,
-    /// Sampling interval
+    /// Row interval of the trace (and the schedstat recorder's sampling interval)
     #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = parse_interval)]
     pub interval: Nanos,
-    /// How often to look for new child processes and threads (a new thread of a known
-    /// process is also found at the first sample in which it uses CPU)
+    /// How often to look for new child processes and threads (schedstat: a new thread of a
+    /// known process is also found at the first sample in which it uses CPU; perf: only
+    /// --cgroup looks again, for threads moved into the cgroup)
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_interval)]
     pub rescan: Nanos,
+    /// How to measure: `perf` = the kernel's context-switch records (perf_event_open, no
+    /// per-interval wake-up), `schedstat` = poll /proc/<pid>/task/<tid>/schedstat every
+    /// --interval, `auto` = perf when perf events can be opened, else schedstat
+    #[arg(long, value_enum, default_value = "auto")]
+    pub recorder: RecorderChoice,
     /// Stop recording after this long (the command keeps running)
     #[arg(long, value_name = "DURATION", value_parser = parse_positive)]
     pub duration: Option<Nanos>,
@@ -56,6 +63,17 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     pub command: Vec<OsString>,
+}
+
+/// `--recorder`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecorderChoice {
+    /// perf events when available, else schedstat
+    Auto,
+    /// context-switch records (perf_event_open); an error when unavailable
+    Perf,
+    /// polling /proc/<pid>/task/<tid>/schedstat every --interval
+    Schedstat,
 }
 
 /// A duration greater than zero (clap value parser).
@@ -147,17 +165,31 @@ fn print_summary(o: &Outcome, a: &Args, coverage: Option<(u64, u64)>) {
     } else {
         0.0
     };
+    let how = if o.recorder == events::NAME {
+        format!(
+            "{} drains, {} switch records ({} lost), rows every {}",
+            o.samples,
+            o.switch_records,
+            o.lost_records,
+            format_duration(a.interval)
+        )
+    } else {
+        format!(
+            "{} samples every {} ({} late)",
+            o.samples,
+            format_duration(a.interval),
+            o.late_samples
+        )
+    };
     eprintln!(
-        "kcpu record: {secs:.1} s, {} thread(s) (at most {} at once), {} samples every {} ({} late), CPU {} = {cores:.3} cores on average",
+        "kcpu record: {secs:.1} s, {} thread(s) (at most {} at once), {how}, CPU {} = {cores:.3} cores on average",
         o.threads,
         o.max_live_threads,
-        o.samples,
-        format_duration(a.interval),
-        o.late_samples,
         format_duration(Nanos(o.cpu_ns / 1_000 * 1_000)),
     );
     eprintln!(
-        "sampler overhead: {:.2} % of one core ({} CPU over {secs:.1} s; goal < 2 % at 1ms with 50 threads)",
+        "recorder overhead ({}): {:.2} % of one core ({} CPU over {secs:.1} s; goal < 2 % at 1ms with 50 threads)",
+        o.recorder,
         o.overhead_pct,
         format_duration(Nanos(o.sampler_cpu_ns / 1_000 * 1_000)),
     );
@@ -172,6 +204,75 @@ fn print_summary(o: &Outcome, a: &Args, coverage: Option<(u64, u64)>) {
         }
     }
     eprintln!("wrote {}", a.out.display());
+}
+
+/// How a recording measures: an open perf session, or the poller (and why not perf).
+enum Mechanism {
+    Perf(Session),
+    Poll(Option<String>),
+}
+
+/// `perf_event_paranoid`, for messages.
+fn paranoid() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .map(|v| format!(" (perf_event_paranoid={})", v.trim()))
+        .unwrap_or_default()
+}
+
+/// Picks the mechanism per `--recorder`; `open` opens the perf session.
+fn choose(
+    choice: RecorderChoice,
+    open: impl FnOnce() -> Result<Session, Unavailable>,
+) -> anyhow::Result<Mechanism> {
+    Ok(match choice {
+        RecorderChoice::Schedstat => Mechanism::Poll(None),
+        RecorderChoice::Perf => match open() {
+            Ok(s) => Mechanism::Perf(s),
+            Err(e) => bail!(
+                "perf events unavailable: {e}{}; hint: run as root, give CAP_PERFMON, lower perf_event_paranoid, or use --recorder schedstat",
+                paranoid()
+            ),
+        },
+        RecorderChoice::Auto => match open() {
+            Ok(s) => Mechanism::Perf(s),
+            Err(e) => Mechanism::Poll(Some(format!("{e}{}", paranoid()))),
+        },
+    })
+}
+
+/// Says on stderr which mechanism records, and records with it.
+fn record_with(
+    m: Mechanism,
+    a: &Args,
+    target: &Target,
+    mut r: Recording<'_>,
+    done: &mut dyn FnMut() -> bool,
+) -> Result<Outcome, RecordError> {
+    match m {
+        Mechanism::Perf(s) => {
+            eprintln!(
+                "kcpu record: recorder {} (the kernel's context-switch records, drained every {}; rows every {})",
+                events::NAME,
+                format_duration(Nanos(events::DRAIN_NS)),
+                format_duration(a.interval)
+            );
+            record_events(s, target, r.settings, r.header, r.file, r.stop, done)
+        }
+        Mechanism::Poll(why) => {
+            let because = why
+                .as_deref()
+                .map_or(String::new(), |w| format!("; perf events unavailable: {w}"));
+            eprintln!(
+                "kcpu record: recorder {} (polling every {}{because})",
+                crate::record::recorder::NAME,
+                format_duration(a.interval)
+            );
+            if let Some(w) = why {
+                r.header.extra.insert("perf_unavailable".into(), w);
+            }
+            record(target, r.settings, r.header, r.file, r.stop, done)
+        }
+    }
 }
 
 /// Runs `kcpu record`.
@@ -270,7 +371,8 @@ fn record_attached(a: &Args, target: &Target, r: Recording<'_>) -> anyhow::Resul
         }
         false
     };
-    let o = record(target, r.settings, r.header, r.file, r.stop, &mut done)
+    let m = choose(a.recorder, || Session::attach(target))?;
+    let o = record_with(m, a, target, r, &mut done)
         .with_context(|| format!("recording into {}", a.out.display()))?;
     report(&o, a, None)?;
     Ok(exit::code(exit::OK))
@@ -282,6 +384,8 @@ fn record_command(a: &Args, r: Recording<'_>) -> anyhow::Result<ExitCode> {
     let program = &a.command[0];
     let mut cmd = std::process::Command::new(program);
     cmd.args(&a.command[1..]);
+    // Opened on this thread before the fork, so that the command inherits the events.
+    let m = choose(a.recorder, Session::before_spawn)?;
     let mut proc = cmd
         .spawn()
         .with_context(|| format!("cannot start {}", program.to_string_lossy()))?;
@@ -314,14 +418,7 @@ fn record_command(a: &Args, r: Recording<'_>) -> anyhow::Result<ExitCode> {
         }
         exited
     };
-    let recorded = record(
-        &Target::Process(pid),
-        r.settings,
-        r.header,
-        r.file,
-        r.stop,
-        &mut done,
-    );
+    let recorded = record_with(m, a, &Target::Process(pid), r, &mut done);
     let status = proc.wait().context("waiting for the command")?;
     let o = recorded.with_context(|| format!("recording into {}", a.out.display()))?;
     report(&o, a, exited_cpu.map(|total| (o.cpu_ns, total)))?;
@@ -352,5 +449,31 @@ mod tests {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(status_code(std::process::ExitStatus::from_raw(3 << 8)), 3);
         assert_eq!(status_code(std::process::ExitStatus::from_raw(9)), 137);
+    }
+
+    fn refused() -> Result<Session, Unavailable> {
+        Err(Unavailable {
+            what: "perf_event_open(cpu 0)".into(),
+            source: std::io::Error::from_raw_os_error(libc::EACCES),
+        })
+    }
+
+    #[test]
+    fn without_perf_events_auto_falls_back_to_the_poller_and_says_why() {
+        let Ok(Mechanism::Poll(Some(why))) = choose(RecorderChoice::Auto, refused) else {
+            panic!("auto must fall back to schedstat");
+        };
+        assert!(why.contains("perf_event_open(cpu 0)"), "{why}");
+        let e = choose(RecorderChoice::Perf, refused)
+            .err()
+            .expect("perf is required");
+        let msg = e.to_string();
+        assert!(msg.contains("perf events unavailable") && msg.contains("--recorder schedstat"));
+        let mut opened = false;
+        let m = choose(RecorderChoice::Schedstat, || {
+            opened = true;
+            refused()
+        });
+        assert!(matches!(m, Ok(Mechanism::Poll(None))) && !opened);
     }
 }

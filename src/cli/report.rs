@@ -307,7 +307,7 @@ fn throttling_jobs(inp: &Inputs) -> SimJobs {
                 continue;
             };
             // A `trace:` load reads its file; a bad trace skips this container only.
-            let trace = match super::simulate::read_trace(&profile, None) {
+            let trace = match super::simulate::read_trace(&profile, None, None) {
                 Ok(t) => t,
                 Err(e) => {
                     not_simulated.push(format!(

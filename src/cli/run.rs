@@ -476,7 +476,7 @@ fn simulate_measured(
     if let Some(us) = e.slice_us {
         machine.slice = Nanos::from_us(us);
     }
-    let trace = super::simulate::read_trace(load, None)?;
+    let trace = super::simulate::read_trace(load, None, Some(duration))?;
     let runs: Vec<(u32, u64)> = m
         .summary
         .per_run

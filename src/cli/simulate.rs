@@ -238,10 +238,13 @@ fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {what} {}", path.display()))
 }
 
-/// Reads the CSV of a `trace:` load (relative paths against `base`).
+/// Reads the CSV of a `trace:` load (relative paths against `base`): the rows that arrive
+/// before `until` (the simulated duration; nothing later can run), at most
+/// [`crate::record::format::MAX_ROWS`] of them.
 pub(crate) fn read_trace(
     load: &LoadProfile,
     base: Option<&Path>,
+    until: Option<Nanos>,
 ) -> anyhow::Result<Option<Vec<Request>>> {
     let LoadProfile::Trace { path } = load else {
         return Ok(None);
@@ -253,7 +256,8 @@ pub(crate) fn read_trace(
     // Streamed line by line: memory is the requests, not the file's text.
     let f =
         std::fs::File::open(&p).with_context(|| format!("cannot read trace {}", p.display()))?;
-    let rows = crate::sim::load::read_trace(std::io::BufReader::with_capacity(1 << 16, f), None)
+    let until = until.map(|d| d.0);
+    let rows = crate::sim::load::read_trace(std::io::BufReader::with_capacity(1 << 16, f), until)
         .with_context(|| format!("cannot read trace {}", p.display()))?;
     Ok(Some(rows))
 }
@@ -421,7 +425,7 @@ fn one_container(args: &Options, m: &pick::Manifests) -> anyhow::Result<FromMani
     if load_from != "--load" {
         context.push(("load from".to_string(), load_from.clone()));
     }
-    let trace = read_trace(&load, None)?;
+    let trace = read_trace(&load, None, Some(args.duration))?;
     let cpus = args
         .cpus
         .unwrap_or_else(|| load_threads(&load, trace.as_deref()));
@@ -578,7 +582,7 @@ impl NodeGroups {
                 burst,
                 weight: share,
             };
-            let trace = read_trace(&load, None)?;
+            let trace = read_trace(&load, None, Some(args.duration))?;
             for r in 0..replicas {
                 let name = if e.replicas > 1 {
                     format!("{label}-{r}/{}", c.name)
@@ -737,7 +741,7 @@ fn groups(args: &Options) -> anyhow::Result<FromManifests> {
             parse_scenario(&text).with_context(|| format!("in scenario {}", path.display()))?;
         let base = path.parent();
         for g in &mut scenario.groups {
-            g.trace = read_trace(&g.load, base)?;
+            g.trace = read_trace(&g.load, base, Some(args.duration))?;
         }
         let Some(cpus) = args.cpus.or(scenario.cpus) else {
             bail!(
@@ -790,7 +794,7 @@ fn groups(args: &Options) -> anyhow::Result<FromManifests> {
         burst: args.burst.unwrap_or(Usec(0)),
         weight,
     };
-    let trace = read_trace(&load, None)?;
+    let trace = read_trace(&load, None, Some(args.duration))?;
     let cpus = args
         .cpus
         .unwrap_or_else(|| load_threads(&load, trace.as_deref()));

@@ -246,6 +246,17 @@ fn header_value(h: &mut Header, key: &str, value: &str) -> Result<(), String> {
 /// Longest line a trace reader accepts (a row is under 64 bytes; a header line is short).
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
+/// Most requests one read keeps (a request is 24 bytes: ~96 MiB): beyond it the read fails
+/// with a message naming `--duration`, instead of growing without bound on a long trace.
+pub const MAX_ROWS: usize = 1 << 22;
+
+fn budget_error() -> String {
+    format!(
+        "more than {MAX_ROWS} rows to keep (~{} MiB of memory): read a shorter window with --duration (simulate, run, recommend), or record with a coarser --interval",
+        (MAX_ROWS * std::mem::size_of::<Request>()) >> 20
+    )
+}
+
 /// Which of the two formats a trace turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -268,6 +279,8 @@ struct Parser {
     until_ns: Option<u64>,
     /// A kcpu-trace row at or after `until_ns` was reached: the rest is not needed.
     done: bool,
+    /// [`MAX_ROWS`] (smaller in tests).
+    max_rows: usize,
     /// The first error in the comments before the first data line (a header error only if
     /// the column line follows).
     pending: Option<LoadError>,
@@ -283,6 +296,7 @@ impl Parser {
             last_start: 0,
             until_ns,
             done: false,
+            max_rows: MAX_ROWS,
             pending: None,
         }
     }
@@ -382,6 +396,9 @@ impl Parser {
         }
         self.threads = self.threads.max(thread as u32 + 1);
         if cpu > 0 {
+            if self.requests.len() >= self.max_rows {
+                return Err(budget_error());
+            }
             self.requests.push(Request {
                 arrival: Nanos(start),
                 work: Nanos(cpu),
@@ -398,6 +415,9 @@ impl Parser {
         let arrival = parse_duration(a).map_err(|e| e.to_string())?;
         let work = parse_duration(w).map_err(|e| e.to_string())?;
         if self.until_ns.is_none_or(|u| arrival.0 < u) {
+            if self.requests.len() >= self.max_rows {
+                return Err(budget_error());
+            }
             self.requests.push(Request {
                 arrival,
                 work,
@@ -448,9 +468,19 @@ pub enum ReadError {
 /// Reads a trace from `r` line by line (never the whole text at once; lines longer than
 /// [`MAX_LINE_BYTES`] are an error) and keeps only the requests that arrive before `until_ns`
 /// (a kcpu-trace is in time order, so reading stops at the first row past it). Memory is the
-/// requests kept, ~24 bytes each, however long the file.
+/// requests kept, ~24 bytes each, at most [`MAX_ROWS`] of them (else an error naming
+/// `--duration`), however long the file.
 pub fn read(r: impl std::io::BufRead, until_ns: Option<u64>) -> Result<Trace, ReadError> {
+    read_with_budget(r, until_ns, MAX_ROWS)
+}
+
+fn read_with_budget(
+    r: impl std::io::BufRead,
+    until_ns: Option<u64>,
+    max_rows: usize,
+) -> Result<Trace, ReadError> {
     let mut p = Parser::new(until_ns);
+    p.max_rows = max_rows;
     let mut r = r;
     let mut buf = Vec::with_capacity(256);
     let mut i = 0usize;
@@ -675,6 +705,12 @@ mod tests {
         }
     }
 
+    impl Generated {
+        fn new_buffered(rows: u64) -> std::io::BufReader<Generated> {
+            std::io::BufReader::new(Generated::new(rows))
+        }
+    }
+
     impl std::io::Read for Generated {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             while self.pending.len() < buf.len() && self.next < self.rows {
@@ -704,6 +740,22 @@ mod tests {
         assert!(t.requests.iter().all(|r| r.arrival.0 < 2_000_000_000));
         // Reading stopped at the first row past the limit (plus one buffer).
         assert!(g.produced < 200_000, "read {} bytes", g.produced);
+    }
+
+    #[test]
+    fn a_whole_trace_past_the_row_budget_is_an_error_naming_the_flag() {
+        // The budget counts rows kept: a window under it reads, the whole trace does not.
+        let under = read_with_budget(Generated::new_buffered(5_000), Some(1_000_000_000), 3_000);
+        assert_eq!(under.unwrap().requests.len(), 2_000);
+        let e = read_with_budget(Generated::new_buffered(5_000), None, 3_000).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("--duration") && msg.contains("rows to keep"),
+            "{msg}"
+        );
+        let old = read_with_budget("0ms,1ms\n1ms,1ms\n2ms,1ms\n".as_bytes(), None, 2);
+        assert!(old.is_err(), "the older format is budgeted too");
+        assert!(budget_error().contains(&MAX_ROWS.to_string()));
     }
 
     #[test]

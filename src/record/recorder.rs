@@ -91,7 +91,17 @@ pub struct Outcome {
     pub rows: u64,
     /// Thread reads skipped because the thread's process used no CPU since the last sample.
     pub gated_reads: u64,
+    /// The mechanism: [`NAME`] (this poller) or [`super::events::NAME`].
+    pub recorder: &'static str,
+    /// Context-switch records applied (event recorder).
+    pub switch_records: u64,
+    /// Records the kernel dropped because a ring was full (event recorder; the CPU of the
+    /// threads concerned may be misattributed).
+    pub lost_records: u64,
 }
+
+/// The name written into the trace header (`# recorder=…`) by the poller.
+pub const NAME: &str = "schedstat";
 
 /// Child processes are searched on every this many periodic rescans (each costs one read per
 /// thread).
@@ -112,6 +122,9 @@ pub enum RecordError {
     /// Writing the trace failed.
     #[error("writing the trace: {0}")]
     Write(#[from] std::io::Error),
+    /// The perf event stream could not be read.
+    #[error("perf events: {0}")]
+    Perf(String),
 }
 
 struct Tracked {
@@ -196,7 +209,7 @@ fn ids_in(text: &str) -> impl Iterator<Item = u32> + '_ {
 }
 
 /// The (pid, tid) pairs of the target now.
-fn discover(
+pub(super) fn discover(
     target: &Target,
     children: bool,
     known: &[u32],
@@ -249,7 +262,7 @@ fn discover(
 }
 
 /// Whether a target is still there.
-fn alive(target: &Target) -> bool {
+pub(super) fn alive(target: &Target) -> bool {
     match target {
         Target::Process(p) => Path::new(&format!("/proc/{p}")).exists(),
         Target::Cgroup(d) => d.exists(),
@@ -396,7 +409,7 @@ impl Sampler<'_> {
 }
 
 /// Writes the closing line and computes the overhead.
-fn finish(mut o: Outcome, cpu0: u64, w: &mut dyn Write) -> Result<Outcome, RecordError> {
+pub(super) fn finish(mut o: Outcome, cpu0: u64, w: &mut dyn Write) -> Result<Outcome, RecordError> {
     o.sampler_cpu_ns = process_cpu_ns().saturating_sub(cpu0);
     o.overhead_pct = if o.duration_ns > 0 {
         o.sampler_cpu_ns as f64 * 100.0 / o.duration_ns as f64
@@ -412,11 +425,29 @@ fn finish(mut o: Outcome, cpu0: u64, w: &mut dyn Write) -> Result<Outcome, Recor
             ("cpu_ns", o.cpu_ns.to_string()),
             ("sampler_cpu_ns", o.sampler_cpu_ns.to_string()),
             ("overhead_pct", format!("{:.3}", o.overhead_pct)),
+            ("recorder", o.recorder.to_string()),
+            ("lost_records", o.lost_records.to_string()),
         ])
         .as_bytes(),
     )?;
     w.flush()?;
     Ok(o)
+}
+
+/// The row interval (at least 10 µs) and the trace writer, with the header written
+/// (interval and `recorder` filled in).
+pub(super) fn begin<'a>(
+    settings: &Settings,
+    mut header: Header,
+    recorder: &str,
+    out: &'a mut dyn Write,
+) -> Result<(u64, std::io::BufWriter<&'a mut dyn Write>), RecordError> {
+    let interval = settings.interval_ns.max(10_000);
+    header.interval_ns = interval;
+    header.extra.insert("recorder".into(), recorder.into());
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+    w.write_all(header_text(&header).as_bytes())?;
+    Ok((interval, w))
 }
 
 /// Records `target` into `out` until `settings.duration_ns` elapses, `done()` returns true
@@ -429,16 +460,13 @@ fn finish(mut o: Outcome, cpu0: u64, w: &mut dyn Write) -> Result<Outcome, Recor
 pub fn record(
     target: &Target,
     settings: Settings,
-    mut header: Header,
+    header: Header,
     out: &mut dyn Write,
     stop: &AtomicBool,
     done: &mut dyn FnMut() -> bool,
 ) -> Result<Outcome, RecordError> {
     precise_timers();
-    let interval = settings.interval_ns.max(10_000);
-    header.interval_ns = interval;
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
-    w.write_all(header_text(&header).as_bytes())?;
+    let (interval, mut w) = begin(&settings, header, NAME, out)?;
     let cpu0 = process_cpu_ns();
     let t0 = now_ns();
     let mut s = Sampler {
@@ -448,7 +476,10 @@ pub fn record(
         threads: BTreeMap::new(),
         proc_clock: BTreeMap::new(),
         next_index: 0,
-        o: Outcome::default(),
+        o: Outcome {
+            recorder: NAME,
+            ..Outcome::default()
+        },
         rescans: 0,
         first_scan: true,
         k: 0,

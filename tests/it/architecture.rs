@@ -25,6 +25,7 @@ const PURE: &[&str] = &[
     "emit_job.rs",
     "collect.rs",
     "record/format.rs",
+    "record/switches.rs",
     "recommend.rs",
 ];
 
