@@ -17,8 +17,52 @@ use kcpu::stats::Figure;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// (data set, scenario, figure, reason): figures the model does not yet reproduce.
+/// (data set, scenario, figure, reason): figures the model does not yet reproduce. The figure
+/// `"*"` (every figure of the scenario) is used only for the cgroup v2 data set measured in the
+/// emulated (TCG) VM, see [`TCG`].
 const KNOWN: &[(&str, &str, &str, &str)] = &[
+    ("6.1.0-57-cloud-amd64-v2", "above-quota", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "above-quota-loop", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "below-quota", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "eq-quota", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "eq-quota-loop", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "period20ms", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "period20ms-loop", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "period5ms", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "poisson", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "ref-sweep-loop", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "threads4-q100", "*", TCG),
+    ("6.1.0-57-cloud-amd64-v2", "trace", "*", TCG),
+    (
+        "6.1.0-57-cloud-amd64-v2",
+        "burst-full",
+        "p99",
+        "TCG VM (see TCG): unthrottled with burst = quota, the slower request of each pair ends 5-12 ms later than the model's 80.1 ms in 3 of 6 runs (emulated wake-up and per-request cost)",
+    ),
+    (
+        "6.1.0-57-cloud-amd64-v2",
+        "burst-full",
+        "usage",
+        "TCG VM (see TCG): 0.817 cores against 0.800 in 1 of 6 runs (per-request cost 1-1.7 ms of CPU per 80 ms request there)",
+    ),
+    (
+        "6.1.0-57-cloud-amd64-v2",
+        "ref-edge",
+        "p50",
+        "TCG VM, 1 of 6 runs: the knife edge of the 6.18 ref-edge entry (a cycle landing on the other side of the period edge)",
+    ),
+    (
+        "6.1.0-57-cloud-amd64-v2",
+        "spin1-q50",
+        "usage",
+        "TCG VM, 1 of 6 runs outside ±2 % (emulated timer)",
+    ),
+    (
+        "6.1.0-57-cloud-amd64-v2",
+        "spin3-q100",
+        "usage",
+        "TCG VM, 1 of 6 runs outside ±2 % (emulated timer)",
+    ),
     (
         "6.18.44-fc-v1272-v1",
         "above-quota",
@@ -159,6 +203,10 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// The reason shared by the v2 data set's scenario-wide entries: measured in the QEMU VM under
+/// TCG (no KVM on this machine), where the guest's timer and wake-up path is emulated.
+const TCG: &str = "cgroup v2 in the QEMU VM under TCG emulation (kernel 6.1.0-57, HZ 250; no KVM here): unthrottled requests start 0.46-0.71 ms after their arrival (0.04-0.09 ms on the host) and short requests use 20-30 % more CPU than their nominal work (below-quota: 0.096-0.106 cores against 0.081), so near or over the quota and at short periods the group runs out of quota where the host kernel did not; the model has the host runner's costs. Scenarios away from the quota agree (burst-partial, period500ms, ref-sweep, ref-edge 5/6, spinners 16/18)";
+
 fn data_sets() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fidelity");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
@@ -257,6 +305,7 @@ fn recorded_scenarios_replay_within_tolerance() {
     let mut problems = Vec::new();
     let mut known_seen = vec![false; KNOWN.len()];
     let (mut runs, mut agreeing, mut total_scenarios) = (0, 0, 0);
+    let mut per_set = Vec::new();
     for dir in data_sets() {
         let set = dir
             .file_name()
@@ -265,6 +314,7 @@ fn recorded_scenarios_replay_within_tolerance() {
             .to_string();
         let list = scenarios(&dir);
         total_scenarios += list.len();
+        let (runs_before, agreeing_before) = (runs, agreeing);
         for (path, s) in list {
             let replayed =
                 replay(&s, trace_of(&s)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -282,7 +332,7 @@ fn recorded_scenarios_replay_within_tolerance() {
                 for f in &fails {
                     match KNOWN
                         .iter()
-                        .position(|k| k.0 == set && k.1 == s.scenario && k.2 == *f)
+                        .position(|k| k.0 == set && k.1 == s.scenario && (k.2 == *f || k.2 == "*"))
                     {
                         Some(i) => known_seen[i] = true,
                         None => problems.push(format!(
@@ -307,8 +357,12 @@ fn recorded_scenarios_replay_within_tolerance() {
                 .unwrap();
             }
         }
+        per_set.push((set, agreeing - agreeing_before, runs - runs_before));
     }
     writeln!(table, "\n{agreeing} of {runs} runs agree on every figure.").unwrap();
+    for (set, a, n) in &per_set {
+        writeln!(table, "{set}: {a} of {n} runs agree.").unwrap();
+    }
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fidelity.md");
     // The table is the test's report (README "How accurate is simulate" is pasted from it).
     let _ = std::fs::write(&out, &table);
