@@ -167,6 +167,33 @@ fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// `pid: Name State PPid cmdline` from /proc, for failure messages.
+fn proc_summary(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default();
+    format!(
+        "{pid}: {} {} ppid {} nspid {} uid {} capeff {} sigblk {} sigign {} [{}]",
+        field("Name:"),
+        field("State:"),
+        field("PPid:"),
+        field("NSpid:"),
+        field("Uid:"),
+        field("CapEff:"),
+        field("SigBlk:"),
+        field("SigIgn:"),
+        cmdline.trim()
+    )
+}
+
 fn zombie_children(ppid: u32) -> Vec<u32> {
     let mut z = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -1105,30 +1132,30 @@ fn oci_run_crun() {
     oci_run("crun");
 }
 
-/// SIGKILL of `kcpu run --oci`: the container's process (the worker, PID 1 of the container)
-/// dies with kcpu within a second (it asked for `PR_SET_PDEATHSIG` once started, see
-/// `cli/worker.rs`), before any cleanup; the runtime's state and the cgroups stay until
-/// `kcpu run --cleanup` deletes the container (`delete --force`) and removes every cgroup.
-fn oci_sigkill_then_cleanup(name: &str) {
+/// SIGKILL of `kcpu run --oci`: the container's process (the worker, PID 1 of the container; or
+/// with `command`, the user's command started through `kcpu __exec`) dies with kcpu within a
+/// second (it asked for `PR_SET_PDEATHSIG` once started, see `cli/worker.rs`), before any
+/// cleanup; the runtime's state and the cgroups stay until `kcpu run --cleanup` deletes the
+/// container (`delete --force`) and removes every cgroup.
+fn oci_sigkill_then_cleanup(name: &str, command: bool) {
     let _g = serial();
     let h = require!();
     if find_program(name).is_none() {
         eprintln!("skipped: {name} is not installed (apt-get install {name})");
         return;
     }
-    let sc = Scratch::new(&format!("ocikill-{name}"), h.clone());
-    let mut child = sc
-        .cmd()
-        .args([
-            "--oci",
-            name,
-            "--quota",
-            "20ms",
-            "--load",
-            "spin:threads=1",
-            "--duration",
-            "30s",
-        ])
+    let what = if command { "command" } else { "worker" };
+    let sc = Scratch::new(&format!("ocikill-{name}-{what}"), h.clone());
+    let mut cmd = sc.cmd();
+    cmd.args(["--oci", name, "--quota", "20ms"]);
+    if command {
+        cmd.arg("--")
+            .arg(kcpu_bin())
+            .args(["probe", "--idle", "--duration", "30s"]);
+    } else {
+        cmd.args(["--load", "spin:threads=1", "--duration", "30s"]);
+    }
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -1136,8 +1163,15 @@ fn oci_sigkill_then_cleanup(name: &str) {
     let leaf = sc.wait_for_leaf(Duration::from_secs(20));
     assert!(leaf.is_some(), "the container never ran");
     let (_, pids) = leaf.unwrap_or_default();
-    // Let the load start (the worker is past its `ready` line), then kill kcpu outright.
-    std::thread::sleep(Duration::from_millis(500));
+    // Kill kcpu once the container's process runs our program (the runtime's own set-up code
+    // is replaced by then), plus a little (the worker is past its `ready` line).
+    let wanted = if command { "probe" } else { "__worker" };
+    let end = Instant::now() + Duration::from_secs(20);
+    while !pids.iter().any(|p| proc_summary(*p).contains(wanted)) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let before: Vec<String> = pids.iter().map(|p| proc_summary(*p)).collect();
     child.kill().unwrap();
     let killed = Instant::now();
     child.wait().unwrap();
@@ -1147,7 +1181,12 @@ fn oci_sigkill_then_cleanup(name: &str) {
     let gone_after = killed.elapsed();
     assert!(
         pids.iter().all(|p| !alive(*p)),
-        "container processes {pids:?} survive kcpu's SIGKILL by {gone_after:?}"
+        "{what} {pids:?} survives kcpu's SIGKILL by {gone_after:?}: {}; before the kill: {}",
+        pids.iter()
+            .map(|p| proc_summary(*p))
+            .collect::<Vec<_>>()
+            .join("; "),
+        before.join("; ")
     );
     assert!(
         !oci_leftovers(&sc.parent).is_empty(),
@@ -1165,7 +1204,7 @@ fn oci_sigkill_then_cleanup(name: &str) {
         oci_leftovers(&sc.parent)
     );
     eprintln!(
-        "{name}: container pids {pids:?} gone {:.0} ms after kcpu's SIGKILL; --cleanup: {}{}",
+        "{name}: {what} {pids:?} gone {:.0} ms after kcpu's SIGKILL; --cleanup: {}{}",
         gone_after.as_secs_f64() * 1e3,
         String::from_utf8_lossy(&out.stdout).trim(),
         String::from_utf8_lossy(&out.stderr).trim()
@@ -1174,12 +1213,23 @@ fn oci_sigkill_then_cleanup(name: &str) {
 
 #[test]
 fn oci_sigkill_then_cleanup_removes_everything() {
-    oci_sigkill_then_cleanup("runc");
+    oci_sigkill_then_cleanup("runc", false);
 }
 
 #[test]
 fn oci_sigkill_then_cleanup_removes_everything_crun() {
-    oci_sigkill_then_cleanup("crun");
+    oci_sigkill_then_cleanup("crun", false);
+}
+
+/// `kcpu run --oci … -- COMMAND`: the user's command dies with a SIGKILLed kcpu too.
+#[test]
+fn oci_sigkill_kills_the_users_command_runc() {
+    oci_sigkill_then_cleanup("runc", true);
+}
+
+#[test]
+fn oci_sigkill_kills_the_users_command_crun() {
+    oci_sigkill_then_cleanup("crun", true);
 }
 
 /// For each `every_ns` block of a recorded trace, the most CPU (ms) it holds in a window of
