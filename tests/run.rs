@@ -1616,3 +1616,347 @@ fn fault_without_root_run_is_an_input_error_and_creates_nothing() {
         "nothing created"
     );
 }
+
+// --------------------------------------------------------------------------------------------
+// Kubernetes as the engine (`kcpu probe`, `run --emit-job`, `collect`), without a cluster: the
+// probe reads its own cgroup on v1 here and on v2 in the VM, and the pod an emitted Job asks for
+// is played by a real runtime container (the kubelet's and containerd's part done by the test).
+
+/// `kcpu probe` inside a cgroup `kcpu run` creates: it finds the group through
+/// `/proc/self/cgroup` and reads the limits kcpu wrote (v1 `cpu.shares`/`cpu.cfs_*`, v2
+/// `cpu.max`/`cpu.weight`/`cpu.stat` and `cpu.pressure` when the kernel has PSI), and its
+/// throttling counters move.
+#[test]
+fn probe_reads_the_cgroup_kcpu_run_made() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("probe", h.clone());
+    let bin = kcpu_bin();
+    let out = sc
+        .cmd()
+        .args(["--quota", "5ms", "--period", "100ms"])
+        .args(match h.version {
+            CgroupVersion::V1 => ["--shares", "512"],
+            CgroupVersion::V2 => ["--weight", "20"],
+        })
+        .arg("--")
+        .arg(&bin)
+        .args([
+            "probe",
+            "--load",
+            "spin:threads=1",
+            "--duration",
+            "1s",
+            "--runs",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter(|l| l.contains("\"kcpu_probe\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    for l in &lines {
+        let files = &l["files"];
+        assert!(l["cgroup"]["path"].as_str().unwrap().contains(&sc.parent));
+        match h.version {
+            CgroupVersion::V1 => {
+                assert_eq!(l["node"]["cgroup_version"], "v1");
+                assert_eq!(files["cpu.cfs_quota_us"], "5000", "{l}");
+                assert_eq!(files["cpu.cfs_period_us"], "100000", "{l}");
+                assert_eq!(files["cpu.shares"], "512", "{l}");
+            }
+            CgroupVersion::V2 => {
+                assert_eq!(l["node"]["cgroup_version"], "v2");
+                assert_eq!(files["cpu.max"], "5000 100000", "{l}");
+                assert_eq!(files["cpu.weight"], "20", "{l}");
+                assert!(files["cpu.stat"].as_str().unwrap().contains("nr_throttled"));
+                if Path::new("/proc/pressure/cpu").exists() {
+                    assert!(
+                        files["cpu.pressure"]
+                            .as_str()
+                            .unwrap()
+                            .contains("some avg10="),
+                        "{l}"
+                    );
+                }
+            }
+        }
+        let m = &l["measured"];
+        assert!(m["nr_periods"].as_u64().unwrap() >= 8, "{m}");
+        assert!(m["nr_throttled"].as_u64().unwrap() > 0, "{m}");
+        assert!(m["usage_usec"].as_u64().is_some(), "{m}");
+        assert!(l["node"]["cpus"].as_u64().unwrap() >= 1);
+        assert!(!l["node"]["kernel"].as_str().unwrap().is_empty());
+    }
+}
+
+/// The Deployment the Job tests measure (sidecar, init container, pod-level limit, overhead).
+const CLUSTER_APP: &str = include_str!("data/cluster/app.yaml");
+
+/// `kcpu ARGS` with stdin `input`: (exit code, stdout, stderr).
+fn kcpu_io(args: &[&str], input: &str) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(kcpu_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The probe container of the Job `kcpu run --emit-job` prints for `app` container `api`: its
+/// args, and the user its pod runs as.
+fn emitted_probe(app: &Path) -> (Vec<String>, u64) {
+    let a = app.to_str().unwrap();
+    let (code, out, err) = kcpu_io(
+        &[
+            "run",
+            a,
+            "--container",
+            "api",
+            "--runs",
+            "2",
+            "--duration",
+            "1s",
+            "--emit-job",
+            "--image",
+            "img",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&out).unwrap();
+    let spec = &docs.last().unwrap()["spec"]["template"]["spec"];
+    let c = spec["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "api")
+        .unwrap();
+    let args = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    (args, spec["securityContext"]["runAsUser"].as_u64().unwrap())
+}
+
+/// What containerd and the kubelet would make of `app` on this host: the `api` container's
+/// `linux.resources.cpu` and the pod cgroup's files, translated for `preset`.
+fn kubelet_values(app: &Path, cv: &str, preset: &str) -> (Value, Vec<(String, String)>) {
+    let a = app.to_str().unwrap();
+    let common = ["--cgroup", cv, "--runtime", preset, "--driver", "cgroupfs"];
+    let run = |fmt: &str| -> Value {
+        let mut args = vec!["translate", a, "--output", fmt];
+        args.extend(common);
+        let (code, out, err) = kcpu_io(&args, "");
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let oci = run("oci");
+    let cpu = oci["pods"][0]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "api")
+        .unwrap()["linux"]["resources"]["cpu"]
+        .clone();
+    let pod = &run("json")["pods"][0]["pod"];
+    let files = if cv == "v1" {
+        vec!["cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.shares"]
+    } else {
+        vec!["cpu.max", "cpu.weight"]
+    };
+    let pod_files = files
+        .into_iter()
+        .map(|f| {
+            let v = &pod[f];
+            (
+                f.to_string(),
+                v.as_str().map_or(v.to_string(), String::from),
+            )
+        })
+        .collect();
+    (cpu, pod_files)
+}
+
+/// The pod of an emitted Job, played by a real runtime: the pod cgroup holds the pod's
+/// translated values (the kubelet's part), the runtime creates the `api` container below it
+/// from the `linux.resources.cpu` containerd would pass (`translate --output oci`), with the
+/// Job's user, a read-only root, `/sys` and `/sys/fs/cgroup` read-only as containerd mounts
+/// them, a private cgroup namespace on v2 (containerd `container_create_linux.go`: cgroupns
+/// on a unified host unless privileged) and the completion index and downward-API facts in the
+/// environment. The container runs the Job's own probe args; its line goes through `kcpu
+/// collect` as `kubectl logs --prefix` prints it, which finds every cgroup file equal to the
+/// translation and simulates the group.
+fn job_pod_in_a_runtime(name: &str) {
+    use kcpu::runner::oci::{remove_run_dirs, Bundle, OciRuntime, Rootfs};
+    let _g = serial();
+    let h = require!();
+    let Some(program) = find_program(name) else {
+        eprintln!("skipped: {name} is not installed (apt-get install {name})");
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let rt = match OciRuntime::detect(&program, state.path()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            return;
+        }
+    };
+    let (cv, preset) = (h.version.to_string(), rt.preset.to_string());
+    let app = state.path().join("app.yaml");
+    std::fs::write(&app, CLUSTER_APP).unwrap();
+    let (mut args, uid) = emitted_probe(&app);
+    let (cpu, pod_files) = kubelet_values(&app, &cv, &preset);
+
+    // The kubelet's pod cgroup.
+    let parent = format!("kcpu-test-job-{name}");
+    let pod_dir = h.cpu_mount.join(&parent).join("pod");
+    std::fs::create_dir_all(&pod_dir).unwrap();
+    if h.version == CgroupVersion::V2 {
+        let ctl = h.cpu_mount.join(&parent).join("cgroup.subtree_control");
+        std::fs::write(ctl, "+cpu").unwrap();
+    }
+    for (file, value) in &pod_files {
+        std::fs::write(pod_dir.join(file), value).unwrap();
+    }
+
+    let rootfs = Rootfs::new(&kcpu_bin()).unwrap();
+    std::fs::create_dir_all(rootfs.path().join("sys")).unwrap();
+    // The root must be searchable by the Job's unprivileged user.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(rootfs.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    args.insert(0, "/kcpu".into());
+    let oargs: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+    let cpu: kcpu::translate::oci::LinuxCpu = serde_json::from_value(cpu).unwrap();
+    let bundle = Bundle::new(&rootfs, &oargs, &cpu, &format!("/{parent}/pod/api")).unwrap();
+    let config = bundle.pid_file().with_file_name("config.json");
+    let mut spec: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    spec["process"]["user"] = serde_json::json!({"uid": uid, "gid": uid});
+    spec["process"]["env"] = serde_json::json!([
+        "PATH=/",
+        "JOB_COMPLETION_INDEX=1",
+        "KCPU_NODE_NAME=node-a",
+        "KCPU_POD_NAME=web-job-1-abcde",
+        "KCPU_POD_NAMESPACE=shop",
+    ]);
+    let ro = serde_json::json!(["nosuid", "noexec", "nodev", "ro"]);
+    let mounts = spec["mounts"].as_array_mut().unwrap();
+    mounts.push(serde_json::json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ro}));
+    mounts.push(serde_json::json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ro}));
+    if h.version == CgroupVersion::V2 {
+        let ns = spec["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.push(serde_json::json!({"type": "cgroup"}));
+    }
+    std::fs::write(&config, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+    let bdir = config.parent().unwrap().to_str().unwrap().to_string();
+    let id = format!("job-{name}-{}", std::process::id());
+    let mut run_args = vec!["run"];
+    if rt.no_pivot {
+        run_args.push("--no-pivot");
+    }
+    run_args.extend(["--bundle", &bdir, &id]);
+    let out = rt.command(&run_args).stdin(Stdio::null()).output().unwrap();
+    let _ = rt.delete_force(&id);
+    let removed = remove_run_dirs(&RealFs, &CgroupName::parent(&parent).unwrap(), "pod");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{name} run: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        oci_leftovers(&parent).is_empty(),
+        "{:?}",
+        oci_leftovers(&parent)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("\"kcpu_probe\""))
+        .unwrap_or_else(|| panic!("no probe line: {stdout}"));
+    let probe: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(probe["index"], 1, "{probe}");
+    assert_eq!(probe["node"]["name"], "node-a");
+    assert_eq!(probe["pod"], "web-job-1-abcde");
+    assert_eq!(probe["workload"], "Deployment/shop/web");
+    assert_eq!(probe["node"]["cgroup_version"], cv.as_str());
+    if h.version == CgroupVersion::V2 {
+        // Inside its own cgroup namespace the container's cgroup is the namespace's root.
+        assert_eq!(probe["cgroup"]["path"], "/", "{probe}");
+    }
+
+    // `kubectl logs --prefix` output through `kcpu collect` on stdin.
+    let logs = format!("[pod/web-job-1-abcde/api] {line}\n[pod/web-job-1-abcde/proxy] \n");
+    let a = app.to_str().unwrap();
+    let (code, out, err) = kcpu_io(
+        &[
+            "collect",
+            "-",
+            "--compare",
+            a,
+            "--cgroup",
+            &cv,
+            "--runtime",
+            &preset,
+            "--driver",
+            "cgroupfs",
+            "--fail-on-mismatch",
+            "--output",
+            "json",
+        ],
+        &logs,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let files = r["checks"][0]["files"].as_array().unwrap();
+    assert!(files.len() >= 2, "{r}");
+    for f in files {
+        assert_eq!(f["expected"], f["actual"], "{f}");
+    }
+    let g = &r["groups"][0];
+    assert!(g["simulated_throttled_ratio"].as_f64().is_some(), "{g}");
+    eprintln!(
+        "{} (preset {preset}) on cgroup {cv}: the Job's probe as uid {uid}, files {}, measured throttled {:?} vs simulated {:?}; removed {} dirs",
+        rt.version,
+        files
+            .iter()
+            .map(|f| format!("{}={}", f["file"].as_str().unwrap_or(""), f["actual"]))
+            .collect::<Vec<_>>()
+            .join(" "),
+        g["measured_throttled_ratio"].as_f64(),
+        g["simulated_throttled_ratio"].as_f64(),
+        removed.len()
+    );
+}
+
+#[test]
+fn job_pod_in_runc_probe_then_collect() {
+    job_pod_in_a_runtime("runc");
+}
+
+#[test]
+fn job_pod_in_crun_probe_then_collect() {
+    job_pod_in_a_runtime("crun");
+}
