@@ -1232,6 +1232,84 @@ fn oci_sigkill_kills_the_users_command_crun() {
     oci_sigkill_then_cleanup("crun", true);
 }
 
+/// SIGTERM and SIGINT of `kcpu run --oci`: kcpu exits 128+signal within a few seconds (the
+/// runtime's `delete --force` included), the container's processes are gone, and nothing is
+/// left in any hierarchy or in the runtime's state.
+fn oci_signal_removes_everything(name: &str) {
+    let _g = serial();
+    let h = require!();
+    if find_program(name).is_none() {
+        eprintln!("skipped: {name} is not installed (apt-get install {name})");
+        return;
+    }
+    for (sig, num) in [
+        (rustix::process::Signal::TERM, 15),
+        (rustix::process::Signal::INT, 2),
+    ] {
+        let sc = Scratch::new(&format!("ocisig{num}-{name}"), h.clone());
+        let mut child = sc
+            .cmd()
+            .args([
+                "--oci",
+                name,
+                "--quota",
+                "20ms",
+                "--load",
+                "spin:threads=1",
+                "--duration",
+                "30s",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let Some((_, pids)) = sc.wait_for_leaf(Duration::from_secs(20)) else {
+            let _ = child.kill();
+            panic!("{name}: the container never ran");
+        };
+        let end = Instant::now() + Duration::from_secs(20);
+        while !pids.iter().any(|p| proc_summary(*p).contains("__worker")) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let t0 = Instant::now();
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+            sig,
+        )
+        .unwrap();
+        let status = child.wait().unwrap();
+        let gone = t0.elapsed();
+        let live: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        let left = oci_leftovers(&sc.parent);
+        let state = sc.state.path().join(format!("oci-{name}"));
+        let ids = std::fs::read_dir(&state).map_or(0, |r| r.flatten().count());
+        eprintln!(
+            "{name}: signal {num} -> kcpu exited {:?} after {:.0} ms; live {live:?}; left {left:?}; runtime state entries {ids}",
+            status.code(),
+            gone.as_secs_f64() * 1e3
+        );
+        assert_eq!(status.code(), Some(128 + num), "{name} signal {num}");
+        assert!(
+            gone < Duration::from_secs(10),
+            "{name} signal {num}: {gone:?}"
+        );
+        assert!(live.is_empty(), "{name} signal {num}: {live:?}");
+        assert!(left.is_empty(), "{name} signal {num}: {left:?}");
+        assert_eq!(ids, 0, "{name} signal {num}: runtime state left");
+    }
+}
+
+#[test]
+fn oci_sigterm_sigint_remove_everything_runc() {
+    oci_signal_removes_everything("runc");
+}
+
+#[test]
+fn oci_sigterm_sigint_remove_everything_crun() {
+    oci_signal_removes_everything("crun");
+}
+
 /// For each `every_ns` block of a recorded trace, the most CPU (ms) it holds in a window of
 /// `window_ns` (sliding by 10 ms): how concentrated each burst was while recorded.
 fn burst_peaks_ms(trace: &Path, every_ns: u64, window_ns: u64) -> Vec<f64> {
