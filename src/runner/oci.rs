@@ -475,7 +475,7 @@ impl Bundle {
             Some(r) => (r.to_path_buf(), Vec::new()),
             None => {
                 let r = tmp.path().join("rootfs");
-                let binds = host_skeleton(&r)?;
+                let binds = host_skeleton(Path::new("/"), &r)?;
                 (r, binds)
             }
         };
@@ -532,12 +532,12 @@ impl Bundle {
     }
 }
 
-/// Fills `root` with the host's top-level entries: the same symbolic links, and an empty
-/// directory for each directory; returns the directories to bind-mount from the host (all but
-/// `/proc` and `/dev`, which the container mounts itself).
-fn host_skeleton(root: &Path) -> Result<Vec<PathBuf>, OciError> {
+/// Fills `root` with the top-level entries of `host` (`/`): the same symbolic links, an empty directory
+/// for each directory and an empty file for each regular file (the v2 VM's initramfs keeps
+/// `/kcpu` and `/init` there); returns what to bind-mount from the host (all but `/proc` and
+/// `/dev`, which the container mounts itself).
+fn host_skeleton(host: &Path, root: &Path) -> Result<Vec<PathBuf>, OciError> {
     std::fs::create_dir_all(root).map_err(io_err("mkdir", root))?;
-    let host = Path::new("/");
     let mut binds = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(host)
         .map_err(io_err("list", host))?
@@ -557,6 +557,9 @@ fn host_skeleton(root: &Path) -> Result<Vec<PathBuf>, OciError> {
             if name != "proc" && name != "dev" {
                 binds.push(host.join(&name));
             }
+        } else if t.is_file() {
+            std::fs::File::create(&inside).map_err(io_err("create", &inside))?;
+            binds.push(host.join(&name));
         }
     }
     Ok(binds)
@@ -1017,6 +1020,32 @@ mod tests {
             ]
         );
         assert!(libraries_from_ldd(b"\tnot a dynamic executable\n").is_empty());
+    }
+
+    #[test]
+    fn the_host_skeleton_mirrors_the_top_level() {
+        let host = tempfile::tempdir().expect("tempdir");
+        let h = host.path();
+        for d in ["usr", "proc", "dev", "tmp"] {
+            std::fs::create_dir(h.join(d)).expect("mkdir");
+        }
+        std::os::unix::fs::symlink("usr/bin", h.join("bin")).expect("symlink");
+        std::fs::write(h.join("kcpu"), "binary").expect("write");
+        let root = host.path().join("tmp").join("rootfs");
+        let binds = host_skeleton(h, &root).expect("skeleton");
+        assert_eq!(binds, vec![h.join("kcpu"), h.join("tmp"), h.join("usr")]);
+        assert_eq!(
+            std::fs::read_link(root.join("bin")).expect("link"),
+            Path::new("usr/bin")
+        );
+        for d in ["usr", "proc", "dev", "tmp"] {
+            assert!(root.join(d).is_dir(), "{d}");
+        }
+        let kcpu = std::fs::metadata(root.join("kcpu")).expect("mount point");
+        assert!(
+            kcpu.is_file() && kcpu.len() == 0,
+            "an empty mount point, not a copy"
+        );
     }
 
     #[test]
