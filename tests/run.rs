@@ -799,13 +799,15 @@ fn oci_sample(cases: &[OciCase], every: usize) -> Vec<usize> {
     picked
 }
 
-/// The stride of the sampled subset: `KCPU_OCI_EVERY`, else 1 on the host and 8 inside the
-/// v2 VM (`V2VM_GUEST`), where each runtime container costs seconds under TCG emulation.
+/// The stride of the sampled subset: `KCPU_OCI_EVERY` (0: no stride, only the first
+/// combination of every feature — CI's VM step), else 1 on the host and 8 inside the v2 VM
+/// (`V2VM_GUEST`), where each runtime container costs seconds under TCG emulation.
 fn oci_stride() -> usize {
     match std::env::var("KCPU_OCI_EVERY")
         .ok()
         .and_then(|v| v.parse().ok())
     {
+        Some(0) => usize::MAX,
         Some(n) => n,
         None if std::env::var_os("V2VM_GUEST").is_some() => 8,
         None => 1,
@@ -995,8 +997,13 @@ fn oci_differential(name: &str) {
         .map(|(m, _)| m.join(&parent))
         .filter(|p| p.exists())
         .collect();
+    let how = if every == usize::MAX {
+        "the first of every feature".to_string()
+    } else {
+        format!("stride {every} plus feature coverage")
+    };
     eprintln!(
-        "{} (preset {}) on cgroup {}: {} of {} combinations (stride {every} plus feature coverage), {matched} files matched, {} disagreements, {:.1} s; removed {} dirs in {} hierarchies",
+        "{} (preset {}) on cgroup {}: {} of {} combinations ({how}), {matched} files matched, {} disagreements, {:.1} s; removed {} dirs in {} hierarchies",
         rt.version,
         rt.preset,
         cv,
@@ -1048,6 +1055,22 @@ fn oci_sampled_subset_covers_every_feature() {
         oci_sample(&oci_grid(Runtime::Runc1_1, Cv::V1), 1).len(),
         424
     );
+    // CI's VM step (`KCPU_OCI_EVERY=0`): the first combination of each feature, all features.
+    for cv in [Cv::V1, Cv::V2] {
+        let cases = oci_grid(Runtime::Runc1_1, cv);
+        let sample = oci_sample(&cases, usize::MAX);
+        let all: std::collections::BTreeSet<&String> =
+            cases.iter().flat_map(|c| &c.features).collect();
+        let got: std::collections::BTreeSet<&String> =
+            sample.iter().flat_map(|&i| &cases[i].features).collect();
+        assert_eq!(got, all);
+        assert!(sample.len() < oci_sample(&cases, 8).len());
+        eprintln!(
+            "{cv}, features only: {} of {} combinations",
+            sample.len(),
+            cases.len()
+        );
+    }
 }
 
 #[test]
