@@ -204,6 +204,35 @@ pub fn runtime_from_path(path: &str) -> Option<String> {
     None
 }
 
+/// The container runtime, from the host paths a container's mount table shows when its cgroup
+/// path does not (inside a cgroup namespace it is `/`): the root overlay's layer directories
+/// and the bind-mounted `/etc/hostname`, `/etc/resolv.conf` live under the runtime's state
+/// directory — containerd `/var/lib/containerd/io.containerd.…`, CRI-O and Podman
+/// (containers/storage) `…/containers/storage/…`, Docker `/var/lib/docker/…`. Field 4 of
+/// mountinfo (the root of a bind mount) and the overlay's `lowerdir=`/`upperdir=` super
+/// options hold them (proc(5)).
+pub fn runtime_from_mountinfo(mountinfo: &str) -> Option<String> {
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let root = pre.split(' ').nth(3).unwrap_or("");
+        let options = post.split(' ').nth(2).unwrap_or("");
+        for text in [root, options] {
+            if text.contains("/io.containerd.") {
+                return Some("containerd".into());
+            }
+            if text.contains("/containers/storage/") {
+                return Some("cri-o".into());
+            }
+            if text.contains("/var/lib/docker/") || text.contains("/docker/containers/") {
+                return Some("docker".into());
+            }
+        }
+    }
+    None
+}
+
 /// Facts about the node the probe ran on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct NodeFacts {
@@ -355,6 +384,24 @@ mod tests {
             )
         );
         assert_eq!(runtime_from_path(&host.path).as_deref(), Some("containerd"));
+    }
+
+    #[test]
+    fn runtime_from_the_mount_table() {
+        let containerd = "\
+1200 1100 0:310 / / ro,relatime - overlay overlay rw,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/41/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/42/fs
+1210 1200 0:27 / /sys/fs/cgroup ro - cgroup2 cgroup rw
+";
+        assert_eq!(
+            runtime_from_mountinfo(containerd).as_deref(),
+            Some("containerd")
+        );
+        let crio = "1300 1200 253:1 /lib/containers/storage/overlay-containers/ab/userdata/hostname /etc/hostname rw - xfs /dev/vda1 rw\n";
+        assert_eq!(runtime_from_mountinfo(crio).as_deref(), Some("cri-o"));
+        let docker = "1400 1200 253:1 /var/lib/docker/containers/ab/hostname /etc/hostname rw - ext4 /dev/sda1 rw\n";
+        assert_eq!(runtime_from_mountinfo(docker).as_deref(), Some("docker"));
+        assert_eq!(runtime_from_mountinfo(MOUNTINFO_V1), None);
+        assert_eq!(runtime_from_mountinfo("garbage"), None);
     }
 
     #[test]

@@ -167,6 +167,33 @@ fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// `pid: Name State PPid cmdline` from /proc, for failure messages.
+fn proc_summary(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default();
+    format!(
+        "{pid}: {} {} ppid {} nspid {} uid {} capeff {} sigblk {} sigign {} [{}]",
+        field("Name:"),
+        field("State:"),
+        field("PPid:"),
+        field("NSpid:"),
+        field("Uid:"),
+        field("CapEff:"),
+        field("SigBlk:"),
+        field("SigIgn:"),
+        cmdline.trim()
+    )
+}
+
 fn zombie_children(ppid: u32) -> Vec<u32> {
     let mut z = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -772,13 +799,15 @@ fn oci_sample(cases: &[OciCase], every: usize) -> Vec<usize> {
     picked
 }
 
-/// The stride of the sampled subset: `KCPU_OCI_EVERY`, else 1 on the host and 8 inside the
-/// v2 VM (`V2VM_GUEST`), where each runtime container costs seconds under TCG emulation.
+/// The stride of the sampled subset: `KCPU_OCI_EVERY` (0: no stride, only the first
+/// combination of every feature — CI's VM step), else 1 on the host and 8 inside the v2 VM
+/// (`V2VM_GUEST`), where each runtime container costs seconds under TCG emulation.
 fn oci_stride() -> usize {
     match std::env::var("KCPU_OCI_EVERY")
         .ok()
         .and_then(|v| v.parse().ok())
     {
+        Some(0) => usize::MAX,
         Some(n) => n,
         None if std::env::var_os("V2VM_GUEST").is_some() => 8,
         None => 1,
@@ -968,8 +997,13 @@ fn oci_differential(name: &str) {
         .map(|(m, _)| m.join(&parent))
         .filter(|p| p.exists())
         .collect();
+    let how = if every == usize::MAX {
+        "the first of every feature".to_string()
+    } else {
+        format!("stride {every} plus feature coverage")
+    };
     eprintln!(
-        "{} (preset {}) on cgroup {}: {} of {} combinations (stride {every} plus feature coverage), {matched} files matched, {} disagreements, {:.1} s; removed {} dirs in {} hierarchies",
+        "{} (preset {}) on cgroup {}: {} of {} combinations ({how}), {matched} files matched, {} disagreements, {:.1} s; removed {} dirs in {} hierarchies",
         rt.version,
         rt.preset,
         cv,
@@ -1021,6 +1055,22 @@ fn oci_sampled_subset_covers_every_feature() {
         oci_sample(&oci_grid(Runtime::Runc1_1, Cv::V1), 1).len(),
         424
     );
+    // CI's VM step (`KCPU_OCI_EVERY=0`): the first combination of each feature, all features.
+    for cv in [Cv::V1, Cv::V2] {
+        let cases = oci_grid(Runtime::Runc1_1, cv);
+        let sample = oci_sample(&cases, usize::MAX);
+        let all: std::collections::BTreeSet<&String> =
+            cases.iter().flat_map(|c| &c.features).collect();
+        let got: std::collections::BTreeSet<&String> =
+            sample.iter().flat_map(|&i| &cases[i].features).collect();
+        assert_eq!(got, all);
+        assert!(sample.len() < oci_sample(&cases, 8).len());
+        eprintln!(
+            "{cv}, features only: {} of {} combinations",
+            sample.len(),
+            cases.len()
+        );
+    }
 }
 
 #[test]
@@ -1105,30 +1155,30 @@ fn oci_run_crun() {
     oci_run("crun");
 }
 
-/// SIGKILL of `kcpu run --oci`: the container's process (the worker, PID 1 of the container)
-/// dies with kcpu within a second (it asked for `PR_SET_PDEATHSIG` once started, see
-/// `cli/worker.rs`), before any cleanup; the runtime's state and the cgroups stay until
-/// `kcpu run --cleanup` deletes the container (`delete --force`) and removes every cgroup.
-fn oci_sigkill_then_cleanup(name: &str) {
+/// SIGKILL of `kcpu run --oci`: the container's process (the worker, PID 1 of the container; or
+/// with `command`, the user's command started through `kcpu __exec`) dies with kcpu within a
+/// second (it asked for `PR_SET_PDEATHSIG` once started, see `cli/worker.rs`), before any
+/// cleanup; the runtime's state and the cgroups stay until `kcpu run --cleanup` deletes the
+/// container (`delete --force`) and removes every cgroup.
+fn oci_sigkill_then_cleanup(name: &str, command: bool) {
     let _g = serial();
     let h = require!();
     if find_program(name).is_none() {
         eprintln!("skipped: {name} is not installed (apt-get install {name})");
         return;
     }
-    let sc = Scratch::new(&format!("ocikill-{name}"), h.clone());
-    let mut child = sc
-        .cmd()
-        .args([
-            "--oci",
-            name,
-            "--quota",
-            "20ms",
-            "--load",
-            "spin:threads=1",
-            "--duration",
-            "30s",
-        ])
+    let what = if command { "command" } else { "worker" };
+    let sc = Scratch::new(&format!("ocikill-{name}-{what}"), h.clone());
+    let mut cmd = sc.cmd();
+    cmd.args(["--oci", name, "--quota", "20ms"]);
+    if command {
+        cmd.arg("--")
+            .arg(kcpu_bin())
+            .args(["probe", "--idle", "--duration", "30s"]);
+    } else {
+        cmd.args(["--load", "spin:threads=1", "--duration", "30s"]);
+    }
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -1136,8 +1186,15 @@ fn oci_sigkill_then_cleanup(name: &str) {
     let leaf = sc.wait_for_leaf(Duration::from_secs(20));
     assert!(leaf.is_some(), "the container never ran");
     let (_, pids) = leaf.unwrap_or_default();
-    // Let the load start (the worker is past its `ready` line), then kill kcpu outright.
-    std::thread::sleep(Duration::from_millis(500));
+    // Kill kcpu once the container's process runs our program (the runtime's own set-up code
+    // is replaced by then), plus a little (the worker is past its `ready` line).
+    let wanted = if command { "probe" } else { "__worker" };
+    let end = Instant::now() + Duration::from_secs(20);
+    while !pids.iter().any(|p| proc_summary(*p).contains(wanted)) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let before: Vec<String> = pids.iter().map(|p| proc_summary(*p)).collect();
     child.kill().unwrap();
     let killed = Instant::now();
     child.wait().unwrap();
@@ -1147,7 +1204,12 @@ fn oci_sigkill_then_cleanup(name: &str) {
     let gone_after = killed.elapsed();
     assert!(
         pids.iter().all(|p| !alive(*p)),
-        "container processes {pids:?} survive kcpu's SIGKILL by {gone_after:?}"
+        "{what} {pids:?} survives kcpu's SIGKILL by {gone_after:?}: {}; before the kill: {}",
+        pids.iter()
+            .map(|p| proc_summary(*p))
+            .collect::<Vec<_>>()
+            .join("; "),
+        before.join("; ")
     );
     assert!(
         !oci_leftovers(&sc.parent).is_empty(),
@@ -1165,7 +1227,7 @@ fn oci_sigkill_then_cleanup(name: &str) {
         oci_leftovers(&sc.parent)
     );
     eprintln!(
-        "{name}: container pids {pids:?} gone {:.0} ms after kcpu's SIGKILL; --cleanup: {}{}",
+        "{name}: {what} {pids:?} gone {:.0} ms after kcpu's SIGKILL; --cleanup: {}{}",
         gone_after.as_secs_f64() * 1e3,
         String::from_utf8_lossy(&out.stdout).trim(),
         String::from_utf8_lossy(&out.stderr).trim()
@@ -1174,12 +1236,101 @@ fn oci_sigkill_then_cleanup(name: &str) {
 
 #[test]
 fn oci_sigkill_then_cleanup_removes_everything() {
-    oci_sigkill_then_cleanup("runc");
+    oci_sigkill_then_cleanup("runc", false);
 }
 
 #[test]
 fn oci_sigkill_then_cleanup_removes_everything_crun() {
-    oci_sigkill_then_cleanup("crun");
+    oci_sigkill_then_cleanup("crun", false);
+}
+
+/// `kcpu run --oci … -- COMMAND`: the user's command dies with a SIGKILLed kcpu too.
+#[test]
+fn oci_sigkill_kills_the_users_command_runc() {
+    oci_sigkill_then_cleanup("runc", true);
+}
+
+#[test]
+fn oci_sigkill_kills_the_users_command_crun() {
+    oci_sigkill_then_cleanup("crun", true);
+}
+
+/// SIGTERM and SIGINT of `kcpu run --oci`: kcpu exits 128+signal within a few seconds (the
+/// runtime's `delete --force` included), the container's processes are gone, and nothing is
+/// left in any hierarchy or in the runtime's state.
+fn oci_signal_removes_everything(name: &str) {
+    let _g = serial();
+    let h = require!();
+    if find_program(name).is_none() {
+        eprintln!("skipped: {name} is not installed (apt-get install {name})");
+        return;
+    }
+    for (sig, num) in [
+        (rustix::process::Signal::TERM, 15),
+        (rustix::process::Signal::INT, 2),
+    ] {
+        let sc = Scratch::new(&format!("ocisig{num}-{name}"), h.clone());
+        let mut child = sc
+            .cmd()
+            .args([
+                "--oci",
+                name,
+                "--quota",
+                "20ms",
+                "--load",
+                "spin:threads=1",
+                "--duration",
+                "30s",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let Some((_, pids)) = sc.wait_for_leaf(Duration::from_secs(20)) else {
+            let _ = child.kill();
+            panic!("{name}: the container never ran");
+        };
+        let end = Instant::now() + Duration::from_secs(20);
+        while !pids.iter().any(|p| proc_summary(*p).contains("__worker")) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let t0 = Instant::now();
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+            sig,
+        )
+        .unwrap();
+        let status = child.wait().unwrap();
+        let gone = t0.elapsed();
+        let live: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        let left = oci_leftovers(&sc.parent);
+        let state = sc.state.path().join(format!("oci-{name}"));
+        let ids = std::fs::read_dir(&state).map_or(0, |r| r.flatten().count());
+        eprintln!(
+            "{name}: signal {num} -> kcpu exited {:?} after {:.0} ms; live {live:?}; left {left:?}; runtime state entries {ids}",
+            status.code(),
+            gone.as_secs_f64() * 1e3
+        );
+        assert_eq!(status.code(), Some(128 + num), "{name} signal {num}");
+        assert!(
+            gone < Duration::from_secs(10),
+            "{name} signal {num}: {gone:?}"
+        );
+        assert!(live.is_empty(), "{name} signal {num}: {live:?}");
+        assert!(left.is_empty(), "{name} signal {num}: {left:?}");
+        assert_eq!(ids, 0, "{name} signal {num}: runtime state left");
+    }
+}
+
+#[test]
+fn oci_sigterm_sigint_remove_everything_runc() {
+    oci_signal_removes_everything("runc");
+}
+
+#[test]
+fn oci_sigterm_sigint_remove_everything_crun() {
+    oci_signal_removes_everything("crun");
 }
 
 /// For each `every_ns` block of a recorded trace, the most CPU (ms) it holds in a window of
@@ -1670,4 +1821,348 @@ fn both_recorders_measure_a_known_burner_with_51_threads() {
         ));
     }
     eprintln!("recorder CPU over wall time: {}", overheads.join(", "));
+}
+
+// --------------------------------------------------------------------------------------------
+// Kubernetes as the engine (`kcpu probe`, `run --emit-job`, `collect`), without a cluster: the
+// probe reads its own cgroup on v1 here and on v2 in the VM, and the pod an emitted Job asks for
+// is played by a real runtime container (the kubelet's and containerd's part done by the test).
+
+/// `kcpu probe` inside a cgroup `kcpu run` creates: it finds the group through
+/// `/proc/self/cgroup` and reads the limits kcpu wrote (v1 `cpu.shares`/`cpu.cfs_*`, v2
+/// `cpu.max`/`cpu.weight`/`cpu.stat` and `cpu.pressure` when the kernel has PSI), and its
+/// throttling counters move.
+#[test]
+fn probe_reads_the_cgroup_kcpu_run_made() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("probe", h.clone());
+    let bin = kcpu_bin();
+    let out = sc
+        .cmd()
+        .args(["--quota", "5ms", "--period", "100ms"])
+        .args(match h.version {
+            CgroupVersion::V1 => ["--shares", "512"],
+            CgroupVersion::V2 => ["--weight", "20"],
+        })
+        .arg("--")
+        .arg(&bin)
+        .args([
+            "probe",
+            "--load",
+            "spin:threads=1",
+            "--duration",
+            "1s",
+            "--runs",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter(|l| l.contains("\"kcpu_probe\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    for l in &lines {
+        let files = &l["files"];
+        assert!(l["cgroup"]["path"].as_str().unwrap().contains(&sc.parent));
+        match h.version {
+            CgroupVersion::V1 => {
+                assert_eq!(l["node"]["cgroup_version"], "v1");
+                assert_eq!(files["cpu.cfs_quota_us"], "5000", "{l}");
+                assert_eq!(files["cpu.cfs_period_us"], "100000", "{l}");
+                assert_eq!(files["cpu.shares"], "512", "{l}");
+            }
+            CgroupVersion::V2 => {
+                assert_eq!(l["node"]["cgroup_version"], "v2");
+                assert_eq!(files["cpu.max"], "5000 100000", "{l}");
+                assert_eq!(files["cpu.weight"], "20", "{l}");
+                assert!(files["cpu.stat"].as_str().unwrap().contains("nr_throttled"));
+                if Path::new("/proc/pressure/cpu").exists() {
+                    assert!(
+                        files["cpu.pressure"]
+                            .as_str()
+                            .unwrap()
+                            .contains("some avg10="),
+                        "{l}"
+                    );
+                }
+            }
+        }
+        let m = &l["measured"];
+        assert!(m["nr_periods"].as_u64().unwrap() >= 8, "{m}");
+        assert!(m["nr_throttled"].as_u64().unwrap() > 0, "{m}");
+        assert!(m["usage_usec"].as_u64().is_some(), "{m}");
+        assert!(l["node"]["cpus"].as_u64().unwrap() >= 1);
+        assert!(!l["node"]["kernel"].as_str().unwrap().is_empty());
+    }
+}
+
+/// The Deployment the Job tests measure (sidecar, init container, pod-level limit, overhead).
+const CLUSTER_APP: &str = include_str!("data/cluster/app.yaml");
+
+/// `kcpu ARGS` with stdin `input`: (exit code, stdout, stderr).
+fn kcpu_io(args: &[&str], input: &str) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(kcpu_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The probe container of the Job `kcpu run --emit-job` prints for `app` container `api`: its
+/// args, and the user its pod runs as.
+fn emitted_probe(app: &Path) -> (Vec<String>, u64) {
+    let a = app.to_str().unwrap();
+    let (code, out, err) = kcpu_io(
+        &[
+            "run",
+            a,
+            "--container",
+            "api",
+            "--runs",
+            "2",
+            "--duration",
+            "1s",
+            "--emit-job",
+            "--image",
+            "img",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&out).unwrap();
+    let spec = &docs.last().unwrap()["spec"]["template"]["spec"];
+    let c = spec["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "api")
+        .unwrap();
+    let args = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    (args, spec["securityContext"]["runAsUser"].as_u64().unwrap())
+}
+
+/// What containerd and the kubelet would make of `app` on this host: the `api` container's
+/// `linux.resources.cpu` and the pod cgroup's files, translated for `preset`.
+fn kubelet_values(app: &Path, cv: &str, preset: &str) -> (Value, Vec<(String, String)>) {
+    let a = app.to_str().unwrap();
+    let common = ["--cgroup", cv, "--runtime", preset, "--driver", "cgroupfs"];
+    let run = |fmt: &str| -> Value {
+        let mut args = vec!["translate", a, "--output", fmt];
+        args.extend(common);
+        let (code, out, err) = kcpu_io(&args, "");
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let oci = run("oci");
+    let cpu = oci["pods"][0]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "api")
+        .unwrap()["linux"]["resources"]["cpu"]
+        .clone();
+    let pod = &run("json")["pods"][0]["pod"];
+    let files = if cv == "v1" {
+        vec!["cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.shares"]
+    } else {
+        vec!["cpu.max", "cpu.weight"]
+    };
+    let pod_files = files
+        .into_iter()
+        .map(|f| {
+            let v = &pod[f];
+            (
+                f.to_string(),
+                v.as_str().map_or(v.to_string(), String::from),
+            )
+        })
+        .collect();
+    (cpu, pod_files)
+}
+
+/// The pod of an emitted Job, played by a real runtime: the pod cgroup holds the pod's
+/// translated values (the kubelet's part), the runtime creates the `api` container below it
+/// from the `linux.resources.cpu` containerd would pass (`translate --output oci`), with the
+/// Job's user, a read-only root, `/sys` and `/sys/fs/cgroup` read-only as containerd mounts
+/// them, a private cgroup namespace on v2 (containerd `container_create_linux.go`: cgroupns
+/// on a unified host unless privileged) and the completion index and downward-API facts in the
+/// environment. The container runs the Job's own probe args; its line goes through `kcpu
+/// collect` as `kubectl logs --prefix` prints it, which finds every cgroup file equal to the
+/// translation and simulates the group.
+fn job_pod_in_a_runtime(name: &str) {
+    use kcpu::runner::oci::{remove_run_dirs, Bundle, OciRuntime, Rootfs};
+    let _g = serial();
+    let h = require!();
+    let Some(program) = find_program(name) else {
+        eprintln!("skipped: {name} is not installed (apt-get install {name})");
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let rt = match OciRuntime::detect(&program, state.path()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            return;
+        }
+    };
+    let (cv, preset) = (h.version.to_string(), rt.preset.to_string());
+    let app = state.path().join("app.yaml");
+    std::fs::write(&app, CLUSTER_APP).unwrap();
+    let (mut args, uid) = emitted_probe(&app);
+    let (cpu, pod_files) = kubelet_values(&app, &cv, &preset);
+
+    // The kubelet's pod cgroup.
+    let parent = format!("kcpu-test-job-{name}");
+    let pod_dir = h.cpu_mount.join(&parent).join("pod");
+    std::fs::create_dir_all(&pod_dir).unwrap();
+    if h.version == CgroupVersion::V2 {
+        let ctl = h.cpu_mount.join(&parent).join("cgroup.subtree_control");
+        std::fs::write(ctl, "+cpu").unwrap();
+    }
+    for (file, value) in &pod_files {
+        std::fs::write(pod_dir.join(file), value).unwrap();
+    }
+
+    let rootfs = Rootfs::new(&kcpu_bin()).unwrap();
+    std::fs::create_dir_all(rootfs.path().join("sys")).unwrap();
+    // The root must be searchable by the Job's unprivileged user.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(rootfs.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    args.insert(0, "/kcpu".into());
+    let oargs: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+    let cpu: kcpu::translate::oci::LinuxCpu = serde_json::from_value(cpu).unwrap();
+    let bundle = Bundle::new(&rootfs, &oargs, &cpu, &format!("/{parent}/pod/api")).unwrap();
+    let config = bundle.pid_file().with_file_name("config.json");
+    let mut spec: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    spec["process"]["user"] = serde_json::json!({"uid": uid, "gid": uid});
+    spec["process"]["env"] = serde_json::json!([
+        "PATH=/",
+        "JOB_COMPLETION_INDEX=1",
+        "KCPU_NODE_NAME=node-a",
+        "KCPU_POD_NAME=web-job-1-abcde",
+        "KCPU_POD_NAMESPACE=shop",
+    ]);
+    let ro = serde_json::json!(["nosuid", "noexec", "nodev", "ro"]);
+    let mounts = spec["mounts"].as_array_mut().unwrap();
+    mounts.push(serde_json::json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ro}));
+    mounts.push(serde_json::json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ro}));
+    if h.version == CgroupVersion::V2 {
+        let ns = spec["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.push(serde_json::json!({"type": "cgroup"}));
+    }
+    std::fs::write(&config, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+    let bdir = config.parent().unwrap().to_str().unwrap().to_string();
+    let id = format!("job-{name}-{}", std::process::id());
+    let mut run_args = vec!["run"];
+    if rt.no_pivot {
+        run_args.push("--no-pivot");
+    }
+    run_args.extend(["--bundle", &bdir, &id]);
+    let out = rt.command(&run_args).stdin(Stdio::null()).output().unwrap();
+    let _ = rt.delete_force(&id);
+    let removed = remove_run_dirs(&RealFs, &CgroupName::parent(&parent).unwrap(), "pod");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{name} run: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        oci_leftovers(&parent).is_empty(),
+        "{:?}",
+        oci_leftovers(&parent)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("\"kcpu_probe\""))
+        .unwrap_or_else(|| panic!("no probe line: {stdout}"));
+    let probe: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(probe["index"], 1, "{probe}");
+    assert_eq!(probe["node"]["name"], "node-a");
+    assert_eq!(probe["pod"], "web-job-1-abcde");
+    assert_eq!(probe["workload"], "Deployment/shop/web");
+    assert_eq!(probe["node"]["cgroup_version"], cv.as_str());
+    if h.version == CgroupVersion::V2 {
+        // Inside its own cgroup namespace the container's cgroup is the namespace's root.
+        assert_eq!(probe["cgroup"]["path"], "/", "{probe}");
+    }
+
+    // `kubectl logs --prefix` output through `kcpu collect` on stdin.
+    let logs = format!("[pod/web-job-1-abcde/api] {line}\n[pod/web-job-1-abcde/proxy] \n");
+    let a = app.to_str().unwrap();
+    let (code, out, err) = kcpu_io(
+        &[
+            "collect",
+            "-",
+            "--compare",
+            a,
+            "--cgroup",
+            &cv,
+            "--runtime",
+            &preset,
+            "--driver",
+            "cgroupfs",
+            "--fail-on-mismatch",
+            "--output",
+            "json",
+        ],
+        &logs,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let files = r["checks"][0]["files"].as_array().unwrap();
+    assert!(files.len() >= 2, "{r}");
+    for f in files {
+        assert_eq!(f["expected"], f["actual"], "{f}");
+    }
+    let g = &r["groups"][0];
+    assert!(g["simulated_throttled_ratio"].as_f64().is_some(), "{g}");
+    eprintln!(
+        "{} (preset {preset}) on cgroup {cv}: the Job's probe as uid {uid}, files {}, measured throttled {:?} vs simulated {:?}; removed {} dirs",
+        rt.version,
+        files
+            .iter()
+            .map(|f| format!("{}={}", f["file"].as_str().unwrap_or(""), f["actual"]))
+            .collect::<Vec<_>>()
+            .join(" "),
+        g["measured_throttled_ratio"].as_f64(),
+        g["simulated_throttled_ratio"].as_f64(),
+        removed.len()
+    );
+}
+
+#[test]
+fn job_pod_in_runc_probe_then_collect() {
+    job_pod_in_a_runtime("runc");
+}
+
+#[test]
+fn job_pod_in_crun_probe_then_collect() {
+    job_pod_in_a_runtime("crun");
 }

@@ -75,10 +75,32 @@ pub enum Command {
     /// Internal: the load worker started by `kcpu run` inside its cgroup.
     #[command(name = "__worker", hide = true)]
     Worker(worker::Args),
+    /// Internal: the first process of a `run --oci -- COMMAND` container (dies with kcpu).
+    #[command(name = "__exec", hide = true)]
+    Exec(worker::ExecArgs),
+    /// Internal: kills what is left in a `run --oci` run's cgroups once kcpu is gone.
+    #[command(name = "__guard", hide = true)]
+    Guard(worker::GuardArgs),
+}
+
+/// The processes `kcpu run` starts (`__worker`, `__exec`) ask for SIGKILL when their parent
+/// dies before anything else, argument parsing included: a start-up window in which a SIGKILLed
+/// kcpu leaves them running is as short as it can be (their `run` functions ask again and
+/// explain why it works inside a container).
+fn early_death_signal() {
+    let first = std::env::args_os().nth(1);
+    if matches!(
+        first.as_deref().and_then(|a| a.to_str()),
+        Some("__worker" | "__exec")
+    ) {
+        let _ =
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    }
 }
 
 /// Entry point used by `main`: parses arguments, runs, maps errors to exit code 2.
 pub fn main() -> ExitCode {
+    early_death_signal();
     let cli = match ecosystem::parse(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
@@ -104,6 +126,8 @@ pub fn main() -> ExitCode {
         Command::Record(a) => record::run(a),
         Command::Recommend(a) => recommend::run(a),
         Command::Worker(a) => worker::run(a),
+        Command::Exec(a) => worker::exec(a),
+        Command::Guard(a) => worker::guard(a),
         Command::Burst(a) => burst::run(a),
     };
     match result {

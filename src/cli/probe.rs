@@ -85,7 +85,7 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn node_facts(own: &OwnCgroup) -> NodeFacts {
+fn node_facts(own: &OwnCgroup, mountinfo: &str) -> NodeFacts {
     let uname = rustix::system::uname();
     let kernel = uname.release().to_string_lossy().into_owned();
     let cpus = read_opt(Path::new("/sys/devices/system/cpu/online"))
@@ -115,7 +115,8 @@ fn node_facts(own: &OwnCgroup) -> NodeFacts {
         cpu_model,
         hz,
         cgroup_version: own.version.clone(),
-        runtime: probe::runtime_from_path(&own.path),
+        runtime: probe::runtime_from_path(&own.path)
+            .or_else(|| probe::runtime_from_mountinfo(mountinfo)),
     }
 }
 
@@ -196,7 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
     let own = probe::own_cgroup(&proc_cgroup, &mountinfo)
         .context("no cgroup with a cpu controller is visible (/proc/self/cgroup, mountinfo)")?;
-    let node = node_facts(&own);
+    let node = node_facts(&own, &mountinfo);
     let index: Option<u32> = env("JOB_COMPLETION_INDEX").and_then(|v| v.parse().ok());
     for run in 0..args.runs {
         let mut files = BTreeMap::new();

@@ -42,9 +42,19 @@ pub struct Args {
 /// ancestor namespace (`kernel/signal.c` `send_signal_locked`: `force` when the sender has no
 /// pid in the target's namespace). Were kcpu already gone, stdin is closed and the worker
 /// leaves before its load starts.
+///
+/// A parent that died before the `prctl` sends no signal (and inside the container's pid
+/// namespace `getppid` is 0, so it cannot be compared): then the runner's end of stdin is
+/// already closed, and the worker leaves at once instead of calibrating and starting its load.
+/// Measured in the v2 VM (TCG, dev build, quota 20 ms/100 ms): a kcpu killed right after
+/// crun's `start` left a worker in its start-up phase running for over a second
+/// (`oci_sigkill_then_cleanup_removes_everything_crun`), which this check ends.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
         .context("prctl(PR_SET_PDEATHSIG)")?;
+    if runner_gone() {
+        return Ok(ExitCode::SUCCESS);
+    }
     let load = parse_load(&args.load)?;
     let spec = WorkerSpec {
         load,
@@ -57,5 +67,106 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     run_worker(&spec, stdin.lock(), stdout.lock()).context("worker")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// True when stdin is a pipe whose writing end is closed: a non-blocking one-byte read returns
+/// end-of-file at once (with the runner alive and silent it fails with `EAGAIN`; the runner
+/// sends nothing before the worker's `ready` line, so no byte can be lost).
+fn runner_gone() -> bool {
+    use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    let fd = stdin.as_fd();
+    let Ok(flags) = fcntl_getfl(fd) else {
+        return false;
+    };
+    if !rustix::fs::fstat(fd).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Fifo
+    }) || fcntl_setfl(fd, flags | OFlags::NONBLOCK).is_err()
+    {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    let eof = matches!(rustix::io::read(fd, &mut byte), Ok(0));
+    let _ = fcntl_setfl(fd, flags);
+    eof
+}
+
+/// Arguments of `kcpu __exec`.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// `kcpu __exec -- COMMAND…`: the first process of a `kcpu run --oci … -- COMMAND` container.
+/// It asks for SIGKILL when its parent dies, exactly as the worker does (see [`run`]: by now
+/// kcpu, the child subreaper, is its parent), then replaces itself with the command. The death
+/// signal survives `execve` (prctl(2): it is cleared only when the exec changes credentials,
+/// for a set-user-ID or set-group-ID program or one whose file capabilities raise the
+/// process's), so the user's command dies with a SIGKILLed kcpu instead of running on until
+/// `kcpu run --cleanup`. kcpu checked before `create` that the command exists (the host's root
+/// is the container's), so an exec failure here is rare: it exits 127 like a shell.
+pub fn exec(args: ExecArgs) -> anyhow::Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .context("prctl(PR_SET_PDEATHSIG)")?;
+    let Some((program, rest)) = args.command.split_first() else {
+        anyhow::bail!("__exec needs a command");
+    };
+    let e = std::process::Command::new(program).args(rest).exec();
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "kcpu: cannot run {}: {e}",
+            program.to_string_lossy().escape_debug()
+        );
+    }
+    Ok(ExitCode::from(127))
+}
+
+/// Arguments of `kcpu __guard`.
+#[derive(Debug, clap::Args)]
+pub struct GuardArgs {
+    /// A run directory (`<mount>/<kcpu parent>/<run id>`, repeatable).
+    #[arg(long = "dir")]
+    pub dirs: Vec<std::path::PathBuf>,
+}
+
+/// `kcpu __guard --dir DIR…`: started by `kcpu run --oci`, it waits until its stdin reaches
+/// end-of-file (the run ended, or kcpu died, even by SIGKILL: kcpu holds the pipe's only
+/// writing end), then SIGKILLs every process still in the run's cgroups and exits. Termination signals sent to the terminal's process group do not end it early.
+/// Only directories under a `kcpu*` parent are accepted: it signals nothing kcpu did not start.
+pub fn guard(args: GuardArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Read;
+    let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in crate::runner::init::FORWARDED {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&ignored))
+            .context("installing a handler")?;
+    }
+    let dirs: Vec<_> = args
+        .dirs
+        .into_iter()
+        .filter(|d| {
+            d.parent()
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str())
+                .is_some_and(crate::cgroupfs::cleanup::is_kcpu_parent)
+        })
+        .collect();
+    let mut buf = [0u8; 64];
+    let mut stdin = std::io::stdin().lock();
+    while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+    // Per-member SIGKILL through pidfds (the v1 path of `kill_tree` works on v2 too); the
+    // directories themselves stay for `kcpu run --cleanup` or the session's own removal.
+    for d in &dirs {
+        let _ = crate::cgroupfs::cleanup::kill_tree(
+            &crate::cgroupfs::RealFs,
+            d,
+            crate::cgroupfs::CgroupVersion::V1,
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -194,6 +194,13 @@ impl Init {
         Ok(child)
     }
 
+    /// Spawns `cmd` without watching it: a helper that outlives the workload (waiting for the
+    /// workload's end does not wait for it); the reaper thread still reaps it when it exits.
+    pub fn spawn_unwatched(&self, cmd: &mut Command) -> std::io::Result<Child> {
+        let _g = lock(&self.inner.spawn_lock);
+        cmd.spawn()
+    }
+
     /// Runs `cmd` to its end with stdout captured (at most `limit` bytes kept) as a watched
     /// child. `Command::output` must not be used while an `Init` is active: the reaper thread
     /// may reap the child first, `output` then fails with ECHILD and its caller sees nothing

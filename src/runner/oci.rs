@@ -261,6 +261,27 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
     })
 }
 
+/// Where `execvp` would find `program` (with a `/`: relative to `cwd`; else on `path_env`), if
+/// it is an executable file.
+pub fn resolve_command(program: &std::ffi::OsStr, cwd: &Path, path_env: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let exec = |p: PathBuf| {
+        std::fs::metadata(&p)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .then_some(p)
+    };
+    let p = Path::new(program);
+    if program.is_empty() {
+        return None;
+    }
+    if program.as_encoded_bytes().contains(&b'/') {
+        return exec(cwd.join(p));
+    }
+    std::env::split_paths(path_env)
+        .map(|d| cwd.join(d).join(p))
+        .find_map(exec)
+}
+
 /// True when `/` is the initial ramfs (`rootfs` in `/proc/self/mountinfo`: proc(5), the
 /// filesystem type follows the ` - ` separator).
 fn root_is_initramfs(mountinfo: &str) -> bool {
@@ -421,12 +442,25 @@ impl Bundle {
         cpu: &LinuxCpu,
         cgroups_path: &str,
     ) -> Result<Bundle, OciError> {
-        Bundle::with_root(rootfs.path(), Path::new("/"), "/", args, cpu, cgroups_path)
+        Bundle::with_root(
+            Some(rootfs.path()),
+            Path::new("/"),
+            "/",
+            args,
+            cpu,
+            cgroups_path,
+        )
     }
 
-    /// Like [`Bundle::new`] with any read-only `root`, working directory `cwd` and `PATH`.
+    /// Like [`Bundle::new`] with a read-only `root`, working directory `cwd` and `PATH`.
+    /// `root` `None` is the host's file system, read-only: the runtimes cannot use `/` itself
+    /// as a container's root (runc 1.1.5 on this machine: `pivot_root .: device or resource
+    /// busy`, and with `--no-pivot` `mount /:/ … too many levels of symbolic links`), so the
+    /// bundle gets a skeleton root holding the host's top-level symbolic links (`/bin` →
+    /// `usr/bin` on a merged-/usr system) and an empty directory per top-level directory, each
+    /// bind-mounted (`rbind`, `ro`) from the host; `/proc` and `/dev` are the container's own.
     pub fn with_root(
-        root: &Path,
+        root: Option<&Path>,
         cwd: &Path,
         path_env: &str,
         args: &[OsString],
@@ -437,6 +471,22 @@ impl Bundle {
             .prefix("kcpu-bundle-")
             .tempdir()
             .map_err(io_err("mkdir", Path::new("kcpu-bundle")))?;
+        let (root, binds) = match root {
+            Some(r) => (r.to_path_buf(), Vec::new()),
+            None => {
+                let r = tmp.path().join("rootfs");
+                let binds = host_skeleton(Path::new("/"), &r)?;
+                (r, binds)
+            }
+        };
+        let mut mounts = vec![
+            json!({"destination": "/proc", "type": "proc", "source": "proc"}),
+            json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+                   "options": ["nosuid", "strictatime", "mode=755", "size=1024k"]}),
+        ];
+        mounts.extend(binds.iter().map(
+            |d| json!({"destination": d, "type": "bind", "source": d, "options": ["rbind", "ro"]}),
+        ));
         let args: Vec<String> = args
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
@@ -453,11 +503,7 @@ impl Bundle {
             },
             "root": {"path": root, "readonly": true},
             "hostname": "kcpu",
-            "mounts": [
-                {"destination": "/proc", "type": "proc", "source": "proc"},
-                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-                 "options": ["nosuid", "strictatime", "mode=755", "size=1024k"]}
-            ],
+            "mounts": mounts,
             "linux": {
                 "cgroupsPath": cgroups_path,
                 "resources": {"cpu": cpu},
@@ -484,6 +530,39 @@ impl Bundle {
             .ok()
             .and_then(|t| t.trim().parse().ok())
     }
+}
+
+/// Fills `root` with the top-level entries of `host` (`/`): the same symbolic links, an empty directory
+/// for each directory and an empty file for each regular file (the v2 VM's initramfs keeps
+/// `/kcpu` and `/init` there); returns what to bind-mount from the host (all but `/proc` and
+/// `/dev`, which the container mounts itself).
+fn host_skeleton(host: &Path, root: &Path) -> Result<Vec<PathBuf>, OciError> {
+    std::fs::create_dir_all(root).map_err(io_err("mkdir", root))?;
+    let mut binds = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(host)
+        .map_err(io_err("list", host))?
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let (Ok(t), name) = (e.file_type(), e.file_name()) else {
+            continue;
+        };
+        let inside = root.join(&name);
+        if t.is_symlink() {
+            let target = std::fs::read_link(e.path()).map_err(io_err("readlink", &e.path()))?;
+            std::os::unix::fs::symlink(&target, &inside).map_err(io_err("symlink", &inside))?;
+        } else if t.is_dir() {
+            std::fs::create_dir(&inside).map_err(io_err("mkdir", &inside))?;
+            if name != "proc" && name != "dev" {
+                binds.push(host.join(&name));
+            }
+        } else if t.is_file() {
+            std::fs::File::create(&inside).map_err(io_err("create", &inside))?;
+            binds.push(host.join(&name));
+        }
+    }
+    Ok(binds)
 }
 
 /// Every v1 hierarchy's mount point plus the v2 mount (where a runtime creates cgroups).
@@ -662,11 +741,13 @@ pub struct Session<'a> {
     backend: &'a OciBackend,
     init: &'a Init,
     rootfs: Rootfs,
+    worker_exe: PathBuf,
     parent: CgroupName,
     run_id: String,
     own_mounts: Vec<PathBuf>,
     live: Vec<(String, Bundle)>,
     seq: usize,
+    guard: Option<ChildStdin>,
 }
 
 impl std::fmt::Debug for Session<'_> {
@@ -693,12 +774,39 @@ impl<'a> Session<'a> {
             backend,
             init,
             rootfs: Rootfs::under(init, worker_exe)?,
+            worker_exe: worker_exe.to_path_buf(),
             parent,
             run_id,
             own_mounts,
             live: Vec::new(),
             seq: 0,
-        })
+            guard: None,
+        }
+        .with_guard(worker_exe))
+    }
+
+    /// Starts `kcpu __guard` for this run's directories in every hierarchy: it waits for
+    /// end-of-file on its stdin (this session's end, or kcpu's death: the pipe's only writing end
+    /// is ours) and then SIGKILLs every process left in them. A container's process that has not
+    /// reached kcpu's own code when a SIGKILL ends kcpu (still in the runtime's set-up, waiting
+    /// for `start`, or starting up) has no death signal yet; the guard ends it. Without a guard
+    /// (it could not start) the death signals and `kcpu run --cleanup` remain.
+    fn with_guard(mut self, exe: &Path) -> Session<'a> {
+        let mut cmd = Command::new(exe);
+        cmd.arg("__guard");
+        for (mount, _) in all_mounts() {
+            cmd.arg("--dir")
+                .arg(mount.join(self.parent.as_str()).join(&self.run_id));
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        self.guard = self
+            .init
+            .spawn_unwatched(&mut cmd)
+            .ok()
+            .and_then(|mut c| c.stdin.take());
+        self
     }
 
     /// Creates the container of `slot` (`<pod>/<container>`) running `args`: the kcpu worker
@@ -720,7 +828,26 @@ impl<'a> Session<'a> {
         let bundle = if command {
             let cwd = std::env::current_dir().map_err(io_err("getcwd", Path::new(".")))?;
             let path_env = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
-            Bundle::with_root(Path::new("/"), &cwd, &path_env, args, &cpu, &path)?
+            let program = args.first().map(OsString::as_os_str).unwrap_or_default();
+            if resolve_command(program, &cwd, &path_env).is_none() {
+                return Err(OciError::Failed {
+                    program: self.backend.runtime.program.display().to_string(),
+                    action: "create".into(),
+                    status: "not started".into(),
+                    stderr: format!(
+                        "{}: no such executable in the container's root (the host's) or PATH",
+                        Path::new(program).display()
+                    ),
+                });
+            }
+            // The command starts through `kcpu __exec`, which dies with kcpu (PDEATHSIG).
+            let mut full = vec![
+                self.worker_exe.clone().into_os_string(),
+                "__exec".into(),
+                "--".into(),
+            ];
+            full.extend(args.iter().cloned());
+            Bundle::with_root(None, &cwd, &path_env, &full, &cpu, &path)?
         } else {
             let mut full = vec![OsString::from("/kcpu")];
             full.extend(args.iter().cloned());
@@ -816,6 +943,8 @@ impl<'a> Session<'a> {
 impl Drop for Session<'_> {
     fn drop(&mut self) {
         let _ = self.delete_all();
+        // The guard finds nothing left and exits.
+        drop(self.guard.take());
         let io = crate::cgroupfs::RealFs;
         for (mount, version) in all_mounts() {
             if self.own_mounts.contains(&mount) {
@@ -891,6 +1020,59 @@ mod tests {
             ]
         );
         assert!(libraries_from_ldd(b"\tnot a dynamic executable\n").is_empty());
+    }
+
+    #[test]
+    fn the_host_skeleton_mirrors_the_top_level() {
+        let host = tempfile::tempdir().expect("tempdir");
+        let h = host.path();
+        for d in ["usr", "proc", "dev", "tmp"] {
+            std::fs::create_dir(h.join(d)).expect("mkdir");
+        }
+        std::os::unix::fs::symlink("usr/bin", h.join("bin")).expect("symlink");
+        std::fs::write(h.join("kcpu"), "binary").expect("write");
+        let root = host.path().join("tmp").join("rootfs");
+        let binds = host_skeleton(h, &root).expect("skeleton");
+        assert_eq!(binds, vec![h.join("kcpu"), h.join("tmp"), h.join("usr")]);
+        assert_eq!(
+            std::fs::read_link(root.join("bin")).expect("link"),
+            Path::new("usr/bin")
+        );
+        for d in ["usr", "proc", "dev", "tmp"] {
+            assert!(root.join(d).is_dir(), "{d}");
+        }
+        let kcpu = std::fs::metadata(root.join("kcpu")).expect("mount point");
+        assert!(
+            kcpu.is_file() && kcpu.len() == 0,
+            "an empty mount point, not a copy"
+        );
+    }
+
+    #[test]
+    fn commands_resolve_like_execvp() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("mkdir");
+        for (name, mode) in [("tool", 0o755), ("data", 0o644)] {
+            let p = bin.join(name);
+            std::fs::write(&p, "#!/bin/sh\n").expect("write");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        }
+        let path = format!("/nonexistent:{}", bin.display());
+        let cwd = dir.path();
+        let r = |p: &str| resolve_command(std::ffi::OsStr::new(p), cwd, &path);
+        assert_eq!(r("tool"), Some(bin.join("tool")));
+        assert_eq!(r("./bin/tool"), Some(cwd.join("./bin/tool")));
+        assert_eq!(r("data"), None, "not executable");
+        assert_eq!(r("bin"), None, "a directory");
+        assert_eq!(r("missing"), None);
+        assert_eq!(r(""), None);
+        // A relative PATH entry is relative to the working directory, as for execvp.
+        assert_eq!(
+            resolve_command(std::ffi::OsStr::new("tool"), cwd, "bin"),
+            Some(cwd.join("bin/tool"))
+        );
     }
 
     #[test]

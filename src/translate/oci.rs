@@ -13,7 +13,7 @@ use super::plan::CgroupPaths;
 use super::writer::{self, CpuResources, Derivations, Writer};
 use crate::profile::{Assumptions, CgroupDriver, CgroupVersion, Runtime, RuntimeFamily};
 use crate::units::{PeriodUs, QuotaUs, Shares};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Upstream locations cited by the OCI translation.
 pub mod src {
@@ -35,7 +35,7 @@ pub mod src {
 
 /// The runtime-spec `linux.resources.cpu` object (field order as in the spec's Go struct;
 /// absent fields are not serialized, as containerd leaves them nil).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinuxCpu {
     /// `shares` (cgroup v1 units; runtimes convert it to `cpu.weight` on v2).
     #[serde(skip_serializing_if = "Option::is_none")]

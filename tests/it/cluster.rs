@@ -18,12 +18,72 @@ fn kcpu() -> Command {
     c
 }
 
+/// A validator for the vendored schema `tests/data/k8s/<kind>.schema.json`.
+fn schema_validator(kind: &str) -> jsonschema::Validator {
+    let path = root().join(format!("tests/data/k8s/{kind}.schema.json"));
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
 fn job_validator() -> jsonschema::Validator {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/data/k8s/job-batch-v1.schema.json")).unwrap(),
-    )
-    .unwrap();
-    jsonschema::validator_for(&schema).expect("the Job schema compiles")
+    schema_validator("job-batch-v1")
+}
+
+/// What the API server checks beyond the schema for the names and labels kcpu makes
+/// (k8s.io/apimachinery `pkg/util/validation/validation.go`: `IsDNS1123Label`,
+/// `IsValidLabelValue`, `IsConfigMapKey`).
+fn api_names_valid(o: &serde_json::Value) -> Result<(), String> {
+    let dns_label = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+    };
+    let label_value = |s: &str| {
+        s.len() <= 63
+            && (s.is_empty()
+                || (s
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                    && s.as_bytes()[0].is_ascii_alphanumeric()
+                    && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric()))
+    };
+    let name = o["metadata"]["name"].as_str().unwrap_or("");
+    if !dns_label(name) {
+        return Err(format!("name {name:?}"));
+    }
+    let mut labels = vec![&o["metadata"]["labels"]];
+    labels.push(&o["spec"]["template"]["metadata"]["labels"]);
+    for l in labels.into_iter().filter_map(|l| l.as_object()) {
+        for (k, v) in l {
+            if !label_value(v.as_str().unwrap_or("?")) {
+                return Err(format!("label {k}={v}"));
+            }
+        }
+    }
+    for key in o["data"].as_object().into_iter().flat_map(|d| d.keys()) {
+        if key.is_empty()
+            || key.len() > 253
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(format!("ConfigMap key {key:?}"));
+        }
+    }
+    let spec = &o["spec"]["template"]["spec"];
+    for list in ["initContainers", "containers"] {
+        for c in spec[list].as_array().into_iter().flatten() {
+            let n = c["name"].as_str().unwrap_or("");
+            if !dns_label(n) {
+                return Err(format!("container name {n:?}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn emit(args: &[&str]) -> (i32, String, String) {
@@ -42,6 +102,12 @@ fn docs(yaml: &str) -> Vec<serde_json::Value> {
 #[test]
 fn emitted_jobs_are_valid_batch_v1_jobs_and_stable() {
     let validator = job_validator();
+    let config_maps = schema_validator("configmap-v1");
+    assert!(config_maps
+        .iter_errors(&serde_json::json!({"kind": "ConfigMap", "data": {"a": 1}}))
+        .next()
+        .is_some());
+    assert!(api_names_valid(&serde_json::json!({"metadata": {"name": "Bad_Name"}})).is_err());
     // The schema is strict: it does reject unknown and mistyped fields (so this can fail).
     let bad = serde_json::json!({"apiVersion": "batch/v1", "kind": "Job",
         "spec": {"completions": "3", "template": {"spec": {"containers": [{"name": "a", "imag": "x"}]}}}});
@@ -88,12 +154,21 @@ fn emitted_jobs_are_valid_batch_v1_jobs_and_stable() {
         let objects = docs(&out);
         let jobs: Vec<&serde_json::Value> = objects.iter().filter(|o| o["kind"] == "Job").collect();
         assert_eq!(jobs.len(), 1, "{name}");
-        for job in &jobs {
-            let errors: Vec<String> = validator
-                .iter_errors(job)
+        // A `trace:` load ships in a ConfigMap; every object is valid for its own schema.
+        let with_trace = args.iter().any(|a| a.starts_with("trace:"));
+        assert_eq!(objects.len(), 1 + usize::from(with_trace), "{name}");
+        for o in &objects {
+            let v = match o["kind"].as_str() {
+                Some("Job") => &validator,
+                Some("ConfigMap") => &config_maps,
+                other => panic!("{name}: unexpected kind {other:?}"),
+            };
+            let errors: Vec<String> = v
+                .iter_errors(o)
                 .map(|e| format!("{e} at {}", e.instance_path()))
                 .collect();
             assert!(errors.is_empty(), "{name}: {errors:#?}");
+            api_names_valid(o).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
         // Every object is labelled with the run id, for cleanup.
         let run = jobs[0]["metadata"]["labels"]["kcpu.dev/run"]
