@@ -137,12 +137,14 @@ fn recorded_limits(r: &ProbeRecord) -> Option<Limits> {
         let period: u64 = f("cpu.cfs_period_us")?.parse().ok()?;
         let shares: u64 = f("cpu.shares")?.parse().ok()?;
         Some(Limits {
-            quota: if quota < 0 {
-                QuotaUs::UNLIMITED
-            } else {
-                QuotaUs(quota)
+            max: CpuMax {
+                quota: if quota < 0 {
+                    QuotaUs::UNLIMITED
+                } else {
+                    QuotaUs(quota)
+                },
+                period: PeriodUs(period),
             },
-            period: PeriodUs(period),
             burst: Usec(
                 f("cpu.cfs_burst_us")
                     .and_then(|b| b.parse().ok())
@@ -154,8 +156,7 @@ fn recorded_limits(r: &ProbeRecord) -> Option<Limits> {
         let CpuMax { quota, period } = f("cpu.max")?.parse().ok()?;
         let weight: u64 = f("cpu.weight")?.parse().ok()?;
         Some(Limits {
-            quota,
-            period,
+            max: CpuMax { quota, period },
             burst: Usec(f("cpu.max.burst").and_then(|b| b.parse().ok()).unwrap_or(0)),
             weight: CpuShare::Weight(Weight(weight)),
         })
@@ -210,16 +211,16 @@ fn find<'a>(
 }
 
 fn limits_text(l: &Limits) -> String {
-    let q = if l.quota.is_unlimited() {
+    let q = if l.max.quota.is_unlimited() {
         "max".to_string()
     } else {
-        l.quota.0.to_string()
+        l.max.quota.0.to_string()
     };
     let w = match l.weight {
         CpuShare::Shares(s) => format!("shares {}", s.0),
         CpuShare::Weight(w) => format!("weight {}", w.0),
     };
-    format!("quota {q}/{} µs, {w}", l.period.0)
+    format!("quota {q}/{} µs, {w}", l.max.period.0)
 }
 
 /// The cgroup files of each probe run against the translation of its `--compare` manifest;
@@ -414,8 +415,7 @@ fn prediction(
                 Some(d) => {
                     let (share, max) = c.values.for_version(version);
                     let limits = Limits {
-                        quota: max.quota,
-                        period: max.period,
+                        max,
                         burst: Usec(0),
                         weight: share,
                     };

@@ -452,8 +452,10 @@ fn simulate_measured(
         CgroupVersion::V2 => CpuShare::Weight(Weight::DEFAULT),
     });
     let sim_limits = Limits {
-        quota: limits.quota,
-        period: limits.period,
+        max: CpuMax {
+            quota: limits.quota,
+            period: limits.period,
+        },
         burst: Usec(limits.burst.map_or(0, |b| b.0)),
         weight,
     };

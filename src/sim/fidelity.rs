@@ -12,6 +12,7 @@ use super::{
     simulate_container, Accounting, CpuShare, KernelModel, Limits, Machine, Phase, RunPlan,
     SimError,
 };
+use crate::cpu::CpuMax;
 use crate::stats::{compare_totals, FigureDelta, Tolerances};
 use crate::trace::{Percentiles, Totals};
 use crate::units::{parse_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec};
@@ -59,7 +60,7 @@ pub fn simulate_measured_runs(
     seed: u64,
     runs: &[(u32, u64)],
 ) -> Result<Vec<super::GroupOutcome>, SimError> {
-    let period_ns = limits.period.0.max(1) * 1_000;
+    let period_ns = limits.max.period.0.max(1) * 1_000;
     runs.iter()
         .map(|&(run, phase_us)| {
             let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(run as u64));
@@ -213,8 +214,10 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
     let load: LoadProfile = parse_load(&s.load).map_err(|e| field(e.to_string()))?;
     let duration = parse_duration(&s.duration).map_err(|e| field(e.to_string()))?;
     let limits = Limits {
-        quota: QuotaUs(s.limits.quota_us),
-        period: PeriodUs(s.limits.period_us),
+        max: CpuMax {
+            quota: QuotaUs(s.limits.quota_us),
+            period: PeriodUs(s.limits.period_us),
+        },
         burst: Usec(s.limits.burst_us),
         weight: if s.cgroup == "v2" {
             CpuShare::Weight(crate::units::Weight(100))
@@ -321,8 +324,10 @@ pub fn replay_weights(s: &WeightScenario) -> Result<Vec<f64>, ReplayError> {
     for (i, g) in s.groups.iter().enumerate() {
         let load = parse_load(&g.load).map_err(|e| field(e.to_string()))?;
         let limits = Limits {
-            quota: QuotaUs(g.quota_us),
-            period: PeriodUs(g.period_us),
+            max: CpuMax {
+                quota: QuotaUs(g.quota_us),
+                period: PeriodUs(g.period_us),
+            },
             burst: Usec(0),
             weight: CpuShare::Shares(Shares(g.shares)),
         };
