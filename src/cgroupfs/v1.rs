@@ -9,6 +9,7 @@ use super::{
     read_number, verify, write_checked, write_idle, CgroupError, CgroupIo, CpuLimits, CpuShare,
     ReadBack, Result, CPU_IDLE,
 };
+use crate::cpu::CpuMax;
 use crate::units::{PeriodUs, QuotaUs, Shares, Usec};
 use std::path::Path;
 
@@ -44,22 +45,22 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
     if has_burst {
         // A burst left above the new quota would make the quota write fail with EINVAL.
         let cur = read_number::<u64>(io, &burst_path)?;
-        let keep = !l.quota.is_unlimited() && cur <= l.quota.0 as u64;
+        let keep = !l.max.quota.is_unlimited() && cur <= l.max.quota.0 as u64;
         if cur > 0 && !keep {
             write_checked(io, &burst_path, "0", "0")?;
         }
     }
-    let period = l.period.0.to_string();
+    let period = l.max.period.0.to_string();
     out.push(write_checked(
         io,
         &dir.join(CPU_CFS_PERIOD_US),
         &period,
         &period,
     )?);
-    let quota = if l.quota.is_unlimited() {
+    let quota = if l.max.quota.is_unlimited() {
         "-1".to_string()
     } else {
-        l.quota.0.to_string()
+        l.max.quota.0.to_string()
     };
     out.push(write_checked(
         io,
@@ -104,12 +105,14 @@ pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
     };
     Ok(CpuLimits {
         share: Some(CpuShare::Shares(Shares(shares))),
-        quota: if quota < 0 {
-            QuotaUs::UNLIMITED
-        } else {
-            QuotaUs(quota)
+        max: CpuMax {
+            quota: if quota < 0 {
+                QuotaUs::UNLIMITED
+            } else {
+                QuotaUs(quota)
+            },
+            period: PeriodUs(period),
         },
-        period: PeriodUs(period),
         burst,
         idle,
     })
@@ -133,8 +136,10 @@ mod tests {
         let dir = k.group("g");
         let l = CpuLimits {
             share: Some(CpuShare::Shares(Shares(512))),
-            quota: QuotaUs(50_000),
-            period: PeriodUs(100_000),
+            max: CpuMax {
+                quota: QuotaUs(50_000),
+                period: PeriodUs(100_000),
+            },
             burst: Some(Usec(20_000)),
             idle: Some(false),
         };
@@ -159,7 +164,7 @@ mod tests {
         };
         apply(&k, &dir, &un).unwrap();
         let r = read_limits(&k, &dir).unwrap();
-        assert_eq!((r.quota, r.burst), (QuotaUs::UNLIMITED, Some(Usec(0))));
+        assert_eq!((r.max.quota, r.burst), (QuotaUs::UNLIMITED, Some(Usec(0))));
     }
 
     #[test]
@@ -186,7 +191,10 @@ mod tests {
         let dir = k.group("g");
         std::fs::remove_file(dir.join(CPU_CFS_BURST_US)).unwrap();
         let l = CpuLimits {
-            quota: QuotaUs(50_000),
+            max: CpuMax {
+                quota: QuotaUs(50_000),
+                period: PeriodUs::DEFAULT,
+            },
             burst: Some(Usec(1_000)),
             ..Default::default()
         };

@@ -470,7 +470,7 @@ pub fn measure(
     let layout = RunLayout::new(plan, opts)?;
     let schedule = Schedule::new(
         layout.is_command,
-        layout.edge_limits.map(|l| l.period),
+        layout.edge_limits.map(|l| l.max.period),
         opts,
     );
     let init = Init::start().map_err(|source| RunError::Spawn {
@@ -1100,7 +1100,7 @@ fn run_load(
     wait_ready(ctx, tree, &workers[0])?;
     let edge_limits = ctx.layout.edge_limits;
     let edge = match edge_limits {
-        Some(l) => sampler::find_grid(&mut files[0], l.period.0 * 1_000)?,
+        Some(l) => sampler::find_grid(&mut files[0], l.max.period.0 * 1_000)?,
         None => None,
     };
     for w in &workers[1..] {

@@ -864,10 +864,10 @@ pub fn read_back(
                     ));
                 }
             }
-            if got.quota != want.quota || got.period != want.period {
+            if got.max != want.max {
                 differs.push(format!(
                     "the runtime wrote quota {} period {}, kcpu predicted quota {} period {}",
-                    got.quota, got.period, want.quota, want.period
+                    got.max.quota, got.max.period, want.max.quota, want.max.period
                 ));
             }
         }
