@@ -153,6 +153,19 @@ impl CpuMax {
         }
     }
 
+    /// The pair as cgroup v1 stores it: `cpu.cfs_quota_us` (−1, or any negative value, for no
+    /// limit) and `cpu.cfs_period_us`.
+    pub fn from_v1(quota_us: i64, period_us: u64) -> CpuMax {
+        CpuMax {
+            quota: if quota_us < 0 {
+                QuotaUs::UNLIMITED
+            } else {
+                QuotaUs(quota_us)
+            },
+            period: PeriodUs(period_us),
+        }
+    }
+
     /// Whether a quota limits the group.
     pub fn is_limited(self) -> bool {
         !self.quota.is_unlimited()
@@ -323,6 +336,12 @@ mod tests {
             assert_eq!(m.to_string(), text);
         }
         assert_eq!("max 100000\n".parse::<CpuMax>().unwrap(), CpuMax::default());
+        assert_eq!(CpuMax::from_v1(-1, 100_000), CpuMax::default());
+        assert_eq!(
+            CpuMax::from_v1(-7, 50_000),
+            CpuMax::unlimited(PeriodUs(50_000))
+        );
+        assert_eq!(CpuMax::from_v1(25_000, 50_000).to_string(), "25000 50000");
         for bad in ["max", "x 1", "1 2 3", "", "1 -5"] {
             assert!(bad.parse::<CpuMax>().is_err(), "{bad}");
         }

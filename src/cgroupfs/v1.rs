@@ -10,7 +10,7 @@ use super::{
     ReadBack, Result, CPU_IDLE,
 };
 use crate::cpu::CpuMax;
-use crate::units::{PeriodUs, QuotaUs, Shares, Usec};
+use crate::units::{Shares, Usec};
 use std::path::Path;
 
 /// Relative weight (2..=262144, default 1024).
@@ -105,14 +105,7 @@ pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
     };
     Ok(CpuLimits {
         share: Some(CpuShare::Shares(Shares(shares))),
-        max: CpuMax {
-            quota: if quota < 0 {
-                QuotaUs::UNLIMITED
-            } else {
-                QuotaUs(quota)
-            },
-            period: PeriodUs(period),
-        },
+        max: CpuMax::from_v1(quota, period),
         burst,
         idle,
     })
@@ -128,7 +121,7 @@ mod tests {
     use super::*;
     use crate::cgroupfs::fake::FakeKernel;
     use crate::cgroupfs::CgroupVersion;
-    use crate::units::Weight;
+    use crate::units::{PeriodUs, QuotaUs, Weight};
 
     #[test]
     fn writes_and_reads_back_every_value() {

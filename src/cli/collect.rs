@@ -16,7 +16,7 @@ use crate::probe::ProbeRecord;
 use crate::profile::CgroupVersion;
 use crate::sim::load::{parse_load, LoadProfile};
 use crate::sim::{simulate_container, Limits, Machine, RunPlan};
-use crate::units::{Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight};
+use crate::units::{Nanos, Shares, Usec, Weight};
 use anyhow::Context;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -137,14 +137,7 @@ fn recorded_limits(r: &ProbeRecord) -> Option<Limits> {
         let period: u64 = f("cpu.cfs_period_us")?.parse().ok()?;
         let shares: u64 = f("cpu.shares")?.parse().ok()?;
         Some(Limits {
-            max: CpuMax {
-                quota: if quota < 0 {
-                    QuotaUs::UNLIMITED
-                } else {
-                    QuotaUs(quota)
-                },
-                period: PeriodUs(period),
-            },
+            max: CpuMax::from_v1(quota, period),
             burst: Usec(
                 f("cpu.cfs_burst_us")
                     .and_then(|b| b.parse().ok())
