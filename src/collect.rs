@@ -163,11 +163,11 @@ struct PromSeries {
 /// Production counters of one container (summed over the series of its pod and container).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Production {
-    /// Namespace.
+    /// The series' `namespace` label.
     pub namespace: String,
-    /// Pod.
+    /// The series' `pod` label.
     pub pod: String,
-    /// Container.
+    /// The series' `container` label.
     pub container: String,
     /// Increase of `container_cpu_cfs_periods_total`.
     pub periods: f64,

@@ -901,7 +901,6 @@ fn simulate_with_bar(
     plan: &RunPlan,
     phase: Phase,
 ) -> anyhow::Result<Vec<GroupOutcome>> {
-    let bar = indicatif::ProgressBar::new(plan.runs as u64);
     let total_runs = match phase {
         Phase::Sweep(step) => {
             let p = groups
@@ -913,7 +912,7 @@ fn simulate_with_bar(
         }
         _ => plan.runs as u64,
     };
-    bar.set_length(total_runs);
+    let bar = super::output::bar(total_runs, "simulating");
     let outcomes = simulate_node_with_progress(groups, machine, plan, &|| bar.inc(1))?;
     bar.finish_and_clear();
     Ok(outcomes)
