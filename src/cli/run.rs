@@ -300,7 +300,7 @@ fn direct_target(args: &Args) -> anyhow::Result<Target> {
     )?;
     Ok(Target {
         oci,
-        plan: single_plan(lim, work.clone()),
+        plan: Plan::single(lim, work.clone()),
         limits: lim,
         load: match work {
             Work::Load(l) => Some(l),
@@ -410,20 +410,6 @@ fn manifest_target(args: &Args, version: CgroupVersion, container: &str) -> anyh
             _ => format!("command {:?}", args.command),
         },
     })
-}
-
-fn single_plan(limits: CpuLimits, work: Work) -> Plan {
-    Plan {
-        pods: vec![PodPlan {
-            name: "pod".into(),
-            limits: CpuLimits::default(),
-            containers: vec![ContainerPlan {
-                name: "main".into(),
-                limits,
-                work,
-            }],
-        }],
-    }
 }
 
 /// The simulated counterpart of a measurement: each run at its measured phase.

@@ -102,6 +102,24 @@ pub struct Plan {
     pub pods: Vec<PodPlan>,
 }
 
+impl Plan {
+    /// The direct-flag form: one pod `pod` without limits, one container `main` with `limits`
+    /// and `work`.
+    pub fn single(limits: CpuLimits, work: Work) -> Plan {
+        Plan {
+            pods: vec![PodPlan {
+                name: "pod".into(),
+                limits: CpuLimits::default(),
+                containers: vec![ContainerPlan {
+                    name: "main".into(),
+                    limits,
+                    work,
+                }],
+            }],
+        }
+    }
+}
+
 /// How worker threads are placed on CPUs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -379,7 +397,7 @@ pub struct Measurement {
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
-/// Direct-flag form: one pod `pod` without limits, one container `main` with `limits` and `work`.
+/// Direct-flag form ([`Plan::single`]).
 pub fn measure_single(
     env: &Env,
     limits: CpuLimits,
@@ -387,18 +405,7 @@ pub fn measure_single(
     opts: &Options,
     sink: &mut dyn EventSink,
 ) -> Result<Measurement, RunError> {
-    let plan = Plan {
-        pods: vec![PodPlan {
-            name: "pod".into(),
-            limits: CpuLimits::default(),
-            containers: vec![ContainerPlan {
-                name: "main".into(),
-                limits,
-                work,
-            }],
-        }],
-    };
-    measure(env, &plan, opts, sink)
+    measure(env, &Plan::single(limits, work), opts, sink)
 }
 
 struct Running {
