@@ -22,6 +22,31 @@ use std::str::FromStr;
 
 pub use crate::profile::CgroupVersion;
 
+/// The CPU controller's cgroup file names, written once. `cgroupfs` re-exports them next to the
+/// code that writes them; the pure core (`translate`, `collect`) names files through them.
+pub mod files {
+    /// v1 relative weight (2..=262144, default 1024).
+    pub const CPU_SHARES: &str = "cpu.shares";
+    /// v1 quota per period in µs; `-1` = unlimited.
+    pub const CPU_CFS_QUOTA_US: &str = "cpu.cfs_quota_us";
+    /// v1 period in µs.
+    pub const CPU_CFS_PERIOD_US: &str = "cpu.cfs_period_us";
+    /// v1 burst in µs (5.14+).
+    pub const CPU_CFS_BURST_US: &str = "cpu.cfs_burst_us";
+    /// v2 relative weight (1..=10000, default 100).
+    pub const CPU_WEIGHT: &str = "cpu.weight";
+    /// v2 `"$MAX $PERIOD"`, `max` = unlimited.
+    pub const CPU_MAX: &str = "cpu.max";
+    /// v2 burst in µs (5.14+).
+    pub const CPU_MAX_BURST: &str = "cpu.max.burst";
+    /// Both versions (5.15+): `1` makes the group SCHED_IDLE among its siblings.
+    pub const CPU_IDLE: &str = "cpu.idle";
+    /// Bandwidth counters (both versions; v1 in ns, v2 in µs).
+    pub const CPU_STAT: &str = "cpu.stat";
+    /// v2 pressure stall information for the cgroup.
+    pub const CPU_PRESSURE: &str = "cpu.pressure";
+}
+
 // --------------------------------------------------------------------------------------------
 // Kernel ranges
 
@@ -95,8 +120,8 @@ impl CpuShare {
     /// The cgroup file this value goes to.
     pub fn file(self) -> &'static str {
         match self {
-            CpuShare::Shares(_) => "cpu.shares",
-            CpuShare::Weight(_) => "cpu.weight",
+            CpuShare::Shares(_) => files::CPU_SHARES,
+            CpuShare::Weight(_) => files::CPU_WEIGHT,
         }
     }
 

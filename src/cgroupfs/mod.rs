@@ -44,14 +44,9 @@ pub const CGROUP_CONTROLLERS: &str = "cgroup.controllers";
 pub const CGROUP_SUBTREE_CONTROL: &str = "cgroup.subtree_control";
 /// v2 (5.14+): writing `1` SIGKILLs every process in the subtree.
 pub const CGROUP_KILL: &str = "cgroup.kill";
-/// Bandwidth counters (both versions; v1 in ns, v2 in µs).
-pub const CPU_STAT: &str = "cpu.stat";
-/// v2 pressure stall information for the cgroup.
-pub const CPU_PRESSURE: &str = "cpu.pressure";
+pub use crate::cpu::files::{CPU_IDLE, CPU_PRESSURE, CPU_STAT};
 /// v1 cpuacct: total CPU time of the cgroup and its descendants, ns.
 pub const CPUACCT_USAGE: &str = "cpuacct.usage";
-/// Both versions (5.15+): `1` makes the group SCHED_IDLE among its siblings.
-pub const CPU_IDLE: &str = "cpu.idle";
 
 /// Required prefix of the parent cgroup's name (`kcpu`, `kcpu-test`, …).
 pub const PARENT_PREFIX: &str = "kcpu";

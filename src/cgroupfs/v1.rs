@@ -13,14 +13,7 @@ use crate::cpu::CpuMax;
 use crate::units::{Shares, Usec};
 use std::path::Path;
 
-/// Relative weight (2..=262144, default 1024).
-pub const CPU_SHARES: &str = "cpu.shares";
-/// Quota per period in µs; `-1` = unlimited.
-pub const CPU_CFS_QUOTA_US: &str = "cpu.cfs_quota_us";
-/// Period in µs.
-pub const CPU_CFS_PERIOD_US: &str = "cpu.cfs_period_us";
-/// Burst in µs (5.14+).
-pub const CPU_CFS_BURST_US: &str = "cpu.cfs_burst_us";
+pub use crate::cpu::files::{CPU_CFS_BURST_US, CPU_CFS_PERIOD_US, CPU_CFS_QUOTA_US, CPU_SHARES};
 
 /// Writes `l` into the v1 cgroup at `dir` and reads back every value written.
 pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBack>> {
@@ -32,7 +25,7 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
         }
         Some(CpuShare::Weight(_)) => {
             return Err(CgroupError::InvalidValue {
-                what: "cpu.weight",
+                what: crate::cpu::files::CPU_WEIGHT,
                 reason:
                     "this is a cgroup v1 hierarchy: give cpu.shares (--shares), not a v2 weight"
                         .into(),

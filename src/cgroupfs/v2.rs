@@ -14,12 +14,7 @@ use crate::cpu::CpuMax;
 use crate::units::{Usec, Weight};
 use std::path::Path;
 
-/// Relative weight (1..=10000, default 100).
-pub const CPU_WEIGHT: &str = "cpu.weight";
-/// `"$MAX $PERIOD"`, `max` = unlimited.
-pub const CPU_MAX: &str = "cpu.max";
-/// Burst in µs (5.14+).
-pub const CPU_MAX_BURST: &str = "cpu.max.burst";
+pub use crate::cpu::files::{CPU_MAX, CPU_MAX_BURST, CPU_WEIGHT};
 /// The controller name in `cgroup.controllers` / `cgroup.subtree_control`.
 pub const CPU_CONTROLLER: &str = "cpu";
 
@@ -36,7 +31,7 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
         }
         Some(CpuShare::Shares(_)) => {
             return Err(CgroupError::InvalidValue {
-                what: "cpu.shares",
+                what: crate::cpu::files::CPU_SHARES,
                 reason: "this is a cgroup v2 hierarchy: give a cpu.weight (--weight; `kcpu translate` converts shares)"
                     .into(),
             })

@@ -11,6 +11,7 @@ use super::assume::AssumptionArgs;
 use super::exit;
 use super::pick::{self, Manifests};
 use crate::collect::{self, FileCheck, ProbeInput, Production};
+use crate::cpu::files;
 use crate::cpu::{CpuMax, CpuShare};
 use crate::probe::ProbeRecord;
 use crate::profile::CgroupVersion;
@@ -133,24 +134,28 @@ fn read_input(name: &str) -> anyhow::Result<String> {
 fn recorded_limits(r: &ProbeRecord) -> Option<Limits> {
     let f = |k: &str| r.files.get(k).map(String::as_str);
     if r.node.cgroup_version == "v1" {
-        let quota: i64 = f("cpu.cfs_quota_us")?.parse().ok()?;
-        let period: u64 = f("cpu.cfs_period_us")?.parse().ok()?;
-        let shares: u64 = f("cpu.shares")?.parse().ok()?;
+        let quota: i64 = f(files::CPU_CFS_QUOTA_US)?.parse().ok()?;
+        let period: u64 = f(files::CPU_CFS_PERIOD_US)?.parse().ok()?;
+        let shares: u64 = f(files::CPU_SHARES)?.parse().ok()?;
         Some(Limits {
             max: CpuMax::from_v1(quota, period),
             burst: Usec(
-                f("cpu.cfs_burst_us")
+                f(files::CPU_CFS_BURST_US)
                     .and_then(|b| b.parse().ok())
                     .unwrap_or(0),
             ),
             weight: CpuShare::Shares(Shares(shares)),
         })
     } else {
-        let CpuMax { quota, period } = f("cpu.max")?.parse().ok()?;
-        let weight: u64 = f("cpu.weight")?.parse().ok()?;
+        let CpuMax { quota, period } = f(files::CPU_MAX)?.parse().ok()?;
+        let weight: u64 = f(files::CPU_WEIGHT)?.parse().ok()?;
         Some(Limits {
             max: CpuMax { quota, period },
-            burst: Usec(f("cpu.max.burst").and_then(|b| b.parse().ok()).unwrap_or(0)),
+            burst: Usec(
+                f(files::CPU_MAX_BURST)
+                    .and_then(|b| b.parse().ok())
+                    .unwrap_or(0),
+            ),
             weight: CpuShare::Weight(Weight(weight)),
         })
     }
