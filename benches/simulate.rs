@@ -9,6 +9,7 @@
 //! Criterion reports "thrpt" in elements/s where one element is one simulated second.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kcpu::cpu::CpuMax;
 use kcpu::sim::load::parse_load;
 use kcpu::sim::{
     simulate_container, simulate_node, CpuShare, GroupConfig, Limits, Machine, Phase, RunPlan,
@@ -19,8 +20,10 @@ use std::hint::black_box;
 fn reference(c: &mut Criterion) {
     let secs = 600;
     let limits = Limits {
-        quota: QuotaUs(100_000),
-        period: PeriodUs(100_000),
+        max: CpuMax {
+            quota: QuotaUs(100_000),
+            period: PeriodUs(100_000),
+        },
         burst: Usec(0),
         weight: CpuShare::default(),
     };
@@ -57,8 +60,10 @@ pub fn node_groups() -> Vec<GroupConfig> {
                 )
             };
             let limits = Limits {
-                quota: QuotaUs(100_000 * (1 + (i % 5) as i64)),
-                period: PeriodUs(100_000),
+                max: CpuMax {
+                    quota: QuotaUs(100_000 * (1 + (i % 5) as i64)),
+                    period: PeriodUs(100_000),
+                },
                 burst: Usec(0),
                 weight: CpuShare::Shares(Shares(102 + (i % 10) * 102)),
             };

@@ -9,6 +9,7 @@
 //! `container_cpu_usage_seconds_total`; a counter's increase over the range adds the drops at
 //! resets back, like PromQL's `increase()` without its extrapolation.
 
+use crate::cpu::files;
 use crate::probe::ProbeRecord;
 use crate::translate::CgroupValues;
 use serde::{Deserialize, Serialize};
@@ -101,26 +102,26 @@ pub fn check_files(r: &ProbeRecord, v: &CgroupValues) -> Vec<FileCheck> {
     if r.node.cgroup_version == "v1" {
         vec![
             check(
-                "cpu.shares",
+                files::CPU_SHARES,
                 v.shares.value.0.to_string(),
                 rule_of(&v.shares),
             ),
             check(
-                "cpu.cfs_quota_us",
+                files::CPU_CFS_QUOTA_US,
                 v.cfs_quota_us.value.0.to_string(),
                 rule_of(&v.cfs_quota_us),
             ),
             check(
-                "cpu.cfs_period_us",
+                files::CPU_CFS_PERIOD_US,
                 v.cfs_period_us.value.0.to_string(),
                 rule_of(&v.cfs_period_us),
             ),
         ]
     } else {
         vec![
-            check("cpu.max", v.max.value.to_string(), rule_of(&v.max)),
+            check(files::CPU_MAX, v.max.value.to_string(), rule_of(&v.max)),
             check(
-                "cpu.weight",
+                files::CPU_WEIGHT,
                 v.weight.value.0.to_string(),
                 rule_of(&v.weight),
             ),
@@ -163,11 +164,11 @@ struct PromSeries {
 /// Production counters of one container (summed over the series of its pod and container).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Production {
-    /// Namespace.
+    /// The series' `namespace` label.
     pub namespace: String,
-    /// Pod.
+    /// The series' `pod` label.
     pub pod: String,
-    /// Container.
+    /// The series' `container` label.
     pub container: String,
     /// Increase of `container_cpu_cfs_periods_total`.
     pub periods: f64,

@@ -22,6 +22,31 @@ use std::str::FromStr;
 
 pub use crate::profile::CgroupVersion;
 
+/// The CPU controller's cgroup file names, written once. `cgroupfs` re-exports them next to the
+/// code that writes them; the pure core (`translate`, `collect`) names files through them.
+pub mod files {
+    /// v1 relative weight (2..=262144, default 1024).
+    pub const CPU_SHARES: &str = "cpu.shares";
+    /// v1 quota per period in µs; `-1` = unlimited.
+    pub const CPU_CFS_QUOTA_US: &str = "cpu.cfs_quota_us";
+    /// v1 period in µs.
+    pub const CPU_CFS_PERIOD_US: &str = "cpu.cfs_period_us";
+    /// v1 burst in µs (5.14+).
+    pub const CPU_CFS_BURST_US: &str = "cpu.cfs_burst_us";
+    /// v2 relative weight (1..=10000, default 100).
+    pub const CPU_WEIGHT: &str = "cpu.weight";
+    /// v2 `"$MAX $PERIOD"`, `max` = unlimited.
+    pub const CPU_MAX: &str = "cpu.max";
+    /// v2 burst in µs (5.14+).
+    pub const CPU_MAX_BURST: &str = "cpu.max.burst";
+    /// Both versions (5.15+): `1` makes the group SCHED_IDLE among its siblings.
+    pub const CPU_IDLE: &str = "cpu.idle";
+    /// Bandwidth counters (both versions; v1 in ns, v2 in µs).
+    pub const CPU_STAT: &str = "cpu.stat";
+    /// v2 pressure stall information for the cgroup.
+    pub const CPU_PRESSURE: &str = "cpu.pressure";
+}
+
 // --------------------------------------------------------------------------------------------
 // Kernel ranges
 
@@ -95,8 +120,8 @@ impl CpuShare {
     /// The cgroup file this value goes to.
     pub fn file(self) -> &'static str {
         match self {
-            CpuShare::Shares(_) => "cpu.shares",
-            CpuShare::Weight(_) => "cpu.weight",
+            CpuShare::Shares(_) => files::CPU_SHARES,
+            CpuShare::Weight(_) => files::CPU_WEIGHT,
         }
     }
 
@@ -150,6 +175,19 @@ impl CpuMax {
         CpuMax {
             quota: QuotaUs::UNLIMITED,
             period,
+        }
+    }
+
+    /// The pair as cgroup v1 stores it: `cpu.cfs_quota_us` (−1, or any negative value, for no
+    /// limit) and `cpu.cfs_period_us`.
+    pub fn from_v1(quota_us: i64, period_us: u64) -> CpuMax {
+        CpuMax {
+            quota: if quota_us < 0 {
+                QuotaUs::UNLIMITED
+            } else {
+                QuotaUs(quota_us)
+            },
+            period: PeriodUs(period_us),
         }
     }
 
@@ -323,6 +361,12 @@ mod tests {
             assert_eq!(m.to_string(), text);
         }
         assert_eq!("max 100000\n".parse::<CpuMax>().unwrap(), CpuMax::default());
+        assert_eq!(CpuMax::from_v1(-1, 100_000), CpuMax::default());
+        assert_eq!(
+            CpuMax::from_v1(-7, 50_000),
+            CpuMax::unlimited(PeriodUs(50_000))
+        );
+        assert_eq!(CpuMax::from_v1(25_000, 50_000).to_string(), "25000 50000");
         for bad in ["max", "x 1", "1 2 3", "", "1 -5"] {
             assert!(bad.parse::<CpuMax>().is_err(), "{bad}");
         }

@@ -6,6 +6,7 @@
 //! the requests of a `trace:` load, which the caller reads). Containers without a CFS quota are
 //! no job: nothing can be throttled.
 
+use crate::cpu::CpuMax;
 use crate::sim::load::{LoadProfile, Request};
 use crate::sim::{self, CpuShare, GroupOutcome, Limits, Machine, RunPlan, SimError};
 use crate::translate::ContainerPlan;
@@ -34,8 +35,10 @@ pub fn limits(container: &ContainerPlan) -> Option<Limits> {
         return None;
     }
     Some(Limits {
-        quota,
-        period: container.values.cfs_period_us.value,
+        max: CpuMax {
+            quota,
+            period: container.values.cfs_period_us.value,
+        },
         burst: Usec(0),
         weight: CpuShare::Shares(container.values.shares.value),
     })
@@ -105,8 +108,8 @@ pub fn assumed_load(limit_millicores: i64, request_millicores: i64) -> Option<Lo
 
 /// Why a container is (or is not) throttled under its load, in words.
 pub fn explain(limits: &Limits, load: &LoadProfile, throttled_ratio: f64) -> String {
-    let q = limits.quota.0 as f64 / 1000.0;
-    let p = limits.period.0 as f64 / 1000.0;
+    let q = limits.max.quota.0 as f64 / 1000.0;
+    let p = limits.max.period.0 as f64 / 1000.0;
     let shape = match load {
         LoadProfile::Periodic {
             threads,
@@ -164,7 +167,10 @@ mod tests {
     #[test]
     fn explanation_names_quota_burst_and_verdict() {
         let l = Limits {
-            quota: crate::units::QuotaUs(50_000),
+            max: CpuMax {
+                quota: crate::units::QuotaUs(50_000),
+                period: crate::units::PeriodUs::DEFAULT,
+            },
             ..Limits::default()
         };
         let load = assumed_load(500, 500).expect("load");

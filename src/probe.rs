@@ -11,6 +11,7 @@
 //! container's path, and the same rule gives the mount point again.
 
 use crate::cgroupfs::detect::unescape;
+use crate::cpu::files;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -170,20 +171,20 @@ pub fn own_cgroup(proc_cgroup: &str, mountinfo: &str) -> Option<OwnCgroup> {
 pub fn cpu_files(version: &str) -> &'static [&'static str] {
     if version == "v1" {
         &[
-            "cpu.shares",
-            "cpu.cfs_quota_us",
-            "cpu.cfs_period_us",
-            "cpu.cfs_burst_us",
-            "cpu.stat",
+            files::CPU_SHARES,
+            files::CPU_CFS_QUOTA_US,
+            files::CPU_CFS_PERIOD_US,
+            files::CPU_CFS_BURST_US,
+            files::CPU_STAT,
         ]
     } else {
         &[
-            "cpu.max",
-            "cpu.max.burst",
-            "cpu.weight",
-            "cpu.idle",
-            "cpu.stat",
-            "cpu.pressure",
+            files::CPU_MAX,
+            files::CPU_MAX_BURST,
+            files::CPU_WEIGHT,
+            files::CPU_IDLE,
+            files::CPU_STAT,
+            files::CPU_PRESSURE,
         ]
     }
 }

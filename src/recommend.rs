@@ -18,6 +18,7 @@
 //! The simulator is [`crate::sim`]; the caller supplies the cgroup values a limit translates to
 //! (so the kubelet's and runtime's rounding is the one the node would write).
 
+use crate::cpu::CpuMax;
 use crate::sim::{
     simulate_node, Accounting, GroupConfig, GroupOutcome, Limits, Machine, Phase, RunPlan, SimError,
 };
@@ -175,8 +176,8 @@ fn evaluate(
             .is_none_or(|d| worst_added <= d as f64 / 1e6 + 1e-9);
     Evaluation {
         limit_millicores: millicores,
-        quota_us: limits.quota.0,
-        period_us: limits.period.0,
+        quota_us: limits.max.quota.0,
+        period_us: limits.max.period.0,
         burst_us: limits.burst.0,
         worst_throttled_ratio: worst_ratio,
         throttled_ratio: o.summary.totals.throttled_ratio,
@@ -269,8 +270,7 @@ impl Search<'_> {
     /// Per machine model: the p99 latencies without a limit.
     fn unlimited(&self, period_us: u64, plan: &RunPlan) -> Result<Vec<Vec<f64>>, RecommendError> {
         let unlimited = Limits {
-            quota: crate::units::QuotaUs::UNLIMITED,
-            period: PeriodUs(period_us),
+            max: CpuMax::unlimited(PeriodUs(period_us)),
             burst: Usec(0),
             weight: self.group.limits.weight,
         };
@@ -283,8 +283,8 @@ impl Search<'_> {
     /// `m` millicores under every machine model (the worst of them).
     fn eval_at(&mut self, s: &Setting, m: i64) -> Result<Evaluation, RecommendError> {
         let mut limits = (self.translate)(m, PeriodUs(s.period_us))?;
-        if s.burst && !limits.quota.is_unlimited() {
-            limits.burst = Usec(limits.quota.0.max(0) as u64);
+        if s.burst && !limits.max.quota.is_unlimited() {
+            limits.burst = Usec(limits.max.quota.0.max(0) as u64);
         }
         let mut acc: Option<Evaluation> = None;
         for (machine, base_p99) in self.machines.iter().zip(&s.base_p99) {
@@ -447,8 +447,10 @@ mod tests {
 
     fn kubelet(m: i64, p: PeriodUs) -> Result<Limits, RecommendError> {
         Ok(Limits {
-            quota: QuotaUs((m * p.0 as i64 / 1000).max(1000)),
-            period: p,
+            max: CpuMax {
+                quota: QuotaUs((m * p.0 as i64 / 1000).max(1000)),
+                period: p,
+            },
             burst: Usec(0),
             weight: CpuShare::default(),
         })

@@ -14,6 +14,7 @@ use kcpu::cgroupfs::tree::RunTree;
 use kcpu::cgroupfs::{
     error_chain, write_checked, CgroupName, CgroupVersion, CpuLimits, CpuShare, RealFs,
 };
+use kcpu::cpu::CpuMax;
 use kcpu::runner::events::VecSink;
 use kcpu::runner::{measure, ContainerPlan, Env, Options, Pin, Plan, PodPlan, Work};
 use kcpu::sim::load::parse_load;
@@ -241,8 +242,10 @@ fn every_written_value_is_read_back() {
     let has_idle = g.cpu_dir.join("cpu.idle").exists();
     let l = CpuLimits {
         share: Some(share),
-        quota: QuotaUs(50_000),
-        period: PeriodUs(100_000),
+        max: CpuMax {
+            quota: QuotaUs(50_000),
+            period: PeriodUs(100_000),
+        },
         burst: Some(Usec(20_000)),
         idle: has_idle.then_some(false),
     };
@@ -259,8 +262,10 @@ fn every_written_value_is_read_back() {
     // Back to unlimited with a smaller period: still every value confirmed.
     let l2 = CpuLimits {
         share: Some(share),
-        quota: QuotaUs::UNLIMITED,
-        period: PeriodUs(50_000),
+        max: CpuMax {
+            quota: QuotaUs::UNLIMITED,
+            period: PeriodUs(50_000),
+        },
         burst: Some(Usec(0)),
         idle: l.idle,
     };
@@ -1540,8 +1545,10 @@ fn faulty_run(sc: &Scratch, h: CpuHierarchy, io: Faulty) -> String {
         ..Default::default()
     };
     let limits = CpuLimits {
-        quota: QuotaUs(50_000),
-        period: PeriodUs(100_000),
+        max: CpuMax {
+            quota: QuotaUs(50_000),
+            period: PeriodUs(100_000),
+        },
         ..Default::default()
     };
     let work = Work::Load(parse_load("spin:threads=1").unwrap());

@@ -30,7 +30,7 @@ pub(crate) mod fake;
 
 use crate::cpu::CpuMax;
 use crate::trace::CpuStat;
-use crate::units::{PeriodUs, QuotaUs, Usec};
+use crate::units::Usec;
 use serde::Serialize;
 use std::fmt;
 use std::io;
@@ -44,14 +44,9 @@ pub const CGROUP_CONTROLLERS: &str = "cgroup.controllers";
 pub const CGROUP_SUBTREE_CONTROL: &str = "cgroup.subtree_control";
 /// v2 (5.14+): writing `1` SIGKILLs every process in the subtree.
 pub const CGROUP_KILL: &str = "cgroup.kill";
-/// Bandwidth counters (both versions; v1 in ns, v2 in µs).
-pub const CPU_STAT: &str = "cpu.stat";
-/// v2 pressure stall information for the cgroup.
-pub const CPU_PRESSURE: &str = "cpu.pressure";
+pub use crate::cpu::files::{CPU_IDLE, CPU_PRESSURE, CPU_STAT};
 /// v1 cpuacct: total CPU time of the cgroup and its descendants, ns.
 pub const CPUACCT_USAGE: &str = "cpuacct.usage";
-/// Both versions (5.15+): `1` makes the group SCHED_IDLE among its siblings.
-pub const CPU_IDLE: &str = "cpu.idle";
 
 /// Required prefix of the parent cgroup's name (`kcpu`, `kcpu-test`, …).
 pub const PARENT_PREFIX: &str = "kcpu";
@@ -486,29 +481,31 @@ pub fn ensure_inside(path: &Path, parent: &Path) -> Result<()> {
 // Values
 
 /// CPU values for one cgroup. `None` fields are left at the kernel default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+///
+/// Serialized as the flat object `{"share", "quota", "period", "burst", "idle"}` (the JSON
+/// contract of `kcpu run`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CpuLimits {
     /// Shares (v1) or weight (v2).
     pub share: Option<CpuShare>,
-    /// Quota per period; [`QuotaUs::UNLIMITED`] for no limit.
-    pub quota: QuotaUs,
-    /// Enforcement period.
-    pub period: PeriodUs,
+    /// Quota and period ([`QuotaUs::UNLIMITED`](crate::units::QuotaUs::UNLIMITED) quota for no limit).
+    pub max: CpuMax,
     /// Burst (5.14+); `None` leaves it at the kernel default 0.
     pub burst: Option<Usec>,
     /// `cpu.idle` (5.15+); `None` leaves it alone.
     pub idle: Option<bool>,
 }
 
-impl Default for CpuLimits {
-    fn default() -> Self {
-        CpuLimits {
-            share: None,
-            quota: QuotaUs::UNLIMITED,
-            period: PeriodUs::DEFAULT,
-            burst: None,
-            idle: None,
-        }
+impl Serialize for CpuLimits {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("CpuLimits", 5)?;
+        st.serialize_field("share", &self.share)?;
+        st.serialize_field("quota", &self.max.quota)?;
+        st.serialize_field("period", &self.max.period)?;
+        st.serialize_field("burst", &self.burst)?;
+        st.serialize_field("idle", &self.idle)?;
+        st.end()
     }
 }
 
@@ -516,7 +513,7 @@ impl CpuLimits {
     /// Checks the values against the kernel's ranges before anything is written, so a bad flag
     /// is an input error rather than a half-configured cgroup.
     pub fn validate(&self) -> Result<()> {
-        let max = self.max();
+        let max = self.max;
         max.check_range()
             .map_err(|(what, reason)| CgroupError::InvalidValue { what, reason })?;
         if let Some(b) = self.burst {
@@ -537,17 +534,9 @@ impl CpuLimits {
         Ok(())
     }
 
-    /// Quota and period as one value.
-    pub fn max(&self) -> CpuMax {
-        CpuMax {
-            quota: self.quota,
-            period: self.period,
-        }
-    }
-
     /// Whether a quota limits the group.
     pub fn is_limited(&self) -> bool {
-        !self.quota.is_unlimited()
+        self.max.is_limited()
     }
 }
 
@@ -719,7 +708,7 @@ pub fn parse_procs(path: &Path, text: &str) -> Result<Vec<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::units::{Shares, Weight};
+    use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
 
     #[test]
     fn names() {
@@ -782,26 +771,35 @@ mod tests {
     #[test]
     fn validates_values() {
         let ok = CpuLimits {
-            quota: QuotaUs(50_000),
+            max: CpuMax {
+                quota: QuotaUs(50_000),
+                period: PeriodUs::DEFAULT,
+            },
             burst: Some(Usec(50_000)),
             ..Default::default()
         };
         ok.validate().unwrap();
         let bad = [
             CpuLimits {
-                period: PeriodUs(999),
+                max: CpuMax::unlimited(PeriodUs(999)),
                 ..Default::default()
             },
             CpuLimits {
-                period: PeriodUs(1_000_001),
+                max: CpuMax::unlimited(PeriodUs(1_000_001)),
                 ..Default::default()
             },
             CpuLimits {
-                quota: QuotaUs(999),
+                max: CpuMax {
+                    quota: QuotaUs(999),
+                    period: PeriodUs::DEFAULT,
+                },
                 ..Default::default()
             },
             CpuLimits {
-                quota: QuotaUs(10_000),
+                max: CpuMax {
+                    quota: QuotaUs(10_000),
+                    period: PeriodUs::DEFAULT,
+                },
                 burst: Some(Usec(10_001)),
                 ..Default::default()
             },

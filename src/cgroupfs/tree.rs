@@ -292,7 +292,8 @@ mod tests {
     use super::*;
     use crate::cgroupfs::fake::FakeKernel;
     use crate::cgroupfs::{CpuLimits, CpuShare};
-    use crate::units::{QuotaUs, Shares, Weight};
+    use crate::cpu::CpuMax;
+    use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
 
     fn names(v: &[&str]) -> Vec<CgroupName> {
         v.iter().map(|s| CgroupName::new(s).unwrap()).collect()
@@ -329,7 +330,10 @@ mod tests {
         );
         let l = CpuLimits {
             share: Some(CpuShare::Weight(Weight(200))),
-            quota: QuotaUs(50_000),
+            max: CpuMax {
+                quota: QuotaUs(50_000),
+                period: PeriodUs::DEFAULT,
+            },
             ..Default::default()
         };
         g.apply(&*k, &l).unwrap();

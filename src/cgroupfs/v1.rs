@@ -9,17 +9,11 @@ use super::{
     read_number, verify, write_checked, write_idle, CgroupError, CgroupIo, CpuLimits, CpuShare,
     ReadBack, Result, CPU_IDLE,
 };
-use crate::units::{PeriodUs, QuotaUs, Shares, Usec};
+use crate::cpu::CpuMax;
+use crate::units::{Shares, Usec};
 use std::path::Path;
 
-/// Relative weight (2..=262144, default 1024).
-pub const CPU_SHARES: &str = "cpu.shares";
-/// Quota per period in µs; `-1` = unlimited.
-pub const CPU_CFS_QUOTA_US: &str = "cpu.cfs_quota_us";
-/// Period in µs.
-pub const CPU_CFS_PERIOD_US: &str = "cpu.cfs_period_us";
-/// Burst in µs (5.14+).
-pub const CPU_CFS_BURST_US: &str = "cpu.cfs_burst_us";
+pub use crate::cpu::files::{CPU_CFS_BURST_US, CPU_CFS_PERIOD_US, CPU_CFS_QUOTA_US, CPU_SHARES};
 
 /// Writes `l` into the v1 cgroup at `dir` and reads back every value written.
 pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBack>> {
@@ -31,7 +25,7 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
         }
         Some(CpuShare::Weight(_)) => {
             return Err(CgroupError::InvalidValue {
-                what: "cpu.weight",
+                what: crate::cpu::files::CPU_WEIGHT,
                 reason:
                     "this is a cgroup v1 hierarchy: give cpu.shares (--shares), not a v2 weight"
                         .into(),
@@ -44,22 +38,22 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
     if has_burst {
         // A burst left above the new quota would make the quota write fail with EINVAL.
         let cur = read_number::<u64>(io, &burst_path)?;
-        let keep = !l.quota.is_unlimited() && cur <= l.quota.0 as u64;
+        let keep = !l.max.quota.is_unlimited() && cur <= l.max.quota.0 as u64;
         if cur > 0 && !keep {
             write_checked(io, &burst_path, "0", "0")?;
         }
     }
-    let period = l.period.0.to_string();
+    let period = l.max.period.0.to_string();
     out.push(write_checked(
         io,
         &dir.join(CPU_CFS_PERIOD_US),
         &period,
         &period,
     )?);
-    let quota = if l.quota.is_unlimited() {
+    let quota = if l.max.quota.is_unlimited() {
         "-1".to_string()
     } else {
-        l.quota.0.to_string()
+        l.max.quota.0.to_string()
     };
     out.push(write_checked(
         io,
@@ -104,12 +98,7 @@ pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
     };
     Ok(CpuLimits {
         share: Some(CpuShare::Shares(Shares(shares))),
-        quota: if quota < 0 {
-            QuotaUs::UNLIMITED
-        } else {
-            QuotaUs(quota)
-        },
-        period: PeriodUs(period),
+        max: CpuMax::from_v1(quota, period),
         burst,
         idle,
     })
@@ -125,7 +114,7 @@ mod tests {
     use super::*;
     use crate::cgroupfs::fake::FakeKernel;
     use crate::cgroupfs::CgroupVersion;
-    use crate::units::Weight;
+    use crate::units::{PeriodUs, QuotaUs, Weight};
 
     #[test]
     fn writes_and_reads_back_every_value() {
@@ -133,8 +122,10 @@ mod tests {
         let dir = k.group("g");
         let l = CpuLimits {
             share: Some(CpuShare::Shares(Shares(512))),
-            quota: QuotaUs(50_000),
-            period: PeriodUs(100_000),
+            max: CpuMax {
+                quota: QuotaUs(50_000),
+                period: PeriodUs(100_000),
+            },
             burst: Some(Usec(20_000)),
             idle: Some(false),
         };
@@ -159,7 +150,7 @@ mod tests {
         };
         apply(&k, &dir, &un).unwrap();
         let r = read_limits(&k, &dir).unwrap();
-        assert_eq!((r.quota, r.burst), (QuotaUs::UNLIMITED, Some(Usec(0))));
+        assert_eq!((r.max.quota, r.burst), (QuotaUs::UNLIMITED, Some(Usec(0))));
     }
 
     #[test]
@@ -186,7 +177,10 @@ mod tests {
         let dir = k.group("g");
         std::fs::remove_file(dir.join(CPU_CFS_BURST_US)).unwrap();
         let l = CpuLimits {
-            quota: QuotaUs(50_000),
+            max: CpuMax {
+                quota: QuotaUs(50_000),
+                period: PeriodUs::DEFAULT,
+            },
             burst: Some(Usec(1_000)),
             ..Default::default()
         };

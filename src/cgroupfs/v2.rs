@@ -14,12 +14,7 @@ use crate::cpu::CpuMax;
 use crate::units::{Usec, Weight};
 use std::path::Path;
 
-/// Relative weight (1..=10000, default 100).
-pub const CPU_WEIGHT: &str = "cpu.weight";
-/// `"$MAX $PERIOD"`, `max` = unlimited.
-pub const CPU_MAX: &str = "cpu.max";
-/// Burst in µs (5.14+).
-pub const CPU_MAX_BURST: &str = "cpu.max.burst";
+pub use crate::cpu::files::{CPU_MAX, CPU_MAX_BURST, CPU_WEIGHT};
 /// The controller name in `cgroup.controllers` / `cgroup.subtree_control`.
 pub const CPU_CONTROLLER: &str = "cpu";
 
@@ -36,7 +31,7 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
         }
         Some(CpuShare::Shares(_)) => {
             return Err(CgroupError::InvalidValue {
-                what: "cpu.shares",
+                what: crate::cpu::files::CPU_SHARES,
                 reason: "this is a cgroup v2 hierarchy: give a cpu.weight (--weight; `kcpu translate` converts shares)"
                     .into(),
             })
@@ -49,11 +44,11 @@ pub fn apply(io: &dyn CgroupIo, dir: &Path, l: &CpuLimits) -> Result<Vec<ReadBac
         // Lower the burst first when it would exceed the new quota (the cpu.max write keeps the
         // current burst and fails with EINVAL otherwise; cfs.md §1.1 "write-order traps").
         let cur = read_number::<u64>(io, &burst_path)?;
-        if cur > 0 && (l.quota.is_unlimited() || cur > l.quota.0 as u64) {
+        if cur > 0 && (l.max.quota.is_unlimited() || cur > l.max.quota.0 as u64) {
             write_checked(io, &burst_path, "0", "0")?;
         }
     }
-    let max = l.max().to_string();
+    let max = l.max.to_string();
     out.push(write_checked(io, &dir.join(CPU_MAX), &max, &max)?);
     if let Some(b) = l.burst {
         if !has_burst {
@@ -95,8 +90,7 @@ pub fn read_limits(io: &dyn CgroupIo, dir: &Path) -> Result<CpuLimits> {
     };
     Ok(CpuLimits {
         share: Some(CpuShare::Weight(Weight(weight))),
-        quota: max.quota,
-        period: max.period,
+        max,
         burst,
         idle,
     })
@@ -153,8 +147,10 @@ mod tests {
         let dir = k.group("g");
         let l = CpuLimits {
             share: Some(CpuShare::Weight(Weight(59))),
-            quota: QuotaUs(100_000),
-            period: PeriodUs(100_000),
+            max: CpuMax {
+                quota: QuotaUs(100_000),
+                period: PeriodUs(100_000),
+            },
             burst: Some(Usec(100_000)),
             idle: Some(false),
         };
@@ -179,7 +175,10 @@ mod tests {
         k.burst_bug = true; // cpu.max writes divide the stored burst by 1000 (the µs/ns bug)
         let dir = k.group("g");
         let l = CpuLimits {
-            quota: QuotaUs(50_000),
+            max: CpuMax {
+                quota: QuotaUs(50_000),
+                period: PeriodUs::DEFAULT,
+            },
             burst: Some(Usec(20_000)),
             ..Default::default()
         };

@@ -11,12 +11,13 @@ use super::assume::AssumptionArgs;
 use super::exit;
 use super::pick::{self, Manifests};
 use crate::collect::{self, FileCheck, ProbeInput, Production};
+use crate::cpu::files;
 use crate::cpu::{CpuMax, CpuShare};
 use crate::probe::ProbeRecord;
 use crate::profile::CgroupVersion;
 use crate::sim::load::{parse_load, LoadProfile};
 use crate::sim::{simulate_container, Limits, Machine, RunPlan};
-use crate::units::{Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight};
+use crate::units::{Nanos, Shares, Usec, Weight};
 use anyhow::Context;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -133,30 +134,28 @@ fn read_input(name: &str) -> anyhow::Result<String> {
 fn recorded_limits(r: &ProbeRecord) -> Option<Limits> {
     let f = |k: &str| r.files.get(k).map(String::as_str);
     if r.node.cgroup_version == "v1" {
-        let quota: i64 = f("cpu.cfs_quota_us")?.parse().ok()?;
-        let period: u64 = f("cpu.cfs_period_us")?.parse().ok()?;
-        let shares: u64 = f("cpu.shares")?.parse().ok()?;
+        let quota: i64 = f(files::CPU_CFS_QUOTA_US)?.parse().ok()?;
+        let period: u64 = f(files::CPU_CFS_PERIOD_US)?.parse().ok()?;
+        let shares: u64 = f(files::CPU_SHARES)?.parse().ok()?;
         Some(Limits {
-            quota: if quota < 0 {
-                QuotaUs::UNLIMITED
-            } else {
-                QuotaUs(quota)
-            },
-            period: PeriodUs(period),
+            max: CpuMax::from_v1(quota, period),
             burst: Usec(
-                f("cpu.cfs_burst_us")
+                f(files::CPU_CFS_BURST_US)
                     .and_then(|b| b.parse().ok())
                     .unwrap_or(0),
             ),
             weight: CpuShare::Shares(Shares(shares)),
         })
     } else {
-        let CpuMax { quota, period } = f("cpu.max")?.parse().ok()?;
-        let weight: u64 = f("cpu.weight")?.parse().ok()?;
+        let CpuMax { quota, period } = f(files::CPU_MAX)?.parse().ok()?;
+        let weight: u64 = f(files::CPU_WEIGHT)?.parse().ok()?;
         Some(Limits {
-            quota,
-            period,
-            burst: Usec(f("cpu.max.burst").and_then(|b| b.parse().ok()).unwrap_or(0)),
+            max: CpuMax { quota, period },
+            burst: Usec(
+                f(files::CPU_MAX_BURST)
+                    .and_then(|b| b.parse().ok())
+                    .unwrap_or(0),
+            ),
             weight: CpuShare::Weight(Weight(weight)),
         })
     }
@@ -210,16 +209,16 @@ fn find<'a>(
 }
 
 fn limits_text(l: &Limits) -> String {
-    let q = if l.quota.is_unlimited() {
+    let q = if l.max.quota.is_unlimited() {
         "max".to_string()
     } else {
-        l.quota.0.to_string()
+        l.max.quota.0.to_string()
     };
     let w = match l.weight {
         CpuShare::Shares(s) => format!("shares {}", s.0),
         CpuShare::Weight(w) => format!("weight {}", w.0),
     };
-    format!("quota {q}/{} µs, {w}", l.period.0)
+    format!("quota {q}/{} µs, {w}", l.max.period.0)
 }
 
 /// The cgroup files of each probe run against the translation of its `--compare` manifest;
@@ -414,8 +413,7 @@ fn prediction(
                 Some(d) => {
                     let (share, max) = c.values.for_version(version);
                     let limits = Limits {
-                        quota: max.quota,
-                        period: max.period,
+                        max,
                         burst: Usec(0),
                         weight: share,
                     };

@@ -71,7 +71,7 @@ pub fn expected_share(cpu: &LinuxCpu, rt: &OciRuntime, version: Version) -> Opti
         Version::V1 => Some(Share::Shares(Shares(s))),
         Version::V2 => predict(cpu, rt.preset, CgroupVersion::V2)
             .into_iter()
-            .find(|f| f.file == "cpu.weight" && !f.kernel_default)
+            .find(|f| f.file == crate::cpu::files::CPU_WEIGHT && !f.kernel_default)
             .and_then(|f| f.value.parse().ok())
             .map(|w| Share::Weight(Weight(w))),
     }

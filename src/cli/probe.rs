@@ -143,7 +143,7 @@ struct Snapshot {
 }
 
 fn snapshot(own: &OwnCgroup) -> anyhow::Result<Snapshot> {
-    let path = own.cpu_dir.join("cpu.stat");
+    let path = own.cpu_dir.join(crate::cgroupfs::CPU_STAT);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let stat = CpuStat::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -245,8 +245,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (Some(a), Some(b)) => Some(a.saturating_sub(b) / 1000),
             _ => None,
         });
-        if let Some(s) = read_opt(&own.cpu_dir.join("cpu.stat")) {
-            files.insert("cpu.stat".into(), s);
+        if let Some(s) = read_opt(&own.cpu_dir.join(crate::cgroupfs::CPU_STAT)) {
+            files.insert(crate::cgroupfs::CPU_STAT.into(), s);
         }
         let record = ProbeRecord {
             kcpu_probe: probe::FORMAT_VERSION,

@@ -246,8 +246,7 @@ fn with_period(a: &Assumptions, period: PeriodUs) -> Assumptions {
 fn limits_of(v: &CgroupValues, version: CgroupVersion) -> anyhow::Result<Limits> {
     let (weight, max) = v.for_version(version);
     Ok(Limits {
-        quota: max.quota,
-        period: max.period,
+        max,
         burst: Usec(0),
         weight,
     })
@@ -952,7 +951,7 @@ mod tests {
         let a = Assumptions::default();
         let v = translate_one(&a, Some(100), 350).unwrap();
         let l = limits_of(&v, CgroupVersion::V1).unwrap();
-        assert_eq!(l.quota.0, 35_000);
-        assert_eq!(l.period.0, 100_000);
+        assert_eq!(l.max.quota.0, 35_000);
+        assert_eq!(l.max.period.0, 100_000);
     }
 }

@@ -95,8 +95,7 @@ fn parse_interval(s: &str) -> Result<Nanos, String> {
 
 /// The machine facts of the header (everything but the interval and the target).
 fn machine_header(target: String) -> Header {
-    let uname = rustix::system::uname();
-    let kernel = uname.release().to_string_lossy().into_owned();
+    let running = crate::runner::kernel::detect();
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get() as u32)
         .unwrap_or(1);
@@ -106,11 +105,18 @@ fn machine_header(target: String) -> Header {
             .and_then(|l| l.split_once(':'))
             .map(|(_, v)| v.trim().to_string())
     });
-    let cgroup = if std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
-        .is_ok_and(|c| c.split_whitespace().any(|x| x == "cpu"))
-    {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let cgroup = if std::fs::read_to_string(root.join(crate::cgroupfs::CGROUP_CONTROLLERS))
+        .is_ok_and(|c| {
+            c.split_whitespace()
+                .any(|x| x == crate::cgroupfs::v2::CPU_CONTROLLER)
+        }) {
         Some("v2".to_string())
-    } else if std::path::Path::new("/sys/fs/cgroup/cpu/cpu.cfs_period_us").exists() {
+    } else if root
+        .join("cpu")
+        .join(crate::cgroupfs::v1::CPU_CFS_PERIOD_US)
+        .exists()
+    {
         Some("v1".to_string())
     } else {
         None
@@ -122,8 +128,8 @@ fn machine_header(target: String) -> Header {
     Header {
         interval_ns: 0,
         cpus,
-        hz: crate::runner::kernel::detect().hz,
-        kernel,
+        hz: running.hz,
+        kernel: running.release,
         cpu_model,
         cgroup,
         target,

@@ -149,15 +149,7 @@ fn load_for(
     request_m: i64,
     manifest: &str,
 ) -> Option<(LoadProfile, &'static str)> {
-    let per = format!("kcpu.dev/load.{container}");
-    let annotated = w.annotation(&per).or_else(|| {
-        if first_app {
-            w.annotation("kcpu.dev/load")
-        } else {
-            None
-        }
-    });
-    if let Some(a) = annotated {
+    if let Some((_, a)) = w.declared_load(container, first_app) {
         let text = crate::record::format::resolve_annotation_load(&a.value, manifest);
         return parse_load(&text)
             .ok()

@@ -236,8 +236,10 @@ fn limits(a: &Args) -> anyhow::Result<CpuLimits> {
     };
     let l = CpuLimits {
         share,
-        quota,
-        period: PeriodUs(period.as_usec().0),
+        max: CpuMax {
+            quota,
+            period: PeriodUs(period.as_usec().0),
+        },
         burst,
         idle: a.idle.then_some(true),
     };
@@ -274,8 +276,7 @@ fn work_of(args: &Args, declared: Option<(&str, String)>) -> anyhow::Result<Work
 fn cpu_limits((share, max): (CpuShare, CpuMax)) -> CpuLimits {
     CpuLimits {
         share: Some(share),
-        quota: max.quota,
-        period: max.period,
+        max,
         burst: None,
         idle: None,
     }
@@ -298,14 +299,14 @@ fn direct_target(args: &Args) -> anyhow::Result<Target> {
     let oci = super::oci::direct_spec(
         args.shares,
         args.weight.filter(|_| args.oci.is_some()),
-        lim.quota.0,
-        lim.period.0,
+        lim.max.quota.0,
+        lim.max.period.0,
         lim.burst.map(|b| b.0),
         args.idle,
     )?;
     Ok(Target {
         oci,
-        plan: single_plan(lim, work.clone()),
+        plan: Plan::single(lim, work.clone()),
         limits: lim,
         load: match work {
             Work::Load(l) => Some(l),
@@ -417,20 +418,6 @@ fn manifest_target(args: &Args, version: CgroupVersion, container: &str) -> anyh
     })
 }
 
-fn single_plan(limits: CpuLimits, work: Work) -> Plan {
-    Plan {
-        pods: vec![PodPlan {
-            name: "pod".into(),
-            limits: CpuLimits::default(),
-            containers: vec![ContainerPlan {
-                name: "main".into(),
-                limits,
-                work,
-            }],
-        }],
-    }
-}
-
 /// The simulated counterpart of a measurement: each run at its measured phase.
 #[derive(Debug, Clone, Serialize)]
 struct Simulated {
@@ -462,8 +449,7 @@ fn simulate_measured(
         CgroupVersion::V2 => CpuShare::Weight(Weight::DEFAULT),
     });
     let sim_limits = Limits {
-        quota: limits.quota,
-        period: limits.period,
+        max: limits.max,
         burst: Usec(limits.burst.map_or(0, |b| b.0)),
         weight,
     };
@@ -662,7 +648,7 @@ fn options(
     t: &Target,
     oci: Option<crate::runner::oci::OciBackend>,
 ) -> anyhow::Result<Options> {
-    let period = Nanos::from_us(t.limits.period.0);
+    let period = Nanos::from_us(t.limits.max.period.0);
     let (phase, runs) = match (&args.phase, &args.phase_sweep) {
         (Some(p), _) => (PhaseMode::Fixed(*p), args.runs.unwrap_or(1)),
         (_, Some(s)) => {
@@ -766,8 +752,10 @@ fn write_chart(
             .and_then(|g| g.timelines.first())
             .map(|v| v.as_slice())
             .unwrap_or(&[]),
-        quota_cores: (!lim.quota.is_unlimited())
-            .then(|| lim.quota.0 as f64 / lim.period.0.max(1) as f64),
+        quota_cores: lim
+            .max
+            .is_limited()
+            .then(|| lim.max.quota.0 as f64 / lim.max.period.0.max(1) as f64),
         title: &title,
     };
     let bytes = render(&chart, format)?;
@@ -777,13 +765,13 @@ fn write_chart(
 }
 
 fn limit_label(l: &CpuLimits) -> String {
-    if l.quota.is_unlimited() {
+    if !l.max.is_limited() {
         "no quota".to_string()
     } else {
         format!(
             "quota {}/{}",
-            format_duration(Nanos::from_us(l.quota.0 as u64)),
-            format_duration(Nanos::from_us(l.period.0))
+            format_duration(Nanos::from_us(l.max.quota.0 as u64)),
+            format_duration(Nanos::from_us(l.max.period.0))
         )
     }
 }

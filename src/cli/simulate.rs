@@ -19,6 +19,7 @@
 
 use super::assume::AssumptionArgs;
 use super::pick::{self, PickArgs};
+use crate::cpu::CpuMax;
 use crate::manifest::model::Role;
 use crate::profile::CgroupVersion;
 use crate::render::chart::{render, ChartFormat, SimChart};
@@ -273,16 +274,16 @@ fn load_threads(load: &LoadProfile, trace: Option<&[Request]>) -> u32 {
 
 /// Formats a group's limit (`100ms/100ms +burst 50ms (1.00 CPU)` or `unlimited`).
 pub fn limit_text(l: &Limits) -> String {
-    if l.quota.is_unlimited() {
+    if l.max.quota.is_unlimited() {
         return format!(
             "unlimited (period {})",
-            format_duration(Nanos::from_us(l.period.0))
+            format_duration(Nanos::from_us(l.max.period.0))
         );
     }
     let mut s = format!(
         "{}/{}",
-        format_duration(Nanos::from_us(l.quota.0 as u64)),
-        format_duration(Nanos::from_us(l.period.0))
+        format_duration(Nanos::from_us(l.max.quota.0 as u64)),
+        format_duration(Nanos::from_us(l.max.period.0))
     );
     if l.burst.0 > 0 {
         s.push_str(&format!(
@@ -292,7 +293,7 @@ pub fn limit_text(l: &Limits) -> String {
     }
     s.push_str(&format!(
         " ({:.2} CPU)",
-        l.quota.0 as f64 / l.period.0 as f64
+        l.max.quota.0 as f64 / l.max.period.0 as f64
     ));
     s
 }
@@ -407,8 +408,7 @@ fn one_container(args: &Options, m: &pick::Manifests) -> anyhow::Result<FromMani
     };
     let weight = share;
     let limits = Limits {
-        quota: v.quota,
-        period: v.period,
+        max: v,
         burst: args.burst.unwrap_or(Usec(0)),
         weight,
     };
@@ -577,8 +577,7 @@ impl NodeGroups {
                 _ => Usec(0),
             };
             let limits = Limits {
-                quota: v.quota,
-                period: v.period,
+                max: v,
                 burst,
                 weight: share,
             };
@@ -789,8 +788,10 @@ fn groups(args: &Options) -> anyhow::Result<FromManifests> {
         (None, None) => CpuShare::default(),
     };
     let limits = Limits {
-        quota: args.quota.unwrap_or(QuotaUs::UNLIMITED),
-        period: args.period.unwrap_or(PeriodUs::DEFAULT),
+        max: CpuMax {
+            quota: args.quota.unwrap_or(QuotaUs::UNLIMITED),
+            period: args.period.unwrap_or(PeriodUs::DEFAULT),
+        },
         burst: args.burst.unwrap_or(Usec(0)),
         weight,
     };
@@ -907,19 +908,18 @@ fn simulate_with_bar(
     plan: &RunPlan,
     phase: Phase,
 ) -> anyhow::Result<Vec<GroupOutcome>> {
-    let bar = indicatif::ProgressBar::new(plan.runs as u64);
     let total_runs = match phase {
         Phase::Sweep(step) => {
             let p = groups
                 .iter()
-                .map(|g| g.limits.period.0 * 1_000)
+                .map(|g| g.limits.max.period.0 * 1_000)
                 .max()
                 .unwrap_or(0);
             p.div_ceil(step.0.max(1))
         }
         _ => plan.runs as u64,
     };
-    bar.set_length(total_runs);
+    let bar = super::output::bar(total_runs, "simulating");
     let outcomes = simulate_node_with_progress(groups, machine, plan, &|| bar.inc(1))?;
     bar.finish_and_clear();
     Ok(outcomes)
@@ -1137,7 +1137,10 @@ mod tests {
     #[test]
     fn limit_texts() {
         let l = Limits {
-            quota: QuotaUs(100_000),
+            max: CpuMax {
+                quota: QuotaUs(100_000),
+                period: PeriodUs::DEFAULT,
+            },
             burst: Usec(50_000),
             ..Limits::default()
         };

@@ -383,13 +383,7 @@ impl Policy {
 }
 
 fn yaml_error(e: &serde_saphyr::Error) -> PolicyError {
-    let full = e.to_string();
-    let first = full.lines().next().unwrap_or("").trim();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let message = match first.split_once(": ") {
-        Some((head, rest)) if head.starts_with("line ") => rest.to_string(),
-        _ => first.to_string(),
-    };
+    let message = crate::manifest::yaml_error_message(e);
     let (line, column) = e
         .location()
         .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));

@@ -453,16 +453,22 @@ pub fn plain_yaml_message(message: &str) -> String {
     message.to_string()
 }
 
-fn yaml_error(e: &serde_saphyr::Error, base: Base, doc: &str) -> LoadIssue {
+/// The message of a YAML parser error without its position and snippet: serde-saphyr's
+/// `Display` adds a source snippet; this keeps the first line, minus its
+/// `"error: line L column C: "` prefix (kcpu prints its own `file:line:col`). Shared by the
+/// manifest loader and the policy loader.
+pub fn yaml_error_message(e: &serde_saphyr::Error) -> String {
     let full = e.to_string();
-    // serde-saphyr's Display adds a source snippet; keep the first line, minus its
-    // "error: line L column C: " prefix (kcpu prints its own file:line:col).
     let first = full.lines().next().unwrap_or("").trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    let message = match first.split_once(": ") {
+    match first.split_once(": ") {
         Some((head, rest)) if head.starts_with("line ") => rest.to_string(),
         _ => first.to_string(),
-    };
+    }
+}
+
+fn yaml_error(e: &serde_saphyr::Error, base: Base, doc: &str) -> LoadIssue {
+    let message = yaml_error_message(e);
     let offset = e
         .location()
         .map(|l| {

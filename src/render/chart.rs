@@ -155,7 +155,7 @@ fn usage_points(g: &GroupOutcome) -> Vec<(f64, f64, bool)> {
     let Some(tl) = &g.timeline else {
         return Vec::new();
     };
-    let nominal = g.limits.period.0 as f64 * 1e3;
+    let nominal = g.limits.max.period.0 as f64 * 1e3;
     if !tl.periods.is_empty() {
         return tl
             .periods
@@ -478,11 +478,11 @@ impl SimChart<'_> {
         };
         let limit_cores = single.and_then(|g| {
             let l = &g.limits;
-            (!l.quota.is_unlimited()).then(|| {
-                let p = l.period.0 as f64;
+            (!l.max.quota.is_unlimited()).then(|| {
+                let p = l.max.period.0 as f64;
                 (
-                    l.quota.0 as f64 / p,
-                    (l.quota.0 as f64 + l.burst.0 as f64) / p,
+                    l.max.quota.0 as f64 / p,
+                    (l.max.quota.0 as f64 + l.burst.0 as f64) / p,
                 )
             })
         });
@@ -573,6 +573,7 @@ fn draw_latency<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::CpuMax;
     use crate::sim::{load::parse_load, simulate_container, Limits, Machine, RunPlan};
     use crate::units::{Nanos, QuotaUs};
 
@@ -580,7 +581,10 @@ mod tests {
         let mut plan = RunPlan::new(Nanos::from_ms(2_000), 2, 1);
         plan.timeline = Some(Nanos::from_ms(10));
         let limits = Limits {
-            quota: QuotaUs(100_000),
+            max: CpuMax {
+                quota: QuotaUs(100_000),
+                period: crate::units::PeriodUs::DEFAULT,
+            },
             ..Limits::default()
         };
         let load = parse_load("periodic:threads=2,work=80ms,every=200ms").unwrap();

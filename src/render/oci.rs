@@ -50,7 +50,7 @@ pub struct OciContainer<'a> {
 pub struct OciPod<'a> {
     /// `kind`.
     pub kind: &'a str,
-    /// Namespace.
+    /// `metadata.namespace` (`default` when unset).
     pub namespace: &'a str,
     /// `metadata.name`.
     pub name: &'a str,

@@ -144,14 +144,17 @@ pub(crate) fn check_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::CpuMax;
     use crate::runner::{ContainerPlan, PodPlan};
     use crate::sim::load::parse_load;
     use crate::units::{PeriodUs, QuotaUs};
 
     fn limited(quota_us: i64, period_us: u64) -> CpuLimits {
         CpuLimits {
-            quota: QuotaUs(quota_us),
-            period: PeriodUs(period_us),
+            max: CpuMax {
+                quota: QuotaUs(quota_us),
+                period: PeriodUs(period_us),
+            },
             ..CpuLimits::default()
         }
     }

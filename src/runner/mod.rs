@@ -102,6 +102,24 @@ pub struct Plan {
     pub pods: Vec<PodPlan>,
 }
 
+impl Plan {
+    /// The direct-flag form: one pod `pod` without limits, one container `main` with `limits`
+    /// and `work`.
+    pub fn single(limits: CpuLimits, work: Work) -> Plan {
+        Plan {
+            pods: vec![PodPlan {
+                name: "pod".into(),
+                limits: CpuLimits::default(),
+                containers: vec![ContainerPlan {
+                    name: "main".into(),
+                    limits,
+                    work,
+                }],
+            }],
+        }
+    }
+}
+
 /// How worker threads are placed on CPUs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -384,7 +402,7 @@ pub struct Measurement {
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
-/// Direct-flag form: one pod `pod` without limits, one container `main` with `limits` and `work`.
+/// Direct-flag form ([`Plan::single`]).
 pub fn measure_single(
     env: &Env,
     limits: CpuLimits,
@@ -392,18 +410,7 @@ pub fn measure_single(
     opts: &Options,
     sink: &mut dyn EventSink,
 ) -> Result<Measurement, RunError> {
-    let plan = Plan {
-        pods: vec![PodPlan {
-            name: "pod".into(),
-            limits: CpuLimits::default(),
-            containers: vec![ContainerPlan {
-                name: "main".into(),
-                limits,
-                work,
-            }],
-        }],
-    };
-    measure(env, &plan, opts, sink)
+    measure(env, &Plan::single(limits, work), opts, sink)
 }
 
 struct Running {
@@ -475,7 +482,7 @@ pub fn measure(
     let layout = RunLayout::new(plan, opts)?;
     let schedule = Schedule::new(
         layout.is_command,
-        layout.edge_limits.map(|l| l.period),
+        layout.edge_limits.map(|l| l.max.period),
         opts,
     );
     let init = Init::start().map_err(|source| RunError::Spawn {
@@ -1108,7 +1115,7 @@ fn run_load(
     wait_ready(ctx, tree, &workers[0])?;
     let edge_limits = ctx.layout.edge_limits;
     let edge = match edge_limits {
-        Some(l) => sampler::find_grid(&mut files[0], l.period.0 * 1_000)?,
+        Some(l) => sampler::find_grid(&mut files[0], l.max.period.0 * 1_000)?,
         None => None,
     };
     for w in &workers[1..] {

@@ -384,29 +384,48 @@ fn place(from: &Path, to: &Path) -> Result<(), OciError> {
 
 /// True when `exe` is an ELF file with a program interpreter (`PT_INTERP`): a dynamic
 /// executable, which cannot start in a rootfs without its loader.
+///
+/// Reads only the 64-byte ELF header and the first 4 bytes (`p_type`) of each program header,
+/// not the whole file (a command binary may be hundreds of MB).
 fn is_dynamic(exe: &Path) -> bool {
+    use std::os::unix::fs::FileExt;
     // ELF64 little-endian header: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at 0x38.
-    let Ok(b) = std::fs::read(exe) else {
+    const EHDR_LEN: u64 = 0x40;
+    const PT_INTERP: u32 = 3;
+    let Ok(file) = std::fs::File::open(exe) else {
         return false;
     };
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let mut h = Vec::with_capacity(EHDR_LEN as usize);
+    if (&file).take(EHDR_LEN).read_to_end(&mut h).is_err() {
+        return false;
+    }
     let u16_at = |o: usize| {
-        b.get(o..o + 2)
-            .map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
+        h.get(o..o + 2)
+            .map(|s| u16::from_le_bytes([s[0], s[1]]) as u64)
     };
     let u64_at = |o: usize| {
-        b.get(o..o + 8)
+        h.get(o..o + 8)
             .and_then(|s| s.try_into().ok())
             .map(u64::from_le_bytes)
     };
-    if b.get(..5) != Some(b"\x7fELF\x02") {
+    if h.get(..5) != Some(b"\x7fELF\x02") {
         return false;
     }
     let (Some(phoff), Some(size), Some(num)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38)) else {
         return false;
     };
     (0..num).any(|i| {
-        let o = phoff as usize + i * size;
-        b.get(o..o + 4) == Some(&3u32.to_le_bytes()[..]) // PT_INTERP
+        let mut p_type = [0u8; 4];
+        i.checked_mul(size)
+            .and_then(|d| phoff.checked_add(d))
+            .filter(|o| o.checked_add(4).is_some_and(|e| e <= len))
+            .is_some_and(|o| {
+                file.read_exact_at(&mut p_type, o).is_ok()
+                    && u32::from_le_bytes(p_type) == PT_INTERP
+            })
     })
 }
 
@@ -993,10 +1012,10 @@ pub fn read_back(
                     ));
                 }
             }
-            if got.quota != want.quota || got.period != want.period {
+            if got.max != want.max {
                 differs.push(format!(
                     "the runtime wrote quota {} period {}, kcpu predicted quota {} period {}",
-                    got.quota, got.period, want.quota, want.period
+                    got.max.quota, got.max.period, want.max.quota, want.max.period
                 ));
             }
         }
@@ -1108,5 +1127,78 @@ mod tests {
         std::fs::write(&p, b"#!/bin/sh\n").expect("write");
         assert!(!is_dynamic(&p));
         assert!(!is_dynamic(&dir.path().join("missing")));
+    }
+
+    /// The whole-file reading the header-only [`is_dynamic`] replaced, as an oracle.
+    fn is_dynamic_whole_file(exe: &Path) -> bool {
+        let Ok(b) = std::fs::read(exe) else {
+            return false;
+        };
+        let u16_at = |o: usize| {
+            b.get(o..o + 2)
+                .map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
+        };
+        let u64_at = |o: usize| {
+            b.get(o..o + 8)
+                .and_then(|s| s.try_into().ok())
+                .map(u64::from_le_bytes)
+        };
+        if b.get(..5) != Some(b"\x7fELF\x02") {
+            return false;
+        }
+        let (Some(phoff), Some(size), Some(num)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38))
+        else {
+            return false;
+        };
+        (0..num).any(|i| {
+            let o = phoff as usize + i * size;
+            b.get(o..o + 4) == Some(&3u32.to_le_bytes()[..])
+        })
+    }
+
+    #[test]
+    fn header_only_reading_agrees_with_whole_file_reading() {
+        // Real executables: this test binary and common system ones (those present).
+        let mut real = vec![std::env::current_exe().expect("current_exe")];
+        real.extend(
+            ["/bin/sh", "/usr/bin/env", "/sbin/ldconfig", "/bin/busybox"]
+                .iter()
+                .map(PathBuf::from)
+                .filter(|p| p.exists()),
+        );
+        for p in &real {
+            assert_eq!(is_dynamic(p), is_dynamic_whole_file(p), "{}", p.display());
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut elf = vec![0u8; 0x40];
+        elf[..5].copy_from_slice(b"\x7fELF\x02");
+        elf[0x36..0x38].copy_from_slice(&0x38u16.to_le_bytes());
+        elf[0x38..0x3a].copy_from_slice(&2u16.to_le_bytes());
+        let p = dir.path().join("elf");
+        // Program headers far into a sparse file; the second one is PT_INTERP.
+        let far = 48u64 << 20;
+        elf[0x20..0x28].copy_from_slice(&far.to_le_bytes());
+        std::fs::write(&p, &elf).expect("write");
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .expect("open");
+        f.set_len(far + 2 * 0x38).expect("set_len");
+        std::os::unix::fs::FileExt::write_all_at(&f, &3u32.to_le_bytes(), far + 0x38)
+            .expect("write_at");
+        assert!(is_dynamic(&p));
+        assert!(is_dynamic_whole_file(&p));
+        // The table runs past the end of the file: the missing entry does not count.
+        f.set_len(far + 0x38 + 3).expect("set_len");
+        assert!(!is_dynamic(&p));
+        assert!(!is_dynamic_whole_file(&p));
+        // An offset that overflows is not an interpreter.
+        elf[0x20..0x28].copy_from_slice(&(u64::MAX - 1).to_le_bytes());
+        std::fs::write(&p, &elf).expect("write");
+        assert!(!is_dynamic(&p));
+        // A header cut short.
+        std::fs::write(&p, &elf[..0x30]).expect("write");
+        assert!(!is_dynamic(&p));
+        assert!(!is_dynamic_whole_file(&p));
     }
 }

@@ -12,6 +12,7 @@ use super::{
     simulate_container, Accounting, CpuShare, KernelModel, Limits, Machine, Phase, RunPlan,
     SimError,
 };
+use crate::cpu::CpuMax;
 use crate::stats::{compare_totals, FigureDelta, Tolerances};
 use crate::trace::{Percentiles, Totals};
 use crate::units::{parse_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec};
@@ -65,7 +66,7 @@ pub fn simulate_measured_runs(
     seed: u64,
     runs: &[(u32, u64)],
 ) -> Result<Vec<super::GroupOutcome>, SimError> {
-    let period_ns = limits.period.0.max(1) * 1_000;
+    let period_ns = limits.max.period.0.max(1) * 1_000;
     runs.iter()
         .map(|&(run, phase_us)| {
             let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(run as u64));
@@ -89,7 +90,7 @@ pub const NEAR_QUOTA: (f64, f64) = (0.9, 1.3);
 /// indicative. `None` for an unlimited group, a trace (its demand is in its file) or a load
 /// away from the quota.
 pub fn near_quota_caveat(limits: &Limits, load: &LoadProfile) -> Option<String> {
-    let (q, p) = (limits.quota.0, limits.period.0);
+    let (q, p) = (limits.max.quota.0, limits.max.period.0);
     if q <= 0 || p == 0 {
         return None;
     }
@@ -253,8 +254,10 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
     let load: LoadProfile = parse_load(&s.load).map_err(|e| field(e.to_string()))?;
     let duration = parse_duration(&s.duration).map_err(|e| field(e.to_string()))?;
     let limits = Limits {
-        quota: QuotaUs(s.limits.quota_us),
-        period: PeriodUs(s.limits.period_us),
+        max: CpuMax {
+            quota: QuotaUs(s.limits.quota_us),
+            period: PeriodUs(s.limits.period_us),
+        },
         burst: Usec(s.limits.burst_us),
         weight: if s.cgroup == "v2" {
             CpuShare::Weight(crate::units::Weight(100))
@@ -361,8 +364,10 @@ pub fn replay_weights(s: &WeightScenario) -> Result<Vec<f64>, ReplayError> {
     for (i, g) in s.groups.iter().enumerate() {
         let load = parse_load(&g.load).map_err(|e| field(e.to_string()))?;
         let limits = Limits {
-            quota: QuotaUs(g.quota_us),
-            period: PeriodUs(g.period_us),
+            max: CpuMax {
+                quota: QuotaUs(g.quota_us),
+                period: PeriodUs(g.period_us),
+            },
             burst: Usec(0),
             weight: CpuShare::Shares(Shares(g.shares)),
         };
@@ -383,10 +388,9 @@ mod tests {
     use super::*;
 
     fn limits(quota_us: i64) -> Limits {
-        Limits {
-            quota: QuotaUs(quota_us),
-            ..Limits::default()
-        }
+        let mut l = Limits::default();
+        l.max.quota = QuotaUs(quota_us);
+        l
     }
 
     #[test]

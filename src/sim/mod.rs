@@ -42,7 +42,7 @@ use crate::cpu::CpuMax;
 pub use crate::cpu::CpuShare;
 use crate::stats::{percentiles_ns, throttled_ratio};
 use crate::trace::{RunResult, Sample, Summary, Totals};
-use crate::units::{format_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec, Weight};
+use crate::units::{format_duration, Nanos, Shares, Usec, Weight};
 pub use kernel::{Accounting, KernelModel};
 use load::{arrivals, LoadProfile, Request};
 use node::{Engine, EngineParams, GroupSetup, LoadKind};
@@ -57,36 +57,38 @@ pub const MAX_REQUESTS_PER_RUN: u64 = 20_000_000;
 pub const MAX_DURATION_NS: u64 = 86_400 * 1_000_000_000;
 
 /// The cgroup values of one group: what `kcpu translate` computes for a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+///
+/// Serialized as the flat object `{"quota", "period", "burst", "weight"}` (the JSON contract of
+/// `kcpu simulate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// `cpu.cfs_quota_us` / first field of `cpu.max` (−1 = unlimited).
-    pub quota: QuotaUs,
-    /// `cpu.cfs_period_us` / second field of `cpu.max`.
-    pub period: PeriodUs,
+    /// `cpu.cfs_quota_us` + `cpu.cfs_period_us` / `cpu.max` (quota −1 = unlimited).
+    pub max: CpuMax,
     /// `cpu.cfs_burst_us` / `cpu.max.burst`.
     pub burst: Usec,
     /// `cpu.shares` or `cpu.weight`.
     pub weight: CpuShare,
 }
 
-impl Limits {
-    /// Quota and period as one value.
-    pub fn max(&self) -> CpuMax {
-        CpuMax {
-            quota: self.quota,
-            period: self.period,
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max: CpuMax::default(),
+            burst: Usec(0),
+            weight: CpuShare::default(),
         }
     }
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            quota: QuotaUs::UNLIMITED,
-            period: PeriodUs::DEFAULT,
-            burst: Usec(0),
-            weight: CpuShare::default(),
-        }
+impl Serialize for Limits {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Limits", 4)?;
+        st.serialize_field("quota", &self.max.quota)?;
+        st.serialize_field("period", &self.max.period)?;
+        st.serialize_field("burst", &self.burst)?;
+        st.serialize_field("weight", &self.weight)?;
+        st.end()
     }
 }
 
@@ -381,22 +383,25 @@ fn validate_limits(name: &str, l: &Limits) -> Result<(), SimError> {
         reason,
     };
     // The ranges are the kernel's (`crate::cpu`); the wording names the cgroup files.
-    let max = l.max();
+    let max = l.max;
     if let Err((what, _)) = max.check_range() {
         return Err(bad(if what == "period" {
             format!(
                 "period {}us is outside the kernel's range 1ms..1s (cpu.cfs_period_us)",
-                l.period.0
+                l.max.period.0
             )
         } else {
-            format!("quota {}us is below the kernel's minimum of 1ms", l.quota.0)
+            format!(
+                "quota {}us is below the kernel's minimum of 1ms",
+                l.max.quota.0
+            )
         }));
     }
     if max.check_burst(l.burst).is_err() {
         return Err(bad(if max.is_limited() {
             format!(
                 "burst {}us exceeds quota {}us (the kernel requires burst <= quota)",
-                l.burst.0, l.quota.0
+                l.burst.0, l.max.quota.0
             )
         } else {
             "burst needs a quota (the group is unlimited)".into()
@@ -511,19 +516,19 @@ fn validate(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan) -> Result
         Phase::Sweep(step)
             if groups
                 .iter()
-                .any(|g| g.limits.period.0 * 1_000 / step.0 > 100_000) =>
+                .any(|g| g.limits.max.period.0 * 1_000 / step.0 > 100_000) =>
         {
             return Err(SimError::InvalidPlan(
                 "phase sweep step is too small (more than 100000 phases)".into(),
             ));
         }
         Phase::Fixed(p) => {
-            if let Some(g) = groups.iter().find(|g| p.0 >= g.limits.period.0 * 1_000) {
+            if let Some(g) = groups.iter().find(|g| p.0 >= g.limits.max.period.0 * 1_000) {
                 return Err(SimError::InvalidPlan(format!(
                     "phase {} is not inside the period of group {:?} ({}us)",
                     format_duration(p),
                     g.name,
-                    g.limits.period.0
+                    g.limits.max.period.0
                 )));
             }
         }
@@ -565,7 +570,7 @@ fn number_of_runs(groups: &[GroupConfig], plan: &RunPlan) -> u32 {
         Phase::Sweep(step) => {
             let max_p = groups
                 .iter()
-                .map(|g| g.limits.period.0 * 1_000)
+                .map(|g| g.limits.max.period.0 * 1_000)
                 .max()
                 .unwrap_or(0);
             max_p.div_ceil(step.0.max(1)) as u32
@@ -575,9 +580,9 @@ fn number_of_runs(groups: &[GroupConfig], plan: &RunPlan) -> u32 {
 }
 
 fn bandwidth_params(l: &Limits, machine: &Machine) -> Option<cfs::BandwidthParams> {
-    (!l.quota.is_unlimited()).then(|| cfs::BandwidthParams {
-        quota_ns: l.quota.0 * 1_000,
-        period_ns: l.period.0 * 1_000,
+    (!l.max.quota.is_unlimited()).then(|| cfs::BandwidthParams {
+        quota_ns: l.max.quota.0 * 1_000,
+        period_ns: l.max.period.0 * 1_000,
         burst_ns: l.burst.0 as i64 * 1_000,
         slice_ns: machine.slice.0 as i64,
     })
@@ -592,9 +597,9 @@ fn group_setup(
     run: u32,
     rng: &mut ChaCha8Rng,
 ) -> (u64, GroupSetup) {
-    let period_ns = g.limits.period.0 * 1_000;
+    let period_ns = g.limits.max.period.0 * 1_000;
     let phase_ns = match plan.phase {
-        Phase::Random => rng.random_range(0..g.limits.period.0) * 1_000,
+        Phase::Random => rng.random_range(0..g.limits.max.period.0) * 1_000,
         Phase::Fixed(p) => p.0 % period_ns,
         Phase::Sweep(step) => (run as u64 * step.0) % period_ns,
     };
@@ -673,7 +678,7 @@ fn run_once(
     let mut setups = Vec::with_capacity(groups.len());
     let max_period_ns = groups
         .iter()
-        .map(|g| g.limits.period.0 * 1_000)
+        .map(|g| g.limits.max.period.0 * 1_000)
         .max()
         .unwrap_or(0);
     for (gi, g) in groups.iter().enumerate() {

@@ -50,13 +50,15 @@ use super::cfs::{Bandwidth, BandwidthParams, BandwidthStat};
 use super::PeriodUsage;
 use crate::sim::load::Request;
 use crate::trace::Sample;
+use crate::units::Shares;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 /// `NICE_0_LOAD` scaled down (kernel weight of a nice-0 task / a 1024-share group).
 const NICE_0_LOAD: u64 = 1024;
-/// `MIN_SHARES` (sched.h): the smallest per-CPU group entity weight.
-const MIN_SHARES: u64 = 2;
+/// `MIN_SHARES` (sched.h): the smallest per-CPU group entity weight, the kernel's lower
+/// `cpu.shares` bound ([`Shares::MIN`], written once in `crate::cpu`).
+const MIN_SHARES: u64 = Shares::MIN.0;
 /// Events allowed at one instant before the engine reports a stall instead of looping.
 const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
 
@@ -236,7 +238,7 @@ struct Req {
     thread: u32,
     /// First CPU time.
     start: Option<u64>,
-    /// Completion.
+    /// Time the request's work was done (`None` while it is still running).
     end: Option<u64>,
 }
 

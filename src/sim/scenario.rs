@@ -104,10 +104,10 @@ fn overlay(
         (None, None) => {}
     }
     if let Some(q) = quota {
-        l.quota = parse_quota(q)?;
+        l.max.quota = parse_quota(q)?;
     }
     if let Some(p) = period {
-        l.period = PeriodUs(parse_us(p, "period")?);
+        l.max.period = PeriodUs(parse_us(p, "period")?);
     }
     if let Some(b) = burst {
         l.burst = Usec(parse_us(b, "burst")?);
@@ -237,7 +237,7 @@ mod tests {
         assert_eq!(s.groups.len(), 3);
         assert_eq!(s.groups[0].name, "api-0");
         assert_eq!(s.groups[1].name, "api-1");
-        assert_eq!(s.groups[0].limits.quota, QuotaUs(200_000));
+        assert_eq!(s.groups[0].limits.max.quota, QuotaUs(200_000));
         assert_eq!(s.groups[0].limits.burst, Usec(50_000));
         assert_eq!(s.groups[0].limits.weight, CpuShare::Weight(Weight(300)));
         assert_eq!(s.groups[2].limits, Limits::default());
@@ -252,9 +252,9 @@ mod tests {
         let c = &s.groups[0].changes;
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].at.0, 1_000_000_000);
-        assert_eq!(c[0].limits.quota, QuotaUs(300_000));
+        assert_eq!(c[0].limits.max.quota, QuotaUs(300_000));
         assert_eq!(c[0].limits.burst, Usec(10_000));
-        assert_eq!(c[1].limits.quota, QuotaUs(300_000));
+        assert_eq!(c[1].limits.max.quota, QuotaUs(300_000));
         assert_eq!(c[1].limits.weight, CpuShare::Weight(Weight(50)));
         assert!(parse_scenario(
             "groups:\n  - name: a\n    load: spin:threads=1\n    changes:\n      - at: x\n"

@@ -19,12 +19,14 @@ fn ms(v: u64) -> Nanos {
 
 fn limits(quota_ms: i64, period_ms: u64, burst_ms: u64) -> Limits {
     Limits {
-        quota: if quota_ms < 0 {
-            QuotaUs::UNLIMITED
-        } else {
-            QuotaUs(quota_ms * 1000)
+        max: CpuMax {
+            quota: if quota_ms < 0 {
+                QuotaUs::UNLIMITED
+            } else {
+                QuotaUs(quota_ms * 1000)
+            },
+            period: PeriodUs(period_ms * 1000),
         },
-        period: PeriodUs(period_ms * 1000),
         burst: Usec(burst_ms * 1000),
         weight: CpuShare::default(),
     }
@@ -622,7 +624,10 @@ fn rejects_values_the_kernel_rejects() {
         (limits(100, 0, 0), "period"),
         (
             Limits {
-                quota: QuotaUs(500),
+                max: CpuMax {
+                    quota: QuotaUs(500),
+                    period: PeriodUs(100_000),
+                },
                 ..limits(1, 100, 0)
             },
             "quota",
@@ -727,8 +732,10 @@ fn arb_case() -> impl Strategy<Value = (Limits, String, u32, u32, u64)> {
             let quota_us = (period_us * pct / 100).max(1_000);
             let burst_us = quota_us * bpct / 100;
             let l = Limits {
-                quota: QuotaUs(quota_us as i64),
-                period: PeriodUs(period_us),
+                max: CpuMax {
+                    quota: QuotaUs(quota_us as i64),
+                    period: PeriodUs(period_us),
+                },
                 burst: Usec(burst_us),
                 weight: CpuShare::default(),
             };
@@ -753,7 +760,7 @@ proptest! {
         let tl = o.timeline.unwrap();
         let tick = if hz == 0 { 0 } else { 1_000_000_000 / hz as i64 };
         let slice = 5 * MS as i64;
-        let q = l.quota.0 * 1_000;
+        let q = l.max.quota.0 * 1_000;
         let b = l.burst.0 as i64 * 1_000;
         let n = cpus as i64;
         prop_assert!(!tl.periods.is_empty());
@@ -766,7 +773,7 @@ proptest! {
         }
         let total: u64 = tl.periods.iter().map(|p| p.usage_ns).sum();
         let t = 3_000 * MS as i64;
-        let p_ns = l.period.0 as i64 * 1_000;
+        let p_ns = l.max.period.0 as i64 * 1_000;
         // A window holds at most ⌈T/P⌉ edges, each adding ≤ Q (correction 8 writes Q·T/P, which is
         // exact only when T is a whole number of periods).
         let edges = (t + p_ns - 1) / p_ns;

@@ -11,6 +11,7 @@
 
 use super::plan::CgroupPaths;
 use super::writer::{self, CpuResources, Derivations, Writer};
+use crate::cpu::files;
 use crate::profile::{Assumptions, CgroupDriver, CgroupVersion, Runtime, RuntimeFamily};
 use crate::units::{PeriodUs, QuotaUs, Shares};
 use serde::{Deserialize, Serialize};
@@ -222,31 +223,43 @@ pub fn predict(cpu: &LinuxCpu, r: Runtime, version: CgroupVersion) -> Vec<FileVa
     match version {
         CgroupVersion::V1 => {
             let shares = if idle.is_some_and(|i| i != 0) {
-                fv("cpu.shares", 3, false)
+                fv(files::CPU_SHARES, 3, false)
             } else {
-                fv("cpu.shares", v.shares.value, v.shares.kernel_default)
+                fv(files::CPU_SHARES, v.shares.value, v.shares.kernel_default)
             };
             out.push(shares);
             out.push(fv(
-                "cpu.cfs_quota_us",
+                files::CPU_CFS_QUOTA_US,
                 v.cfs_quota_us.value,
                 v.cfs_quota_us.kernel_default,
             ));
             out.push(fv(
-                "cpu.cfs_period_us",
+                files::CPU_CFS_PERIOD_US,
                 v.cfs_period_us.value,
                 v.cfs_period_us.kernel_default,
             ));
-            out.push(fv("cpu.cfs_burst_us", burst.unwrap_or(0), burst.is_none()));
+            out.push(fv(
+                files::CPU_CFS_BURST_US,
+                burst.unwrap_or(0),
+                burst.is_none(),
+            ));
         }
         CgroupVersion::V2 => {
-            out.push(fv("cpu.weight", v.weight.value, v.weight.kernel_default));
-            out.push(fv("cpu.max", v.max.value, v.max.kernel_default));
-            out.push(fv("cpu.max.burst", burst.unwrap_or(0), burst.is_none()));
+            out.push(fv(
+                files::CPU_WEIGHT,
+                v.weight.value,
+                v.weight.kernel_default,
+            ));
+            out.push(fv(files::CPU_MAX, v.max.value, v.max.kernel_default));
+            out.push(fv(
+                files::CPU_MAX_BURST,
+                burst.unwrap_or(0),
+                burst.is_none(),
+            ));
         }
     }
     if cpu.idle.is_some() {
-        out.push(fv("cpu.idle", idle.unwrap_or(0), idle.is_none()));
+        out.push(fv(files::CPU_IDLE, idle.unwrap_or(0), idle.is_none()));
     }
     out
 }

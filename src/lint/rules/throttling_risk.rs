@@ -154,8 +154,8 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         .note(format!(
             "simulated {SIM_RUNS} × {} s on a {cpus}-CPU node with cpu.max \"{} {}\" (load from {}; {}): {} of {} periods throttled, {} ms throttled in total, {:.2} CPUs used on average",
             SIM_DURATION_MS / 1000,
-            job.limits.quota.0,
-            job.limits.period.0,
+            job.limits.max.quota.0,
+            job.limits.max.period.0,
             d.from,
             machine.describe(),
             t.nr_throttled,
