@@ -15,7 +15,7 @@ use crate::render::findings::{self as render, Format, RenderOptions};
 use crate::source::SourceSet;
 use anyhow::Context;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Output format of `kcpu check`.
@@ -419,7 +419,7 @@ fn apply_fixes(sources: &SourceSet, report: &CheckReport) -> anyhow::Result<FixO
         if new == file.text {
             continue;
         }
-        super::output::replace_atomically(Path::new(&file.name), new.as_bytes())
+        super::output::replace_atomically(&file.write_path(), new.as_bytes())
             .with_context(|| format!("writing the fixed {}", file.name))?;
         out.diff
             .push_str(&render::unified_diff(&file.name, &file.text, &new));

@@ -143,8 +143,7 @@ fn pick_container(path: &Path, sel: &PickArgs) -> anyhow::Result<Picked> {
     let Some(container) = sel.container.as_deref() else {
         bail!("a manifest needs --container NAME");
     };
-    let src =
-        crate::input::read_one(&path.to_string_lossy()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let src = crate::input::read_path(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let ws = workloads(&src.text);
     let mut found = Vec::new();
     for w in &ws {

@@ -225,6 +225,42 @@ fn duration_messages_say_what_is_allowed() {
     assert!(stderr.contains("--runs"), "{stderr}");
 }
 
+/// A file whose name is not UTF-8: found in a directory it is read (and fixed) by its exact
+/// name, shown with `\xNN`; named on the command line it gets a message that names it.
+#[test]
+fn file_names_that_are_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xE9.yaml");
+    let file = dir.path().join(name);
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n    resources: {requests: {cpu: 100m}, limits: {cpu: \"1,5\"}}\n",
+    )
+    .expect("write");
+    // Read by its exact name (the bad value is found in it), shown with \xE9.
+    let (code, _, stderr) = out(kcpu().arg("translate").arg(dir.path()));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("caf\\xE9.yaml:8:54"), "{stderr}");
+    let (code, stdout, stderr) = out(kcpu()
+        .args(["check", "--no-policy", "--fix"])
+        .arg(dir.path()));
+    assert_eq!(code, 0, "fixed, nothing left\n{stdout}\n{stderr}");
+    let fixed = std::fs::read_to_string(&file).expect("the file is still there");
+    assert!(
+        fixed.contains("1500m") || fixed.contains("\"1.5\""),
+        "{fixed}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+    let (code, stdout, stderr) = out(kcpu().arg("translate").arg(dir.path()));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("caf\\xE9.yaml:1"), "{stdout}");
+    let (code, _, stderr) = out(kcpu().arg("check").arg(&file));
+    assert_eq!(code, 2);
+    assert_eq!(stderr.matches("caf\\xE9.yaml").count(), 1, "{stderr}");
+    assert!(stderr.contains("not valid UTF-8"), "{stderr}");
+}
+
 #[test]
 fn simulate_dir_carries_on_past_bad_documents() {
     let dir = tempfile::tempdir().expect("tempdir");
