@@ -105,7 +105,7 @@ pub struct Args {
     #[arg(long, default_value = "5s", value_parser = parse_dur)]
     pub duration: Nanos,
     /// Number of runs (each in fresh cgroups; at least 1, as in `simulate`).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::sim::MAX_RUNS)))]
     pub runs: Option<u32>,
     /// Sampling interval of the counters.
     #[arg(long, default_value = "100ms", value_parser = parse_dur)]

@@ -104,7 +104,8 @@ pub struct Options {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_arg)]
     pub duration: Nanos,
     /// Number of runs, each with its own random phase (ignored with --phase-sweep)
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::sim::MAX_RUNS)))]
     pub runs: u32,
     /// Seed for phases, tick offsets and Poisson arrivals
     #[arg(long, value_name = "N", default_value_t = 1)]

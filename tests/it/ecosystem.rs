@@ -220,9 +220,16 @@ fn duration_messages_say_what_is_allowed() {
         out(kcpu().args(["simulate", "--quota", "3h", "--load", "spin:threads=1"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("ns, us, ms, s and m"), "{stderr}");
-    let (code, _, stderr) = out(kcpu().args(["run", "--runs", "0", "--load", "spin:threads=1"]));
+    // `run --runs 0` is refused exactly as in `simulate`: same bounds, same words.
+    let (code, _, run_err) = out(kcpu().args(["run", "--runs", "0", "--load", "spin:threads=1"]));
     assert_eq!(code, 2);
-    assert!(stderr.contains("--runs"), "{stderr}");
+    let (code, _, sim_err) =
+        out(kcpu().args(["simulate", "--runs", "0", "--load", "spin:threads=1"]));
+    assert_eq!(code, 2);
+    for stderr in [&run_err, &sim_err] {
+        assert!(stderr.contains("'0' for '--runs"), "{stderr}");
+        assert!(stderr.contains("1..=100000"), "{stderr}");
+    }
 }
 
 /// A file whose name is not UTF-8: found in a directory it is read (and fixed) by its exact
