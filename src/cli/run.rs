@@ -101,7 +101,7 @@ pub struct Args {
     /// `poisson:rate=R/s,work=D,threads=N`, `trace:FILE.csv`.
     #[arg(long)]
     pub load: Option<String>,
-    /// Load duration per run.
+    /// Load duration per run (a command after `--` runs to completion instead).
     #[arg(long, default_value = "5s", value_parser = parse_dur)]
     pub duration: Nanos,
     /// Number of runs (each in fresh cgroups; at least 1, as in `simulate`).
@@ -171,7 +171,8 @@ pub struct Args {
     /// `--runtime` preset.
     #[arg(long, value_name = "RUNTIME")]
     pub oci: Option<String>,
-    /// A command to run under the CPU values instead of the built-in load.
+    /// A command to run under the CPU values instead of the built-in load; it runs to
+    /// completion (`--duration` does not stop it) and kcpu exits with its status.
     #[arg(last = true)]
     pub command: Vec<OsString>,
     /// Kubernetes Jobs instead of a local run (`--emit-job --image IMAGE`).
@@ -908,9 +909,13 @@ fn table_parts(m: &Measurement, args: &Args, t: &Target) -> (Vec<(String, String
     context.push((
         "work".to_string(),
         format!(
-            "{}; duration {}; interval {}; isolated: {}; pinned: {}",
+            "{}; {}; interval {}; isolated: {}; pinned: {}",
             t.work_text,
-            format_duration(args.duration),
+            if args.command.is_empty() {
+                format!("duration {}", format_duration(args.duration))
+            } else {
+                "runs to completion (--duration applies to built-in loads)".to_string()
+            },
             format_duration(Nanos(e.interval_us * 1_000)),
             if e.isolated { "yes" } else { "no" },
             match &e.pinned {
