@@ -63,14 +63,16 @@ pub enum ColorArg {
 
 /// Arguments of `kcpu check`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  \
-kcpu check k8s/\n  \
-helm template ./chart | kcpu check - --format sarif > kcpu.sarif\n  \
-kcpu check k8s/ --policy .kcpu.yaml --fail-on warning\n\n\
-Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
+#[command(
+    after_help = "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
 2 usage, policy or input errors (the inputs that parsed are still reported).\n\
 Policy: --policy FILE, else the first .kcpu.yaml found walking up from the first input, \
-else from the current directory.")]
+else from the current directory.\n\n\
+Examples:\n  \
+kcpu check fixtures/\n  \
+helm template ./chart | kcpu check - --format sarif > kcpu.sarif\n  \
+kcpu check k8s/ --policy .kcpu.yaml --fail-on warning"
+)]
 pub struct Args {
     /// Files or directories to check (`-` reads standard input). Directories are searched
     /// for *.yaml, *.yml and *.json.

@@ -56,10 +56,8 @@ pub enum OutputFormat {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   kcpu simulate --quota 100ms --period 100ms --cpus 2 --load periodic:threads=2,work=80ms,every=200ms --runs 20 --seed 1
-  kcpu simulate --quota 100ms --burst 100ms --load periodic:threads=2,work=80ms,every=200ms --phase-sweep 5ms
-  kcpu simulate app.yaml --container api --load poisson:rate=40/s,work=15ms,threads=8 --output json
-  kcpu simulate manifests/ --cpus 8 --duration 30s --max-replicas 3   # every container on one node
-  kcpu simulate --scenario node.yaml --cpus 8 --duration 30s --chart node.svg")]
+  kcpu simulate fixtures/web.yaml --container app --duration 30s --output json
+  kcpu simulate fixtures/ --cpus 8 --duration 30s --max-replicas 3   # every container on one node")]
 pub struct Args {
     /// The options.
     #[command(flatten)]

@@ -71,15 +71,36 @@ fn man_pages() {
 
 #[test]
 fn every_subcommand_help_ends_with_examples() {
-    for sub in ["translate", "check", "simulate", "run", "report"] {
+    let (_, top, _) = out(kcpu().arg("--help"));
+    let subs: Vec<&str> = top
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|s| *s != "help")
+        .collect();
+    assert!(subs.len() >= 11, "{subs:?}");
+    for sub in subs {
         let (code, stdout, _) = out(kcpu().args([sub, "--help"]));
         assert_eq!(code, 0);
         let tail = stdout
             .split("Examples:")
             .nth(1)
             .unwrap_or_else(|| panic!("{sub} --help has no examples"));
-        let n = tail.lines().filter(|l| l.contains("kcpu ")).count();
-        assert!((2..=5).contains(&n), "{sub}: {n} examples");
+        // The help ends with the examples: nothing but indented example lines after them.
+        assert!(
+            tail.lines()
+                .skip(1)
+                .all(|l| l.starts_with("  ") || l.is_empty()),
+            "{sub} --help does not end with its examples:{tail}"
+        );
+        let n = tail
+            .lines()
+            .filter(|l| l.starts_with("  ") && l.contains("kcpu "))
+            .count();
+        assert!((2..=3).contains(&n), "{sub}: {n} examples (two or three)");
     }
 }
 
@@ -266,6 +287,38 @@ fn file_names_that_are_not_utf8() {
     assert_eq!(code, 2);
     assert_eq!(stderr.matches("caf\\xE9.yaml").count(), 1, "{stderr}");
     assert!(stderr.contains("not valid UTF-8"), "{stderr}");
+}
+
+/// The examples at the end of every `--help` that use the bundled fixtures run as printed
+/// (in a scratch directory holding a link to `fixtures/`, so output files land there).
+#[test]
+fn help_examples_on_the_fixtures_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+        dir.path().join("fixtures"),
+    )
+    .expect("link");
+    let mut ran = 0;
+    for sub in ["translate", "check", "simulate", "report"] {
+        // Wide, so that no example is wrapped.
+        let (_, help, _) = out(kcpu().env("COLUMNS", "1000").args([sub, "--help"]));
+        let examples = help.split("Examples:").nth(1).unwrap_or_default();
+        for line in examples.lines().map(str::trim) {
+            let cmd = line.split("  #").next().unwrap_or_default().trim();
+            if !cmd.starts_with("kcpu ") || !cmd.contains("fixtures/") || cmd.contains('|') {
+                continue;
+            }
+            let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+            let (code, stdout, stderr) = out(kcpu().current_dir(dir.path()).args(&args));
+            assert!(
+                code == 0 || (sub == "check" && code == 1),
+                "`{cmd}` exited {code}\n{stdout}\n{stderr}"
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran >= 5, "only {ran} examples use fixtures/");
 }
 
 #[test]
