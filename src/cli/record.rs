@@ -30,7 +30,8 @@ Examples:
   kcpu record --cgroup /sys/fs/cgroup/cpu/kcpu/job --duration 30s --out job.trace.csv"
 )]
 pub struct Args {
-    /// Trace file to write (format: `kcpu::record::format`, also in the README)
+    /// Trace file to write: text, `# key=value` header lines (interval, CPUs, HZ, kernel), then
+    /// `start_ns,thread,cpu_ns` rows (the README's "record and recommend" section has the details)
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: PathBuf,
     /// Attach to this running process (and its threads and children) instead of starting one

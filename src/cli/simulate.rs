@@ -142,7 +142,9 @@ pub struct Options {
     /// `none` (idle, not simulated) or a load profile
     #[arg(long, value_name = "request|none|PROFILE", default_value = "request", value_parser = parse_default_load)]
     pub default_load: DefaultLoad,
-    /// Node mode: groups sharing the CPUs, from a YAML scenario file (see `kcpu::sim::scenario`)
+    /// Node mode: groups sharing the CPUs, from a YAML file: `cpus: 8` and `groups:`, each with
+    /// `name`, `shares` or `weight`, `quota`, `period`, `burst`, `load`, optional `replicas` and
+    /// `changes: [{at: 5s, quota: 400ms}]` (cgroup writes during the run)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["quota", "period", "burst", "shares", "weight", "load"])]
     pub scenario: Option<PathBuf>,
 }
@@ -729,8 +731,11 @@ struct ReportJson<'a> {
 fn groups(args: &Options) -> anyhow::Result<FromManifests> {
     if let Some(path) = &args.scenario {
         let text = read_text(path, "scenario")?;
-        let mut scenario =
-            parse_scenario(&text).with_context(|| format!("in scenario {}", path.display()))?;
+        let mut scenario = parse_scenario(&text).map_err(|e| {
+            // In the user's terms: no configuration names of the YAML library.
+            let msg = crate::manifest::plain_yaml_message(&e.to_string());
+            anyhow::anyhow!("in scenario {}: {msg}", path.display())
+        })?;
         let base = path.parent();
         for g in &mut scenario.groups {
             g.trace = read_trace(&g.load, base)?;

@@ -396,7 +396,8 @@ fn yaml_error(e: &serde_saphyr::Error) -> PolicyError {
     PolicyError {
         line,
         column,
-        message,
+        // In the user's terms: no configuration names of the YAML library.
+        message: crate::manifest::plain_yaml_message(&message),
     }
 }
 

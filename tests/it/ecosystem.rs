@@ -347,3 +347,59 @@ fn simulate_dir_carries_on_past_bad_documents() {
         "the good workload is still simulated:\n{stdout}"
     );
 }
+
+/// No message names the YAML library's configuration or prints Rust debug output, whatever
+/// file kcpu parses: manifests, the policy file, simulate's scenario file.
+#[test]
+fn yaml_messages_never_name_library_internals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dup = |first: &str| format!("{first}\n{first}\n");
+    let scenario = dir.path().join("node.yaml");
+    std::fs::write(
+        &scenario,
+        dup("cpus: 2") + "groups: [{name: a, load: spin}]\n",
+    )
+    .unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, dup("fail-on: error")).unwrap();
+    let manifest = dir.path().join("pod.yaml");
+    std::fs::write(&manifest, dup("kind: Pod")).unwrap();
+    let deep = dir.path().join("deep.yaml");
+    std::fs::write(&deep, format!("a: {}{}\n", "[".repeat(70), "]".repeat(70))).unwrap();
+    let runs = [
+        kcpu()
+            .args(["simulate", "--duration", "1s", "--scenario"])
+            .arg(&scenario)
+            .output(),
+        kcpu()
+            .args(["check", "--policy"])
+            .arg(&policy)
+            .arg(&manifest)
+            .output(),
+        kcpu()
+            .args(["check", "--no-policy"])
+            .arg(&manifest)
+            .arg(&deep)
+            .output(),
+        kcpu().arg("translate").arg(&manifest).arg(&deep).output(),
+    ];
+    for o in runs {
+        let o = o.expect("run kcpu");
+        let text =
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        for internal in [
+            "DuplicateKeyPolicy",
+            "Options",
+            "Depth {",
+            "<input>",
+            "budget breached",
+        ] {
+            assert!(!text.contains(internal), "{internal}: {text}");
+        }
+        assert!(
+            text.contains("duplicate mapping key") || text.contains("may appear only once"),
+            "{text}"
+        );
+    }
+}
