@@ -234,10 +234,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
-        eprintln!(
+        let line = format!(
             "skipped {total} document(s) without a pod template: {}",
             crate::render::escape::escape(&kinds.join(", "))
         );
+        for l in crate::render::plan::wrap(&line, super::term::width(), "  ") {
+            eprintln!("{l}");
+        }
     }
     let failed = report_problems(&plan, &loaded, &collected)?;
     Ok(exit::code(if failed {

@@ -348,6 +348,33 @@ fn simulate_dir_carries_on_past_bad_documents() {
     );
 }
 
+/// At COLUMNS=80 every line translate prints fits, the note about skipped kinds on stderr too
+/// (the public corpus has 37 kinds without a pod template).
+#[test]
+fn translate_stderr_fits_80_columns() {
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n",
+    );
+    for i in 0..40 {
+        text.push_str(&format!(
+            "---\napiVersion: example.com/v1\nkind: SomeLongCustomResourceKind{i}\nmetadata: {{name: x}}\n"
+        ));
+    }
+    let (code, stdout, stderr) = out(kcpu().args(["translate", "-"]).write_stdin(text));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("SomeLongCustomResourceKind39 1"),
+        "{stderr}"
+    );
+    for line in stdout.lines().chain(stderr.lines()) {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+}
+
 /// No message names the YAML library's configuration or prints Rust debug output, whatever
 /// file kcpu parses: manifests, the policy file, simulate's scenario file.
 #[test]
