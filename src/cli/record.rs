@@ -27,7 +27,7 @@ use std::sync::Arc;
 Examples:
   kcpu record --out api.trace.csv -- ./api-server --port 8080
   kcpu record --pid 4242 --duration 60s --out api.trace.csv
-  kcpu record --cgroup /sys/fs/cgroup/cpu/kcpu/job --duration 30s --out job.trace.csv"
+  kcpu record --cgroup /sys/fs/cgroup/kcpu/job --duration 30s -o job.trace.csv"
 )]
 pub struct Args {
     /// Trace file to write: text, `# key=value` header lines (interval, CPUs, HZ, kernel), then

@@ -75,9 +75,9 @@ pub enum Output {
 /// Arguments of `kcpu run`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  sudo kcpu run --quota 100ms --period 100ms --load periodic:threads=2,work=80ms,every=200ms --duration 2s --runs 20
+  sudo kcpu run --quota 100ms --load periodic:threads=2,work=80ms,every=200ms
   sudo kcpu run fixtures/web.yaml --container app --duration 10s --compare
-  sudo kcpu run --quota 50ms --period 100ms -- ./my-binary --flag   # runs the command to completion")]
+  sudo kcpu run --quota 50ms -- ./my-binary --flag   # runs to completion")]
 pub struct Args {
     /// CPU quota per period (`100ms`, `1.5ms`) or `max` for no limit.
     #[arg(long, default_value = "max", value_parser = parse_quota)]

@@ -55,9 +55,9 @@ pub enum OutputFormat {
 /// Arguments of `kcpu simulate` (boxed, so the subcommand enum stays small).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  kcpu simulate --quota 100ms --period 100ms --cpus 2 --load periodic:threads=2,work=80ms,every=200ms --runs 20 --seed 1
+  kcpu simulate --quota 100ms --load periodic:threads=2,work=80ms,every=200ms
   kcpu simulate fixtures/web.yaml --container app --duration 30s --output json
-  kcpu simulate fixtures/ --cpus 8 --duration 30s --max-replicas 3   # every container on one node")]
+  kcpu simulate fixtures/ --cpus 8 --max-replicas 3   # all on one 8-CPU node")]
 pub struct Args {
     /// The options.
     #[command(flatten)]

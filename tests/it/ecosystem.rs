@@ -101,6 +101,23 @@ fn every_subcommand_help_ends_with_examples() {
             .filter(|l| l.starts_with("  ") && l.contains("kcpu "))
             .count();
         assert!((2..=3).contains(&n), "{sub}: {n} examples (two or three)");
+        // On an 80-column terminal no example is wrapped (a wrapped command or comment would
+        // paste as two commands): the block is the same as on a wide one, every line fits.
+        let (_, narrow, _) = out(kcpu().env("COLUMNS", "80").args([sub, "--help"]));
+        let (_, wide, _) = out(kcpu().env("COLUMNS", "1000").args([sub, "--help"]));
+        let block = |h: &str| h.split("Examples:").nth(1).unwrap_or_default().to_string();
+        assert_eq!(
+            block(&narrow),
+            block(&wide),
+            "{sub}: an example is wrapped at 80 columns"
+        );
+        for l in block(&wide).lines() {
+            assert!(
+                l.chars().count() <= 80,
+                "{sub}: {} columns: {l}",
+                l.chars().count()
+            );
+        }
     }
 }
 
