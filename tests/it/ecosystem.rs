@@ -392,6 +392,43 @@ fn translate_stderr_fits_80_columns() {
     }
 }
 
+/// The policy's `exclude: {paths: …}` is anchored at the policy file's directory: it holds
+/// when kcpu runs in a subdirectory (`kcpu check .`) and for absolute paths.
+#[test]
+fn policy_path_patterns_hold_from_any_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("deploy/vendor")).unwrap();
+    let pod = |name: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec: {{containers: [{{name: c, image: x, resources: {{requests: {{cpu: \"1,5\"}}}}}}]}}\n")
+    };
+    std::fs::write(root.join("deploy/app.yaml"), pod("app")).unwrap();
+    std::fs::write(root.join("deploy/vendor/lib.yaml"), pod("lib")).unwrap();
+    std::fs::write(
+        root.join(".kcpu.yaml"),
+        "exclude: {paths: [\"/deploy/vendor/*\"]}\n",
+    )
+    .unwrap();
+    let runs = [
+        (root.to_path_buf(), "deploy".to_string()),
+        (root.join("deploy"), ".".to_string()),
+        (root.join("deploy/vendor"), "..".to_string()),
+        (
+            std::env::temp_dir(),
+            root.join("deploy").display().to_string(),
+        ),
+    ];
+    for (cwd, input) in runs {
+        let (_, stdout, stderr) = out(kcpu().current_dir(&cwd).args(["check", &input]));
+        assert!(
+            stdout.contains("Checked 1 workload")
+                && stdout.contains("the policy excluded 1 workload"),
+            "in {}: kcpu check {input}\n{stdout}\n{stderr}",
+            cwd.display()
+        );
+    }
+}
+
 /// No message names the YAML library's configuration or prints Rust debug output, whatever
 /// file kcpu parses: manifests, the policy file, simulate's scenario file.
 #[test]
