@@ -392,6 +392,38 @@ fn translate_stderr_fits_80_columns() {
     }
 }
 
+/// At COLUMNS=80 translate's diagnostics on stderr wrap too; a location is never cut (a long
+/// path stands alone on its line) and every message word is still printed.
+#[test]
+fn translate_diagnostics_fit_80_columns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sub = dir
+        .path()
+        .join("a-rather-long-directory-name/with/several/levels/of-nesting-inside");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("values.yaml"), "replicaCount: 1\n").unwrap();
+    std::fs::write(dir.path().join("dup.yaml"), "kind: Pod\nkind: Pod\n").unwrap();
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = out(kcpu().env("COLUMNS", "80").arg("translate").arg(dir.path()));
+    assert_eq!(code, 2, "{stderr}");
+    let long_path = format!("{}/values.yaml:1:1:", sub.display());
+    for line in stdout.lines().chain(stderr.lines()) {
+        let w = line.chars().count();
+        assert!(w <= 80 || line == long_path, "{w} columns: {line}");
+    }
+    assert!(stderr.lines().any(|l| l == long_path), "{stderr}");
+    assert!(stderr.contains("duplicate mapping key"), "{stderr}");
+    let words = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("document has no `kind`; skipped"),
+        "{stderr}"
+    );
+}
+
 /// The policy's `exclude: {paths: …}` is anchored at the policy file's directory: it holds
 /// when kcpu runs in a subdirectory (`kcpu check .`) and for absolute paths.
 #[test]
