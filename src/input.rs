@@ -31,13 +31,14 @@ pub struct Collected {
     pub errors: Vec<InputError>,
 }
 
-/// Expands `inputs` (paths, directories, `-`) into the list of files to read, in order.
-pub fn expand(inputs: &[String]) -> (Vec<String>, Vec<InputError>) {
+/// Expands `inputs` (paths, directories, `-`) into the list of files to read, in order. Files
+/// found in directories keep their exact path, also when it is not valid UTF-8.
+pub fn expand(inputs: &[String]) -> (Vec<PathBuf>, Vec<InputError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
         if input == "-" {
-            files.push("-".to_string());
+            files.push(PathBuf::from("-"));
             continue;
         }
         let p = Path::new(input);
@@ -52,9 +53,9 @@ pub fn expand(inputs: &[String]) -> (Vec<String>, Vec<InputError>) {
                         message: "directory has no *.yaml, *.yml or *.json files".into(),
                     });
                 }
-                files.extend(found.into_iter().map(|f| f.display().to_string()));
+                files.extend(found);
             }
-            Ok(_) => files.push(input.clone()),
+            Ok(_) => files.push(p.to_path_buf()),
             Err(e) => errors.push(InputError {
                 path: input.clone(),
                 message: describe_io(&e),
@@ -64,12 +65,26 @@ pub fn expand(inputs: &[String]) -> (Vec<String>, Vec<InputError>) {
     (files, errors)
 }
 
+/// `path` as text: its bytes that are not UTF-8 written as `\xNN` (so the name can be shown
+/// and told apart from other names, while the file itself is opened by its exact path).
+pub fn path_name(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
             errors.push(InputError {
-                path: dir.display().to_string(),
+                path: path_name(dir),
                 message: describe_io(&e),
             });
             return;
@@ -112,7 +127,7 @@ pub fn collect(inputs: &[String]) -> Collected {
         errors,
     };
     for f in files {
-        match read_one(&f) {
+        match read_path(&f) {
             Ok(src) => {
                 c.sources.add(src);
             }
@@ -124,17 +139,23 @@ pub fn collect(inputs: &[String]) -> Collected {
 
 /// Reads one file (or stdin for `-`), checking size, binary content and UTF-8.
 pub fn read_one(path: &str) -> Result<SourceFile, InputError> {
-    let name = if path == "-" {
+    read_path(Path::new(path))
+}
+
+/// [`read_one`] for a path that need not be valid UTF-8 (its name then shows `\xNN`).
+pub fn read_path(path: &Path) -> Result<SourceFile, InputError> {
+    let stdin = path.as_os_str() == "-";
+    let name = if stdin {
         "<stdin>".to_string()
     } else {
-        path.to_string()
+        path_name(path)
     };
     let err = |message: String| InputError {
         path: name.clone(),
         message,
     };
     let mut bytes = Vec::new();
-    let res = if path == "-" {
+    let res = if stdin {
         std::io::stdin()
             .lock()
             .take(MAX_FILE_BYTES + 1)
@@ -149,7 +170,11 @@ pub fn read_one(path: &str) -> Result<SourceFile, InputError> {
             MAX_FILE_BYTES >> 20
         )));
     }
-    decode(&name, bytes)
+    let mut file = decode(&name, bytes)?;
+    if path.to_str().is_none() {
+        file.path = Some(path.to_path_buf());
+    }
+    Ok(file)
 }
 
 /// Checks and decodes file content: rejects binary data and invalid UTF-8 with a position.
@@ -226,10 +251,25 @@ mod tests {
         let (files, errors) = expand(&[root.clone(), format!("{root}/missing.yaml")]);
         let rel: Vec<_> = files
             .iter()
-            .map(|f| f.trim_start_matches(&root).to_string())
+            .map(|f| path_name(f).trim_start_matches(&root).to_string())
             .collect();
         assert_eq!(rel, ["/a.yml", "/b.yaml", "/sub/c.json"]);
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("no such file"));
+    }
+
+    #[test]
+    fn a_file_name_that_is_not_utf8_is_read_by_its_exact_path() {
+        use std::os::unix::ffi::OsStrExt;
+        let d = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"caf\xE9.yaml");
+        std::fs::write(d.path().join(name), "kind: Pod\n").unwrap();
+        let root = d.path().display().to_string();
+        let c = collect(std::slice::from_ref(&root));
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        let (_, file) = c.sources.iter().next().expect("the file was read");
+        assert_eq!(file.name, format!("{root}/caf\\xE9.yaml"));
+        assert_eq!(file.path.as_deref(), Some(d.path().join(name).as_path()));
+        assert_eq!(file.write_path(), d.path().join(name));
     }
 }

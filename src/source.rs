@@ -102,8 +102,12 @@ impl LineIndex {
 /// One input text with its display name and line index.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
-    /// Display name (path as given, or `<stdin>`).
+    /// Display name (path as given, or `<stdin>`; bytes of a path that are not UTF-8 shown as
+    /// `\xNN`).
     pub name: String,
+    /// The file's path when it was read from one whose name is not valid UTF-8 (so that `name`
+    /// cannot be used to write it back); `None` otherwise.
+    pub path: Option<std::path::PathBuf>,
     /// Full text (valid UTF-8).
     pub text: String,
     /// Line starts of `text`.
@@ -117,9 +121,17 @@ impl SourceFile {
         let lines = LineIndex::new(&text);
         SourceFile {
             name: name.into(),
+            path: None,
             text,
             lines,
         }
+    }
+
+    /// The path to write the file back to: its path, else its name.
+    pub fn write_path(&self) -> std::path::PathBuf {
+        self.path
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from(&self.name))
     }
 
     /// Position of a byte offset.

@@ -406,6 +406,39 @@ fn spawn_long(sc: &Scratch) -> Child {
         .unwrap()
 }
 
+/// `run -- CMD` runs the command to completion and says so (`--duration` is for built-in
+/// loads): a 300 ms command under `--duration 50ms` still runs its 300 ms.
+#[test]
+fn a_command_runs_to_completion_and_says_so() {
+    let _g = serial();
+    let h = require!();
+    let sc = Scratch::new("tocompletion", h);
+    let start = std::time::Instant::now();
+    let out = sc
+        .cmd()
+        .args([
+            "--quota",
+            "50ms",
+            "--duration",
+            "50ms",
+            "--",
+            "sleep",
+            "0.3",
+        ])
+        .output()
+        .unwrap();
+    let elapsed = start.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(
+        stdout.contains("runs to completion (--duration applies to built-in loads)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("duration 50ms"), "{stdout}");
+    assert!(sc.leftovers().is_empty());
+}
+
 #[test]
 fn sigterm_removes_all_processes_and_cgroups_within_1s() {
     let _g = serial();

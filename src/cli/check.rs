@@ -10,12 +10,12 @@ use super::exit;
 use crate::finding::Severity;
 use crate::input;
 use crate::lint::{self, CheckReport, Policy, ReadError};
-use crate::manifest::LoadOptions;
+use crate::manifest::{self, LoadOptions};
 use crate::render::findings::{self as render, Format, RenderOptions};
 use crate::source::SourceSet;
 use anyhow::Context;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Output format of `kcpu check`.
@@ -63,14 +63,16 @@ pub enum ColorArg {
 
 /// Arguments of `kcpu check`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  \
-kcpu check k8s/\n  \
-helm template ./chart | kcpu check - --format sarif > kcpu.sarif\n  \
-kcpu check k8s/ --policy .kcpu.yaml --fail-on warning\n\n\
-Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
+#[command(
+    after_help = "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
 2 usage, policy or input errors (the inputs that parsed are still reported).\n\
 Policy: --policy FILE, else the first .kcpu.yaml found walking up from the first input, \
-else from the current directory.")]
+else from the current directory.\n\n\
+Examples:\n  \
+kcpu check fixtures/\n  \
+helm template ./chart | kcpu check - --format sarif > kcpu.sarif\n  \
+kcpu check k8s/ --policy .kcpu.yaml --fail-on warning"
+)]
 pub struct Args {
     /// Files or directories to check (`-` reads standard input). Directories are searched
     /// for *.yaml, *.yml and *.json.
@@ -93,6 +95,10 @@ pub struct Args {
     /// `equal-to-request`) and print the diff.
     #[arg(long)]
     pub fix: bool,
+    /// Leave out files that parse but hold no Kubernetes object (CI configs, Helm values,
+    /// package.json), instead of an input error; for hooks that pass every staged YAML/JSON file.
+    #[arg(long)]
+    pub skip_non_kubernetes: bool,
     /// Print the documentation of a rule (id or name) and exit.
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
@@ -211,7 +217,7 @@ fn execute(args: &Args, s: Settings) -> anyhow::Result<ExitCode> {
     // Only JUnit lists every workload checked; the others need the findings alone.
     let junit =
         args.format == FormatArg::Junit || args.reports.iter().any(|(f, _)| *f == FormatArg::Junit);
-    let (mut sources, mut report) = check(&args.paths, &s.policy, junit);
+    let (mut sources, mut report, skipped) = check(args, &s.policy, junit);
     let to_file = args.output.is_some();
     let color = !to_file && s.choice != anstream::ColorChoice::Never;
     let mut fixed_note = None;
@@ -220,7 +226,7 @@ fn execute(args: &Args, s: Settings) -> anyhow::Result<ExitCode> {
         fixed_note = report_fixes(args, &outcome)?;
         if outcome.files > 0 {
             // Re-check so every position and count reflects the files as they are now.
-            (sources, report) = check(&args.paths, &s.policy, junit);
+            (sources, report, _) = check(args, &s.policy, junit);
         }
     }
     let opts = RenderOptions {
@@ -233,6 +239,15 @@ fn execute(args: &Args, s: Settings) -> anyhow::Result<ExitCode> {
     write_reports(args, &report, &sources, &opts, s.choice)?;
     if let Some(n) = fixed_note {
         say(args, &n)?;
+    }
+    if skipped > 0 {
+        say(
+            args,
+            &format!(
+                "Skipped {} without a Kubernetes object (--skip-non-kubernetes).",
+                render::plural(skipped, "file")
+            ),
+        )?;
     }
     let code = if report.has_input_errors() {
         exit::INPUT_ERROR
@@ -305,9 +320,16 @@ fn write_reports(
     Ok(())
 }
 
-fn check(paths: &[String], policy: &Policy, junit: bool) -> (SourceSet, CheckReport) {
+/// Reads and checks the inputs; returns the sources, the report and how many files
+/// `--skip-non-kubernetes` left out.
+fn check(args: &Args, policy: &Policy, junit: bool) -> (SourceSet, CheckReport, usize) {
     // Directory walks skip dotfiles, so a `.kcpu.yaml` next to the manifests is not an input.
-    let input::Collected { sources, errors } = input::collect(paths);
+    let input::Collected { sources, errors } = input::collect(&args.paths);
+    let (sources, skipped) = if args.skip_non_kubernetes {
+        kubernetes_only(sources)
+    } else {
+        (sources, 0)
+    };
     let mut report = lint::check_streaming(&sources, policy, &LoadOptions::default(), junit);
     report.read_errors = errors
         .into_iter()
@@ -316,7 +338,7 @@ fn check(paths: &[String], policy: &Policy, junit: bool) -> (SourceSet, CheckRep
             message: e.message,
         })
         .collect();
-    let nothing_read = sources.is_empty() && report.read_errors.is_empty();
+    let nothing_read = sources.is_empty() && report.read_errors.is_empty() && skipped == 0;
     let why = if nothing_read {
         Some("the input holds no YAML or JSON documents")
     } else if sources.is_empty() {
@@ -336,7 +358,23 @@ fn check(paths: &[String], policy: &Policy, junit: bool) -> (SourceSet, CheckRep
             message: format!("{why}; expected Kubernetes manifests"),
         });
     }
-    (sources, report)
+    (sources, report, skipped)
+}
+
+/// The sources in which some document is a Kubernetes object (or that do not parse: those stay
+/// input errors), and how many were left out.
+fn kubernetes_only(sources: SourceSet) -> (SourceSet, usize) {
+    let mut kept = SourceSet::default();
+    let mut skipped = 0;
+    for (id, file) in sources.iter() {
+        let stats = manifest::load_source(id, &file.text, &LoadOptions::default()).stats;
+        if stats.objects == 0 && stats.unparsed == 0 {
+            skipped += 1;
+        } else {
+            kept.add(file.clone());
+        }
+    }
+    (kept, skipped)
 }
 
 fn explain(rule: &str) -> anyhow::Result<ExitCode> {
@@ -419,7 +457,7 @@ fn apply_fixes(sources: &SourceSet, report: &CheckReport) -> anyhow::Result<FixO
         if new == file.text {
             continue;
         }
-        super::output::replace_atomically(Path::new(&file.name), new.as_bytes())
+        super::output::replace_atomically(&file.write_path(), new.as_bytes())
             .with_context(|| format!("writing the fixed {}", file.name))?;
         out.diff
             .push_str(&render::unified_diff(&file.name, &file.text, &new));

@@ -57,7 +57,7 @@ pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     #[command(after_help = "Examples:
   kcpu completions bash > ~/.local/share/bash-completion/completions/kcpu
-  kcpu completions zsh > ~/.zfunc/_kcpu        # with fpath+=~/.zfunc before compinit
+  kcpu completions zsh > ~/.zfunc/_kcpu   # fpath+=~/.zfunc before compinit
   kcpu completions fish > ~/.config/fish/completions/kcpu.fish")]
     Completions(ecosystem::CompletionsArgs),
     /// Print the man page (roff) of kcpu, or write one page per subcommand into a directory.

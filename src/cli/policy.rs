@@ -1,7 +1,7 @@
 //! The one policy loader (I/O shell): finds `.kcpu.yaml`, reads it and parses it into a
 //! [`Policy`], for `check` (rules) and `report` (node shapes).
 
-use crate::lint::policy::Policy;
+use crate::lint::policy::{PathAnchor, Policy};
 use std::path::{Path, PathBuf};
 
 /// Policy file names, in lookup order.
@@ -70,7 +70,10 @@ pub fn load(
         format!("policy file {shown}: {why}")
     })?;
     match Policy::from_yaml(&text) {
-        Ok(p) => Ok(Some((p, shown))),
+        Ok(mut p) => {
+            p.anchor = anchor(&path);
+            Ok(Some((p, shown)))
+        }
         Err(e) => Err(format!(
             "{shown}:{}:{}: invalid policy: {}",
             e.line.max(1),
@@ -78,4 +81,19 @@ pub fn load(
             e.message
         )),
     }
+}
+
+/// The anchor of the path patterns of the policy file at `path`: its directory and the working
+/// directory relative to it (both resolved, so `..` and symlinks do not matter).
+fn anchor(path: &Path) -> Option<PathAnchor> {
+    let dir = std::fs::canonicalize(path).ok()?.parent()?.to_path_buf();
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    let cwd_in_policy_dir = cwd
+        .as_deref()
+        .and_then(|c| c.strip_prefix(&dir).ok())
+        .and_then(|r| r.to_str().map(str::to_string));
+    Some(PathAnchor {
+        policy_dir: dir.to_str()?.to_string(),
+        cwd_in_policy_dir,
+    })
 }

@@ -35,9 +35,8 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   kcpu recommend --load trace:api.trace.csv --max-throttled 5%
-  kcpu recommend app.yaml --container api --load trace:api.trace.csv --max-throttled 5%
-  kcpu recommend app.yaml --container api --p99-added 10ms --fix     # load from kcpu.dev/load
-  kcpu recommend --load periodic:threads=2,work=40ms,every=200ms --max-throttled 1% --output json")]
+  kcpu recommend app.yaml --container api --p99-added 10ms --fix
+  kcpu recommend --load periodic:threads=2,work=40ms,every=200ms --output json")]
 pub struct Args {
     /// The manifest holding the container (one file; `--fix` edits it)
     #[arg(value_name = "MANIFEST")]
@@ -143,8 +142,7 @@ fn pick_container(path: &Path, sel: &PickArgs) -> anyhow::Result<Picked> {
     let Some(container) = sel.container.as_deref() else {
         bail!("a manifest needs --container NAME");
     };
-    let src =
-        crate::input::read_one(&path.to_string_lossy()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let src = crate::input::read_path(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let ws = workloads(&src.text);
     let mut found = Vec::new();
     for w in &ws {

@@ -21,14 +21,18 @@ use std::sync::Arc;
 
 /// Arguments of `kcpu record`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
+#[command(
+    after_help = "The trace is the load `trace:FILE` of simulate and recommend \
+(e.g. `--load trace:api.trace.csv`).
+
+Examples:
   kcpu record --out api.trace.csv -- ./api-server --port 8080
   kcpu record --pid 4242 --duration 60s --out api.trace.csv
-  kcpu record --cgroup /sys/fs/cgroup/cpu/kcpu/job --duration 30s --out job.trace.csv
-Then: kcpu simulate --quota 200ms --load trace:api.trace.csv
-      kcpu recommend --load trace:api.trace.csv --max-throttled 5%")]
+  kcpu record --cgroup /sys/fs/cgroup/kcpu/job --duration 30s -o job.trace.csv"
+)]
 pub struct Args {
-    /// Trace file to write (format: `kcpu::record::format`, also in the README)
+    /// Trace file to write: text, `# key=value` header lines (interval, CPUs, HZ, kernel), then
+    /// `start_ns,thread,cpu_ns` rows (the README's "record and recommend" section has the details)
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: PathBuf,
     /// Attach to this running process (and its threads and children) instead of starting one

@@ -35,8 +35,8 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   kcpu report fixtures/ --nodes 3x4cpu --out kcpu-report/
-  kubectl get deploy,sts,ds,cronjob,job,pod,hpa -A -o yaml | kcpu report - --nodes 6x4cpu --max-pods 110
-  kcpu report k8s/ --nodes 3x8cpu,2x16cpu --reserved 100m --format md --out out/")]
+  kubectl get deploy,sts,ds,cj,po,hpa -A -o yaml | kcpu report - --nodes 6x4cpu
+  kcpu report k8s/ --nodes 3x8cpu,2x16cpu --format md --out out/")]
 pub struct Args {
     /// Files, directories (recursive *.yaml, *.yml, *.json) or `-` for stdin (e.g. `kubectl get
     /// deploy,sts,ds,cronjob,job,pod,hpa -A -o yaml`).

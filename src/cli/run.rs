@@ -75,9 +75,9 @@ pub enum Output {
 /// Arguments of `kcpu run`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  sudo kcpu run --quota 100ms --period 100ms --load periodic:threads=2,work=80ms,every=200ms --duration 2s --runs 20
+  sudo kcpu run --quota 100ms --load periodic:threads=2,work=80ms,every=200ms
   sudo kcpu run fixtures/web.yaml --container app --duration 10s --compare
-  sudo kcpu run --quota 50ms --period 100ms -- ./my-binary --flag   # runs the command to completion")]
+  sudo kcpu run --quota 50ms -- ./my-binary --flag   # runs to completion")]
 pub struct Args {
     /// CPU quota per period (`100ms`, `1.5ms`) or `max` for no limit.
     #[arg(long, default_value = "max", value_parser = parse_quota)]
@@ -101,11 +101,11 @@ pub struct Args {
     /// `poisson:rate=R/s,work=D,threads=N`, `trace:FILE.csv`.
     #[arg(long)]
     pub load: Option<String>,
-    /// Load duration per run.
+    /// Load duration per run (a command after `--` runs to completion instead).
     #[arg(long, default_value = "5s", value_parser = parse_dur)]
     pub duration: Nanos,
     /// Number of runs (each in fresh cgroups; at least 1, as in `simulate`).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::sim::MAX_RUNS)))]
     pub runs: Option<u32>,
     /// Sampling interval of the counters.
     #[arg(long, default_value = "100ms", value_parser = parse_dur)]
@@ -177,7 +177,8 @@ pub struct Args {
     /// `--runtime` preset.
     #[arg(long, value_name = "RUNTIME")]
     pub oci: Option<String>,
-    /// A command to run under the CPU values instead of the built-in load.
+    /// A command to run under the CPU values instead of the built-in load; it runs to
+    /// completion (`--duration` does not stop it) and kcpu exits with its status.
     #[arg(last = true)]
     pub command: Vec<OsString>,
     /// Kubernetes Jobs instead of a local run (`--emit-job --image IMAGE`).
@@ -912,9 +913,13 @@ fn table_parts(m: &Measurement, args: &Args, t: &Target) -> (Vec<(String, String
     context.push((
         "work".to_string(),
         format!(
-            "{}; duration {}; interval {}; isolated: {}; pinned: {}",
+            "{}; {}; interval {}; isolated: {}; pinned: {}",
             t.work_text,
-            format_duration(args.duration),
+            if args.command.is_empty() {
+                format!("duration {}", format_duration(args.duration))
+            } else {
+                "runs to completion (--duration applies to built-in loads)".to_string()
+            },
             format_duration(Nanos(e.interval_us * 1_000)),
             if e.isolated { "yes" } else { "no" },
             match &e.pinned {

@@ -56,11 +56,9 @@ pub enum OutputFormat {
 /// Arguments of `kcpu simulate` (boxed, so the subcommand enum stays small).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  kcpu simulate --quota 100ms --period 100ms --cpus 2 --load periodic:threads=2,work=80ms,every=200ms --runs 20 --seed 1
-  kcpu simulate --quota 100ms --burst 100ms --load periodic:threads=2,work=80ms,every=200ms --phase-sweep 5ms
-  kcpu simulate app.yaml --container api --load poisson:rate=40/s,work=15ms,threads=8 --output json
-  kcpu simulate manifests/ --cpus 8 --duration 30s --max-replicas 3   # every container on one node
-  kcpu simulate --scenario node.yaml --cpus 8 --duration 30s --chart node.svg")]
+  kcpu simulate --quota 100ms --load periodic:threads=2,work=80ms,every=200ms
+  kcpu simulate fixtures/web.yaml --container app --duration 30s --output json
+  kcpu simulate fixtures/ --cpus 8 --max-replicas 3   # all on one 8-CPU node")]
 pub struct Args {
     /// The options.
     #[command(flatten)]
@@ -105,7 +103,8 @@ pub struct Options {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_arg)]
     pub duration: Nanos,
     /// Number of runs, each with its own random phase (ignored with --phase-sweep)
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::sim::MAX_RUNS)))]
     pub runs: u32,
     /// Seed for phases, tick offsets and Poisson arrivals
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -144,7 +143,9 @@ pub struct Options {
     /// `none` (idle, not simulated) or a load profile
     #[arg(long, value_name = "request|none|PROFILE", default_value = "request", value_parser = parse_default_load)]
     pub default_load: DefaultLoad,
-    /// Node mode: groups sharing the CPUs, from a YAML scenario file (see `kcpu::sim::scenario`)
+    /// Node mode: groups sharing the CPUs, from a YAML file: `cpus: 8` and `groups:`, each with
+    /// `name`, `shares` or `weight`, `quota`, `period`, `burst`, `load`, optional `replicas` and
+    /// `changes: [{at: 5s, quota: 400ms}]` (cgroup writes during the run)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["quota", "period", "burst", "shares", "weight", "load"])]
     pub scenario: Option<PathBuf>,
 }
@@ -736,8 +737,11 @@ struct ReportJson<'a> {
 fn groups(args: &Options) -> anyhow::Result<FromManifests> {
     if let Some(path) = &args.scenario {
         let text = read_text(path, "scenario")?;
-        let mut scenario =
-            parse_scenario(&text).with_context(|| format!("in scenario {}", path.display()))?;
+        let mut scenario = parse_scenario(&text).map_err(|e| {
+            // In the user's terms: no configuration names of the YAML library.
+            let msg = crate::manifest::plain_yaml_message(&e.to_string());
+            anyhow::anyhow!("in scenario {}: {msg}", path.display())
+        })?;
         let base = path.parent();
         for g in &mut scenario.groups {
             g.trace = read_trace(&g.load, base, Some(args.duration))?;

@@ -24,3 +24,23 @@ pub fn width() -> usize {
     }
     crate::render::plan::DEFAULT_WIDTH
 }
+
+/// Columns diagnostics on stderr wrap at: `COLUMNS` when set, else the terminal's width when
+/// stderr is one; `None` (one line per diagnostic, for `grep` and CI logs) otherwise.
+pub fn stderr_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return Some(n);
+    }
+    if std::io::stderr().is_terminal() {
+        if let Some((terminal_size::Width(w), _)) =
+            terminal_size::terminal_size_of(std::io::stderr())
+        {
+            return Some(usize::from(w));
+        }
+    }
+    None
+}

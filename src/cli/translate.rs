@@ -131,8 +131,9 @@ pub fn report_problems(
     loaded: &Loaded,
     collected: &crate::input::Collected,
 ) -> anyhow::Result<bool> {
-    let stderr = std::io::stderr();
-    let mut err = stderr.lock();
+    // Rendered first, then wrapped line by line (locations never cut) when COLUMNS is set or
+    // stderr is a terminal; piped without COLUMNS, one line per diagnostic.
+    let mut err: Vec<u8> = Vec::new();
     for e in &collected.errors {
         writeln!(err, "error: {e}")?;
     }
@@ -148,6 +149,18 @@ pub fn report_problems(
     };
     if let Some(why) = empty {
         writeln!(err, "error: {why}")?;
+    }
+    let stderr = std::io::stderr();
+    let mut out = stderr.lock();
+    match super::term::stderr_width() {
+        Some(width) => {
+            for line in String::from_utf8_lossy(&err).lines() {
+                for l in crate::render::plan::wrap_diagnostic(line, width, "    ") {
+                    writeln!(out, "{l}")?;
+                }
+            }
+        }
+        None => out.write_all(&err)?,
     }
     Ok(!collected.errors.is_empty()
         || !plan.errors.is_empty()
@@ -234,10 +247,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
-        eprintln!(
+        let line = format!(
             "skipped {total} document(s) without a pod template: {}",
             crate::render::escape::escape(&kinds.join(", "))
         );
+        for l in crate::render::plan::wrap(&line, super::term::width(), "  ") {
+            eprintln!("{l}");
+        }
     }
     let failed = report_problems(&plan, &loaded, &collected)?;
     Ok(exit::code(if failed {

@@ -308,6 +308,56 @@ pub struct Policy {
     pub include: Selector,
     /// Workloads matching this are skipped.
     pub exclude: Selector,
+    /// Where path patterns are anchored besides the path as given (set by the CLI from the
+    /// policy file's location; `None` for a policy without a file).
+    pub anchor: Option<PathAnchor>,
+}
+
+/// `.gitignore`-style anchoring of the policy's path patterns: a pattern is matched against
+/// the input's path as given and against its path relative to the policy file's directory, so
+/// `exclude: {paths: ["/deploy/vendor/*"]}` holds whichever directory kcpu runs in. Plain text;
+/// the CLI, which knows the directories, fills it in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PathAnchor {
+    /// The policy file's directory, absolute (`/repo`).
+    pub policy_dir: String,
+    /// The working directory relative to it (`deploy` when kcpu runs in `/repo/deploy`, empty
+    /// in `/repo`); `None` when the working directory is outside it.
+    pub cwd_in_policy_dir: Option<String>,
+}
+
+impl PathAnchor {
+    /// `path` (absolute, or relative to the working directory) relative to the policy file's
+    /// directory, when it is inside it.
+    pub fn relative(&self, path: &str) -> Option<String> {
+        let (base, rest) = match path.strip_prefix('/') {
+            Some(abs) => ("", abs),
+            None => (self.cwd_in_policy_dir.as_deref()?, path),
+        };
+        let mut parts: Vec<&str> = Vec::new();
+        for part in base.split('/').chain(rest.split('/')) {
+            match part {
+                "" | "." => {}
+                // Lexically, as the path was given: `..` leaving the directory is outside it.
+                ".." => {
+                    parts.pop()?;
+                }
+                p => parts.push(p),
+            }
+        }
+        let joined = parts.join("/");
+        if !path.starts_with('/') {
+            return Some(joined);
+        }
+        let dir = self.policy_dir.trim_matches('/');
+        if dir.is_empty() {
+            return Some(joined);
+        }
+        joined
+            .strip_prefix(dir)?
+            .strip_prefix('/')
+            .map(str::to_string)
+    }
 }
 
 impl Default for Policy {
@@ -324,6 +374,7 @@ impl Default for Policy {
             rules: BTreeMap::new(),
             include: Selector::default(),
             exclude: Selector::default(),
+            anchor: None,
         }
     }
 }
@@ -345,8 +396,10 @@ impl Policy {
     /// True when the workload, read from the file `path`, is inside the include/exclude
     /// selection.
     pub fn selects(&self, w: &Workload, path: &str) -> bool {
-        (self.include.is_empty() || self.include.includes(w, path))
-            && !self.exclude.excludes(w, path)
+        let relative = self.anchor.as_ref().and_then(|a| a.relative(path));
+        let paths: Vec<&str> = std::iter::once(path).chain(relative.as_deref()).collect();
+        (self.include.is_empty() || paths.iter().any(|p| self.include.includes(w, p)))
+            && !paths.iter().any(|p| self.exclude.excludes(w, p))
     }
 
     /// The translation target the policy describes: its CFS period, CPU manager policy and
@@ -390,7 +443,8 @@ fn yaml_error(e: &serde_saphyr::Error) -> PolicyError {
     PolicyError {
         line,
         column,
-        message,
+        // In the user's terms: no configuration names of the YAML library.
+        message: crate::manifest::plain_yaml_message(&message),
     }
 }
 
@@ -912,5 +966,55 @@ mod tests {
         let e = Policy::from_yaml("rules: {KCPU002: loud}\n").unwrap_err();
         assert_eq!(e.line, 1, "{e}");
         assert!(e.message.contains("loud"), "{e}");
+    }
+
+    /// Path patterns hold relative to the policy file's directory, whichever directory kcpu
+    /// runs in, and for absolute input paths.
+    #[test]
+    fn path_patterns_are_anchored_at_the_policy_directory() {
+        let a = PathAnchor {
+            policy_dir: "/repo".into(),
+            cwd_in_policy_dir: Some("deploy".into()),
+        };
+        assert_eq!(
+            a.relative("./sub/x.yaml").as_deref(),
+            Some("deploy/sub/x.yaml")
+        );
+        assert_eq!(
+            a.relative("/repo/deploy/x.yaml").as_deref(),
+            Some("deploy/x.yaml")
+        );
+        assert_eq!(a.relative("/repository/x.yaml"), None);
+        assert_eq!(a.relative("../x.yaml").as_deref(), Some("x.yaml"));
+        assert_eq!(a.relative("../../x.yaml"), None);
+        assert_eq!(
+            a.relative("/repo/./deploy/../x.yaml").as_deref(),
+            Some("x.yaml")
+        );
+        let top = PathAnchor {
+            cwd_in_policy_dir: Some(String::new()),
+            ..a.clone()
+        };
+        assert_eq!(top.relative("x.yaml").as_deref(), Some("x.yaml"));
+        let outside = PathAnchor {
+            cwd_in_policy_dir: None,
+            ..a.clone()
+        };
+        assert_eq!(outside.relative("x.yaml"), None);
+
+        let ws = workloads("kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a}]}\n");
+        let mut p = Policy::from_yaml("exclude: {paths: [\"/deploy/vendor/*\"]}").unwrap();
+        assert!(
+            p.selects(&ws[0], "vendor/x.yaml"),
+            "no anchor: only the path as given"
+        );
+        p.anchor = Some(a);
+        assert!(!p.selects(&ws[0], "vendor/x.yaml"));
+        assert!(!p.selects(&ws[0], "/repo/deploy/vendor/x.yaml"));
+        assert!(p.selects(&ws[0], "/repo/other/vendor/x.yaml"));
+        let mut inc = Policy::from_yaml("include: {paths: [\"deploy/*.yaml\"]}").unwrap();
+        inc.anchor = Some(top);
+        assert!(inc.selects(&ws[0], "deploy/x.yaml"));
+        assert!(!inc.selects(&ws[0], "other/x.yaml"));
     }
 }

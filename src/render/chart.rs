@@ -322,10 +322,22 @@ fn titled<DB: DrawingBackend>(
     title: &str,
 ) -> Result<DrawingArea<DB, Shift>, ChartError> {
     let (head, body) = root.split_vertically(40);
+    // A long title (a long workload name) is set smaller until it fits the width.
+    let width = head.dim_in_pixel().0.saturating_sub(24);
+    let mut size = 18;
+    while size > 10 {
+        let (w, _) = head
+            .estimate_text_size(title, &TextStyle::from((FONT, size).into_font()))
+            .map_err(ChartError::from)?;
+        if w <= width {
+            break;
+        }
+        size -= 1;
+    }
     head.draw(&Text::new(
         title.to_string(),
         (12, 10),
-        (FONT, 18).into_font(),
+        (FONT, size).into_font(),
     ))
     .map_err(ChartError::from)?;
     Ok(body)
@@ -672,6 +684,28 @@ mod tests {
             title: "empty",
         };
         assert!(render(&empty, ChartFormat::Svg).is_ok());
+    }
+
+    /// A title too long for the width (a long workload name) is set smaller, never cut.
+    #[test]
+    fn long_titles_shrink_to_fit() {
+        let tl: Vec<Sample> = (0..=5).map(|i| sample(i * 100, i * 80_000, i, 0)).collect();
+        let size_of = |title: &str| -> f64 {
+            let chart = RunChart {
+                timeline: &tl,
+                quota_cores: None,
+                title,
+            };
+            let svg = String::from_utf8(render(&chart, ChartFormat::Svg).unwrap()).unwrap();
+            crate::render::report_charts::tests::text_attr(&svg, title, "font-size")
+        };
+        let normal = size_of("short");
+        let long = format!("Riskiest container: {} app under periodic", "x".repeat(110));
+        let small = size_of(&long);
+        assert!(
+            small < normal * 0.8 && small >= normal * 10.0 / 18.0,
+            "{small} vs {normal}"
+        );
     }
 
     #[test]

@@ -442,6 +442,24 @@ pub fn display_width(s: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(s)
 }
 
+/// [`wrap`] for a diagnostic line: its first word (the `file:line:col:` location) is never cut,
+/// so editors and `grep` still find it. A location wider than `width` stands alone on its line
+/// and the rest continues below, indented.
+pub fn wrap_diagnostic(line: &str, width: usize, indent: &str) -> Vec<String> {
+    let trimmed = line.trim_start_matches(' ');
+    let first = trimmed.split(' ').next().unwrap_or("");
+    let lead = line.len() - trimmed.len();
+    if lead > 0 || display_width(first) <= width {
+        return wrap(line, width, indent);
+    }
+    let rest = trimmed[first.len()..].trim_start();
+    let mut lines = vec![first.to_string()];
+    if !rest.is_empty() {
+        lines.extend(wrap(&format!("{indent}{rest}"), width, indent));
+    }
+    lines
+}
+
 /// Greedy word wrap of one line into lines of at most `width` columns; continuation lines
 /// start with `indent`. A line that fits is returned unchanged; a word wider than a line is
 /// cut at character boundaries.

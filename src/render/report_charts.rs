@@ -3,9 +3,11 @@
 //!
 //! Legible at scale: at most [`MAX_BARS`] categories (the largest first) plus one "other (N …)"
 //! bar holding the rest, labels on the left in full up to [`LABEL_CHARS`] characters (longer
-//! ones shortened in the middle, then made unique), the value written at the end of each bar,
-//! and one outlier more than twice the runner-up drawn cut at that scale (its value still
-//! written), so a giant bar does not flatten the others.
+//! ones shortened in the middle, namespace and name each on its own, then made unique), the
+//! value written at the end of each bar, the legend in a strip below the plot (never over a
+//! bar), and the scale set by the named bars: the "other" sum and one outlier more than twice
+//! the runner-up are drawn cut (their values still written), so a giant bar does not flatten
+//! the others.
 
 use super::chart::{series_color, Chart, ChartError, Plot, FONT, THROTTLED};
 use crate::capacity::CapacityReport;
@@ -17,8 +19,14 @@ use std::collections::BTreeSet;
 /// "other" bar.
 pub const MAX_BARS: usize = 20;
 
-/// Longest category label in characters.
-pub const LABEL_CHARS: usize = 36;
+/// Longest category label in characters (what fits the label area at the label font).
+pub const LABEL_CHARS: usize = 48;
+
+/// Width of the label area left of the bars, in pixels.
+const LABEL_AREA_PX: u32 = 350;
+
+/// Height of the legend strip below the plot, in pixels.
+const LEGEND_PX: u32 = 30;
 
 /// Horizontal stacked bars over named categories, with an optional per-category marker
 /// (node allocatable, a threshold).
@@ -40,6 +48,8 @@ pub struct BarChart {
     pub alarm: bool,
     /// A fixed value scale (e.g. 0–100 % for throttling) instead of one fitted to the data.
     pub fixed_max: Option<f64>,
+    /// The last category is the "other (N …)" sum of the rest, which does not set the scale.
+    pub other: bool,
 }
 
 fn err<E: std::fmt::Display>(e: E) -> ChartError {
@@ -59,6 +69,25 @@ pub fn shorten(s: &str, max: usize) -> String {
     let h: String = s.chars().take(head).collect();
     let t: String = s.chars().skip(n - tail).collect();
     format!("{h}…{t}")
+}
+
+/// `namespace/name container` in at most [`LABEL_CHARS`] characters, each part shortened on its
+/// own (the name keeps the larger share), so that both ends of the namespace and of the name
+/// stay visible: `team-01-wi…pace-name/service-0000-with…ment-name app`.
+pub fn container_label(workload: &str, container: &str) -> String {
+    let container = shorten(container, 16);
+    let budget = LABEL_CHARS.saturating_sub(container.chars().count() + 1);
+    let (ns, name) = workload.split_once('/').unwrap_or(("", workload));
+    let (ns_len, name_len) = (ns.chars().count(), name.chars().count());
+    let room = budget.saturating_sub(usize::from(!ns.is_empty()));
+    // The namespace gets up to a third, or less when the name leaves room.
+    let ns_max = ns_len.min((room / 3).max(room.saturating_sub(name_len)));
+    let name_max = room.saturating_sub(ns_max);
+    let name = shorten(name, name_max);
+    if ns.is_empty() {
+        return format!("{name} {container}");
+    }
+    format!("{}/{name} {container}", shorten(ns, ns_max))
 }
 
 /// Labels shortened to [`LABEL_CHARS`] and made unique: a label equal to an earlier one gets
@@ -96,7 +125,7 @@ fn top_and_other<T>(
     what: &str,
     name: impl Fn(&T) -> String,
     values: impl Fn(&T) -> Vec<f64>,
-) -> (Vec<String>, Vec<Vec<f64>>) {
+) -> (Vec<String>, Vec<Vec<f64>>, bool) {
     rows.sort_by(|a, b| {
         key(b)
             .partial_cmp(&key(a))
@@ -115,9 +144,9 @@ fn top_and_other<T>(
         names = unique_labels(&names);
         names.push(format!("other ({} {what})", rest.len()));
         vals.push(sum);
-        return (names, vals);
+        return (names, vals, true);
     }
-    (unique_labels(&names), vals)
+    (unique_labels(&names), vals, false)
 }
 
 impl BarChart {
@@ -132,19 +161,24 @@ impl BarChart {
             .collect()
     }
 
-    /// The end of the value axis: the fixed scale, or the largest bar or marker with a margin
-    /// for its value label — unless one bar is more than twice the runner-up, then twice the
-    /// runner-up (that bar is drawn cut, with its value written).
+    /// The end of the value axis: the fixed scale, or the largest named bar or marker with a
+    /// margin for its value label — unless one bar is more than twice the runner-up, then twice
+    /// the runner-up (that bar is drawn cut, with its value written). The "other" sum never
+    /// sets the scale (it is drawn cut when longer).
     pub fn scale(&self) -> f64 {
         if let Some(m) = self.fixed_max {
             return m;
         }
-        let markers = self
+        let mut tops: Vec<f64> = self.totals();
+        let mut markers = self
             .marker
             .as_ref()
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
-        let mut tops: Vec<f64> = self.totals();
+        if self.other {
+            tops.pop();
+            markers.pop();
+        }
         tops.extend(markers);
         tops.sort_by(|a, b| b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal));
         let top = match (tops.first(), tops.get(1)) {
@@ -173,18 +207,20 @@ fn fmt_value(v: f64) -> String {
 impl Chart for BarChart {
     fn size(&self) -> (u32, u32) {
         let n = self.categories.len().max(1) as u32;
-        (1000, 130 + 26 * n)
+        (1000, 130 + LEGEND_PX + 26 * n)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let n = self.categories.len().max(1);
         let x_max = self.scale();
         let cats = self.categories.clone();
-        let mut chart = ChartBuilder::on(root)
+        let (_, h) = self.size();
+        let (root, legend) = root.split_vertically(h - LEGEND_PX);
+        let mut chart = ChartBuilder::on(&root)
             .caption(&self.title, (FONT, 20))
             .margin(14)
             .x_label_area_size(45)
-            .y_label_area_size(270)
+            .y_label_area_size(LABEL_AREA_PX)
             .build_cartesian_2d(0f64..x_max, -0.5f64..(n as f64 - 0.5))
             .map_err(err)?;
         chart
@@ -210,14 +246,51 @@ impl Chart for BarChart {
         if let Some((name, values)) = &self.marker {
             draw_marker(&mut chart, name, values, n, x_max)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(err)?;
+        self.draw_legend(&legend)
+    }
+}
+
+impl BarChart {
+    /// The legend in one row below the plot, starting under the bars: a swatch per series,
+    /// a vertical line for the marker.
+    fn draw_legend<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> Result<(), ChartError> {
+        let font = TextStyle::from((FONT, 13).into_font());
+        let mut x = LABEL_AREA_PX as i32 + 14;
+        let y = 8;
+        let mut entry = |name: &str, swatch: &dyn Fn(i32) -> Result<(), ChartError>| {
+            swatch(x)?;
+            area.draw(&Text::new(name.to_string(), (x + 18, y), font.clone()))
+                .map_err(err)?;
+            let (w, _) = area.estimate_text_size(name, &font).map_err(err)?;
+            x += 18 + w as i32 + 24;
+            Ok::<(), ChartError>(())
+        };
+        for (k, (name, _)) in self.series.iter().enumerate() {
+            let color = if self.alarm {
+                THROTTLED
+            } else {
+                series_color(k)
+            };
+            entry(name, &|x| {
+                area.draw(&Rectangle::new(
+                    [(x, y + 1), (x + 12, y + 11)],
+                    color.filled(),
+                ))
+                .map_err(err)
+            })?;
+        }
+        if let Some((name, _)) = &self.marker {
+            entry(name, &|x| {
+                area.draw(&PathElement::new(
+                    vec![(x + 6, y - 1), (x + 6, y + 13)],
+                    BLACK.stroke_width(3),
+                ))
+                .map_err(err)
+            })?;
+        }
         Ok(())
     }
 }
@@ -331,7 +404,7 @@ fn cores(m: i64) -> f64 {
 pub fn namespaces(r: &CapacityReport) -> BarChart {
     let mut rows: Vec<_> = r.namespaces.iter().collect();
     rows.sort_by(|a, b| a.namespace.cmp(&b.namespace));
-    let (categories, values) = top_and_other(
+    let (categories, values, other) = top_and_other(
         rows,
         |n| n.request_millicores as f64,
         "namespaces",
@@ -358,6 +431,7 @@ pub fn namespaces(r: &CapacityReport) -> BarChart {
         marker: None,
         alarm: false,
         fixed_max: None,
+        other,
     }
 }
 
@@ -365,7 +439,7 @@ pub fn namespaces(r: &CapacityReport) -> BarChart {
 /// rest are summed into "other".
 pub fn nodes(r: &CapacityReport) -> BarChart {
     let rows: Vec<_> = r.node_fit.nodes.iter().collect();
-    let (categories, values) = top_and_other(
+    let (categories, values, other) = top_and_other(
         rows,
         |n| (n.daemonset_millicores + n.pods_millicores) as f64,
         "nodes",
@@ -393,6 +467,7 @@ pub fn nodes(r: &CapacityReport) -> BarChart {
         categories,
         alarm: false,
         fixed_max: None,
+        other,
     }
 }
 
@@ -410,7 +485,7 @@ pub fn throttling(r: &CapacityReport, threshold_percent: f64) -> BarChart {
     let rows: Vec<_> = declared.iter().take(MAX_BARS).collect();
     let names: Vec<String> = rows
         .iter()
-        .map(|t| format!("{} {}", t.workload, t.container))
+        .map(|t| container_label(&t.workload, &t.container))
         .collect();
     let title = if declared.len() > rows.len() {
         format!(
@@ -436,11 +511,12 @@ pub fn throttling(r: &CapacityReport, threshold_percent: f64) -> BarChart {
         )),
         alarm: true,
         fixed_max: Some(115.0),
+        other: false,
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::render::chart::{render, ChartFormat};
 
@@ -455,6 +531,7 @@ mod tests {
             marker: Some(("allocatable".into(), vec![3.0, 3.0])),
             alarm: false,
             fixed_max: None,
+            other: false,
         };
         let svg = String::from_utf8(render(&c, ChartFormat::Svg).unwrap()).unwrap();
         for label in [
@@ -515,5 +592,78 @@ mod tests {
         let svg = String::from_utf8(render(&c, ChartFormat::Svg).unwrap()).unwrap();
         assert!(svg.contains("(cut)"));
         assert!(svg.contains("other (40 namespaces)"));
+    }
+
+    /// The "other" bar sums 40 namespaces: it must not set the scale of the 20 named ones.
+    #[test]
+    fn the_other_sum_does_not_set_the_scale() {
+        let mut r = CapacityReport::default();
+        for i in 0..60 {
+            r.namespaces.push(crate::capacity::NamespaceRow {
+                namespace: format!("ns-{i:02}"),
+                request_millicores: 1000,
+                ..Default::default()
+            });
+        }
+        let c = namespaces(&r);
+        assert!(c.other);
+        assert!((c.scale() - 1.25).abs() < 1e-9, "{}", c.scale());
+        let svg = String::from_utf8(render(&c, ChartFormat::Svg).unwrap()).unwrap();
+        assert!(
+            svg.contains("40.00 (cut)") || svg.contains("40.0 (cut)"),
+            "the sum is written"
+        );
+    }
+
+    #[test]
+    fn container_labels_keep_both_ends_of_namespace_and_name() {
+        let l = container_label(
+            "team-01-with-a-rather-long-namespace-name/service-0000-with-a-long-deployment-name",
+            "app",
+        );
+        assert!(l.chars().count() <= LABEL_CHARS, "{l}");
+        assert!(l.starts_with("team-01"), "{l}");
+        assert!(l.contains("/service-0000"), "{l}");
+        assert!(l.ends_with("-name app"), "{l}");
+        assert_eq!(container_label("shop/web", "app"), "shop/web app");
+        assert_eq!(container_label("web", "app"), "web app");
+    }
+
+    /// The attribute `attr` of the SVG text element holding exactly `text`.
+    pub(crate) fn text_attr(svg: &str, text: &str, attr: &str) -> f64 {
+        let element = svg
+            .split("<text")
+            .skip(1)
+            .find(|t| {
+                let body = t.split_once('>').map_or("", |(_, b)| b);
+                body.split("</text>").next().unwrap_or("").trim() == text
+            })
+            .expect(text);
+        let value = element.split(&format!(" {attr}=\"")).nth(1).expect(attr);
+        value.split('"').next().unwrap().parse().unwrap()
+    }
+
+    fn text_y(svg: &str, text: &str) -> f64 {
+        text_attr(svg, text, "y")
+    }
+
+    /// The legend sits below the x axis, where no bar and no value label can be.
+    #[test]
+    fn the_legend_is_below_the_plot() {
+        let c = BarChart {
+            title: "t".into(),
+            value_label: "CPUs".into(),
+            category_label: "node".into(),
+            categories: vec!["a".into(), "b".into()],
+            series: vec![("pod requests".into(), vec![4.0, 4.0])],
+            marker: Some(("allocatable".into(), vec![4.0, 4.0])),
+            alarm: false,
+            fixed_max: None,
+            other: false,
+        };
+        let svg = String::from_utf8(render(&c, ChartFormat::Svg).unwrap()).unwrap();
+        let axis = text_y(&svg, "CPUs");
+        assert!(text_y(&svg, "pod requests") > axis, "{svg}");
+        assert!(text_y(&svg, "allocatable") > axis, "{svg}");
     }
 }

@@ -51,6 +51,9 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
+/// Most runs one simulation (or one `kcpu run`) accepts.
+pub const MAX_RUNS: u32 = 100_000;
+
 /// Upper bound on requests per group and run, to keep typos from exhausting memory.
 pub const MAX_REQUESTS_PER_RUN: u64 = 20_000_000;
 /// Upper bound on the simulated duration of one run (one day).
@@ -502,10 +505,10 @@ fn validate(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan) -> Result
             "duration must be greater than 0 and at most 24h".into(),
         ));
     }
-    if plan.runs == 0 || plan.runs > 100_000 {
-        return Err(SimError::InvalidPlan(
-            "runs must be between 1 and 100000".into(),
-        ));
+    if plan.runs == 0 || plan.runs > MAX_RUNS {
+        return Err(SimError::InvalidPlan(format!(
+            "runs must be between 1 and {MAX_RUNS}"
+        )));
     }
     match plan.phase {
         Phase::Sweep(step) if step.0 == 0 => {

@@ -142,10 +142,18 @@ pub fn parse_us(text: &str, what: &str) -> Result<u64, String> {
     whole_us(text.trim(), what)
 }
 
+/// The parser's first line (`line L column C: …`) without its `error: ` prefix and the source
+/// snippet it appends (which names no file).
+fn syntax_message(e: &serde_saphyr::Error) -> String {
+    let full = e.to_string();
+    let first = full.lines().next().unwrap_or("").trim();
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
+}
+
 /// Parses scenario YAML text.
 pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario =
-        serde_saphyr::from_str(text).map_err(|e| ScenarioError::Syntax(e.to_string()))?;
+        serde_saphyr::from_str(text).map_err(|e| ScenarioError::Syntax(syntax_message(&e)))?;
     if raw.groups.is_empty() {
         return Err(ScenarioError::Syntax("`groups` is empty".into()));
     }

@@ -527,6 +527,45 @@ fn report_flag_writes_the_same_bytes_as_format() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown format"));
 }
 
+/// `--skip-non-kubernetes` (the hooks' flag): files that parse but hold no Kubernetes object
+/// are left out with a note instead of exiting 2; unparsable YAML stays an input error.
+#[test]
+fn skip_non_kubernetes_leaves_out_other_yaml_only() {
+    let dir = project();
+    let wf = dir.path().join("ci.yml");
+    std::fs::write(&wf, "name: ci\non: [push]\n").unwrap();
+    let run = |extra: &[&str], files: &[&Path]| {
+        let out = Command::new(kcpu_bin())
+            .args(["check", "--no-policy", "--color", "never"])
+            .args(extra)
+            .args(files)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let (code, text) = run(&[], &[&wf]);
+    assert_eq!(
+        code, 2,
+        "without the flag: no Kubernetes object is an error\n{text}"
+    );
+    let (code, text) = run(&["--skip-non-kubernetes"], &[&wf]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("Skipped 1 file without a Kubernetes object"),
+        "{text}"
+    );
+    let ok = dir.path().join("clean/ok.yaml");
+    let (code, text) = run(&["--skip-non-kubernetes"], &[&wf, &ok]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("missing-kind"), "{text}");
+    assert!(text.contains("Checked 1 workload"), "{text}");
+    let bad = dir.path().join("broken/bad.yaml");
+    let (code, text) = run(&["--skip-non-kubernetes"], &[&wf, &bad]);
+    assert_eq!(code, 2, "{text}");
+}
+
 #[test]
 fn pre_commit_hooks_check_and_fix_through_pre_commit() {
     if !have("pre-commit", "--version") {
@@ -559,6 +598,13 @@ fn pre_commit_hooks_check_and_fix_through_pre_commit() {
     }
     let dir = project();
     let repo = dir.path();
+    // YAML that is not a Kubernetes manifest: the hooks see every staged YAML file.
+    std::fs::create_dir_all(repo.join(".github/workflows")).unwrap();
+    std::fs::write(
+        repo.join(".github/workflows/ci.yml"),
+        "name: ci\non: [push]\njobs:\n  t: {runs-on: ubuntu-latest, steps: [{run: make}]}\n",
+    )
+    .unwrap();
     let git = |args: &[&str]| {
         let ok = Command::new("git")
             .args(args)
@@ -602,6 +648,12 @@ fn pre_commit_hooks_check_and_fix_through_pre_commit() {
     };
     let (code, log) = try_repo("kcpu-check-system", "clean/ok.yaml");
     assert_eq!(code, 0, "{log}");
+    // A workflow file holds no Kubernetes object: skipped, not an input error; broken YAML
+    // still fails.
+    let (code, log) = try_repo("kcpu-check-system", ".github/workflows/ci.yml");
+    assert_eq!(code, 0, "{log}");
+    let (code, log) = try_repo("kcpu-check-system", "broken/bad.yaml");
+    assert_eq!(code, 1, "{log}");
     let (code, log) = try_repo("kcpu-check-system", "deploy/app.yaml");
     assert_eq!(code, 1, "{log}");
     assert!(log.contains("KCPU003") && log.contains("Failed"), "{log}");

@@ -338,6 +338,18 @@ fn report_at_scale_stays_legible() {
     assert!(labels.len() >= 2, "{labels:?}");
     let unique: std::collections::BTreeSet<&String> = labels.iter().collect();
     assert_eq!(unique.len(), labels.len(), "duplicate labels: {labels:?}");
+    // Unique because they name the workload, not because of a ` #2` suffix: the start of the
+    // workload name (its number) stays visible after the namespace.
+    assert!(
+        labels
+            .iter()
+            .all(|l| l.contains("/service-0") && !l.contains(" #")),
+        "{labels:?}"
+    );
+    // The 40 namespaces summed in "other" do not set the scale: that bar is drawn cut, with
+    // its value written, like the 64-CPU outlier's namespace.
+    let cut: Vec<&String> = texts.iter().filter(|t| t.contains("(cut)")).collect();
+    assert_eq!(cut.len(), 2, "{texts:?}");
     // The timeline chart and the table name the same riskiest container (the first row with
     // a declared load).
     let first = v["report"]["throttling"]

@@ -76,7 +76,7 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         .meta
         .finding(
             format!(
-                "the pod requests {} of CPU, more than the {} allocatable on the largest node shape {:?}: it can never be scheduled",
+                "the pod requests {}, more than the {} allocatable on the largest node shape {:?}: it can never be scheduled",
                 fmt_cores(MilliCpu(request)),
                 fmt_cores(node.allocatable),
                 node.name

@@ -425,3 +425,33 @@ fn streamed_json_is_byte_identical() {
         );
     }
 }
+
+/// Diagnostics wrap to the width, but their `file:line:col:` location is never cut: a long one
+/// stands alone and the message continues below it.
+#[test]
+fn diagnostics_wrap_without_cutting_the_location() {
+    let short = "k8s/a.yaml:3:1: warning[missing-kind]: document has no `kind`; skipped, and more words follow here";
+    let lines = wrap_diagnostic(short, 40, "    ");
+    assert!(lines.len() > 1, "{lines:?}");
+    assert!(lines[0].starts_with("k8s/a.yaml:3:1: "), "{lines:?}");
+    assert!(lines.iter().all(|l| display_width(l) <= 40), "{lines:?}");
+    assert!(
+        lines[1..].iter().all(|l| l.starts_with("    ")),
+        "{lines:?}"
+    );
+    let loc = format!("{}/x.yaml:10:1:", "deep".repeat(15));
+    let long = format!("{loc} warning[missing-kind]: document has no `kind`; skipped");
+    let lines = wrap_diagnostic(&long, 40, "    ");
+    assert_eq!(lines[0], loc);
+    assert_eq!(lines[1], "    warning[missing-kind]: document has");
+    assert!(
+        lines[1..].iter().all(|l| display_width(l) <= 40),
+        "{lines:?}"
+    );
+    let words = |v: &[String]| v.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(words(&lines), long);
+    assert_eq!(
+        wrap_diagnostic("  hint: fits", 40, "    "),
+        ["  hint: fits"]
+    );
+}
