@@ -211,7 +211,7 @@ fn execute(args: &Args, s: Settings) -> anyhow::Result<ExitCode> {
     // Only JUnit lists every workload checked; the others need the findings alone.
     let junit =
         args.format == FormatArg::Junit || args.reports.iter().any(|(f, _)| *f == FormatArg::Junit);
-    let (mut sources, mut report) = check(&args.paths, &s.policy, junit);
+    let (mut sources, mut report) = check(&args.paths, &s.policy, junit, args.fix);
     let to_file = args.output.is_some();
     let color = !to_file && s.choice != anstream::ColorChoice::Never;
     let mut fixed_note = None;
@@ -220,7 +220,7 @@ fn execute(args: &Args, s: Settings) -> anyhow::Result<ExitCode> {
         fixed_note = report_fixes(args, &outcome)?;
         if outcome.files > 0 {
             // Re-check so every position and count reflects the files as they are now.
-            (sources, report) = check(&args.paths, &s.policy, junit);
+            (sources, report) = check(&args.paths, &s.policy, junit, args.fix);
         }
     }
     let opts = RenderOptions {
@@ -305,9 +305,20 @@ fn write_reports(
     Ok(())
 }
 
-fn check(paths: &[String], policy: &Policy, junit: bool) -> (SourceSet, CheckReport) {
+/// Checks `paths`; `whole` reads each file into memory whole (`--fix` rewrites whole files),
+/// otherwise inputs are read in pieces and memory does not grow with their size.
+fn check(
+    paths: &[String],
+    policy: &Policy,
+    junit: bool,
+    whole: bool,
+) -> (SourceSet, CheckReport) {
     // Directory walks skip dotfiles, so a `.kcpu.yaml` next to the manifests is not an input.
-    let input::Collected { sources, errors } = input::collect(paths);
+    let input::Collected { sources, errors } = if whole {
+        input::collect_whole(paths)
+    } else {
+        input::collect(paths)
+    };
     let mut report = lint::check_streaming(&sources, policy, &LoadOptions::default(), junit);
     report.read_errors = errors
         .into_iter()
@@ -326,7 +337,8 @@ fn check(paths: &[String], policy: &Policy, junit: bool) -> (SourceSet, CheckRep
     };
     if let Some(why) = why {
         // A failed `helm template | kcpu check -` must fail CI, not check nothing.
-        let names: Vec<&str> = sources.iter().map(|(_, f)| f.name.as_str()).collect();
+        let mut names: Vec<&str> = sources.iter().map(|(_, f)| f.name.as_str()).collect();
+        names.dedup();
         report.read_errors.push(ReadError {
             path: match names.as_slice() {
                 [] => "<input>".to_string(),

@@ -10,7 +10,12 @@ use super::exit;
 use crate::manifest::model::{IssueLevel, Object, Workload};
 use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
 use crate::render::oci::render_oci;
-use crate::render::plan::{render, render_diagnostics, JsonStream, PlanFormat, RenderError};
+use crate::render::plan::{
+    render, render_diagnostics, render_table_block, render_table_head, JsonStream, PlanFormat,
+    RenderError, YamlStream, TABLE_BLOCK,
+};
+use crate::profile::Assumptions;
+use crate::manifest::model::LoadIssue;
 use crate::source::SourceSet;
 use crate::translate::{translate_workload, Plan, PodPlan};
 use anyhow::Context;
@@ -91,25 +96,27 @@ pub fn load_and_translate(
     for (id, src) in collected.sources.iter() {
         let mut stats = LoadStats::default();
         let mut issues = Vec::new();
-        visit_source(
-            id,
-            &src.text,
-            &opts,
-            &mut |o| {
-                let item = match o {
-                    Object::Workload(w) => match translate_workload(&w, &plan.assumptions) {
-                        Ok(p) => Item::Pod(w, Box::new(p)),
-                        Err(e) => return plan.errors.push(e),
-                    },
-                    other => Item::Other(Box::new(other)),
-                };
-                if let Some(p) = keep(item, &collected.sources) {
-                    plan.pods.push(p);
-                }
-            },
-            &mut issues,
-            &mut stats,
-        );
+        src.with_text(|text, _| {
+            visit_source(
+                id,
+                text,
+                &opts,
+                &mut |o| {
+                    let item = match o {
+                        Object::Workload(w) => match translate_workload(&w, &plan.assumptions) {
+                            Ok(p) => Item::Pod(w, Box::new(p)),
+                            Err(e) => return plan.errors.push(e),
+                        },
+                        other => Item::Other(Box::new(other)),
+                    };
+                    if let Some(p) = keep(item, &collected.sources) {
+                        plan.pods.push(p);
+                    }
+                },
+                &mut issues,
+                &mut stats,
+            )
+        });
         loaded.extend(Loaded {
             objects: Vec::new(),
             issues,
@@ -186,8 +193,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (false, Output::Yaml) => Some(PlanFormat::Yaml),
         (false, Output::Oci) => None,
     };
-    if format == Some(PlanFormat::Json) {
-        return run_json_streaming(&args);
+    if let Some(f @ (PlanFormat::Json | PlanFormat::Yaml | PlanFormat::Table)) = format {
+        return run_streaming(&args, f);
     }
     let Pass {
         plan,
@@ -226,18 +233,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         format,
         None | Some(PlanFormat::Json) | Some(PlanFormat::Yaml)
     );
-    if !loaded.stats.skipped.is_empty() && !machine {
-        let total: usize = loaded.stats.skipped.values().sum();
-        let kinds: Vec<String> = loaded
-            .stats
-            .skipped
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        eprintln!(
-            "skipped {total} document(s) without a pod template: {}",
-            crate::render::escape::escape(&kinds.join(", "))
-        );
+    if !machine {
+        write_skipped(&loaded.stats)?;
     }
     let failed = report_problems(&plan, &loaded, &collected)?;
     Ok(exit::code(if failed {
@@ -247,12 +244,95 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// `-o json`, streamed: each pod is written as soon as it is translated and then dropped.
-fn run_json_streaming(args: &Args) -> anyhow::Result<ExitCode> {
+/// A streamed output: each pod is written as soon as it is translated and then dropped (the
+/// table in blocks of [`TABLE_BLOCK`] workloads).
+enum Stream<'w> {
+    Json(JsonStream<'w>),
+    Yaml(YamlStream<'w>),
+    Table {
+        out: &'w mut dyn Write,
+        block: Vec<PodPlan>,
+        any: bool,
+        width: usize,
+    },
+}
+
+impl<'w> Stream<'w> {
+    fn begin(
+        format: PlanFormat,
+        out: &'w mut dyn Write,
+        a: &Assumptions,
+    ) -> Result<Self, RenderError> {
+        Ok(match format {
+            PlanFormat::Yaml => Stream::Yaml(YamlStream::begin(out, a)?),
+            PlanFormat::Table => {
+                let width = super::term::width();
+                render_table_head(out, a, width)?;
+                Stream::Table {
+                    out,
+                    block: Vec::new(),
+                    any: false,
+                    width,
+                }
+            }
+            _ => Stream::Json(JsonStream::begin(out, a)?),
+        })
+    }
+
+    fn pod(&mut self, p: PodPlan, a: &Assumptions, sources: &SourceSet) -> Result<(), RenderError> {
+        match self {
+            Stream::Json(s) => s.pod(&p, sources),
+            Stream::Yaml(s) => s.pod(&p, sources),
+            Stream::Table {
+                out,
+                block,
+                any,
+                width,
+            } => {
+                block.push(p);
+                *any = true;
+                if block.len() >= TABLE_BLOCK {
+                    render_table_block(&mut **out, a, block, sources, *width)?;
+                    block.clear();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(
+        self,
+        plan: &Plan,
+        sources: &SourceSet,
+        issues: &[LoadIssue],
+    ) -> Result<(), RenderError> {
+        match self {
+            Stream::Json(s) => s.finish(plan, sources, issues),
+            Stream::Yaml(s) => s.finish(plan, sources, issues),
+            Stream::Table {
+                out,
+                block,
+                any,
+                width,
+            } => {
+                if !any {
+                    writeln!(out, "no workloads translated")?;
+                } else if !block.is_empty() {
+                    render_table_block(out, &plan.assumptions, &block, sources, width)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `-o json`, `-o yaml` and the table, streamed: each pod is written as soon as it is
+/// translated and then dropped.
+fn run_streaming(args: &Args, format: PlanFormat) -> anyhow::Result<ExitCode> {
     let assumptions = args.assume.to_assumptions()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut stream = Some(JsonStream::begin(&mut out, &assumptions).map_err(render_io)?);
+    let mut stream = Some(Stream::begin(format, &mut out, &assumptions).map_err(render_io)?);
     let mut write_error: Option<std::io::Error> = None;
     // A closed stdout stops the writing, not the translation: the diagnostics still decide.
     let Pass {
@@ -265,7 +345,7 @@ fn run_json_streaming(args: &Args) -> anyhow::Result<ExitCode> {
         "translating",
         &mut |item, sources| {
             if let (Item::Pod(_, p), Some(s), None) = (item, stream.as_mut(), &write_error) {
-                if let Err(e) = s.pod(&p, sources).map_err(render_io) {
+                if let Err(e) = s.pod(*p, &assumptions, sources).map_err(render_io) {
                     write_error = Some(e);
                 }
             }
@@ -284,12 +364,32 @@ fn run_json_streaming(args: &Args) -> anyhow::Result<ExitCode> {
             .and_then(|()| out.flush());
         super::tolerate_broken_pipe(written).context("writing the output")?;
     }
+    if format == PlanFormat::Table {
+        write_skipped(&loaded.stats)?;
+    }
     let failed = report_problems(&plan, &loaded, &collected)?;
     Ok(exit::code(if failed {
         exit::INPUT_ERROR
     } else {
         exit::OK
     }))
+}
+
+/// The `skipped N document(s) without a pod template` line of the human formats.
+fn write_skipped(stats: &LoadStats) -> anyhow::Result<()> {
+    if !stats.skipped.is_empty() {
+        let total: usize = stats.skipped.values().sum();
+        let kinds: Vec<String> = stats
+            .skipped
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        eprintln!(
+            "skipped {total} document(s) without a pod template: {}",
+            crate::render::escape::escape(&kinds.join(", "))
+        );
+    }
+    Ok(())
 }
 
 fn render_io(e: RenderError) -> std::io::Error {
