@@ -9,8 +9,10 @@ use crate::source::{SourceFile, SourceSet};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
-/// Largest input file kcpu reads.
-pub const MAX_FILE_BYTES: u64 = 256 << 20;
+/// Largest file read whole ([`read_one`]: `check --fix`, which rewrites whole files, and
+/// `recommend`'s manifest): with its parsed objects it stays below 256 MB of memory. Other
+/// reads go in pieces and have no size limit.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// Why an input could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -337,7 +339,7 @@ pub fn read_one(path: &str) -> Result<SourceFile, InputError> {
     res.map_err(|e| err(describe_io(&e)))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(err(format!(
-            "larger than {} MiB; split it into smaller files",
+            "larger than {} MiB, the most `check --fix` and `recommend` read whole; split it into smaller files (`check` without --fix and the other commands read any size)",
             MAX_FILE_BYTES >> 20
         )));
     }
@@ -396,6 +398,52 @@ mod tests {
         assert_eq!(
             decode("a", b"\xEF\xBB\xBFx: 1".to_vec()).map(|s| s.text),
             Ok("x: 1".to_string())
+        );
+    }
+
+    #[test]
+    fn pieces_end_at_document_markers_and_read_back() {
+        let doc = "---\nkind: ConfigMap\ndata: {a: \"-- x\"}\n";
+        let n = PIECE_BYTES / doc.len() * 2 + 7;
+        let text: String = std::iter::once("\u{feff}".to_string())
+            .chain((0..n).map(|_| doc.to_string()))
+            .collect();
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.yaml");
+        std::fs::write(&p, &text).unwrap();
+        let mut pieces = Vec::new();
+        read_pieces(&p.display().to_string(), &mut |mut f| {
+            f.unload();
+            pieces.push(f);
+        })
+        .unwrap();
+        assert_eq!(pieces.len(), 3);
+        let mut joined = String::new();
+        let mut line = 0;
+        for f in &pieces {
+            assert_eq!(f.first_line, line);
+            assert_eq!(f.first_byte as usize, joined.len());
+            assert!(f.text.is_empty(), "unloaded");
+            f.with_text(|t, _| {
+                assert!(t.starts_with("---\n"));
+                joined.push_str(t);
+            });
+            line += f.with_text(|t, _| t.lines().count());
+        }
+        assert_eq!(joined, text.trim_start_matches('\u{feff}'));
+        // Positions count in the whole file.
+        let last = &pieces[2];
+        assert_eq!(last.position(4).line, last.first_line + 2);
+        // A bad byte in a later piece is reported at its line in the file.
+        let mut bad = text.into_bytes();
+        bad.extend_from_slice(b"x: \xff\n");
+        std::fs::write(&p, &bad).unwrap();
+        let e = read_pieces(&p.display().to_string(), &mut |_| {}).unwrap_err();
+        assert!(
+            e.message
+                .contains(&format!("invalid UTF-8 at line {}, column 4", 3 * n + 1)),
+            "{}",
+            e.message
         );
     }
 

@@ -178,7 +178,9 @@ impl SourceFile {
     }
 
     fn loaded(&self) -> bool {
-        self.backing.is_none() || !self.text.is_empty() || self.backing.as_ref().is_some_and(|b| b.len == 0)
+        self.backing.is_none()
+            || !self.text.is_empty()
+            || self.backing.as_ref().is_some_and(|b| b.len == 0)
     }
 
     /// Calls `f` with the text and line index, reading an unloaded piece back (an unreadable
@@ -189,10 +191,11 @@ impl SourceFile {
             return f(&self.text, &self.lines);
         };
         let key = (Arc::as_ptr(&b.file) as usize, b.offset);
-        let hit = READ_BACK
-            .lock()
-            .ok()
-            .and_then(|c| c.as_ref().filter(|c| (c.0, c.1) == key).map(|c| c.2.clone()));
+        let hit = READ_BACK.lock().ok().and_then(|c| {
+            c.as_ref()
+                .filter(|c| (c.0, c.1) == key)
+                .map(|c| c.2.clone())
+        });
         let data = hit.unwrap_or_else(|| {
             use std::os::unix::fs::FileExt;
             let mut buf = vec![0u8; b.len];

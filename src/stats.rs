@@ -75,7 +75,7 @@ impl Samples {
                     h.saturating_record(x);
                 }
                 self.exact = Vec::new();
-                // Both histograms auto-resize, so adding cannot fail on range.
+                // Both histograms have the same fixed range, so adding cannot fail on range.
                 let _ = h.add(oh);
             }
         }
@@ -161,9 +161,15 @@ impl FromIterator<u64> for Samples {
     }
 }
 
+/// Largest value the histogram tells apart, in ns (about 13 days: more than a day's run and its
+/// drain); larger values are counted as this. A fixed range keeps its size fixed too (about
+/// 350 kB): `saturating_record` never resizes a histogram.
+const HISTOGRAM_MAX_NS: u64 = 1 << 50;
+
 fn new_histogram() -> Histogram<u64> {
-    // 3 digits with auto-resize cannot be rejected (the digits are in 0..=5).
-    Histogram::new(HISTOGRAM_DIGITS).unwrap_or_else(|_| unreachable!("3 digits are valid"))
+    // 1 ≤ low, high ≥ 2·low and 3 digits are always accepted.
+    Histogram::new_with_bounds(1, HISTOGRAM_MAX_NS, HISTOGRAM_DIGITS)
+        .unwrap_or_else(|_| unreachable!("valid histogram bounds"))
 }
 
 /// The nearest-rank value at quantile `q` of sorted, non-empty `v`.
@@ -487,7 +493,9 @@ mod tests {
     #[test]
     fn cdf_is_monotone_and_ends_at_one() {
         let small: Samples = [5, 1, 3, 2, 4].into_iter().collect();
-        let big: Samples = (0..3 * EXACT_SAMPLES as u64).map(|i| (i * 7919) % 1_000_003).collect();
+        let big: Samples = (0..3 * EXACT_SAMPLES as u64)
+            .map(|i| (i * 7919) % 1_000_003)
+            .collect();
         for s in [&small, &big] {
             let pts = s.cdf_points(400);
             assert!(pts.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
@@ -505,7 +513,9 @@ mod tests {
             let mut x = seed;
             (0..n)
                 .map(|_| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     // 1 µs .. ~17 s, spread over decades like latencies.
                     1_000 + (x >> 40) * ((x >> 20) & 0xfff)
                 })

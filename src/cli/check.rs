@@ -307,12 +307,7 @@ fn write_reports(
 
 /// Checks `paths`; `whole` reads each file into memory whole (`--fix` rewrites whole files),
 /// otherwise inputs are read in pieces and memory does not grow with their size.
-fn check(
-    paths: &[String],
-    policy: &Policy,
-    junit: bool,
-    whole: bool,
-) -> (SourceSet, CheckReport) {
+fn check(paths: &[String], policy: &Policy, junit: bool, whole: bool) -> (SourceSet, CheckReport) {
     // Directory walks skip dotfiles, so a `.kcpu.yaml` next to the manifests is not an input.
     let input::Collected { sources, errors } = if whole {
         input::collect_whole(paths)

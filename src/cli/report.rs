@@ -67,8 +67,8 @@ pub struct Args {
     /// Simulated time per run for the throttling section.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub sim_duration: String,
-    /// Most workloads the report holds in memory (each with its translation, about 10 kB;
-    /// the default keeps the report near 200 MB): a larger input is refused with this flag
+    /// Most workloads the report holds in memory (each with its translation, about 25 kB;
+    /// the default keeps the report below 256 MB): a larger input is refused with this flag
     /// named, after it is read through once.
     #[arg(long, value_name = "N", default_value_t = MAX_WORKLOADS)]
     pub max_workloads: usize,
@@ -81,7 +81,7 @@ pub struct Args {
 }
 
 /// Default of `--max-workloads`.
-pub const MAX_WORKLOADS: usize = 20_000;
+pub const MAX_WORKLOADS: usize = 8_000;
 
 const RUNS: u32 = 3;
 const SEED: u64 = 1;
@@ -103,9 +103,12 @@ fn load(inputs: &[String], assume: &AssumptionArgs, max: usize) -> anyhow::Resul
         match item {
             Item::Pod(w, p) => {
                 workloads += 1;
-                // Beyond the budget workloads are counted, not kept.
+                // Beyond the budget workloads are counted, not kept, and the kept ones are
+                // dropped: the report is refused anyway, and the count needs no memory.
                 if workloads <= max {
                     pairs.push((*w, *p));
+                } else if workloads == max + 1 {
+                    pairs = Vec::new();
                 }
             }
             Item::Other(o) => {
@@ -119,7 +122,7 @@ fn load(inputs: &[String], assume: &AssumptionArgs, max: usize) -> anyhow::Resul
     if workloads > max {
         super::translate::report_problems(&pass.plan, &pass.loaded, &pass.collected)?;
         bail!(
-            "the input holds {workloads} workloads, more than the {max} a report holds in memory (about 10 kB each); report on a part of the input (a namespace, a directory), or raise --max-workloads"
+            "the input holds {workloads} workloads, more than the {max} a report holds in memory (about 25 kB each); report on a part of the input (a namespace, a directory), or raise --max-workloads"
         );
     }
     Ok(Inputs {

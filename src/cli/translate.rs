@@ -1,21 +1,22 @@
 //! `kcpu translate` (I/O shell): inputs → loader → translation → renderer.
 //!
-//! Each document is translated as it is read, so memory follows the output, not the input.
+//! Each document is translated as it is read and each pod is written as soon as it is
+//! translated, in every output format, so memory does not grow with the input.
 //! stdout holds only the data (table, JSON, YAML or the explanation); diagnostics go to
 //! stderr as `file:line:col: level[code]: message` with a hint.
 #![allow(clippy::print_stderr)]
 
 use super::assume::AssumptionArgs;
 use super::exit;
+use crate::manifest::model::LoadIssue;
 use crate::manifest::model::{IssueLevel, Object, Workload};
 use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
-use crate::render::oci::render_oci;
-use crate::render::plan::{
-    render, render_diagnostics, render_table_block, render_table_head, JsonStream, PlanFormat,
-    RenderError, YamlStream, TABLE_BLOCK,
-};
 use crate::profile::Assumptions;
-use crate::manifest::model::LoadIssue;
+use crate::render::oci::OciStream;
+use crate::render::plan::{
+    render_diagnostics, render_explain_head, render_explain_pod, render_table_block,
+    render_table_head, JsonStream, PlanFormat, RenderError, YamlStream, TABLE_BLOCK,
+};
 use crate::source::SourceSet;
 use crate::translate::{translate_workload, Plan, PodPlan};
 use anyhow::Context;
@@ -187,68 +188,32 @@ pub fn write_omitted(err: &mut dyn Write, stats: &LoadStats) -> std::io::Result<
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = match (args.explain, args.output) {
-        (true, _) => Some(PlanFormat::Explain),
-        (false, Output::Table) => Some(PlanFormat::Table),
-        (false, Output::Json) => Some(PlanFormat::Json),
-        (false, Output::Yaml) => Some(PlanFormat::Yaml),
-        (false, Output::Oci) => None,
+        (true, _) => Format::Plan(PlanFormat::Explain),
+        (false, Output::Table) => Format::Plan(PlanFormat::Table),
+        (false, Output::Json) => Format::Plan(PlanFormat::Json),
+        (false, Output::Yaml) => Format::Plan(PlanFormat::Yaml),
+        (false, Output::Oci) => Format::Oci,
     };
-    if let Some(f @ (PlanFormat::Json | PlanFormat::Yaml | PlanFormat::Table)) = format {
-        return run_streaming(&args, f);
-    }
-    let Pass {
-        plan,
-        loaded,
-        collected,
-    } = load_and_translate(
-        &args.inputs,
-        &args.assume,
-        "translating",
-        &mut |item, _| match item {
-            Item::Pod(_, p) => Some(*p),
-            Item::Other(_) => None,
-        },
-    )?;
-    {
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        let written = match format {
-            Some(f) => render(
-                f,
-                &mut out,
-                &plan,
-                &collected.sources,
-                &loaded.issues,
-                super::term::width(),
-            )
-            .map_err(render_io),
-            None => {
-                render_oci(&mut out, &plan, &collected.sources, &loaded.issues).map_err(render_io)
-            }
-        }
-        .and_then(|()| out.flush());
-        super::tolerate_broken_pipe(written).context("writing the output")?;
-    }
-    let machine = matches!(
-        format,
-        None | Some(PlanFormat::Json) | Some(PlanFormat::Yaml)
-    );
-    if !machine {
-        write_skipped(&loaded.stats)?;
-    }
-    let failed = report_problems(&plan, &loaded, &collected)?;
-    Ok(exit::code(if failed {
-        exit::INPUT_ERROR
-    } else {
-        exit::OK
-    }))
+    run_streaming(&args, format)
+}
+
+/// The output chosen by `--output` and `--explain`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Plan(PlanFormat),
+    Oci,
 }
 
 /// A streamed output: each pod is written as soon as it is translated and then dropped (the
 /// table in blocks of [`TABLE_BLOCK`] workloads).
 enum Stream<'w> {
     Json(JsonStream<'w>),
+    Oci(OciStream<'w>),
     Yaml(YamlStream<'w>),
+    Explain {
+        out: &'w mut dyn Write,
+        any: bool,
+    },
     Table {
         out: &'w mut dyn Write,
         block: Vec<PodPlan>,
@@ -258,13 +223,18 @@ enum Stream<'w> {
 }
 
 impl<'w> Stream<'w> {
-    fn begin(
-        format: PlanFormat,
-        out: &'w mut dyn Write,
-        a: &Assumptions,
-    ) -> Result<Self, RenderError> {
+    fn begin(format: Format, out: &'w mut dyn Write, a: &Assumptions) -> Result<Self, RenderError> {
+        let format = match format {
+            Format::Oci => return Ok(Stream::Oci(OciStream::begin(out, a)?)),
+            Format::Plan(f) => f,
+        };
         Ok(match format {
+            PlanFormat::Json => Stream::Json(JsonStream::begin(out, a)?),
             PlanFormat::Yaml => Stream::Yaml(YamlStream::begin(out, a)?),
+            PlanFormat::Explain => {
+                render_explain_head(out, a)?;
+                Stream::Explain { out, any: false }
+            }
             PlanFormat::Table => {
                 let width = super::term::width();
                 render_table_head(out, a, width)?;
@@ -275,14 +245,18 @@ impl<'w> Stream<'w> {
                     width,
                 }
             }
-            _ => Stream::Json(JsonStream::begin(out, a)?),
         })
     }
 
     fn pod(&mut self, p: PodPlan, a: &Assumptions, sources: &SourceSet) -> Result<(), RenderError> {
         match self {
             Stream::Json(s) => s.pod(&p, sources),
+            Stream::Oci(s) => s.pod(&p, sources),
             Stream::Yaml(s) => s.pod(&p, sources),
+            Stream::Explain { out, any } => {
+                *any = true;
+                Ok(render_explain_pod(&mut **out, &p, a, sources)?)
+            }
             Stream::Table {
                 out,
                 block,
@@ -308,7 +282,14 @@ impl<'w> Stream<'w> {
     ) -> Result<(), RenderError> {
         match self {
             Stream::Json(s) => s.finish(plan, sources, issues),
+            Stream::Oci(s) => s.finish(plan, sources, issues),
             Stream::Yaml(s) => s.finish(plan, sources, issues),
+            Stream::Explain { out, any } => {
+                if any {
+                    writeln!(out)?;
+                }
+                Ok(())
+            }
             Stream::Table {
                 out,
                 block,
@@ -326,9 +307,9 @@ impl<'w> Stream<'w> {
     }
 }
 
-/// `-o json`, `-o yaml` and the table, streamed: each pod is written as soon as it is
-/// translated and then dropped.
-fn run_streaming(args: &Args, format: PlanFormat) -> anyhow::Result<ExitCode> {
+/// Every output streamed: each pod is written as soon as it is translated and then dropped,
+/// so memory does not grow with the input (issue 13 defect 7).
+fn run_streaming(args: &Args, format: Format) -> anyhow::Result<ExitCode> {
     let assumptions = args.assume.to_assumptions()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -364,7 +345,10 @@ fn run_streaming(args: &Args, format: PlanFormat) -> anyhow::Result<ExitCode> {
             .and_then(|()| out.flush());
         super::tolerate_broken_pipe(written).context("writing the output")?;
     }
-    if format == PlanFormat::Table {
+    if matches!(
+        format,
+        Format::Plan(PlanFormat::Table | PlanFormat::Explain)
+    ) {
         write_skipped(&loaded.stats)?;
     }
     let failed = report_problems(&plan, &loaded, &collected)?;

@@ -261,7 +261,7 @@ pub struct JsonStream<'w> {
 
 /// `value` pretty-printed, every line after the first indented by `indent` spaces (JSON
 /// strings never hold a raw newline, so this nests it exactly as one pretty document).
-fn pretty_nested<T: Serialize>(value: &T, indent: usize) -> Result<String, RenderError> {
+pub(crate) fn pretty_nested<T: Serialize>(value: &T, indent: usize) -> Result<String, RenderError> {
     let text = serde_json::to_string_pretty(value)?;
     let pad = format!("\n{}", " ".repeat(indent));
     Ok(text.replace('\n', &pad))
@@ -399,7 +399,8 @@ impl<'w> YamlStream<'w> {
             errors: Vec<Diagnostic>,
         }
         if self.pods == 0 {
-            self.out.write_all(to_yaml(&Head0 { pods: [] })?.as_bytes())?;
+            self.out
+                .write_all(to_yaml(&Head0 { pods: [] })?.as_bytes())?;
         }
         let (warnings, errors) = diagnostics(plan, sources, issues);
         let text = to_yaml(&Tail { warnings, errors })?;
@@ -842,10 +843,33 @@ fn write_container(
 /// derivation steps and the upstream source of every rule.
 pub fn render_explain(out: &mut dyn Write, plan: &Plan, sources: &SourceSet) -> io::Result<()> {
     let a = &plan.assumptions;
+    render_explain_head(out, a)?;
+    for p in &plan.pods {
+        render_explain_pod(out, p, a, sources)?;
+    }
+    if !plan.pods.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// The assumptions lines that open `--explain`.
+pub fn render_explain_head(out: &mut dyn Write, a: &Assumptions) -> io::Result<()> {
     for line in assumptions_header(a) {
         writeln!(out, "{line}")?;
     }
-    for p in &plan.pods {
+    Ok(())
+}
+
+/// The explanation of one pod (`--explain` writes each as it is translated; after the last
+/// one, an empty line).
+pub fn render_explain_pod(
+    out: &mut dyn Write,
+    p: &PodPlan,
+    a: &Assumptions,
+    sources: &SourceSet,
+) -> io::Result<()> {
+    {
         writeln!(out)?;
         writeln!(
             out,
@@ -876,9 +900,6 @@ pub fn render_explain(out: &mut dyn Write, plan: &Plan, sources: &SourceSet) -> 
         for n in &p.notes {
             writeln!(out, "  note: {}", escape(n))?;
         }
-    }
-    if !plan.pods.is_empty() {
-        writeln!(out)?;
     }
     Ok(())
 }

@@ -264,7 +264,9 @@ fn shown_runs(runs: &[crate::trace::RunResult]) -> Vec<usize> {
             .then(y.latency.p99_ms.total_cmp(&x.latency.p99_ms))
             .then(a.cmp(&b))
     });
-    let mut v: Vec<usize> = (0..RUN_ROWS).chain(rest.into_iter().take(RUN_ROWS)).collect();
+    let mut v: Vec<usize> = (0..RUN_ROWS)
+        .chain(rest.into_iter().take(RUN_ROWS))
+        .collect();
     v.sort_unstable();
     v
 }

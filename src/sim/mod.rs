@@ -599,7 +599,7 @@ impl RunKept {
             totals: totals_of(&r, duration),
             lat: r.latencies_ns.iter().copied().collect(),
             wake: r.wakeups_ns.iter().copied().collect(),
-            timeline: timeline.then(|| Timeline {
+            timeline: timeline.then_some(Timeline {
                 samples: r.samples,
                 periods: r.periods,
             }),
@@ -816,7 +816,10 @@ pub fn simulate_node_with_progress(
         let outputs: Vec<(Vec<u64>, Vec<RunKept>)> = if serial {
             block.map(one_run).collect::<Result<_, _>>()?
         } else {
-            block.into_par_iter().map(one_run).collect::<Result<_, _>>()?
+            block
+                .into_par_iter()
+                .map(one_run)
+                .collect::<Result<_, _>>()?
         };
         for (phases_us, kept) in outputs {
             for ((a, k), phase) in acc.iter_mut().zip(kept).zip(phases_us) {

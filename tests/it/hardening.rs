@@ -68,6 +68,17 @@ fn empty_input_exits_2_in_every_command() {
             );
         }
     }
+    // report and collect too (collect reads probe lines, not manifests).
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = out_dir.path().to_str().expect("utf-8");
+    let (code, _, err) = run(&["report", "-", "--out", out_dir], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no YAML or JSON documents"), "{err}");
+    for input in ["", "\n"] {
+        let (code, _, err) = run(&["collect", "-"], input);
+        assert_eq!(code, 2, "collect on {input:?}: {err}");
+        assert!(err.contains("no probe line"), "{err}");
+    }
     // SARIF says the run did not succeed.
     let (_, out, _) = run(&["check", "--no-policy", "-f", "sarif", "-"], "");
     assert!(out.contains("\"executionSuccessful\": false"), "{out}");
@@ -386,8 +397,14 @@ fn large_inputs_keep_exact_positions() {
     let d = dir_with(&[("big.yaml", &text)]);
     let path = d.path().join("big.yaml").display().to_string();
     for (args, stdin) in [
-        (vec!["check", "--no-policy", "-f", "json", path.as_str()], ""),
-        (vec!["check", "--no-policy", "-f", "json", "-"], text.as_str()),
+        (
+            vec!["check", "--no-policy", "-f", "json", path.as_str()],
+            "",
+        ),
+        (
+            vec!["check", "--no-policy", "-f", "json", "-"],
+            text.as_str(),
+        ),
     ] {
         let (code, out, err) = run(&args, stdin);
         assert_eq!(code, 0, "{err}");
@@ -422,32 +439,102 @@ fn large_outputs_are_bounded() {
     // JUnit lists 10,000 workloads and counts the rest.
     let (code, out, err) = run(&["check", "--no-policy", "-f", "junit", "-"], &many);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("50 more workloads checked (not listed)"), "{}", &out[out.len() - 600..]);
+    assert!(
+        out.contains("50 more workloads checked (not listed)"),
+        "{}",
+        &out[out.len() - 600..]
+    );
     // simulate and run keep at most 10,000 workloads from manifests.
     let (code, _, err) = run(&["simulate", "-", "--cpus", "8", "--runs", "1"], &many);
     assert_eq!(code, 2);
-    assert!(err.contains("more than the 10000 `simulate` and `run` keep in memory"), "{err}");
+    assert!(
+        err.contains("more than the 10000 `simulate` and `run` keep in memory"),
+        "{err}"
+    );
+    // recommend names the first 10 workloads that have the container, then a count.
+    let d = dir_with(&[("many.yaml", &pods(30))]);
+    let path = d.path().join("many.yaml").display().to_string();
+    let (code, _, err) = run(
+        &[
+            "recommend",
+            &path,
+            "--container",
+            "app",
+            "--max-throttled",
+            "10%",
+        ],
+        "",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is in 30 workloads") && err.contains("p9, and 20 more"),
+        "{err}"
+    );
     // report: --max-workloads.
-    let (code, _, err) = run(&["report", "fixtures/", "--max-workloads", "2", "--out", "/nonexistent/x"], "");
+    let (code, _, err) = run(
+        &[
+            "report",
+            "fixtures/",
+            "--max-workloads",
+            "2",
+            "--out",
+            "/nonexistent/x",
+        ],
+        "",
+    );
     assert_eq!(code, 2);
     assert!(err.contains("raise --max-workloads"), "{err}");
     // simulate: a day of Poisson arrivals per run is over the request budget, named.
-    let day = ["simulate", "--quota", "50ms", "--load", "poisson:rate=1000/s,work=1ms,threads=2", "--duration", "86400s"];
+    let day = [
+        "simulate",
+        "--quota",
+        "50ms",
+        "--load",
+        "poisson:rate=1000/s,work=1ms,threads=2",
+        "--duration",
+        "86400s",
+    ];
     let (code, _, err) = run(&day, "");
     assert_eq!(code, 2);
     assert!(err.contains("--max-requests"), "{err}");
     // 100 runs: the first 10 and the 10 most throttled rows, then a count.
     let (code, out, err) = run(
-        &["simulate", "--quota", "20ms", "--load", "poisson:rate=50/s,work=5ms,threads=2", "--duration", "1s", "--runs", "100"],
+        &[
+            "simulate",
+            "--quota",
+            "20ms",
+            "--load",
+            "poisson:rate=50/s,work=5ms,threads=2",
+            "--duration",
+            "1s",
+            "--runs",
+            "100",
+        ],
         "",
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("… and 80 more runs not shown"), "{out}");
     let (_, json, _) = run(
-        &["simulate", "--quota", "20ms", "--load", "poisson:rate=50/s,work=5ms,threads=2", "--duration", "1s", "--runs", "100", "--output", "json"],
+        &[
+            "simulate",
+            "--quota",
+            "20ms",
+            "--load",
+            "poisson:rate=50/s,work=5ms,threads=2",
+            "--duration",
+            "1s",
+            "--runs",
+            "100",
+            "--output",
+            "json",
+        ],
         "",
     );
-    assert_eq!(json.matches("\"phase_us\"").count(), 100, "every run in JSON");
+    assert_eq!(
+        json.matches("\"phase_us\"").count(),
+        100,
+        "every run in JSON"
+    );
 }
 
 // Defect 8 at its size: one million documents that are not Kubernetes objects (three pieces
@@ -455,11 +542,29 @@ fn large_outputs_are_bounded() {
 #[test]
 fn a_million_non_kubernetes_documents() {
     let docs = "---\nfoo: 1\n".repeat(1_000_000);
-    for args in [&["translate", "-"][..], &["check", "--no-policy", "-"]] {
-        let (code, out, err) = run(args, &docs);
+    let d = dir_with(&[("million.yaml", &docs)]);
+    let path = d.path().join("million.yaml").display().to_string();
+    let recommend = ["recommend", path.as_str(), "--container", "app"];
+    for (args, stdin) in [
+        (&["translate", "-"][..], docs.as_str()),
+        (&["check", "--no-policy", "-"], &docs),
+        (&["simulate", "-"], &docs),
+        (&recommend, ""),
+    ] {
+        let (code, out, err) = run(args, stdin);
         assert_eq!(code, 2, "{args:?}: {err}");
         let all = format!("{out}{err}");
-        assert!(all.lines().count() < 200, "{args:?}: {} lines", all.lines().count());
+        assert!(
+            all.lines().count() < 200,
+            "{args:?}: {} lines",
+            all.lines().count()
+        );
         assert!(all.contains("no Kubernetes object"), "{args:?}: {all}");
+        // The first 20 `missing-kind` warnings, then the count of the rest (recommend stops
+        // at the input error).
+        if args[0] != "recommend" {
+            assert_eq!(all.matches("missing-kind").count(), 21, "{args:?}: {all}");
+            assert!(all.contains("999980"), "{args:?}: {all}");
+        }
     }
 }

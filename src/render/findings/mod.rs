@@ -231,8 +231,12 @@ fn shift_hunks(diff: &str, lines: usize) -> String {
     }
     let shift = |range: &str, sign: char| -> String {
         let body = range.trim_start_matches(sign);
-        let (start, len) = body.split_once(',').map_or((body, None), |(a, b)| (a, Some(b)));
-        let start = start.parse::<usize>().map_or_else(|_| start.to_string(), |n| (n + lines).to_string());
+        let (start, len) = body
+            .split_once(',')
+            .map_or((body, None), |(a, b)| (a, Some(b)));
+        let start = start
+            .parse::<usize>()
+            .map_or_else(|_| start.to_string(), |n| (n + lines).to_string());
         match len {
             Some(l) => format!("{sign}{start},{l}"),
             None => format!("{sign}{start}"),
@@ -242,8 +246,14 @@ fn shift_hunks(diff: &str, lines: usize) -> String {
     for line in diff.split_inclusive('\n') {
         let mut parts = line.splitn(4, ' ');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some("@@"), Some(old), Some(new), Some(rest)) if old.starts_with('-') && new.starts_with('+') => {
-                out.push_str(&format!("@@ {} {} {rest}", shift(old, '-'), shift(new, '+')));
+            (Some("@@"), Some(old), Some(new), Some(rest))
+                if old.starts_with('-') && new.starts_with('+') =>
+            {
+                out.push_str(&format!(
+                    "@@ {} {} {rest}",
+                    shift(old, '-'),
+                    shift(new, '+')
+                ));
             }
             _ => out.push_str(line),
         }
