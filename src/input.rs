@@ -9,6 +9,13 @@ use crate::source::{SourceFile, SourceSet};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
+/// Pieces are read back from the file they were read from (or the spooled standard input).
+impl crate::source::ReadAt for std::fs::File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
+    }
+}
+
 /// Largest file read whole ([`read_one`]: `check --fix`, which rewrites whole files, and
 /// `recommend`'s manifest): with its parsed objects it stays below 256 MB of memory. Other
 /// reads go in pieces and have no size limit.
@@ -280,7 +287,7 @@ impl PieceReader<'_> {
         // Every line was checked as UTF-8.
         let text = String::from_utf8(bytes).unwrap_or_default();
         let backing = self.backing.as_ref().map(|f| crate::source::Backing {
-            file: f.clone(),
+            file: f.clone() as std::sync::Arc<dyn crate::source::ReadAt>,
             offset: self.piece_disk,
             len,
         });

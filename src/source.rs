@@ -122,11 +122,18 @@ pub struct SourceFile {
     backing: Option<Backing>,
 }
 
+/// Something a piece can be read back from by offset. The input shell implements it for
+/// files, so this pure module names no file system type.
+pub trait ReadAt: std::fmt::Debug + Send + Sync {
+    /// Fills `buf` with the bytes at `offset`.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+}
+
 /// Where an unloaded piece is read back from.
 #[derive(Debug, Clone)]
 pub struct Backing {
     /// The file (or the spooled copy of standard input).
-    pub file: Arc<std::fs::File>,
+    pub file: Arc<dyn ReadAt>,
     /// Offset of the piece in `file`.
     pub offset: u64,
     /// Length of the piece in bytes.
@@ -190,14 +197,13 @@ impl SourceFile {
         let Some(b) = self.backing.as_ref().filter(|_| !self.loaded()) else {
             return f(&self.text, &self.lines);
         };
-        let key = (Arc::as_ptr(&b.file) as usize, b.offset);
+        let key = (Arc::as_ptr(&b.file) as *const () as usize, b.offset);
         let hit = READ_BACK.lock().ok().and_then(|c| {
             c.as_ref()
                 .filter(|c| (c.0, c.1) == key)
                 .map(|c| c.2.clone())
         });
         let data = hit.unwrap_or_else(|| {
-            use std::os::unix::fs::FileExt;
             let mut buf = vec![0u8; b.len];
             let text = match b.file.read_exact_at(&mut buf, b.offset) {
                 Ok(()) => String::from_utf8(buf).unwrap_or_default(),
