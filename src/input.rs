@@ -6,11 +6,20 @@
 //! become [`InputError`]s; the other inputs are still read.
 
 use crate::source::{SourceFile, SourceSet};
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
-/// Largest input file kcpu reads.
-pub const MAX_FILE_BYTES: u64 = 256 << 20;
+/// Pieces are read back from the file they were read from (or the spooled standard input).
+impl crate::source::ReadAt for std::fs::File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
+    }
+}
+
+/// Largest file read whole ([`read_one`]: `check --fix`, which rewrites whole files, and
+/// `recommend`'s manifest): with its parsed objects it stays below 256 MB of memory. Other
+/// reads go in pieces and have no size limit.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// Why an input could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,8 +128,210 @@ fn describe_io(e: &std::io::Error) -> String {
     }
 }
 
-/// Reads every input into memory.
+/// Bytes of input after which a piece ends at the next document marker.
+pub const PIECE_BYTES: usize = 4 << 20;
+
+/// Largest piece: one document (or the stretch between two document markers) may be this
+/// large; the documents themselves are limited further by the loader (32 MiB).
+pub const MAX_PIECE_BYTES: usize = 64 << 20;
+
+/// Reads every input in pieces that end at YAML document markers (`---` at column 0), each
+/// checked (binary data, UTF-8) and then unloaded: memory stays at about one piece whatever
+/// the input's size. Standard input is copied to an unlinked temporary file as it is read, so
+/// its pieces can be read back too. A file that fails midway keeps the pieces before the
+/// failure and adds an [`InputError`].
 pub fn collect(inputs: &[String]) -> Collected {
+    let (files, errors) = expand(inputs);
+    let mut c = Collected {
+        sources: SourceSet::default(),
+        errors,
+    };
+    for f in files {
+        let res = read_pieces(&f, &mut |mut piece| {
+            piece.unload();
+            c.sources.add(piece);
+        });
+        if let Err(e) = res {
+            c.errors.push(e);
+        }
+    }
+    c
+}
+
+/// True when `line` starts a YAML document (`---` alone or followed by a blank), the boundary
+/// [`crate::manifest::split_documents`] splits on too.
+fn starts_document(line: &[u8]) -> bool {
+    line.strip_prefix(b"---")
+        .is_some_and(|rest| matches!(rest.first(), None | Some(b'\n' | b'\r' | b' ' | b'\t')))
+}
+
+/// Reads `path` (or stdin for `-`) line by line and hands each piece to `on_piece`.
+pub fn read_pieces(path: &Path, on_piece: &mut dyn FnMut(SourceFile)) -> Result<(), InputError> {
+    let stdin = path.as_os_str() == "-";
+    let name = if stdin {
+        "<stdin>".to_string()
+    } else {
+        path_name(path)
+    };
+    let err = |message: String| InputError {
+        path: name.clone(),
+        message,
+    };
+    let (reader, backing, spool): (Box<dyn BufRead>, _, _) = if stdin {
+        // Spooled so pieces can be read back; without a temporary file they stay in memory.
+        let spool = tempfile::tempfile().ok().map(std::sync::Arc::new);
+        (Box::new(std::io::stdin().lock()), spool.clone(), spool)
+    } else {
+        let f = std::fs::File::open(path).map_err(|e| err(describe_io(&e)))?;
+        let f = std::sync::Arc::new(f);
+        let reader = std::io::BufReader::with_capacity(1 << 16, ArcReader(f.clone()));
+        (Box::new(reader), Some(f), None)
+    };
+    let mut r = PieceReader {
+        name: &name,
+        // A name that is not valid UTF-8 cannot be written back through `name` (`\xNN`).
+        path: (!stdin && path.to_str().is_none()).then(|| path.to_path_buf()),
+        backing,
+        spool,
+        disk: 0,
+        logical: 0,
+        line_no: 0,
+        piece: Vec::new(),
+        piece_line: 0,
+        piece_logical: 0,
+        piece_disk: 0,
+        emitted: false,
+    };
+    r.run(reader, on_piece).map_err(err)
+}
+
+/// A `Read` over a shared file (the same handle later reads pieces back).
+struct ArcReader(std::sync::Arc<std::fs::File>);
+
+impl Read for ArcReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+/// The state of [`read_pieces`].
+struct PieceReader<'a> {
+    name: &'a str,
+    path: Option<std::path::PathBuf>,
+    backing: Option<std::sync::Arc<std::fs::File>>,
+    spool: Option<std::sync::Arc<std::fs::File>>,
+    /// Bytes read from the input (and written to the spool).
+    disk: u64,
+    /// Bytes of text (after a byte-order mark).
+    logical: u64,
+    line_no: usize,
+    piece: Vec<u8>,
+    piece_line: usize,
+    piece_logical: u64,
+    piece_disk: u64,
+    emitted: bool,
+}
+
+impl PieceReader<'_> {
+    fn run(
+        &mut self,
+        mut reader: Box<dyn BufRead + '_>,
+        on_piece: &mut dyn FnMut(SourceFile),
+    ) -> Result<(), String> {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| describe_io(&e))?;
+            if n == 0 {
+                break;
+            }
+            if let Some(spool) = &self.spool {
+                use std::io::Write;
+                if (&**spool).write_all(&line).is_err() {
+                    self.spool = None;
+                    self.backing = None;
+                }
+            }
+            let mut text: &[u8] = &line;
+            if self.disk == 0 {
+                if let Some(rest) = line.strip_prefix(b"\xEF\xBB\xBF") {
+                    // A UTF-8 byte-order mark is stripped, as YAML parsers do.
+                    text = rest;
+                    self.piece_disk = 3;
+                    self.disk = 3;
+                }
+            }
+            self.check(text)?;
+            if self.piece.len() >= PIECE_BYTES && starts_document(text) {
+                self.emit(on_piece);
+            }
+            if self.piece.len() + text.len() > MAX_PIECE_BYTES {
+                return Err(format!(
+                    "more than {} MiB without a document marker (`---`) before line {}; split the document, or check that this is really a manifest",
+                    MAX_PIECE_BYTES >> 20,
+                    self.line_no + 1
+                ));
+            }
+            self.piece.extend_from_slice(text);
+            self.logical += text.len() as u64;
+            self.disk += text.len() as u64;
+            self.line_no += 1;
+        }
+        if !self.piece.is_empty() || !self.emitted {
+            self.emit(on_piece);
+        }
+        Ok(())
+    }
+
+    /// Rejects NUL bytes (binary files) and invalid UTF-8 in one line, with its position.
+    fn check(&self, text: &[u8]) -> Result<(), String> {
+        if text.contains(&0) {
+            return Err(
+                "looks like a binary file (it contains NUL bytes); expected YAML or JSON".into(),
+            );
+        }
+        if let Err(e) = std::str::from_utf8(text) {
+            let valid = e.valid_up_to();
+            let col = String::from_utf8_lossy(&text[..valid]).chars().count() + 1;
+            return Err(format!(
+                "invalid UTF-8 at line {}, column {col} (byte offset {}); re-save the file as UTF-8",
+                self.line_no + 1,
+                self.logical + valid as u64
+            ));
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, on_piece: &mut dyn FnMut(SourceFile)) {
+        let bytes = std::mem::take(&mut self.piece);
+        let len = bytes.len();
+        // Every line was checked as UTF-8.
+        let text = String::from_utf8(bytes).unwrap_or_default();
+        let backing = self.backing.as_ref().map(|f| crate::source::Backing {
+            file: f.clone() as std::sync::Arc<dyn crate::source::ReadAt>,
+            offset: self.piece_disk,
+            len,
+        });
+        let mut piece = SourceFile::piece(
+            self.name,
+            text,
+            self.piece_line,
+            self.piece_logical,
+            backing,
+        );
+        piece.path = self.path.clone();
+        on_piece(piece);
+        self.emitted = true;
+        self.piece_line = self.line_no;
+        self.piece_logical = self.logical;
+        self.piece_disk = self.disk;
+    }
+}
+
+/// Reads every input into memory whole (for `check --fix`, which rewrites whole files).
+pub fn collect_whole(inputs: &[String]) -> Collected {
     let (files, errors) = expand(inputs);
     let mut c = Collected {
         sources: SourceSet::default(),
@@ -166,7 +377,7 @@ pub fn read_path(path: &Path) -> Result<SourceFile, InputError> {
     res.map_err(|e| err(describe_io(&e)))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(err(format!(
-            "larger than {} MiB; split it into smaller files",
+            "larger than {} MiB, the most `check --fix` and `recommend` read whole; split it into smaller files (`check` without --fix and the other commands read any size)",
             MAX_FILE_BYTES >> 20
         )));
     }
@@ -229,6 +440,52 @@ mod tests {
         assert_eq!(
             decode("a", b"\xEF\xBB\xBFx: 1".to_vec()).map(|s| s.text),
             Ok("x: 1".to_string())
+        );
+    }
+
+    #[test]
+    fn pieces_end_at_document_markers_and_read_back() {
+        let doc = "---\nkind: ConfigMap\ndata: {a: \"-- x\"}\n";
+        let n = PIECE_BYTES / doc.len() * 2 + 7;
+        let text: String = std::iter::once("\u{feff}".to_string())
+            .chain((0..n).map(|_| doc.to_string()))
+            .collect();
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.yaml");
+        std::fs::write(&p, &text).unwrap();
+        let mut pieces = Vec::new();
+        read_pieces(&p, &mut |mut f| {
+            f.unload();
+            pieces.push(f);
+        })
+        .unwrap();
+        assert_eq!(pieces.len(), 3);
+        let mut joined = String::new();
+        let mut line = 0;
+        for f in &pieces {
+            assert_eq!(f.first_line, line);
+            assert_eq!(f.first_byte as usize, joined.len());
+            assert!(f.text.is_empty(), "unloaded");
+            f.with_text(|t, _| {
+                assert!(t.starts_with("---\n"));
+                joined.push_str(t);
+            });
+            line += f.with_text(|t, _| t.lines().count());
+        }
+        assert_eq!(joined, text.trim_start_matches('\u{feff}'));
+        // Positions count in the whole file.
+        let last = &pieces[2];
+        assert_eq!(last.position(4).line, last.first_line + 2);
+        // A bad byte in a later piece is reported at its line in the file.
+        let mut bad = text.into_bytes();
+        bad.extend_from_slice(b"x: \xff\n");
+        std::fs::write(&p, &bad).unwrap();
+        let e = read_pieces(&p, &mut |_| {}).unwrap_err();
+        assert!(
+            e.message
+                .contains(&format!("invalid UTF-8 at line {}, column 4", 3 * n + 1)),
+            "{}",
+            e.message
         );
     }
 

@@ -4,6 +4,7 @@
 //! `line:column` (column counted in characters) so every output format agrees.
 
 use serde::Serialize;
+use std::sync::{Arc, Mutex};
 
 /// Index of an input in a [`SourceSet`](crate::source::SourceSet)-like list owned by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -99,7 +100,13 @@ impl LineIndex {
     }
 }
 
-/// One input text with its display name and line index.
+/// One input text with its display name and line index: a whole file, or one piece of a
+/// large file or stream ([`crate::input::collect`] reads inputs in pieces that end at document
+/// boundaries, so memory does not grow with the input).
+///
+/// A piece is read, checked and then *unloaded*: its text is dropped and read back from the
+/// file (or from the spooled copy of standard input) when it is needed again, through
+/// [`SourceFile::with_text`]. One unloaded piece is kept in memory at a time.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     /// Display name (path as given, or `<stdin>`; bytes of a path that are not UTF-8 shown as
@@ -108,11 +115,38 @@ pub struct SourceFile {
     /// The file's path when it was read from one whose name is not valid UTF-8 (so that `name`
     /// cannot be used to write it back); `None` otherwise.
     pub path: Option<std::path::PathBuf>,
-    /// Full text (valid UTF-8).
+    /// Full text (valid UTF-8); empty while the piece is unloaded.
     pub text: String,
     /// Line starts of `text`.
     pub lines: LineIndex,
+    /// Lines of the file before this piece (0 for a whole file).
+    pub first_line: usize,
+    /// Byte offset of this piece in the file (after a byte-order mark).
+    pub first_byte: u64,
+    backing: Option<Backing>,
 }
+
+/// Something a piece can be read back from by offset. The input shell implements it for
+/// files, so this pure module names no file system type.
+pub trait ReadAt: std::fmt::Debug + Send + Sync {
+    /// Fills `buf` with the bytes at `offset`.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+}
+
+/// Where an unloaded piece is read back from.
+#[derive(Debug, Clone)]
+pub struct Backing {
+    /// The file (or the spooled copy of standard input).
+    pub file: Arc<dyn ReadAt>,
+    /// Offset of the piece in `file`.
+    pub offset: u64,
+    /// Length of the piece in bytes.
+    pub len: usize,
+}
+
+/// The one piece read back most recently: (file, offset) → text and line index.
+type Cached = (usize, u64, Arc<(String, LineIndex)>);
+static READ_BACK: Mutex<Option<Cached>> = Mutex::new(None);
 
 impl SourceFile {
     /// Wraps a text.
@@ -124,6 +158,9 @@ impl SourceFile {
             path: None,
             text,
             lines,
+            first_line: 0,
+            first_byte: 0,
+            backing: None,
         }
     }
 
@@ -134,9 +171,93 @@ impl SourceFile {
             .unwrap_or_else(|| std::path::PathBuf::from(&self.name))
     }
 
+    /// A piece of a file: `text` starts after `first_line` lines, at byte `first_byte`, and
+    /// can be read back from `backing` once unloaded.
+    pub fn piece(
+        name: impl Into<String>,
+        text: String,
+        first_line: usize,
+        first_byte: u64,
+        backing: Option<Backing>,
+    ) -> SourceFile {
+        SourceFile {
+            first_line,
+            first_byte,
+            backing,
+            ..SourceFile::new(name, text)
+        }
+    }
+
+    /// Drops the text of a piece that can be read back; a no-op otherwise.
+    pub fn unload(&mut self) {
+        if self.backing.is_some() {
+            self.text = String::new();
+            self.lines = LineIndex::default();
+        }
+    }
+
+    fn loaded(&self) -> bool {
+        self.backing.is_none()
+            || !self.text.is_empty()
+            || self.backing.as_ref().is_some_and(|b| b.len == 0)
+    }
+
+    /// Calls `f` with the text and line index, reading an unloaded piece back (an unreadable
+    /// piece reads as empty: it was read and checked before, so only a file changed or
+    /// removed meanwhile gets there).
+    pub fn with_text<R>(&self, f: impl FnOnce(&str, &LineIndex) -> R) -> R {
+        let Some(b) = self.backing.as_ref().filter(|_| !self.loaded()) else {
+            return f(&self.text, &self.lines);
+        };
+        let key = (Arc::as_ptr(&b.file) as *const () as usize, b.offset);
+        let hit = READ_BACK.lock().ok().and_then(|c| {
+            c.as_ref()
+                .filter(|c| (c.0, c.1) == key)
+                .map(|c| c.2.clone())
+        });
+        let data = hit.unwrap_or_else(|| {
+            let mut buf = vec![0u8; b.len];
+            let text = match b.file.read_exact_at(&mut buf, b.offset) {
+                Ok(()) => String::from_utf8(buf).unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            let lines = LineIndex::new(&text);
+            let data = Arc::new((text, lines));
+            if let Ok(mut c) = READ_BACK.lock() {
+                *c = Some((key.0, key.1, data.clone()));
+            }
+            data
+        });
+        f(&data.0, &data.1)
+    }
+
+    /// 1-based line (counted in the whole file) and character column of byte `offset`.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let (line, col) = self.with_text(|t, l| l.line_col(t, offset));
+        (line + self.first_line, col)
+    }
+
+    /// The text of the line holding byte `offset`, without its terminator.
+    pub fn line_text_at(&self, offset: usize) -> String {
+        self.with_text(|t, l| {
+            let (line, _) = l.line_col(t, offset);
+            l.line_text(t, line).to_string()
+        })
+    }
+
+    /// The text of bytes `start..end`, if they are inside the piece.
+    pub fn slice(&self, start: usize, end: usize) -> Option<String> {
+        self.with_text(|t, _| t.get(start..end).map(str::to_string))
+    }
+
+    /// Byte offset in the whole file of byte `offset` of this piece.
+    pub fn file_byte(&self, offset: usize) -> u64 {
+        self.first_byte + offset as u64
+    }
+
     /// Position of a byte offset.
     pub fn position(&self, offset: usize) -> Position {
-        let (line, column) = self.lines.line_col(&self.text, offset);
+        let (line, column) = self.line_col(offset);
         Position {
             file: self.name.clone(),
             line,
@@ -179,7 +300,23 @@ impl SourceSet {
             .enumerate()
             .map(|(i, f)| (SourceId(i as u32), f))
     }
-    /// Number of sources.
+    /// Mutable access to the source with id `id` (to unload a piece once it is read).
+    pub fn get_mut(&mut self, id: SourceId) -> Option<&mut SourceFile> {
+        self.files.get_mut(id.0 as usize)
+    }
+    /// Number of input files (a large file read in pieces counts once).
+    pub fn file_count(&self) -> usize {
+        let mut n = 0;
+        let mut last: Option<&str> = None;
+        for f in &self.files {
+            if f.first_byte == 0 || last != Some(f.name.as_str()) {
+                n += 1;
+            }
+            last = Some(f.name.as_str());
+        }
+        n
+    }
+    /// Number of sources (pieces).
     pub fn len(&self) -> usize {
         self.files.len()
     }

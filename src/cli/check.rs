@@ -321,10 +321,16 @@ fn write_reports(
 }
 
 /// Reads and checks the inputs; returns the sources, the report and how many files
-/// `--skip-non-kubernetes` left out.
+/// `--skip-non-kubernetes` left out. With `--fix` each file is read into memory whole (it
+/// rewrites whole files); otherwise inputs are read in pieces and memory does not grow with
+/// their size.
 fn check(args: &Args, policy: &Policy, junit: bool) -> (SourceSet, CheckReport, usize) {
     // Directory walks skip dotfiles, so a `.kcpu.yaml` next to the manifests is not an input.
-    let input::Collected { sources, errors } = input::collect(&args.paths);
+    let input::Collected { sources, errors } = if args.fix {
+        input::collect_whole(&args.paths)
+    } else {
+        input::collect(&args.paths)
+    };
     let (sources, skipped) = if args.skip_non_kubernetes {
         kubernetes_only(sources)
     } else {
@@ -348,7 +354,8 @@ fn check(args: &Args, policy: &Policy, junit: bool) -> (SourceSet, CheckReport, 
     };
     if let Some(why) = why {
         // A failed `helm template | kcpu check -` must fail CI, not check nothing.
-        let names: Vec<&str> = sources.iter().map(|(_, f)| f.name.as_str()).collect();
+        let mut names: Vec<&str> = sources.iter().map(|(_, f)| f.name.as_str()).collect();
+        names.dedup();
         report.read_errors.push(ReadError {
             path: match names.as_slice() {
                 [] => "<input>".to_string(),
@@ -367,7 +374,9 @@ fn kubernetes_only(sources: SourceSet) -> (SourceSet, usize) {
     let mut kept = SourceSet::default();
     let mut skipped = 0;
     for (id, file) in sources.iter() {
-        let stats = manifest::load_source(id, &file.text, &LoadOptions::default()).stats;
+        // A piece of a large file is read back for the look (pieces are unloaded).
+        let stats = file
+            .with_text(|text, _| manifest::load_source(id, text, &LoadOptions::default()).stats);
         if stats.objects == 0 && stats.unparsed == 0 {
             skipped += 1;
         } else {

@@ -487,7 +487,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Output::Table => write_tables(&mut out, &report)?,
     }
     out.flush()?;
-    let code = if !probes.errors.is_empty() {
+    // An empty input is what a failed `kubectl logs … | kcpu collect -` hands on: an input
+    // error, not "0 runs, nothing to compare" (issue 13 defect 1, as in every command).
+    let empty = report.probes == 0 && args.prometheus.is_empty();
+    if empty {
+        eprintln!("error: the input holds no probe line (the JSON lines `kcpu probe` prints)");
+    }
+    let code = if !probes.errors.is_empty() || empty {
         exit::INPUT_ERROR
     } else if args.fail_on_mismatch && mismatch {
         exit::FINDINGS

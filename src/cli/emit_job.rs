@@ -47,7 +47,7 @@ fn raw_object(
     namespace: &str,
     name: &str,
 ) -> anyhow::Result<(serde_json::Value, Vec<usize>)> {
-    let collected = crate::input::collect(inputs);
+    let collected = crate::input::collect_whole(inputs);
     for (id, src) in collected.sources.iter() {
         let mut found = None;
         let mut issues = Vec::new();

@@ -115,12 +115,22 @@ pub fn label(p: &PodPlan) -> String {
     format!("{} {}/{}", p.kind, p.namespace, p.name)
 }
 
+/// Most workloads [`load`] keeps (the memory budget of `simulate`, `run`, `emit-job` and
+/// `collect --compare` on manifests).
+pub const MAX_ENTRIES: usize = 10_000;
+
 /// Loads and translates `inputs`. Loader or translation errors are printed to stderr (like
 /// `kcpu translate`) and make this fail.
 pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manifests> {
     let mut entries = Vec::new();
+    let mut workloads = 0usize;
     let pass = load_and_translate(inputs, assume, "translating", &mut |item, sources| {
         if let Item::Pod(w, pod) = item {
+            workloads += 1;
+            if workloads > MAX_ENTRIES {
+                // Counted, not kept: the budget error below names the count.
+                return None;
+            }
             // `trace:` paths in annotations are relative to the manifest that names them.
             let manifest = sources
                 .get(pod.span.source)
@@ -141,6 +151,12 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
         None
     })?;
     let input_errors = report_problems(&pass.plan, &pass.loaded, &pass.collected)?;
+    if workloads > MAX_ENTRIES {
+        bail!(
+            "the manifests hold {workloads} workloads, more than the {MAX_ENTRIES} `simulate` and `run` keep in memory (node mode simulates at most {} groups): pass only the manifests of the workloads to simulate",
+            crate::sim::scenario::MAX_GROUPS
+        );
+    }
     if entries.is_empty() {
         if input_errors {
             bail!("cannot use the manifests (see the errors above)");

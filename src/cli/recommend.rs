@@ -14,7 +14,7 @@ use super::pick::{self, PickArgs};
 use super::record::parse_positive;
 use super::simulate::OutputFormat;
 use crate::manifest::model::{Object, Role, Workload};
-use crate::manifest::{load_source, LoadOptions};
+use crate::manifest::{visit_source, LoadOptions};
 use crate::profile::{Assumptions, CgroupVersion};
 use crate::quantity::format_millicores;
 use crate::recommend::{
@@ -127,35 +127,62 @@ struct Picked {
     declared_load: Option<(String, String)>,
 }
 
+/// Every workload of `text` (the candidate pod, and the `--fix` check that the edited
+/// manifest still loads the same workloads).
 fn workloads(text: &str) -> Vec<Workload> {
-    load_source(SourceId(0), text, &LoadOptions::default())
-        .objects
-        .into_iter()
-        .filter_map(|o| match o {
-            Object::Workload(w) => Some(*w),
-            _ => None,
-        })
-        .collect()
+    keep_workloads(text, &|_| true).0
+}
+
+/// The workloads of `text` that `keep` accepts (the others are dropped as they are read), and
+/// why the input as a whole is unusable if it is (no document, or no Kubernetes object:
+/// issue 13 defect 8).
+fn keep_workloads(
+    text: &str,
+    keep: &dyn Fn(&Workload) -> bool,
+) -> (Vec<Workload>, Option<&'static str>) {
+    let mut kept = Vec::new();
+    let mut issues = Vec::new();
+    let mut stats = crate::manifest::LoadStats::default();
+    visit_source(
+        SourceId(0),
+        text,
+        &LoadOptions::default(),
+        &mut |o| {
+            if let Object::Workload(w) = o {
+                if keep(&w) {
+                    kept.push(*w);
+                }
+            }
+        },
+        &mut issues,
+        &mut stats,
+    );
+    (kept, stats.emptiness())
 }
 
 fn pick_container(path: &Path, sel: &PickArgs) -> anyhow::Result<Picked> {
     let Some(container) = sel.container.as_deref() else {
         bail!("a manifest needs --container NAME");
     };
-    let src = crate::input::read_path(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ws = workloads(&src.text);
+    let mut src = crate::input::read_path(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let selected = |w: &Workload| match sel.workload.as_deref() {
+        None => true,
+        Some(sel) => match sel.split_once('/') {
+            Some((k, n)) => w.kind.eq_ignore_ascii_case(k) && w.metadata.name == n,
+            None => w.metadata.name == sel,
+        },
+    };
+    // Only the selected workloads with the container are kept, so a large manifest costs its
+    // text once, not its objects.
+    let (ws, unusable) = keep_workloads(&src.text, &|w| {
+        selected(w) && w.pod.all_containers().any(|c| c.name == container)
+    });
+    if let Some(why) = unusable {
+        bail!("{}: {why}", path.display());
+    }
     let mut found = Vec::new();
     for w in &ws {
         let label = format!("{} {}/{}", w.kind, w.namespace(), w.metadata.name);
-        if let Some(sel) = sel.workload.as_deref() {
-            let ok = match sel.split_once('/') {
-                Some((k, n)) => w.kind.eq_ignore_ascii_case(k) && w.metadata.name == n,
-                None => w.metadata.name == sel,
-            };
-            if !ok {
-                continue;
-            }
-        }
         let first_app = w.pod.containers.first().map(|c| c.name.as_str());
         for c in w.pod.all_containers() {
             if c.name != container || c.role == Role::Init {
@@ -167,7 +194,8 @@ fn pick_container(path: &Path, sel: &PickArgs) -> anyhow::Result<Picked> {
             };
             found.push(Picked {
                 path: path.to_path_buf(),
-                text: src.text.clone(),
+                // Set once one container is picked (the text is the whole manifest).
+                text: String::new(),
                 label: label.clone(),
                 container: c.name.clone(),
                 limit: c
@@ -184,7 +212,11 @@ fn pick_container(path: &Path, sel: &PickArgs) -> anyhow::Result<Picked> {
         }
     }
     match found.len() {
-        1 => Ok(found.remove(0)),
+        1 => {
+            let mut p = found.remove(0);
+            p.text = std::mem::take(&mut src.text);
+            Ok(p)
+        }
         0 => bail!(
             "no container {container:?} in {}{}",
             path.display(),
@@ -193,13 +225,26 @@ fn pick_container(path: &Path, sel: &PickArgs) -> anyhow::Result<Picked> {
                 .map(|w| format!(" (workload {w:?})"))
                 .unwrap_or_default()
         ),
-        _ => bail!(
-            "container {container:?} is in several workloads of {} ({}); pick one with --workload NAME or KIND/NAME",
+        n => bail!(
+            "container {container:?} is in {n} workloads of {} ({}{}); pick one with --workload NAME or KIND/NAME",
             path.display(),
-            found.iter().map(|p| p.label.as_str()).collect::<Vec<_>>().join(", ")
+            found
+                .iter()
+                .take(LISTED_WORKLOADS)
+                .map(|p| p.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if n > LISTED_WORKLOADS {
+                format!(", and {} more", n - LISTED_WORKLOADS)
+            } else {
+                String::new()
+            }
         ),
     }
 }
+
+/// Most workloads named in the "container is in several workloads" error.
+const LISTED_WORKLOADS: usize = 10;
 
 /// A one-container Pod with these CPU values, translated under `a`.
 fn translate_one(

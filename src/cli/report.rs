@@ -67,6 +67,11 @@ pub struct Args {
     /// Simulated time per run for the throttling section.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub sim_duration: String,
+    /// Most workloads the report holds in memory (each with its translation, about 25 kB;
+    /// the default keeps the report below 256 MB): a larger input is refused with this flag
+    /// named, after it is read through once.
+    #[arg(long, value_name = "N", default_value_t = MAX_WORKLOADS)]
+    pub max_workloads: usize,
     /// Throttled-period percentage drawn as the alert line.
     #[arg(long, value_name = "PERCENT", default_value_t = 25.0)]
     pub threshold: f64,
@@ -74,6 +79,9 @@ pub struct Args {
     #[command(flatten)]
     pub assume: AssumptionArgs,
 }
+
+/// Default of `--max-workloads`.
+pub const MAX_WORKLOADS: usize = 8_000;
 
 const RUNS: u32 = 3;
 const SEED: u64 = 1;
@@ -87,12 +95,22 @@ struct Inputs {
     collected: crate::input::Collected,
 }
 
-fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Inputs> {
+fn load(inputs: &[String], assume: &AssumptionArgs, max: usize) -> anyhow::Result<Inputs> {
     let mut pairs = Vec::new();
     let mut hpas = Vec::new();
+    let mut workloads = 0usize;
     let pass = load_and_translate(inputs, assume, "reading", &mut |item, _| {
         match item {
-            Item::Pod(w, p) => pairs.push((*w, *p)),
+            Item::Pod(w, p) => {
+                workloads += 1;
+                // Beyond the budget workloads are counted, not kept, and the kept ones are
+                // dropped: the report is refused anyway, and the count needs no memory.
+                if workloads <= max {
+                    pairs.push((*w, *p));
+                } else if workloads == max + 1 {
+                    pairs = Vec::new();
+                }
+            }
             Item::Other(o) => {
                 if let Object::Hpa(h) = *o {
                     hpas.push(h);
@@ -101,6 +119,12 @@ fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Inputs> {
         }
         None
     })?;
+    if workloads > max {
+        super::translate::report_problems(&pass.plan, &pass.loaded, &pass.collected)?;
+        bail!(
+            "the input holds {workloads} workloads, more than the {max} a report holds in memory (about 25 kB each); report on a part of the input (a namespace, a directory), or raise --max-workloads"
+        );
+    }
     Ok(Inputs {
         pairs,
         hpas,
@@ -209,7 +233,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn execute(args: &Args, s: &Settings) -> anyhow::Result<ExitCode> {
-    let inp = load(&args.inputs, &args.assume)?;
+    let inp = load(&args.inputs, &args.assume, args.max_workloads)?;
     let refs: Vec<(&Workload, &PodPlan)> = inp.pairs.iter().map(|(w, p)| (w, p)).collect();
     let mut report = capacity::build(&refs, &inp.hpas, &s.shapes);
     let largest = s.shapes.iter().map(|s| s.capacity_millicores).max();

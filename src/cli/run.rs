@@ -481,8 +481,8 @@ fn simulate_measured(
         &runs,
     )?;
     let mut per_run = Vec::new();
-    let mut lat = Vec::new();
-    let mut wake = Vec::new();
+    let mut lat = crate::stats::Samples::default();
+    let mut wake = crate::stats::Samples::default();
     for ((run, phase_us), o) in runs.into_iter().zip(outcomes) {
         let totals = o
             .summary
@@ -495,8 +495,8 @@ fn simulate_measured(
             phase_us,
             totals,
         });
-        lat.extend(o.latencies_ns);
-        wake.extend(o.wakeups_ns);
+        lat.merge(&o.latencies_ns);
+        wake.merge(&o.wakeups_ns);
     }
     Ok(Simulated {
         cpus: machine.cpus,

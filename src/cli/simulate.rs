@@ -109,6 +109,10 @@ pub struct Options {
     /// Seed for phases, tick offsets and Poisson arrivals
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
+    /// Memory budget: most requests one run of all groups may create (each costs about 100
+    /// bytes while its run lasts; latency percentiles themselves stay bounded)
+    #[arg(long, value_name = "N", default_value_t = crate::sim::MAX_REQUESTS_PER_RUN)]
+    pub max_requests: u64,
     /// Start the load this long after a period edge in every run (default: random per run)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, conflicts_with = "phase_sweep")]
     pub phase: Option<Nanos>,
@@ -864,6 +868,7 @@ fn execute(args: &Options, s: &Settings) -> anyhow::Result<ExitCode> {
     let machine = machine(args, s, from.cpus);
     let mut plan = RunPlan::new(args.duration, args.runs, args.seed);
     plan.phase = s.phase;
+    plan.max_requests = args.max_requests;
     if s.chart_format.is_some() {
         plan.timeline = Some(Nanos((args.duration.0 / 600).max(1_000_000)));
     }

@@ -1,16 +1,22 @@
 //! `kcpu translate` (I/O shell): inputs → loader → translation → renderer.
 //!
-//! Each document is translated as it is read, so memory follows the output, not the input.
+//! Each document is translated as it is read and each pod is written as soon as it is
+//! translated, in every output format, so memory does not grow with the input.
 //! stdout holds only the data (table, JSON, YAML or the explanation); diagnostics go to
 //! stderr as `file:line:col: level[code]: message` with a hint.
 #![allow(clippy::print_stderr)]
 
 use super::assume::AssumptionArgs;
 use super::exit;
+use crate::manifest::model::LoadIssue;
 use crate::manifest::model::{IssueLevel, Object, Workload};
 use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
-use crate::render::oci::render_oci;
-use crate::render::plan::{render, render_diagnostics, JsonStream, PlanFormat, RenderError};
+use crate::profile::Assumptions;
+use crate::render::oci::OciStream;
+use crate::render::plan::{
+    render_diagnostics, render_explain_head, render_explain_pod, render_table_block,
+    render_table_head, JsonStream, PlanFormat, RenderError, YamlStream, TABLE_BLOCK,
+};
 use crate::source::SourceSet;
 use crate::translate::{translate_workload, Plan, PodPlan};
 use anyhow::Context;
@@ -91,25 +97,27 @@ pub fn load_and_translate(
     for (id, src) in collected.sources.iter() {
         let mut stats = LoadStats::default();
         let mut issues = Vec::new();
-        visit_source(
-            id,
-            &src.text,
-            &opts,
-            &mut |o| {
-                let item = match o {
-                    Object::Workload(w) => match translate_workload(&w, &plan.assumptions) {
-                        Ok(p) => Item::Pod(w, Box::new(p)),
-                        Err(e) => return plan.errors.push(e),
-                    },
-                    other => Item::Other(Box::new(other)),
-                };
-                if let Some(p) = keep(item, &collected.sources) {
-                    plan.pods.push(p);
-                }
-            },
-            &mut issues,
-            &mut stats,
-        );
+        src.with_text(|text, _| {
+            visit_source(
+                id,
+                text,
+                &opts,
+                &mut |o| {
+                    let item = match o {
+                        Object::Workload(w) => match translate_workload(&w, &plan.assumptions) {
+                            Ok(p) => Item::Pod(w, Box::new(p)),
+                            Err(e) => return plan.errors.push(e),
+                        },
+                        other => Item::Other(Box::new(other)),
+                    };
+                    if let Some(p) = keep(item, &collected.sources) {
+                        plan.pods.push(p);
+                    }
+                },
+                &mut issues,
+                &mut stats,
+            )
+        });
         loaded.extend(Loaded {
             objects: Vec::new(),
             issues,
@@ -193,82 +201,132 @@ pub fn write_omitted(err: &mut dyn Write, stats: &LoadStats) -> std::io::Result<
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = match (args.explain, args.output) {
-        (true, _) => Some(PlanFormat::Explain),
-        (false, Output::Table) => Some(PlanFormat::Table),
-        (false, Output::Json) => Some(PlanFormat::Json),
-        (false, Output::Yaml) => Some(PlanFormat::Yaml),
-        (false, Output::Oci) => None,
+        (true, _) => Format::Plan(PlanFormat::Explain),
+        (false, Output::Table) => Format::Plan(PlanFormat::Table),
+        (false, Output::Json) => Format::Plan(PlanFormat::Json),
+        (false, Output::Yaml) => Format::Plan(PlanFormat::Yaml),
+        (false, Output::Oci) => Format::Oci,
     };
-    if format == Some(PlanFormat::Json) {
-        return run_json_streaming(&args);
-    }
-    let Pass {
-        plan,
-        loaded,
-        collected,
-    } = load_and_translate(
-        &args.inputs,
-        &args.assume,
-        "translating",
-        &mut |item, _| match item {
-            Item::Pod(_, p) => Some(*p),
-            Item::Other(_) => None,
-        },
-    )?;
-    {
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        let written = match format {
-            Some(f) => render(
-                f,
-                &mut out,
-                &plan,
-                &collected.sources,
-                &loaded.issues,
-                super::term::width(),
-            )
-            .map_err(render_io),
-            None => {
-                render_oci(&mut out, &plan, &collected.sources, &loaded.issues).map_err(render_io)
-            }
-        }
-        .and_then(|()| out.flush());
-        super::tolerate_broken_pipe(written).context("writing the output")?;
-    }
-    let machine = matches!(
-        format,
-        None | Some(PlanFormat::Json) | Some(PlanFormat::Yaml)
-    );
-    if !loaded.stats.skipped.is_empty() && !machine {
-        let total: usize = loaded.stats.skipped.values().sum();
-        let kinds: Vec<String> = loaded
-            .stats
-            .skipped
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        let line = format!(
-            "skipped {total} document(s) without a pod template: {}",
-            crate::render::escape::escape(&kinds.join(", "))
-        );
-        for l in crate::render::plan::wrap(&line, super::term::width(), "  ") {
-            eprintln!("{l}");
-        }
-    }
-    let failed = report_problems(&plan, &loaded, &collected)?;
-    Ok(exit::code(if failed {
-        exit::INPUT_ERROR
-    } else {
-        exit::OK
-    }))
+    run_streaming(&args, format)
 }
 
-/// `-o json`, streamed: each pod is written as soon as it is translated and then dropped.
-fn run_json_streaming(args: &Args) -> anyhow::Result<ExitCode> {
+/// The output chosen by `--output` and `--explain`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Plan(PlanFormat),
+    Oci,
+}
+
+/// A streamed output: each pod is written as soon as it is translated and then dropped (the
+/// table in blocks of [`TABLE_BLOCK`] workloads).
+enum Stream<'w> {
+    Json(JsonStream<'w>),
+    Oci(OciStream<'w>),
+    Yaml(YamlStream<'w>),
+    Explain {
+        out: &'w mut dyn Write,
+        any: bool,
+    },
+    Table {
+        out: &'w mut dyn Write,
+        block: Vec<PodPlan>,
+        any: bool,
+        width: usize,
+    },
+}
+
+impl<'w> Stream<'w> {
+    fn begin(format: Format, out: &'w mut dyn Write, a: &Assumptions) -> Result<Self, RenderError> {
+        let format = match format {
+            Format::Oci => return Ok(Stream::Oci(OciStream::begin(out, a)?)),
+            Format::Plan(f) => f,
+        };
+        Ok(match format {
+            PlanFormat::Json => Stream::Json(JsonStream::begin(out, a)?),
+            PlanFormat::Yaml => Stream::Yaml(YamlStream::begin(out, a)?),
+            PlanFormat::Explain => {
+                render_explain_head(out, a)?;
+                Stream::Explain { out, any: false }
+            }
+            PlanFormat::Table => {
+                let width = super::term::width();
+                render_table_head(out, a, width)?;
+                Stream::Table {
+                    out,
+                    block: Vec::new(),
+                    any: false,
+                    width,
+                }
+            }
+        })
+    }
+
+    fn pod(&mut self, p: PodPlan, a: &Assumptions, sources: &SourceSet) -> Result<(), RenderError> {
+        match self {
+            Stream::Json(s) => s.pod(&p, sources),
+            Stream::Oci(s) => s.pod(&p, sources),
+            Stream::Yaml(s) => s.pod(&p, sources),
+            Stream::Explain { out, any } => {
+                *any = true;
+                Ok(render_explain_pod(&mut **out, &p, a, sources)?)
+            }
+            Stream::Table {
+                out,
+                block,
+                any,
+                width,
+            } => {
+                block.push(p);
+                *any = true;
+                if block.len() >= TABLE_BLOCK {
+                    render_table_block(&mut **out, a, block, sources, *width)?;
+                    block.clear();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(
+        self,
+        plan: &Plan,
+        sources: &SourceSet,
+        issues: &[LoadIssue],
+    ) -> Result<(), RenderError> {
+        match self {
+            Stream::Json(s) => s.finish(plan, sources, issues),
+            Stream::Oci(s) => s.finish(plan, sources, issues),
+            Stream::Yaml(s) => s.finish(plan, sources, issues),
+            Stream::Explain { out, any } => {
+                if any {
+                    writeln!(out)?;
+                }
+                Ok(())
+            }
+            Stream::Table {
+                out,
+                block,
+                any,
+                width,
+            } => {
+                if !any {
+                    writeln!(out, "no workloads translated")?;
+                } else if !block.is_empty() {
+                    render_table_block(out, &plan.assumptions, &block, sources, width)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Every output streamed: each pod is written as soon as it is translated and then dropped,
+/// so memory does not grow with the input (issue 13 defect 7).
+fn run_streaming(args: &Args, format: Format) -> anyhow::Result<ExitCode> {
     let assumptions = args.assume.to_assumptions()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut stream = Some(JsonStream::begin(&mut out, &assumptions).map_err(render_io)?);
+    let mut stream = Some(Stream::begin(format, &mut out, &assumptions).map_err(render_io)?);
     let mut write_error: Option<std::io::Error> = None;
     // A closed stdout stops the writing, not the translation: the diagnostics still decide.
     let Pass {
@@ -281,7 +339,7 @@ fn run_json_streaming(args: &Args) -> anyhow::Result<ExitCode> {
         "translating",
         &mut |item, sources| {
             if let (Item::Pod(_, p), Some(s), None) = (item, stream.as_mut(), &write_error) {
-                if let Err(e) = s.pod(&p, sources).map_err(render_io) {
+                if let Err(e) = s.pod(*p, &assumptions, sources).map_err(render_io) {
                     write_error = Some(e);
                 }
             }
@@ -300,12 +358,38 @@ fn run_json_streaming(args: &Args) -> anyhow::Result<ExitCode> {
             .and_then(|()| out.flush());
         super::tolerate_broken_pipe(written).context("writing the output")?;
     }
+    if matches!(
+        format,
+        Format::Plan(PlanFormat::Table | PlanFormat::Explain)
+    ) {
+        write_skipped(&loaded.stats)?;
+    }
     let failed = report_problems(&plan, &loaded, &collected)?;
     Ok(exit::code(if failed {
         exit::INPUT_ERROR
     } else {
         exit::OK
     }))
+}
+
+/// The `skipped N document(s) without a pod template` line of the human formats.
+fn write_skipped(stats: &LoadStats) -> anyhow::Result<()> {
+    if !stats.skipped.is_empty() {
+        let total: usize = stats.skipped.values().sum();
+        let kinds: Vec<String> = stats
+            .skipped
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let line = format!(
+            "skipped {total} document(s) without a pod template: {}",
+            crate::render::escape::escape(&kinds.join(", "))
+        );
+        for l in crate::render::plan::wrap(&line, super::term::width(), "  ") {
+            eprintln!("{l}");
+        }
+    }
+    Ok(())
 }
 
 fn render_io(e: RenderError) -> std::io::Error {

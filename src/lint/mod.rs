@@ -378,9 +378,17 @@ pub struct CheckReport {
     pub stats: CheckStats,
     /// Inputs that could not be read.
     pub read_errors: Vec<ReadError>,
-    /// Every workload checked (`Kind namespace/name`) with its rules run, for JUnit.
+    /// Every workload checked (`Kind namespace/name`) with its rules run, for JUnit: the
+    /// first [`MAX_CHECKED`].
     pub checked: Vec<CheckedWorkload>,
+    /// Workloads checked beyond [`MAX_CHECKED`], counted but not listed.
+    pub checked_omitted: usize,
 }
+
+/// Most workloads [`CheckReport::checked`] lists (JUnit writes one test case per workload ×
+/// rule: 10,000 workloads are about 180,000 cases); the others are counted, and their
+/// findings still get cases of their own.
+pub const MAX_CHECKED: usize = 10_000;
 
 /// One workload and the rules that ran on it (JUnit: one test case per workload × rule).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -461,17 +469,19 @@ pub fn check_streaming(
 ) -> CheckReport {
     let mut policy_objects = Vec::new();
     for (id, f) in sources.iter() {
-        manifest::visit_documents_containing(
-            id,
-            &f.text,
-            opts,
-            &["LimitRange", "ResourceQuota"],
-            &mut |o| {
-                if matches!(o, Object::LimitRange(_) | Object::ResourceQuota(_)) {
-                    policy_objects.push(o);
-                }
-            },
-        );
+        f.with_text(|text, _| {
+            manifest::visit_documents_containing(
+                id,
+                text,
+                opts,
+                &["LimitRange", "ResourceQuota"],
+                &mut |o| {
+                    if matches!(o, Object::LimitRange(_) | Object::ResourceQuota(_)) {
+                        policy_objects.push(o);
+                    }
+                },
+            )
+        });
     }
     let mut limit_ranges: BTreeMap<&str, Vec<&LimitRange>> = BTreeMap::new();
     let mut quotas: BTreeMap<&str, Vec<&ResourceQuota>> = BTreeMap::new();
@@ -508,20 +518,23 @@ pub fn check_streaming(
         report: CheckReport::default(),
         by_namespace: BTreeMap::new(),
         batch: Vec::new(),
+        issue_counts: BTreeMap::new(),
     };
-    st.report.stats.files = sources.len();
+    st.report.stats.files = sources.file_count();
     for (id, f) in sources.iter() {
         let mut stats = manifest::LoadStats::default();
         let mut issues = Vec::new();
-        manifest::visit_source(
-            id,
-            &f.text,
-            opts,
-            &mut |o| st.object(o, &f.name, &f.text),
-            &mut issues,
-            &mut stats,
-        );
-        st.flush(&f.text);
+        f.with_text(|text, _| {
+            manifest::visit_source(
+                id,
+                text,
+                opts,
+                &mut |o| st.object(o, &f.name, text),
+                &mut issues,
+                &mut stats,
+            );
+            st.flush(text);
+        });
         st.loaded(stats, &issues, &policy_spans);
     }
     st.finish()
@@ -544,6 +557,8 @@ struct Streamer<'a> {
     report: CheckReport,
     by_namespace: BTreeMap<String, Vec<PodTotals>>,
     batch: Vec<Workload>,
+    /// Loader diagnostics kept so far, by code (over every source).
+    issue_counts: BTreeMap<&'static str, usize>,
 }
 
 impl Streamer<'_> {
@@ -576,8 +591,10 @@ impl Streamer<'_> {
         for o in outcomes {
             self.report.findings.extend(o.findings);
             self.report.suppressed.extend(o.suppressed);
-            if self.keep_checked {
+            if self.keep_checked && self.report.checked.len() < MAX_CHECKED {
                 self.report.checked.push(o.checked);
+            } else if self.keep_checked {
+                self.report.checked_omitted += 1;
             }
             if let Some(t) = o.totals {
                 if self.quotas.contains_key(t.subject.namespace.as_str()) {
@@ -608,6 +625,13 @@ impl Streamer<'_> {
             *stats.skipped.entry(k).or_insert(0) += n;
         }
         for issue in issues {
+            // Capped over the whole input, not per piece (each piece is capped already).
+            let n = self.issue_counts.entry(issue.code).or_insert(0);
+            if *n >= manifest::MAX_ISSUES_PER_CODE {
+                *stats.omitted.entry((issue.code, issue.level)).or_insert(0) += 1;
+                continue;
+            }
+            *n += 1;
             if let Some(mut f) = loader_finding(issue, policy_spans) {
                 if let Some(rule) = rules::lookup(f.rule).filter(|r| r.meta.configurable) {
                     if !self.policy.enabled(rule.meta.id) {

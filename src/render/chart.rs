@@ -415,23 +415,6 @@ fn throttled_marks<'a, DB: DrawingBackend + 'a>(
     Ok(())
 }
 
-/// At most 400 points of the empirical CDF of `lat_ns`, as `(ms, fraction)`.
-fn cdf_points(lat_ns: &[u64]) -> Vec<(f64, f64)> {
-    if lat_ns.is_empty() {
-        return Vec::new();
-    }
-    let mut v = lat_ns.to_vec();
-    v.sort_unstable();
-    let n = v.len();
-    let steps = n.min(400);
-    let mut pts = vec![(v[0] as f64 / 1e6, 0.0)];
-    for k in 1..=steps {
-        let i = (k * n).div_ceil(steps).max(1) - 1;
-        pts.push((v[i] as f64 / 1e6, (i + 1) as f64 / n as f64));
-    }
-    pts
-}
-
 impl SimChart<'_> {
     /// The groups actually drawn: the most throttled first, at most [`MAX_SERIES`].
     fn shown(&self) -> Vec<(usize, &GroupOutcome)> {
@@ -548,7 +531,7 @@ fn draw_latency<DB: DrawingBackend>(
     let e = ChartError::from;
     let cdfs: Vec<Vec<(f64, f64)>> = shown
         .iter()
-        .map(|(_, g)| cdf_points(&g.latencies_ns))
+        .map(|(_, g)| g.latencies_ns.cdf_points(400))
         .collect();
     let lat_max = cdfs.iter().flatten().map(|p| p.0).fold(0.0f64, f64::max);
     let mut l = plot(
@@ -720,13 +703,5 @@ mod tests {
         );
         assert_eq!(ChartFormat::from_path("x.gif".as_ref()), None);
         assert_eq!(ChartFormat::from_path("x".as_ref()), None);
-    }
-
-    #[test]
-    fn cdf_is_monotone_and_ends_at_one() {
-        let pts = cdf_points(&[5, 1, 3, 2, 4]);
-        assert!(pts.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
-        assert_eq!(pts.last().unwrap().1, 1.0);
-        assert!(cdf_points(&[]).is_empty());
     }
 }

@@ -6,12 +6,12 @@
 //! then app containers). The container id is unknown before the container exists, so the
 //! path ends in the literal `<container-id>`, as `--output json`'s `cgroup_path` does.
 
-use super::plan::{diagnostics, Diagnostic, RenderError};
+use super::plan::{diagnostics, pretty_nested, Diagnostic, RenderError};
 use crate::manifest::model::{LoadIssue, Role};
-use crate::profile::Assumptions;
+use crate::profile::{Assumptions, CgroupDriver};
 use crate::source::{Position, SourceSet};
 use crate::translate::oci::{cgroups_path, LinuxCpu};
-use crate::translate::{Plan, QosClass};
+use crate::translate::{Plan, PodPlan, QosClass};
 use serde::Serialize;
 use std::io::Write;
 
@@ -74,33 +74,38 @@ pub struct OciDocument<'a> {
     pub errors: Vec<Diagnostic>,
 }
 
+/// One workload's entry.
+fn oci_pod<'a>(p: &'a PodPlan, driver: CgroupDriver, sources: &SourceSet) -> OciPod<'a> {
+    OciPod {
+        kind: &p.kind,
+        namespace: &p.namespace,
+        name: &p.name,
+        qos: p.qos.value,
+        containers: p
+            .containers
+            .iter()
+            .map(|c| OciContainer {
+                name: &c.name,
+                role: c.role,
+                linux: OciLinux {
+                    cgroups_path: cgroups_path(&p.cgroup, driver, "<container-id>"),
+                    resources: OciResources {
+                        cpu: LinuxCpu::from_cri(c.cri),
+                    },
+                },
+                source: sources.position(c.span),
+            })
+            .collect(),
+    }
+}
+
 /// Builds the document.
 pub fn document<'a>(plan: &'a Plan, sources: &SourceSet, issues: &[LoadIssue]) -> OciDocument<'a> {
     let driver = plan.assumptions.driver;
     let pods = plan
         .pods
         .iter()
-        .map(|p| OciPod {
-            kind: &p.kind,
-            namespace: &p.namespace,
-            name: &p.name,
-            qos: p.qos.value,
-            containers: p
-                .containers
-                .iter()
-                .map(|c| OciContainer {
-                    name: &c.name,
-                    role: c.role,
-                    linux: OciLinux {
-                        cgroups_path: cgroups_path(&p.cgroup, driver, "<container-id>"),
-                        resources: OciResources {
-                            cpu: LinuxCpu::from_cri(c.cri),
-                        },
-                    },
-                    source: sources.position(c.span),
-                })
-                .collect(),
-        })
+        .map(|p| oci_pod(p, driver, sources))
         .collect();
     let (warnings, errors) = diagnostics(plan, sources, issues);
     OciDocument {
@@ -121,4 +126,55 @@ pub fn render_oci(
     serde_json::to_writer_pretty(&mut *out, &document(plan, sources, issues))?;
     out.write_all(b"\n")?;
     Ok(())
+}
+
+/// `--output oci` written one workload at a time (byte-identical to [`render_oci`]), so
+/// memory does not grow with the input.
+pub struct OciStream<'w> {
+    out: &'w mut dyn Write,
+    driver: CgroupDriver,
+    pods: usize,
+}
+
+impl<'w> OciStream<'w> {
+    /// Writes the opening and the assumptions.
+    pub fn begin(out: &'w mut dyn Write, assumptions: &Assumptions) -> Result<Self, RenderError> {
+        write!(
+            out,
+            "{{\n  \"assumptions\": {},\n  \"pods\": [",
+            pretty_nested(assumptions, 2)?
+        )?;
+        Ok(OciStream {
+            out,
+            driver: assumptions.driver,
+            pods: 0,
+        })
+    }
+
+    /// Writes one workload.
+    pub fn pod(&mut self, p: &PodPlan, sources: &SourceSet) -> Result<(), RenderError> {
+        let sep = if self.pods == 0 { "\n    " } else { ",\n    " };
+        let entry = oci_pod(p, self.driver, sources);
+        write!(self.out, "{sep}{}", pretty_nested(&entry, 4)?)?;
+        self.pods += 1;
+        Ok(())
+    }
+
+    /// Writes the diagnostics (of `plan`, whose pods were streamed) and the closing brace.
+    pub fn finish(
+        self,
+        plan: &Plan,
+        sources: &SourceSet,
+        issues: &[LoadIssue],
+    ) -> Result<(), RenderError> {
+        let (warnings, errors) = diagnostics(plan, sources, issues);
+        let close = if self.pods == 0 { "]" } else { "\n  ]" };
+        write!(
+            self.out,
+            "{close},\n  \"warnings\": {},\n  \"errors\": {}\n}}\n",
+            pretty_nested(&warnings, 2)?,
+            pretty_nested(&errors, 2)?
+        )?;
+        Ok(())
+    }
 }

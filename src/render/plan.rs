@@ -261,7 +261,7 @@ pub struct JsonStream<'w> {
 
 /// `value` pretty-printed, every line after the first indented by `indent` spaces (JSON
 /// strings never hold a raw newline, so this nests it exactly as one pretty document).
-fn pretty_nested<T: Serialize>(value: &T, indent: usize) -> Result<String, RenderError> {
+pub(crate) fn pretty_nested<T: Serialize>(value: &T, indent: usize) -> Result<String, RenderError> {
     let text = serde_json::to_string_pretty(value)?;
     let pad = format!("\n{}", " ".repeat(indent));
     Ok(text.replace('\n', &pad))
@@ -337,6 +337,85 @@ pub fn render_yaml(
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// `--output yaml` written as the translation goes, like [`JsonStream`]: the bytes are exactly
+/// those of [`render_yaml`] on the whole plan (each part is serialized as a mapping with the
+/// same keys, so its indentation is the whole document's).
+pub struct YamlStream<'w> {
+    out: &'w mut dyn Write,
+    driver: crate::profile::CgroupDriver,
+    pods: usize,
+}
+
+fn to_yaml<T: Serialize>(value: &T) -> Result<String, RenderError> {
+    serde_saphyr::to_string(value).map_err(|e| RenderError::Yaml(e.to_string()))
+}
+
+impl<'w> YamlStream<'w> {
+    /// Writes the assumptions.
+    pub fn begin(out: &'w mut dyn Write, assumptions: &Assumptions) -> Result<Self, RenderError> {
+        #[derive(Serialize)]
+        struct Head<'a> {
+            assumptions: &'a Assumptions,
+        }
+        out.write_all(to_yaml(&Head { assumptions })?.as_bytes())?;
+        Ok(YamlStream {
+            out,
+            driver: assumptions.driver,
+            pods: 0,
+        })
+    }
+
+    /// Writes one pod.
+    pub fn pod(&mut self, p: &PodPlan, sources: &SourceSet) -> Result<(), RenderError> {
+        #[derive(Serialize)]
+        struct Pods<'a> {
+            pods: [PodView<'a>; 1],
+        }
+        let text = to_yaml(&Pods {
+            pods: [pod_view(p, self.driver, sources)],
+        })?;
+        // `pods:` and its line break open the sequence once; each pod is one item.
+        let item = text.strip_prefix("pods:\n").unwrap_or(&text);
+        if self.pods == 0 {
+            self.out.write_all(b"pods:\n")?;
+        }
+        self.out.write_all(item.as_bytes())?;
+        self.pods += 1;
+        Ok(())
+    }
+
+    /// Writes the diagnostics (of `plan`, whose pods were streamed).
+    pub fn finish(
+        self,
+        plan: &Plan,
+        sources: &SourceSet,
+        issues: &[LoadIssue],
+    ) -> Result<(), RenderError> {
+        #[derive(Serialize)]
+        struct Tail {
+            warnings: Vec<Diagnostic>,
+            errors: Vec<Diagnostic>,
+        }
+        if self.pods == 0 {
+            self.out
+                .write_all(to_yaml(&Head0 { pods: [] })?.as_bytes())?;
+        }
+        let (warnings, errors) = diagnostics(plan, sources, issues);
+        let text = to_yaml(&Tail { warnings, errors })?;
+        self.out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// `pods: []`, as the whole document writes an empty list.
+#[derive(Serialize)]
+struct Head0 {
+    pods: [u8; 0],
 }
 
 fn on_off(b: bool) -> &'static str {
@@ -590,11 +669,38 @@ pub fn render_table(
     sources: &SourceSet,
     width: usize,
 ) -> io::Result<()> {
+    render_table_head(out, &plan.assumptions, width)?;
+    if plan.pods.is_empty() {
+        writeln!(out, "no workloads translated")?;
+        Ok(())
+    } else {
+        render_table_block(out, &plan.assumptions, &plan.pods, sources, width)
+    }
+}
+
+/// The assumptions lines that open the table.
+pub fn render_table_head(out: &mut dyn Write, a: &Assumptions, width: usize) -> io::Result<()> {
     let width = width.max(MIN_WIDTH);
-    let a = &plan.assumptions;
     for line in assumptions_header(a) {
         write_wrapped(out, &line, width)?;
     }
+    Ok(())
+}
+
+/// Workloads per block of a streamed table (`translate` on a large input prints one table,
+/// with its header and legend, per this many workloads, so memory does not grow with the
+/// input; up to this many the output is one table).
+pub const TABLE_BLOCK: usize = 1_000;
+
+/// The rows of `pods` (at least one) as one table: header, rows, legend and notes.
+pub fn render_table_block(
+    out: &mut dyn Write,
+    a: &Assumptions,
+    pods: &[PodPlan],
+    sources: &SourceSet,
+    width: usize,
+) -> io::Result<()> {
+    let width = width.max(MIN_WIDTH);
     let mut header: Vec<String> = ["WORKLOAD/CONTAINER", "QOS/ROLE", "REQUEST", "LIMIT"]
         .map(String::from)
         .to_vec();
@@ -607,7 +713,7 @@ pub fn render_table(
     }
     let mut lines = Vec::new();
     let mut notes = Vec::new();
-    for p in &plan.pods {
+    for p in pods {
         let at = sources.position(p.span);
         lines.push(TableLine::Heading(format!(
             "{}  {}:{}",
@@ -650,9 +756,7 @@ pub fn render_table(
             }
         }
     }
-    if plan.pods.is_empty() {
-        writeln!(out, "no workloads translated")?;
-    } else {
+    {
         let widths = column_widths(&header, &lines, width);
         if display_width(&header[0]) > widths[0] {
             header[0] = "NAME".into();
@@ -757,10 +861,33 @@ fn write_container(
 /// derivation steps and the upstream source of every rule.
 pub fn render_explain(out: &mut dyn Write, plan: &Plan, sources: &SourceSet) -> io::Result<()> {
     let a = &plan.assumptions;
+    render_explain_head(out, a)?;
+    for p in &plan.pods {
+        render_explain_pod(out, p, a, sources)?;
+    }
+    if !plan.pods.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// The assumptions lines that open `--explain`.
+pub fn render_explain_head(out: &mut dyn Write, a: &Assumptions) -> io::Result<()> {
     for line in assumptions_header(a) {
         writeln!(out, "{line}")?;
     }
-    for p in &plan.pods {
+    Ok(())
+}
+
+/// The explanation of one pod (`--explain` writes each as it is translated; after the last
+/// one, an empty line).
+pub fn render_explain_pod(
+    out: &mut dyn Write,
+    p: &PodPlan,
+    a: &Assumptions,
+    sources: &SourceSet,
+) -> io::Result<()> {
+    {
         writeln!(out)?;
         writeln!(
             out,
@@ -791,9 +918,6 @@ pub fn render_explain(out: &mut dyn Write, plan: &Plan, sources: &SourceSet) -> 
         for n in &p.notes {
             writeln!(out, "  note: {}", escape(n))?;
         }
-    }
-    if !plan.pods.is_empty() {
-        writeln!(out)?;
     }
     Ok(())
 }

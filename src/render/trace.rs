@@ -202,7 +202,11 @@ fn write_runs<W: Write>(w: &mut W, summary: &Summary, notes: &RunNotes) -> io::R
             "-".into()
         }
     };
-    for (i, run) in summary.per_run.iter().enumerate() {
+    let shown = shown_runs(&summary.per_run);
+    for &i in &shown {
+        let Some(run) = summary.per_run.get(i) else {
+            continue;
+        };
         let x = &run.totals;
         let phase = match &notes.phases_us {
             Some(p) => p.get(i).copied().flatten(),
@@ -230,7 +234,41 @@ fn write_runs<W: Write>(w: &mut W, summary: &Summary, notes: &RunNotes) -> io::R
         r.add_row(row);
     }
     right_align(&mut r, 0, 11 + notes.extra.len());
-    writeln!(w, "{r}")
+    writeln!(w, "{r}")?;
+    let more = summary.per_run.len() - shown.len();
+    if more > 0 {
+        writeln!(
+            w,
+            "… and {more} more runs not shown (above: the first {RUN_ROWS} and the {RUN_ROWS} most throttled; `--output json` lists every run)"
+        )?;
+    }
+    Ok(())
+}
+
+/// Rows of the per-run table when there are more than twice this many runs: the first ones
+/// and the most throttled ones.
+pub const RUN_ROWS: usize = 10;
+
+/// Indices of the runs the table shows, in run order: every run up to `2 × RUN_ROWS`, else
+/// the first [`RUN_ROWS`] and the [`RUN_ROWS`] most throttled others (by throttled ratio,
+/// then p99 latency).
+fn shown_runs(runs: &[crate::trace::RunResult]) -> Vec<usize> {
+    if runs.len() <= 2 * RUN_ROWS {
+        return (0..runs.len()).collect();
+    }
+    let mut rest: Vec<usize> = (RUN_ROWS..runs.len()).collect();
+    rest.sort_by(|&a, &b| {
+        let (x, y) = (&runs[a].totals, &runs[b].totals);
+        y.throttled_ratio
+            .total_cmp(&x.throttled_ratio)
+            .then(y.latency.p99_ms.total_cmp(&x.latency.p99_ms))
+            .then(a.cmp(&b))
+    });
+    let mut v: Vec<usize> = (0..RUN_ROWS)
+        .chain(rest.into_iter().take(RUN_ROWS))
+        .collect();
+    v.sort_unstable();
+    v
 }
 
 /// Writes several groups, one row each (node mode).

@@ -165,7 +165,11 @@ pub fn run_totals(
 pub fn summarize(per_run: Vec<RunResult>, records: &[Vec<RequestRecord>]) -> Summary {
     let all: Vec<RequestRecord> = records.iter().flatten().copied().collect();
     let (lat, wake) = latencies(&all);
-    crate::stats::aggregate(per_run, &lat, &wake)
+    crate::stats::aggregate(
+        per_run,
+        &lat.into_iter().collect(),
+        &wake.into_iter().collect(),
+    )
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub mod scenario;
 
 use crate::cpu::CpuMax;
 pub use crate::cpu::CpuShare;
-use crate::stats::{percentiles_ns, throttled_ratio};
+use crate::stats::{percentiles_ns, throttled_ratio, Samples};
 use crate::trace::{RunResult, Sample, Summary, Totals};
 use crate::units::{format_duration, Nanos, Shares, Usec, Weight};
 pub use kernel::{Accounting, KernelModel};
@@ -54,8 +54,15 @@ use serde::Serialize;
 /// Most runs one simulation (or one `kcpu run`) accepts.
 pub const MAX_RUNS: u32 = 100_000;
 
-/// Upper bound on requests per group and run, to keep typos from exhausting memory.
-pub const MAX_REQUESTS_PER_RUN: u64 = 20_000_000;
+/// Default budget of requests in one run of all groups together ([`RunPlan::max_requests`]):
+/// the engine holds every request of a run until it ends, about [`BYTES_PER_REQUEST`] each, so
+/// this keeps a run near 150 MB (`kcpu simulate --max-requests` raises it).
+pub const MAX_REQUESTS_PER_RUN: u64 = 1_500_000;
+/// Most per-run results (groups × runs) one simulation keeps, about 200 bytes each.
+pub const MAX_RUN_RECORDS: u64 = 1_000_000;
+/// Memory one request costs while its run lasts (the arrival, the engine's request state, its
+/// two delays, and vector growth), measured with `/usr/bin/time -v` (README "Reliability").
+pub const BYTES_PER_REQUEST: u64 = 100;
 /// Upper bound on the simulated duration of one run (one day).
 pub const MAX_DURATION_NS: u64 = 86_400 * 1_000_000_000;
 
@@ -278,6 +285,9 @@ pub struct RunPlan {
     pub arrival_seed: Option<u64>,
     /// Where the `cpu.stat` window of a run ends.
     pub window: Window,
+    /// Most requests one run of all groups may create (the memory budget, see
+    /// [`MAX_REQUESTS_PER_RUN`]).
+    pub max_requests: u64,
 }
 
 /// Where the `cpu.stat` counters of a run are read at its end.
@@ -306,6 +316,7 @@ impl RunPlan {
             tick_offset: None,
             arrival_seed: None,
             window: Window::Duration,
+            max_requests: MAX_REQUESTS_PER_RUN,
         }
     }
 }
@@ -350,12 +361,13 @@ pub struct GroupOutcome {
     /// Timeline of run 0, when requested.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Timeline>,
-    /// Latency of every request of every run (for CDF charts).
+    /// Latency of every request of every run (for CDF charts), exact up to
+    /// [`crate::stats::EXACT_SAMPLES`], a bounded histogram beyond.
     #[serde(skip)]
-    pub latencies_ns: Vec<u64>,
-    /// Wake-up delay (arrival → first CPU) of every request of every run.
+    pub latencies_ns: Samples,
+    /// Wake-up delay (arrival → first CPU) of every request of every run, kept the same way.
     #[serde(skip)]
-    pub wakeups_ns: Vec<u64>,
+    pub wakeups_ns: Samples,
 }
 
 /// Why a simulation could not run.
@@ -433,7 +445,7 @@ fn validate_limits(name: &str, l: &Limits) -> Result<(), SimError> {
     Ok(())
 }
 
-fn validate_group(g: &GroupConfig, duration: Nanos) -> Result<(), SimError> {
+fn validate_group(g: &GroupConfig) -> Result<(), SimError> {
     let bad = |reason: String| SimError::InvalidGroup {
         group: g.name.clone(),
         reason,
@@ -450,25 +462,46 @@ fn validate_group(g: &GroupConfig, duration: Nanos) -> Result<(), SimError> {
         }
         last = c.at;
     }
+    if matches!(g.load, LoadProfile::Trace { .. }) && g.trace.is_none() {
+        return Err(bad(
+            "a trace: load needs its CSV rows (the caller reads the file)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// About how many requests one run of `g` creates in `duration`.
+fn requests_per_run(g: &GroupConfig, duration: Nanos) -> f64 {
     let secs = duration.0 as f64 / 1e9;
-    let expected = match &g.load {
+    match &g.load {
         LoadProfile::Spin { .. } => 0.0,
         LoadProfile::Periodic { threads, every, .. } => {
             *threads as f64 * (duration.0 / every.0.max(1) + 1) as f64
         }
         LoadProfile::Poisson { rate_per_s, .. } => rate_per_s * secs,
-        LoadProfile::Trace { .. } => match &g.trace {
-            Some(t) => t.len() as f64,
-            None => {
-                return Err(bad(
-                    "a trace: load needs its CSV rows (the caller reads the file)".into(),
-                ))
-            }
-        },
-    };
-    if expected > MAX_REQUESTS_PER_RUN as f64 {
-        return Err(bad(format!(
-            "load would create about {expected:.0} requests per run (limit {MAX_REQUESTS_PER_RUN}); shorten --duration"
+        LoadProfile::Trace { .. } => g.trace.as_ref().map_or(0.0, |t| t.len() as f64),
+    }
+}
+
+/// Checks the memory budget of one run: every request of every group is held until the run
+/// ends (about [`BYTES_PER_REQUEST`] each).
+fn validate_budget(groups: &[GroupConfig], plan: &RunPlan) -> Result<(), SimError> {
+    let records = groups.len() as u64 * number_of_runs(groups, plan) as u64;
+    if records > MAX_RUN_RECORDS {
+        return Err(SimError::InvalidPlan(format!(
+            "{} groups × {} runs would keep {records} per-run results, more than {MAX_RUN_RECORDS}; lower --runs (or the number of groups)",
+            groups.len(),
+            number_of_runs(groups, plan)
+        )));
+    }
+    let expected = expected_requests(groups, plan);
+    if expected > plan.max_requests as f64 {
+        return Err(SimError::InvalidPlan(format!(
+            "the load would create about {expected:.0} requests per run, more than the budget of {} \
+             (about {} MB while a run lasts); shorten the duration, or raise the budget with \
+             `kcpu simulate --max-requests N`",
+            plan.max_requests,
+            plan.max_requests.saturating_mul(BYTES_PER_REQUEST) >> 20
         )));
     }
     Ok(())
@@ -545,9 +578,9 @@ fn validate(groups: &[GroupConfig], machine: &Machine, plan: &RunPlan) -> Result
         }
     }
     for g in groups {
-        validate_group(g, plan.duration)?;
+        validate_group(g)?;
     }
-    Ok(())
+    validate_budget(groups, plan)
 }
 
 /// SplitMix64: derives independent seeds from (seed, run, group).
@@ -566,6 +599,30 @@ fn run_seed(seed: u64, run: u32, salt: u64) -> u64 {
 struct RunOutput {
     phases_us: Vec<u64>,
     results: Vec<node::GroupResult>,
+}
+
+/// What is kept of one run of one group once its figures are taken: the totals, the latency
+/// samples in bounded memory ([`Samples`]) and the timeline of run 0, so a long run's
+/// per-request vectors are freed as soon as the run ends.
+struct RunKept {
+    totals: Totals,
+    lat: Samples,
+    wake: Samples,
+    timeline: Option<Timeline>,
+}
+
+impl RunKept {
+    fn of(r: node::GroupResult, duration: Nanos, timeline: bool) -> RunKept {
+        RunKept {
+            totals: totals_of(&r, duration),
+            lat: r.latencies_ns.iter().copied().collect(),
+            wake: r.wakeups_ns.iter().copied().collect(),
+            timeline: timeline.then_some(Timeline {
+                samples: r.samples,
+                periods: r.periods,
+            }),
+        }
+    }
 }
 
 fn number_of_runs(groups: &[GroupConfig], plan: &RunPlan) -> u32 {
@@ -755,51 +812,105 @@ pub fn simulate_node_with_progress(
 ) -> Result<Vec<GroupOutcome>, SimError> {
     validate(groups, machine, plan)?;
     let runs = number_of_runs(groups, plan);
-    let outputs: Vec<RunOutput> = (0..runs)
-        .into_par_iter()
-        .map(|run| {
-            let out = run_once(groups, machine, plan, run);
-            on_run();
-            out
-        })
-        .collect::<Result<_, _>>()?;
-    let mut outcomes = Vec::with_capacity(groups.len());
-    for (gi, g) in groups.iter().enumerate() {
-        let mut per_run = Vec::with_capacity(outputs.len());
-        let mut all_lat = Vec::new();
-        let mut all_wake = Vec::new();
-        let mut sum = Totals::default();
-        let mut timeline = None;
-        for (run, out) in outputs.iter().enumerate() {
-            let r = &out.results[gi];
-            let totals = totals_of(r, plan.duration);
-            sum.nr_periods += totals.nr_periods;
-            sum.nr_throttled += totals.nr_throttled;
-            sum.throttled_time_us += totals.throttled_time_us;
-            sum.nr_bursts += totals.nr_bursts;
-            sum.burst_time_us += totals.burst_time_us;
-            sum.usage_cores += totals.usage_cores;
-            all_lat.extend_from_slice(&r.latencies_ns);
-            all_wake.extend_from_slice(&r.wakeups_ns);
-            if run == 0 && plan.timeline.is_some() {
-                timeline = Some(Timeline {
-                    samples: r.samples.clone(),
-                    periods: r.periods.clone(),
-                });
+    let timeline = plan.timeline.is_some();
+    let one_run = |run: u32| -> Result<(Vec<u64>, Vec<RunKept>), SimError> {
+        let out = run_once(groups, machine, plan, run);
+        on_run();
+        let out = out?;
+        let kept = out
+            .results
+            .into_iter()
+            .map(|r| RunKept::of(r, plan.duration, run == 0 && timeline))
+            .collect();
+        Ok((out.phases_us, kept))
+    };
+    // A run holds every request of the run until it ends (the engine's request list): runs
+    // with many requests go one at a time, so memory is one run's, not one per CPU. Runs are
+    // folded into the per-group sums a block at a time, so 100,000 runs keep their per-run
+    // figures and bounded latency samples, not every run's samples.
+    let serial = expected_requests(groups, plan) > SERIAL_REQUESTS;
+    let mut acc: Vec<Acc> = groups.iter().map(|_| Acc::default()).collect();
+    for start in (0..runs).step_by(RUN_BLOCK as usize) {
+        let block = start..runs.min(start.saturating_add(RUN_BLOCK));
+        let outputs: Vec<(Vec<u64>, Vec<RunKept>)> = if serial {
+            block.map(one_run).collect::<Result<_, _>>()?
+        } else {
+            block
+                .into_par_iter()
+                .map(one_run)
+                .collect::<Result<_, _>>()?
+        };
+        for (phases_us, kept) in outputs {
+            for ((a, k), phase) in acc.iter_mut().zip(kept).zip(phases_us) {
+                a.add(phase, k);
             }
-            per_run.push(RunResult {
-                run: run as u32,
-                phase_us: out.phases_us[gi],
-                totals,
-            });
         }
-        let n = per_run.len().max(1) as f64;
-        sum.usage_cores /= n;
+    }
+    let outcomes = groups.iter().zip(acc).map(|(g, a)| a.finish(g)).collect();
+    Ok(outcomes)
+}
+
+/// Requests above which the runs of a simulation go one at a time (about 100 bytes each while
+/// a run lasts: the arrival, the engine's request state and its two delays).
+const SERIAL_REQUESTS: f64 = 500_000.0;
+
+/// Requests of one run of every group together (the estimate [`validate_group`] budgets).
+fn expected_requests(groups: &[GroupConfig], plan: &RunPlan) -> f64 {
+    groups
+        .iter()
+        .map(|g| requests_per_run(g, plan.duration))
+        .sum()
+}
+
+/// Runs simulated together before their figures are folded into the sums.
+const RUN_BLOCK: u32 = 64;
+
+/// The runs of one group so far, in run order.
+#[derive(Default)]
+struct Acc {
+    per_run: Vec<RunResult>,
+    lat: Samples,
+    wake: Samples,
+    sum: Totals,
+    timeline: Option<Timeline>,
+}
+
+impl Acc {
+    fn add(&mut self, phase_us: u64, k: RunKept) {
+        let totals = k.totals;
+        let sum = &mut self.sum;
+        sum.nr_periods += totals.nr_periods;
+        sum.nr_throttled += totals.nr_throttled;
+        sum.throttled_time_us += totals.throttled_time_us;
+        sum.nr_bursts += totals.nr_bursts;
+        sum.burst_time_us += totals.burst_time_us;
+        sum.usage_cores += totals.usage_cores;
+        self.lat.merge(&k.lat);
+        self.wake.merge(&k.wake);
+        if k.timeline.is_some() {
+            self.timeline = k.timeline;
+        }
+        self.per_run.push(RunResult {
+            run: self.per_run.len() as u32,
+            phase_us,
+            totals,
+        });
+    }
+
+    fn finish(self, g: &GroupConfig) -> GroupOutcome {
+        let Acc {
+            per_run,
+            lat,
+            wake,
+            mut sum,
+            timeline,
+        } = self;
+        sum.usage_cores /= per_run.len().max(1) as f64;
         sum.throttled_ratio = throttled_ratio(sum.nr_throttled, sum.nr_periods);
-        sum.latency = percentiles_ns(&all_lat);
-        sum.wakeup = percentiles_ns(&all_wake);
+        sum.latency = lat.percentiles();
+        sum.wakeup = wake.percentiles();
         let runs_throttled = per_run.iter().filter(|r| r.totals.nr_throttled > 0).count() as u32;
-        outcomes.push(GroupOutcome {
+        GroupOutcome {
             name: g.name.clone(),
             limits: g.limits,
             load: g.load.to_string(),
@@ -810,11 +921,10 @@ pub fn simulate_node_with_progress(
                 per_run,
             },
             timeline,
-            latencies_ns: all_lat,
-            wakeups_ns: all_wake,
-        });
+            latencies_ns: lat,
+            wakeups_ns: wake,
+        }
     }
-    Ok(outcomes)
 }
 
 /// Simulates one container (one group alone on `machine`) given its cgroup values and load.

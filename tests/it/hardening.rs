@@ -68,6 +68,17 @@ fn empty_input_exits_2_in_every_command() {
             );
         }
     }
+    // report and collect too (collect reads probe lines, not manifests).
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = out_dir.path().to_str().expect("utf-8");
+    let (code, _, err) = run(&["report", "-", "--out", out_dir], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no YAML or JSON documents"), "{err}");
+    for input in ["", "\n"] {
+        let (code, _, err) = run(&["collect", "-"], input);
+        assert_eq!(code, 2, "collect on {input:?}: {err}");
+        assert!(err.contains("no probe line"), "{err}");
+    }
     // SARIF says the run did not succeed.
     let (_, out, _) = run(&["check", "--no-policy", "-f", "sarif", "-"], "");
     assert!(out.contains("\"executionSuccessful\": false"), "{out}");
@@ -363,6 +374,197 @@ fn non_cpu_placeholders_and_partial_objects_do_not_fail() {
             let (code, out, err) = run(args, &stream);
             assert_eq!(code, 0, "{args:?} {what}:\n{out}{err}");
             assert!(format!("{out}{err}").contains(what), "{args:?}: {out}{err}");
+        }
+    }
+}
+
+/// `n` small Pods, one document each (about 190 bytes apiece).
+fn pods(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers:\n  - name: app\n    resources: {{requests: {{cpu: 250m}}, limits: {{cpu: 500m}}}}\n"))
+        .collect()
+}
+
+// Defect 7: inputs larger than one piece (4 MiB) are read in pieces; positions, byte offsets
+// and the diagnostics cap still count over the whole file, from a file and from stdin.
+#[test]
+fn large_inputs_keep_exact_positions() {
+    let mut text = pods(30_000); // ~5.7 MB: two pieces
+    let line = text.lines().count() + 9; // the limit line of the Pod below
+    text.push_str("---\napiVersion: v1\nkind: Pod\nmetadata: {name: last}\nspec:\n  containers:\n  - name: app\n    resources:\n      limits: {cpu: 1024m}\n");
+    let byte = text.rfind("1024m").unwrap();
+    assert!(text.len() > 4 << 20);
+    let d = dir_with(&[("big.yaml", &text)]);
+    let path = d.path().join("big.yaml").display().to_string();
+    for (args, stdin) in [
+        (
+            vec!["check", "--no-policy", "-f", "json", path.as_str()],
+            "",
+        ),
+        (
+            vec!["check", "--no-policy", "-f", "json", "-"],
+            text.as_str(),
+        ),
+    ] {
+        let (code, out, err) = run(&args, stdin);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let f = &v["findings"][0];
+        assert_eq!(f["rule"], "KCPU008", "{out}");
+        assert_eq!(f["line"], line, "{out}");
+        assert_eq!(f["fix"]["edits"][0]["start_byte"], byte, "{out}");
+        assert_eq!(v["summary"]["files"], 1);
+        assert_eq!(v["summary"]["workloads"], 30_001);
+    }
+    // The text output's diff is numbered in the whole file.
+    let (_, out, _) = run(&["check", "--no-policy", &path], "");
+    assert!(out.contains(&format!("@@ -{}", line - 3)), "{out}");
+    // translate: the last pod's position.
+    let (code, out, err) = run(&["translate", "-o", "json", &path], "");
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["pods"][30_000]["source"]["line"], line - 7);
+}
+
+// Defect 7: outputs that grow with the input are summarised or streamed, and what must stay
+// in memory has a budget whose error names the flag that raises it.
+#[test]
+fn large_outputs_are_bounded() {
+    let many = pods(10_050);
+    // The table is printed in blocks of 1,000 workloads (each with its header).
+    let (code, out, err) = run(&["translate", "-"], &pods(2_500));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("WORKLOAD/CONTAINER").count(), 3, "{out}");
+    assert_eq!(out.matches("Pod default/p").count(), 2_500);
+    // JUnit lists 10,000 workloads and counts the rest.
+    let (code, out, err) = run(&["check", "--no-policy", "-f", "junit", "-"], &many);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("50 more workloads checked (not listed)"),
+        "{}",
+        &out[out.len() - 600..]
+    );
+    // simulate and run keep at most 10,000 workloads from manifests.
+    let (code, _, err) = run(&["simulate", "-", "--cpus", "8", "--runs", "1"], &many);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("more than the 10000 `simulate` and `run` keep in memory"),
+        "{err}"
+    );
+    // recommend names the first 10 workloads that have the container, then a count.
+    let d = dir_with(&[("many.yaml", &pods(30))]);
+    let path = d.path().join("many.yaml").display().to_string();
+    let (code, _, err) = run(
+        &[
+            "recommend",
+            &path,
+            "--container",
+            "app",
+            "--max-throttled",
+            "10%",
+        ],
+        "",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is in 30 workloads") && err.contains("p9, and 20 more"),
+        "{err}"
+    );
+    // report: --max-workloads.
+    let (code, _, err) = run(
+        &[
+            "report",
+            "fixtures/",
+            "--max-workloads",
+            "2",
+            "--out",
+            "/nonexistent/x",
+        ],
+        "",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("raise --max-workloads"), "{err}");
+    // simulate: a day of Poisson arrivals per run is over the request budget, named.
+    let day = [
+        "simulate",
+        "--quota",
+        "50ms",
+        "--load",
+        "poisson:rate=1000/s,work=1ms,threads=2",
+        "--duration",
+        "86400s",
+    ];
+    let (code, _, err) = run(&day, "");
+    assert_eq!(code, 2);
+    assert!(err.contains("--max-requests"), "{err}");
+    // 100 runs: the first 10 and the 10 most throttled rows, then a count.
+    let (code, out, err) = run(
+        &[
+            "simulate",
+            "--quota",
+            "20ms",
+            "--load",
+            "poisson:rate=50/s,work=5ms,threads=2",
+            "--duration",
+            "1s",
+            "--runs",
+            "100",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("… and 80 more runs not shown"), "{out}");
+    let (_, json, _) = run(
+        &[
+            "simulate",
+            "--quota",
+            "20ms",
+            "--load",
+            "poisson:rate=50/s,work=5ms,threads=2",
+            "--duration",
+            "1s",
+            "--runs",
+            "100",
+            "--output",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(
+        json.matches("\"phase_us\"").count(),
+        100,
+        "every run in JSON"
+    );
+}
+
+// Defect 8 at its size: one million documents that are not Kubernetes objects (three pieces
+// of input) print a few diagnostics and a count, and exit 2.
+#[test]
+fn a_million_non_kubernetes_documents() {
+    let docs = "---\nfoo: 1\n".repeat(1_000_000);
+    let d = dir_with(&[("million.yaml", &docs)]);
+    let path = d.path().join("million.yaml").display().to_string();
+    let recommend = ["recommend", path.as_str(), "--container", "app"];
+    for (args, stdin) in [
+        (&["translate", "-"][..], docs.as_str()),
+        (&["check", "--no-policy", "-"], &docs),
+        (&["simulate", "-"], &docs),
+        (&recommend, ""),
+    ] {
+        let (code, out, err) = run(args, stdin);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        let all = format!("{out}{err}");
+        assert!(
+            all.lines().count() < 200,
+            "{args:?}: {} lines",
+            all.lines().count()
+        );
+        assert!(all.contains("no Kubernetes object"), "{args:?}: {all}");
+        // The first 20 `missing-kind` warnings, then the count of the rest (recommend stops
+        // at the input error).
+        if args[0] != "recommend" {
+            assert_eq!(all.matches("missing-kind").count(), 21, "{args:?}: {all}");
+            assert!(all.contains("999980"), "{args:?}: {all}");
         }
     }
 }

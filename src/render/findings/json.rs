@@ -72,8 +72,8 @@ struct Location {
 struct JsonEdit<'a> {
     #[serde(flatten)]
     location: Location,
-    start_byte: usize,
-    end_byte: usize,
+    start_byte: u64,
+    end_byte: u64,
     replacement: &'a str,
 }
 
@@ -145,8 +145,8 @@ fn finding<'a>(
                     let file = sources.get(e.span.source);
                     let (line, column, end_line, end_column) = match file {
                         Some(f) => {
-                            let (l, c) = f.lines.line_col(&f.text, e.span.start);
-                            let (el, ec) = f.lines.line_col(&f.text, e.span.end);
+                            let (l, c) = f.line_col(e.span.start);
+                            let (el, ec) = f.line_col(e.span.end);
                             (l, c, el, ec)
                         }
                         None => (1, 1, 1, 1),
@@ -159,8 +159,8 @@ fn finding<'a>(
                             end_line,
                             end_column,
                         },
-                        start_byte: e.span.start,
-                        end_byte: e.span.end,
+                        start_byte: file.map_or(e.span.start as u64, |f| f.file_byte(e.span.start)),
+                        end_byte: file.map_or(e.span.end as u64, |f| f.file_byte(e.span.end)),
                         replacement: &e.replacement,
                     }
                 })

@@ -163,6 +163,26 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
         suite.add_test_case(case);
         out.add_test_suite(suite);
     }
+    if report.checked_omitted > 0 {
+        // One passing case says how many workloads are not listed one by one.
+        let mut case = TestCase::new(
+            format!(
+                "{} more workloads checked (not listed)",
+                report.checked_omitted
+            ),
+            TestCaseStatus::success(),
+        );
+        case.set_classname("kcpu");
+        case.set_system_out(format!(
+            "kcpu lists the test cases of the first {} workloads; the {} others are counted only, and each of their findings has a case of its own above",
+            crate::lint::MAX_CHECKED,
+            report.checked_omitted
+        ));
+        let mut suite = TestSuite::new("kcpu: workloads not listed");
+        suite.add_test_case(case);
+        suites.insert(String::new(), suite);
+        suite_order.push(String::new());
+    }
     for name in suite_order {
         if let Some(s) = suites.remove(&name) {
             out.add_test_suite(s);

@@ -109,17 +109,18 @@ pub fn highlight(sources: &SourceSet, span: Span) -> Span {
     let Some(f) = sources.get(span.source) else {
         return span;
     };
-    let text = &f.text;
-    let start = span.start.min(text.len());
-    let rest = &text[start..];
-    let line = rest.split(['\n', '\r']).next().unwrap_or("");
-    let mut end = line.len();
-    // Cut a trailing comment (` #` outside quotes is good enough for the highlighted line).
-    if let Some(i) = line.find(" #") {
-        end = i;
-    }
-    let trimmed = line[..end].trim_end().len();
-    Span::new(span.source, start, start + trimmed.max(line.len().min(1)))
+    f.with_text(|text, _| {
+        let start = span.start.min(text.len());
+        let rest = &text[start..];
+        let line = rest.split(['\n', '\r']).next().unwrap_or("");
+        let mut end = line.len();
+        // Cut a trailing comment (` #` outside quotes is good enough for the highlighted line).
+        if let Some(i) = line.find(" #") {
+            end = i;
+        }
+        let trimmed = line[..end].trim_end().len();
+        Span::new(span.source, start, start + trimmed.max(line.len().min(1)))
+    })
 }
 
 /// Resolves a span to a region.
@@ -127,15 +128,15 @@ pub fn region(sources: &SourceSet, span: Span) -> Region {
     let hl = highlight(sources, span);
     match sources.get(span.source) {
         Some(f) => {
-            let (line, column) = f.lines.line_col(&f.text, hl.start);
-            let (end_line, end_column) = f.lines.line_col(&f.text, hl.end);
+            let (line, column) = f.line_col(hl.start);
+            let (end_line, end_column) = f.line_col(hl.end);
             Region {
                 file: f.name.clone(),
                 line,
                 column,
                 end_line,
                 end_column,
-                line_text: f.lines.line_text(&f.text, line).to_string(),
+                line_text: f.line_text_at(hl.start),
             }
         }
         None => Region {
@@ -154,9 +155,8 @@ pub fn snippet(sources: &SourceSet, span: Span) -> String {
     let hl = highlight(sources, span);
     sources
         .get(span.source)
-        .and_then(|f| f.text.get(hl.start..hl.end))
-        .unwrap_or("")
-        .to_string()
+        .and_then(|f| f.slice(hl.start, hl.end))
+        .unwrap_or_default()
 }
 
 /// Mechanical edits per source (what `--fix` applies), in source order.
@@ -199,12 +199,64 @@ pub fn unified_diff(name: &str, old: &str, new: &str) -> String {
 }
 
 /// The diff of applying `edits` to each source, concatenated in source order.
+///
+/// A large file is read in pieces; the diff of a piece has its hunks numbered in the whole
+/// file, and a file's header is written once.
 pub fn diff_of_edits(sources: &SourceSet, edits: &BTreeMap<SourceId, Vec<Edit>>) -> String {
     let mut out = String::new();
+    let mut last: Option<&str> = None;
     for (id, es) in edits {
         let Some(f) = sources.get(*id) else { continue };
-        let (new, _) = crate::finding::apply_edits(&f.text, es);
-        out.push_str(&unified_diff(&f.name, &f.text, &new));
+        let diff = f.with_text(|text, _| {
+            let (new, _) = crate::finding::apply_edits(text, es);
+            unified_diff(&f.name, text, &new)
+        });
+        let shifted = shift_hunks(&diff, f.first_line);
+        let body = if last == Some(f.name.as_str()) {
+            // Drop the `---`/`+++` header of a later piece of the same file.
+            shifted.splitn(3, '\n').nth(2).unwrap_or("").to_string()
+        } else {
+            shifted
+        };
+        out.push_str(&body);
+        last = Some(f.name.as_str());
+    }
+    out
+}
+
+/// `diff` with the line numbers of its `@@ -a,b +c,d @@` headers moved down by `lines`.
+fn shift_hunks(diff: &str, lines: usize) -> String {
+    if lines == 0 {
+        return diff.to_string();
+    }
+    let shift = |range: &str, sign: char| -> String {
+        let body = range.trim_start_matches(sign);
+        let (start, len) = body
+            .split_once(',')
+            .map_or((body, None), |(a, b)| (a, Some(b)));
+        let start = start
+            .parse::<usize>()
+            .map_or_else(|_| start.to_string(), |n| (n + lines).to_string());
+        match len {
+            Some(l) => format!("{sign}{start},{l}"),
+            None => format!("{sign}{start}"),
+        }
+    };
+    let mut out = String::with_capacity(diff.len());
+    for line in diff.split_inclusive('\n') {
+        let mut parts = line.splitn(4, ' ');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("@@"), Some(old), Some(new), Some(rest))
+                if old.starts_with('-') && new.starts_with('+') =>
+            {
+                out.push_str(&format!(
+                    "@@ {} {} {rest}",
+                    shift(old, '-'),
+                    shift(new, '+')
+                ));
+            }
+            _ => out.push_str(line),
+        }
     }
     out
 }

@@ -163,8 +163,8 @@ fn fix(x: &crate::finding::Fix, sources: &SourceSet) -> Fix {
             .map_or_else(|| "?".to_string(), |s| s.name.clone());
         let deleted = match sources.get(e.span.source) {
             Some(s) => {
-                let (l, c) = s.lines.line_col(&s.text, e.span.start);
-                let (el, ec) = s.lines.line_col(&s.text, e.span.end);
+                let (l, c) = s.line_col(e.span.start);
+                let (el, ec) = s.line_col(e.span.end);
                 Region::builder()
                     .start_line(l as i64)
                     .start_column(c as i64)

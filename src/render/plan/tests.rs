@@ -455,3 +455,67 @@ fn diagnostics_wrap_without_cutting_the_location() {
         ["  hint: fits"]
     );
 }
+
+#[test]
+fn streamed_yaml_is_byte_identical() {
+    let (ws, sources, issues) = fixture();
+    for plan in [
+        translate(&ws, &Assumptions::default()),
+        translate(&[], &Assumptions::default()),
+    ] {
+        let mut whole = Vec::new();
+        render_yaml(&mut whole, &plan, &sources, &issues).unwrap();
+        let mut streamed = Vec::new();
+        let mut s = YamlStream::begin(&mut streamed, &plan.assumptions).unwrap();
+        for p in &plan.pods {
+            s.pod(p, &sources).unwrap();
+        }
+        s.finish(&plan, &sources, &issues).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            String::from_utf8(whole).unwrap()
+        );
+    }
+}
+
+#[test]
+fn table_in_one_block_is_the_whole_table() {
+    let (ws, sources, _) = fixture();
+    let plan = translate(&ws, &Assumptions::default());
+    let mut whole = Vec::new();
+    render_table(&mut whole, &plan, &sources, DEFAULT_WIDTH).unwrap();
+    let mut blocks = Vec::new();
+    render_table_head(&mut blocks, &plan.assumptions, DEFAULT_WIDTH).unwrap();
+    render_table_block(
+        &mut blocks,
+        &plan.assumptions,
+        &plan.pods,
+        &sources,
+        DEFAULT_WIDTH,
+    )
+    .unwrap();
+    assert_eq!(blocks, whole);
+}
+
+#[test]
+fn streamed_oci_is_byte_identical() {
+    use crate::render::oci::{render_oci, OciStream};
+    let (ws, sources, issues) = fixture();
+    for plan in [
+        translate(&ws, &Assumptions::default()),
+        translate(&[], &Assumptions::default()),
+    ] {
+        let mut whole = Vec::new();
+        render_oci(&mut whole, &plan, &sources, &issues).unwrap();
+        let mut streamed = Vec::new();
+        let mut s = OciStream::begin(&mut streamed, &plan.assumptions).unwrap();
+        for p in &plan.pods {
+            s.pod(p, &sources).unwrap();
+        }
+        s.finish(&plan, &sources, &issues).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            String::from_utf8(whole).unwrap()
+        );
+    }
+}
