@@ -165,14 +165,21 @@ fn starts_document(line: &[u8]) -> bool {
         .is_some_and(|rest| matches!(rest.first(), None | Some(b'\n' | b'\r' | b' ' | b'\t')))
 }
 
-/// Reads `path` (or stdin for `-`) line by line and hands each piece to `on_piece`.
-pub fn read_pieces(path: &Path, on_piece: &mut dyn FnMut(SourceFile)) -> Result<(), InputError> {
+/// Whether `path` is `-` (standard input), and the name diagnostics show for it: `<stdin>`,
+/// else the path with bytes that are not UTF-8 shown as `\xNN`.
+fn input_name(path: &Path) -> (bool, String) {
     let stdin = path.as_os_str() == "-";
     let name = if stdin {
         "<stdin>".to_string()
     } else {
         path_name(path)
     };
+    (stdin, name)
+}
+
+/// Reads `path` (or stdin for `-`) line by line and hands each piece to `on_piece`.
+pub fn read_pieces(path: &Path, on_piece: &mut dyn FnMut(SourceFile)) -> Result<(), InputError> {
+    let (stdin, name) = input_name(path);
     let err = |message: String| InputError {
         path: name.clone(),
         message,
@@ -355,12 +362,7 @@ pub fn read_one(path: &str) -> Result<SourceFile, InputError> {
 
 /// [`read_one`] for a path that need not be valid UTF-8 (its name then shows `\xNN`).
 pub fn read_path(path: &Path) -> Result<SourceFile, InputError> {
-    let stdin = path.as_os_str() == "-";
-    let name = if stdin {
-        "<stdin>".to_string()
-    } else {
-        path_name(path)
-    };
+    let (stdin, name) = input_name(path);
     let err = |message: String| InputError {
         path: name.clone(),
         message,

@@ -12,7 +12,7 @@ use crate::manifest::model::LoadIssue;
 use crate::manifest::model::{IssueLevel, Object, Workload};
 use crate::manifest::{visit_source, LoadOptions, LoadStats, Loaded};
 use crate::profile::Assumptions;
-use crate::render::oci::OciStream;
+use crate::render::oci::oci_stream;
 use crate::render::plan::{
     render_diagnostics, render_explain_head, render_explain_pod, render_table_block,
     render_table_head, JsonStream, PlanFormat, RenderError, YamlStream, TABLE_BLOCK,
@@ -221,7 +221,7 @@ enum Format {
 /// table in blocks of [`TABLE_BLOCK`] workloads).
 enum Stream<'w> {
     Json(JsonStream<'w>),
-    Oci(OciStream<'w>),
+    Oci(JsonStream<'w>),
     Yaml(YamlStream<'w>),
     Explain {
         out: &'w mut dyn Write,
@@ -238,7 +238,7 @@ enum Stream<'w> {
 impl<'w> Stream<'w> {
     fn begin(format: Format, out: &'w mut dyn Write, a: &Assumptions) -> Result<Self, RenderError> {
         let format = match format {
-            Format::Oci => return Ok(Stream::Oci(OciStream::begin(out, a)?)),
+            Format::Oci => return Ok(Stream::Oci(oci_stream(out, a)?)),
             Format::Plan(f) => f,
         };
         Ok(match format {

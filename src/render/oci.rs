@@ -6,7 +6,7 @@
 //! then app containers). The container id is unknown before the container exists, so the
 //! path ends in the literal `<container-id>`, as `--output json`'s `cgroup_path` does.
 
-use super::plan::{diagnostics, pretty_nested, Diagnostic, RenderError};
+use super::plan::{diagnostics, pretty_nested, Diagnostic, JsonStream, RenderError};
 use crate::manifest::model::{LoadIssue, Role};
 use crate::profile::{Assumptions, CgroupDriver};
 use crate::source::{Position, SourceSet};
@@ -129,52 +129,12 @@ pub fn render_oci(
 }
 
 /// `--output oci` written one workload at a time (byte-identical to [`render_oci`]), so
-/// memory does not grow with the input.
-pub struct OciStream<'w> {
+/// memory does not grow with the input: a [`JsonStream`] whose pods are the OCI view.
+pub fn oci_stream<'w>(
     out: &'w mut dyn Write,
-    driver: CgroupDriver,
-    pods: usize,
-}
-
-impl<'w> OciStream<'w> {
-    /// Writes the opening and the assumptions.
-    pub fn begin(out: &'w mut dyn Write, assumptions: &Assumptions) -> Result<Self, RenderError> {
-        write!(
-            out,
-            "{{\n  \"assumptions\": {},\n  \"pods\": [",
-            pretty_nested(assumptions, 2)?
-        )?;
-        Ok(OciStream {
-            out,
-            driver: assumptions.driver,
-            pods: 0,
-        })
-    }
-
-    /// Writes one workload.
-    pub fn pod(&mut self, p: &PodPlan, sources: &SourceSet) -> Result<(), RenderError> {
-        let sep = if self.pods == 0 { "\n    " } else { ",\n    " };
-        let entry = oci_pod(p, self.driver, sources);
-        write!(self.out, "{sep}{}", pretty_nested(&entry, 4)?)?;
-        self.pods += 1;
-        Ok(())
-    }
-
-    /// Writes the diagnostics (of `plan`, whose pods were streamed) and the closing brace.
-    pub fn finish(
-        self,
-        plan: &Plan,
-        sources: &SourceSet,
-        issues: &[LoadIssue],
-    ) -> Result<(), RenderError> {
-        let (warnings, errors) = diagnostics(plan, sources, issues);
-        let close = if self.pods == 0 { "]" } else { "\n  ]" };
-        write!(
-            self.out,
-            "{close},\n  \"warnings\": {},\n  \"errors\": {}\n}}\n",
-            pretty_nested(&warnings, 2)?,
-            pretty_nested(&errors, 2)?
-        )?;
-        Ok(())
-    }
+    assumptions: &Assumptions,
+) -> Result<JsonStream<'w>, RenderError> {
+    JsonStream::begin_with(out, assumptions, |p, driver, sources| {
+        pretty_nested(&oci_pod(p, driver, sources), 4)
+    })
 }

@@ -257,7 +257,13 @@ pub struct JsonStream<'w> {
     out: &'w mut dyn Write,
     driver: crate::profile::CgroupDriver,
     pods: usize,
+    view: PodJson,
 }
+
+/// One pod's entry in a [`JsonStream`], pretty-printed at the pods' indentation: [`pod_view`]
+/// for `--output json`, the OCI view for `--output oci` (`crate::render::oci::oci_stream`).
+pub type PodJson =
+    fn(&PodPlan, crate::profile::CgroupDriver, &SourceSet) -> Result<String, RenderError>;
 
 /// `value` pretty-printed, every line after the first indented by `indent` spaces (JSON
 /// strings never hold a raw newline, so this nests it exactly as one pretty document).
@@ -270,6 +276,17 @@ pub(crate) fn pretty_nested<T: Serialize>(value: &T, indent: usize) -> Result<St
 impl<'w> JsonStream<'w> {
     /// Writes the opening and the assumptions.
     pub fn begin(out: &'w mut dyn Write, assumptions: &Assumptions) -> Result<Self, RenderError> {
+        Self::begin_with(out, assumptions, |p, driver, sources| {
+            pretty_nested(&pod_view(p, driver, sources), 4)
+        })
+    }
+
+    /// [`JsonStream::begin`] with another view of each pod.
+    pub fn begin_with(
+        out: &'w mut dyn Write,
+        assumptions: &Assumptions,
+        view: PodJson,
+    ) -> Result<Self, RenderError> {
         write!(
             out,
             "{{\n  \"assumptions\": {},\n  \"pods\": [",
@@ -279,14 +296,14 @@ impl<'w> JsonStream<'w> {
             out,
             driver: assumptions.driver,
             pods: 0,
+            view,
         })
     }
 
     /// Writes one pod.
     pub fn pod(&mut self, p: &PodPlan, sources: &SourceSet) -> Result<(), RenderError> {
         let sep = if self.pods == 0 { "\n    " } else { ",\n    " };
-        let view = pod_view(p, self.driver, sources);
-        write!(self.out, "{sep}{}", pretty_nested(&view, 4)?)?;
+        write!(self.out, "{sep}{}", (self.view)(p, self.driver, sources)?)?;
         self.pods += 1;
         Ok(())
     }

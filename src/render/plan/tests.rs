@@ -499,7 +499,7 @@ fn table_in_one_block_is_the_whole_table() {
 
 #[test]
 fn streamed_oci_is_byte_identical() {
-    use crate::render::oci::{render_oci, OciStream};
+    use crate::render::oci::{oci_stream, render_oci};
     let (ws, sources, issues) = fixture();
     for plan in [
         translate(&ws, &Assumptions::default()),
@@ -508,7 +508,7 @@ fn streamed_oci_is_byte_identical() {
         let mut whole = Vec::new();
         render_oci(&mut whole, &plan, &sources, &issues).unwrap();
         let mut streamed = Vec::new();
-        let mut s = OciStream::begin(&mut streamed, &plan.assumptions).unwrap();
+        let mut s = oci_stream(&mut streamed, &plan.assumptions).unwrap();
         for p in &plan.pods {
             s.pod(p, &sources).unwrap();
         }
