@@ -87,11 +87,15 @@ pub const NEAR_QUOTA: (f64, f64) = (0.9, 1.3);
 
 /// A caveat for a group whose mean demand lies within [`NEAR_QUOTA`] of its quota: its
 /// throttling and latency figures are outside the measured tolerances and must be read as
-/// indicative. `None` for an unlimited group, a trace (its demand is in its file) or a load
-/// away from the quota.
+/// indicative. `None` for an unlimited group, a spinner, a trace (its demand is in its file) or
+/// a load away from the quota.
 pub fn near_quota_caveat(limits: &Limits, load: &LoadProfile) -> Option<String> {
     let (q, p) = (limits.max.quota.0, limits.max.period.0);
     if q <= 0 || p == 0 {
+        return None;
+    }
+    if matches!(load, LoadProfile::Spin { .. }) {
+        // A spinner has no requests, hence no backlog and no latency to be off.
         return None;
     }
     let quota_cores = q as f64 / p as f64;
@@ -407,5 +411,6 @@ mod tests {
                                                                                       // The reference case (80 % of quota) and unlimited groups get none.
         assert!(caveat(100_000, "periodic:threads=2,work=80ms,every=200ms").is_none());
         assert!(caveat(-1, "periodic:threads=2,work=5ms,every=100ms").is_none());
+        assert!(caveat(100_000, "spin:threads=1").is_none());
     }
 }
