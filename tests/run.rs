@@ -1788,7 +1788,7 @@ fn trace_cpu_by_tid(trace: &Path) -> (String, std::collections::BTreeMap<u32, u6
 
 /// Records a program with a known CPU pattern (5 threads × 150 bursts of 2 ms, 45 idle
 /// threads: 51 threads) with each recorder: both traces hold every busy thread's 300 ms within
-/// 5 % (the thread also pays its wake-ups), and the total within 1 % + 10 ms of the CPU the
+/// -5 %/+10 % (the thread also pays its wake-ups), and the total within 1 % + 10 ms of the CPU the
 /// kernel reports for the reaped command (`getrusage`, 10 ms resolution). Prints both
 /// recorders' own CPU (no timed assertion: the machine is shared). Skipped with the reason when
 /// perf events cannot be opened.
@@ -1860,10 +1860,12 @@ fn both_recorders_measure_a_known_burner_with_51_threads() {
             .filter(|c| *c > 100_000_000)
             .collect();
         assert_eq!(busy.len(), 5, "{recorder}: {per_tid:?}");
+        // 300 ms of bursts plus what the thread pays for its 150 wake-ups (up to ~200 µs each
+        // on a busy 2-CPU machine: one thread held 320 ms in a fresh-clone CI run).
         for c in &busy {
             assert!(
-                (285_000_000..=315_000_000).contains(c),
-                "{recorder}: a busy thread holds {c} ns, expected 300 ms ±5 %: {per_tid:?}"
+                (285_000_000..=330_000_000).contains(c),
+                "{recorder}: a busy thread holds {c} ns, expected 300 ms -5 %/+10 %: {per_tid:?}"
             );
         }
         overheads.push(format!(
