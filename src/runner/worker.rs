@@ -82,6 +82,16 @@ struct Burner {
 }
 
 impl Burner {
+    /// Measures this CPU's cost per iteration ([`calibrate`]) for `mode`.
+    fn calibrated(mode: Burn) -> Burner {
+        let ns_per_iter = calibrate();
+        Burner {
+            mode,
+            step: ((STEP_NS as f64 / ns_per_iter) as u64).max(1),
+            ns_per_iter,
+        }
+    }
+
     /// Burns `cpu_ns` of CPU time; returns the CPU time used.
     fn burn(&self, cpu_ns: u64) -> u64 {
         match self.mode {
@@ -425,12 +435,8 @@ pub fn run_worker(
     } else {
         spec.load.threads().max(1)
     };
-    let ns_per_iter = calibrate();
-    let burner = Burner {
-        mode: spec.burn,
-        step: ((STEP_NS as f64 / ns_per_iter) as u64).max(1),
-        ns_per_iter,
-    };
+    let burner = Burner::calibrated(spec.burn);
+    let ns_per_iter = burner.ns_per_iter;
     let gate = Arc::new(StartGate {
         start: Mutex::new(None),
         cv: Condvar::new(),
