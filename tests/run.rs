@@ -1195,10 +1195,11 @@ fn oci_run_crun() {
 
 /// SIGKILL of `kcpu run --oci`: the container's process (the worker, PID 1 of the container; or
 /// with `command`, the user's command started through `kcpu __exec`) dies with kcpu within a
-/// second (it asked for `PR_SET_PDEATHSIG` once started, see `cli/worker.rs`), before any
-/// cleanup; the runtime's state and the cgroups stay until `kcpu run --cleanup` deletes the
-/// container (`delete --force`) and removes every cgroup.
-fn oci_sigkill_then_cleanup(name: &str, command: bool) {
+/// second (it asked for `PR_SET_PDEATHSIG` once started, see `cli/worker.rs`), and kcpu's
+/// `__guard` (whose pipe from kcpu ends without the clean-end byte) deletes the container from
+/// the runtime's state (`delete --force`), removes every cgroup in every hierarchy and the
+/// ownership record, with no later `kcpu run --cleanup`; a `--cleanup` afterwards finds nothing.
+fn oci_sigkill_leaves_nothing_behind(name: &str, command: bool) {
     let _g = serial();
     let h = require!();
     if find_program(name).is_none() {
@@ -1249,10 +1250,30 @@ fn oci_sigkill_then_cleanup(name: &str, command: bool) {
             .join("; "),
         before.join("; ")
     );
+    // The guard's clean-up: each `delete --force` is a runtime command (up to seconds under
+    // emulation in the VM).
+    let state = sc.state.path().join(format!("oci-{name}"));
+    let entries = |p: &Path| std::fs::read_dir(p).map_or(0, |r| r.flatten().count());
+    let records = || {
+        std::fs::read_dir(sc.state.path()).map_or(0, |r| {
+            r.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
+    };
+    while (!oci_leftovers(&sc.parent).is_empty() || entries(&state) > 0 || records() > 0)
+        && killed.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let cleaned_after = killed.elapsed();
     assert!(
-        !oci_leftovers(&sc.parent).is_empty(),
-        "the cgroups stay for --cleanup"
+        oci_leftovers(&sc.parent).is_empty(),
+        "the guard left {:?}",
+        oci_leftovers(&sc.parent)
     );
+    assert_eq!(entries(&state), 0, "the guard left the runtime's state");
+    assert_eq!(records(), 0, "the guard left the ownership record");
     let out = Command::new(kcpu_bin())
         .env("KCPU_STATE_DIR", sc.state.path())
         .args(["run", "--cleanup", "--cgroup-parent", &sc.parent])
@@ -1265,32 +1286,33 @@ fn oci_sigkill_then_cleanup(name: &str, command: bool) {
         oci_leftovers(&sc.parent)
     );
     eprintln!(
-        "{name}: {what} {pids:?} gone {:.0} ms after kcpu's SIGKILL; --cleanup: {}{}",
+        "{name}: {what} {pids:?} gone {:.0} ms after kcpu's SIGKILL, everything removed by the guard after {:.0} ms; --cleanup: {}{}",
         gone_after.as_secs_f64() * 1e3,
+        cleaned_after.as_secs_f64() * 1e3,
         String::from_utf8_lossy(&out.stdout).trim(),
         String::from_utf8_lossy(&out.stderr).trim()
     );
 }
 
 #[test]
-fn oci_sigkill_then_cleanup_removes_everything() {
-    oci_sigkill_then_cleanup("runc", false);
+fn oci_sigkill_leaves_nothing() {
+    oci_sigkill_leaves_nothing_behind("runc", false);
 }
 
 #[test]
-fn oci_sigkill_then_cleanup_removes_everything_crun() {
-    oci_sigkill_then_cleanup("crun", false);
+fn oci_sigkill_leaves_nothing_crun() {
+    oci_sigkill_leaves_nothing_behind("crun", false);
 }
 
 /// `kcpu run --oci … -- COMMAND`: the user's command dies with a SIGKILLed kcpu too.
 #[test]
 fn oci_sigkill_kills_the_users_command_runc() {
-    oci_sigkill_then_cleanup("runc", true);
+    oci_sigkill_leaves_nothing_behind("runc", true);
 }
 
 #[test]
 fn oci_sigkill_kills_the_users_command_crun() {
-    oci_sigkill_then_cleanup("crun", true);
+    oci_sigkill_leaves_nothing_behind("crun", true);
 }
 
 /// SIGTERM and SIGINT of `kcpu run --oci`: kcpu exits 128+signal within a few seconds (the

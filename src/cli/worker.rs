@@ -48,7 +48,7 @@ pub struct Args {
 /// already closed, and the worker leaves at once instead of calibrating and starting its load.
 /// Measured in the v2 VM (TCG, dev build, quota 20 ms/100 ms): a kcpu killed right after
 /// crun's `start` left a worker in its start-up phase running for over a second
-/// (`oci_sigkill_then_cleanup_removes_everything_crun`), which this check ends.
+/// (`oci_sigkill_leaves_nothing_crun`), which this check ends.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
         .context("prctl(PR_SET_PDEATHSIG)")?;
@@ -133,12 +133,24 @@ pub struct GuardArgs {
     /// A run directory (`<mount>/<kcpu parent>/<run id>`, repeatable).
     #[arg(long = "dir")]
     pub dirs: Vec<std::path::PathBuf>,
+    /// The OCI runtime whose containers of this run are deleted (`delete --force`) when kcpu
+    /// dies.
+    #[arg(long)]
+    pub runtime: Option<std::path::PathBuf>,
+    /// kcpu's state directory (the runtime's state root and the run's ownership record).
+    #[arg(long)]
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// `kcpu __guard --dir DIR…`: started by `kcpu run --oci`, it waits until its stdin reaches
 /// end-of-file (the run ended, or kcpu died, even by SIGKILL: kcpu holds the pipe's only
-/// writing end), then SIGKILLs every process still in the run's cgroups and exits. Termination signals sent to the terminal's process group do not end it early.
-/// Only directories under a `kcpu*` parent are accepted: it signals nothing kcpu did not start.
+/// writing end), then SIGKILLs every process still in the run's cgroups. When the session did
+/// not say it cleaned up ([`crate::runner::oci::GUARD_CLEAN_END`] before the end-of-file: kcpu was killed, or
+/// died on its way out), the guard cleans up in its place: it deletes the run's containers
+/// from the runtime's state (`delete --force`), removes the run directories in every hierarchy
+/// and kcpu's parent where it is left empty, and the run's ownership record. Termination
+/// signals sent to the terminal's process group do not end it early. Only directories under a
+/// `kcpu*` parent are accepted: it signals and removes nothing kcpu did not create.
 pub fn guard(args: GuardArgs) -> anyhow::Result<ExitCode> {
     use std::io::Read;
     let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -157,16 +169,59 @@ pub fn guard(args: GuardArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let mut buf = [0u8; 64];
+    let mut clean = false;
     let mut stdin = std::io::stdin().lock();
-    while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-    // Per-member SIGKILL through pidfds (the v1 path of `kill_tree` works on v2 too); the
-    // directories themselves stay for `kcpu run --cleanup` or the session's own removal.
+    while let Ok(n @ 1..) = stdin.read(&mut buf) {
+        clean |= buf[..n].contains(&crate::runner::oci::GUARD_CLEAN_END);
+    }
+    // Per-member SIGKILL through pidfds (the v1 path of `kill_tree` works on v2 too).
+    let io = crate::cgroupfs::RealFs;
+    let v1 = crate::cgroupfs::CgroupVersion::V1;
     for d in &dirs {
-        let _ = crate::cgroupfs::cleanup::kill_tree(
-            &crate::cgroupfs::RealFs,
-            d,
-            crate::cgroupfs::CgroupVersion::V1,
+        let _ = crate::cgroupfs::cleanup::kill_tree(&io, d, v1);
+    }
+    if !clean {
+        clean_up_after_kcpu(
+            &io,
+            &dirs,
+            args.runtime.as_deref(),
+            args.state_dir.as_deref(),
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The guard's removal of a run whose kcpu died: its containers in the runtime's state, its
+/// directories (bottom-up, in every hierarchy), empty `kcpu*` parents, its ownership record.
+fn clean_up_after_kcpu(
+    io: &crate::cgroupfs::RealFs,
+    dirs: &[std::path::PathBuf],
+    runtime: Option<&std::path::Path>,
+    state_dir: Option<&std::path::Path>,
+) {
+    let Some(run_id) = dirs
+        .first()
+        .and_then(|d| d.file_name())
+        .and_then(|n| n.to_str())
+        .filter(|n| crate::cgroupfs::cleanup::parse_run_id(n).is_some())
+    else {
+        return;
+    };
+    if let (Some(rt), Some(state)) = (runtime, state_dir) {
+        if let Ok(rt) = crate::runner::oci::OciRuntime::detect(rt, state) {
+            let prefix = format!("{run_id}-");
+            for id in rt.ids().iter().filter(|id| id.starts_with(&prefix)) {
+                let _ = rt.delete_force(id);
+            }
+        }
+    }
+    for d in dirs {
+        let _ = crate::cgroupfs::cleanup::remove_tree(io, d, crate::cgroupfs::CgroupVersion::V1);
+        if let Some(p) = d.parent() {
+            crate::runner::oci::remove_parent_if_empty(io, p);
+        }
+    }
+    if let Some(state) = state_dir {
+        crate::cgroupfs::cleanup::StateDir(state.to_path_buf()).remove(run_id);
+    }
 }

@@ -596,9 +596,13 @@ pub fn all_mounts() -> Vec<(PathBuf, Version)> {
         .unwrap_or_default()
 }
 
+/// What a session writes to its `kcpu __guard`'s stdin once it has removed everything itself;
+/// an end-of-file without it (kcpu was killed) makes the guard clean up in its place.
+pub const GUARD_CLEAN_END: u8 = b'.';
+
 /// Removes `pdir` (kcpu's parent in one hierarchy) when nothing is left under it; returns it
 /// when it was removed.
-fn remove_parent_if_empty(io: &dyn CgroupIo, pdir: &Path) -> Option<PathBuf> {
+pub fn remove_parent_if_empty(io: &dyn CgroupIo, pdir: &Path) -> Option<PathBuf> {
     (io.subdirs(pdir).is_ok_and(|c| c.is_empty()) && io.rmdir(pdir).is_ok())
         .then(|| pdir.to_path_buf())
 }
@@ -817,6 +821,11 @@ impl<'a> Session<'a> {
             cmd.arg("--dir")
                 .arg(mount.join(self.parent.as_str()).join(&self.run_id));
         }
+        let rt = &self.backend.runtime;
+        cmd.arg("--runtime").arg(&rt.program);
+        if let Some(state) = rt.root.parent() {
+            cmd.arg("--state-dir").arg(state);
+        }
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -962,8 +971,6 @@ impl<'a> Session<'a> {
 impl Drop for Session<'_> {
     fn drop(&mut self) {
         let _ = self.delete_all();
-        // The guard finds nothing left and exits.
-        drop(self.guard.take());
         let io = crate::cgroupfs::RealFs;
         for (mount, version) in all_mounts() {
             if self.own_mounts.contains(&mount) {
@@ -975,6 +982,11 @@ impl Drop for Session<'_> {
                 let _ = remove_tree(&io, &rdir, version);
             }
             let _ = remove_parent_if_empty(&io, &pdir);
+        }
+        // Everything is removed: the guard, told so, finds nothing left and exits. Had kcpu
+        // died before this line, the guard would have cleaned up in its place.
+        if let Some(mut g) = self.guard.take() {
+            let _ = std::io::Write::write_all(&mut g, &[GUARD_CLEAN_END]);
         }
     }
 }
