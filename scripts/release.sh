@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds kcpu's static release binaries: x86_64-unknown-linux-musl always, aarch64-unknown-linux-musl
-# when its Rust target and a linker for it are installed (otherwise says why it is skipped).
+# Builds kcpu's static release binaries: x86_64-unknown-linux-musl and aarch64-unknown-linux-musl
+# (its Rust target is added with rustup when missing; linked with aarch64-linux-gnu-gcc when
+# installed, else with the toolchain's own rust-lld; skipped, saying why, when the target cannot
+# be installed).
 # Each binary is stripped and gets a SHA-256 file; all land in dist/:
 #   dist/kcpu-<version>-<target>           the binary
 #   dist/kcpu-<version>-<target>.sha256    `sha256sum` line (check with `sha256sum -c`)
@@ -43,12 +45,21 @@ build x86_64-unknown-linux-musl
 
 if [ "$want_aarch64" = 1 ]; then
   if ! installed aarch64-unknown-linux-musl; then
-    echo "aarch64: skipped: the Rust target aarch64-unknown-linux-musl is not installed" \
-         "(rustup target add aarch64-unknown-linux-musl)"
-  elif ! command -v aarch64-linux-gnu-gcc >/dev/null; then
-    echo "aarch64: skipped: no linker for aarch64 (apt-get install gcc-aarch64-linux-gnu)"
-  else
-    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc \
-      build aarch64-unknown-linux-musl
+    rustup target add aarch64-unknown-linux-musl \
+      || echo "aarch64: skipped: the Rust target aarch64-unknown-linux-musl could not be installed" \
+              "(rustup target add aarch64-unknown-linux-musl)"
+  fi
+  if installed aarch64-unknown-linux-musl; then
+    # The linker: a cross gcc when installed, else the LLVM linker every Rust toolchain ships
+    # (rust-lld, in `rustc --print sysroot`/lib/rustlib/<host>/bin, on rustc's linker PATH); the
+    # musl target links its own C runtime and libc (self-contained), so no aarch64 C toolchain
+    # is needed for a static binary.
+    if command -v aarch64-linux-gnu-gcc >/dev/null; then
+      CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc \
+        build aarch64-unknown-linux-musl
+    else
+      CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld \
+        build aarch64-unknown-linux-musl
+    fi
   fi
 fi
