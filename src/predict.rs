@@ -11,6 +11,7 @@ use crate::sim::load::{LoadProfile, Request};
 use crate::sim::{self, CpuShare, GroupOutcome, Limits, Machine, RunPlan, SimError};
 use crate::translate::ContainerPlan;
 use crate::units::{format_duration, Nanos, Usec};
+use std::sync::Arc;
 
 /// CPUs of the simulated node when no node shape is known.
 pub const DEFAULT_NODE_CPUS: u32 = 4;
@@ -83,6 +84,37 @@ impl Job {
             plan,
         )
     }
+}
+
+/// The requests of `trace:` loads for the pure rules: the shell that runs `kcpu check` reads the
+/// files (relative paths already resolved against the manifest's directory), the core only asks.
+pub trait TraceSource: Sync + std::fmt::Debug {
+    /// The requests of the trace at `path` that arrive before `until`; `None` when traces are
+    /// not read here (the caller then makes no prediction), `Some(Err)` with the reason when the
+    /// file cannot be read or is not a trace.
+    fn requests(&self, path: &str, until: Nanos) -> Option<Result<Arc<Vec<Request>>, String>>;
+}
+
+/// Reads no trace: rules run without a file system (fuzzing, unit tests, `check_text`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTraces;
+
+impl TraceSource for NoTraces {
+    fn requests(&self, _path: &str, _until: Nanos) -> Option<Result<Arc<Vec<Request>>, String>> {
+        None
+    }
+}
+
+/// How long a trace's span is: its last request's end (at least one nanosecond).
+pub fn trace_span(requests: &[Request]) -> Nanos {
+    Nanos(
+        requests
+            .iter()
+            .map(|r| r.arrival.0.saturating_add(r.work.0))
+            .max()
+            .unwrap_or(0)
+            .max(1),
+    )
 }
 
 /// Period of the assumed load.

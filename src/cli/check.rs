@@ -336,7 +336,9 @@ fn check(args: &Args, policy: &Policy, junit: bool) -> (SourceSet, CheckReport, 
     } else {
         (sources, 0)
     };
-    let mut report = lint::check_streaming(&sources, policy, &LoadOptions::default(), junit);
+    let traces = super::simulate::FileTraces::default();
+    let mut report =
+        lint::check_streaming(&sources, policy, &LoadOptions::default(), junit, &traces);
     report.read_errors = errors
         .into_iter()
         .map(|e| ReadError {

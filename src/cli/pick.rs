@@ -140,7 +140,7 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
                 loads: load_annotations(&w)
                     .into_iter()
                     .map(|(k, v)| {
-                        let v = crate::record::format::resolve_annotation_load(&v, manifest);
+                        let v = crate::manifest::model::resolve_annotation_load(&v, manifest);
                         (k, v)
                     })
                     .collect(),

@@ -409,7 +409,7 @@ fn read_load(a: &Args, picked: Option<&Picked>) -> anyhow::Result<LoadFacts> {
         (Some(l), _) => (l.clone(), "--load".to_string()),
         (None, Some(p)) => match &p.declared_load {
             Some((key, v)) => (
-                crate::record::format::resolve_annotation_load(v, &p.path.to_string_lossy()),
+                crate::manifest::model::resolve_annotation_load(v, &p.path.to_string_lossy()),
                 format!("annotation {key}"),
             ),
             None => bail!(

@@ -174,7 +174,7 @@ fn load_for(
     manifest: &str,
 ) -> Option<(LoadProfile, &'static str)> {
     if let Some((_, a)) = w.declared_load(container, first_app) {
-        let text = crate::record::format::resolve_annotation_load(&a.value, manifest);
+        let text = crate::manifest::model::resolve_annotation_load(&a.value, manifest);
         return parse_load(&text)
             .ok()
             .map(|l| (l, capacity::LOAD_FROM_ANNOTATION));

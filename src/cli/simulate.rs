@@ -268,6 +268,47 @@ pub(crate) fn read_trace(
     Ok(Some(rows))
 }
 
+/// `trace:` files for `kcpu check`'s pure rules ([`crate::predict::TraceSource`]): read on first
+/// use, streamed up to the rule's window, and kept for the next workload that names the same
+/// file (at most [`FileTraces::KEEP`] files, so memory stays bounded on any input).
+#[derive(Debug, Default)]
+pub(crate) struct FileTraces {
+    read: std::sync::Mutex<Vec<ReadTrace>>,
+}
+
+/// One file read by [`FileTraces`]: its path, the window it was read up to, the requests.
+type ReadTrace = (String, Nanos, Result<std::sync::Arc<Vec<Request>>, String>);
+
+impl FileTraces {
+    /// Files kept at once.
+    const KEEP: usize = 4;
+}
+
+impl crate::predict::TraceSource for FileTraces {
+    fn requests(
+        &self,
+        path: &str,
+        until: Nanos,
+    ) -> Option<Result<std::sync::Arc<Vec<Request>>, String>> {
+        let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, r)) = read.iter().find(|(p, u, _)| p == path && *u == until) {
+            return Some(r.clone());
+        }
+        let load = LoadProfile::Trace {
+            path: path.to_string(),
+        };
+        let r = match read_trace(&load, None, Some(until)) {
+            Ok(rows) => Ok(std::sync::Arc::new(rows.unwrap_or_default())),
+            Err(e) => Err(format!("{e:#}")),
+        };
+        if read.len() >= Self::KEEP {
+            drop(read.remove(0));
+        }
+        read.push((path.to_string(), until, r.clone()));
+        Some(r)
+    }
+}
+
 /// Threads of a load: a recorded trace's thread count, else the profile's (at least 1).
 fn load_threads(load: &LoadProfile, trace: Option<&[Request]>) -> u32 {
     match (load, trace) {

@@ -26,6 +26,7 @@ use crate::manifest::model::{
     Container, IssueLevel, LimitRange, LoadIssue, Object, QuantityValue, ResourceQuota, Workload,
 };
 use crate::manifest::{self, LoadOptions};
+use crate::predict;
 use crate::profile::Assumptions;
 use crate::quantity::Quantity;
 use crate::source::{SourceSet, Span};
@@ -204,6 +205,11 @@ pub struct WorkloadCx<'a> {
     pub plan: Option<PodPlan>,
     /// Text of the workload's source (for quoting in fixes).
     pub text: &'a str,
+    /// The source's name as given (`<stdin>` for standard input): `trace:` paths in its
+    /// annotations are relative to its directory.
+    pub manifest: &'a str,
+    /// Where `trace:` loads are read from (none in [`WorkloadCx::new`]).
+    pub traces: &'a dyn predict::TraceSource,
 }
 
 impl<'a> WorkloadCx<'a> {
@@ -267,6 +273,22 @@ impl<'a> WorkloadCx<'a> {
             assumptions,
             plan,
             text,
+            manifest: "",
+            traces: &predict::NoTraces,
+        }
+    }
+
+    /// The same context for a workload of the source named `manifest`, reading `trace:` loads
+    /// from `traces`.
+    pub fn with_traces(
+        self,
+        manifest: &'a str,
+        traces: &'a dyn predict::TraceSource,
+    ) -> WorkloadCx<'a> {
+        WorkloadCx {
+            manifest,
+            traces,
+            ..self
         }
     }
 
@@ -450,7 +472,7 @@ impl CheckReport {
 /// Loads every source and checks it, keeping the workload list JUnit needs
 /// ([`CheckReport::checked`]).
 pub fn check_sources(sources: &SourceSet, policy: &Policy, opts: &LoadOptions) -> CheckReport {
-    check_streaming(sources, policy, opts, true)
+    check_streaming(sources, policy, opts, true, &predict::NoTraces)
 }
 
 /// Workloads checked together (in parallel) before the next ones are read.
@@ -460,12 +482,14 @@ const BATCH: usize = 512;
 /// a first pass parses only the documents that mention a LimitRange or ResourceQuota (the
 /// objects other documents depend on), then every workload is checked as it is read and
 /// dropped. Only the totals of workloads in namespaces with a quota are kept, and the
-/// per-workload list for JUnit ([`CheckReport::checked`]) only when `keep_checked`.
+/// per-workload list for JUnit ([`CheckReport::checked`]) only when `keep_checked`. `trace:`
+/// loads are read from `traces`.
 pub fn check_streaming(
     sources: &SourceSet,
     policy: &Policy,
     opts: &LoadOptions,
     keep_checked: bool,
+    traces: &dyn predict::TraceSource,
 ) -> CheckReport {
     let mut policy_objects = Vec::new();
     for (id, f) in sources.iter() {
@@ -515,6 +539,7 @@ pub fn check_streaming(
         limit_ranges: &limit_ranges,
         quotas: &quotas,
         keep_checked,
+        traces,
         report: CheckReport::default(),
         by_namespace: BTreeMap::new(),
         batch: Vec::new(),
@@ -533,7 +558,7 @@ pub fn check_streaming(
                 &mut issues,
                 &mut stats,
             );
-            st.flush(text);
+            st.flush(text, &f.name);
         });
         st.loaded(stats, &issues, &policy_spans);
     }
@@ -554,6 +579,7 @@ struct Streamer<'a> {
     limit_ranges: &'a BTreeMap<&'a str, Vec<&'a LimitRange>>,
     quotas: &'a BTreeMap<&'a str, Vec<&'a ResourceQuota>>,
     keep_checked: bool,
+    traces: &'a dyn predict::TraceSource,
     report: CheckReport,
     by_namespace: BTreeMap<String, Vec<PodTotals>>,
     batch: Vec<Workload>,
@@ -568,7 +594,7 @@ impl Streamer<'_> {
             if self.policy.selects(&w, path) {
                 self.batch.push(*w);
                 if self.batch.len() >= BATCH {
-                    self.flush(text);
+                    self.flush(text, path);
                 }
             } else {
                 self.report.stats.excluded += 1;
@@ -576,15 +602,21 @@ impl Streamer<'_> {
         }
     }
 
-    /// Checks the batched workloads (all from the source with text `text`) and drops them.
-    fn flush(&mut self, text: &str) {
+    /// Checks the batched workloads (all from the source named `path` with text `text`) and
+    /// drops them.
+    fn flush(&mut self, text: &str, path: &str) {
         let empty: Vec<&LimitRange> = Vec::new();
         let batch = std::mem::take(&mut self.batch);
         let outcomes: Vec<WorkloadOutcome> = batch
             .par_iter()
             .map(|w| {
                 let lrs = self.limit_ranges.get(w.namespace()).unwrap_or(&empty);
-                check_workload(w, lrs, self.policy, &self.assumptions, text)
+                let source = Source {
+                    text,
+                    name: path,
+                    traces: self.traces,
+                };
+                check_workload(w, lrs, self.policy, &self.assumptions, &source)
             })
             .collect();
         self.report.stats.workloads += outcomes.len();
@@ -727,19 +759,27 @@ fn stamp(out: &mut [Finding], rule: &Rule, policy: &Policy) {
     }
 }
 
+/// The source a workload comes from, as the rules see it.
+struct Source<'a> {
+    text: &'a str,
+    name: &'a str,
+    traces: &'a dyn predict::TraceSource,
+}
+
 fn check_workload(
     w: &Workload,
     lrs: &[&LimitRange],
     policy: &Policy,
     assumptions: &Assumptions,
-    text: &str,
+    source: &Source<'_>,
 ) -> WorkloadOutcome {
     let applied = defaults::apply_limit_ranges(w, lrs);
     let (eff, defaulted): (&Workload, &[Defaulted]) = match &applied {
         Some((copy, d)) => (copy, d),
         None => (w, &[]),
     };
-    let cx = WorkloadCx::new(eff, defaulted, lrs, policy, assumptions, text);
+    let cx = WorkloadCx::new(eff, defaulted, lrs, policy, assumptions, source.text)
+        .with_traces(source.name, source.traces);
     let subject = cx.subject(None);
     let mut findings = Vec::new();
     let mut ran = Vec::new();
@@ -842,7 +882,7 @@ mod tests {
         assert_eq!(full.checked.len(), 1);
         assert_eq!(full.stats.workloads, 1);
         assert_eq!(full.stats.documents, 3);
-        let lean = check_streaming(&set, &policy, &opts, false);
+        let lean = check_streaming(&set, &policy, &opts, false, &predict::NoTraces);
         assert_eq!(lean.findings, full.findings);
         assert!(
             lean.checked.is_empty(),

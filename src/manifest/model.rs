@@ -179,6 +179,23 @@ pub const LOAD_ANNOTATION: &str = "kcpu.dev/load";
 /// Per-container form, `kcpu.dev/load.<container>`; it wins over [`LOAD_ANNOTATION`].
 pub const LOAD_ANNOTATION_PREFIX: &str = "kcpu.dev/load.";
 
+/// The load text of a `kcpu.dev/load*` annotation with a relative `trace:` path made relative to
+/// the manifest's directory (`manifest` is the manifest's path as given; `<stdin>` and absolute
+/// paths are left alone). Other profiles are returned unchanged.
+pub fn resolve_annotation_load(text: &str, manifest: &str) -> String {
+    let Some(path) = text.trim().strip_prefix("trace:") else {
+        return text.to_string();
+    };
+    let p = std::path::Path::new(path);
+    if p.is_absolute() || manifest == "<stdin>" || manifest == "-" {
+        return text.to_string();
+    }
+    match std::path::Path::new(manifest).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => format!("trace:{}", dir.join(p).display()),
+        _ => text.to_string(),
+    }
+}
+
 impl Workload {
     /// The declared load of `container` and the annotation key it came from:
     /// `kcpu.dev/load.<container>`, else `kcpu.dev/load` when `first_app` (the container is
@@ -299,4 +316,33 @@ pub struct LoadIssue {
     pub hint: Option<String>,
     /// Where the object starts in its source.
     pub span: Span,
+}
+
+#[cfg(test)]
+mod load_path_tests {
+    use super::*;
+
+    #[test]
+    fn annotation_paths_follow_the_manifest() {
+        assert_eq!(
+            resolve_annotation_load("trace:t.csv", "deploy/app.yaml"),
+            "trace:deploy/t.csv"
+        );
+        assert_eq!(
+            resolve_annotation_load("trace:t.csv", "app.yaml"),
+            "trace:t.csv"
+        );
+        assert_eq!(
+            resolve_annotation_load("trace:/x/t.csv", "d/a.yaml"),
+            "trace:/x/t.csv"
+        );
+        assert_eq!(
+            resolve_annotation_load("trace:t.csv", "<stdin>"),
+            "trace:t.csv"
+        );
+        assert_eq!(
+            resolve_annotation_load("spin:threads=1", "d/a.yaml"),
+            "spin:threads=1"
+        );
+    }
 }

@@ -526,23 +526,6 @@ pub fn parse_requests(text: &str) -> Result<Vec<Request>, LoadError> {
     Ok(p.requests)
 }
 
-/// The load text of a `kcpu.dev/load*` annotation with a relative `trace:` path made relative to
-/// the manifest's directory (`manifest` is the manifest's path as given; `<stdin>` and absolute
-/// paths are left alone). Other profiles are returned unchanged.
-pub fn resolve_annotation_load(text: &str, manifest: &str) -> String {
-    let Some(path) = text.trim().strip_prefix("trace:") else {
-        return text.to_string();
-    };
-    let p = std::path::Path::new(path);
-    if p.is_absolute() || manifest == "<stdin>" || manifest == "-" {
-        return text.to_string();
-    }
-    match std::path::Path::new(manifest).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => format!("trace:{}", dir.join(p).display()),
-        _ => text.to_string(),
-    }
-}
-
 /// CPU used per window of `window_ns` (all threads summed), from the requests of `trace`: the
 /// series the request and percentile figures of `kcpu recommend` are computed from. A request
 /// spanning a window edge is split proportionally.
@@ -652,30 +635,6 @@ mod tests {
         assert_eq!(w, vec![1_000_000, 1_250_000, 250_000]);
         let w = usage_per_window(&t, 99_500_000);
         assert_eq!(w, vec![1_500_000, 1_000_000]);
-    }
-
-    #[test]
-    fn annotation_paths_follow_the_manifest() {
-        assert_eq!(
-            resolve_annotation_load("trace:t.csv", "deploy/app.yaml"),
-            "trace:deploy/t.csv"
-        );
-        assert_eq!(
-            resolve_annotation_load("trace:t.csv", "app.yaml"),
-            "trace:t.csv"
-        );
-        assert_eq!(
-            resolve_annotation_load("trace:/x/t.csv", "d/a.yaml"),
-            "trace:/x/t.csv"
-        );
-        assert_eq!(
-            resolve_annotation_load("trace:t.csv", "<stdin>"),
-            "trace:t.csv"
-        );
-        assert_eq!(
-            resolve_annotation_load("spin:threads=1", "d/a.yaml"),
-            "spin:threads=1"
-        );
     }
 
     #[test]

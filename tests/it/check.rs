@@ -694,3 +694,62 @@ fn check_and_translate_agree_on_overflowing_limits() {
         assert!(!stdout.contains("never throttles"), "{limit}: {stdout}");
     }
 }
+
+/// KCPU016 replays a `kcpu.dev/load.<container>: trace:FILE` annotation: the path is relative to
+/// the manifest's directory (the same finding from the repository root, from the manifest's own
+/// directory and with an absolute manifest path), the trace's whole span is simulated, and a
+/// trace that cannot be read is reported for its container instead of a prediction.
+#[test]
+fn trace_loads_are_replayed_relative_to_the_manifest() {
+    let dir = root().join("tests/data/check-trace");
+    let abs = dir.join("app.yaml");
+    let runs = [
+        (
+            root().to_path_buf(),
+            "tests/data/check-trace/app.yaml".to_string(),
+        ),
+        (dir.clone(), "app.yaml".to_string()),
+        (std::env::temp_dir(), abs.display().to_string()),
+    ];
+    let mut firsts = Vec::new();
+    for (cwd, path) in runs {
+        let out = kcpu()
+            .current_dir(&cwd)
+            .args(["check", "--no-policy", "--format", "json", &path])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let findings: Vec<&serde_json::Value> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "KCPU016")
+            .collect();
+        assert_eq!(findings.len(), 2, "{path}: {doc}");
+        let text = |f: &serde_json::Value| f.to_string();
+        let api = findings
+            .iter()
+            .find(|f| text(f).contains("container \\\"api\\\" is predicted"))
+            .unwrap_or_else(|| panic!("{path}: no prediction for api: {doc}"));
+        // 40 bursts of 4 × 30 ms every 300 ms: the whole 11.73 s trace, about half of all
+        // periods throttled although the mean (0.4 CPU) is under the limit.
+        assert!(
+            text(api).contains("simulated 4 × 11.730 s"),
+            "{}",
+            text(api)
+        );
+        assert!(
+            text(api).contains("throttled in 50% of CFS periods"),
+            "{}",
+            text(api)
+        );
+        let side = findings
+            .iter()
+            .find(|f| text(f).contains("container \\\"side\\\""))
+            .unwrap();
+        assert!(text(side).contains("cannot read trace"), "{}", text(side));
+        assert!(text(side).contains("missing.csv"), "{}", text(side));
+        firsts.push((api["message"].clone(), api["notes"].clone()));
+    }
+    assert!(firsts.windows(2).all(|w| w[0] == w[1]), "{firsts:?}");
+}

@@ -33,7 +33,9 @@ example `periodic:threads=4,work=20ms,every=100ms`. kcpu runs its CFS bandwidth 
 (`kcpu simulate`) on the container's exact `cpu.max` quota and period — 4 runs of 2 s with
 phases from a fixed seed, on a node with as many CPUs as the policy's largest node shape
 (default 4) — and reports when the predicted fraction of throttled periods exceeds
-`throttling.threshold` (default 25 %). `trace:` profiles are left to `kcpu simulate`.
+`throttling.threshold` (default 25 %). A `trace:FILE` load (a `kcpu record` trace; relative to
+the manifest's directory in an annotation) is replayed from its start, up to its first 60 s, at
+the same 4 phases; a trace that cannot be read is reported instead of a prediction.
 
 ## Why it matters for CFS
 Throttling is decided per period, not on average: 4 threads doing 20 ms of work each every
@@ -66,9 +68,23 @@ bursts, or remove the limit (see KCPU002).
 const SIM_DURATION_MS: u64 = 2_000;
 const SIM_RUNS: u32 = 4;
 const SIM_SEED: u64 = 0x6b63_7075;
+/// Most of a `trace:` load replayed per run (its first minute): bounded time and memory.
+const TRACE_WINDOW: Nanos = Nanos(60_000_000_000);
+
+/// A simulated window in seconds: `2 s`, `12.345 s`.
+fn seconds(d: Nanos) -> String {
+    if d.0.is_multiple_of(1_000_000_000) {
+        format!("{} s", d.0 / 1_000_000_000)
+    } else {
+        format!("{:.3} s", d.0 as f64 / 1e9)
+    }
+}
 
 struct Declared<'a> {
+    /// The load text as written.
     text: &'a str,
+    /// The text with a relative `trace:` path resolved against the manifest's directory.
+    resolved: String,
     span: Option<crate::source::Span>,
     from: String,
 }
@@ -77,6 +93,7 @@ fn declared<'a>(cx: &WorkloadCx<'a>, name: &str, first_app: bool) -> Option<Decl
     if let Some((key, a)) = cx.workload.declared_load(name, first_app) {
         return Some(Declared {
             text: &a.value,
+            resolved: crate::manifest::model::resolve_annotation_load(&a.value, cx.manifest),
             span: Some(a.span),
             from: format!("annotation {key}"),
         });
@@ -87,6 +104,7 @@ fn declared<'a>(cx: &WorkloadCx<'a>, name: &str, first_app: bool) -> Option<Decl
         .as_deref()
         .map(|t| Declared {
             text: t,
+            resolved: t.to_string(),
             span: None,
             from: "the policy's throttling.load".to_string(),
         })
@@ -113,7 +131,7 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
             .span
             .or(c.limit.map(|l| l.value.span))
             .unwrap_or(c.container.span);
-        let profile = match load::parse_load(d.text) {
+        let profile = match load::parse_load(&d.resolved) {
             Ok(p) => p,
             Err(e) => {
                 out.push(
@@ -126,13 +144,31 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
         };
-        if matches!(profile, load::LoadProfile::Trace { .. }) {
-            continue; // traces are files; `kcpu simulate` reads them
-        }
-        let Some(job) = predict::Job::new(cp, profile, None) else {
+        // A trace is a file: the shell reads it (none is read where there is no file system).
+        let (trace, duration) = match &profile {
+            load::LoadProfile::Trace { path } => match cx.traces.requests(path, TRACE_WINDOW) {
+                None => continue,
+                Some(Ok(rows)) => {
+                    let span = predict::trace_span(&rows).min(TRACE_WINDOW);
+                    (Some(rows.to_vec()), span)
+                }
+                Some(Err(e)) => {
+                    out.push(
+                        RULE.meta
+                            .finding(format!("cannot predict throttling for container {:?}: {e}", c.container.name), span)
+                            .label("trace not readable")
+                            .help("record one with `kcpu record --out FILE -- PROGRAM`; a relative path is relative to the manifest's directory")
+                            .subject(cx.subject(Some(c.container))),
+                    );
+                    continue;
+                }
+            },
+            _ => (None, Nanos::from_ms(SIM_DURATION_MS)),
+        };
+        let Some(job) = predict::Job::new(cp, profile, trace) else {
             continue;
         };
-        let run_plan = sim::RunPlan::new(Nanos::from_ms(SIM_DURATION_MS), SIM_RUNS, SIM_SEED);
+        let run_plan = sim::RunPlan::new(duration, SIM_RUNS, SIM_SEED);
         let Ok(outcome) = job.simulate(&machine, &run_plan) else {
             continue;
         };
@@ -152,8 +188,8 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         )
         .label(format!("{percent:.0}% of periods throttled"))
         .note(format!(
-            "simulated {SIM_RUNS} × {} s on a {cpus}-CPU node with cpu.max \"{} {}\" (load from {}; {}): {} of {} periods throttled, {} ms throttled in total, {:.2} CPUs used on average",
-            SIM_DURATION_MS / 1000,
+            "simulated {SIM_RUNS} × {} on a {cpus}-CPU node with cpu.max \"{} {}\" (load from {}; {}): {} of {} periods throttled, {} ms throttled in total, {:.2} CPUs used on average",
+            seconds(duration),
             job.limits.max.quota.0,
             job.limits.max.period.0,
             d.from,
