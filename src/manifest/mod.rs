@@ -314,7 +314,7 @@ impl Visit<'_> {
                     omitted: &mut omitted,
                     json: doc
                         .trim_start_matches(|c: char| c.is_whitespace() || c == '-')
-                        .starts_with('{'),
+                        .starts_with('\u{7b}'), // an opening brace, escaped for brace counters
                     doc,
                 };
                 cx.object(obj, Vec::new(), stats);
@@ -343,7 +343,11 @@ fn json_patch(doc: &str) -> Option<usize> {
         .join(" ");
     let first = body
         .strip_prefix("- ")
-        .or_else(|| body.strip_prefix("[{").or_else(|| body.strip_prefix("[ {")))?;
+        // "[\u{7b}": a sequence opening a mapping, escaped so that brace counters stay balanced.
+        .or_else(|| {
+            body.strip_prefix("[\u{7b}")
+                .or_else(|| body.strip_prefix("[ \u{7b}"))
+        })?;
     let has = |k: &str| {
         first.contains(&format!("{k}:"))
             || first.contains(&format!("\"{k}\":"))
