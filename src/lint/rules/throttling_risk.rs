@@ -110,6 +110,38 @@ fn declared<'a>(cx: &WorkloadCx<'a>, name: &str, first_app: bool) -> Option<Decl
         })
 }
 
+/// The requests of a `trace:` load (none for a generated profile) and the simulated window: the
+/// trace's span up to [`TRACE_WINDOW`], else the rule's fixed window. A trace is a file: the
+/// shell reads it, and none is read where there is no file system (`None`, no prediction); a
+/// trace that cannot be read is a finding for its container (`None` too).
+fn replayed(
+    cx: &WorkloadCx<'_>,
+    c: &crate::lint::ContainerCx<'_>,
+    profile: &load::LoadProfile,
+    span: crate::source::Span,
+    out: &mut Vec<Finding>,
+) -> Option<(Option<Vec<load::Request>>, Nanos)> {
+    let load::LoadProfile::Trace { path } = profile else {
+        return Some((None, Nanos::from_ms(SIM_DURATION_MS)));
+    };
+    match cx.traces.requests(path, TRACE_WINDOW)? {
+        Ok(rows) => {
+            let span = predict::trace_span(&rows).min(TRACE_WINDOW);
+            Some((Some(rows.to_vec()), span))
+        }
+        Err(e) => {
+            out.push(
+                RULE.meta
+                    .finding(format!("cannot predict throttling for container {:?}: {e}", c.container.name), span)
+                    .label("trace not readable")
+                    .help("record one with `kcpu record --out FILE -- PROGRAM`; a relative path is relative to the manifest's directory")
+                    .subject(cx.subject(Some(c.container))),
+            );
+            None
+        }
+    }
+}
+
 fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
     let Some(plan) = &cx.plan else { return };
     let cpus = predict::node_cpus(cx.policy.largest_node().map(|n| n.capacity.0));
@@ -144,26 +176,8 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
         };
-        // A trace is a file: the shell reads it (none is read where there is no file system).
-        let (trace, duration) = match &profile {
-            load::LoadProfile::Trace { path } => match cx.traces.requests(path, TRACE_WINDOW) {
-                None => continue,
-                Some(Ok(rows)) => {
-                    let span = predict::trace_span(&rows).min(TRACE_WINDOW);
-                    (Some(rows.to_vec()), span)
-                }
-                Some(Err(e)) => {
-                    out.push(
-                        RULE.meta
-                            .finding(format!("cannot predict throttling for container {:?}: {e}", c.container.name), span)
-                            .label("trace not readable")
-                            .help("record one with `kcpu record --out FILE -- PROGRAM`; a relative path is relative to the manifest's directory")
-                            .subject(cx.subject(Some(c.container))),
-                    );
-                    continue;
-                }
-            },
-            _ => (None, Nanos::from_ms(SIM_DURATION_MS)),
+        let Some((trace, duration)) = replayed(cx, c, &profile, span, out) else {
+            continue;
         };
         let Some(job) = predict::Job::new(cp, profile, trace) else {
             continue;
