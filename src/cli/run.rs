@@ -48,9 +48,9 @@ use crate::runner::{
     measure, ContainerPlan, Env, Measurement, Options, PhaseMode, Pin, Plan, PodPlan, RunError,
     Work,
 };
-use crate::sim::fidelity::{runner_machine, simulate_measured_runs};
+use crate::sim::fidelity::{runner_machine, simulate_measured_runs, MeasuredRuns};
 use crate::sim::load::{parse_load, LoadProfile};
-use crate::sim::{KernelModel, Limits};
+use crate::sim::{GroupConfig, KernelModel, Limits};
 use crate::stats::{compare, usage_in_window_us, Comparison, Tolerances};
 use crate::trace::{RunResult, Summary};
 use crate::units::{
@@ -470,16 +470,16 @@ fn simulate_measured(
         .iter()
         .map(|r| (r.run, r.phase_us))
         .collect();
-    let outcomes = simulate_measured_runs(
-        "simulated",
-        sim_limits,
-        load,
+    let group = GroupConfig {
         trace,
-        &machine,
+        ..GroupConfig::new("simulated", sim_limits, load.clone())
+    };
+    let measured = MeasuredRuns {
         duration,
         seed,
-        &runs,
-    )?;
+        runs: &runs,
+    };
+    let outcomes = simulate_measured_runs(&group, &machine, &measured)?;
     let mut per_run = Vec::new();
     let mut lat = crate::stats::Samples::default();
     let mut wake = crate::stats::Samples::default();

@@ -9,7 +9,7 @@
 
 use super::load::{parse_load, LoadProfile, Request};
 use super::{
-    simulate_container, Accounting, CpuShare, KernelModel, Limits, Machine, Phase, RunPlan,
+    simulate_node, Accounting, CpuShare, GroupConfig, KernelModel, Limits, Machine, Phase, RunPlan,
     SimError,
 };
 use crate::cpu::CpuMax;
@@ -52,28 +52,41 @@ pub fn runner_machine(cpus: u32, kernel: KernelModel) -> Machine {
     m
 }
 
-/// Simulates each measured run of one group at its measured phase (`runs`: run index and phase in
-/// µs), as `kcpu run` measured it: run `i` with seed `seed + i`, and Poisson arrivals drawn from
-/// `seed` itself (the runner's worker uses the seed as given). One outcome per run, in order.
-#[allow(clippy::too_many_arguments)]
+/// How `kcpu run` measured a group: the window and seed of its runs, and each run's index and
+/// phase after a period edge (µs).
+#[derive(Debug, Clone, Copy)]
+pub struct MeasuredRuns<'a> {
+    /// The measured window per run.
+    pub duration: Nanos,
+    /// The runner's seed.
+    pub seed: u64,
+    /// Run index and phase (µs) of each run.
+    pub runs: &'a [(u32, u64)],
+}
+
+/// Simulates each measured run of `group` (alone on `machine`) at its measured phase, as
+/// `kcpu run` measured it: run `i` with seed `seed + i`, and Poisson arrivals drawn from `seed`
+/// itself (the runner's worker uses the seed as given). One outcome per run, in order.
 pub fn simulate_measured_runs(
-    name: &str,
-    limits: Limits,
-    load: &LoadProfile,
-    trace: Option<Vec<Request>>,
+    group: &GroupConfig,
     machine: &Machine,
-    duration: Nanos,
-    seed: u64,
-    runs: &[(u32, u64)],
+    measured: &MeasuredRuns<'_>,
 ) -> Result<Vec<super::GroupOutcome>, SimError> {
-    let period_ns = limits.max.period.0.max(1) * 1_000;
+    let MeasuredRuns {
+        duration,
+        seed,
+        runs,
+    } = *measured;
+    let period_ns = group.limits.max.period.0.max(1) * 1_000;
     runs.iter()
         .map(|&(run, phase_us)| {
             let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(run as u64));
             plan.phase = Phase::Fixed(Nanos((phase_us * 1_000) % period_ns));
             plan.arrival_seed = Some(seed);
             plan.window = super::Window::UntilDone;
-            simulate_container(name, limits, load, trace.clone(), machine, &plan)
+            simulate_node(std::slice::from_ref(group), machine, &plan)?
+                .pop()
+                .ok_or_else(|| SimError::InvalidPlan("no result".into()))
         })
         .collect()
 }
@@ -272,16 +285,16 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
     let machine = scenario_machine(s);
     let measured_runs: Vec<&MeasuredRun> = s.runs.iter().filter(|r| !r.noisy).collect();
     let phases: Vec<(u32, u64)> = measured_runs.iter().map(|r| (r.run, r.phase_us)).collect();
-    let outcomes = simulate_measured_runs(
-        &s.scenario,
-        limits,
-        &load,
+    let group = GroupConfig {
         trace,
-        &machine,
+        ..GroupConfig::new(s.scenario.as_str(), limits, load)
+    };
+    let measured = MeasuredRuns {
         duration,
-        1,
-        &phases,
-    )?;
+        seed: 1,
+        runs: &phases,
+    };
+    let outcomes = simulate_measured_runs(&group, &machine, &measured)?;
     let mut out = Vec::new();
     for (r, o) in measured_runs.into_iter().zip(outcomes) {
         let sim = o
