@@ -445,10 +445,9 @@ fn simulate_measured(
     hz: Option<u32>,
 ) -> anyhow::Result<Simulated> {
     let e = &m.environment;
-    let weight = limits.share.unwrap_or(match e.cgroup {
-        CgroupVersion::V1 => CpuShare::Shares(Shares::DEFAULT),
-        CgroupVersion::V2 => CpuShare::Weight(Weight::DEFAULT),
-    });
+    let weight = limits
+        .share
+        .unwrap_or(CpuShare::kernel_default(e.cgroup));
     let sim_limits = Limits {
         max: limits.max,
         burst: Usec(limits.burst.map_or(0, |b| b.0)),

@@ -12,7 +12,7 @@ use super::{
     simulate_node, Accounting, CpuShare, GroupConfig, KernelModel, Limits, Machine, Phase, RunPlan,
     SimError,
 };
-use crate::cpu::CpuMax;
+use crate::cpu::{CgroupVersion, CpuMax};
 use crate::stats::{compare_totals, FigureDelta, Tolerances};
 use crate::trace::{Percentiles, Totals};
 use crate::units::{parse_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec};
@@ -270,17 +270,15 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
     let field = |e: String| ReplayError::Field(s.scenario.clone(), e);
     let load: LoadProfile = parse_load(&s.load).map_err(|e| field(e.to_string()))?;
     let duration = parse_duration(&s.duration).map_err(|e| field(e.to_string()))?;
+    let version: CgroupVersion = s.cgroup.parse().map_err(|e| field(format!("{e}")))?;
     let limits = Limits {
         max: CpuMax {
             quota: QuotaUs(s.limits.quota_us),
             period: PeriodUs(s.limits.period_us),
         },
         burst: Usec(s.limits.burst_us),
-        weight: if s.cgroup == "v2" {
-            CpuShare::Weight(crate::units::Weight(100))
-        } else {
-            CpuShare::Shares(Shares(1024))
-        },
+        // Nothing wrote the weight: the kernel's default of the recorded hierarchy.
+        weight: CpuShare::kernel_default(version),
     };
     let machine = scenario_machine(s);
     let measured_runs: Vec<&MeasuredRun> = s.runs.iter().filter(|r| !r.noisy).collect();
