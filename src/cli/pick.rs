@@ -14,6 +14,7 @@ use super::assume::AssumptionArgs;
 use super::translate::{load_and_translate, report_problems, Item};
 use crate::manifest::model::{Role, Workload};
 use crate::profile::Assumptions;
+use crate::source::SourceSet;
 use crate::translate::{ContainerPlan, PodPlan};
 use anyhow::bail;
 use std::collections::BTreeMap;
@@ -42,6 +43,10 @@ pub struct Entry {
     pub loads: BTreeMap<String, DeclaredLoad>,
     /// `spec.replicas` (1 when absent).
     pub replicas: u32,
+    /// 0-based index of the workload's YAML document in its source piece.
+    pub doc_index: usize,
+    /// Index path inside `kind: List` items (empty for a top-level object).
+    pub list_path: Vec<usize>,
 }
 
 /// A container's declared load annotation: its text and the annotation key it came from.
@@ -94,6 +99,9 @@ pub struct Manifests {
     /// Some input could not be read or translated (already reported on stderr); the entries
     /// hold everything that could. `simulate` carries on and exits 2; `run` refuses.
     pub input_errors: bool,
+    /// The sources the workloads were read from (by each pod's span), so that a caller needing
+    /// a workload's raw object (`--emit-job`) reads it from there instead of the inputs again.
+    pub sources: SourceSet,
 }
 
 /// `Kind namespace/name`.
@@ -124,6 +132,8 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
                 .unwrap_or_default();
             entries.push(Entry {
                 loads: declared_loads(&w, &pod, manifest),
+                doc_index: w.doc_index,
+                list_path: w.list_path.clone(),
                 pod: *pod,
                 replicas: w.replicas.unwrap_or(1),
             });
@@ -147,6 +157,7 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
         entries,
         assumptions: pass.plan.assumptions,
         input_errors,
+        sources: pass.collected.sources,
     })
 }
 
