@@ -107,6 +107,15 @@ impl Default for CpuShare {
 }
 
 impl CpuShare {
+    /// The weight of a new cgroup of `version` (what nothing wrote): `cpu.shares`
+    /// [`Shares::DEFAULT`] on v1, `cpu.weight` [`Weight::DEFAULT`] on v2.
+    pub fn kernel_default(version: CgroupVersion) -> CpuShare {
+        match version {
+            CgroupVersion::V1 => CpuShare::Shares(Shares::DEFAULT),
+            CgroupVersion::V2 => CpuShare::Weight(Weight::DEFAULT),
+        }
+    }
+
     /// The kernel's group weight (`tg->shares`, scaled down). v2: core.c `cpu_weight_write_u64`
     /// → `sched_weight_from_cgroup`: `DIV_ROUND_CLOSEST_ULL(weight * 1024, CGROUP_WEIGHT_DFL)`;
     /// v1: `cpu_shares_write_u64` stores the shares, clamped to `[MIN_SHARES, MAX_SHARES]`.
@@ -342,6 +351,21 @@ impl<T: Serialize> Serialize for Explained<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_default_weight_follows_the_version() {
+        assert_eq!(
+            CpuShare::kernel_default(CgroupVersion::V1),
+            CpuShare::Shares(Shares(1024))
+        );
+        assert_eq!(
+            CpuShare::kernel_default(CgroupVersion::V2),
+            CpuShare::Weight(Weight(100))
+        );
+        for v in CgroupVersion::ALL {
+            assert_eq!(CpuShare::kernel_default(*v).kernel_weight(), 1024);
+        }
+    }
 
     #[test]
     fn cpu_max_text_round_trips() {

@@ -347,23 +347,39 @@ impl Search<'_> {
     }
 }
 
-/// Searches the smallest limit meeting `goal` for `group` (its `limits` give the weight; its
-/// load and trace are simulated), with runs of `base.duration` and seed `base.seed`, under
-/// every machine model of `machines` (a candidate meets the goal only if it does under each;
-/// e.g. tick and continuous accounting, the two bounds of where the kernel charges runtime).
-/// `floor_millicores` is where the bisection starts (the load's mean use: any smaller limit
-/// throttles without end). `on_eval` is called after each candidate.
-#[allow(clippy::too_many_arguments)]
+/// What the search simulates: a group under machine models, for a run, starting from a floor,
+/// with the caller's translation of a limit into cgroup values.
+#[derive(Clone, Copy)]
+pub struct Problem<'a> {
+    /// The group: its `limits` give the weight; its load and trace are simulated.
+    pub group: &'a GroupConfig,
+    /// Every machine model (a candidate meets the goal only if it does under each; e.g. tick
+    /// and continuous accounting, the two bounds of where the kernel charges runtime).
+    pub machines: &'a [Machine],
+    /// The run: its `duration` and `seed` are used for every candidate.
+    pub base: &'a RunPlan,
+    /// Where the bisection starts (the load's mean use: any smaller limit throttles without
+    /// end).
+    pub floor_millicores: i64,
+    /// The cgroup values a limit translates to.
+    pub translate: &'a Translate<'a>,
+}
+
+/// Searches the smallest limit meeting `goal` for `problem` over `space`. `on_eval` is called
+/// after each candidate.
 pub fn recommend(
-    group: &GroupConfig,
-    machines: &[Machine],
-    base: &RunPlan,
+    problem: &Problem<'_>,
     goal: &Goal,
     space: &Space,
-    floor_millicores: i64,
-    translate: &Translate<'_>,
     on_eval: &dyn Fn(&Evaluation),
 ) -> Result<Recommendation, RecommendError> {
+    let Problem {
+        group,
+        machines,
+        base,
+        floor_millicores,
+        translate,
+    } = *problem;
     validate(goal, space, machines)?;
     let mut search = Search {
         group,
@@ -456,6 +472,21 @@ mod tests {
         })
     }
 
+    fn problem<'a>(
+        g: &'a GroupConfig,
+        machines: &'a [Machine],
+        plan: &'a RunPlan,
+        floor_millicores: i64,
+    ) -> Problem<'a> {
+        Problem {
+            group: g,
+            machines,
+            base: plan,
+            floor_millicores,
+            translate: &kubelet,
+        }
+    }
+
     fn space() -> Space {
         Space {
             periods_us: vec![100_000],
@@ -497,7 +528,7 @@ mod tests {
                     ..Machine::new(2)
                 })
                 .collect();
-            recommend(&g, &ms, &plan, &goal, &sp, 200, &kubelet, &|_| {}).unwrap()
+            recommend(&problem(&g, &ms, &plan, 200), &goal, &sp, &|_| {}).unwrap()
         };
         let tick = with(&[Accounting::Tick]).best;
         let cont = with(&[Accounting::Continuous]).best;
@@ -518,7 +549,7 @@ mod tests {
         let below = both.below.expect("the step below was simulated");
         assert!(!below.meets);
         assert_eq!(below.worst_accounting, harder);
-        assert!(recommend(&g, &[], &plan, &goal, &sp, 200, &kubelet, &|_| {}).is_err());
+        assert!(recommend(&problem(&g, &[], &plan, 200), &goal, &sp, &|_| {}).is_err());
     }
 
     #[test]
@@ -532,13 +563,9 @@ mod tests {
             p99_added_ns: None,
         };
         let r = recommend(
-            &g,
-            &machine(),
-            &plan,
+            &problem(&g, &machine(), &plan, 400),
             &goal,
             &space(),
-            400,
-            &kubelet,
             &|_| {},
         )
         .unwrap();
@@ -567,13 +594,9 @@ mod tests {
             p99_added_ns: Some(5_000_000),
         };
         let no_burst = recommend(
-            &g,
-            &machine(),
-            &plan,
+            &problem(&g, &machine(), &plan, 300),
             &goal,
             &space(),
-            300,
-            &kubelet,
             &|_| {},
         )
         .unwrap();
@@ -581,7 +604,7 @@ mod tests {
             allow_burst: true,
             ..space()
         };
-        let burst = recommend(&g, &machine(), &plan, &goal, &sp, 300, &kubelet, &|_| {}).unwrap();
+        let burst = recommend(&problem(&g, &machine(), &plan, 300), &goal, &sp, &|_| {}).unwrap();
         assert!(no_burst.best.worst_p99_added_ms <= 5.0);
         assert!(burst.best.limit_millicores <= no_burst.best.limit_millicores);
     }
@@ -599,7 +622,7 @@ mod tests {
             max_millicores: 1_000,
             ..space()
         };
-        let e = recommend(&g, &machine(), &plan, &goal, &sp, 100, &kubelet, &|_| {});
+        let e = recommend(&problem(&g, &machine(), &plan, 100), &goal, &sp, &|_| {});
         assert!(
             matches!(e, Err(RecommendError::Unreachable { .. })),
             "{e:?}"
@@ -608,7 +631,7 @@ mod tests {
             max_throttled: None,
             p99_added_ns: None,
         };
-        assert!(recommend(&g, &machine(), &plan, &none, &sp, 100, &kubelet, &|_| {}).is_err());
+        assert!(recommend(&problem(&g, &machine(), &plan, 100), &none, &sp, &|_| {}).is_err());
     }
 
     #[test]

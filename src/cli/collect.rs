@@ -161,16 +161,21 @@ fn recorded_limits(r: &ProbeRecord) -> Option<Limits> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The machine of a prediction: `cpus` CPUs (clamped to 1..=1024) ticking at `hz`.
+fn sim_machine(cpus: u32, hz: u32) -> Machine {
+    let mut machine = Machine::new(cpus.clamp(1, 1024));
+    machine.hz = hz;
+    machine
+}
+
+/// `limits` and `load` (a `trace:` load read from `trace`) simulated on `machine` for `plan`:
+/// the throttled share of periods and the p99 latency (ms).
 fn simulate(
     limits: Limits,
     load: &LoadProfile,
     trace: Option<&PathBuf>,
-    cpus: u32,
-    hz: u32,
-    duration: Nanos,
-    runs: u32,
-    seed: u64,
+    machine: &Machine,
+    plan: &RunPlan,
 ) -> anyhow::Result<(f64, f64)> {
     let trace = match (load, trace) {
         (LoadProfile::Trace { .. }, Some(p)) => Some(crate::sim::load::parse_trace_csv(
@@ -181,10 +186,7 @@ fn simulate(
         }
         _ => None,
     };
-    let mut machine = Machine::new(cpus.clamp(1, 1024));
-    machine.hz = hz;
-    let plan = RunPlan::new(duration, runs.max(1), seed);
-    let o = simulate_container("simulated", limits, load, trace, &machine, &plan)?;
+    let o = simulate_container("simulated", limits, load, trace, machine, plan)?;
     let t = &o.summary.totals;
     Ok((t.throttled_ratio, t.latency.p99_ms))
 }
@@ -317,11 +319,12 @@ fn group_row(
             l,
             &load,
             trace,
-            first.node.cpus_allowed,
-            hz,
-            Nanos((first.duration_s * 1e9) as u64),
-            rs.len() as u32,
-            first.seed,
+            &sim_machine(first.node.cpus_allowed, hz),
+            &RunPlan::new(
+                Nanos((first.duration_s * 1e9) as u64),
+                (rs.len() as u32).max(1),
+                first.seed,
+            ),
         )
         .map_err(|e| format!("{e:#}")),
         (None, _) => Err("the recorded cgroup files are incomplete".to_string()),
@@ -424,11 +427,8 @@ fn prediction(
                                 limits,
                                 &l,
                                 args.trace.as_ref(),
-                                args.node_cpus,
-                                super::simulate::FALLBACK_HZ,
-                                args.duration,
-                                5,
-                                1,
+                                &sim_machine(args.node_cpus, super::simulate::FALLBACK_HZ),
+                                &RunPlan::new(args.duration, 5, 1),
                             )
                         }) {
                         Ok((t, _)) => (

@@ -6,8 +6,7 @@ use super::exit;
 use super::pick;
 use super::run::Args;
 use crate::emit_job::{self, JobSettings, Target, TRACE_DIR};
-use crate::manifest::model::Object;
-use crate::manifest::{split_documents, visit_source, LoadOptions, LoadStats};
+use crate::manifest::split_documents;
 use crate::sim::load::{parse_load, LoadProfile};
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
@@ -40,48 +39,27 @@ pub struct EmitArgs {
     pub ttl: u32,
 }
 
-/// The raw manifest object of the workload `kind ns/name` and its `kind: List` index path.
+/// The raw manifest object of `entry` and its `kind: List` index path, from the sources
+/// [`pick::load`] read (its document is parsed again as a whole object, not read again from the
+/// inputs).
 fn raw_object(
-    inputs: &[String],
-    kind: &str,
-    namespace: &str,
-    name: &str,
+    m: &pick::Manifests,
+    entry: &pick::Entry,
 ) -> anyhow::Result<(serde_json::Value, Vec<usize>)> {
-    let collected = crate::input::collect_whole(inputs);
-    for (id, src) in collected.sources.iter() {
-        let mut found = None;
-        let mut issues = Vec::new();
-        let mut stats = LoadStats::default();
-        visit_source(
-            id,
-            &src.text,
-            &LoadOptions::default(),
-            &mut |o| {
-                if let Object::Workload(w) = o {
-                    let ns = w.metadata.namespace.as_deref().unwrap_or("default");
-                    if found.is_none()
-                        && w.kind == kind
-                        && ns == namespace
-                        && w.metadata.name == name
-                    {
-                        found = Some((w.doc_index, w.list_path.clone()));
-                    }
-                }
-            },
-            &mut issues,
-            &mut stats,
-        );
-        if let Some((doc, list_path)) = found {
-            let docs = split_documents(&src.text);
-            let (_, text) = docs
-                .get(doc)
-                .with_context(|| format!("{}: document {doc} vanished", src.name))?;
-            let value: serde_json::Value = serde_saphyr::from_str(text)
-                .with_context(|| format!("{}: re-reading document {doc}", src.name))?;
-            return Ok((value, list_path));
-        }
-    }
-    bail!("{kind} {namespace}/{name}: not found again in the inputs")
+    let src = m
+        .sources
+        .get(entry.pod.span.source)
+        .with_context(|| format!("{}: its source is gone", pick::label(&entry.pod)))?;
+    let doc = entry.doc_index;
+    let value = src.with_text(|text, _| -> anyhow::Result<serde_json::Value> {
+        let docs = split_documents(text);
+        let (_, text) = docs
+            .get(doc)
+            .with_context(|| format!("{}: document {doc} vanished", src.name))?;
+        serde_saphyr::from_str(text)
+            .with_context(|| format!("{}: re-reading document {doc}", src.name))
+    })?;
+    Ok((value, entry.list_path.clone()))
 }
 
 /// Prints the Job(s) for `args` (manifest mode only).
@@ -107,12 +85,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         ),
     };
     let (load, trace) = job_load(&load_text)?;
-    let (raw, list_path) = raw_object(
-        &args.inputs,
-        &entry.pod.kind,
-        &entry.pod.namespace,
-        &entry.pod.name,
-    )?;
+    let (raw, list_path) = raw_object(&m, entry)?;
     let pod = emit_job::pod_spec(&raw, &list_path)
         .with_context(|| format!("{}: no pod spec", pick::label(&entry.pod)))?;
     let namespace = namespace_of(&raw, &list_path);

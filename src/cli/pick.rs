@@ -1,6 +1,7 @@
 //! Manifest mode of `simulate` and `run` (I/O shell): load and translate manifests, keep each
-//! workload's `kcpu.dev/load*` annotations and replica count, and pick one container by
-//! `--container NAME` (and `--workload NAME|KIND/NAME` when several workloads have it).
+//! container's declared load (from the `kcpu.dev/load*` annotations) and each workload's replica
+//! count, and pick one container by `--container NAME` (and `--workload NAME|KIND/NAME` when
+//! several workloads have it).
 //!
 //! A container's declared load (the default `--load`) follows the same rule as `kcpu check`'s
 //! KCPU016 `throttling-risk`: the annotation `kcpu.dev/load.<container>` on the workload or its
@@ -13,6 +14,7 @@ use super::assume::AssumptionArgs;
 use super::translate::{load_and_translate, report_problems, Item};
 use crate::manifest::model::{Role, Workload};
 use crate::profile::Assumptions;
+use crate::source::SourceSet;
 use crate::translate::{ContainerPlan, PodPlan};
 use anyhow::bail;
 use std::collections::BTreeMap;
@@ -35,10 +37,16 @@ pub struct PickArgs {
 pub struct Entry {
     /// The translation.
     pub pod: PodPlan,
-    /// The `kcpu.dev/load` and `kcpu.dev/load.<container>` annotations (workload over template).
-    pub loads: BTreeMap<String, String>,
+    /// Each container's declared load, by container name: the one rule of
+    /// [`Workload::declared_load`] (shared with `check` KCPU016 and `report`), applied once
+    /// when the workload is loaded.
+    pub loads: BTreeMap<String, DeclaredLoad>,
     /// `spec.replicas` (1 when absent).
     pub replicas: u32,
+    /// 0-based index of the workload's YAML document in its source piece.
+    pub doc_index: usize,
+    /// Index path inside `kind: List` items (empty for a top-level object).
+    pub list_path: Vec<usize>,
 }
 
 /// A container's declared load annotation: its text and the annotation key it came from.
@@ -53,25 +61,7 @@ pub struct DeclaredLoad {
 impl Entry {
     /// The load declared for `container` (see the module docs), if any.
     pub fn declared_load(&self, container: &str) -> Option<DeclaredLoad> {
-        let per = format!("{LOAD_ANNOTATION_PREFIX}{container}");
-        if let Some(t) = self.loads.get(&per) {
-            return Some(DeclaredLoad {
-                text: t.clone(),
-                key: per,
-            });
-        }
-        let first_app = self
-            .pod
-            .containers
-            .iter()
-            .find(|c| c.role == Role::Container)?;
-        if first_app.name != container {
-            return None;
-        }
-        self.loads.get(LOAD_ANNOTATION).map(|t| DeclaredLoad {
-            text: t.clone(),
-            key: LOAD_ANNOTATION.to_string(),
-        })
+        self.loads.get(container).cloned()
     }
 
     /// The name of the pod's first app container (the one `kcpu.dev/load` is for).
@@ -84,18 +74,19 @@ impl Entry {
     }
 }
 
-/// The `kcpu.dev/load*` annotations of `w`, the workload's own over its template's.
-fn load_annotations(w: &Workload) -> BTreeMap<String, String> {
-    let is_load = |k: &str| k == LOAD_ANNOTATION || k.starts_with(LOAD_ANNOTATION_PREFIX);
-    let mut out = BTreeMap::new();
-    for md in [&w.template_metadata, &w.metadata] {
-        for (k, v) in &md.annotations {
-            if is_load(k) {
-                out.insert(k.clone(), v.value.clone());
-            }
-        }
-    }
-    out
+/// The declared load of each container of `pod` (translated from `w`), by container name,
+/// with a relative `trace:` path made relative to `manifest`.
+fn declared_loads(w: &Workload, pod: &PodPlan, manifest: &str) -> BTreeMap<String, DeclaredLoad> {
+    let first_app = pod.containers.iter().find(|c| c.role == Role::Container);
+    pod.containers
+        .iter()
+        .filter_map(|c| {
+            let is_first = first_app.is_some_and(|f| f.name == c.name);
+            let (key, a) = w.declared_load(&c.name, is_first)?;
+            let text = crate::manifest::model::resolve_annotation_load(&a.value, manifest);
+            Some((c.name.clone(), DeclaredLoad { text, key }))
+        })
+        .collect()
 }
 
 /// Every workload of the inputs, translated under `assumptions`.
@@ -108,6 +99,9 @@ pub struct Manifests {
     /// Some input could not be read or translated (already reported on stderr); the entries
     /// hold everything that could. `simulate` carries on and exits 2; `run` refuses.
     pub input_errors: bool,
+    /// The sources the workloads were read from (by each pod's span), so that a caller needing
+    /// a workload's raw object (`--emit-job`) reads it from there instead of the inputs again.
+    pub sources: SourceSet,
 }
 
 /// `Kind namespace/name`.
@@ -137,13 +131,9 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
                 .map(|f| f.name.as_str())
                 .unwrap_or_default();
             entries.push(Entry {
-                loads: load_annotations(&w)
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let v = crate::manifest::model::resolve_annotation_load(&v, manifest);
-                        (k, v)
-                    })
-                    .collect(),
+                loads: declared_loads(&w, &pod, manifest),
+                doc_index: w.doc_index,
+                list_path: w.list_path.clone(),
                 pod: *pod,
                 replicas: w.replicas.unwrap_or(1),
             });
@@ -167,6 +157,7 @@ pub fn load(inputs: &[String], assume: &AssumptionArgs) -> anyhow::Result<Manife
         entries,
         assumptions: pass.plan.assumptions,
         input_errors,
+        sources: pass.collected.sources,
     })
 }
 

@@ -18,7 +18,7 @@ use crate::manifest::{visit_source, LoadOptions};
 use crate::profile::{Assumptions, CgroupVersion};
 use crate::quantity::format_millicores;
 use crate::recommend::{
-    percentile, recommend, Evaluation, Goal, RecommendError, Recommendation, Space,
+    percentile, recommend, Evaluation, Goal, Problem, RecommendError, Recommendation, Space,
 };
 use crate::record::format::{self as trace_format, Trace};
 use crate::sim::load::{arrivals, parse_load, LoadProfile};
@@ -508,7 +508,7 @@ fn machines(a: &Args, header: Option<&trace_format::Header>, cpus: u32) -> Vec<M
 }
 
 /// Mean use and the request percentile, in millicores, and the CPU of the load (ns).
-fn request_figures(a: &Args, l: &LoadFacts, window_us: u64) -> anyhow::Result<(u64, i64, i64)> {
+fn request_figures(a: &Args, l: &LoadFacts, window_us: u64) -> anyhow::Result<Figures> {
     if !(0.0..=100.0).contains(&a.request_percentile) {
         bail!("--request-percentile must be between 0 and 100");
     }
@@ -527,7 +527,12 @@ fn request_figures(a: &Args, l: &LoadFacts, window_us: u64) -> anyhow::Result<(u
     let pct_millicores = (percentile(&per_window, a.request_percentile) as f64 * 1_000.0
         / (window_us as f64 * 1_000.0))
         .ceil() as i64;
-    Ok((load_cpu_ns, mean_millicores, pct_millicores))
+    Ok(Figures {
+        load_cpu_ns,
+        mean_millicores,
+        pct_millicores,
+        window_us,
+    })
 }
 
 /// The periods to search (µs): `--periods`, else the kubelet's.
@@ -589,19 +594,46 @@ fn cgroup_json(
     })
 }
 
+/// The load's CPU figures behind the request.
+struct Figures {
+    /// CPU time of the whole load, ns.
+    load_cpu_ns: u64,
+    /// Mean use, millicores (where the search starts).
+    mean_millicores: i64,
+    /// `--request-percentile` of the per-window use, millicores (the request).
+    pct_millicores: i64,
+    /// The window of that percentile: the first searched period, µs.
+    window_us: u64,
+}
+
+/// What follows from the recommendation besides the search: its cgroup values, notes and the
+/// `--fix` diff.
+struct Outcome {
+    cgroup: CgroupJson,
+    notes: Vec<String>,
+    fixed: Option<String>,
+}
+
 /// The output document.
-#[allow(clippy::too_many_arguments)]
 fn output<'a>(
     a: &Args,
     l: &LoadFacts,
     rec: &'a Recommendation,
     goal: Goal,
-    cgroup: CgroupJson,
     machines: &[Machine],
-    (load_cpu_ns, mean_millicores, pct_millicores, window_us): (u64, i64, i64, u64),
-    notes: Vec<String>,
-    fixed: Option<String>,
+    figures: &Figures,
+    Outcome {
+        cgroup,
+        notes,
+        fixed,
+    }: Outcome,
 ) -> Output<'a> {
+    let Figures {
+        load_cpu_ns,
+        mean_millicores,
+        pct_millicores,
+        window_us,
+    } = *figures;
     let best = &rec.best;
     let cpus = machines.first().map_or(1, |m| m.cpus);
     Output {
@@ -656,7 +688,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let default_period = assumptions.cfs_period;
     let periods_us = periods(&a, default_period)?;
     let window_us = periods_us[0];
-    let (load_cpu_ns, mean_millicores, pct_millicores) = request_figures(&a, &l, window_us)?;
+    let figures = request_figures(&a, &l, window_us)?;
     let goal = Goal {
         max_throttled: a.max_throttled,
         p99_added_ns: a.p99_added.map(|d| d.0),
@@ -683,16 +715,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         "simulating candidate limits",
     );
     let plan = RunPlan::new(l.duration, 1, a.seed);
-    let result = recommend(
-        &group,
-        &machines,
-        &plan,
-        &goal,
-        &space,
-        mean_millicores,
-        &translate,
-        &|_| bar.inc(1),
-    );
+    let problem = Problem {
+        group: &group,
+        machines: &machines,
+        base: &plan,
+        floor_millicores: figures.mean_millicores,
+        translate: &translate,
+    };
+    let result = recommend(&problem, &goal, &space, &|_| bar.inc(1));
     bar.finish_and_clear();
     let rec = match result {
         Ok(r) => r,
@@ -704,7 +734,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let best = &rec.best;
     let mut notes = notes_for(best, default_period, &l);
-    let cgroup = cgroup_json(&assumptions, best, pct_millicores)?;
+    let cgroup = cgroup_json(&assumptions, best, figures.pct_millicores)?;
     let fixed = match (&picked, a.fix) {
         (Some(p), true) => Some(fix_manifest(
             p,
@@ -714,8 +744,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         )?),
         _ => None,
     };
-    let figures = (load_cpu_ns, mean_millicores, pct_millicores, window_us);
-    let out = output(&a, &l, &rec, goal, cgroup, &machines, figures, notes, fixed);
+    let outcome = Outcome {
+        cgroup,
+        notes,
+        fixed,
+    };
+    let out = output(&a, &l, &rec, goal, &machines, &figures, outcome);
     match a.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&out)?),
         OutputFormat::Table => print_table(&out, &rec, picked.as_ref()),

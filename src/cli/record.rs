@@ -109,22 +109,11 @@ fn machine_header(target: String) -> Header {
             .and_then(|l| l.split_once(':'))
             .map(|(_, v)| v.trim().to_string())
     });
-    let root = std::path::Path::new("/sys/fs/cgroup");
-    let cgroup = if std::fs::read_to_string(root.join(crate::cgroupfs::CGROUP_CONTROLLERS))
-        .is_ok_and(|c| {
-            c.split_whitespace()
-                .any(|x| x == crate::cgroupfs::v2::CPU_CONTROLLER)
-        }) {
-        Some("v2".to_string())
-    } else if root
-        .join("cpu")
-        .join(crate::cgroupfs::v1::CPU_CFS_PERIOD_US)
-        .exists()
-    {
-        Some("v1".to_string())
-    } else {
-        None
-    };
+    // The hierarchy `kcpu run` would use: the one detection, from /proc/self/mountinfo.
+    let cgroup = crate::cgroupfs::detect::Layout::detect()
+        .and_then(|l| l.cpu_hierarchy(&crate::cgroupfs::RealFs))
+        .ok()
+        .map(|h| h.version.to_string());
     let started_unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

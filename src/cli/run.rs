@@ -48,9 +48,9 @@ use crate::runner::{
     measure, ContainerPlan, Env, Measurement, Options, PhaseMode, Pin, Plan, PodPlan, RunError,
     Work,
 };
-use crate::sim::fidelity::{runner_machine, simulate_measured_runs};
+use crate::sim::fidelity::{runner_machine, simulate_measured_runs, MeasuredRuns};
 use crate::sim::load::{parse_load, LoadProfile};
-use crate::sim::{KernelModel, Limits};
+use crate::sim::{GroupConfig, KernelModel, Limits};
 use crate::stats::{compare, usage_in_window_us, Comparison, Tolerances};
 use crate::trace::{RunResult, Summary};
 use crate::units::{
@@ -445,10 +445,7 @@ fn simulate_measured(
     hz: Option<u32>,
 ) -> anyhow::Result<Simulated> {
     let e = &m.environment;
-    let weight = limits.share.unwrap_or(match e.cgroup {
-        CgroupVersion::V1 => CpuShare::Shares(Shares::DEFAULT),
-        CgroupVersion::V2 => CpuShare::Weight(Weight::DEFAULT),
-    });
+    let weight = limits.share.unwrap_or(CpuShare::kernel_default(e.cgroup));
     let sim_limits = Limits {
         max: limits.max,
         burst: Usec(limits.burst.map_or(0, |b| b.0)),
@@ -470,16 +467,16 @@ fn simulate_measured(
         .iter()
         .map(|r| (r.run, r.phase_us))
         .collect();
-    let outcomes = simulate_measured_runs(
-        "simulated",
-        sim_limits,
-        load,
+    let group = GroupConfig {
         trace,
-        &machine,
+        ..GroupConfig::new("simulated", sim_limits, load.clone())
+    };
+    let measured = MeasuredRuns {
         duration,
         seed,
-        &runs,
-    )?;
+        runs: &runs,
+    };
+    let outcomes = simulate_measured_runs(&group, &machine, &measured)?;
     let mut per_run = Vec::new();
     let mut lat = crate::stats::Samples::default();
     let mut wake = crate::stats::Samples::default();
@@ -824,24 +821,20 @@ fn cleanup(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(exit::code(exit::OK))
 }
 
-/// Progress bar on a TTY (indicatif hides itself otherwise) plus warnings on stderr.
+/// The shared progress bar ([`super::output::bar`]: on a terminal only, quiet in pipes and CI)
+/// plus warnings on stderr.
 struct Progress {
     bar: indicatif::ProgressBar,
 }
 
+/// The bar's label, also shown with each run's phase.
+const PROGRESS_LABEL: &str = "kcpu run: runs";
+
 impl Progress {
     fn new(runs: u32) -> Progress {
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(runs as u64),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs {msg}")
-        {
-            bar.set_style(style.progress_chars("=> "));
+        Progress {
+            bar: super::output::bar(runs as u64, PROGRESS_LABEL),
         }
-        bar.set_prefix("kcpu run");
-        Progress { bar }
     }
     fn finish(&self) {
         self.bar.finish_and_clear();
@@ -861,11 +854,10 @@ impl EventSink for Progress {
             RunEvent::Warning { message } => self
                 .bar
                 .suspend(|| eprintln!("kcpu run: warning: {message}")),
-            RunEvent::RunStarted { phase_us, .. } => self.bar.set_message(
-                phase_us
-                    .map(|p| format!("phase {:.1}ms", p as f64 / 1e3))
-                    .unwrap_or_default(),
-            ),
+            RunEvent::RunStarted { phase_us, .. } => self.bar.set_message(match phase_us {
+                Some(p) => format!("{PROGRESS_LABEL} (phase {:.1}ms)", *p as f64 / 1e3),
+                None => PROGRESS_LABEL.to_string(),
+            }),
             RunEvent::RunFinished { .. } => self.bar.inc(1),
             _ => {}
         }

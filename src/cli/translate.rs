@@ -15,7 +15,7 @@ use crate::profile::Assumptions;
 use crate::render::oci::oci_stream;
 use crate::render::plan::{
     render_diagnostics, render_explain_head, render_explain_pod, render_table_block,
-    render_table_head, JsonStream, PlanFormat, RenderError, YamlStream, TABLE_BLOCK,
+    render_table_head, PlanFormat, PlanStream, RenderError, TABLE_BLOCK,
 };
 use crate::source::SourceSet;
 use crate::translate::{translate_workload, Plan, PodPlan};
@@ -220,30 +220,58 @@ enum Format {
 /// A streamed output: each pod is written as soon as it is translated and then dropped (the
 /// table in blocks of [`TABLE_BLOCK`] workloads).
 enum Stream<'w> {
-    Json(JsonStream<'w>),
-    Oci(JsonStream<'w>),
-    Yaml(YamlStream<'w>),
+    /// JSON, YAML or OCI.
+    Plan(PlanStream<'w>),
     Explain {
         out: &'w mut dyn Write,
         any: bool,
     },
-    Table {
-        out: &'w mut dyn Write,
-        block: Vec<PodPlan>,
-        any: bool,
-        width: usize,
-    },
+    Table(TableStream<'w>),
+}
+
+/// `--output table`: pods rendered in blocks of [`TABLE_BLOCK`] (column widths per block).
+struct TableStream<'w> {
+    out: &'w mut dyn Write,
+    block: Vec<PodPlan>,
+    any: bool,
+    width: usize,
+}
+
+impl TableStream<'_> {
+    fn pod(&mut self, p: PodPlan, a: &Assumptions, sources: &SourceSet) -> Result<(), RenderError> {
+        self.block.push(p);
+        self.any = true;
+        if self.block.len() >= TABLE_BLOCK {
+            self.flush(a, sources)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, a: &Assumptions, sources: &SourceSet) -> Result<(), RenderError> {
+        render_table_block(&mut *self.out, a, &self.block, sources, self.width)?;
+        self.block.clear();
+        Ok(())
+    }
+
+    fn finish(mut self, a: &Assumptions, sources: &SourceSet) -> Result<(), RenderError> {
+        if !self.any {
+            writeln!(self.out, "no workloads translated")?;
+        } else if !self.block.is_empty() {
+            self.flush(a, sources)?;
+        }
+        Ok(())
+    }
 }
 
 impl<'w> Stream<'w> {
     fn begin(format: Format, out: &'w mut dyn Write, a: &Assumptions) -> Result<Self, RenderError> {
         let format = match format {
-            Format::Oci => return Ok(Stream::Oci(oci_stream(out, a)?)),
+            Format::Oci => return Ok(Stream::Plan(oci_stream(out, a)?)),
             Format::Plan(f) => f,
         };
         Ok(match format {
-            PlanFormat::Json => Stream::Json(JsonStream::begin(out, a)?),
-            PlanFormat::Yaml => Stream::Yaml(YamlStream::begin(out, a)?),
+            PlanFormat::Json => Stream::Plan(PlanStream::json(out, a)?),
+            PlanFormat::Yaml => Stream::Plan(PlanStream::yaml(out, a)?),
             PlanFormat::Explain => {
                 render_explain_head(out, a)?;
                 Stream::Explain { out, any: false }
@@ -251,39 +279,24 @@ impl<'w> Stream<'w> {
             PlanFormat::Table => {
                 let width = super::term::width();
                 render_table_head(out, a, width)?;
-                Stream::Table {
+                Stream::Table(TableStream {
                     out,
                     block: Vec::new(),
                     any: false,
                     width,
-                }
+                })
             }
         })
     }
 
     fn pod(&mut self, p: PodPlan, a: &Assumptions, sources: &SourceSet) -> Result<(), RenderError> {
         match self {
-            Stream::Json(s) => s.pod(&p, sources),
-            Stream::Oci(s) => s.pod(&p, sources),
-            Stream::Yaml(s) => s.pod(&p, sources),
+            Stream::Plan(s) => s.pod(&p, sources),
             Stream::Explain { out, any } => {
                 *any = true;
                 Ok(render_explain_pod(&mut **out, &p, a, sources)?)
             }
-            Stream::Table {
-                out,
-                block,
-                any,
-                width,
-            } => {
-                block.push(p);
-                *any = true;
-                if block.len() >= TABLE_BLOCK {
-                    render_table_block(&mut **out, a, block, sources, *width)?;
-                    block.clear();
-                }
-                Ok(())
-            }
+            Stream::Table(t) => t.pod(p, a, sources),
         }
     }
 
@@ -294,28 +307,14 @@ impl<'w> Stream<'w> {
         issues: &[LoadIssue],
     ) -> Result<(), RenderError> {
         match self {
-            Stream::Json(s) => s.finish(plan, sources, issues),
-            Stream::Oci(s) => s.finish(plan, sources, issues),
-            Stream::Yaml(s) => s.finish(plan, sources, issues),
+            Stream::Plan(s) => s.finish(plan, sources, issues),
             Stream::Explain { out, any } => {
                 if any {
                     writeln!(out)?;
                 }
                 Ok(())
             }
-            Stream::Table {
-                out,
-                block,
-                any,
-                width,
-            } => {
-                if !any {
-                    writeln!(out, "no workloads translated")?;
-                } else if !block.is_empty() {
-                    render_table_block(out, &plan.assumptions, &block, sources, width)?;
-                }
-                Ok(())
-            }
+            Stream::Table(t) => t.finish(&plan.assumptions, sources),
         }
     }
 }

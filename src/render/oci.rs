@@ -6,7 +6,7 @@
 //! then app containers). The container id is unknown before the container exists, so the
 //! path ends in the literal `<container-id>`, as `--output json`'s `cgroup_path` does.
 
-use super::plan::{diagnostics, pretty_nested, Diagnostic, JsonStream, RenderError};
+use super::plan::{diagnostics, pretty_nested, Diagnostic, PlanStream, RenderError};
 use crate::manifest::model::{LoadIssue, Role};
 use crate::profile::{Assumptions, CgroupDriver};
 use crate::source::{Position, SourceSet};
@@ -129,12 +129,12 @@ pub fn render_oci(
 }
 
 /// `--output oci` written one workload at a time (byte-identical to [`render_oci`]), so
-/// memory does not grow with the input: a [`JsonStream`] whose pods are the OCI view.
+/// memory does not grow with the input: a JSON [`PlanStream`] whose pods are the OCI view.
 pub fn oci_stream<'w>(
     out: &'w mut dyn Write,
     assumptions: &Assumptions,
-) -> Result<JsonStream<'w>, RenderError> {
-    JsonStream::begin_with(out, assumptions, |p, driver, sources| {
+) -> Result<PlanStream<'w>, RenderError> {
+    PlanStream::json_with(out, assumptions, |p, driver, sources| {
         pretty_nested(&oci_pod(p, driver, sources), 4)
     })
 }

@@ -250,17 +250,28 @@ pub fn pod_view<'a>(
     }
 }
 
-/// `--output json` written as the translation goes: the assumptions, then each pod as soon
-/// as it is translated (so memory does not grow with the input), then the diagnostics. The
-/// bytes are exactly those of [`render_json`] on the whole plan.
-pub struct JsonStream<'w> {
+/// `--output json`, `--output yaml` (and `--output oci`, [`crate::render::oci::oci_stream`])
+/// written as the translation goes: the assumptions, then each pod as soon as it is translated
+/// (so memory does not grow with the input), then the diagnostics. The bytes are exactly those
+/// of [`render_json`] / [`render_yaml`] on the whole plan.
+pub struct PlanStream<'w> {
     out: &'w mut dyn Write,
     driver: crate::profile::CgroupDriver,
     pods: usize,
-    view: PodJson,
+    syntax: Syntax,
 }
 
-/// One pod's entry in a [`JsonStream`], pretty-printed at the pods' indentation: [`pod_view`]
+/// The syntax of a [`PlanStream`].
+#[derive(Clone, Copy)]
+enum Syntax {
+    /// JSON, each pod written by the view.
+    Json(PodJson),
+    /// YAML: each part is serialized as a mapping with the whole document's keys, so its
+    /// indentation is the whole document's.
+    Yaml,
+}
+
+/// One pod's entry in a JSON [`PlanStream`], pretty-printed at the pods' indentation: [`pod_view`]
 /// for `--output json`, the OCI view for `--output oci` (`crate::render::oci::oci_stream`).
 pub type PodJson =
     fn(&PodPlan, crate::profile::CgroupDriver, &SourceSet) -> Result<String, RenderError>;
@@ -273,16 +284,20 @@ pub(crate) fn pretty_nested<T: Serialize>(value: &T, indent: usize) -> Result<St
     Ok(text.replace('\n', &pad))
 }
 
-impl<'w> JsonStream<'w> {
-    /// Writes the opening and the assumptions.
-    pub fn begin(out: &'w mut dyn Write, assumptions: &Assumptions) -> Result<Self, RenderError> {
-        Self::begin_with(out, assumptions, |p, driver, sources| {
+fn to_yaml<T: Serialize>(value: &T) -> Result<String, RenderError> {
+    serde_saphyr::to_string(value).map_err(|e| RenderError::Yaml(e.to_string()))
+}
+
+impl<'w> PlanStream<'w> {
+    /// `--output json`: writes the opening and the assumptions.
+    pub fn json(out: &'w mut dyn Write, assumptions: &Assumptions) -> Result<Self, RenderError> {
+        Self::json_with(out, assumptions, |p, driver, sources| {
             pretty_nested(&pod_view(p, driver, sources), 4)
         })
     }
 
-    /// [`JsonStream::begin`] with another view of each pod.
-    pub fn begin_with(
+    /// [`PlanStream::json`] with another view of each pod.
+    pub fn json_with(
         out: &'w mut dyn Write,
         assumptions: &Assumptions,
         view: PodJson,
@@ -292,23 +307,57 @@ impl<'w> JsonStream<'w> {
             "{{\n  \"assumptions\": {},\n  \"pods\": [",
             pretty_nested(assumptions, 2)?
         )?;
-        Ok(JsonStream {
+        Ok(Self::started(out, assumptions, Syntax::Json(view)))
+    }
+
+    /// `--output yaml`: writes the assumptions.
+    pub fn yaml(out: &'w mut dyn Write, assumptions: &Assumptions) -> Result<Self, RenderError> {
+        #[derive(Serialize)]
+        struct Head<'a> {
+            assumptions: &'a Assumptions,
+        }
+        out.write_all(to_yaml(&Head { assumptions })?.as_bytes())?;
+        Ok(Self::started(out, assumptions, Syntax::Yaml))
+    }
+
+    fn started(out: &'w mut dyn Write, assumptions: &Assumptions, syntax: Syntax) -> Self {
+        PlanStream {
             out,
             driver: assumptions.driver,
             pods: 0,
-            view,
-        })
+            syntax,
+        }
     }
 
     /// Writes one pod.
     pub fn pod(&mut self, p: &PodPlan, sources: &SourceSet) -> Result<(), RenderError> {
-        let sep = if self.pods == 0 { "\n    " } else { ",\n    " };
-        write!(self.out, "{sep}{}", (self.view)(p, self.driver, sources)?)?;
+        match self.syntax {
+            Syntax::Json(view) => {
+                let sep = if self.pods == 0 { "\n    " } else { ",\n    " };
+                write!(self.out, "{sep}{}", view(p, self.driver, sources)?)?;
+            }
+            Syntax::Yaml => {
+                #[derive(Serialize)]
+                struct Pods<'a> {
+                    pods: [PodView<'a>; 1],
+                }
+                let text = to_yaml(&Pods {
+                    pods: [pod_view(p, self.driver, sources)],
+                })?;
+                // `pods:` and its line break open the sequence once; each pod is one item.
+                let item = text.strip_prefix("pods:\n").unwrap_or(&text);
+                if self.pods == 0 {
+                    self.out.write_all(b"pods:\n")?;
+                }
+                self.out.write_all(item.as_bytes())?;
+            }
+        }
         self.pods += 1;
         Ok(())
     }
 
-    /// Writes the diagnostics (of `plan`, whose pods were streamed) and the closing brace.
+    /// Writes the diagnostics (of `plan`, whose pods were streamed) and, in JSON, the closing
+    /// brace.
     pub fn finish(
         self,
         plan: &Plan,
@@ -316,13 +365,33 @@ impl<'w> JsonStream<'w> {
         issues: &[LoadIssue],
     ) -> Result<(), RenderError> {
         let (warnings, errors) = diagnostics(plan, sources, issues);
-        let close = if self.pods == 0 { "]" } else { "\n  ]" };
-        write!(
-            self.out,
-            "{close},\n  \"warnings\": {},\n  \"errors\": {}\n}}\n",
-            pretty_nested(&warnings, 2)?,
-            pretty_nested(&errors, 2)?
-        )?;
+        match self.syntax {
+            Syntax::Json(_) => {
+                let close = if self.pods == 0 { "]" } else { "\n  ]" };
+                write!(
+                    self.out,
+                    "{close},\n  \"warnings\": {},\n  \"errors\": {}\n}}\n",
+                    pretty_nested(&warnings, 2)?,
+                    pretty_nested(&errors, 2)?
+                )?;
+            }
+            Syntax::Yaml => {
+                #[derive(Serialize)]
+                struct Tail {
+                    warnings: Vec<Diagnostic>,
+                    errors: Vec<Diagnostic>,
+                }
+                if self.pods == 0 {
+                    self.out
+                        .write_all(to_yaml(&Head0 { pods: [] })?.as_bytes())?;
+                }
+                let text = to_yaml(&Tail { warnings, errors })?;
+                self.out.write_all(text.as_bytes())?;
+                if !text.ends_with('\n') {
+                    self.out.write_all(b"\n")?;
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -354,79 +423,6 @@ pub fn render_yaml(
         out.write_all(b"\n")?;
     }
     Ok(())
-}
-
-/// `--output yaml` written as the translation goes, like [`JsonStream`]: the bytes are exactly
-/// those of [`render_yaml`] on the whole plan (each part is serialized as a mapping with the
-/// same keys, so its indentation is the whole document's).
-pub struct YamlStream<'w> {
-    out: &'w mut dyn Write,
-    driver: crate::profile::CgroupDriver,
-    pods: usize,
-}
-
-fn to_yaml<T: Serialize>(value: &T) -> Result<String, RenderError> {
-    serde_saphyr::to_string(value).map_err(|e| RenderError::Yaml(e.to_string()))
-}
-
-impl<'w> YamlStream<'w> {
-    /// Writes the assumptions.
-    pub fn begin(out: &'w mut dyn Write, assumptions: &Assumptions) -> Result<Self, RenderError> {
-        #[derive(Serialize)]
-        struct Head<'a> {
-            assumptions: &'a Assumptions,
-        }
-        out.write_all(to_yaml(&Head { assumptions })?.as_bytes())?;
-        Ok(YamlStream {
-            out,
-            driver: assumptions.driver,
-            pods: 0,
-        })
-    }
-
-    /// Writes one pod.
-    pub fn pod(&mut self, p: &PodPlan, sources: &SourceSet) -> Result<(), RenderError> {
-        #[derive(Serialize)]
-        struct Pods<'a> {
-            pods: [PodView<'a>; 1],
-        }
-        let text = to_yaml(&Pods {
-            pods: [pod_view(p, self.driver, sources)],
-        })?;
-        // `pods:` and its line break open the sequence once; each pod is one item.
-        let item = text.strip_prefix("pods:\n").unwrap_or(&text);
-        if self.pods == 0 {
-            self.out.write_all(b"pods:\n")?;
-        }
-        self.out.write_all(item.as_bytes())?;
-        self.pods += 1;
-        Ok(())
-    }
-
-    /// Writes the diagnostics (of `plan`, whose pods were streamed).
-    pub fn finish(
-        self,
-        plan: &Plan,
-        sources: &SourceSet,
-        issues: &[LoadIssue],
-    ) -> Result<(), RenderError> {
-        #[derive(Serialize)]
-        struct Tail {
-            warnings: Vec<Diagnostic>,
-            errors: Vec<Diagnostic>,
-        }
-        if self.pods == 0 {
-            self.out
-                .write_all(to_yaml(&Head0 { pods: [] })?.as_bytes())?;
-        }
-        let (warnings, errors) = diagnostics(plan, sources, issues);
-        let text = to_yaml(&Tail { warnings, errors })?;
-        self.out.write_all(text.as_bytes())?;
-        if !text.ends_with('\n') {
-            self.out.write_all(b"\n")?;
-        }
-        Ok(())
-    }
 }
 
 /// `pods: []`, as the whole document writes an empty list.

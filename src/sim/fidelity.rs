@@ -9,10 +9,10 @@
 
 use super::load::{parse_load, LoadProfile, Request};
 use super::{
-    simulate_container, Accounting, CpuShare, KernelModel, Limits, Machine, Phase, RunPlan,
+    simulate_node, Accounting, CpuShare, GroupConfig, KernelModel, Limits, Machine, Phase, RunPlan,
     SimError,
 };
-use crate::cpu::CpuMax;
+use crate::cpu::{CgroupVersion, CpuMax};
 use crate::stats::{compare_totals, FigureDelta, Tolerances};
 use crate::trace::{Percentiles, Totals};
 use crate::units::{parse_duration, Nanos, PeriodUs, QuotaUs, Shares, Usec};
@@ -52,28 +52,41 @@ pub fn runner_machine(cpus: u32, kernel: KernelModel) -> Machine {
     m
 }
 
-/// Simulates each measured run of one group at its measured phase (`runs`: run index and phase in
-/// µs), as `kcpu run` measured it: run `i` with seed `seed + i`, and Poisson arrivals drawn from
-/// `seed` itself (the runner's worker uses the seed as given). One outcome per run, in order.
-#[allow(clippy::too_many_arguments)]
+/// How `kcpu run` measured a group: the window and seed of its runs, and each run's index and
+/// phase after a period edge (µs).
+#[derive(Debug, Clone, Copy)]
+pub struct MeasuredRuns<'a> {
+    /// The measured window per run.
+    pub duration: Nanos,
+    /// The runner's seed.
+    pub seed: u64,
+    /// Run index and phase (µs) of each run.
+    pub runs: &'a [(u32, u64)],
+}
+
+/// Simulates each measured run of `group` (alone on `machine`) at its measured phase, as
+/// `kcpu run` measured it: run `i` with seed `seed + i`, and Poisson arrivals drawn from `seed`
+/// itself (the runner's worker uses the seed as given). One outcome per run, in order.
 pub fn simulate_measured_runs(
-    name: &str,
-    limits: Limits,
-    load: &LoadProfile,
-    trace: Option<Vec<Request>>,
+    group: &GroupConfig,
     machine: &Machine,
-    duration: Nanos,
-    seed: u64,
-    runs: &[(u32, u64)],
+    measured: &MeasuredRuns<'_>,
 ) -> Result<Vec<super::GroupOutcome>, SimError> {
-    let period_ns = limits.max.period.0.max(1) * 1_000;
+    let MeasuredRuns {
+        duration,
+        seed,
+        runs,
+    } = *measured;
+    let period_ns = group.limits.max.period.0.max(1) * 1_000;
     runs.iter()
         .map(|&(run, phase_us)| {
             let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(run as u64));
             plan.phase = Phase::Fixed(Nanos((phase_us * 1_000) % period_ns));
             plan.arrival_seed = Some(seed);
             plan.window = super::Window::UntilDone;
-            simulate_container(name, limits, load, trace.clone(), machine, &plan)
+            simulate_node(std::slice::from_ref(group), machine, &plan)?
+                .pop()
+                .ok_or_else(|| SimError::InvalidPlan("no result".into()))
         })
         .collect()
 }
@@ -257,31 +270,29 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
     let field = |e: String| ReplayError::Field(s.scenario.clone(), e);
     let load: LoadProfile = parse_load(&s.load).map_err(|e| field(e.to_string()))?;
     let duration = parse_duration(&s.duration).map_err(|e| field(e.to_string()))?;
+    let version: CgroupVersion = s.cgroup.parse().map_err(|e| field(format!("{e}")))?;
     let limits = Limits {
         max: CpuMax {
             quota: QuotaUs(s.limits.quota_us),
             period: PeriodUs(s.limits.period_us),
         },
         burst: Usec(s.limits.burst_us),
-        weight: if s.cgroup == "v2" {
-            CpuShare::Weight(crate::units::Weight(100))
-        } else {
-            CpuShare::Shares(Shares(1024))
-        },
+        // Nothing wrote the weight: the kernel's default of the recorded hierarchy.
+        weight: CpuShare::kernel_default(version),
     };
     let machine = scenario_machine(s);
     let measured_runs: Vec<&MeasuredRun> = s.runs.iter().filter(|r| !r.noisy).collect();
     let phases: Vec<(u32, u64)> = measured_runs.iter().map(|r| (r.run, r.phase_us)).collect();
-    let outcomes = simulate_measured_runs(
-        &s.scenario,
-        limits,
-        &load,
+    let group = GroupConfig {
         trace,
-        &machine,
+        ..GroupConfig::new(s.scenario.as_str(), limits, load)
+    };
+    let measured = MeasuredRuns {
         duration,
-        1,
-        &phases,
-    )?;
+        seed: 1,
+        runs: &phases,
+    };
+    let outcomes = simulate_measured_runs(&group, &machine, &measured)?;
     let mut out = Vec::new();
     for (r, o) in measured_runs.into_iter().zip(outcomes) {
         let sim = o

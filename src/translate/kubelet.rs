@@ -235,16 +235,25 @@ pub fn linear_shares_to_weight(shares: Shares) -> Weight {
 
 /// The kubelet's own shares → `cpu.weight` for the cgroups it writes itself (kubepods, QoS
 /// tiers, pods): `shares >= 262144 → 10000`, else `1 + (shares-2)*9999/262142` in uint64
-/// (wrapping for shares < 2, which the kubelet never produces). `None` (unset) → 0.
+/// (wrapping for shares < 2, which the kubelet never produces). `None` (unset; 0 in the
+/// writer's resources) → 0. The explanation is the one step that prints the derivation.
 ///
 /// kubernetes/kubernetes `pkg/kubelet/cm/cgroup_manager_linux.go` `getCPUWeight`, still the
 /// linear formula in every release read (≤ 1.37; kubernetes PR #139807 proposes a change).
-pub fn kubelet_cpu_weight(shares: Option<Shares>) -> Weight {
-    match shares {
+pub fn kubelet_cpu_weight(shares: Option<Shares>) -> Explained<Weight> {
+    let w = match shares {
         None => Weight(0),
         Some(s) if s >= Shares::MAX => Weight::MAX,
         Some(s) => linear_shares_to_weight(s),
-    }
+    };
+    Explained::step(
+        w,
+        format!(
+            "kubelet getCPUWeight({}) = {w} (linear: 1 + (shares-2)*9999/262142, 10000 from 262144)",
+            shares.unwrap_or(Shares(0))
+        ),
+        src::GET_CPU_WEIGHT,
+    )
 }
 
 /// `sharesToMilliCPU`: `ceil(shares*1000/1024)` (float64 `math.Ceil`) for shares ≥ 2;
@@ -463,7 +472,7 @@ pub(crate) mod tests {
         let tsv = include_str!("../../tests/data/vectors/shares_to_weight_linear.tsv");
         let mut failures = Vec::new();
         for (line, r) in rows(tsv) {
-            let got = kubelet_cpu_weight(Some(Shares(r[0] as u64))).0 as i128;
+            let got = kubelet_cpu_weight(Some(Shares(r[0] as u64))).value.0 as i128;
             if got != r[2] {
                 failures.push(format!(
                     "line {line}: {} shares -> {got}, want {}",
@@ -602,7 +611,7 @@ pub(crate) mod tests {
         assert_eq!(kubepods_shares(MilliCpu(8000)), Shares(8192));
         // kubernetes PR #139807: kubepods.slice cpu.weight 313 for 8 allocatable CPUs.
         assert_eq!(
-            kubelet_cpu_weight(Some(kubepods_shares(MilliCpu(8000)))),
+            kubelet_cpu_weight(Some(kubepods_shares(MilliCpu(8000)))).value,
             Weight(313)
         );
     }

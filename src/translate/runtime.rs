@@ -6,7 +6,7 @@
 //! the writer's rules below.
 
 use super::kubelet::linear_shares_to_weight;
-use crate::cpu::CpuMax;
+use crate::cpu::{CpuMax, Explained};
 use crate::units::{PeriodUs, QuotaUs, Shares, Weight};
 
 /// Upstream locations cited by explanations.
@@ -36,11 +36,19 @@ pub mod src {
 /// 1.2, 1.3.0, 1.3.1). crun ≤ 1.22 evaluates the same expression but only for non-zero
 /// shares and stores the result in a `uint32_t`; the two agree for every shares value the
 /// kubelet produces (2…262144).
-pub fn runtime_linear_weight(shares: Shares) -> Weight {
-    if shares.0 == 0 {
-        return Weight(0);
-    }
-    linear_shares_to_weight(shares)
+///
+/// The explanation's step is `linear 1 + (shares-2)*9999/262142 = weight`.
+pub fn runtime_linear_weight(shares: Shares) -> Explained<Weight> {
+    let w = if shares.0 == 0 {
+        Weight(0)
+    } else {
+        linear_shares_to_weight(shares)
+    };
+    Explained::step(
+        w,
+        format!("linear 1 + ({shares}-2)*9999/262142 = {w}"),
+        src::LINEAR_WEIGHT,
+    )
 }
 
 /// The quadratic-in-log2 shares → weight: `0 → 0`, `≤ 2 → 1`, `≥ 262144 → 10000`, else
@@ -52,20 +60,26 @@ pub fn runtime_linear_weight(shares: Shares) -> Weight {
 /// since 1.23. Rust's `f64::log2`/`powf` use the platform libm like glibc; every input in
 /// 3…262143 is at least 4e-10 (relative) away from an integer before the ceiling, and
 /// `log2(1024)` is exactly 10, so the result is libm-independent (reference §3.1).
-pub fn quadratic_weight(shares: Shares) -> Weight {
+///
+/// The explanation's step shows `L` (log2 of at least 1) and the weight.
+pub fn quadratic_weight(shares: Shares) -> Explained<Weight> {
     let s = shares.0;
-    if s == 0 {
-        return Weight(0);
-    }
-    if s <= 2 {
-        return Weight(1);
-    }
-    if s >= Shares::MAX.0 {
-        return Weight::MAX;
-    }
-    let l = (s as f64).log2();
-    let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
-    Weight(10f64.powf(exponent).ceil() as u64)
+    let l = (s.max(1) as f64).log2();
+    let w = if s == 0 {
+        Weight(0)
+    } else if s <= 2 {
+        Weight(1)
+    } else if s >= Shares::MAX.0 {
+        Weight::MAX
+    } else {
+        let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
+        Weight(10f64.powf(exponent).ceil() as u64)
+    };
+    Explained::step(
+        w,
+        format!("quadratic ceil(10^((L*L+125*L)/612 - 7/34)), L = log2({shares}) = {l:.4} → {w}"),
+        src::QUADRATIC_WEIGHT,
+    )
 }
 
 /// Result of the systemd driver's quota conversion.
@@ -183,7 +197,7 @@ mod tests {
         let mut failures = Vec::new();
         let all = rows(tsv);
         for (line, r) in &all {
-            let got = runtime_linear_weight(Shares(r[0] as u64)).0 as i128;
+            let got = runtime_linear_weight(Shares(r[0] as u64)).value.0 as i128;
             if got != r[1] {
                 failures.push(format!(
                     "line {line}: {} shares -> {got}, want {}",
@@ -206,7 +220,7 @@ mod tests {
         let mut failures = Vec::new();
         let all = rows(tsv);
         for (line, r) in &all {
-            let got = quadratic_weight(Shares(r[0] as u64)).0 as i128;
+            let got = quadratic_weight(Shares(r[0] as u64)).value.0 as i128;
             if got != r[1] {
                 failures.push(format!(
                     "line {line}: {} shares -> {got}, want {}",
@@ -220,6 +234,35 @@ mod tests {
             "{} failing rows:\n{}",
             failures.len(),
             failures.join("\n")
+        );
+    }
+
+    /// The printed derivation comes from the same computation as the value: its last
+    /// number is the weight, for every formula and edge of the range.
+    #[test]
+    fn weight_explanations_state_their_value() {
+        for s in [0, 1, 2, 3, 358, 1024, 262_143, 262_144, 500_000] {
+            let shares = Shares(s);
+            let kubelet = kubelet_cpu_weight(Some(shares).filter(|s| s.0 != 0));
+            for (e, ends) in [
+                (runtime_linear_weight(shares), ""),
+                (quadratic_weight(shares), ""),
+                (kubelet, " (linear"),
+            ] {
+                assert_eq!(e.steps.len(), 1, "{s}");
+                let text = &e.steps[0].text;
+                let shown = if ends.is_empty() {
+                    text.rsplit(' ').next()
+                } else {
+                    text.split(ends).next().and_then(|t| t.rsplit(' ').next())
+                };
+                assert_eq!(shown, Some(e.value.to_string().as_str()), "{s}: {text}");
+            }
+        }
+        let q = quadratic_weight(Shares(512));
+        assert_eq!(
+            q.steps[0].text,
+            "quadratic ceil(10^((L*L+125*L)/612 - 7/34)), L = log2(512) = 9.0000 → 59"
         );
     }
 
@@ -237,16 +280,16 @@ mod tests {
             (262_144, 10_000),
             (262_145, 10_000),
         ] {
-            assert_eq!(quadratic_weight(Shares(s)), Weight(w), "{s}");
+            assert_eq!(quadratic_weight(Shares(s)).value, Weight(w), "{s}");
         }
         for (s, w) in [(0, 0), (2, 1), (262_144, 10_000)] {
-            assert_eq!(runtime_linear_weight(Shares(s)), Weight(w), "{s}");
+            assert_eq!(runtime_linear_weight(Shares(s)).value, Weight(w), "{s}");
         }
-        assert_eq!(quadratic_weight(Shares(500_000)), Weight(10_000));
-        assert_eq!(quadratic_weight(Shares(512)), Weight(59));
+        assert_eq!(quadratic_weight(Shares(500_000)).value, Weight(10_000));
+        assert_eq!(quadratic_weight(Shares(512)).value, Weight(59));
         // runc's awk oracle says 22 here; the real function says 23 (reference §3.1).
-        assert_eq!(quadratic_weight(Shares(144)), Weight(23));
-        assert_eq!(runtime_linear_weight(Shares(500_000)), Weight(19_072));
+        assert_eq!(quadratic_weight(Shares(144)).value, Weight(23));
+        assert_eq!(runtime_linear_weight(Shares(500_000)).value, Weight(19_072));
     }
 
     /// Reference §7.1: milli → shares → linear/quadratic weight.
@@ -298,9 +341,9 @@ mod tests {
         for (m, s, lin, quad) in table {
             let shares = milli_cpu_to_shares(MilliCpu(m));
             assert_eq!(shares, Shares(s), "{m}");
-            assert_eq!(kubelet_cpu_weight(Some(shares)), Weight(lin), "{m}");
-            assert_eq!(runtime_linear_weight(shares), Weight(lin), "{m}");
-            assert_eq!(quadratic_weight(shares), Weight(quad), "{m}");
+            assert_eq!(kubelet_cpu_weight(Some(shares)).value, Weight(lin), "{m}");
+            assert_eq!(runtime_linear_weight(shares).value, Weight(lin), "{m}");
+            assert_eq!(quadratic_weight(shares).value, Weight(quad), "{m}");
         }
     }
 
@@ -336,8 +379,8 @@ mod tests {
             (500000, 19072, 10000),
         ];
         for (s, lin, quad) in table {
-            assert_eq!(runtime_linear_weight(Shares(s)), Weight(lin), "{s}");
-            assert_eq!(quadratic_weight(Shares(s)), Weight(quad), "{s}");
+            assert_eq!(runtime_linear_weight(Shares(s)).value, Weight(lin), "{s}");
+            assert_eq!(quadratic_weight(Shares(s)).value, Weight(quad), "{s}");
         }
     }
 

@@ -894,9 +894,9 @@ proptest! {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         let (s_lo, s_hi) = (kubelet::milli_cpu_to_shares(MilliCpu(lo)), kubelet::milli_cpu_to_shares(MilliCpu(hi)));
         prop_assert!(s_lo <= s_hi);
-        prop_assert!(kubelet::kubelet_cpu_weight(Some(s_lo)) <= kubelet::kubelet_cpu_weight(Some(s_hi)));
-        prop_assert!(runtime::runtime_linear_weight(s_lo) <= runtime::runtime_linear_weight(s_hi));
-        prop_assert!(runtime::quadratic_weight(s_lo) <= runtime::quadratic_weight(s_hi));
+        prop_assert!(kubelet::kubelet_cpu_weight(Some(s_lo)).value <= kubelet::kubelet_cpu_weight(Some(s_hi)).value);
+        prop_assert!(runtime::runtime_linear_weight(s_lo).value <= runtime::runtime_linear_weight(s_hi).value);
+        prop_assert!(runtime::quadratic_weight(s_lo).value <= runtime::quadratic_weight(s_hi).value);
     }
 
     #[test]
@@ -912,7 +912,7 @@ proptest! {
     fn kubelet_values_stay_in_kernel_ranges(m in proptest::num::i64::ANY) {
         let s = kubelet::milli_cpu_to_shares(MilliCpu(m));
         prop_assert!((2..=262_144).contains(&s.0));
-        for w in [kubelet::kubelet_cpu_weight(Some(s)), runtime::runtime_linear_weight(s), runtime::quadratic_weight(s)] {
+        for w in [kubelet::kubelet_cpu_weight(Some(s)).value, runtime::runtime_linear_weight(s).value, runtime::quadratic_weight(s).value] {
             prop_assert!((1..=10_000).contains(&w.0), "{s} -> {w}");
         }
         if m > 0 {

@@ -142,7 +142,8 @@ fn systemd_quota(
 }
 
 /// The `cpu.weight` the writer derives from `shares`: the kubelet's linear `getCPUWeight`,
-/// or the runtime's linear or quadratic formula; 0 when nothing is written.
+/// or the runtime's linear or quadratic formula; 0 when nothing is written. The formula's
+/// own explanation is the printed step (a runtime's step is prefixed with its name).
 fn weight_for(
     shares: Shares,
     writer: Writer,
@@ -150,42 +151,18 @@ fn weight_for(
     a: &Assumptions,
     steps: &mut Vec<Step>,
 ) -> Weight {
-    match writer {
-        Writer::Kubelet => {
-            let w = if shares.0 == 0 {
-                Weight(0)
-            } else {
-                kubelet_cpu_weight(Some(shares))
-            };
-            steps.push(Step::new(
-                format!("kubelet getCPUWeight({}) = {} (linear: 1 + (shares-2)*9999/262142, 10000 from 262144)", shares, w),
-                kubelet::src::GET_CPU_WEIGHT,
-            ));
-            w
-        }
+    let (w, prefix) = match writer {
+        Writer::Kubelet => (kubelet_cpu_weight(Some(shares).filter(|s| s.0 != 0)), None),
         Writer::Runtime => match a.effective_weight_formula() {
-            WeightFormula::Linear => {
-                let w = runtime_linear_weight(shares);
-                steps.push(Step::new(
-                    format!("{who}: linear 1 + ({}-2)*9999/262142 = {w}", shares),
-                    runtime::src::LINEAR_WEIGHT,
-                ));
-                w
-            }
-            WeightFormula::Quadratic => {
-                let w = quadratic_weight(shares);
-                steps.push(Step::new(
-                    format!(
-                        "{who}: quadratic ceil(10^((L*L+125*L)/612 - 7/34)), L = log2({}) = {:.4} → {w}",
-                        shares,
-                        (shares.0.max(1) as f64).log2()
-                    ),
-                    runtime::src::QUADRATIC_WEIGHT,
-                ));
-                w
-            }
+            WeightFormula::Linear => (runtime_linear_weight(shares), Some(who)),
+            WeightFormula::Quadratic => (quadratic_weight(shares), Some(who)),
         },
-    }
+    };
+    steps.extend(w.steps.into_iter().map(|step| match prefix {
+        Some(who) => Step::new(format!("{who}: {}", step.text), step.source),
+        None => step,
+    }));
+    w.value
 }
 
 /// `cpu.max` as the writer leaves it: runc or crun semantics for `quota` and `period`, or the

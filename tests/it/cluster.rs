@@ -259,6 +259,34 @@ fn emitted_pod_carries_exactly_the_pods_resources() {
     assert_eq!(code, 2);
 }
 
+/// `--emit-job` on a manifest read from stdin: the workload's object comes from the sources
+/// already loaded (stdin cannot be read a second time), so the Job equals the file's.
+#[test]
+fn emit_job_reads_a_manifest_from_stdin() {
+    let args = ["--container", "api", "--emit-job", "--image", "img"];
+    let from_file = emit(&[&["tests/data/cluster/app.yaml"], &args[..]].concat());
+    let manifest = std::fs::read(root().join("tests/data/cluster/app.yaml")).unwrap();
+    let mut child = kcpu()
+        .arg("run")
+        .arg("-")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&manifest).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(from_file.0, 0, "{}", from_file.2);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), from_file.1);
+}
+
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }

@@ -414,7 +414,7 @@ fn streamed_json_is_byte_identical() {
         let mut whole = Vec::new();
         render_json(&mut whole, &plan, &sources, &issues).unwrap();
         let mut streamed = Vec::new();
-        let mut s = JsonStream::begin(&mut streamed, &plan.assumptions).unwrap();
+        let mut s = PlanStream::json(&mut streamed, &plan.assumptions).unwrap();
         for p in &plan.pods {
             s.pod(p, &sources).unwrap();
         }
@@ -466,7 +466,7 @@ fn streamed_yaml_is_byte_identical() {
         let mut whole = Vec::new();
         render_yaml(&mut whole, &plan, &sources, &issues).unwrap();
         let mut streamed = Vec::new();
-        let mut s = YamlStream::begin(&mut streamed, &plan.assumptions).unwrap();
+        let mut s = PlanStream::yaml(&mut streamed, &plan.assumptions).unwrap();
         for p in &plan.pods {
             s.pod(p, &sources).unwrap();
         }
