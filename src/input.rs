@@ -546,6 +546,70 @@ mod tests {
         );
     }
 
+    /// The splitting over any reader, with limits small enough to cross: pieces end at the
+    /// first marker after `piece_bytes`, concatenate to the input and start at their line.
+    /// An empty input is one empty piece whose positions work once unloaded (fuzz regression
+    /// `fuzz/regressions/pieces/crash-28d86c…`).
+    #[test]
+    fn split_pieces_over_a_reader() {
+        let text = "---\na: 1\n---\nb: 2\n--- # c\nc: 3\n";
+        let limits = PieceLimits {
+            piece_bytes: 4,
+            max_piece_bytes: 64,
+        };
+        let mut pieces = Vec::new();
+        split_pieces("s", &mut text.as_bytes(), limits, None, &mut |p| {
+            pieces.push(p)
+        })
+        .unwrap();
+        let texts: Vec<&str> = pieces.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["---\na: 1\n", "---\nb: 2\n", "--- # c\nc: 3\n"]);
+        let firsts: Vec<(usize, u64)> = pieces
+            .iter()
+            .map(|p| (p.first_line, p.first_byte))
+            .collect();
+        assert_eq!(firsts, [(0, 0), (2, 9), (4, 18)]);
+        assert_eq!(pieces[2].position(8).line, 6);
+
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("empty.yaml");
+        std::fs::write(&p, "").unwrap();
+        let file: std::sync::Arc<dyn ReadAt> =
+            std::sync::Arc::new(std::fs::File::open(&p).unwrap());
+        let mut empty = Vec::new();
+        split_pieces(
+            "e",
+            &mut &b""[..],
+            PieceLimits::default(),
+            Some(file),
+            &mut |mut p| {
+                p.unload();
+                empty.push(p);
+            },
+        )
+        .unwrap();
+        assert_eq!(empty.len(), 1);
+        assert_eq!(empty[0].line_col(0), (1, 1));
+
+        let long = "a: 1\n".repeat(20);
+        let tight = PieceLimits {
+            piece_bytes: 4,
+            max_piece_bytes: 1 << 20,
+        };
+        let e = split_pieces(
+            "l",
+            &mut long.as_bytes(),
+            PieceLimits {
+                max_piece_bytes: 50,
+                ..tight
+            },
+            None,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(e.message.contains("before line 11"), "{}", e.message);
+    }
+
     #[test]
     fn walks_directories_sorted_and_reports_missing() {
         let d = tempfile::tempdir().unwrap();
