@@ -3,7 +3,7 @@
 # priority (the build machine is shared).
 #
 #   usage: scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags...]
-#   targets: quantity translate policy load trace   (scripts/fuzz.sh list prints them)
+#   targets: quantity translate policy load trace pieces   (scripts/fuzz.sh list prints them)
 #
 # Needs: the nightly toolchain (rustup toolchain install nightly) and cargo-fuzz
 # (cargo install cargo-fuzz). The corpus grows in fuzz/corpus/TARGET (seeded from

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-# scripts/gen-stream.py PATH MB - generates a ~MB-megabyte multi-document stream of Deployments (kcpu hardening, defect 7).
+# scripts/gen-stream.py PATH MB [findings] - generates a ~MB-megabyte multi-document stream of Deployments (kcpu hardening, defect 7).
+# With `findings`, every Deployment has three findings for `kcpu check` (exit 1): its main container
+# has no CPU request and a limit written `200M` (KCPU004), its sidecar a limit below its request
+# (KCPU009) that is a multiple of 1024m (KCPU008).
 import sys
 path, target = sys.argv[1], int(sys.argv[2]) * 1_000_000
+findings = sys.argv[3:] == ["findings"]
 tmpl = """---
 apiVersion: apps/v1
 kind: Deployment
@@ -27,6 +31,10 @@ spec:
           requests: {{cpu: 100m}}
           limits: {{cpu: 200m}}
 """
+if findings:
+    tmpl = tmpl.replace("requests: {{cpu: {req}m, memory: 256Mi}}", "requests: {{memory: 256Mi}}")
+    tmpl = tmpl.replace("limits: {{cpu: {lim}m, memory: 512Mi}}", "limits: {{cpu: 200M, memory: 512Mi}}")
+    tmpl = tmpl.replace("requests: {{cpu: 100m}}", "requests: {{cpu: 2}}").replace("limits: {{cpu: 200m}}", "limits: {{cpu: 1024m}}")
 n = 0
 i = 0
 with open(path, "w") as f:

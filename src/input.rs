@@ -5,12 +5,12 @@
 //! whatever their extension. Binary files, invalid UTF-8, unreadable paths and oversized files
 //! become [`InputError`]s; the other inputs are still read.
 
-use crate::source::{SourceFile, SourceSet};
+use crate::source::{ReadAt, SourceFile, SourceSet};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// Pieces are read back from the file they were read from (or the spooled standard input).
-impl crate::source::ReadAt for std::fs::File {
+impl ReadAt for std::fs::File {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
         std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
     }
@@ -198,8 +198,9 @@ pub fn read_pieces(path: &Path, on_piece: &mut dyn FnMut(SourceFile)) -> Result<
         name: &name,
         // A name that is not valid UTF-8 cannot be written back through `name` (`\xNN`).
         path: (!stdin && path.to_str().is_none()).then(|| path.to_path_buf()),
-        backing,
+        backing: backing.map(|f| f as std::sync::Arc<dyn ReadAt>),
         spool,
+        limits: PieceLimits::default(),
         disk: 0,
         logical: 0,
         line_no: 0,
@@ -210,6 +211,59 @@ pub fn read_pieces(path: &Path, on_piece: &mut dyn FnMut(SourceFile)) -> Result<
         emitted: false,
     };
     r.run(reader, on_piece).map_err(err)
+}
+
+/// Where [`read_pieces`] ends pieces: after `piece_bytes` at the next document marker, and
+/// with an error when a stretch without a marker grows past `max_piece_bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PieceLimits {
+    /// Bytes after which a piece ends at the next document marker ([`PIECE_BYTES`]).
+    pub piece_bytes: usize,
+    /// Largest piece ([`MAX_PIECE_BYTES`]).
+    pub max_piece_bytes: usize,
+}
+
+impl Default for PieceLimits {
+    fn default() -> PieceLimits {
+        PieceLimits {
+            piece_bytes: PIECE_BYTES,
+            max_piece_bytes: MAX_PIECE_BYTES,
+        }
+    }
+}
+
+/// The splitting of [`read_pieces`] over any reader, without files (the fuzz target drives
+/// it): `reader` yields the input's bytes, `backing` (if any) holds the same bytes for
+/// reading unloaded pieces back. The pieces, concatenated, are the input without its
+/// byte-order mark; each piece's `first_line` and `first_byte` count the lines and bytes
+/// before it, and every piece but the first starts with a document marker.
+pub fn split_pieces(
+    name: &str,
+    reader: &mut dyn BufRead,
+    limits: PieceLimits,
+    backing: Option<std::sync::Arc<dyn ReadAt>>,
+    on_piece: &mut dyn FnMut(SourceFile),
+) -> Result<(), InputError> {
+    let mut r = PieceReader {
+        name,
+        path: None,
+        backing,
+        spool: None,
+        limits,
+        disk: 0,
+        logical: 0,
+        line_no: 0,
+        piece: Vec::new(),
+        piece_line: 0,
+        piece_logical: 0,
+        piece_disk: 0,
+        emitted: false,
+    };
+    r.run(Box::new(reader), on_piece)
+        .map_err(|message| InputError {
+            path: name.to_string(),
+            message,
+        })
 }
 
 /// A `Read` over a shared file (the same handle later reads pieces back).
@@ -225,8 +279,9 @@ impl Read for ArcReader {
 struct PieceReader<'a> {
     name: &'a str,
     path: Option<std::path::PathBuf>,
-    backing: Option<std::sync::Arc<std::fs::File>>,
+    backing: Option<std::sync::Arc<dyn ReadAt>>,
     spool: Option<std::sync::Arc<std::fs::File>>,
+    limits: PieceLimits,
     /// Bytes read from the input (and written to the spool).
     disk: u64,
     /// Bytes of text (after a byte-order mark).
@@ -271,13 +326,13 @@ impl PieceReader<'_> {
                 }
             }
             self.check(text)?;
-            if self.piece.len() >= PIECE_BYTES && starts_document(text) {
+            if self.piece.len() >= self.limits.piece_bytes && starts_document(text) {
                 self.emit(on_piece);
             }
-            if self.piece.len() + text.len() > MAX_PIECE_BYTES {
+            if self.piece.len() + text.len() > self.limits.max_piece_bytes {
                 return Err(format!(
                     "more than {} MiB without a document marker (`---`) before line {}; split the document, or check that this is really a manifest",
-                    MAX_PIECE_BYTES >> 20,
+                    self.limits.max_piece_bytes >> 20,
                     self.line_no + 1
                 ));
             }
@@ -317,7 +372,7 @@ impl PieceReader<'_> {
         // Every line was checked as UTF-8.
         let text = String::from_utf8(bytes).unwrap_or_default();
         let backing = self.backing.as_ref().map(|f| crate::source::Backing {
-            file: f.clone() as std::sync::Arc<dyn crate::source::ReadAt>,
+            file: f.clone(),
             offset: self.piece_disk,
             len,
         });
@@ -489,6 +544,70 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// The splitting over any reader, with limits small enough to cross: pieces end at the
+    /// first marker after `piece_bytes`, concatenate to the input and start at their line.
+    /// An empty input is one empty piece whose positions work once unloaded (fuzz regression
+    /// `fuzz/regressions/pieces/crash-28d86c…`).
+    #[test]
+    fn split_pieces_over_a_reader() {
+        let text = "---\na: 1\n---\nb: 2\n--- # c\nc: 3\n";
+        let limits = PieceLimits {
+            piece_bytes: 4,
+            max_piece_bytes: 64,
+        };
+        let mut pieces = Vec::new();
+        split_pieces("s", &mut text.as_bytes(), limits, None, &mut |p| {
+            pieces.push(p)
+        })
+        .unwrap();
+        let texts: Vec<&str> = pieces.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["---\na: 1\n", "---\nb: 2\n", "--- # c\nc: 3\n"]);
+        let firsts: Vec<(usize, u64)> = pieces
+            .iter()
+            .map(|p| (p.first_line, p.first_byte))
+            .collect();
+        assert_eq!(firsts, [(0, 0), (2, 9), (4, 18)]);
+        assert_eq!(pieces[2].position(8).line, 6);
+
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("empty.yaml");
+        std::fs::write(&p, "").unwrap();
+        let file: std::sync::Arc<dyn ReadAt> =
+            std::sync::Arc::new(std::fs::File::open(&p).unwrap());
+        let mut empty = Vec::new();
+        split_pieces(
+            "e",
+            &mut &b""[..],
+            PieceLimits::default(),
+            Some(file),
+            &mut |mut p| {
+                p.unload();
+                empty.push(p);
+            },
+        )
+        .unwrap();
+        assert_eq!(empty.len(), 1);
+        assert_eq!(empty[0].line_col(0), (1, 1));
+
+        let long = "a: 1\n".repeat(20);
+        let tight = PieceLimits {
+            piece_bytes: 4,
+            max_piece_bytes: 1 << 20,
+        };
+        let e = split_pieces(
+            "l",
+            &mut long.as_bytes(),
+            PieceLimits {
+                max_piece_bytes: 50,
+                ..tight
+            },
+            None,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(e.message.contains("before line 11"), "{}", e.message);
     }
 
     #[test]

@@ -50,9 +50,17 @@ impl std::fmt::Display for Position {
 }
 
 /// Line-start table for one source text.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<usize>,
+}
+
+/// The index of an empty text (one line starting at 0): an unloaded piece holds it, and an
+/// empty piece, which is never read back, answers positions from it.
+impl Default for LineIndex {
+    fn default() -> LineIndex {
+        LineIndex::new("")
+    }
 }
 
 impl LineIndex {
@@ -144,8 +152,10 @@ pub struct Backing {
     pub len: usize,
 }
 
-/// The one piece read back most recently: (file, offset) → text and line index.
-type Cached = (usize, u64, Arc<(String, LineIndex)>);
+/// The one piece read back most recently: (file, offset) → text and line index. The cache
+/// holds the file itself, so that its address cannot be reused by another file while it is
+/// the key (a fuzz run found pieces of a new input read back as a dropped one's text).
+type Cached = (Arc<dyn ReadAt>, u64, Arc<(String, LineIndex)>);
 static READ_BACK: Mutex<Option<Cached>> = Mutex::new(None);
 
 impl SourceFile {
@@ -209,12 +219,13 @@ impl SourceFile {
         let Some(b) = self.backing.as_ref().filter(|_| !self.loaded()) else {
             return f(&self.text, &self.lines);
         };
-        let key = (Arc::as_ptr(&b.file) as *const () as usize, b.offset);
-        let hit = READ_BACK.lock().ok().and_then(|c| {
-            c.as_ref()
-                .filter(|c| (c.0, c.1) == key)
-                .map(|c| c.2.clone())
-        });
+        let same = |c: &Cached| {
+            std::ptr::addr_eq(Arc::as_ptr(&c.0), Arc::as_ptr(&b.file)) && c.1 == b.offset
+        };
+        let hit = READ_BACK
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().filter(|c| same(c)).map(|c| c.2.clone()));
         let data = hit.unwrap_or_else(|| {
             let mut buf = vec![0u8; b.len];
             let text = match b.file.read_exact_at(&mut buf, b.offset) {
@@ -224,7 +235,7 @@ impl SourceFile {
             let lines = LineIndex::new(&text);
             let data = Arc::new((text, lines));
             if let Ok(mut c) = READ_BACK.lock() {
-                *c = Some((key.0, key.1, data.clone()));
+                *c = Some((b.file.clone(), b.offset, data.clone()));
             }
             data
         });
@@ -340,5 +351,63 @@ mod tests {
         assert_eq!(idx.line_col(t, 6), (2, 3));
         assert_eq!(idx.line_text(t, 2), "cé: x");
         assert_eq!(idx.line_text(t, 9), "");
+    }
+
+    #[derive(Debug)]
+    struct Bytes(Vec<u8>);
+
+    impl ReadAt for Bytes {
+        fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+            let start = offset as usize;
+            buf.copy_from_slice(&self.0[start..start + buf.len()]);
+            Ok(())
+        }
+    }
+
+    fn unloaded(file: &Arc<dyn ReadAt>, text: &str, first_line: usize) -> SourceFile {
+        let backing = Backing {
+            file: file.clone(),
+            offset: 0,
+            len: text.len(),
+        };
+        let mut p = SourceFile::piece("p", text.to_string(), first_line, 0, Some(backing));
+        p.unload();
+        p
+    }
+
+    /// Fuzz regression `fuzz/regressions/pieces/crash-28d86c…`: an empty input is one empty
+    /// piece; unloaded, its positions used to index an empty line table (overflow panic).
+    #[test]
+    fn an_unloaded_empty_piece_has_positions() {
+        let file: Arc<dyn ReadAt> = Arc::new(Bytes(Vec::new()));
+        let p = unloaded(&file, "", 3);
+        assert_eq!(p.line_col(0), (4, 1));
+        assert_eq!(p.line_text_at(0), "");
+        assert_eq!(LineIndex::default().line_start(7), 0);
+    }
+
+    /// Fuzz regression `fuzz/regressions/pieces/crash-c08de4…`: the read-back cache was keyed
+    /// by the file's address, so a file allocated where a dropped one was read back the dropped
+    /// file's text. The cache now holds the file, so its address stays taken.
+    #[test]
+    fn the_read_back_cache_keeps_its_file_alive() {
+        let file: Arc<dyn ReadAt> = Arc::new(Bytes(b"a: 1\n".to_vec()));
+        let addr = Arc::as_ptr(&file) as *const () as usize;
+        let p = unloaded(&file, "a: 1\n", 0);
+        assert_eq!(p.slice(0, 4).as_deref(), Some("a: 1"));
+        drop(p);
+        drop(file);
+        // Files of the same size, until one lands where the dropped one was (the allocator
+        // hands that address out at once when nothing holds it).
+        let mut held = Vec::new();
+        for _ in 0..1000 {
+            let other: Arc<dyn ReadAt> = Arc::new(Bytes(b"b: 2\n".to_vec()));
+            if Arc::as_ptr(&other) as *const () as usize == addr {
+                let q = unloaded(&other, "b: 2\n", 0);
+                assert_eq!(q.slice(0, 4).as_deref(), Some("b: 2"), "its own text");
+                break;
+            }
+            held.push(other);
+        }
     }
 }

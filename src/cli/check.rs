@@ -116,6 +116,11 @@ pub struct Args {
     /// annotations, SARIF and a summary from one run).
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
     pub reports: Vec<(FormatArg, PathBuf)>,
+    /// Most findings listed (the first in output order; the same number of suppressed ones):
+    /// the others are counted per rule, every format says how many were left out, and they
+    /// still count in the totals and the exit code. The default keeps memory below 256 MB.
+    #[arg(long, value_name = "N", default_value_t = lint::MAX_FINDINGS)]
+    pub max_findings: usize,
 }
 
 /// Parses `FORMAT=FILE` for `--report`.
@@ -237,6 +242,13 @@ fn execute(args: &Args, s: Settings) -> anyhow::Result<ExitCode> {
         fix_mode: args.fix,
     };
     write_reports(args, &report, &sources, &opts, s.choice)?;
+    if let Some(note) = render::omitted_note(&report) {
+        if args.format != FormatArg::Text || args.output.is_some() {
+            // The text report on standard output says so itself; the other formats say it
+            // in their own way, and a CI log shows this line.
+            eprintln!("note: {note}");
+        }
+    }
     if let Some(n) = fixed_note {
         say(args, &n)?;
     }
@@ -337,8 +349,14 @@ fn check(args: &Args, policy: &Policy, junit: bool) -> (SourceSet, CheckReport, 
         (sources, 0)
     };
     let traces = super::simulate::FileTraces::default();
-    let mut report =
-        lint::check_streaming(&sources, policy, &LoadOptions::default(), junit, &traces);
+    let mut report = lint::check_streaming(
+        &sources,
+        policy,
+        &LoadOptions::default(),
+        junit,
+        args.max_findings,
+        &traces,
+    );
     report.read_errors = errors
         .into_iter()
         .map(|e| ReadError {

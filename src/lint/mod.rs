@@ -34,7 +34,7 @@ use crate::translate::{self, PodPlan};
 use defaults::{ContainerRef, Defaulted, Field};
 pub use policy::Policy;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 /// Whether a rule can propose fixes, and of which kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -405,7 +405,21 @@ pub struct CheckReport {
     pub checked: Vec<CheckedWorkload>,
     /// Workloads checked beyond [`MAX_CHECKED`], counted but not listed.
     pub checked_omitted: usize,
+    /// Findings beyond the cap ([`CheckReport::max_findings`]), counted by rule and
+    /// severity but not kept; they count in the totals and the exit code.
+    pub findings_omitted: BTreeMap<(&'static str, Severity), usize>,
+    /// Suppressed findings beyond the cap, counted by rule.
+    pub suppressed_omitted: BTreeMap<&'static str, usize>,
+    /// Omitted findings `--fix` would have fixed.
+    pub fixable_omitted: usize,
+    /// The most findings (and, apart, suppressed findings) kept: `kcpu check --max-findings`.
+    pub max_findings: usize,
 }
+
+/// Default of `kcpu check --max-findings`: the findings kept for the report, the first in
+/// output order; the others are counted by rule. A finding costs about 2 kB kept and up to
+/// 8 kB more while SARIF or JUnit is built, so 10,000 keep every format below 256 MB.
+pub const MAX_FINDINGS: usize = 10_000;
 
 /// Most workloads [`CheckReport::checked`] lists (JUnit writes one test case per workload ×
 /// rule: 10,000 workloads are about 180,000 cases); the others are counted, and their
@@ -430,7 +444,29 @@ impl CheckReport {
         for f in &self.findings {
             *m.entry(f.severity).or_insert(0) += 1;
         }
+        for ((_, sev), n) in &self.findings_omitted {
+            *m.entry(*sev).or_insert(0) += n;
+        }
         m
+    }
+
+    /// Findings counted but not kept (beyond [`CheckReport::max_findings`]).
+    pub fn omitted(&self) -> usize {
+        self.findings_omitted.values().sum()
+    }
+
+    /// Findings not kept, per rule id.
+    pub fn omitted_by_rule(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for ((rule, _), n) in &self.findings_omitted {
+            *m.entry(*rule).or_insert(0) += n;
+        }
+        m
+    }
+
+    /// Every suppressed finding, kept or only counted.
+    pub fn suppressed_total(&self) -> usize {
+        self.suppressed.len() + self.suppressed_omitted.values().sum::<usize>()
     }
 
     /// True when an input could not be read or parsed (exit code 2).
@@ -444,11 +480,15 @@ impl CheckReport {
             || self.findings.iter().any(|f| {
                 f.rule == rules::input_error::RULE.meta.id && f.severity == Severity::Error
             })
+            || self
+                .findings_omitted
+                .contains_key(&(rules::input_error::RULE.meta.id, Severity::Error))
     }
 
     /// True when a finding is at or above `threshold`.
     pub fn fails(&self, threshold: Severity) -> bool {
         self.findings.iter().any(|f| f.severity >= threshold)
+            || self.findings_omitted.keys().any(|(_, s)| *s >= threshold)
     }
 
     /// Suppressed findings per rule id.
@@ -456,6 +496,9 @@ impl CheckReport {
         let mut m = BTreeMap::new();
         for s in &self.suppressed {
             *m.entry(s.finding.rule).or_insert(0) += 1;
+        }
+        for (rule, n) in &self.suppressed_omitted {
+            *m.entry(*rule).or_insert(0) += n;
         }
         m
     }
@@ -466,13 +509,21 @@ impl CheckReport {
             .iter()
             .filter(|f| f.is_mechanically_fixable())
             .count()
+            + self.fixable_omitted
     }
 }
 
 /// Loads every source and checks it, keeping the workload list JUnit needs
 /// ([`CheckReport::checked`]).
 pub fn check_sources(sources: &SourceSet, policy: &Policy, opts: &LoadOptions) -> CheckReport {
-    check_streaming(sources, policy, opts, true, &predict::NoTraces)
+    check_streaming(
+        sources,
+        policy,
+        opts,
+        true,
+        MAX_FINDINGS,
+        &predict::NoTraces,
+    )
 }
 
 /// Workloads checked together (in parallel) before the next ones are read.
@@ -482,13 +533,16 @@ const BATCH: usize = 512;
 /// a first pass parses only the documents that mention a LimitRange or ResourceQuota (the
 /// objects other documents depend on), then every workload is checked as it is read and
 /// dropped. Only the totals of workloads in namespaces with a quota are kept, and the
-/// per-workload list for JUnit ([`CheckReport::checked`]) only when `keep_checked`. `trace:`
-/// loads are read from `traces`.
+/// per-workload list for JUnit ([`CheckReport::checked`]) only when `keep_checked`. The first
+/// `max_findings` findings in output order are kept (and as many suppressed ones); the others
+/// are counted by rule ([`CheckReport::findings_omitted`]), so memory stays bounded however
+/// many findings the input has. `trace:` loads are read from `traces`.
 pub fn check_streaming(
     sources: &SourceSet,
     policy: &Policy,
     opts: &LoadOptions,
     keep_checked: bool,
+    max_findings: usize,
     traces: &dyn predict::TraceSource,
 ) -> CheckReport {
     let mut policy_objects = Vec::new();
@@ -540,7 +594,13 @@ pub fn check_streaming(
         quotas: &quotas,
         keep_checked,
         traces,
-        report: CheckReport::default(),
+        report: CheckReport {
+            max_findings,
+            ..CheckReport::default()
+        },
+        kept: BinaryHeap::new(),
+        kept_suppressed: BinaryHeap::new(),
+        seq: 0,
         by_namespace: BTreeMap::new(),
         batch: Vec::new(),
         issue_counts: BTreeMap::new(),
@@ -581,6 +641,12 @@ struct Streamer<'a> {
     keep_checked: bool,
     traces: &'a dyn predict::TraceSource,
     report: CheckReport,
+    /// The findings kept so far: at most `report.max_findings`, the first in output order.
+    kept: BinaryHeap<Ranked<Finding>>,
+    /// The suppressed findings kept so far, bounded the same way.
+    kept_suppressed: BinaryHeap<Ranked<Suppressed>>,
+    /// Findings seen so far (ties in output order keep the order they were found in).
+    seq: u64,
     by_namespace: BTreeMap<String, Vec<PodTotals>>,
     batch: Vec<Workload>,
     /// Loader diagnostics kept so far, by code (over every source).
@@ -621,8 +687,12 @@ impl Streamer<'_> {
             .collect();
         self.report.stats.workloads += outcomes.len();
         for o in outcomes {
-            self.report.findings.extend(o.findings);
-            self.report.suppressed.extend(o.suppressed);
+            for f in o.findings {
+                self.keep(f);
+            }
+            for s in o.suppressed {
+                self.keep_suppressed(s);
+            }
             if self.keep_checked && self.report.checked.len() < MAX_CHECKED {
                 self.report.checked.push(o.checked);
             } else if self.keep_checked {
@@ -656,6 +726,7 @@ impl Streamer<'_> {
         for (k, n) in l.skipped {
             *stats.skipped.entry(k).or_insert(0) += n;
         }
+        let mut found = Vec::new();
         for issue in issues {
             // Capped over the whole input, not per piece (each piece is capped already).
             let n = self.issue_counts.entry(issue.code).or_insert(0);
@@ -673,7 +744,50 @@ impl Streamer<'_> {
                         .policy
                         .severity(rule.meta.id, rule.meta.default_severity);
                 }
-                self.report.findings.push(f);
+                found.push(f);
+            }
+        }
+        for f in found {
+            self.keep(f);
+        }
+    }
+
+    /// Keeps `f` if it is among the first `max_findings` in output order; counts the one
+    /// that falls out.
+    fn keep(&mut self, f: Finding) {
+        self.seq += 1;
+        self.kept.push(Ranked {
+            seq: self.seq,
+            item: f,
+        });
+        if self.kept.len() > self.report.max_findings {
+            if let Some(Ranked { item: f, .. }) = self.kept.pop() {
+                *self
+                    .report
+                    .findings_omitted
+                    .entry((f.rule, f.severity))
+                    .or_insert(0) += 1;
+                if f.is_mechanically_fixable() {
+                    self.report.fixable_omitted += 1;
+                }
+            }
+        }
+    }
+
+    /// [`Streamer::keep`] for a suppressed finding.
+    fn keep_suppressed(&mut self, s: Suppressed) {
+        self.seq += 1;
+        self.kept_suppressed.push(Ranked {
+            seq: self.seq,
+            item: s,
+        });
+        if self.kept_suppressed.len() > self.report.max_findings {
+            if let Some(Ranked { item: s, .. }) = self.kept_suppressed.pop() {
+                *self
+                    .report
+                    .suppressed_omitted
+                    .entry(s.finding.rule)
+                    .or_insert(0) += 1;
             }
         }
     }
@@ -681,6 +795,7 @@ impl Streamer<'_> {
     /// Runs the namespace rules and sorts the findings.
     fn finish(mut self) -> CheckReport {
         let policy = self.policy;
+        let mut found = Vec::new();
         for (ns, qs) in self.quotas {
             let pods = self.by_namespace.get(*ns).map_or(&[][..], |v| v.as_slice());
             let cx = NamespaceCx {
@@ -695,21 +810,71 @@ impl Streamer<'_> {
                         let mut out = Vec::new();
                         f(&cx, &mut out);
                         stamp(&mut out, rule, policy);
-                        self.report.findings.extend(out);
+                        found.extend(out);
                     }
                 }
             }
         }
-        let report = &mut self.report;
-        report
-            .findings
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        report
-            .suppressed
-            .sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
+        for f in found {
+            self.keep(f);
+        }
+        // In output order: by position and rule, then in the order found.
+        let kept = std::mem::take(&mut self.kept).into_sorted_vec();
+        self.report.findings = kept.into_iter().map(|r| r.item).collect();
+        let kept = std::mem::take(&mut self.kept_suppressed).into_sorted_vec();
+        self.report.suppressed = kept.into_iter().map(|r| r.item).collect();
         self.report
     }
 }
+
+/// A kept finding (or suppressed finding), ordered as the report lists it: by
+/// [`Finding::sort_key`], then in the order found (`seq`), so the heap of kept findings drops
+/// the last one in output order first.
+struct Ranked<T> {
+    seq: u64,
+    item: T,
+}
+
+/// What [`Ranked`] orders by.
+trait HasFinding {
+    fn finding(&self) -> &Finding;
+}
+
+impl HasFinding for Finding {
+    fn finding(&self) -> &Finding {
+        self
+    }
+}
+
+impl HasFinding for Suppressed {
+    fn finding(&self) -> &Finding {
+        &self.finding
+    }
+}
+
+impl<T: HasFinding> Ord for Ranked<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.item
+            .finding()
+            .sort_key()
+            .cmp(&other.item.finding().sort_key())
+            .then(self.seq.cmp(&other.seq))
+    }
+}
+
+impl<T: HasFinding> PartialOrd for Ranked<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: HasFinding> PartialEq for Ranked<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl<T: HasFinding> Eq for Ranked<T> {}
 
 /// Loader codes that workload rules report from the model themselves (KCPU003, KCPU017); the
 /// loader's copy is used only for values outside workloads (LimitRange, ResourceQuota).
@@ -882,7 +1047,14 @@ mod tests {
         assert_eq!(full.checked.len(), 1);
         assert_eq!(full.stats.workloads, 1);
         assert_eq!(full.stats.documents, 3);
-        let lean = check_streaming(&set, &policy, &opts, false, &predict::NoTraces);
+        let lean = check_streaming(
+            &set,
+            &policy,
+            &opts,
+            false,
+            MAX_FINDINGS,
+            &predict::NoTraces,
+        );
         assert_eq!(lean.findings, full.findings);
         assert!(
             lean.checked.is_empty(),
@@ -904,5 +1076,43 @@ mod tests {
             .filter(|f| f.rule == "KCPU004")
             .count();
         assert_eq!(unit, BATCH + 3, "one suspicious-unit finding per pod");
+    }
+
+    /// Beyond `max_findings` the first findings in output order are kept and the rest counted
+    /// by rule; totals, `--fix` counts and the exit-code checks still see every finding.
+    #[test]
+    fn findings_beyond_the_cap_are_counted_not_kept() {
+        let doc = "---\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources: {requests: {cpu: 2}, limits: {cpu: 1024m}}\n  - name: d\n    resources: {limits: {cpu: 100M}}\n";
+        let mut set = SourceSet::default();
+        set.add(crate::source::SourceFile::new("m.yaml", doc.repeat(40)));
+        let (policy, opts) = (Policy::default(), LoadOptions::default());
+        let all = check_streaming(
+            &set,
+            &policy,
+            &opts,
+            false,
+            MAX_FINDINGS,
+            &predict::NoTraces,
+        );
+        assert_eq!(all.findings.len(), 120, "three findings per pod");
+        assert_eq!(all.omitted(), 0);
+        let capped = check_streaming(&set, &policy, &opts, false, 7, &predict::NoTraces);
+        assert_eq!(
+            capped.findings,
+            all.findings[..7],
+            "the first in output order"
+        );
+        assert_eq!(capped.omitted(), 113);
+        assert_eq!(capped.counts(), all.counts());
+        assert_eq!(capped.fixable(), all.fixable());
+        let by_rule = capped.omitted_by_rule();
+        assert_eq!(by_rule.values().sum::<usize>(), 113);
+        assert_eq!(by_rule.len(), 3, "{by_rule:?}");
+        // Nothing kept: the errors still fail the run.
+        let none = check_streaming(&set, &policy, &opts, false, 0, &predict::NoTraces);
+        assert!(none.findings.is_empty());
+        assert!(none.fails(Severity::Error));
+        assert!(!none.has_input_errors());
+        assert_eq!(none.counts(), all.counts());
     }
 }

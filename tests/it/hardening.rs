@@ -568,3 +568,103 @@ fn a_million_non_kubernetes_documents() {
         }
     }
 }
+
+// Defect 7, findings: beyond `--max-findings` findings are counted per rule, every format
+// says how many were left out and names the flag, and the exit code still counts them.
+#[test]
+fn findings_beyond_the_cap_are_counted_and_said_in_every_format() {
+    let warn = |i: usize| {
+        format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers:\n  - name: app\n    resources: {{requests: {{cpu: 1024m}}, limits: {{cpu: 1024m}}}}\n")
+    };
+    // Four warnings first, then the one error: with a cap of 3 the error is not listed.
+    let mut text: String = (0..2).map(warn).collect();
+    text.push_str("---\napiVersion: v1\nkind: Pod\nmetadata: {name: last}\nspec:\n  containers:\n  - name: app\n    resources: {limits: {cpu: 100M}}\n");
+    let d = dir_with(&[("m.yaml", &text)]);
+    let input = d.path().join("m.yaml");
+    let input = input.to_str().expect("utf-8 path");
+    let (code, out, _) = run(&["check", "--no-policy", input], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("KCPU004") && !out.contains("not listed"),
+        "{out}"
+    );
+    let said: [(&str, &str); 7] = [
+        (
+            "text",
+            "2 findings not listed, only the first 3 are (raise the cap with --max-findings",
+        ),
+        ("json", "\"not_listed\": {\n      \"findings\": 2,"),
+        ("sarif", "2 findings not listed"),
+        (
+            "junit",
+            "1 more KCPU004 findings not listed (--max-findings 3)",
+        ),
+        (
+            "github",
+            "::warning title=kcpu%3A findings not listed::2 findings not listed",
+        ),
+        ("markdown", "2 findings not listed"),
+        (
+            "codeclimate",
+            "\"check_name\": \"kcpu/findings-not-listed\"",
+        ),
+    ];
+    for (format, want) in said {
+        let args = [
+            "check",
+            "--no-policy",
+            "--max-findings",
+            "3",
+            "-f",
+            format,
+            input,
+        ];
+        let (code, out, err) = run(&args, "");
+        assert_eq!(
+            code, 1,
+            "{format}: the error left out still fails\n{out}{err}"
+        );
+        assert!(out.contains(want), "{format}: {want:?} in\n{out}");
+        assert!(out.contains("KCPU004"), "{format}: the rule counted\n{out}");
+        let listed = out.matches("KCPU008").count();
+        assert!(listed >= 3, "{format}: the first three are listed\n{out}");
+        if format != "text" {
+            assert!(
+                err.contains("note: 2 findings not listed"),
+                "{format}: {err}"
+            );
+        }
+        // Totals count every finding.
+        if format == "text" {
+            assert!(out.contains("Found 1 error, 4 warnings"), "{out}");
+        }
+        let (code, _, _) = run(&[&args[..], &["--fail-on", "never"]].concat(), "");
+        assert_eq!(code, 0, "{format}: --fail-on never");
+    }
+    // Side outputs say it too.
+    let sarif = d.path().join("k.sarif");
+    let md = d.path().join("k.md");
+    let (code, _, _) = run(
+        &[
+            "check",
+            "--no-policy",
+            "--max-findings",
+            "3",
+            "--report",
+            &format!("sarif={}", sarif.display()),
+            "--report",
+            &format!("markdown={}", md.display()),
+            input,
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    for f in [&sarif, &md] {
+        let text = std::fs::read_to_string(f).expect("report written");
+        assert!(
+            text.contains("2 findings not listed"),
+            "{}: {text}",
+            f.display()
+        );
+    }
+}

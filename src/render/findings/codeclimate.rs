@@ -139,6 +139,28 @@ pub fn render(report: &CheckReport, sources: &SourceSet, out: &mut dyn Write) ->
             },
         });
     }
+    if let Some(note) = super::omitted_note(report) {
+        // A bare array has no summary: one issue says what was left out.
+        let path = sources
+            .iter()
+            .next()
+            .map_or_else(|| "kcpu".to_string(), |(_, f)| f.name.clone());
+        issues.push(Issue {
+            kind: "issue",
+            check_name: "kcpu/findings-not-listed".into(),
+            description: note,
+            categories: ["Bug Risk"],
+            severity: "info",
+            fingerprint: fingerprint(&["findings-not-listed", &path], &mut seen),
+            location: Location {
+                path,
+                positions: Positions {
+                    begin: Position { line: 1, column: 1 },
+                    end: Position { line: 1, column: 1 },
+                },
+            },
+        });
+    }
     serde_json::to_writer_pretty(&mut *out, &issues).map_err(io::Error::other)?;
     writeln!(out)
 }

@@ -75,6 +75,14 @@ pub fn render(
             escape_data(&msg)
         )?;
     }
+    if let Some(note) = super::omitted_note(report) {
+        writeln!(
+            out,
+            "::warning title={}::{}",
+            escape_property("kcpu: findings not listed"),
+            escape_data(&note)
+        )?;
+    }
     writeln!(
         out,
         "kcpu check: {}, {}, {} in {} ({} suppressed)",
@@ -82,7 +90,7 @@ pub fn render(
         plural(count(report, Severity::Warning), "warning"),
         plural(count(report, Severity::Info), "info"),
         plural(report.stats.workloads, "workload"),
-        report.suppressed.len()
+        report.suppressed_total()
     )
 }
 

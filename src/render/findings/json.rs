@@ -44,6 +44,19 @@ struct Summary<'a> {
     failed: bool,
     policy: Option<&'a str>,
     skipped_kinds: &'a BTreeMap<String, usize>,
+    /// Only when findings were left out (`--max-findings`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_listed: Option<NotListed>,
+}
+
+/// Findings counted but not listed.
+#[derive(Serialize)]
+struct NotListed {
+    findings: usize,
+    by_rule: BTreeMap<&'static str, usize>,
+    suppressed: usize,
+    max_findings: usize,
+    message: String,
 }
 
 #[derive(Serialize)]
@@ -191,13 +204,20 @@ pub fn render(
             errors: count(report, Severity::Error),
             warnings: count(report, Severity::Warning),
             infos: count(report, Severity::Info),
-            suppressed: report.suppressed.len(),
+            suppressed: report.suppressed_total(),
             fixable: report.fixable(),
             input_errors: report.has_input_errors(),
             fail_on: opts.fail_on,
             failed: report.fails(opts.fail_on),
             policy: opts.policy.as_deref(),
             skipped_kinds: &report.stats.skipped,
+            not_listed: super::omitted_note(report).map(|message| NotListed {
+                findings: report.omitted(),
+                by_rule: report.omitted_by_rule(),
+                suppressed: report.suppressed_omitted.values().sum(),
+                max_findings: report.max_findings,
+                message,
+            }),
         },
         findings: report
             .findings

@@ -7,7 +7,7 @@
 //! Findings outside workloads (input errors, ResourceQuota totals) get cases of their own.
 
 use super::{region, RenderOptions};
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
 use crate::lint::{CheckReport, Suppressed};
 use crate::source::SourceSet;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -188,7 +188,48 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
             out.add_test_suite(s);
         }
     }
+    if let Some(note) = super::omitted_note(report) {
+        out.add_test_suite(not_listed(report, &note, opts));
+    }
     out
+}
+
+/// One case per rule with findings beyond `--max-findings`: failed when one of them is at
+/// or above `--fail-on`, so the cases agree with the exit code.
+fn not_listed(report: &CheckReport, note: &str, opts: &RenderOptions) -> TestSuite {
+    let mut suite = TestSuite::new("kcpu: findings not listed");
+    let mut worst: BTreeMap<&str, (usize, Severity)> = BTreeMap::new();
+    for ((rule, sev), n) in &report.findings_omitted {
+        let e = worst.entry(rule).or_insert((0, *sev));
+        e.0 += n;
+        e.1 = e.1.max(*sev);
+    }
+    for (rule, (n, sev)) in worst {
+        let message = format!(
+            "{n} more {rule} findings not listed (--max-findings {})",
+            report.max_findings
+        );
+        let status = if sev >= opts.fail_on {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            st.set_message(message);
+            st.set_type(sev.as_str());
+            st.set_description(note.to_string());
+            st
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut case = TestCase::new(format!("{rule} findings not listed"), status);
+        case.set_classname("kcpu");
+        case.set_system_out(note.to_string());
+        suite.add_test_case(case);
+    }
+    if report.findings_omitted.is_empty() {
+        let mut case = TestCase::new("suppressed findings not listed", TestCaseStatus::success());
+        case.set_classname("kcpu");
+        case.set_system_out(note.to_string());
+        suite.add_test_case(case);
+    }
+    suite
 }
 
 /// Writes the JUnit XML.

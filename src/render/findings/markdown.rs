@@ -67,8 +67,11 @@ pub fn render(
     }
     if !report.findings.is_empty() {
         findings_tables(report, sources, out)?;
-    } else {
+    } else if report.omitted() == 0 {
         writeln!(out, "No findings.\n")?;
+    }
+    if let Some(note) = super::omitted_note(report) {
+        writeln!(out, "{}\n", cell(&note))?;
     }
     let suppressed = report.suppressed_by_rule();
     if !suppressed.is_empty() {
@@ -79,7 +82,7 @@ pub fn render(
         writeln!(
             out,
             "{} suppressed by `kcpu.dev/ignore`: {}.\n",
-            plural(report.suppressed.len(), "finding"),
+            plural(report.suppressed_total(), "finding"),
             parts.join(", ")
         )?;
     }

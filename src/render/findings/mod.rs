@@ -270,6 +270,35 @@ pub fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// What every format says when findings were left out (beyond `--max-findings`), or `None`.
+pub fn omitted_note(report: &CheckReport) -> Option<String> {
+    let suppressed: usize = report.suppressed_omitted.values().sum();
+    if report.omitted() == 0 && suppressed == 0 {
+        return None;
+    }
+    let parts: Vec<String> = report
+        .omitted_by_rule()
+        .iter()
+        .map(|(r, n)| format!("{r} × {n}"))
+        .collect();
+    let mut note = format!(
+        "{} not listed, only the first {} are (raise the cap with --max-findings; totals and the exit code count them all)",
+        plural(report.omitted(), "finding"),
+        report.max_findings
+    );
+    if !parts.is_empty() {
+        note.push_str(&format!(": {}", parts.join(", ")));
+    }
+    if suppressed > 0 {
+        note.push_str(&format!(
+            "; {} not listed either",
+            plural(suppressed, "suppressed finding")
+        ));
+    }
+    note.push('.');
+    Some(note)
+}
+
 /// Number of findings of one severity.
 pub fn count(report: &CheckReport, s: Severity) -> usize {
     report.counts().get(&s).copied().unwrap_or(0)

@@ -233,7 +233,7 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
             .iter()
             .map(|s| result(&s.finding, sources, Some(s))),
     );
-    let notifications: Vec<Notification> = report
+    let mut notifications: Vec<Notification> = report
         .read_errors
         .iter()
         .map(|e| {
@@ -256,6 +256,14 @@ pub fn build(report: &CheckReport, sources: &SourceSet, opts: &RenderOptions) ->
                 .build()
         })
         .collect();
+    if let Some(note) = super::omitted_note(report) {
+        notifications.push(
+            Notification::builder()
+                .level(json!("warning"))
+                .message(Message::builder().text(note).build())
+                .build(),
+        );
+    }
     let invocation = Invocation::builder().execution_successful(!report.has_input_errors());
     let invocation = if notifications.is_empty() {
         invocation.build()

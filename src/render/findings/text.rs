@@ -250,11 +250,14 @@ fn summary(
         let parts: Vec<String> = by_rule.iter().map(|(r, n)| format!("{r}: {n}")).collect();
         line.push_str(&format!(
             "; {} suppressed by kcpu.dev/ignore ({})",
-            report.suppressed.len(),
+            report.suppressed_total(),
             parts.join(", ")
         ));
     }
     writeln!(out, "{line}.")?;
+    if let Some(note) = super::omitted_note(report) {
+        writeln!(out, "{note}")?;
+    }
     if !s.omitted.is_empty() {
         let parts: Vec<String> = s
             .omitted
