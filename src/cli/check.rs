@@ -118,9 +118,11 @@ pub struct Args {
     pub reports: Vec<(FormatArg, PathBuf)>,
     /// Most findings listed (the first in output order; the same number of suppressed ones):
     /// the others are counted per rule, every format says how many were left out, and they
-    /// still count in the totals and the exit code. The default keeps memory below 256 MB.
-    #[arg(long, value_name = "N", default_value_t = lint::MAX_FINDINGS)]
-    pub max_findings: usize,
+    /// still count in the totals and the exit code. Default 10000, which keeps memory below
+    /// 256 MB; with `--fix` no cap unless given (every fix is applied, and `--fix` holds the
+    /// files whole anyway).
+    #[arg(long, value_name = "N")]
+    pub max_findings: Option<usize>,
 }
 
 /// Parses `FORMAT=FILE` for `--report`.
@@ -354,7 +356,11 @@ fn check(args: &Args, policy: &Policy, junit: bool) -> (SourceSet, CheckReport, 
         policy,
         &LoadOptions::default(),
         junit,
-        args.max_findings,
+        args.max_findings.unwrap_or(if args.fix {
+            usize::MAX
+        } else {
+            lint::MAX_FINDINGS
+        }),
         &traces,
     );
     report.read_errors = errors

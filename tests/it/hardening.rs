@@ -668,3 +668,45 @@ fn findings_beyond_the_cap_are_counted_and_said_in_every_format() {
         );
     }
 }
+
+/// `check --fix` applies every fix, also past the default `--max-findings` (10,000): it holds the
+/// files whole anyway, so it keeps every finding unless a cap is given. With a cap, only the
+/// listed findings' fixes are applied, and the rest stay reported.
+#[test]
+fn fix_applies_every_fix_beyond_the_default_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.yaml");
+    let pod = |i: usize| {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec: {{containers: [{{name: c, image: x, resources: {{requests: {{cpu: 5m}}, limits: {{cpu: \"50m \"}}}}}}]}}\n"
+        )
+    };
+    let text: String = (0..10_050).map(pod).collect();
+    std::fs::write(&path, &text).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, err) = run(&["check", "--no-policy", "--fix", p], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Fixed 10050 values in 1 file."), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .matches("\"50m \"")
+            .count(),
+        0
+    );
+    // An explicit cap lists (and fixes) only the first N; the others are still reported.
+    let small: String = (0..5).map(pod).collect();
+    std::fs::write(&path, &small).unwrap();
+    let (_, out, err) = run(
+        &["check", "--no-policy", "--fix", "--max-findings", "2", p],
+        "",
+    );
+    assert!(out.contains("Fixed 2 values in 1 file."), "{out}{err}");
+    assert_eq!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .matches("\"50m \"")
+            .count(),
+        3
+    );
+}
