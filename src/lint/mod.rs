@@ -755,40 +755,27 @@ impl Streamer<'_> {
     /// Keeps `f` if it is among the first `max_findings` in output order; counts the one
     /// that falls out.
     fn keep(&mut self, f: Finding) {
-        self.seq += 1;
-        self.kept.push(Ranked {
-            seq: self.seq,
-            item: f,
-        });
-        if self.kept.len() > self.report.max_findings {
-            if let Some(Ranked { item: f, .. }) = self.kept.pop() {
-                *self
-                    .report
-                    .findings_omitted
-                    .entry((f.rule, f.severity))
-                    .or_insert(0) += 1;
-                if f.is_mechanically_fixable() {
-                    self.report.fixable_omitted += 1;
-                }
+        if let Some(f) = push_bounded(&mut self.kept, &mut self.seq, f, self.report.max_findings) {
+            *self
+                .report
+                .findings_omitted
+                .entry((f.rule, f.severity))
+                .or_insert(0) += 1;
+            if f.is_mechanically_fixable() {
+                self.report.fixable_omitted += 1;
             }
         }
     }
 
     /// [`Streamer::keep`] for a suppressed finding.
     fn keep_suppressed(&mut self, s: Suppressed) {
-        self.seq += 1;
-        self.kept_suppressed.push(Ranked {
-            seq: self.seq,
-            item: s,
-        });
-        if self.kept_suppressed.len() > self.report.max_findings {
-            if let Some(Ranked { item: s, .. }) = self.kept_suppressed.pop() {
-                *self
-                    .report
-                    .suppressed_omitted
-                    .entry(s.finding.rule)
-                    .or_insert(0) += 1;
-            }
+        let max = self.report.max_findings;
+        if let Some(s) = push_bounded(&mut self.kept_suppressed, &mut self.seq, s, max) {
+            *self
+                .report
+                .suppressed_omitted
+                .entry(s.finding.rule)
+                .or_insert(0) += 1;
         }
     }
 
@@ -833,6 +820,23 @@ impl Streamer<'_> {
 struct Ranked<T> {
     seq: u64,
     item: T,
+}
+
+/// Pushes `item` (numbered by `seq`) into `heap`, which keeps the first `max` in output order;
+/// returns the one that fell out, if any.
+fn push_bounded<T: HasFinding>(
+    heap: &mut BinaryHeap<Ranked<T>>,
+    seq: &mut u64,
+    item: T,
+    max: usize,
+) -> Option<T> {
+    *seq += 1;
+    heap.push(Ranked { seq: *seq, item });
+    if heap.len() > max {
+        heap.pop().map(|r| r.item)
+    } else {
+        None
+    }
 }
 
 /// What [`Ranked`] orders by.

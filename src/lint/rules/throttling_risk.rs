@@ -110,6 +110,26 @@ fn declared<'a>(cx: &WorkloadCx<'a>, name: &str, first_app: bool) -> Option<Decl
         })
 }
 
+/// The finding for a container whose throttling cannot be predicted (the caller adds the hint).
+fn cannot_predict(
+    cx: &WorkloadCx<'_>,
+    c: &crate::lint::ContainerCx<'_>,
+    span: crate::source::Span,
+    why: &dyn std::fmt::Display,
+    label: &str,
+) -> Finding {
+    RULE.meta
+        .finding(
+            format!(
+                "cannot predict throttling for container {:?}: {why}",
+                c.container.name
+            ),
+            span,
+        )
+        .label(label)
+        .subject(cx.subject(Some(c.container)))
+}
+
 /// The requests of a `trace:` load (none for a generated profile) and the simulated window: the
 /// trace's span up to [`TRACE_WINDOW`], else the rule's fixed window. A trace is a file: the
 /// shell reads it, and none is read where there is no file system (`None`, no prediction); a
@@ -130,13 +150,7 @@ fn replayed(
             Some((Some(rows.to_vec()), span))
         }
         Err(e) => {
-            out.push(
-                RULE.meta
-                    .finding(format!("cannot predict throttling for container {:?}: {e}", c.container.name), span)
-                    .label("trace not readable")
-                    .help("record one with `kcpu record --out FILE -- PROGRAM`; a relative path is relative to the manifest's directory")
-                    .subject(cx.subject(Some(c.container))),
-            );
+            out.push(cannot_predict(cx, c, span, &e, "trace not readable").help("record one with `kcpu record --out FILE -- PROGRAM`; a relative path is relative to the manifest's directory"));
             None
         }
     }
@@ -166,13 +180,7 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
         let profile = match load::parse_load(&d.resolved) {
             Ok(p) => p,
             Err(e) => {
-                out.push(
-                    RULE.meta
-                        .finding(format!("cannot predict throttling for container {:?}: {e}", c.container.name), span)
-                        .label("not a load profile")
-                        .help("examples: periodic:threads=4,work=20ms,every=100ms; poisson:rate=200/s,work=2ms,threads=4; spin:threads=2")
-                        .subject(cx.subject(Some(c.container))),
-                );
+                out.push(cannot_predict(cx, c, span, &e, "not a load profile").help("examples: periodic:threads=4,work=20ms,every=100ms; poisson:rate=200/s,work=2ms,threads=4; spin:threads=2"));
                 continue;
             }
         };
