@@ -194,22 +194,14 @@ pub fn read_pieces(path: &Path, on_piece: &mut dyn FnMut(SourceFile)) -> Result<
         let reader = std::io::BufReader::with_capacity(1 << 16, ArcReader(f.clone()));
         (Box::new(reader), Some(f), None)
     };
-    let mut r = PieceReader {
-        name: &name,
+    let mut r = PieceReader::new(
+        &name,
         // A name that is not valid UTF-8 cannot be written back through `name` (`\xNN`).
-        path: (!stdin && path.to_str().is_none()).then(|| path.to_path_buf()),
-        backing: backing.map(|f| f as std::sync::Arc<dyn ReadAt>),
+        (!stdin && path.to_str().is_none()).then(|| path.to_path_buf()),
+        backing.map(|f| f as std::sync::Arc<dyn ReadAt>),
         spool,
-        limits: PieceLimits::default(),
-        disk: 0,
-        logical: 0,
-        line_no: 0,
-        piece: Vec::new(),
-        piece_line: 0,
-        piece_logical: 0,
-        piece_disk: 0,
-        emitted: false,
-    };
+        PieceLimits::default(),
+    );
     r.run(reader, on_piece).map_err(err)
 }
 
@@ -244,21 +236,7 @@ pub fn split_pieces(
     backing: Option<std::sync::Arc<dyn ReadAt>>,
     on_piece: &mut dyn FnMut(SourceFile),
 ) -> Result<(), InputError> {
-    let mut r = PieceReader {
-        name,
-        path: None,
-        backing,
-        spool: None,
-        limits,
-        disk: 0,
-        logical: 0,
-        line_no: 0,
-        piece: Vec::new(),
-        piece_line: 0,
-        piece_logical: 0,
-        piece_disk: 0,
-        emitted: false,
-    };
+    let mut r = PieceReader::new(name, None, backing, None, limits);
     r.run(Box::new(reader), on_piece)
         .map_err(|message| InputError {
             path: name.to_string(),
@@ -294,7 +272,32 @@ struct PieceReader<'a> {
     emitted: bool,
 }
 
-impl PieceReader<'_> {
+impl<'a> PieceReader<'a> {
+    /// A reader at the start of its input.
+    fn new(
+        name: &'a str,
+        path: Option<std::path::PathBuf>,
+        backing: Option<std::sync::Arc<dyn ReadAt>>,
+        spool: Option<std::sync::Arc<std::fs::File>>,
+        limits: PieceLimits,
+    ) -> PieceReader<'a> {
+        PieceReader {
+            name,
+            path,
+            backing,
+            spool,
+            limits,
+            disk: 0,
+            logical: 0,
+            line_no: 0,
+            piece: Vec::new(),
+            piece_line: 0,
+            piece_logical: 0,
+            piece_disk: 0,
+            emitted: false,
+        }
+    }
+
     fn run(
         &mut self,
         mut reader: Box<dyn BufRead + '_>,
