@@ -700,11 +700,40 @@ pub fn runc_unavailable() -> Option<String> {
     None
 }
 
+/// Removes, when dropped, the empty parent `/sys/fs/cgroup/<hierarchy>/<name>` that runc created
+/// in every hierarchy for a [`runc_bundle`] container (runc removes the container's own cgroups
+/// when its process exits, not the parents of its `cgroupsPath`). Only `kcpu-test-*` names.
+pub struct RuncParents(String);
+
+impl Drop for RuncParents {
+    fn drop(&mut self) {
+        if !self.0.starts_with("kcpu-test-") {
+            return;
+        }
+        let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else {
+            return;
+        };
+        for h in rd.flatten() {
+            let d = h.path().join(&self.0);
+            if d.is_dir() {
+                // rmdir(2) of a cgroup fails while it has children or tasks: only empty ones go.
+                let _ = std::fs::remove_dir(&d);
+            }
+        }
+    }
+}
+
 /// An OCI bundle whose root file system holds only `files` (path in the rootfs, source), with
 /// `args` as the process, the root read-only, no terminal and the container's cgroups under
-/// `/kcpu/<id>` (the only place kcpu's tests create cgroups). Returns the `runc run` command;
-/// runc removes the container and its cgroups when the process exits.
-pub fn runc_bundle(dir: &Path, id: &str, files: &[(&str, &Path)], args: &[&str]) -> Command {
+/// `/kcpu-test-runc-<id>/<id>` (kcpu's tests create cgroups only under `kcpu*` parents). Returns
+/// the `runc run` command and the guard that removes the parents; runc removes the container and
+/// its cgroups when the process exits.
+pub fn runc_bundle(
+    dir: &Path,
+    id: &str,
+    files: &[(&str, &Path)],
+    args: &[&str],
+) -> (Command, RuncParents) {
     let bundle = dir.join("bundle");
     let rootfs = bundle.join("rootfs");
     std::fs::create_dir_all(&rootfs).unwrap();
@@ -729,7 +758,8 @@ pub fn runc_bundle(dir: &Path, id: &str, files: &[(&str, &Path)], args: &[&str])
     config["process"]["terminal"] = false.into();
     config["process"]["args"] = serde_json::json!(args);
     config["root"]["readonly"] = true.into();
-    config["linux"]["cgroupsPath"] = format!("/kcpu/{id}").into();
+    let parent = format!("kcpu-test-runc-{id}");
+    config["linux"]["cgroupsPath"] = format!("/{parent}/{id}").into();
     std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
     let mut cmd = Command::new("runc");
     cmd.arg("--root")
@@ -737,7 +767,7 @@ pub fn runc_bundle(dir: &Path, id: &str, files: &[(&str, &Path)], args: &[&str])
         .args(["run", "--bundle"])
         .arg(&bundle)
         .arg(id);
-    cmd
+    (cmd, RuncParents(parent))
 }
 
 #[test]
@@ -779,7 +809,7 @@ fn static_binary_runs_in_an_empty_root() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = root().join("tests/data/lint/KCPU003_1.yaml");
     let id = format!("dist-static-{}", std::process::id());
-    let out = runc_bundle(
+    let (mut cmd, _parents) = runc_bundle(
         dir.path(),
         &id,
         &[("/kcpu", &bin), ("/m/app.yaml", &manifest)],
@@ -791,9 +821,8 @@ fn static_binary_runs_in_an_empty_root() {
             "json",
             "/m/app.yaml",
         ],
-    )
-    .output()
-    .unwrap();
+    );
+    let out = cmd.output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(1),

@@ -382,7 +382,7 @@ fn probe_inside_a_runc_container() {
     }
     let dir = tempfile::tempdir().unwrap();
     let id = format!("probe-{}", std::process::id());
-    let mut cmd = runc_bundle(
+    let (mut cmd, _parents) = runc_bundle(
         dir.path(),
         &id,
         &[("/kcpu", &bin)],
