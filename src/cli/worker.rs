@@ -145,8 +145,8 @@ pub struct GuardArgs {
 /// `kcpu __guard --dir DIR…`: started by `kcpu run --oci`, it waits until its stdin reaches
 /// end-of-file (the run ended, or kcpu died, even by SIGKILL: kcpu holds the pipe's only
 /// writing end), then SIGKILLs every process still in the run's cgroups. When the session did
-/// not say it cleaned up ([`crate::runner::oci::GUARD_CLEAN_END`] before the end-of-file: kcpu was killed, or
-/// died on its way out), the guard cleans up in its place: it deletes the run's containers
+/// not say it cleaned up ([`crate::runner::oci::GUARD_CLEAN_END`] before the end-of-file: kcpu
+/// was killed, or died on its way out), the guard cleans up in its place: it deletes the run's containers
 /// from the runtime's state (`delete --force`), removes the run directories in every hierarchy
 /// and kcpu's parent where it is left empty, and the run's ownership record. Termination
 /// signals sent to the terminal's process group do not end it early. Only directories under a
