@@ -107,14 +107,7 @@ impl TraceSource for NoTraces {
 
 /// How long a trace's span is: its last request's end (at least one nanosecond).
 pub fn trace_span(requests: &[Request]) -> Nanos {
-    Nanos(
-        requests
-            .iter()
-            .map(|r| r.arrival.0.saturating_add(r.work.0))
-            .max()
-            .unwrap_or(0)
-            .max(1),
-    )
+    Nanos(sim::load::requests_span_ns(requests, 0).max(1))
 }
 
 /// Period of the assumed load.

@@ -192,18 +192,24 @@ pub fn guard(args: GuardArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The guard's removal of a run whose kcpu died: its containers in the runtime's state, its
-/// directories (bottom-up, in every hierarchy), empty `kcpu*` parents, its ownership record.
+/// directories in every hierarchy with empty `kcpu*` parents (as a session's end removes them,
+/// [`crate::runner::oci::remove_run_dirs`]), its ownership record.
 fn clean_up_after_kcpu(
     io: &crate::cgroupfs::RealFs,
     dirs: &[std::path::PathBuf],
     runtime: Option<&std::path::Path>,
     state_dir: Option<&std::path::Path>,
 ) {
-    let Some(run_id) = dirs
-        .first()
-        .and_then(|d| d.file_name())
-        .and_then(|n| n.to_str())
-        .filter(|n| crate::cgroupfs::cleanup::parse_run_id(n).is_some())
+    let Some(first) = dirs.first() else { return };
+    let name = |p: &std::path::Path| p.file_name().and_then(|n| n.to_str()).map(str::to_string);
+    let Some(run_id) = name(first).filter(|n| crate::cgroupfs::cleanup::parse_run_id(n).is_some())
+    else {
+        return;
+    };
+    let Some(parent) = first
+        .parent()
+        .and_then(name)
+        .and_then(|p| crate::cgroupfs::CgroupName::parent(&p).ok())
     else {
         return;
     };
@@ -215,13 +221,8 @@ fn clean_up_after_kcpu(
             }
         }
     }
-    for d in dirs {
-        let _ = crate::cgroupfs::cleanup::remove_tree(io, d, crate::cgroupfs::CgroupVersion::V1);
-        if let Some(p) = d.parent() {
-            crate::runner::oci::remove_parent_if_empty(io, p);
-        }
-    }
+    crate::runner::oci::remove_run_dirs(io, &parent, &run_id);
     if let Some(state) = state_dir {
-        crate::cgroupfs::cleanup::StateDir(state.to_path_buf()).remove(run_id);
+        crate::cgroupfs::cleanup::StateDir(state.to_path_buf()).remove(&run_id);
     }
 }

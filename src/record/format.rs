@@ -105,11 +105,7 @@ impl Trace {
     /// Span of the trace: from 0 to the end of the last interval (or the last arrival + work).
     pub fn duration_ns(&self) -> u64 {
         let step = self.header.as_ref().map_or(0, |h| h.interval_ns);
-        self.requests
-            .iter()
-            .map(|r| r.arrival.0 + step.max(r.work.0))
-            .max()
-            .unwrap_or(0)
+        crate::sim::load::requests_span_ns(&self.requests, step)
     }
 }
 

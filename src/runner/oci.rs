@@ -602,7 +602,7 @@ pub const GUARD_CLEAN_END: u8 = b'.';
 
 /// Removes `pdir` (kcpu's parent in one hierarchy) when nothing is left under it; returns it
 /// when it was removed.
-pub fn remove_parent_if_empty(io: &dyn CgroupIo, pdir: &Path) -> Option<PathBuf> {
+fn remove_parent_if_empty(io: &dyn CgroupIo, pdir: &Path) -> Option<PathBuf> {
     (io.subdirs(pdir).is_ok_and(|c| c.is_empty()) && io.rmdir(pdir).is_ok())
         .then(|| pdir.to_path_buf())
 }

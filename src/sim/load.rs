@@ -261,6 +261,16 @@ pub fn trace_threads(requests: &[Request]) -> u32 {
         .map_or(1, |t| t + 1)
 }
 
+/// Span of a list of requests: from 0 to the latest end, each request lasting at least
+/// `min_step` (a recorded row's interval; 0 for the bare work). 0 for no request.
+pub fn requests_span_ns(requests: &[Request], min_step: u64) -> u64 {
+    requests
+        .iter()
+        .map(|r| r.arrival.0.saturating_add(min_step.max(r.work.0)))
+        .max()
+        .unwrap_or(0)
+}
+
 /// The request schedule of `profile` over `[0, duration)`; empty for `spin` (its threads are
 /// always busy) and for `trace` (use [`parse_trace_csv`]). Poisson arrivals are drawn from a
 /// ChaCha8 generator seeded with `seed`, so a seed always gives the same schedule.
