@@ -259,8 +259,27 @@ fn to_sample(t_ns: u64, c: &Counters) -> Sample {
     }
 }
 
+/// How long before the load's start the opening sample is read. It stands for t = 0 (its `t_ns`
+/// is 0): the load's threads have woken for the start message and wait for `t0`, so the group
+/// is idle then. A sample read *at* `t0` came late whenever the load starts on every CPU at
+/// once: the sampler had to wait for a tick to preempt a worker (1.8 ms on cgroup v1, kernel
+/// 6.18, HZ 250, `perf record -e sched:sched_switch` of an `above-quota` run), so usage over
+/// `[0, duration)` missed the first 1.8 ms of two busy CPUs (0.102 instead of 0.105 cores).
+pub const OPENING_LEAD_NS: u64 = 500_000;
+
+/// When regular sample `k` of a window opening at `t0_ns` is due: the opening sample
+/// [`OPENING_LEAD_NS`] before `t0_ns`, then every `interval_ns` after it.
+fn sample_due_ns(t0_ns: u64, k: u64, interval_ns: u64) -> u64 {
+    if k == 0 {
+        t0_ns.saturating_sub(OPENING_LEAD_NS)
+    } else {
+        t0_ns + k * interval_ns
+    }
+}
+
 impl Sampler {
-    /// Starts sampling `groups` at `t0_ns` and then every `interval_ns` of `clock`.
+    /// Starts sampling `groups` at `t0_ns` and then every `interval_ns` of `clock` (the first
+    /// sample [`OPENING_LEAD_NS`] before `t0_ns`, recorded as t = 0).
     pub fn start(
         groups: Vec<GroupFiles>,
         t0_ns: u64,
@@ -294,7 +313,7 @@ impl Sampler {
             let mut k = 0u64;
             let mut mark = mark_ns.map(|m| t0_ns + m);
             loop {
-                let regular = t0_ns + k * interval_ns;
+                let regular = sample_due_ns(t0_ns, k, interval_ns);
                 let (due, is_mark) = match mark {
                     Some(m) if m < regular => (m, true),
                     Some(m) if m == regular => {
@@ -409,6 +428,19 @@ pub fn background_cores(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_opening_sample_is_due_before_the_load_starts() {
+        // Read at t0 itself it would wait behind the load's threads (they start on every CPU
+        // at t0) and miss the start of the load's usage.
+        assert_eq!(
+            sample_due_ns(10_000_000, 0, 1_000_000),
+            10_000_000 - OPENING_LEAD_NS
+        );
+        assert_eq!(sample_due_ns(10_000_000, 1, 1_000_000), 11_000_000);
+        assert_eq!(sample_due_ns(10_000_000, 3, 1_000_000), 13_000_000);
+        assert_eq!(sample_due_ns(100, 0, 1_000_000), 0);
+    }
 
     #[test]
     fn proc_stat_and_background() {
