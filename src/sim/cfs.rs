@@ -142,7 +142,18 @@ impl Bandwidth {
     /// [`super::Startup`]: every silo holds `silo_ns` (as far as the pool lasts, CPU by CPU),
     /// taken from the pool when `from_pool` (the start-up ran in the current period), else the
     /// pool was refilled since.
+    ///
+    /// The start-up's draw went through `__assign_cfs_rq_runtime`, which calls
+    /// `start_cfs_bandwidth()` and clears `cfs_b->idle` (fair.c), so the period timer runs when
+    /// the load starts and the first edge after it refills the pool. (Without this, a load
+    /// starting 1 ms before an edge ran its first cycle on the start-up's pool: `ref-edge` in
+    /// `tests/data/fidelity/` ended 4.7 ms early in the model, 130.0 ms in the kernel.) When an
+    /// edge fell between the start-up and the load (`!from_pool`), that edge refilled the pool and
+    /// marked the timer idle, so the first edge after the start stops it unless runtime is
+    /// assigned before.
     pub fn prefill_silos(&mut self, silo_ns: i64, from_pool: bool) {
+        self.start_timer(0);
+        self.idle = !from_pool;
         for s in &mut self.silos {
             let want = (silo_ns - s.remaining_ns).max(0);
             let got = if from_pool {
@@ -542,6 +553,37 @@ mod tests {
         c.silos[0].remaining_ns = 8 * MS;
         c.return_slack(0, 94 * MS as u64);
         assert_eq!(c.arm_slack_at, None);
+    }
+
+    #[test]
+    fn start_up_draw_starts_the_timer_and_the_first_edge_refills() {
+        let p = BandwidthParams {
+            quota_ns: 100 * MS,
+            period_ns: 100 * MS as u64,
+            burst_ns: 0,
+            slice_ns: 5 * MS,
+        };
+        // The load starts 1 ms before an edge; the start-up drew 1 ms per CPU in this period.
+        let mut b = Bandwidth::new(p, 2, MS as u64, 1);
+        b.prefill_silos(MIN_CFS_RQ_RUNTIME_NS, true);
+        assert!(b.timer_active && b.arm_edge);
+        assert_eq!(b.next_edge_ns, MS as u64);
+        assert_eq!(b.pool_ns, 98 * MS + 2);
+        let mut out = Vec::new();
+        assert!(
+            b.period_edge(MS as u64, &mut out),
+            "runtime was assigned: timer keeps going"
+        );
+        assert_eq!(b.pool_ns, 100 * MS);
+        // An edge between the start-up and the load refilled the pool and marked the timer
+        // idle: the first edge after the start refills and then stops it.
+        let mut b = Bandwidth::new(p, 2, MS as u64, 1);
+        b.prefill_silos(MIN_CFS_RQ_RUNTIME_NS, false);
+        assert!(b.timer_active);
+        assert!(
+            !b.period_edge(MS as u64, &mut out),
+            "idle period: timer stops"
+        );
     }
 
     #[test]

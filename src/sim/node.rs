@@ -430,6 +430,8 @@ impl Engine {
             }
         }
         for g in 0..self.groups.len() {
+            // A start-up draw ([`super::Startup`]) left the period timer running.
+            self.flush_timers(g);
             if self.p.record_periods {
                 if let Some(bw) = &self.groups[g].bw {
                     let first = bw.next_grid_after(0);

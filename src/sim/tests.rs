@@ -884,3 +884,34 @@ fn start_up_draw_throttles_the_second_thread_at_demand_equal_to_quota() {
     );
     assert_eq!(o.summary.totals.nr_throttled, 0, "{:?}", o.summary.totals);
 }
+
+#[test]
+fn start_up_draw_keeps_the_period_timer_running_into_the_first_edge() {
+    // ref-edge of the fidelity grid: the reference case starting 1 ms before an edge. The
+    // start-up's draw started the period timer (`__assign_cfs_rq_runtime` →
+    // `start_cfs_bandwidth`), so the edge 1 ms into the run refills the pool: the first cycle
+    // gets 2 ms of silos + 100 ms and ends at the fluid 130 ms (kernel: 130.0 ms), and the run
+    // counts the first edge (20 periods in 2 s, not 19). Before, the model's timer was idle
+    // until the silos ran dry after that edge, the pool was not refilled there, and the cycle
+    // ran on 98 + 2 ms, throttled and ended a period's remainder differently.
+    let mut m = machine(2, 0);
+    m.accounting = Accounting::Continuous;
+    m.request_overhead = Nanos(50_000);
+    m.wakeup_latency = Nanos(50_000);
+    m.startup = Some(fidelity::RUNNER_STARTUP);
+    let mut plan = fixed_plan(2_000, 99);
+    plan.window = Window::UntilDone;
+    plan.timeline = Some(Nanos(1_000_000));
+    let o = one(
+        limits(100, 100, 0),
+        "periodic:threads=2,work=80ms,every=200ms",
+        &m,
+        &plan,
+    );
+    let periods = &o.timeline.as_ref().expect("timeline").periods;
+    assert_eq!(periods[1].start_ns, 1_000_000, "{periods:?}");
+    assert_eq!(periods[1].pool_start_ns, 100_000_000, "{periods:?}");
+    let t = o.summary.totals;
+    assert_eq!((t.nr_periods, t.nr_throttled), (20, 10), "{t:?}");
+    assert!((t.latency.max_ms - 130.1).abs() < 0.2, "{t:?}");
+}
