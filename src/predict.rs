@@ -154,7 +154,7 @@ pub fn explain(limits: &Limits, load: &LoadProfile, throttled_ratio: f64) -> Str
         "every burst fits in the quota of the period it starts in"
     };
     let text = format!("quota {q:.1} ms per {p:.0} ms period, no burst; {shape}; {verdict}");
-    match sim::fidelity::near_quota_caveat(limits, load) {
+    match sim::fidelity::accuracy_caveat(limits, load) {
         Some(caveat) => format!("{text}. Accuracy: {caveat}"),
         None => text,
     }

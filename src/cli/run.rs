@@ -431,7 +431,7 @@ struct Simulated {
     limits: Limits,
     summary: Summary,
     /// Why the simulated figures are outside the measured tolerances, when they are
-    /// ([`crate::sim::fidelity::near_quota_caveat`]).
+    /// ([`crate::sim::fidelity::accuracy_caveat`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     caveat: Option<String>,
 }
@@ -502,7 +502,7 @@ fn simulate_measured(
         slice_us: machine.slice.0 / 1_000,
         limits: sim_limits,
         summary: crate::stats::aggregate(per_run, &lat, &wake),
-        caveat: crate::sim::fidelity::near_quota_caveat(&sim_limits, load),
+        caveat: crate::sim::fidelity::accuracy_caveat(&sim_limits, load),
     })
 }
 

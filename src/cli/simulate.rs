@@ -1021,14 +1021,14 @@ fn run_context(
     rows
 }
 
-/// [`crate::sim::fidelity::near_quota_caveat`] of every group, named when there are several
+/// [`crate::sim::fidelity::accuracy_caveat`] of every group, named when there are several
 /// (the name escaped for a terminal when `for_terminal`; JSON escapes its own strings).
 fn caveats(outcomes: &[GroupOutcome], for_terminal: bool) -> Vec<String> {
     outcomes
         .iter()
         .filter_map(|o| {
             let load = crate::sim::load::parse_load(&o.load).ok()?;
-            let c = crate::sim::fidelity::near_quota_caveat(&o.limits, &load)?;
+            let c = crate::sim::fidelity::accuracy_caveat(&o.limits, &load)?;
             Some(if outcomes.len() > 1 {
                 let name = if for_terminal {
                     crate::render::escape::escape(&o.name).into_owned()

@@ -10,7 +10,7 @@
 //! to `target/fidelity.md` (the README's table is pasted from it).
 
 use kcpu::sim::fidelity::{
-    parse_scenario, replay, replay_weights, ReplayedRun, Scenario, WeightScenario,
+    compare_repeat, parse_scenario, replay, replay_weights, ReplayedRun, Scenario, WeightScenario,
 };
 use kcpu::sim::load::{parse_load, parse_trace_csv, LoadProfile};
 use kcpu::stats::Figure;
@@ -416,6 +416,123 @@ fn recorded_scenarios_replay_within_tolerance() {
             problems.push(format!(
                 "known deviation {:?} no longer occurs: remove it from KNOWN",
                 KNOWN[i]
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// (data set, scenario, figure): where the kernel did not repeat its own figure within the
+/// tolerances of issue 11 between a grid and its repeat (`<set>/repeat/`: the same scenarios
+/// measured again minutes later on the same kernel with the same binary, quiet machine, same
+/// phases; `sudo scripts/fidelity-measure.sh tests/data/fidelity/<set>/repeat`). No model can be
+/// held to a figure the kernel does not repeat; the model's [`KNOWN`] deviations in these
+/// scenarios are of that kind. A listed figure that starts to repeat fails the test, as does an
+/// unlisted one that does not.
+const UNREPEATABLE: &[(&str, &str, &str)] = &[
+    ("6.18.44-fc-v1252-v1", "above-quota-loop", "p50"),
+    ("6.18.44-fc-v1252-v1", "above-quota-loop", "p99"),
+    ("6.18.44-fc-v1252-v1", "eq-quota", "p50"),
+    ("6.18.44-fc-v1252-v1", "eq-quota-loop", "usage"),
+    ("6.18.44-fc-v1252-v1", "eq-quota-loop", "ratio"),
+    ("6.18.44-fc-v1252-v1", "eq-quota-loop", "p50"),
+    ("6.18.44-fc-v1252-v1", "eq-quota-loop", "p99"),
+    ("6.18.44-fc-v1252-v1", "period20ms", "ratio"),
+    ("6.18.44-fc-v1252-v1", "period20ms", "p50"),
+    ("6.18.44-fc-v1252-v1", "period20ms-loop", "usage"),
+    ("6.18.44-fc-v1252-v1", "period20ms-loop", "ratio"),
+    ("6.18.44-fc-v1252-v1", "period20ms-loop", "p50"),
+    ("6.18.44-fc-v1252-v1", "period5ms", "verdict"),
+    ("6.18.44-fc-v1252-v1", "period5ms", "p99"),
+    ("6.18.44-fc-v1252-v1", "poisson", "ratio"),
+    ("6.18.44-fc-v1252-v1", "poisson", "p99"),
+    ("6.18.44-fc-v1252-v1", "ref-sweep-loop", "usage"),
+];
+
+/// The kernel against itself: each run of a data set's `repeat/` grid against the run of the
+/// grid at the same phase, with the replay's tolerances. Writes `target/fidelity-repeat.md`.
+#[test]
+fn the_kernel_repeats_itself_except_where_listed() {
+    let mut problems = Vec::new();
+    let mut seen = vec![false; UNREPEATABLE.len()];
+    let mut table = String::from(
+        "| data set | scenario | phase ms | usage first / repeat | ratio | p50 ms | p99 ms | repeats |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    let (mut pairs_total, mut repeating, mut sets) = (0, 0, 0);
+    for dir in data_sets() {
+        let repeat_dir = dir.join("repeat");
+        if !repeat_dir.is_dir() {
+            continue;
+        }
+        sets += 1;
+        let set = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
+        for (path, first) in scenarios(&dir) {
+            let Some(name) = path.file_name() else {
+                continue;
+            };
+            let rp = repeat_dir.join(name);
+            let Ok(text) = std::fs::read_to_string(&rp) else {
+                problems.push(format!("{set}: no repeat of {}", first.scenario));
+                continue;
+            };
+            let repeat = parse_scenario(&text).unwrap_or_else(|e| panic!("{}: {e}", rp.display()));
+            let pairs = compare_repeat(&first, &repeat);
+            assert!(
+                !pairs.is_empty(),
+                "{}: no run pairs at equal phases",
+                rp.display()
+            );
+            for r in &pairs {
+                pairs_total += 1;
+                let fails = failures(r);
+                if fails.is_empty() {
+                    repeating += 1;
+                }
+                for f in &fails {
+                    match UNREPEATABLE
+                        .iter()
+                        .position(|k| k.0 == set && k.1 == first.scenario && k.2 == *f)
+                    {
+                        Some(i) => seen[i] = true,
+                        None => problems.push(format!(
+                            "{set}/{} (phase {} ms): the kernel did not repeat its {f}; list it in UNREPEATABLE",
+                            first.scenario,
+                            r.measured.phase_us / 1000
+                        )),
+                    }
+                }
+                writeln!(
+                    table,
+                    "| {set} | {} | {:.1} | {} | {} | {} | {} | {} |",
+                    first.scenario,
+                    r.measured.phase_us as f64 / 1000.0,
+                    cell(r, Figure::Usage),
+                    cell(r, Figure::ThrottledRatio),
+                    cell(r, Figure::P50),
+                    cell(r, Figure::P99),
+                    if fails.is_empty() { "yes" } else { "no" }
+                )
+                .unwrap();
+            }
+        }
+    }
+    writeln!(
+        table,
+        "\nThe kernel repeated every figure in {repeating} of {pairs_total} run pairs."
+    )
+    .unwrap();
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fidelity-repeat.md");
+    let _ = std::fs::write(&out, &table);
+    assert!(sets >= 1, "no data set has a repeat/ grid");
+    for (i, s) in seen.iter().enumerate() {
+        if !s {
+            problems.push(format!(
+                "{:?} repeats within tolerance now: remove it from UNREPEATABLE",
+                UNREPEATABLE[i]
             ));
         }
     }

@@ -873,3 +873,38 @@ fn manifest_container_without_its_own_annotation_needs_a_load() {
     assert_eq!(v["groups"][0]["limits"]["burst"], 5_000);
     assert_eq!(v["manifest"]["groups"][0]["load_from"], "--load");
 }
+
+#[test]
+fn short_periods_carry_an_accuracy_caveat() {
+    // The fidelity grid's 20 ms period scenario: the kernel did not repeat its own p50 and
+    // throttled ratio there (tests/data/fidelity/*/repeat), so the figures are labelled.
+    let v = json(&[
+        "--period",
+        "20ms",
+        "--quota",
+        "10ms",
+        "--load",
+        "periodic:threads=2,work=8ms,every=50ms",
+        "--duration",
+        "2s",
+    ]);
+    let caveats = v["caveats"].as_array().expect("caveats");
+    assert_eq!(caveats.len(), 1, "{v}");
+    assert!(
+        caveats[0]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("the period is 20 ms"),
+        "{v}"
+    );
+    // The reference case (100 ms period, 80 % of quota) is within the measured tolerances.
+    let v = json(&[
+        "--quota",
+        "100ms",
+        "--load",
+        "periodic:threads=2,work=80ms,every=200ms",
+        "--duration",
+        "2s",
+    ]);
+    assert!(v["caveats"].as_array().is_none_or(|c| c.is_empty()), "{v}");
+}

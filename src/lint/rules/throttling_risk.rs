@@ -227,7 +227,7 @@ fn check(cx: &WorkloadCx<'_>, out: &mut Vec<Finding>) {
                 t.latency.p50_ms, t.latency.p99_ms
             ));
         }
-        if let Some(caveat) = sim::fidelity::near_quota_caveat(&job.limits, &job.load) {
+        if let Some(caveat) = sim::fidelity::accuracy_caveat(&job.limits, &job.load) {
             f = f.note(caveat);
         }
         out.push(
