@@ -339,14 +339,74 @@ fn cell(r: &ReplayedRun, f: Figure) -> String {
     }
 }
 
+/// Runs compared against a list of known deviations: the markdown table, the counts, the
+/// unlisted deviations (`set/scenario run N (phase P ms): figure`) and which entries were seen.
+struct Tally {
+    table: String,
+    runs: usize,
+    agreeing: usize,
+    problems: Vec<String>,
+    seen: Vec<bool>,
+}
+
+impl Tally {
+    fn new(columns: &str, listed: usize) -> Tally {
+        Tally {
+            table: format!(
+                "| data set | scenario | phase ms | {columns} |\n|---|---|---|---|---|---|---|---|\n"
+            ),
+            runs: 0,
+            agreeing: 0,
+            problems: Vec::new(),
+            seen: vec![false; listed],
+        }
+    }
+
+    /// Counts `r`, marks each failing figure's entry (`listed(figure)`) as seen or records it
+    /// as a problem, and adds the run's row.
+    fn add(
+        &mut self,
+        set: &str,
+        scenario: &str,
+        r: &ReplayedRun,
+        listed: impl Fn(&str) -> Option<usize>,
+    ) {
+        self.runs += 1;
+        let fails = failures(r);
+        if fails.is_empty() {
+            self.agreeing += 1;
+        }
+        for f in &fails {
+            match listed(f) {
+                Some(i) => self.seen[i] = true,
+                None => self.problems.push(format!(
+                    "{set}/{scenario} run {} (phase {} ms): {f}",
+                    r.measured.run,
+                    r.measured.phase_us / 1000
+                )),
+            }
+        }
+        writeln!(
+            self.table,
+            "| {set} | {scenario} | {:.1} | {} | {} | {} | {} | {} |",
+            r.measured.phase_us as f64 / 1000.0,
+            cell(r, Figure::Usage),
+            cell(r, Figure::ThrottledRatio),
+            cell(r, Figure::P50),
+            cell(r, Figure::P99),
+            if fails.is_empty() { "yes" } else { "no" }
+        )
+        .unwrap();
+    }
+}
+
 #[test]
 fn recorded_scenarios_replay_within_tolerance() {
-    let mut table = String::from(
-        "| data set | scenario | phase ms | usage cores (real / sim) | throttled ratio | p50 ms | p99 ms | agrees |\n|---|---|---|---|---|---|---|---|\n",
+    let mut tally = Tally::new(
+        "usage cores (real / sim) | throttled ratio | p50 ms | p99 ms | agrees",
+        KNOWN.len(),
     );
-    let mut problems = Vec::new();
-    let mut known_seen = vec![false; KNOWN.len()];
-    let (mut runs, mut agreeing, mut total_scenarios) = (0, 0, 0);
+    let mut total_scenarios = 0;
     let mut per_set = Vec::new();
     for dir in data_sets() {
         let set = dir
@@ -356,7 +416,7 @@ fn recorded_scenarios_replay_within_tolerance() {
             .to_string();
         let list = scenarios(&dir);
         total_scenarios += list.len();
-        let (runs_before, agreeing_before) = (runs, agreeing);
+        let (runs_before, agreeing_before) = (tally.runs, tally.agreeing);
         for (path, s) in list {
             let replayed =
                 replay(&s, trace_of(&s)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -366,39 +426,28 @@ fn recorded_scenarios_replay_within_tolerance() {
                 path.display()
             );
             for r in &replayed {
-                runs += 1;
-                let fails = failures(r);
-                if fails.is_empty() {
-                    agreeing += 1;
-                }
-                for f in &fails {
-                    match KNOWN.iter().position(|k| {
-                        set_matches(k.0, &set) && k.1 == s.scenario && (k.2 == *f || k.2 == "*")
-                    }) {
-                        Some(i) => known_seen[i] = true,
-                        None => problems.push(format!(
-                            "{set}/{} run {} (phase {} ms): {f} outside tolerance",
-                            s.scenario,
-                            r.measured.run,
-                            r.measured.phase_us / 1000
-                        )),
-                    }
-                }
-                writeln!(
-                    table,
-                    "| {set} | {} | {:.1} | {} | {} | {} | {} | {} |",
-                    s.scenario,
-                    r.measured.phase_us as f64 / 1000.0,
-                    cell(r, Figure::Usage),
-                    cell(r, Figure::ThrottledRatio),
-                    cell(r, Figure::P50),
-                    cell(r, Figure::P99),
-                    if fails.is_empty() { "yes" } else { "no" }
-                )
-                .unwrap();
+                tally.add(&set, &s.scenario, r, |f| {
+                    KNOWN.iter().position(|k| {
+                        set_matches(k.0, &set) && k.1 == s.scenario && (k.2 == f || k.2 == "*")
+                    })
+                });
             }
         }
-        per_set.push((set, agreeing - agreeing_before, runs - runs_before));
+        per_set.push((
+            set,
+            tally.agreeing - agreeing_before,
+            tally.runs - runs_before,
+        ));
+    }
+    let Tally {
+        mut table,
+        runs,
+        agreeing,
+        mut problems,
+        seen: known_seen,
+    } = tally;
+    for p in problems.iter_mut() {
+        p.push_str(" outside tolerance");
     }
     writeln!(table, "\n{agreeing} of {runs} runs agree on every figure.").unwrap();
     for (set, a, n) in &per_set {
@@ -453,12 +502,11 @@ const UNREPEATABLE: &[(&str, &str, &str)] = &[
 /// grid at the same phase, with the replay's tolerances. Writes `target/fidelity-repeat.md`.
 #[test]
 fn the_kernel_repeats_itself_except_where_listed() {
-    let mut problems = Vec::new();
-    let mut seen = vec![false; UNREPEATABLE.len()];
-    let mut table = String::from(
-        "| data set | scenario | phase ms | usage first / repeat | ratio | p50 ms | p99 ms | repeats |\n|---|---|---|---|---|---|---|---|\n",
+    let mut tally = Tally::new(
+        "usage first / repeat | ratio | p50 ms | p99 ms | repeats",
+        UNREPEATABLE.len(),
     );
-    let (mut pairs_total, mut repeating, mut sets) = (0, 0, 0);
+    let (mut missing, mut sets) = (Vec::new(), 0);
     for dir in data_sets() {
         let repeat_dir = dir.join("repeat");
         if !repeat_dir.is_dir() {
@@ -476,7 +524,7 @@ fn the_kernel_repeats_itself_except_where_listed() {
             };
             let rp = repeat_dir.join(name);
             let Ok(text) = std::fs::read_to_string(&rp) else {
-                problems.push(format!("{set}: no repeat of {}", first.scenario));
+                missing.push(format!("{set}: no repeat of {}", first.scenario));
                 continue;
             };
             let repeat = parse_scenario(&text).unwrap_or_else(|e| panic!("{}: {e}", rp.display()));
@@ -487,39 +535,25 @@ fn the_kernel_repeats_itself_except_where_listed() {
                 rp.display()
             );
             for r in &pairs {
-                pairs_total += 1;
-                let fails = failures(r);
-                if fails.is_empty() {
-                    repeating += 1;
-                }
-                for f in &fails {
-                    match UNREPEATABLE
+                tally.add(&set, &first.scenario, r, |f| {
+                    UNREPEATABLE
                         .iter()
-                        .position(|k| k.0 == set && k.1 == first.scenario && k.2 == *f)
-                    {
-                        Some(i) => seen[i] = true,
-                        None => problems.push(format!(
-                            "{set}/{} (phase {} ms): the kernel did not repeat its {f}; list it in UNREPEATABLE",
-                            first.scenario,
-                            r.measured.phase_us / 1000
-                        )),
-                    }
-                }
-                writeln!(
-                    table,
-                    "| {set} | {} | {:.1} | {} | {} | {} | {} | {} |",
-                    first.scenario,
-                    r.measured.phase_us as f64 / 1000.0,
-                    cell(r, Figure::Usage),
-                    cell(r, Figure::ThrottledRatio),
-                    cell(r, Figure::P50),
-                    cell(r, Figure::P99),
-                    if fails.is_empty() { "yes" } else { "no" }
-                )
-                .unwrap();
+                        .position(|k| k.0 == set && k.1 == first.scenario && k.2 == f)
+                });
             }
         }
     }
+    let Tally {
+        mut table,
+        runs: pairs_total,
+        agreeing: repeating,
+        mut problems,
+        seen,
+    } = tally;
+    for p in problems.iter_mut() {
+        p.push_str(" not repeated by the kernel: list it in UNREPEATABLE");
+    }
+    problems.extend(missing);
     writeln!(
         table,
         "\nThe kernel repeated every figure in {repeating} of {pairs_total} run pairs."
