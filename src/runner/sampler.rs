@@ -263,7 +263,8 @@ fn to_sample(t_ns: u64, c: &Counters) -> Sample {
 /// is 0): the load's threads have woken for the start message and wait for `t0`, so the group
 /// is idle then. A sample read *at* `t0` came late whenever the load starts on every CPU at
 /// once: the sampler had to wait for a tick to preempt a worker (1.8 ms on cgroup v1, kernel
-/// 6.18, HZ 250, `perf record -e sched:sched_switch` of an `above-quota` run), so usage over
+/// 6.18, HZ 250, `perf record -e sched:sched_switch` of an `above-quota` run:
+/// `tests/data/fidelity/traces/above-quota-first-sample.tsv`), so usage over
 /// `[0, duration)` missed the first 1.8 ms of two busy CPUs (0.102 instead of 0.105 cores).
 pub const OPENING_LEAD_NS: u64 = 500_000;
 

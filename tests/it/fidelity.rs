@@ -212,7 +212,7 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "6.18.44-fc-*-v1",
         "ref-edge",
         "p50",
-        "phase 99 ms (1 ms before an edge): real p50 130.0 ms against 125.3 in 9 of 10 runs (ratio and p99 now agree). A knife edge, traced with `perf record -e sched:sched_switch`: a cycle ends at 130 ms when the thread's silo (what its last request left, at most `min_cfs_rq_runtime` = 1 ms, `__return_cfs_rq_runtime`, kernel/sched/fair.c) runs dry after the period edge 1 ms into the request, and at 125 ms when it runs dry before it (the slice it then pulls from the old pool carries over the edge). In the kernel the two threads' leftovers differ by tens of microseconds of preemption (51.2 against 50.8 ms before the throttle), so per cycle one, both or neither carry; the model's threads are symmetric and from the third cycle both carry",
+        "phase 99 ms (1 ms before an edge): real p50 130.0 ms against 125.3 in 9 of 10 runs (ratio and p99 now agree). A knife edge, traced with `perf record -e sched:sched_switch` (tests/data/fidelity/traces/ref-edge-cycles.tsv): a cycle ends at 130 ms when the thread's silo (what its last request left, at most `min_cfs_rq_runtime` = 1 ms, `__return_cfs_rq_runtime`, kernel/sched/fair.c) runs dry after the period edge 1 ms into the request, and at 125 ms when it runs dry before it (the slice it then pulls from the old pool carries over the edge). In the kernel the two threads' leftovers differ by tens of microseconds of preemption (51.2 against 50.8 ms before the throttle), so per cycle one, both or neither carry; the model's threads are symmetric and from the third cycle both carry",
     ),
     (
         "6.18.44-fc-v1272-v1",
