@@ -362,18 +362,22 @@ fn compared(r: &MeasuredRun, other: Totals) -> ReplayedRun {
 
 /// The kernel against itself: every non-noisy run of `repeat` (the same scenario measured again
 /// on the same kernel) compared, within [`TOLERANCES`], with the run of `first` at the same
-/// phase (`simulated` then holds the repeat's figures). Runs without a partner are left out.
-/// Where the kernel does not repeat its own figures, no model can be held to them.
+/// phase, the one with the same run index when several share it (`ref-edge` runs all at 99 ms);
+/// `simulated` then holds the repeat's figures. Runs without a partner are left out. Where the
+/// kernel does not repeat its own figures, no model can be held to them.
 pub fn compare_repeat(first: &Scenario, repeat: &Scenario) -> Vec<ReplayedRun> {
     repeat
         .runs
         .iter()
         .filter(|b| !b.noisy)
         .filter_map(|b| {
+            let same_phase = |a: &&MeasuredRun| !a.noisy && a.phase_us == b.phase_us;
             let a = first
                 .runs
                 .iter()
-                .find(|a| !a.noisy && a.phase_us == b.phase_us)?;
+                .filter(same_phase)
+                .find(|a| a.run == b.run)
+                .or_else(|| first.runs.iter().find(same_phase))?;
             Some(compared(a, b.totals()))
         })
         .collect()
@@ -501,6 +505,16 @@ mod tests {
         );
         let pairs = compare_repeat(&first, &repeat);
         assert_eq!(pairs.len(), 2);
+        // Runs sharing a phase pair by run index.
+        let same = scenario(
+            &[
+                run(0, 99_000, false, 10, 125.3),
+                run(1, 99_000, false, 10, 130.0),
+            ]
+            .join(","),
+        );
+        let again = compare_repeat(&same, &same);
+        assert!(again.iter().all(|r| r.agrees()), "{again:?}");
         assert_eq!(pairs[0].measured.run, 1);
         assert!(pairs[0].agrees());
         assert_eq!(pairs[1].measured.run, 0);
