@@ -15,15 +15,70 @@
 //! how often the program enters it, see [`crate::sim::kernel`]); it meets the target only if it
 //! does under each, and the reported figures are the worst of them.
 //!
+//! A candidate must also meet the target with [`COST_MARGIN`] more CPU per request: where a
+//! burst's CPU equals the quota of a period the kernel's outcome turns on ~1 % of per-request
+//! cost (the fidelity grid, README "How accurate is simulate"), so the answer must not sit on
+//! that edge. The reported figures are those of the load as given.
+//!
 //! The simulator is [`crate::sim`]; the caller supplies the cgroup values a limit translates to
 //! (so the kubelet's and runtime's rounding is the one the node would write).
 
 use crate::cpu::CpuMax;
+use crate::sim::load::LoadProfile;
 use crate::sim::{
     simulate_node, Accounting, GroupConfig, GroupOutcome, Limits, Machine, Phase, RunPlan, SimError,
 };
 use crate::units::{Nanos, PeriodUs, Usec};
 use serde::Serialize;
+
+/// Extra CPU per request a recommended limit must also absorb (relative). At demand equal to
+/// the quota the kernel throttled in 0 to 100 % of periods from run to run
+/// (`tests/data/fidelity/*/eq-quota*`, and `*/repeat/`), deciding on ~1 % of per-request cost;
+/// `kcpu run`'s own per-request cost was 1-4 % of a 4 ms request (`below-quota`). A recorded
+/// program replayed at a limit where its bursts exactly fill the quota (400m for 2 × 20 ms
+/// bursts) was throttled in 18 % of periods against a 10 % goal; 10m more gave 2.6 %
+/// (`tests/run.rs`, `recorded_program_recommended_limit_meets_the_goal…`).
+pub const COST_MARGIN: f64 = 0.02;
+
+/// `group` with every request's CPU scaled by `factor` (a spinner is unchanged: it uses what it
+/// gets).
+fn with_costlier_requests(group: &GroupConfig, factor: f64) -> GroupConfig {
+    let scale = |w: Nanos| Nanos((w.0 as f64 * factor).round() as u64);
+    let load = match &group.load {
+        LoadProfile::Periodic {
+            threads,
+            work,
+            every,
+        } => LoadProfile::Periodic {
+            threads: *threads,
+            work: scale(*work),
+            every: *every,
+        },
+        LoadProfile::Poisson {
+            rate_per_s,
+            work,
+            threads,
+        } => LoadProfile::Poisson {
+            rate_per_s: *rate_per_s,
+            work: scale(*work),
+            threads: *threads,
+        },
+        other => other.clone(),
+    };
+    let trace = group.trace.as_ref().map(|t| {
+        t.iter()
+            .map(|r| crate::sim::load::Request {
+                work: scale(r.work),
+                ..*r
+            })
+            .collect()
+    });
+    GroupConfig {
+        load,
+        trace,
+        ..group.clone()
+    }
+}
 
 /// What "good enough" means.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -70,8 +125,12 @@ pub struct Evaluation {
     pub throttled_ms_per_s: f64,
     /// The accounting model whose figures were the worst (when several were simulated).
     pub worst_accounting: Accounting,
-    /// Whether it meets the goal (under every machine model).
+    /// Whether it meets the goal (under every machine model, and with [`COST_MARGIN`] more CPU
+    /// per request).
     pub meets: bool,
+    /// It meets the goal with the load as given but not with [`COST_MARGIN`] more CPU per
+    /// request: the limit sits on the edge where the kernel's outcome turns on ~1 % of cost.
+    pub on_edge: bool,
 }
 
 /// The answer.
@@ -185,6 +244,7 @@ fn evaluate(
         throttled_ms_per_s,
         worst_accounting: accounting,
         meets,
+        on_edge: false,
     }
 }
 
@@ -244,6 +304,8 @@ fn validate(goal: &Goal, space: &Space, machines: &[Machine]) -> Result<(), Reco
 /// The state of one search: what is simulated, and every evaluation made.
 struct Search<'a> {
     group: &'a GroupConfig,
+    /// The group with [`COST_MARGIN`] more CPU per request (`None` for a spinner).
+    costlier: Option<GroupConfig>,
     machines: &'a [Machine],
     goal: &'a Goal,
     translate: &'a Translate<'a>,
@@ -254,12 +316,13 @@ struct Search<'a> {
 }
 
 /// One period (and burst setting) of the search: its sweep plan and the unlimited p99s per
-/// machine model.
+/// machine model, of the group and of its costlier variant.
 struct Setting {
     plan: RunPlan,
     period_us: u64,
     burst: bool,
     base_p99: Vec<Vec<f64>>,
+    costlier_p99: Vec<Vec<f64>>,
 }
 
 impl Search<'_> {
@@ -267,28 +330,35 @@ impl Search<'_> {
         (m.max(self.step) + self.step - 1) / self.step * self.step
     }
 
-    /// Per machine model: the p99 latencies without a limit.
-    fn unlimited(&self, period_us: u64, plan: &RunPlan) -> Result<Vec<Vec<f64>>, RecommendError> {
+    /// Per machine model: the p99 latencies of `group` without a limit.
+    fn unlimited(
+        &self,
+        group: &GroupConfig,
+        period_us: u64,
+        plan: &RunPlan,
+    ) -> Result<Vec<Vec<f64>>, RecommendError> {
         let unlimited = Limits {
             max: CpuMax::unlimited(PeriodUs(period_us)),
             burst: Usec(0),
-            weight: self.group.limits.weight,
+            weight: group.limits.weight,
         };
         self.machines
             .iter()
-            .map(|m| run(self.group, unlimited, m, plan).map(|o| p99s(&o)))
+            .map(|m| run(group, unlimited, m, plan).map(|o| p99s(&o)))
             .collect()
     }
 
-    /// `m` millicores under every machine model (the worst of them).
-    fn eval_at(&mut self, s: &Setting, m: i64) -> Result<Evaluation, RecommendError> {
-        let mut limits = (self.translate)(m, PeriodUs(s.period_us))?;
-        if s.burst && !limits.max.quota.is_unlimited() {
-            limits.burst = Usec(limits.max.quota.0.max(0) as u64);
-        }
+    /// `group` at `limits` under every machine model (the worst of them).
+    fn worst_of_machines(
+        &self,
+        group: &GroupConfig,
+        (m, limits): (i64, Limits),
+        s: &Setting,
+        base_p99: &[Vec<f64>],
+    ) -> Result<Evaluation, RecommendError> {
         let mut acc: Option<Evaluation> = None;
-        for (machine, base_p99) in self.machines.iter().zip(&s.base_p99) {
-            let o = run(self.group, limits, machine, &s.plan)?;
+        for (machine, base_p99) in self.machines.iter().zip(base_p99) {
+            let o = run(group, limits, machine, &s.plan)?;
             let e = evaluate(
                 m,
                 limits,
@@ -303,7 +373,25 @@ impl Search<'_> {
                 None => e,
             });
         }
-        let e = acc.ok_or_else(|| RecommendError::Space("no machine model".into()))?;
+        acc.ok_or_else(|| RecommendError::Space("no machine model".into()))
+    }
+
+    /// `m` millicores under every machine model (the worst of them); it meets the goal only if
+    /// the costlier variant does too.
+    fn eval_at(&mut self, s: &Setting, m: i64) -> Result<Evaluation, RecommendError> {
+        let mut limits = (self.translate)(m, PeriodUs(s.period_us))?;
+        if s.burst && !limits.max.quota.is_unlimited() {
+            limits.burst = Usec(limits.max.quota.0.max(0) as u64);
+        }
+        let mut e = self.worst_of_machines(self.group, (m, limits), s, &s.base_p99)?;
+        if e.meets {
+            if let Some(c) = &self.costlier {
+                e.meets = self
+                    .worst_of_machines(c, (m, limits), s, &s.costlier_p99)?
+                    .meets;
+                e.on_edge = !e.meets;
+            }
+        }
         (self.on_eval)(&e);
         self.evaluated.push(e.clone());
         Ok(e)
@@ -381,8 +469,11 @@ pub fn recommend(
         translate,
     } = *problem;
     validate(goal, space, machines)?;
+    let costlier = (!matches!(group.load, LoadProfile::Spin { .. }))
+        .then(|| with_costlier_requests(group, 1.0 + COST_MARGIN));
     let mut search = Search {
         group,
+        costlier,
         machines,
         goal,
         translate,
@@ -403,7 +494,11 @@ pub fn recommend(
     };
     for &period_us in &space.periods_us {
         let plan = sweep_plan(base, period_us, space.phases);
-        let base_p99 = search.unlimited(period_us, &plan)?;
+        let base_p99 = search.unlimited(group, period_us, &plan)?;
+        let costlier_p99 = match &search.costlier {
+            Some(c) => search.unlimited(c, period_us, &plan)?,
+            None => Vec::new(),
+        };
         let max_p99 = base_p99.iter().flatten().copied().fold(0.0, f64::max);
         unlimited_p99_ms = unlimited_p99_ms.max(max_p99);
         for &burst in bursts {
@@ -412,6 +507,7 @@ pub fn recommend(
                 period_us,
                 burst,
                 base_p99: base_p99.clone(),
+                costlier_p99: costlier_p99.clone(),
             };
             match search.bisect(&setting, lo0, hi0)? {
                 Err(top) => top_miss = Some(top),
@@ -541,15 +637,61 @@ mod tests {
             both.best.limit_millicores,
             tick.limit_millicores.max(cont.limit_millicores)
         );
-        let harder = if cont.limit_millicores > tick.limit_millicores {
-            Accounting::Continuous
-        } else {
-            Accounting::Tick
-        };
+        // The step below meets the goal as given under both models (nothing throttled), but
+        // not with COST_MARGIN more CPU per request: it is on the edge, and not recommended.
         let below = both.below.expect("the step below was simulated");
-        assert!(!below.meets);
-        assert_eq!(below.worst_accounting, harder);
+        assert!(!below.meets, "{below:?}");
+        assert!(
+            below.on_edge && below.worst_throttled_ratio == 0.0,
+            "{below:?}"
+        );
         assert!(recommend(&problem(&g, &[], &plan, 200), &goal, &sp, &|_| {}).is_err());
+    }
+
+    #[test]
+    fn the_costlier_variant_scales_every_request_but_not_a_spinner() {
+        let periodic = GroupConfig::new(
+            "g",
+            Limits::default(),
+            parse_load("periodic:threads=2,work=20ms,every=200ms").unwrap(),
+        );
+        match with_costlier_requests(&periodic, 1.02).load {
+            LoadProfile::Periodic { work, every, .. } => {
+                assert_eq!((work, every), (Nanos(20_400_000), Nanos::from_ms(200)));
+            }
+            other => panic!("{other:?}"),
+        }
+        let poisson = GroupConfig::new(
+            "g",
+            Limits::default(),
+            parse_load("poisson:rate=80/s,work=5ms,threads=2").unwrap(),
+        );
+        assert!(matches!(
+            with_costlier_requests(&poisson, 1.02).load,
+            LoadProfile::Poisson {
+                work: Nanos(5_100_000),
+                ..
+            }
+        ));
+        let trace = GroupConfig {
+            trace: Some(vec![crate::sim::load::Request {
+                arrival: Nanos(7),
+                work: Nanos(1_000_000),
+                thread: Some(1),
+            }]),
+            ..GroupConfig::new("g", Limits::default(), parse_load("trace:x.csv").unwrap())
+        };
+        let t = with_costlier_requests(&trace, 1.02).trace.unwrap();
+        assert_eq!(
+            (t[0].arrival, t[0].work, t[0].thread),
+            (Nanos(7), Nanos(1_020_000), Some(1))
+        );
+        let spin = GroupConfig::new(
+            "g",
+            Limits::default(),
+            parse_load("spin:threads=2").unwrap(),
+        );
+        assert_eq!(with_costlier_requests(&spin, 1.02).load, spin.load);
     }
 
     #[test]
@@ -576,11 +718,11 @@ mod tests {
             "{:?}",
             r.best
         );
+        // One step lower the bursts fill the quota exactly: nothing is throttled as given, but
+        // with COST_MARGIN more CPU per request it is (the edge the kernel decides on ~1 %).
         let below = r.below.expect("the step below was simulated");
-        assert!(
-            !below.meets && below.worst_throttled_ratio > 0.0,
-            "{below:?}"
-        );
+        assert!(!below.meets && below.on_edge, "{below:?}");
+        assert_eq!(below.worst_throttled_ratio, 0.0, "{below:?}");
         assert_eq!(below.limit_millicores + 50, r.best.limit_millicores);
     }
 

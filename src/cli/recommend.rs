@@ -880,10 +880,18 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
         Some(b) => row(
             "  one step lower",
             format!(
-                "{}: worst phase {} throttled, p99 +{:.2} ms (misses the goal)",
+                "{}: worst phase {} throttled, p99 +{:.2} ms ({})",
                 format_millicores(MilliCpu(b.limit_millicores)),
                 pct(b.worst_throttled_ratio),
-                b.worst_p99_added_ms
+                b.worst_p99_added_ms,
+                if b.on_edge {
+                    format!(
+                        "meets the goal as given but not with {:.0} % more CPU per request: on the edge where the kernel's outcome turns on ~1 % of cost",
+                        crate::recommend::COST_MARGIN * 100.0
+                    )
+                } else {
+                    "misses the goal".to_string()
+                }
             ),
         ),
         None => row(
