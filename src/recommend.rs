@@ -32,8 +32,9 @@ use crate::units::{Nanos, PeriodUs, Usec};
 use serde::Serialize;
 
 /// Extra CPU per request a recommended limit must also absorb (relative). At demand equal to
-/// the quota the kernel throttled in 0 to 100 % of periods from run to run
-/// (`tests/data/fidelity/*/eq-quota*`, and `*/repeat/`), deciding on ~1 % of per-request cost;
+/// the quota the kernel throttled between 14 % and 100 % of periods from run to run
+/// (`tests/data/fidelity/*/eq-quota-loop.json`, `*/repeat/`, `*/crosscheck.jsonl`), deciding
+/// on ~1 % of per-request cost;
 /// `kcpu run`'s own per-request cost was 1-4 % of a 4 ms request (`below-quota`). A recorded
 /// program replayed at a limit where its bursts exactly fill the quota (400m for 2 × 20 ms
 /// bursts) was throttled in 18 % of periods against a 10 % goal; 10m more gave 2.6 %
