@@ -45,27 +45,10 @@ pub const COST_MARGIN: f64 = 0.02;
 /// gets).
 fn with_costlier_requests(group: &GroupConfig, factor: f64) -> GroupConfig {
     let scale = |w: Nanos| Nanos((w.0 as f64 * factor).round() as u64);
-    let load = match &group.load {
-        LoadProfile::Periodic {
-            threads,
-            work,
-            every,
-        } => LoadProfile::Periodic {
-            threads: *threads,
-            work: scale(*work),
-            every: *every,
-        },
-        LoadProfile::Poisson {
-            rate_per_s,
-            work,
-            threads,
-        } => LoadProfile::Poisson {
-            rate_per_s: *rate_per_s,
-            work: scale(*work),
-            threads: *threads,
-        },
-        other => other.clone(),
-    };
+    let mut load = group.load.clone();
+    if let LoadProfile::Periodic { work, .. } | LoadProfile::Poisson { work, .. } = &mut load {
+        *work = scale(*work);
+    }
     let trace = group.trace.as_ref().map(|t| {
         t.iter()
             .map(|r| crate::sim::load::Request {

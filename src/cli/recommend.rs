@@ -842,6 +842,29 @@ fn input_rows(o: &Output<'_>, picked: Option<&Picked>) -> Vec<(&'static str, Str
     rows
 }
 
+/// The table's "one step lower" text: the candidate below the recommendation and why it was
+/// not taken.
+fn step_below(below: Option<&Evaluation>) -> String {
+    let Some(b) = below else {
+        return "not simulated (the recommendation is the search floor: the load's mean use)"
+            .into();
+    };
+    let why = if b.on_edge {
+        format!(
+            "meets the goal as given but not with {:.0} % more CPU per request: on the edge where the kernel's outcome turns on ~1 % of cost",
+            crate::recommend::COST_MARGIN * 100.0
+        )
+    } else {
+        "misses the goal".to_string()
+    };
+    format!(
+        "{}: worst phase {} throttled, p99 +{:.2} ms ({why})",
+        format_millicores(MilliCpu(b.limit_millicores)),
+        pct(b.worst_throttled_ratio),
+        b.worst_p99_added_ms,
+    )
+}
+
 fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
     let r = &o.recommendation;
     let mut t = comfy_table::Table::new();
@@ -876,29 +899,7 @@ fn print_table(o: &Output<'_>, rec: &Recommendation, picked: Option<&Picked>) {
             r.worst_accounting
         ),
     );
-    match o.below {
-        Some(b) => row(
-            "  one step lower",
-            format!(
-                "{}: worst phase {} throttled, p99 +{:.2} ms ({})",
-                format_millicores(MilliCpu(b.limit_millicores)),
-                pct(b.worst_throttled_ratio),
-                b.worst_p99_added_ms,
-                if b.on_edge {
-                    format!(
-                        "meets the goal as given but not with {:.0} % more CPU per request: on the edge where the kernel's outcome turns on ~1 % of cost",
-                        crate::recommend::COST_MARGIN * 100.0
-                    )
-                } else {
-                    "misses the goal".to_string()
-                }
-            ),
-        ),
-        None => row(
-            "  one step lower",
-            "not simulated (the recommendation is the search floor: the load's mean use)".into(),
-        ),
-    }
+    row("  one step lower", step_below(o.below));
     row(
         "request",
         format!(
