@@ -471,14 +471,18 @@ mod tests {
 
     const MS: i64 = 1_000_000;
 
-    fn bw(quota_ms: i64, period_ms: u64, burst_ms: i64, cpus: usize) -> Bandwidth {
-        let p = BandwidthParams {
+    /// Quota, period and burst in ms, the default 5 ms slice.
+    fn params(quota_ms: i64, period_ms: u64, burst_ms: i64) -> BandwidthParams {
+        BandwidthParams {
             quota_ns: quota_ms * MS,
             period_ns: period_ms * MS as u64,
             burst_ns: burst_ms * MS,
             slice_ns: 5 * MS,
-        };
-        Bandwidth::new(p, cpus, 0, 0)
+        }
+    }
+
+    fn bw(quota_ms: i64, period_ms: u64, burst_ms: i64, cpus: usize) -> Bandwidth {
+        Bandwidth::new(params(quota_ms, period_ms, burst_ms), cpus, 0, 0)
     }
 
     #[test]
@@ -557,12 +561,7 @@ mod tests {
 
     #[test]
     fn start_up_draw_starts_the_timer_and_the_first_edge_refills() {
-        let p = BandwidthParams {
-            quota_ns: 100 * MS,
-            period_ns: 100 * MS as u64,
-            burst_ns: 0,
-            slice_ns: 5 * MS,
-        };
+        let p = params(100, 100, 0);
         // The load starts 1 ms before an edge; the start-up drew 1 ms per CPU in this period.
         let mut b = Bandwidth::new(p, 2, MS as u64, 1);
         b.prefill_silos(MIN_CFS_RQ_RUNTIME_NS, true);
@@ -588,12 +587,7 @@ mod tests {
 
     #[test]
     fn timer_goes_idle_after_a_quiet_period_and_keeps_its_grid() {
-        let p = BandwidthParams {
-            quota_ns: 10 * MS,
-            period_ns: 100 * MS as u64,
-            burst_ns: 0,
-            slice_ns: 5 * MS,
-        };
+        let p = params(10, 100, 0);
         let mut b = Bandwidth::new(p, 1, 30 * MS as u64, 0);
         b.account(0, 40 * MS as u64);
         assert_eq!(b.next_edge_ns, 130 * MS as u64);
