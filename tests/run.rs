@@ -557,6 +557,17 @@ fn a_fixed_phase_gives_the_fluid_model_latency() {
         f(&v, "/runs/0/edge_uncertainty_us")
     );
     assert!((100.0..=122.0).contains(&p50), "p50 {p50}");
+    // The edge the phase was measured from, on CLOCK_MONOTONIC (the replay places the ticks
+    // from it): within the run's wall time of now, as the runner found it just before the run.
+    let edge = v
+        .pointer("/runs/0/edge_ns")
+        .and_then(|x| x.as_u64())
+        .expect("edge_ns recorded for a run with a quota");
+    let now = kcpu::runner::clock::now_ns();
+    assert!(
+        edge < now && now - edge < 60_000_000_000,
+        "edge_ns {edge} against now {now}"
+    );
 }
 
 /// Weights: 1024 vs 512 shares (v2: the weights kcpu translate gives, 100 vs 59) on one CPU.

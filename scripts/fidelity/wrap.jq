@@ -14,6 +14,7 @@
  runs: [ range(0; .measurement.runs|length) as $i
    | (.measurement.runs[$i]) as $r | (.measured.per_run[$i].totals) as $t
    | {run: $i, phase_us: $r.phase_us, edge_uncertainty_us: $r.edge_uncertainty_us,
+      edge_ns: $r.edge_ns,
       background_cores: $r.background_cores, nice_cores: $r.nice_cores,
       competing_cores: ($r.background_cores - $r.nice_cores),
       noisy: (($r.background_cores - $r.nice_cores) > $noisy),

@@ -48,7 +48,7 @@ use crate::runner::{
     measure, ContainerPlan, Env, Measurement, Options, PhaseMode, Pin, Plan, PodPlan, RunError,
     Work,
 };
-use crate::sim::fidelity::{runner_machine, simulate_measured_runs, MeasuredRuns};
+use crate::sim::fidelity::{runner_machine, simulate_measured_runs, MeasuredRuns, RunPhase};
 use crate::sim::load::{parse_load, LoadProfile};
 use crate::sim::{GroupConfig, KernelModel, Limits};
 use crate::stats::{compare, usage_in_window_us, Comparison, Tolerances};
@@ -461,11 +461,19 @@ fn simulate_measured(
         machine.slice = Nanos::from_us(us);
     }
     let trace = super::simulate::read_trace(load, None, Some(duration))?;
-    let runs: Vec<(u32, u64)> = m
+    let runs: Vec<RunPhase> = m
         .summary
         .per_run
         .iter()
-        .map(|r| (r.run, r.phase_us))
+        .map(|r| RunPhase {
+            run: r.run,
+            phase_us: r.phase_us,
+            edge_ns: m
+                .runs
+                .iter()
+                .find(|i| i.run == r.run)
+                .and_then(|i| i.edge_ns),
+        })
         .collect();
     let group = GroupConfig {
         trace,
@@ -480,7 +488,7 @@ fn simulate_measured(
     let mut per_run = Vec::new();
     let mut lat = crate::stats::Samples::default();
     let mut wake = crate::stats::Samples::default();
-    for ((run, phase_us), o) in runs.into_iter().zip(outcomes) {
+    for (RunPhase { run, phase_us, .. }, o) in runs.into_iter().zip(outcomes) {
         let totals = o
             .summary
             .per_run

@@ -318,6 +318,11 @@ pub struct RunInfo {
     pub phase_us: Option<u64>,
     /// Half-width of the bracket the edge was found in, µs.
     pub edge_uncertainty_us: Option<u64>,
+    /// The detected period edge on `CLOCK_MONOTONIC`, ns (None without a quota). Edges lie on
+    /// one grid, so it fixes where this run's edges fall between scheduler ticks, which lie on
+    /// multiples of the tick length ([`crate::sim::fidelity::tick_offset_ns`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge_ns: Option<u64>,
     /// Wall time from start to the last worker's exit, ms.
     pub wall_ms: f64,
     /// CPU used by the rest of the machine, cores.
@@ -1146,6 +1151,7 @@ fn run_load(
     let info = RunInfo {
         phase_us,
         edge_uncertainty_us: edge.map(|e| e.uncertainty_ns / 1_000),
+        edge_ns: edge.map(|e| e.at_ns),
         edge_poll_cpu_ms: edge.map(|e| e.cpu_ns as f64 / 1e6).unwrap_or(0.0),
         ..m.info
     };

@@ -223,6 +223,7 @@ impl Window<'_> {
             run: self.run,
             phase_us: None,
             edge_uncertainty_us: None,
+            edge_ns: None,
             wall_ms: wall as f64 / 1e6,
             background_cores: bg,
             steal_cores: ticks_to_cores(steal),

@@ -52,21 +52,48 @@ pub fn runner_machine(cpus: u32, kernel: KernelModel) -> Machine {
     m
 }
 
-/// How `kcpu run` measured a group: the window and seed of its runs, and each run's index and
-/// phase after a period edge (µs).
+/// How `kcpu run` measured a group: the window and seed of its runs, and each run's index,
+/// phase and period edge.
 #[derive(Debug, Clone, Copy)]
 pub struct MeasuredRuns<'a> {
     /// The measured window per run.
     pub duration: Nanos,
     /// The runner's seed.
     pub seed: u64,
-    /// Run index and phase (µs) of each run.
-    pub runs: &'a [(u32, u64)],
+    /// Each run.
+    pub runs: &'a [RunPhase],
+}
+
+/// Where one measured run started relative to the period grid and the scheduler ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunPhase {
+    /// Run index.
+    pub run: u32,
+    /// Load start after a period edge, µs.
+    pub phase_us: u64,
+    /// A period edge of the run on `CLOCK_MONOTONIC`, ns, when the runner recorded it.
+    pub edge_ns: Option<u64>,
+}
+
+/// The tick grid offset (ticks at `offset + k·tick` in simulated time, whose 0 is the load
+/// start) that puts the simulated ticks where the kernel's were: at multiples of `tick_ns` on
+/// `CLOCK_MONOTONIC` ([`super::KernelModel::aligned_ticks`]), with a period edge at `edge_ns`
+/// and the load starting `phase_ns` after an edge. The simulated edges lie at
+/// `(period − phase) mod period + k·period`; a tick lies `edge_ns mod tick` before each edge.
+pub fn tick_offset_ns(edge_ns: u64, phase_ns: u64, period_ns: u64, tick_ns: u64) -> u64 {
+    if tick_ns == 0 || period_ns == 0 {
+        return 0;
+    }
+    let first_edge = (period_ns - phase_ns % period_ns) % period_ns;
+    let before_edge = edge_ns % tick_ns;
+    (first_edge % tick_ns + tick_ns - before_edge) % tick_ns
 }
 
 /// Simulates each measured run of `group` (alone on `machine`) at its measured phase, as
 /// `kcpu run` measured it: run `i` with seed `seed + i`, and Poisson arrivals drawn from `seed`
-/// itself (the runner's worker uses the seed as given). One outcome per run, in order.
+/// itself (the runner's worker uses the seed as given). Where the runner recorded a period edge
+/// and the kernel aligns its ticks, the ticks fall where the kernel's fell ([`tick_offset_ns`]);
+/// otherwise their offset is drawn per run, as in `simulate`. One outcome per run, in order.
 pub fn simulate_measured_runs(
     group: &GroupConfig,
     machine: &Machine,
@@ -78,10 +105,16 @@ pub fn simulate_measured_runs(
         runs,
     } = *measured;
     let period_ns = group.limits.max.period.0.max(1) * 1_000;
+    let tick_ns = machine.tick_ns();
     runs.iter()
-        .map(|&(run, phase_us)| {
-            let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(run as u64));
-            plan.phase = Phase::Fixed(Nanos((phase_us * 1_000) % period_ns));
+        .map(|r| {
+            let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(r.run as u64));
+            let phase_ns = (r.phase_us * 1_000) % period_ns;
+            plan.phase = Phase::Fixed(Nanos(phase_ns));
+            plan.tick_offset = r
+                .edge_ns
+                .filter(|_| machine.kernel.aligned_ticks && tick_ns > 0)
+                .map(|e| Nanos(tick_offset_ns(e, phase_ns, period_ns, tick_ns)));
             plan.arrival_seed = Some(seed);
             plan.window = super::Window::UntilDone;
             simulate_node(std::slice::from_ref(group), machine, &plan)?
@@ -171,6 +204,12 @@ pub struct MeasuredRun {
     pub run: u32,
     /// Phase of the load start after a period edge, µs.
     pub phase_us: u64,
+    /// The period edge the runner detected, on `CLOCK_MONOTONIC` (ns): where the run's
+    /// edges fell between scheduler ticks ([`tick_offset_ns`]). Absent in data measured before
+    /// the runner recorded it; the replay then draws the tick offset at random, as `simulate`
+    /// does.
+    #[serde(default)]
+    pub edge_ns: Option<u64>,
     /// CPU of the rest of the machine, cores.
     pub background_cores: f64,
     /// Part of it used by niced processes.
@@ -323,7 +362,14 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
     };
     let machine = scenario_machine(s);
     let measured_runs: Vec<&MeasuredRun> = s.runs.iter().filter(|r| !r.noisy).collect();
-    let phases: Vec<(u32, u64)> = measured_runs.iter().map(|r| (r.run, r.phase_us)).collect();
+    let phases: Vec<RunPhase> = measured_runs
+        .iter()
+        .map(|r| RunPhase {
+            run: r.run,
+            phase_us: r.phase_us,
+            edge_ns: r.edge_ns,
+        })
+        .collect();
     let group = GroupConfig {
         trace,
         ..GroupConfig::new(s.scenario.as_str(), limits, load)
@@ -566,5 +612,81 @@ mod tests {
         // A spinner has no latency figures to caveat.
         let spin = parse_load("spin:threads=1").expect("load");
         assert!(accuracy_caveat(&short, &spin).is_none());
+    }
+
+    #[test]
+    fn the_tick_grid_lands_where_the_kernel_had_it() {
+        // An edge seen at 31338.574195477 s (perf, period 20 ms) is 2.195477 ms after a tick;
+        // a load 7.4 ms after an edge has its first simulated edge at 12.6 ms, so a tick at
+        // 10.404523 ms, and the grid offset is 10.404523 mod 4 ms.
+        let off = tick_offset_ns(31_338_574_195_477, 7_400_000, 20_000_000, 4_000_000);
+        assert_eq!(off, 2_404_523);
+        // An edge on a tick puts a tick on every simulated edge.
+        assert_eq!(
+            tick_offset_ns(8_000_000, 7_400_000, 20_000_000, 4_000_000),
+            600_000
+        );
+        assert_eq!(tick_offset_ns(1, 0, 0, 4_000_000), 0);
+        assert_eq!(tick_offset_ns(1, 0, 20_000_000, 0), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tick_offset_keeps_the_measured_distance_from_tick_to_edge(
+            edge in 0u64..u64::MAX / 2,
+            period_ms in 1u64..1000,
+            phase_frac in 0.0f64..1.0,
+            hz in proptest::sample::select(vec![100u64, 250, 300, 1000]),
+        ) {
+            let period = period_ms * 1_000_000;
+            let phase = (period as f64 * phase_frac) as u64 % period;
+            let tick = 1_000_000_000 / hz;
+            let off = tick_offset_ns(edge, phase, period, tick);
+            proptest::prop_assert!(off < tick);
+            let first_edge = (period - phase) % period;
+            // Some simulated tick lies exactly `edge mod tick` before each simulated edge.
+            proptest::prop_assert_eq!((first_edge + tick - off % tick) % tick, edge % tick);
+        }
+    }
+
+    /// A pure compute loop, 10 ms quota per 20 ms period, charged at ticks: whether requests cross a period
+    /// edge with runtime left turns on where the ticks fall, so the recorded edge changes the
+    /// replay, and on a kernel that does not align its ticks it is ignored.
+    #[test]
+    fn the_replay_places_ticks_from_the_recorded_edge() {
+        let mut l = Limits::default();
+        l.max.quota = QuotaUs(10_000);
+        l.max.period = PeriodUs(20_000);
+        let load = parse_load("periodic:threads=2,work=8ms,every=50ms").expect("load");
+        let group = GroupConfig::new("g", l, load);
+        let mut machine = runner_machine(2, KernelModel::for_release(Some("6.18.44"), Some(250)));
+        machine.accounting = Accounting::Tick;
+        let ratio = |machine: &Machine, edge_ns: Option<u64>| {
+            let runs = [RunPhase {
+                run: 0,
+                phase_us: 7_400,
+                edge_ns,
+            }];
+            let measured = MeasuredRuns {
+                duration: Nanos(2_000_000_000),
+                seed: 1,
+                runs: &runs,
+            };
+            let o = simulate_measured_runs(&group, machine, &measured).expect("simulates");
+            o[0].summary.totals.throttled_ratio
+        };
+        let ratios: Vec<f64> = (0..16)
+            .map(|k| ratio(&machine, Some(1_000_000_000 + k * 250_000)))
+            .collect();
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), &r| (a.min(r), b.max(r)));
+        assert!(hi - lo > 0.1, "ratios by tick position: {ratios:?}");
+        let mut old = runner_machine(2, KernelModel::for_release(Some("5.15.0"), Some(250)));
+        old.accounting = Accounting::Tick;
+        for k in [0, 3, 7] {
+            let edge = Some(1_000_000_000 + k * 1_000_000);
+            assert_eq!(ratio(&old, edge), ratio(&old, None));
+        }
     }
 }

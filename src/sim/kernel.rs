@@ -83,6 +83,14 @@ pub struct KernelModel {
     pub task_based_throttle: bool,
     /// Silo runtime after a configuration write: 1 ns since 6.18, 0 before.
     pub initial_silo_ns: i64,
+    /// Scheduler ticks lie on multiples of `TICK_NSEC` on `CLOCK_MONOTONIC`, on every CPU: since
+    /// 6.5 `tick_init_jiffy_update()` (kernel/time/tick-sched.c, "Ensure that the tick is aligned
+    /// to a multiple of TICK_NSEC") anchors every CPU's sched timer there, and without
+    /// `skew_tick=1` no CPU is offset. Seen on 6.18.44 with `perf record -e
+    /// timer:hrtimer_expire_entry` (tests/data/fidelity/traces/tick-grid.tsv). Earlier releases
+    /// (stable backports not checked) leave the grid where boot put it: unknown.
+    #[serde(skip)]
+    pub aligned_ticks: bool,
 }
 
 /// HZ assumed when the kernel's config cannot be read (Debian/Ubuntu/Fedora generic kernels).
@@ -104,6 +112,7 @@ impl KernelModel {
             hz_known: hz.is_some(),
             task_based_throttle: modern,
             initial_silo_ns: if modern { 1 } else { 0 },
+            aligned_ticks: v >= (6, 5),
         }
     }
 
