@@ -807,6 +807,14 @@ fn manifest_container_compare_reports_both_summaries() {
     assert!(used > 0.5, "{used}");
     let sim = f(&v, "/simulated/summary/totals/usage_cores");
     assert!(sim <= 1.0 * 1.02 + 0.1, "{sim}");
+    // The run found its period edge, so on a kernel that aligns its ticks (6.5+) the simulated
+    // ticks were placed from it rather than drawn.
+    let release = v["measurement"]["environment"]["kernel"]
+        .as_str()
+        .unwrap_or("");
+    let aligned = kcpu::sim::KernelModel::for_release(Some(release), None).aligned_ticks;
+    assert!(v["measurement"]["runs"][0]["edge_ns"].is_u64(), "{v}");
+    assert_eq!(v["simulated"]["ticks_from_edges"], aligned, "{release}");
 }
 
 // ------------------------------------------------------------------------------------------

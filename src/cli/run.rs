@@ -427,6 +427,9 @@ struct Simulated {
     /// Kernel model and modelling choices, in words.
     model: String,
     hz: u32,
+    /// The simulated ticks sit where the kernel's were, placed from each run's measured period
+    /// edge ([`crate::sim::fidelity::tick_offset_ns`]); false: drawn per run.
+    ticks_from_edges: bool,
     slice_us: u64,
     limits: Limits,
     summary: Summary,
@@ -488,6 +491,9 @@ fn simulate_measured(
     let mut per_run = Vec::new();
     let mut lat = crate::stats::Samples::default();
     let mut wake = crate::stats::Samples::default();
+    // Said in the output: the simulated ticks sit where the kernel's were, not drawn.
+    let placed =
+        machine.kernel.aligned_ticks && machine.hz > 0 && runs.iter().any(|r| r.edge_ns.is_some());
     for (RunPhase { run, phase_us, .. }, o) in runs.into_iter().zip(outcomes) {
         let totals = o
             .summary
@@ -506,6 +512,7 @@ fn simulate_measured(
     Ok(Simulated {
         cpus: machine.cpus,
         model: machine.describe(),
+        ticks_from_edges: placed,
         hz: machine.hz,
         slice_us: machine.slice.0 / 1_000,
         limits: sim_limits,
@@ -724,10 +731,10 @@ fn write_output(
                     out,
                     "measured vs simulated (each run simulated at its measured phase; {} CPUs, {}, slice {} µs; usage over the first {}):",
                     sim.cpus,
-                    if sim.hz == 0 {
-                        "no tick (exact)".to_string()
-                    } else {
-                        format!("HZ {}", sim.hz)
+                    match (sim.hz, sim.ticks_from_edges) {
+                        (0, _) => "no tick (exact)".to_string(),
+                        (hz, true) => format!("HZ {hz}, ticks where the kernel's were"),
+                        (hz, false) => format!("HZ {hz}"),
                     },
                     sim.slice_us,
                     format_duration(args.duration)

@@ -12,7 +12,8 @@
 //!   `__account_cfs_rq_runtime`). A tick at which a silo still holds runtime changes nothing but
 //!   the silo's balance, so the engine charges lazily and only wakes a CPU at the *first tick at
 //!   which its silo would be ≤ 0* (ticks at `tick_offset + k/HZ`, aligned across CPUs as with
-//!   `sched_skew_tick=0`), at the completion of the running request, or at the tick that ends the
+//!   `sched_skew_tick=0`; the offset is drawn per run, or placed from a measured period edge by
+//!   [`super::fidelity::tick_offset_ns`]), at the completion of the running request, or at the tick that ends the
 //!   running thread's time slice. The result is identical to charging at every tick: a CPU pulls
 //!   `min(pool, slice − remaining)` at the first tick at or after its silo runs dry, and overruns
 //!   by less than one tick. `hz = 0` is the idealised "exact" mode (no tick granularity).
