@@ -226,10 +226,11 @@ pub fn spin(iters: u64) -> u64 {
 pub const CALIBRATION_TRIALS: usize = 5;
 
 /// The cost of one [`spin`] iteration on the thread CPU clock: the median of
-/// [`CALIBRATION_TRIALS`] trials of at least 2 ms. On this project's shared 2-CPU VM one trial
-/// varied by 18 % from the fastest to the slowest of 40 (1.008-1.186 ns), which `--burn loop`
-/// turned into requests doing 17 % less work than asked (the fidelity grid's `ref-sweep-loop`,
-/// 0.664 cores against 0.800); the median of five is the typical speed, not one moment's.
+/// [`CALIBRATION_TRIALS`] trials of at least 2 ms. On this project's shared 2-CPU VM single
+/// trials varied by 18 % from the fastest to the slowest of 40, medians of five by 8 %
+/// (`tests/data/fidelity/traces/loop-calibration.txt`, `cargo run --release --example
+/// loop-calibration`); `--burn loop` had turned one slow trial into requests doing 17 % less
+/// work than asked (the fidelity grid's `ref-sweep-loop`, 0.664 cores against 0.800).
 pub fn calibrate() -> f64 {
     let mut trials: Vec<f64> = (0..CALIBRATION_TRIALS).map(|_| calibrate_trial()).collect();
     trials.sort_by(f64::total_cmp);

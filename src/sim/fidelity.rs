@@ -649,9 +649,9 @@ mod tests {
         }
     }
 
-    /// A pure compute loop, 10 ms quota per 20 ms period, charged at ticks: whether requests cross a period
-    /// edge with runtime left turns on where the ticks fall, so the recorded edge changes the
-    /// replay, and on a kernel that does not align its ticks it is ignored.
+    /// A pure compute loop, 10 ms quota per 20 ms period, charged at ticks: whether requests
+    /// cross a period edge with runtime left turns on where the ticks fall, so the recorded edge
+    /// changes the replay, and on a kernel that does not align its ticks it is ignored.
     #[test]
     fn the_replay_places_ticks_from_the_recorded_edge() {
         let mut l = Limits::default();

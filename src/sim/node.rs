@@ -13,10 +13,11 @@
 //!   the silo's balance, so the engine charges lazily and only wakes a CPU at the *first tick at
 //!   which its silo would be ≤ 0* (ticks at `tick_offset + k/HZ`, aligned across CPUs as with
 //!   `sched_skew_tick=0`; the offset is drawn per run, or placed from a measured period edge by
-//!   [`super::fidelity::tick_offset_ns`]), at the completion of the running request, or at the tick that ends the
-//!   running thread's time slice. The result is identical to charging at every tick: a CPU pulls
-//!   `min(pool, slice − remaining)` at the first tick at or after its silo runs dry, and overruns
-//!   by less than one tick. `hz = 0` is the idealised "exact" mode (no tick granularity).
+//!   [`super::fidelity::tick_offset_ns`]), at the completion of the running request, or at the
+//!   tick that ends the running thread's time slice. The result is identical to charging at
+//!   every tick: a CPU pulls `min(pool, slice − remaining)` at the first tick at or after its
+//!   silo runs dry, and overruns by less than one tick. `hz = 0` is the idealised "exact" mode
+//!   (no tick granularity).
 //! - **Throttle and unthrottle** as in [`super::cfs`]: a throttled silo stops every thread of its
 //!   group on that CPU; threads stay on that CPU (fair.c `throttled_lb_pair` forbids migrating
 //!   them); unthrottled silos hold 1 ns and pull a full slice at their next tick.

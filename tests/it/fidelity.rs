@@ -128,7 +128,7 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "6.18.44-fc-*-v1",
         "eq-quota-loop",
         "p50",
-        "`--burn loop` at demand = quota: the kernel builds a backlog of one or more periods in 4 of 6 and 1 of 4 runs (p50 35-84 ms), the model none (5.1 ms) under either accounting; whether a backlog grows turns on ~1 % of per-request overhead and tick timing, below the model's resolution, so `simulate` prints a near-quota caveat (sim::fidelity::NEAR_QUOTA)",
+        "`--burn loop` at demand = quota: the kernel builds a backlog of one or more periods in 4 of 6 and 1 of 4 runs (p50 35-84 ms) where the model has none (5.1 ms) under either accounting (with the recorded tick positions it does reproduce another v1252 run's one-period backlog, 63.4 against 63.2 ms); whether a backlog grows turns on ~1 % of per-request overhead and tick timing, below the model's resolution, so `simulate` prints a near-quota caveat (sim::fidelity::NEAR_QUOTA)",
     ),
     (
         "6.18.44-fc-*-v1",
