@@ -8,11 +8,10 @@
 
 #![allow(clippy::print_stdout)]
 
-use kcpu::cpu::{CgroupVersion, CpuMax};
-use kcpu::sim::fidelity::{parse_scenario, scenario_machine, tick_offset_ns};
+use kcpu::sim::fidelity::{parse_scenario, scenario_limits, scenario_machine, tick_offset_ns};
 use kcpu::sim::load::parse_load;
-use kcpu::sim::{simulate_node, CpuShare, GroupConfig, Limits, Phase, RunPlan, Window};
-use kcpu::units::{parse_duration, Nanos, PeriodUs, QuotaUs, Usec};
+use kcpu::sim::{simulate_node, GroupConfig, Phase, RunPlan, Window};
+use kcpu::units::{parse_duration, Nanos};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -26,15 +25,7 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .find(|r| r.run == run)
         .ok_or_else(|| anyhow::anyhow!("no run {run} in {path}"))?;
-    let version: CgroupVersion = s.cgroup.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let limits = Limits {
-        max: CpuMax {
-            quota: QuotaUs(s.limits.quota_us),
-            period: PeriodUs(s.limits.period_us),
-        },
-        burst: Usec(s.limits.burst_us),
-        weight: CpuShare::kernel_default(version),
-    };
+    let limits = scenario_limits(&s)?;
     let machine = scenario_machine(&s);
     let group = GroupConfig::new(s.scenario.as_str(), limits, parse_load(&s.load)?);
     let period_ns = s.limits.period_us * 1_000;

@@ -344,14 +344,13 @@ pub fn scenario_machine(s: &Scenario) -> Machine {
     m
 }
 
-/// Replays every non-noisy run of `s` through the simulator at its recorded phase. `trace`
-/// holds the rows of a `trace:` load (the caller reads the file).
-pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedRun>, ReplayError> {
-    let field = |e: String| ReplayError::Field(s.scenario.clone(), e);
-    let load: LoadProfile = parse_load(&s.load).map_err(|e| field(e.to_string()))?;
-    let duration = parse_duration(&s.duration).map_err(|e| field(e.to_string()))?;
-    let version: CgroupVersion = s.cgroup.parse().map_err(|e| field(format!("{e}")))?;
-    let limits = Limits {
+/// The group values a scenario was measured with.
+pub fn scenario_limits(s: &Scenario) -> Result<Limits, ReplayError> {
+    let version: CgroupVersion = s
+        .cgroup
+        .parse()
+        .map_err(|e| ReplayError::Field(s.scenario.clone(), format!("{e}")))?;
+    Ok(Limits {
         max: CpuMax {
             quota: QuotaUs(s.limits.quota_us),
             period: PeriodUs(s.limits.period_us),
@@ -359,7 +358,16 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
         burst: Usec(s.limits.burst_us),
         // Nothing wrote the weight: the kernel's default of the recorded hierarchy.
         weight: CpuShare::kernel_default(version),
-    };
+    })
+}
+
+/// Replays every non-noisy run of `s` through the simulator at its recorded phase. `trace`
+/// holds the rows of a `trace:` load (the caller reads the file).
+pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedRun>, ReplayError> {
+    let field = |e: String| ReplayError::Field(s.scenario.clone(), e);
+    let load: LoadProfile = parse_load(&s.load).map_err(|e| field(e.to_string()))?;
+    let duration = parse_duration(&s.duration).map_err(|e| field(e.to_string()))?;
+    let limits = scenario_limits(s)?;
     let machine = scenario_machine(s);
     let measured_runs: Vec<&MeasuredRun> = s.runs.iter().filter(|r| !r.noisy).collect();
     let phases: Vec<RunPhase> = measured_runs
