@@ -562,6 +562,11 @@ mod tests {
     use super::*;
     use crate::sim::load::parse_load;
 
+    /// The start is handed over with the spec here, before the worker calibrates (the runner
+    /// sends it only after `ready`), so it lies beyond the calibration: five trials of at least
+    /// 2 ms of CPU each, longer in wall time while the other tests run.
+    const START_LEAD_MS: u64 = 100;
+
     fn run(load: &str, dur_ms: u64, start_in_ms: u64) -> (Vec<WorkerLine>, WorkerDone, u64) {
         let spec = WorkerSpec {
             load: parse_load(load).unwrap(),
@@ -592,7 +597,7 @@ mod tests {
 
     #[test]
     fn periodic_records_every_request_open_loop() {
-        let (lines, done, _) = run("periodic:threads=2,work=2ms,every=20ms", 100, 30);
+        let (lines, done, _) = run("periodic:threads=2,work=2ms,every=20ms", 100, START_LEAD_MS);
         assert!(matches!(lines[0], WorkerLine::Ready { .. }));
         assert!(matches!(lines.last(), Some(WorkerLine::Done(_))));
         assert_eq!(done.requests, 10);
@@ -620,7 +625,7 @@ mod tests {
 
     #[test]
     fn shared_queue_serves_poisson_and_eof_means_no_work() {
-        let (_, done, _) = run("poisson:rate=200/s,work=1ms,threads=2", 100, 10);
+        let (_, done, _) = run("poisson:rate=200/s,work=1ms,threads=2", 100, START_LEAD_MS);
         assert!(done.requests > 5 && done.incomplete == 0, "{done:?}");
         let spec = WorkerSpec {
             load: parse_load("spin:threads=1").unwrap(),
@@ -638,7 +643,7 @@ mod tests {
 
     #[test]
     fn spin_burns_for_the_duration() {
-        let (_, done, start) = run("spin:threads=1", 30, 5);
+        let (_, done, start) = run("spin:threads=1", 30, START_LEAD_MS);
         // It spins until start + duration (CPU time depends on how busy the machine is).
         assert!(now_ns() >= start + 30_000_000);
         assert!(done.cpu_ns > 1_000_000, "{done:?}");
