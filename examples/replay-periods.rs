@@ -8,9 +8,11 @@
 
 #![allow(clippy::print_stdout)]
 
-use kcpu::sim::fidelity::{parse_scenario, scenario_limits, scenario_machine, tick_offset_ns};
+use kcpu::sim::fidelity::{
+    measured_run_plan, parse_scenario, scenario_limits, scenario_machine, REPLAY_SEED,
+};
 use kcpu::sim::load::parse_load;
-use kcpu::sim::{simulate_node, GroupConfig, Phase, RunPlan, Window};
+use kcpu::sim::{simulate_node, GroupConfig};
 use kcpu::units::{parse_duration, Nanos};
 
 fn main() -> anyhow::Result<()> {
@@ -28,18 +30,14 @@ fn main() -> anyhow::Result<()> {
     let limits = scenario_limits(&s)?;
     let machine = scenario_machine(&s);
     let group = GroupConfig::new(s.scenario.as_str(), limits, parse_load(&s.load)?);
-    let period_ns = s.limits.period_us * 1_000;
-    let phase_ns = r.phase_us * 1_000 % period_ns;
-    let tick_ns = 1_000_000_000 / u64::from(machine.hz.max(1));
-    let mut plan = RunPlan::new(parse_duration(&s.duration)?, 1, 1 + u64::from(run));
-    plan.phase = Phase::Fixed(Nanos(phase_ns));
-    plan.arrival_seed = Some(1);
-    plan.window = Window::UntilDone;
+    let mut plan = measured_run_plan(
+        &machine,
+        s.limits.period_us * 1_000,
+        parse_duration(&s.duration)?,
+        REPLAY_SEED,
+        &r.phase(),
+    );
     plan.timeline = Some(Nanos(100_000_000));
-    plan.tick_offset = r
-        .edge_ns
-        .filter(|_| machine.kernel.aligned_ticks)
-        .map(|e| Nanos(tick_offset_ns(e, phase_ns, period_ns, tick_ns)));
     let o = simulate_node(std::slice::from_ref(&group), &machine, &plan)?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("no outcome"))?;

@@ -48,7 +48,9 @@ use crate::runner::{
     measure, ContainerPlan, Env, Measurement, Options, PhaseMode, Pin, Plan, PodPlan, RunError,
     Work,
 };
-use crate::sim::fidelity::{runner_machine, simulate_measured_runs, MeasuredRuns, RunPhase};
+use crate::sim::fidelity::{
+    places_ticks, runner_machine, simulate_measured_runs, MeasuredRuns, RunPhase,
+};
 use crate::sim::load::{parse_load, LoadProfile};
 use crate::sim::{GroupConfig, KernelModel, Limits};
 use crate::stats::{compare, usage_in_window_us, Comparison, Tolerances};
@@ -492,8 +494,7 @@ fn simulate_measured(
     let mut lat = crate::stats::Samples::default();
     let mut wake = crate::stats::Samples::default();
     // Said in the output: the simulated ticks sit where the kernel's were, not drawn.
-    let placed =
-        machine.kernel.aligned_ticks && machine.hz > 0 && runs.iter().any(|r| r.edge_ns.is_some());
+    let placed = runs.iter().any(|r| places_ticks(&machine, r));
     for (RunPhase { run, phase_us, .. }, o) in runs.into_iter().zip(outcomes) {
         let totals = o
             .summary

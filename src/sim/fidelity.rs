@@ -105,23 +105,42 @@ pub fn simulate_measured_runs(
         runs,
     } = *measured;
     let period_ns = group.limits.max.period.0.max(1) * 1_000;
-    let tick_ns = machine.tick_ns();
     runs.iter()
         .map(|r| {
-            let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(r.run as u64));
-            let phase_ns = (r.phase_us * 1_000) % period_ns;
-            plan.phase = Phase::Fixed(Nanos(phase_ns));
-            plan.tick_offset = r
-                .edge_ns
-                .filter(|_| machine.kernel.aligned_ticks && tick_ns > 0)
-                .map(|e| Nanos(tick_offset_ns(e, phase_ns, period_ns, tick_ns)));
-            plan.arrival_seed = Some(seed);
-            plan.window = super::Window::UntilDone;
+            let plan = measured_run_plan(machine, period_ns, duration, seed, r);
             simulate_node(std::slice::from_ref(group), machine, &plan)?
                 .pop()
                 .ok_or_else(|| SimError::InvalidPlan("no result".into()))
         })
         .collect()
+}
+
+/// Whether the simulation of run `r` places its ticks from the run's recorded edge: the runner
+/// recorded one, the kernel aligns its ticks, and the machine has ticks.
+pub fn places_ticks(machine: &Machine, r: &RunPhase) -> bool {
+    r.edge_ns.is_some() && machine.kernel.aligned_ticks && machine.tick_ns() > 0
+}
+
+/// The plan that simulates measured run `r` of a group with period `period_ns` (see
+/// [`simulate_measured_runs`]): seed `seed + run`, Poisson arrivals from `seed`, the run's phase,
+/// its ticks where [`places_ticks`], the runner's window.
+pub fn measured_run_plan(
+    machine: &Machine,
+    period_ns: u64,
+    duration: Nanos,
+    seed: u64,
+    r: &RunPhase,
+) -> RunPlan {
+    let mut plan = RunPlan::new(duration, 1, seed.wrapping_add(r.run as u64));
+    let phase_ns = (r.phase_us * 1_000) % period_ns.max(1);
+    plan.phase = Phase::Fixed(Nanos(phase_ns));
+    plan.tick_offset = r
+        .edge_ns
+        .filter(|_| places_ticks(machine, r))
+        .map(|e| Nanos(tick_offset_ns(e, phase_ns, period_ns, machine.tick_ns())));
+    plan.arrival_seed = Some(seed);
+    plan.window = super::Window::UntilDone;
+    plan
 }
 
 /// Mean demand, as a share of the quota, inside which the fidelity grid found the kernel's
@@ -237,6 +256,15 @@ pub struct MeasuredRun {
 }
 
 impl MeasuredRun {
+    /// Where the run started relative to the period grid and the ticks.
+    pub fn phase(&self) -> RunPhase {
+        RunPhase {
+            run: self.run,
+            phase_us: self.phase_us,
+            edge_ns: self.edge_ns,
+        }
+    }
+
     /// The run's figures in the schema `kcpu run` and the simulator report.
     pub fn totals(&self) -> Totals {
         Totals {
@@ -361,6 +389,10 @@ pub fn scenario_limits(s: &Scenario) -> Result<Limits, ReplayError> {
     })
 }
 
+/// The seed the replay simulates recorded runs with (`kcpu run`'s default seed, which the fidelity
+/// scripts keep).
+pub const REPLAY_SEED: u64 = 1;
+
 /// Replays every non-noisy run of `s` through the simulator at its recorded phase. `trace`
 /// holds the rows of a `trace:` load (the caller reads the file).
 pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedRun>, ReplayError> {
@@ -370,21 +402,14 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
     let limits = scenario_limits(s)?;
     let machine = scenario_machine(s);
     let measured_runs: Vec<&MeasuredRun> = s.runs.iter().filter(|r| !r.noisy).collect();
-    let phases: Vec<RunPhase> = measured_runs
-        .iter()
-        .map(|r| RunPhase {
-            run: r.run,
-            phase_us: r.phase_us,
-            edge_ns: r.edge_ns,
-        })
-        .collect();
+    let phases: Vec<RunPhase> = measured_runs.iter().map(|r| r.phase()).collect();
     let group = GroupConfig {
         trace,
         ..GroupConfig::new(s.scenario.as_str(), limits, load)
     };
     let measured = MeasuredRuns {
         duration,
-        seed: 1,
+        seed: REPLAY_SEED,
         runs: &phases,
     };
     let outcomes = simulate_measured_runs(&group, &machine, &measured)?;
