@@ -321,6 +321,15 @@ fn cell(r: &ReplayedRun, f: Figure) -> String {
     }
 }
 
+/// The entries of a list (`KNOWN`, `UNREPEATABLE`) that no run needed: stale entries.
+fn unseen<'a, T>(seen: &'a [bool], listed: &'a [T]) -> impl Iterator<Item = &'a T> {
+    listed
+        .iter()
+        .zip(seen)
+        .filter(|(_, s)| !**s)
+        .map(|(k, _)| k)
+}
+
 /// Runs compared against a list of known deviations: the markdown table, the counts, the
 /// unlisted deviations (`set/scenario run N (phase P ms): figure`) and which entries were seen.
 struct Tally {
@@ -516,14 +525,10 @@ fn recorded_scenarios_replay_within_tolerance() {
         total_scenarios >= 15,
         "the grid has {total_scenarios} scenarios, issue 11 asks for at least 15"
     );
-    for (i, seen) in known_seen.iter().enumerate() {
-        if !seen {
-            problems.push(format!(
-                "known deviation {:?} no longer occurs: remove it from KNOWN",
-                KNOWN[i]
-            ));
-        }
-    }
+    problems.extend(
+        unseen(&known_seen, KNOWN)
+            .map(|k| format!("known deviation {k:?} no longer occurs: remove it from KNOWN")),
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -667,14 +672,10 @@ fn the_kernel_repeats_itself_except_where_listed() {
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fidelity-repeat.md");
     let _ = std::fs::write(&out, &table);
     assert!(sets >= 1, "no data set has a repeat/ grid");
-    for (i, s) in seen.iter().enumerate() {
-        if !s {
-            problems.push(format!(
-                "{:?} repeats within tolerance now: remove it from UNREPEATABLE",
-                UNREPEATABLE[i]
-            ));
-        }
-    }
+    problems.extend(
+        unseen(&seen, UNREPEATABLE)
+            .map(|k| format!("{k:?} repeats within tolerance now: remove it from UNREPEATABLE")),
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
