@@ -496,12 +496,7 @@ fn simulate_measured(
     // Said in the output: the simulated ticks sit where the kernel's were, not drawn.
     let placed = runs.iter().any(|r| places_ticks(&machine, r));
     for (RunPhase { run, phase_us, .. }, o) in runs.into_iter().zip(outcomes) {
-        let totals = o
-            .summary
-            .per_run
-            .first()
-            .map(|x| x.totals.clone())
-            .unwrap_or_default();
+        let totals = o.first_run_totals();
         per_run.push(RunResult {
             run,
             phase_us,

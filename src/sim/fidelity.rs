@@ -416,15 +416,7 @@ pub fn replay(s: &Scenario, trace: Option<Vec<Request>>) -> Result<Vec<ReplayedR
     Ok(measured_runs
         .into_iter()
         .zip(outcomes)
-        .map(|(r, o)| {
-            let sim = o
-                .summary
-                .per_run
-                .first()
-                .map(|x| x.totals.clone())
-                .unwrap_or_default();
-            compared(r, sim)
-        })
+        .map(|(r, o)| compared(r, o.first_run_totals()))
         .collect())
 }
 

@@ -370,6 +370,18 @@ pub struct GroupOutcome {
     pub wakeups_ns: Samples,
 }
 
+impl GroupOutcome {
+    /// The totals of its first run (the only one of a single-run plan such as
+    /// [`fidelity::simulate_measured_runs`]'s), or empty ones.
+    pub fn first_run_totals(&self) -> Totals {
+        self.summary
+            .per_run
+            .first()
+            .map(|x| x.totals.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// Why a simulation could not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SimError {
